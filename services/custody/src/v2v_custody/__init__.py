@@ -1,0 +1,1 @@
+"""vein2vein custody service (its code arrives with the journey issue)."""

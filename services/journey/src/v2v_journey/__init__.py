@@ -1,0 +1,1 @@
+"""vein2vein journey service (its code arrives with the journey issue)."""

@@ -1,0 +1,1 @@
+"""vein2vein logistics service (its code arrives with the journey issue)."""
