@@ -1,0 +1,37 @@
+import pytest
+from v2v_events import REGISTRY
+from v2v_events.catalog import (
+    CONSUMER_GROUPS,
+    TopicKind,
+    all_topics,
+    consumer_group,
+    dead_letter_topic,
+)
+
+
+def test_names_follow_the_rule_and_are_unique() -> None:
+    names = [t.name for t in all_topics()]
+    assert len(names) == len(set(names))
+    for t in all_topics():
+        assert t.name.startswith("v2v.")
+        if t.kind is TopicKind.DEAD_LETTER:
+            assert t.name.startswith("v2v.dlq.v2v.")
+        else:
+            assert t.name == f"v2v.{t.owner}.{t.kind.value}"
+
+
+def test_every_consumer_group_has_a_dead_letter_topic() -> None:
+    names = {t.name for t in all_topics()}
+    for group in CONSUMER_GROUPS:
+        assert dead_letter_topic(group) in names
+
+
+def test_every_registered_type_goes_to_a_catalog_topic() -> None:
+    names = {t.name for t in all_topics()}
+    for mt in REGISTRY:
+        assert mt.topic in names
+
+
+def test_bad_group_purpose_is_refused() -> None:
+    with pytest.raises(ValueError, match="purpose"):
+        consumer_group("batch", "no spaces")

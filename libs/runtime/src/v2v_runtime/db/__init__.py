@@ -1,0 +1,1 @@
+"""Persistence shared by every service: tables, engine, migrations."""

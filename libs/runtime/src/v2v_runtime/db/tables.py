@@ -1,0 +1,87 @@
+"""The runtime's tables, in every service's own database.
+
+Imperative SQLAlchemy Core tables: the domain never imports SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+streams = Table(
+    "v2v_streams",
+    metadata,
+    Column("stream_id", String(200), primary_key=True),
+    Column("version", Integer, nullable=False),
+    # The head is checked by `v2v audit verify`: removing a stream's last event shows up.
+    Column("head_hash", String(64), nullable=False),
+)
+
+events = Table(
+    "v2v_events",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("stream_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("event_type", String(200), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("actor", JSON, nullable=False),
+    Column("correlation_id", String(64)),
+    Column("causation_id", String(64)),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("stream_id", "version", name="uq_v2v_events_stream_version"),
+)
+
+outbox = Table(
+    "v2v_outbox",
+    metadata,
+    Column("id", Position, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), nullable=False, unique=True),
+    Column("topic", String(249), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True)),
+    Index("ix_v2v_outbox_unpublished", "published_at", "id"),
+)
+
+inbox = Table(
+    "v2v_inbox",
+    metadata,
+    Column("consumer_group", String(200), primary_key=True),
+    Column("message_id", String(64), primary_key=True),
+    Column("message_type", String(200), nullable=False),
+    Column("topic", String(249), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("outcome", String(20), nullable=False),  # processed | dead_lettered
+    Column("error", Text),
+    Column("handled_at", DateTime(timezone=True), nullable=False),
+)

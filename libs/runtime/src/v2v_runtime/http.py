@@ -1,0 +1,74 @@
+"""What every service's FastAPI app shares: health endpoints and RFC 9457 problem bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from .eventstore import ConcurrencyError
+
+PROBLEM_JSON = "application/problem+json"
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+def problem(
+    status: int, title: str, detail: str, type_: str = "about:blank", **extra: Any
+) -> JSONResponse:
+    body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def health_router(checks: Mapping[str, ReadinessCheck]) -> APIRouter:
+    """``/healthz``: the process is alive. ``/readyz``: every dependency answers."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", response_model=None)
+    async def readyz() -> dict[str, Any] | JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as exc:
+                results[name] = f"failing: {type(exc).__name__}: {exc}"
+        if all(v == "ok" for v in results.values()):
+            return {"status": "ready", "checks": results}
+        return problem(503, "Not ready", "a dependency is not answering", checks=results)
+
+    return router
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ConcurrencyError)
+    async def _conflict(_: Request, exc: ConcurrencyError) -> JSONResponse:
+        return problem(
+            409,
+            "Concurrent change",
+            str(exc),
+            "urn:vein2vein:problem:concurrency-conflict",
+            stream_id=exc.stream_id,
+            expected_version=exc.expected,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return problem(
+            422,
+            "Invalid request",
+            "the request does not match the API's schema",
+            "urn:vein2vein:problem:validation",
+            errors=errors,
+        )

@@ -1,0 +1,243 @@
+"""Idempotent consumer (inbox) with a dead-letter topic.
+
+For each Kafka record: decode the CloudEvent and its contract; run the handler and record
+the message id in ONE transaction (a duplicate finds the id and is skipped); only then may
+the caller commit the Kafka offset. A record that cannot be decoded, fails validation, or
+whose handler fails ``max_attempts`` times goes to the group's dead-letter topic with the
+reason and its original headers, and the consumer moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from opentelemetry.trace import SpanKind
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from v2v_events.catalog import dead_letter_topic
+from v2v_events.envelope import Envelope, EnvelopeError, from_kafka, headers_to_dict
+from v2v_events.registry import REGISTRY, Contract, Registry, RegistryError
+
+from .db.tables import inbox
+from .kafka import Publisher
+from .tracing import span_from
+from .uow import UnitOfWork
+
+log = logging.getLogger("v2v.inbox")
+
+Handler = Callable[[UnitOfWork, Envelope, Contract], Awaitable[None]]
+
+H_DLQ_REASON = "v2v_dlq_reason"
+H_DLQ_ERROR = "v2v_dlq_error"
+H_DLQ_GROUP = "v2v_dlq_group"
+H_DLQ_TOPIC = "v2v_dlq_original_topic"
+H_DLQ_PARTITION = "v2v_dlq_original_partition"
+H_DLQ_OFFSET = "v2v_dlq_original_offset"
+H_DLQ_ATTEMPTS = "v2v_dlq_attempts"
+H_DLQ_AT = "v2v_dlq_at"
+
+
+class Outcome(StrEnum):
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"  # a type this consumer does not handle
+    DEAD_LETTERED = "dead_lettered"
+
+
+class DeadLetterReason(StrEnum):
+    UNDECODABLE = "undecodable"
+    INVALID = "invalid"
+    HANDLER_FAILED = "handler_failed"
+
+
+@dataclass(frozen=True)
+class IncomingRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes | None]]
+
+
+class InboxProcessor:
+    def __init__(
+        self,
+        group: str,
+        uow_factory: Callable[[], UnitOfWork],
+        handlers: Mapping[type[Contract], Handler],
+        dead_letters: Publisher,
+        *,
+        registry: Registry = REGISTRY,
+        max_attempts: int = 5,
+        retry_backoff: float = 0.2,
+    ) -> None:
+        self.group = group
+        self.dead_letter_topic = dead_letter_topic(group)
+        self._uow_factory = uow_factory
+        self._registry = registry
+        self._handlers = {registry.for_model(m).name: h for m, h in handlers.items()}
+        self._dead_letters = dead_letters
+        self._max_attempts = max_attempts
+        self._backoff = retry_backoff
+
+    async def process(self, record: IncomingRecord) -> Outcome:
+        try:
+            envelope = from_kafka(record.key, record.value, record.headers)
+        except EnvelopeError as exc:
+            await self._dead_letter(record, DeadLetterReason.UNDECODABLE, str(exc), 0)
+            return Outcome.DEAD_LETTERED
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            return Outcome.IGNORED
+        try:
+            message = self._registry.decode_envelope(envelope)
+        except RegistryError as exc:
+            await self._dead_letter(record, DeadLetterReason.INVALID, str(exc), 0, envelope)
+            return Outcome.DEAD_LETTERED
+        carrier = headers_to_dict(record.headers)
+        with span_from(
+            carrier,
+            f"process {record.topic}",
+            SpanKind.CONSUMER,
+            {
+                "messaging.system": "kafka",
+                "messaging.consumer.group.name": self.group,
+                "messaging.message.id": envelope.id,
+                "messaging.destination.name": record.topic,
+                "v2v.message.type": envelope.type,
+            },
+        ):
+            return await self._handle(record, envelope, message, handler)
+
+    async def _handle(
+        self, record: IncomingRecord, envelope: Envelope, message: Contract, handler: Handler
+    ) -> Outcome:
+        last_error = ""
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                async with self._uow_factory() as uow:
+                    if await self._seen(uow, envelope.id):
+                        return Outcome.DUPLICATE
+                    await handler(uow, envelope, message)
+                    await self._remember(uow, record, envelope, "processed", None)
+                return Outcome.PROCESSED
+            except IntegrityError as exc:
+                # Another consumer instance recorded the same id first: same as a duplicate.
+                if await self._seen_now(envelope.id):
+                    return Outcome.DUPLICATE
+                last_error = _describe(exc)
+            except Exception as exc:
+                last_error = _describe(exc)
+            log.warning(
+                "handler failed",
+                extra={
+                    "message_id": envelope.id,
+                    "attempt": attempt,
+                    "group": self.group,
+                    "error": last_error.splitlines()[-1],
+                },
+            )
+            if attempt < self._max_attempts:
+                await asyncio.sleep(self._backoff * attempt)
+        await self._dead_letter(
+            record, DeadLetterReason.HANDLER_FAILED, last_error, self._max_attempts, envelope
+        )
+        return Outcome.DEAD_LETTERED
+
+    async def _seen(self, uow: UnitOfWork, message_id: str) -> bool:
+        row = await uow.session.execute(
+            select(inbox.c.message_id).where(
+                inbox.c.consumer_group == self.group, inbox.c.message_id == message_id
+            )
+        )
+        return row.first() is not None
+
+    async def _seen_now(self, message_id: str) -> bool:
+        async with self._uow_factory() as uow:
+            return await self._seen(uow, message_id)
+
+    async def _remember(
+        self,
+        uow: UnitOfWork,
+        record: IncomingRecord,
+        envelope: Envelope,
+        outcome: str,
+        error: str | None,
+    ) -> None:
+        await uow.session.execute(
+            insert(inbox).values(
+                consumer_group=self.group,
+                message_id=envelope.id,
+                message_type=envelope.type,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                outcome=outcome,
+                error=error,
+                handled_at=uow.clock.now(),
+            )
+        )
+
+    async def _dead_letter(
+        self,
+        record: IncomingRecord,
+        reason: DeadLetterReason,
+        error: str,
+        attempts: int,
+        envelope: Envelope | None = None,
+    ) -> None:
+        uow = self._uow_factory()
+        headers = [(k, v) for k, v in record.headers if v is not None]
+        headers += [
+            (H_DLQ_REASON, reason.value.encode()),
+            (H_DLQ_ERROR, error[-4000:].encode()),
+            (H_DLQ_GROUP, self.group.encode()),
+            (H_DLQ_TOPIC, record.topic.encode()),
+            (H_DLQ_PARTITION, str(record.partition).encode()),
+            (H_DLQ_OFFSET, str(record.offset).encode()),
+            (H_DLQ_ATTEMPTS, str(attempts).encode()),
+            (H_DLQ_AT, uow.clock.now().isoformat().encode()),
+        ]
+        log.error(
+            "message dead-lettered",
+            extra={
+                "group": self.group,
+                "reason": reason.value,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "error": error.splitlines()[-1] if error else "",
+            },
+        )
+        # Until the dead letter is safely on the broker the offset must not move on.
+        delay = self._backoff
+        while True:
+            try:
+                await self._dead_letters.send(
+                    self.dead_letter_topic, record.key or b"", record.value or b"", headers
+                )
+                break
+            except Exception:
+                log.exception("dead-letter publish failed; retrying")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        if envelope is not None:
+            # Remember it, so a redelivery is skipped instead of dead-lettered again.
+            try:
+                async with uow:
+                    if not await self._seen(uow, envelope.id):
+                        await self._remember(uow, record, envelope, "dead_lettered", error[-4000:])
+            except Exception:
+                log.exception("could not record dead-lettered message in the inbox")
+
+
+def _describe(exc: BaseException) -> str:
+    # The last frames, then the exception itself on the last line (what logs show).
+    frames = "".join(traceback.format_tb(exc.__traceback__)[-3:])
+    return frames + "".join(traceback.format_exception_only(type(exc), exc)).strip()

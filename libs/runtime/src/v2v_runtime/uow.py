@@ -1,0 +1,89 @@
+"""Unit of work: the event store, the outbox and the inbox share one transaction."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from v2v_events.envelope import Envelope
+from v2v_events.registry import REGISTRY, Contract, Registry
+
+from .clock import Clock, IdGenerator
+from .eventstore import EventStore
+from .outbox import Outbox
+
+
+class UnitOfWork:
+    """``async with uow:`` opens a transaction; leaving it commits, or rolls back on error."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        ids: IdGenerator,
+        source: str,
+        registry: Registry = REGISTRY,
+    ) -> None:
+        self._sessions = sessions
+        self.clock = clock
+        self.ids = ids
+        self.source = source
+        self.registry = registry
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._session
+
+    @property
+    def events(self) -> EventStore:
+        return EventStore(self.session, self.clock)
+
+    @property
+    def outbox(self) -> Outbox:
+        return Outbox(self.session)
+
+    async def publish(
+        self,
+        message: Contract,
+        *,
+        subject: str,
+        correlationid: str | None = None,
+        causationid: str | None = None,
+        message_id: str | None = None,
+    ) -> Envelope:
+        """Queue ``message`` for Kafka in this transaction; returns its envelope."""
+        env = self.registry.envelope(
+            message,
+            subject=subject,
+            source=self.source,
+            id=message_id or self.ids.new_id(),
+            time=self.clock.now(),
+            correlationid=correlationid,
+            causationid=causationid,
+        )
+        await self.outbox.add(env, self.registry.for_model(type(message)).topic, env.time)
+        return env
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._sessions()
+        await self._session.begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            if exc_type is None:
+                await self._session.commit()
+            else:
+                await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None

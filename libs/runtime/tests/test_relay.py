@@ -1,0 +1,107 @@
+from datetime import UTC, datetime
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from v2v_events.contracts.common import Actor
+from v2v_events.contracts.custody import PatientEnrolled
+from v2v_runtime.db.tables import outbox
+from v2v_runtime.relay import OutboxRelay
+
+from .conftest import FakeClock, FakePublisher
+
+
+def enrolled(coi: str) -> PatientEnrolled:
+    return PatientEnrolled(
+        coi=coi,
+        therapy="CAR-T",
+        product_code="S1",
+        autologous=True,
+        treatment_center="tc",
+        manufacturing_site="s",
+        enrolled_at=datetime(2026, 1, 1, tzinfo=UTC),
+        actor=Actor(user_id="u", role="r"),
+    )
+
+
+COIS = ["CHA1B2C26000001", "CHA1B2C26000002", "CHA1B2C26000001"]
+
+
+async def _write(uow_factory) -> list[str]:  # type: ignore[no-untyped-def]
+    ids = []
+    for coi in COIS:
+        async with uow_factory() as uow:
+            env = await uow.publish(enrolled(coi), subject=coi)
+            ids.append(env.id)
+    return ids
+
+
+async def test_relay_publishes_in_order_and_marks(
+    uow_factory,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    ids = await _write(uow_factory)
+    pub = FakePublisher()
+    relay = OutboxRelay(sessions, pub, clock)
+    assert await relay.backlog() == 3
+    assert await relay.run_once() == 3
+    assert [dict(h)["ce_id"].decode() for *_, h in pub.sent] == ids
+    assert [k.decode() for _, k, _, _ in pub.sent] == COIS
+    assert {t for t, *_ in pub.sent} == {"v2v.custody.events"}
+    assert await relay.backlog() == 0
+    assert await relay.run_once() == 0
+
+
+async def test_failed_publish_keeps_rows(
+    uow_factory,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    await _write(uow_factory)
+    pub = FakePublisher()
+    pub.fail_next = 1
+    relay = OutboxRelay(sessions, pub, clock)
+    with pytest.raises(ConnectionError):
+        await relay.run_once()
+    assert await relay.backlog() == 3
+    assert await relay.run_once() == 3
+
+
+async def test_crash_between_publish_and_mark_republishes(
+    uow_factory,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    await _write(uow_factory)
+    pub = FakePublisher()
+
+    class Crashing(OutboxRelay):
+        async def mark_published(self, rows):  # type: ignore[no-untyped-def]
+            raise SystemExit("killed")
+
+    with pytest.raises(SystemExit):
+        await Crashing(sessions, pub, clock).run_once()
+    assert await OutboxRelay(sessions, pub, clock).run_once() == 3
+    first, second = pub.sent[:3], pub.sent[3:]
+    assert [dict(h)["ce_id"] for *_, h in first] == [dict(h)["ce_id"] for *_, h in second]
+
+
+async def test_trace_context_survives_the_outbox(
+    uow_factory,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("POST /patients") as span:
+        trace_id = format(span.get_span_context().trace_id, "032x")
+        async with uow_factory() as uow:
+            await uow.publish(enrolled(COIS[0]), subject=COIS[0])
+    async with sessions() as s:
+        headers = dict((await s.execute(select(outbox.c.headers))).scalar_one())
+    assert headers["traceparent"].split("-")[1] == trace_id
+    pub = FakePublisher()
+    await OutboxRelay(sessions, pub, clock).run_once()
+    sent = dict(pub.sent[0][3])
+    assert sent["traceparent"].decode().split("-")[1] == trace_id
