@@ -1,0 +1,1 @@
+"""Sub-commands of ``v2v``, one module per group."""

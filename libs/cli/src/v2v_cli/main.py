@@ -1,0 +1,19 @@
+"""The ``v2v`` command. Each command group lives in its own module under ``commands``."""
+
+from __future__ import annotations
+
+import typer
+
+from v2v_cli.commands import stack
+
+app = typer.Typer(
+    name="v2v",
+    help="vein2vein developer tools.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(stack.app, name="stack")
+stack.register_top_level(app)
+
+if __name__ == "__main__":
+    app()

