@@ -109,8 +109,13 @@ async def run_pipeline(bootstrap: str, db_url: str, n: int) -> float:
     started = time.perf_counter()
     for i in range(n):
         async with uow() as u:
-            env = REGISTRY.envelope(message(i), subject=message(i).coi, source=u.source,
-                                    id=ids.new_id(), time=clock.now())
+            env = REGISTRY.envelope(
+                message(i),
+                subject=message(i).coi,
+                source=u.source,
+                id=ids.new_id(),
+                time=clock.now(),
+            )
             await u.outbox.add(env, topic, env.time)
         if i and i % 500 == 0:
             print(f"  pipeline: {i}/{n} written", flush=True)
@@ -132,13 +137,20 @@ async def run_raw(bootstrap: str, n: int) -> float:
     records = []
     for i in range(n):
         msg = message(i)
-        env = REGISTRY.envelope(msg, subject=msg.coi, source="/bench", id=str(i),
-                                time=datetime.now(UTC))
+        env = REGISTRY.envelope(
+            msg, subject=msg.coi, source="/bench", id=str(i), time=datetime.now(UTC)
+        )
         records.append(to_kafka(env))
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                enable_idempotence=True, linger_ms=5)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"bench-raw-{tag}",
-                                enable_auto_commit=False, auto_offset_reset="earliest")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-raw-{tag}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
     await producer.start()
     await consumer.start()
     started = time.perf_counter()

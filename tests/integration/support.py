@@ -133,9 +133,21 @@ def consumer_process(bootstrap: str, db_url: str, topic: str, group: str, log: P
     """The consumer as its own OS process; stopped (SIGTERM) at the end."""
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(PROCS / "consumer.py"), "--bootstrap", bootstrap,
-             "--db-url", db_url, "--topic", topic, "--group", group],
-            stdout=out, stderr=subprocess.STDOUT, env=_env(),
+            [
+                sys.executable,
+                str(PROCS / "consumer.py"),
+                "--bootstrap",
+                bootstrap,
+                "--db-url",
+                db_url,
+                "--topic",
+                topic,
+                "--group",
+                group,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=_env(),
         )
         try:
             yield proc
@@ -152,5 +164,6 @@ def run_relay(bootstrap: str, db_url: str, *, crash: bool) -> subprocess.Complet
     args = [sys.executable, str(PROCS / "relay.py"), "--bootstrap", bootstrap, "--db-url", db_url]
     if crash:
         args.append("--crash-after-publish")
-    return subprocess.run(args, capture_output=True, text=True, timeout=120, env=_env(),
-                          check=False)
+    return subprocess.run(
+        args, capture_output=True, text=True, timeout=120, env=_env(), check=False
+    )

@@ -55,10 +55,15 @@ async def write_outbox(db_url: str, topic: str, cois: list[str]) -> list[str]:
     try:
         for coi in cois:
             with tracer.start_as_current_span("POST /patients"):
-                async with UnitOfWork(sessions, SystemClock(), UuidGenerator(), "/vein2vein/custody") as uow:
+                async with UnitOfWork(
+                    sessions, SystemClock(), UuidGenerator(), "/vein2vein/custody"
+                ) as uow:
                     env = REGISTRY.envelope(
-                        enrolled(coi), subject=coi, source=uow.source,
-                        id=uow.ids.new_id(), time=uow.clock.now(),
+                        enrolled(coi),
+                        subject=coi,
+                        source=uow.source,
+                        id=uow.ids.new_id(),
+                        time=uow.clock.now(),
                     )
                     await uow.outbox.add(env, topic, env.time)
                     ids.append(env.id)
@@ -82,9 +87,7 @@ async def effects(db_url: str) -> list[tuple[str, str, str | None]]:
     engine = create_engine(db_url)
     try:
         async with engine.connect() as conn:
-            has = await conn.run_sync(
-                lambda c: c.dialect.has_table(c, "it_effects")
-            )
+            has = await conn.run_sync(lambda c: c.dialect.has_table(c, "it_effects"))
             if not has:
                 return []
             rows = await conn.execute(text("SELECT message_id, coi, traceparent FROM it_effects"))
@@ -107,9 +110,13 @@ async def unpublished(db_url: str) -> int:
     engine = create_engine(db_url)
     try:
         async with engine.connect() as conn:
-            return int((await conn.execute(
-                text("SELECT count(*) FROM v2v_outbox WHERE published_at IS NULL")
-            )).scalar_one())
+            return int(
+                (
+                    await conn.execute(
+                        text("SELECT count(*) FROM v2v_outbox WHERE published_at IS NULL")
+                    )
+                ).scalar_one()
+            )
     finally:
         await engine.dispose()
 
@@ -125,8 +132,9 @@ async def test_outbox_message_reaches_a_consumer_in_another_process(
     assert await relay_once(producer_db, kafka_bootstrap) == 3
     assert await unpublished(producer_db) == 0
 
-    with consumer_process(kafka_bootstrap, consumer_db, lane.topic, lane.group,
-                          tmp_path / "consumer.log"):
+    with consumer_process(
+        kafka_bootstrap, consumer_db, lane.topic, lane.group, tmp_path / "consumer.log"
+    ):
         got = await eventually(lambda: effects(consumer_db), lambda r: len(r) >= 3)
     assert sorted(m for m, _, _ in got) == sorted(ids), (tmp_path / "consumer.log").read_text()
     assert {m: c for m, c, _ in got} == dict(zip(ids, cois, strict=True))
@@ -137,8 +145,16 @@ async def test_outbox_message_reaches_a_consumer_in_another_process(
     assert len(records) == 3
     for rec in records:
         headers = {k: v.decode() for k, v in rec.headers}
-        for name in ("ce_id", "ce_type", "ce_source", "ce_specversion", "ce_time",
-                     "ce_subject", "content-type", "traceparent"):
+        for name in (
+            "ce_id",
+            "ce_type",
+            "ce_source",
+            "ce_specversion",
+            "ce_time",
+            "ce_subject",
+            "content-type",
+            "traceparent",
+        ):
             assert name in headers, name
         assert headers["ce_specversion"] == "1.0"
         assert rec.key.decode() == headers["ce_subject"]
@@ -153,13 +169,19 @@ async def test_same_message_delivered_twice_has_one_effect(
 ) -> None:
     lane = Lane()
     await create_topics(kafka_bootstrap, lane.topic, lane.dlq)
-    env = REGISTRY.envelope(enrolled(lane.coi(1)), subject=lane.coi(1), source="/it",
-                            id=str(uuid.uuid4()), time=SystemClock().now())
+    env = REGISTRY.envelope(
+        enrolled(lane.coi(1)),
+        subject=lane.coi(1),
+        source="/it",
+        id=str(uuid.uuid4()),
+        time=SystemClock().now(),
+    )
     rec = to_kafka(env)
     for _ in range(2):
         await produce_raw(kafka_bootstrap, lane.topic, rec.key, rec.value, list(rec.headers))
-    with consumer_process(kafka_bootstrap, consumer_db, lane.topic, lane.group,
-                          tmp_path / "consumer.log"):
+    with consumer_process(
+        kafka_bootstrap, consumer_db, lane.topic, lane.group, tmp_path / "consumer.log"
+    ):
         # offsets are committed only after processing: caught up = both copies handled
         assert await eventually(lambda: caught_up(kafka_bootstrap, lane.group, lane.topic), bool)
         rows = await inbox_rows(consumer_db)
@@ -174,19 +196,35 @@ async def test_poison_message_is_dead_lettered_and_the_next_is_processed(
     lane = Lane()
     await create_topics(kafka_bootstrap, lane.topic, lane.dlq)
     key = lane.coi(1).encode()
-    await produce_raw(kafka_bootstrap, lane.topic, key, b"\x00not a cloud event",
-                      [("ce_type", b"org.vein2vein.custody.patient.enrolled")])
+    await produce_raw(
+        kafka_bootstrap,
+        lane.topic,
+        key,
+        b"\x00not a cloud event",
+        [("ce_type", b"org.vein2vein.custody.patient.enrolled")],
+    )
     refused = "CHA1B2C26999999"  # the test consumer's handler always fails on this one
-    failing = REGISTRY.envelope(enrolled(refused), subject=refused, source="/it",
-                                id=str(uuid.uuid4()), time=SystemClock().now())
-    good = REGISTRY.envelope(enrolled(lane.coi(1)), subject=lane.coi(1), source="/it",
-                             id=str(uuid.uuid4()), time=SystemClock().now())
+    failing = REGISTRY.envelope(
+        enrolled(refused),
+        subject=refused,
+        source="/it",
+        id=str(uuid.uuid4()),
+        time=SystemClock().now(),
+    )
+    good = REGISTRY.envelope(
+        enrolled(lane.coi(1)),
+        subject=lane.coi(1),
+        source="/it",
+        id=str(uuid.uuid4()),
+        time=SystemClock().now(),
+    )
     for env in (failing, good):
         rec = to_kafka(env)
         await produce_raw(kafka_bootstrap, lane.topic, rec.key, rec.value, list(rec.headers))
 
-    with consumer_process(kafka_bootstrap, consumer_db, lane.topic, lane.group,
-                          tmp_path / "consumer.log"):
+    with consumer_process(
+        kafka_bootstrap, consumer_db, lane.topic, lane.group, tmp_path / "consumer.log"
+    ):
         assert await eventually(lambda: caught_up(kafka_bootstrap, lane.group, lane.topic), bool)
         got = await effects(consumer_db)
         dead = await read_all(kafka_bootstrap, lane.dlq, 2)
@@ -224,8 +262,9 @@ async def test_relay_killed_between_publish_and_mark_republishes_and_consumer_de
     on_topic = await read_all(kafka_bootstrap, lane.topic, 8)
     assert len(on_topic) == 8  # at-least-once: every message twice
 
-    with consumer_process(kafka_bootstrap, consumer_db, lane.topic, lane.group,
-                          tmp_path / "consumer.log"):
+    with consumer_process(
+        kafka_bootstrap, consumer_db, lane.topic, lane.group, tmp_path / "consumer.log"
+    ):
         assert await eventually(lambda: caught_up(kafka_bootstrap, lane.group, lane.topic), bool)
         got = await effects(consumer_db)
         inbox = await inbox_rows(consumer_db)

@@ -76,7 +76,10 @@ async def test_workflow_round_trip_with_search_attributes(temporal_address: str)
     assert attrs.get(THERAPY) == "CAR-T"
 
     async def listed() -> list[str]:
-        return [w.id async for w in client.list_workflows(f"CoI = '{coi}' AND JourneyStatus = 'completed'")]
+        return [
+            w.id
+            async for w in client.list_workflows(f"CoI = '{coi}' AND JourneyStatus = 'completed'")
+        ]
 
     assert await eventually(listed, lambda ids: ids == [f"journey-{coi}"], timeout=20) == [
         f"journey-{coi}"

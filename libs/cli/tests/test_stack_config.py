@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from v2v_cli.stack import StackConfig, StackError, env_var
 
 

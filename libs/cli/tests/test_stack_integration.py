@@ -14,6 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 from typer.testing import CliRunner
+
 from v2v_cli.main import app
 from v2v_cli.stack import SEARCH_ATTRIBUTES, Stack, StackConfig
 from v2v_cli.stack.process import free_ports, pid_alive

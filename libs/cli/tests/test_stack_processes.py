@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+
 from v2v_cli.main import app
 from v2v_cli.stack import PortInUseError, Stack, StackConfig
 from v2v_cli.stack.process import (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from v2v_cli.stack import SEARCH_ATTRIBUTES, StackConfig, StackError
 from v2v_cli.stack.kafka import (
     parse_java_version,

@@ -1,4 +1,5 @@
 import pytest
+
 from v2v_events import REGISTRY
 from v2v_events.catalog import (
     CONSUMER_GROUPS,

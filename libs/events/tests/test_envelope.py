@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 import pytest
+
 from v2v_events import REGISTRY, EnvelopeError, from_kafka, to_kafka
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.custody import PatientEnrolled

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from pydantic import Field
+
 from v2v_events import REGISTRY, Registry, RegistryError, Service, golden
 from v2v_events.registry import Contract, Kind
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from v2v_runtime.db.engine import create_engine, session_factory
 from v2v_runtime.db.migrate import upgrade
 from v2v_runtime.uow import UnitOfWork

@@ -2,6 +2,7 @@
 
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from v2v_runtime.audit import verify
 from v2v_runtime.db.tables import events
 from v2v_runtime.eventstore import EventStore, NewEvent

@@ -1,5 +1,6 @@
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from v2v_runtime.eventstore import ConcurrencyError, EventStore, NewEvent
 
 from .conftest import FakeClock

@@ -1,6 +1,7 @@
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+
 from v2v_runtime.eventstore import ConcurrencyError
 from v2v_runtime.http import health_router, install_problem_handlers
 

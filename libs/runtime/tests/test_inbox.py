@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, insert, select
+
 from v2v_events import REGISTRY, to_kafka
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.custody import PatientEnrolled

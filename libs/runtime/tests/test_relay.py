@@ -4,6 +4,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.custody import PatientEnrolled
 from v2v_runtime.db.tables import outbox

@@ -19,6 +19,7 @@ from enum import StrEnum
 from opentelemetry.trace import SpanKind
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
+
 from v2v_events.catalog import dead_letter_topic
 from v2v_events.envelope import Envelope, EnvelopeError, from_kafka, headers_to_dict
 from v2v_events.registry import REGISTRY, Contract, Registry, RegistryError

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from v2v_events.envelope import Envelope, to_kafka
 
 from .db.tables import outbox

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from v2v_events.envelope import Envelope
 from v2v_events.registry import REGISTRY, Contract, Registry
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
-from v2v_events.catalog import TopicSpec, all_topics
 
 from v2v_cli.stack.component import Component, PortSetting, Progress
 from v2v_cli.stack.config import StackConfig
 from v2v_cli.stack.errors import StackError
 from v2v_cli.stack.process import spawn_detached, tcp_open
+from v2v_events.catalog import TopicSpec, all_topics
 
 MIN_JAVA = 17
 LOG4J_VERSION = "2.24.3"

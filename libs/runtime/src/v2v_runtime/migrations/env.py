@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from v2v_runtime.db.tables import metadata
 
 connection = context.config.attributes.get("connection")

@@ -1,0 +1,33 @@
+"""``v2v test``: every test of the repository, unit and integration, on the real stack."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def repo_root() -> Path:
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "pyproject.toml").exists() and (candidate / "libs" / "events").is_dir():
+            return candidate
+    raise typer.BadParameter("run v2v test inside the vein2vein repository")
+
+
+def register_top_level(root: typer.Typer) -> None:
+    @root.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    def test(
+        ctx: typer.Context,
+        unit: Annotated[bool, typer.Option("--unit", help="only tests that need no stack")] = False,
+    ) -> None:
+        """Run all tests (pytest). The integration tests start Kafka, Temporal and PostgreSQL
+        themselves (or use V2V_TEST_* endpoints); extra arguments go to pytest."""
+        args = [sys.executable, "-m", "pytest"]
+        if unit:
+            args += ["-m", "not integration"]
+        args += list(ctx.args)
+        raise typer.Exit(subprocess.call(args, cwd=repo_root()))
