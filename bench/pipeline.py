@@ -23,7 +23,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from faststream.kafka import KafkaBroker
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from v2v_cli.testing import provision_stack
@@ -34,7 +33,7 @@ from v2v_events.contracts.custody import PatientEnrolled
 from v2v_events.envelope import Envelope
 from v2v_events.registry import Contract
 from v2v_runtime.clock import SystemClock, UuidGenerator
-from v2v_runtime.consumer import subscribe
+from v2v_runtime.consumer import make_broker, subscribe
 from v2v_runtime.db.engine import create_engine, session_factory
 from v2v_runtime.db.migrate import upgrade
 from v2v_runtime.inbox import InboxProcessor
@@ -74,19 +73,28 @@ async def topics(bootstrap: str, *names: str) -> None:
         await admin.close()
 
 
-async def run_pipeline(bootstrap: str, db_url: str, n: int) -> float:
+async def run_pipeline(
+    bootstrap: str, db_url: str, consumer_db_url: str, n: int
+) -> tuple[float, float]:
+    """Returns (seconds to commit the N commands, seconds until all N are projected)."""
     tag = uuid.uuid4().hex[:8]
     topic, group = f"v2v.bench-{tag}.events", f"v2v.qc.bench-{tag}"
     await topics(bootstrap, topic, dead_letter_topic(group))
     await upgrade(db_url)
+    await upgrade(consumer_db_url)
     engine = create_engine(db_url)
-    async with engine.begin() as conn:
+    consumer_engine = create_engine(consumer_db_url)
+    async with consumer_engine.begin() as conn:
         await conn.run_sync(meta.create_all)
     sessions = session_factory(engine)
+    consumer_sessions = session_factory(consumer_engine)
     clock, ids = SystemClock(), UuidGenerator()
 
     def uow() -> UnitOfWork:
         return UnitOfWork(sessions, clock, ids, "/vein2vein/bench")
+
+    def consumer_uow() -> UnitOfWork:
+        return UnitOfWork(consumer_sessions, clock, ids, "/vein2vein/bench-consumer")
 
     async def project(u: UnitOfWork, env: Envelope, msg: Contract) -> None:
         assert isinstance(msg, PatientEnrolled)
@@ -94,8 +102,8 @@ async def run_pipeline(bootstrap: str, db_url: str, n: int) -> float:
 
     publisher = KafkaPublisher(bootstrap, "bench-relay")
     await publisher.start()
-    processor = InboxProcessor(group, uow, {PatientEnrolled: project}, publisher)
-    broker = KafkaBroker(bootstrap)
+    processor = InboxProcessor(group, consumer_uow, {PatientEnrolled: project}, publisher)
+    broker = make_broker(bootstrap, "bench-consumer")
     subscribe(broker, processor, topic)
     await broker.start()
     relay = OutboxRelay(sessions, publisher, clock)
@@ -103,7 +111,7 @@ async def run_pipeline(bootstrap: str, db_url: str, n: int) -> float:
     relay_task = asyncio.create_task(relay.run(stop))
 
     async def projected() -> int:
-        async with sessions() as s:
+        async with consumer_sessions() as s:
             return int(await s.scalar(select(func.count()).select_from(projection)) or 0)
 
     started = time.perf_counter()
@@ -119,6 +127,7 @@ async def run_pipeline(bootstrap: str, db_url: str, n: int) -> float:
             await u.outbox.add(env, topic, env.time)
         if i and i % 500 == 0:
             print(f"  pipeline: {i}/{n} written", flush=True)
+    written = time.perf_counter() - started
     while await projected() < n:
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - started
@@ -127,7 +136,8 @@ async def run_pipeline(bootstrap: str, db_url: str, n: int) -> float:
     await broker.stop()
     await publisher.stop()
     await engine.dispose()
-    return elapsed
+    await consumer_engine.dispose()
+    return written, elapsed
 
 
 async def run_raw(bootstrap: str, n: int) -> float:
@@ -175,14 +185,19 @@ async def run_raw(bootstrap: str, n: int) -> float:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     stack = provision_stack(need_postgres=args.db == "postgresql")
     try:
+        tag = uuid.uuid4().hex[:8]
         if args.db == "postgresql":
-            db_url = await stack.create_database(f"bench_{uuid.uuid4().hex[:8]}")
+            db_url = await stack.create_database(f"bench_{tag}")
+            consumer_db_url = await stack.create_database(f"bench_{tag}_consumer")
         else:
-            db_url = f"sqlite+aiosqlite:///{stack.data_dir}/bench-{uuid.uuid4().hex[:8]}.sqlite"
+            db_url = f"sqlite+aiosqlite:///{stack.data_dir}/bench-{tag}.sqlite"
+            consumer_db_url = f"sqlite+aiosqlite:///{stack.data_dir}/bench-{tag}-consumer.sqlite"
         print(f"raw aiokafka: {args.messages} messages…", flush=True)
         raw = await run_raw(stack.kafka_bootstrap, args.messages)
         print(f"pipeline ({args.db}): {args.messages} messages…", flush=True)
-        ours = await run_pipeline(stack.kafka_bootstrap, db_url, args.messages)
+        written, ours = await run_pipeline(
+            stack.kafka_bootstrap, db_url, consumer_db_url, args.messages
+        )
     finally:
         stack.close()
     result = {
@@ -190,10 +205,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "database": args.db,
         "raw_aiokafka_msgs_per_s": round(args.messages / raw, 1),
         "pipeline_msgs_per_s": round(args.messages / ours, 1),
+        "command_commits_per_s": round(args.messages / written, 1),
         "pipeline_to_raw_ratio": round(raw / ours, 4),
     }
     print(f"raw aiokafka produce+consume : {result['raw_aiokafka_msgs_per_s']:>10} msg/s")
     print(f"outbox→relay→Kafka→inbox    : {result['pipeline_msgs_per_s']:>10} msg/s")
+    print(f"  of which command commits   : {result['command_commits_per_s']:>10} msg/s")
     print(f"ratio pipeline/raw           : {result['pipeline_to_raw_ratio']:>10}")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"pipeline-{args.db}-{int(time.time())}.json"

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 
-from faststream.kafka import KafkaBroker
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 
 from v2v_events.contracts.custody import PatientEnrolled
 from v2v_events.envelope import Envelope
 from v2v_events.registry import Contract
 from v2v_runtime.clock import SystemClock, UuidGenerator
-from v2v_runtime.consumer import subscribe
+from v2v_runtime.consumer import make_broker, subscribe
 from v2v_runtime.db.engine import create_engine, session_factory
 from v2v_runtime.db.migrate import upgrade
 from v2v_runtime.inbox import InboxProcessor
@@ -64,7 +62,7 @@ async def main(args: argparse.Namespace) -> None:
         max_attempts=args.max_attempts,
         retry_backoff=0.05,
     )
-    broker = KafkaBroker(args.bootstrap, logger=logging.getLogger("it.broker"))
+    broker = make_broker(args.bootstrap, "it-consumer")
     subscribe(broker, processor, args.topic)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

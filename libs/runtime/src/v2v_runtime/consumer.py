@@ -1,12 +1,14 @@
-"""FastStream wiring of the inbox: manual acknowledgement after the inbox transaction.
+"""FastStream wiring of the inbox: manual acknowledgement after the inbox transactions.
 
 FastStream's default for Kafka commits the offset when a message arrives; here the offset
-is committed only once the handler's effects and the message id are committed (or the
-message is safely on the dead-letter topic).
+is committed only once every message of a fetched batch has been handled — its effects and
+its id committed in its own transaction, or the message safely on the dead-letter topic.
+A crash before that commit redelivers the batch, and the inbox skips what it already did.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from faststream import AckPolicy
@@ -14,6 +16,18 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from .inbox import InboxProcessor, IncomingRecord
+
+log = logging.getLogger("v2v.consumer")
+
+
+def make_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
+    # FastStream logs every message at the broker's log level; ours are the useful ones.
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=client_id,
+        logger=logging.getLogger("v2v.faststream"),
+        log_level=logging.DEBUG,
+    )
 
 
 def record_of(raw: Any) -> IncomingRecord:
@@ -27,7 +41,9 @@ def record_of(raw: Any) -> IncomingRecord:
     )
 
 
-def subscribe(broker: KafkaBroker, processor: InboxProcessor, *topics: str) -> None:
+def subscribe(
+    broker: KafkaBroker, processor: InboxProcessor, *topics: str, max_batch: int = 100
+) -> None:
     """Register ``processor`` as the consumer group ``processor.group`` on ``topics``."""
 
     @broker.subscriber(
@@ -35,8 +51,20 @@ def subscribe(broker: KafkaBroker, processor: InboxProcessor, *topics: str) -> N
         group_id=processor.group,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
+        batch=True,
+        max_records=max_batch,
+        batch_timeout_ms=100,
         title=f"{processor.group}:inbox",
     )
     async def consume(message: KafkaMessage) -> None:
-        await processor.process(record_of(message.raw_message))
+        records = message.raw_message
+        batch = records if isinstance(records, tuple) else (records,)
+        try:
+            for raw in batch:
+                await processor.process(record_of(raw))
+        except BaseException:
+            # Never let a later commit skip this batch: rewind to its first message.
+            log.exception("inbox batch interrupted; rewinding", extra={"group": processor.group})
+            await message.nack()
+            raise
         await message.ack()
