@@ -17,7 +17,7 @@ def test_defaults_are_resolved_against_cwd(tmp_path: Path, monkeypatch: pytest.M
     assert (config.temporal_port, config.temporal_ui_port, config.postgres_port) == (
         7233,
         8233,
-        55432,
+        15432,
     )
     assert config.kafka_version == "4.1.1"
     assert config.cache_dir == Path.home().resolve() / ".cache" / "vein2vein"
@@ -40,7 +40,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
     assert config.temporal_ui_port == 18233
     assert config.cache_dir == tmp_path / "cache"
     assert config.kafka_home == tmp_path / "cache" / "kafka-4.1.0"
-    assert config.postgres_port == 55432
+    assert config.postgres_port == 15432
 
 
 @pytest.mark.parametrize("raw", ["abc", "0", "70000"])

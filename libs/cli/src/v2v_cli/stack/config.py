@@ -42,7 +42,7 @@ class StackConfig:
     kafka_controller_port: int = 9093
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
-    postgres_port: int = 55432
+    postgres_port: int = 15432
     kafka_version: str = "4.1.1"
     cache_dir: Path = field(default_factory=_default_cache_dir)
     temporal_namespace: str = "default"

@@ -145,16 +145,22 @@ def wait_gone(pid: int, timeout: float) -> bool:
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    """True if something is bound to ``host:port`` (a listener, not a TIME_WAIT leftover)."""
+    """True if something listens on ``host:port``.
+
+    A bind probe would also trip over a client connection in TIME_WAIT that happened to use
+    the port as its ephemeral source port, which is not a clash for a server.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.settimeout(1.0)
         try:
-            sock.bind((host, port))
+            sock.connect((host, port))
+        except (ConnectionRefusedError, TimeoutError):
+            return False
         except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                return True
+            if exc.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH):
+                return False
             raise
-    return False
+    return True
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
