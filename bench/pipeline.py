@@ -17,7 +17,7 @@ import asyncio
 import json
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,9 @@ def message(i: int) -> PatientEnrolled:
         autologous=True,
         treatment_center="tc-bench",
         manufacturing_site="site-bench",
+        apheresis_center="ac-1",
+        patient_weight_kg=70.0,
+        earliest_collection=date(2026, 11, 30),
         enrolled_at=datetime(2026, 11, 24, tzinfo=UTC),
         actor=Actor(user_id="u-bench", role="coordinator"),
     )

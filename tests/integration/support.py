@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +31,9 @@ def enrolled(coi: str) -> PatientEnrolled:
         autologous=True,
         treatment_center="tc-it",
         manufacturing_site="site-it",
+        apheresis_center="ac-1",
+        patient_weight_kg=70.0,
+        earliest_collection=date(2026, 11, 30),
         enrolled_at=datetime(2026, 11, 24, 8, 0, tzinfo=UTC),
         actor=Actor(user_id="u-it", role="coordinator"),
     )

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -19,6 +19,9 @@ def _enrolled() -> PatientEnrolled:
         autologous=True,
         treatment_center="tc-1",
         manufacturing_site="site-1",
+        apheresis_center="ac-1",
+        patient_weight_kg=70.0,
+        earliest_collection=date(2026, 11, 30),
         enrolled_at=T0,
         actor=Actor(user_id="u-1", role="coordinator"),
     )

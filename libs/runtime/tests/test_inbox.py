@@ -1,5 +1,5 @@
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -26,6 +26,9 @@ def record(msg_id: str = "m-1", offset: int = 0) -> IncomingRecord:
         autologous=True,
         treatment_center="tc",
         manufacturing_site="s",
+        apheresis_center="ac-1",
+        patient_weight_kg=70.0,
+        earliest_collection=date(2026, 11, 30),
         enrolled_at=datetime(2026, 1, 1, tzinfo=UTC),
         actor=Actor(user_id="u", role="r"),
     )

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -21,6 +21,9 @@ def enrolled(coi: str) -> PatientEnrolled:
         autologous=True,
         treatment_center="tc",
         manufacturing_site="s",
+        apheresis_center="ac-1",
+        patient_weight_kg=70.0,
+        earliest_collection=date(2026, 11, 30),
         enrolled_at=datetime(2026, 1, 1, tzinfo=UTC),
         actor=Actor(user_id="u", role="r"),
     )

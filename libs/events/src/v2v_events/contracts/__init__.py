@@ -1,5 +1,5 @@
 """vein2vein's public contracts. Importing this package registers every type."""
 
-from . import common, custody
+from . import batch, common, custody, journey, logistics, qc
 
-__all__ = ["common", "custody"]
+__all__ = ["batch", "common", "custody", "journey", "logistics", "qc"]

@@ -1,0 +1,45 @@
+"""Events of the journey (the orchestrator): what treatment centers and sponsors see."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from ..catalog import Service
+from ..ids import CoI
+from ..registry import REGISTRY, Contract
+
+J = Service.JOURNEY
+
+
+class NotificationReason(StrEnum):
+    QC_FAILED = "qc-failed"
+    APHERESIS_LATE = "apheresis-late"
+    DEADLINE_MISSED = "deadline-missed"
+    RECOLLECTION_NEEDED = "recollection-needed"
+    REMANUFACTURING = "remanufacturing"
+    JOURNEY_FAILED = "journey-failed"
+
+
+@REGISTRY.event(J, "treatment-center.notified", version=1)
+class TreatmentCenterNotified(Contract):
+    """The treatment center (and sponsor) must act or re-plan: infusion is not on track."""
+
+    coi: CoI
+    treatment_center: str
+    reason: NotificationReason
+    detail: str
+    lot_id: str | None = None
+    deviation_id: str | None = None
+    notified_at: AwareDatetime
+
+
+@REGISTRY.event(J, "journey.ended", version=1)
+class JourneyEnded(Contract):
+    coi: CoI
+    status: str = Field(description="completed | failed")
+    outcome: str = Field(description="e.g. completed, completed-after-remanufacture")
+    manufacturing_attempts: int
+    collection_attempts: int
+    ended_at: AwareDatetime
