@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .errors import DomainError
 from .eventstore import ConcurrencyError
 
 PROBLEM_JSON = "application/problem+json"
@@ -58,6 +60,17 @@ def install_problem_handlers(app: FastAPI) -> None:
             stream_id=exc.stream_id,
             expected_version=exc.expected,
         )
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return problem(
+            exc.status, exc.title, exc.detail, f"urn:vein2vein:problem:{exc.code}", **exc.extra
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {401: "Unauthenticated", 403: "Forbidden", 404: "Not found"}
+        return problem(exc.status_code, titles.get(exc.status_code, "HTTP error"), str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,0 +1,28 @@
+"""Who is calling. One FastAPI dependency, swappable when real authentication and Part 11
+e-signatures arrive: until then the caller's identity comes from two request headers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException
+
+from v2v_events.contracts.common import Actor
+
+USER_HEADER = "X-V2V-User"
+ROLE_HEADER = "X-V2V-Role"
+
+
+async def current_actor(
+    user: Annotated[str | None, Header(alias=USER_HEADER)] = None,
+    role: Annotated[str | None, Header(alias=ROLE_HEADER)] = None,
+) -> Actor:
+    if not user or not role:
+        raise HTTPException(
+            status_code=401,
+            detail=f"identify yourself with the {USER_HEADER} and {ROLE_HEADER} headers",
+        )
+    return Actor(user_id=user, role=role)
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]

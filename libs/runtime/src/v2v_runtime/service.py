@@ -1,0 +1,201 @@
+"""The composition kit every service uses: database, unit of work, HTTP app, inbox
+consumers, outbox relay, and one runner for the roles (api, consumer, relay, or all)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from pydantic import Field
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from v2v_events.catalog import commands_topic, consumer_group
+from v2v_events.registry import Contract
+
+from .clock import Clock, IdGenerator, SystemClock, UuidGenerator
+from .consumer import make_broker, subscribe
+from .db.engine import create_engine, session_factory
+from .db.migrate import upgrade
+from .http import health_router, install_problem_handlers
+from .inbox import Handler, InboxProcessor
+from .kafka import KafkaPublisher
+from .logging import configure_logging
+from .relay import OutboxRelay
+from .settings import RuntimeSettings
+from .uow import UnitOfWork
+
+log = logging.getLogger("v2v.service")
+
+
+class ServiceSettings(RuntimeSettings):
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=1, le=65535)
+
+
+class Role(StrEnum):
+    API = "api"
+    CONSUMER = "consumer"
+    RELAY = "relay"
+    ALL = "all"
+
+
+@dataclass
+class ServiceSpec:
+    """What a service is made of; built by its bootstrap (composition root)."""
+
+    name: str
+    settings: ServiceSettings
+    migrations: Sequence[Path]
+    routers: Sequence[APIRouter]
+    # Contract type -> handler, for the commands topic and the events topics subscribed to.
+    handlers: Mapping[type[Contract], Handler]
+    subscribed_topics: Sequence[str] = ()
+    title: str = ""
+    clock: Clock = field(default_factory=SystemClock)
+    ids: IdGenerator = field(default_factory=UuidGenerator)
+
+
+class ServiceKit:
+    """Built once per process from a spec."""
+
+    def __init__(self, spec: ServiceSpec) -> None:
+        self.spec = spec
+        self.settings = spec.settings
+        self.engine: AsyncEngine = create_engine(spec.settings.database_url)
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
+        self.clock = spec.clock
+        self.ids = spec.ids
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, self.clock, self.ids, self.settings.source)
+
+    async def migrate(self) -> None:
+        await upgrade(self.settings.database_url, list(self.spec.migrations))
+
+    async def check_database(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    @property
+    def group(self) -> str:
+        return consumer_group(self.spec.name, "inbox")
+
+    @property
+    def topics(self) -> list[str]:
+        return [commands_topic(self.spec.name), *self.spec.subscribed_topics]
+
+    def http_app(self, *, manage_lifecycle: bool = True) -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            if manage_lifecycle:
+                await self.migrate()
+            yield
+            if manage_lifecycle:
+                await self.engine.dispose()
+
+        app = FastAPI(
+            title=self.spec.title or f"vein2vein {self.spec.name}",
+            lifespan=lifespan,
+            version="1",
+        )
+        app.state.kit = self
+        app.include_router(health_router({"database": self.check_database}))
+        for router in self.spec.routers:
+            app.include_router(router)
+        install_problem_handlers(app)
+        return app
+
+
+def kit_of(app: FastAPI) -> ServiceKit:
+    kit = app.state.kit
+    assert isinstance(kit, ServiceKit)
+    return kit
+
+
+async def run(spec: ServiceSpec, roles: set[Role]) -> None:
+    """Run the given roles in this process until SIGTERM/SIGINT."""
+    s = spec.settings
+    configure_logging(spec.name, s.log_level, s.log_json)
+    if Role.ALL in roles:
+        roles = {Role.API, Role.CONSUMER, Role.RELAY}
+    kit = ServiceKit(spec)
+    await kit.migrate()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    publisher = KafkaPublisher(s.kafka_bootstrap_servers, f"{spec.name}-producer")
+    await publisher.start()
+    tasks: list[asyncio.Task[None]] = []
+    broker = None
+    server: uvicorn.Server | None = None
+    try:
+        if Role.CONSUMER in roles:
+            processor = InboxProcessor(
+                kit.group,
+                kit.uow,
+                spec.handlers,
+                publisher,
+                max_attempts=s.inbox_max_attempts,
+                retry_backoff=s.inbox_retry_backoff_s,
+            )
+            broker = make_broker(s.kafka_bootstrap_servers, f"{spec.name}-consumer")
+            subscribe(broker, processor, *kit.topics)
+            await broker.start()
+            log.info("consumer started", extra={"group": kit.group, "topics": kit.topics})
+        if Role.RELAY in roles:
+            relay = OutboxRelay(
+                kit.sessions,
+                publisher,
+                kit.clock,
+                batch_size=s.relay_batch_size,
+                poll_interval=s.relay_poll_interval_s,
+            )
+            tasks.append(asyncio.create_task(relay.run(stop)))
+        if Role.API in roles:
+            config = uvicorn.Config(
+                kit.http_app(manage_lifecycle=False),
+                host=s.http_host,
+                port=s.http_port,
+                log_config=None,
+                access_log=False,
+            )
+            server = uvicorn.Server(config)
+            tasks.append(asyncio.create_task(server.serve()))
+            log.info("api listening", extra={"port": s.http_port})
+        print(f"{spec.name} ready: roles {sorted(r.value for r in roles)}", flush=True)
+        await stop.wait()
+    finally:
+        if server is not None:
+            server.should_exit = True
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(Exception):
+                await task
+        if broker is not None:
+            await broker.stop()
+        await publisher.stop()
+        await kit.engine.dispose()
+
+
+def main(build: Callable[[], ServiceSpec], argv: Sequence[str] | None = None) -> None:
+    """``python -m v2v_<service> [api|consumer|relay|all ...]`` (default: all)."""
+    import sys
+
+    args = list(argv if argv is not None else sys.argv[1:]) or ["all"]
+    try:
+        roles = {Role(a) for a in args}
+    except ValueError:
+        raise SystemExit(f"roles are: {', '.join(r.value for r in Role)}") from None
+    asyncio.run(run(build(), roles))

@@ -1,0 +1,145 @@
+"""Test harness for a service, in-process on SQLite: HTTP through ASGI, commands and events
+delivered through the real inbox, and the outbox read back as decoded contracts.
+
+Fast tests only: the cross-process tests in tests/integration use real Kafka.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy import select
+
+from v2v_events import REGISTRY, to_kafka
+from v2v_events.envelope import Envelope, from_kafka
+from v2v_events.registry import Contract
+
+from .db.tables import outbox
+from .inbox import InboxProcessor, IncomingRecord, Outcome
+from .service import ServiceKit, ServiceSpec
+
+M = TypeVar("M", bound=Contract)
+
+
+class StepClock:
+    """A clock that starts at ``start`` and moves only when told (or by ``tick`` per read)."""
+
+    def __init__(self, start: datetime | None = None, tick: timedelta = timedelta(0)) -> None:
+        self.current = start or datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+        self.tick = tick
+
+    def now(self) -> datetime:
+        self.current += self.tick
+        return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        self.current += delta
+
+
+class SeqIds:
+    def __init__(self, prefix: str = "id") -> None:
+        self._n = itertools.count(1)
+        self._prefix = prefix
+
+    def new_id(self) -> str:
+        return f"{self._prefix}-{next(self._n):05d}"
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]] = []
+
+    async def send(
+        self, topic: str, key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]]
+    ) -> None:
+        self.sent.append((topic, key, value, list(headers)))
+
+    async def send_many(
+        self, records: Sequence[tuple[str, bytes, bytes, Sequence[tuple[str, bytes]]]]
+    ) -> None:
+        for r in records:
+            await self.send(*r)
+
+
+class ServiceHarness:
+    def __init__(self, spec: ServiceSpec) -> None:
+        self.kit = ServiceKit(spec)
+        self.dead_letters = RecordingPublisher()
+        self._offset = itertools.count()
+        self.processor = InboxProcessor(
+            self.kit.group,
+            self.kit.uow,
+            spec.handlers,
+            self.dead_letters,
+            max_attempts=1,
+            retry_backoff=0,
+        )
+
+    @classmethod
+    def sqlite_url(cls, directory: Path, name: str = "svc") -> str:
+        return f"sqlite+aiosqlite:///{directory}/{name}.sqlite"
+
+    async def start(self) -> None:
+        await self.kit.migrate()
+
+    async def close(self) -> None:
+        await self.kit.engine.dispose()
+
+    def client(self) -> httpx.AsyncClient:
+        app = self.kit.http_app(manage_lifecycle=False)
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc")
+
+    async def deliver(
+        self,
+        message: Contract,
+        *,
+        subject: str,
+        id: str | None = None,
+        topic: str | None = None,
+    ) -> Outcome:
+        """Deliver a command or event as Kafka would, through the service's inbox."""
+        env = REGISTRY.envelope(
+            message,
+            subject=subject,
+            source="/vein2vein/test",
+            id=id or f"msg-{next(self._offset)}",
+            time=self.kit.clock.now(),
+        )
+        rec = to_kafka(env)
+        incoming = IncomingRecord(
+            topic or REGISTRY.for_model(type(message)).topic,
+            0,
+            next(self._offset),
+            rec.key,
+            rec.value,
+            list(rec.headers),
+        )
+        return await self.processor.process(incoming)
+
+    async def outbox(self) -> list[tuple[str, Envelope]]:
+        """Everything the service queued for Kafka, in order: (topic, envelope)."""
+        async with self.kit.sessions() as s:
+            rows = (await s.execute(select(outbox).order_by(outbox.c.id))).all()
+        out = []
+        for r in rows:
+            headers = [(k, v.encode()) for k, v in r.headers]
+            out.append((r.topic, from_kafka(r.key.encode(), r.value.encode(), headers)))
+        return out
+
+    async def published(self, model: type[M]) -> list[M]:
+        name = REGISTRY.for_model(model).name
+        found: list[M] = []
+        for _, env in await self.outbox():
+            if env.type == name:
+                msg = REGISTRY.decode_envelope(env)
+                assert isinstance(msg, model)
+                found.append(msg)
+        return found
+
+
+ACTOR_HEADERS: dict[str, Any] = {"X-V2V-User": "u-test", "X-V2V-Role": "cell-therapy-specialist"}
