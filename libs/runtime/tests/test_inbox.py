@@ -91,7 +91,7 @@ async def test_poison_goes_to_dead_letter_with_reason_and_original_headers(
     p = processor(uow_factory)
     bad = mangle(record())
     assert await p.process(bad) is Outcome.DEAD_LETTERED
-    dlq = p._dead_letters  # type: ignore[attr-defined]
+    dlq = p.dead_letters.publisher
     [(topic, _key, value, headers)] = dlq.sent
     h = dict(headers)
     assert topic == "v2v.dlq.v2v.qc.inbox"
@@ -118,7 +118,7 @@ async def test_handler_failing_every_time_is_dead_lettered_once_and_remembered(
     p = processor(uow_factory, broken, attempts=3)
     assert await p.process(record()) is Outcome.DEAD_LETTERED
     assert calls == 3
-    [(_, _, _, headers)] = p._dead_letters.sent  # type: ignore[attr-defined]
+    [(_, _, _, headers)] = p.dead_letters.publisher.sent
     h = dict(headers)
     assert h["v2v_dlq_reason"] == b"handler_failed"
     assert h["v2v_dlq_attempts"] == b"3"
@@ -156,7 +156,7 @@ async def test_dead_letter_publish_is_retried_until_the_broker_takes_it(
     uow_factory,  # type: ignore[no-untyped-def]
 ) -> None:
     p = processor(uow_factory)
-    p._dead_letters.fail_next = 2  # type: ignore[attr-defined]
+    p.dead_letters.publisher.fail_next = 2
     bad = IncomingRecord("t", 0, 1, b"k", b"x", [])
     assert await p.process(bad) is Outcome.DEAD_LETTERED
-    assert len(p._dead_letters.sent) == 1  # type: ignore[attr-defined]
+    assert len(p.dead_letters.publisher.sent) == 1  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ A crash before that commit redelivers the batch, and the inbox skips what it alr
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -30,6 +30,14 @@ def make_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
     )
 
 
+class RecordProcessor(Protocol):
+    """Handles one record completely (or dead-letters it) before returning."""
+
+    group: str
+
+    async def process(self, record: IncomingRecord) -> Any: ...
+
+
 def record_of(raw: Any) -> IncomingRecord:
     return IncomingRecord(
         topic=raw.topic,
@@ -42,7 +50,7 @@ def record_of(raw: Any) -> IncomingRecord:
 
 
 def subscribe(
-    broker: KafkaBroker, processor: InboxProcessor, *topics: str, max_batch: int = 100
+    broker: KafkaBroker, processor: RecordProcessor, *topics: str, max_batch: int = 100
 ) -> None:
     """Register ``processor`` as the consumer group ``processor.group`` on ``topics``."""
 
@@ -54,7 +62,7 @@ def subscribe(
         batch=True,
         max_records=max_batch,
         batch_timeout_ms=100,
-        title=f"{processor.group}:inbox",
+        title=processor.group,
     )
     async def consume(message: KafkaMessage) -> None:
         records = message.raw_message

@@ -14,6 +14,7 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from opentelemetry.trace import SpanKind
@@ -54,6 +55,7 @@ class DeadLetterReason(StrEnum):
     UNDECODABLE = "undecodable"
     INVALID = "invalid"
     HANDLER_FAILED = "handler_failed"
+    NO_TARGET = "no_target"  # e.g. an event for a journey that does not exist
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,10 @@ class InboxProcessor:
         retry_backoff: float = 0.2,
     ) -> None:
         self.group = group
-        self.dead_letter_topic = dead_letter_topic(group)
         self._uow_factory = uow_factory
         self._registry = registry
         self._handlers = {registry.for_model(m).name: h for m, h in handlers.items()}
-        self._dead_letters = dead_letters
+        self.dead_letters = DeadLetters(group, dead_letters, retry_backoff)
         self._max_attempts = max_attempts
         self._backoff = retry_backoff
 
@@ -194,6 +195,36 @@ class InboxProcessor:
         envelope: Envelope | None = None,
     ) -> None:
         uow = self._uow_factory()
+        await self.dead_letters.send(record, reason, error, attempts, uow.clock.now())
+        if envelope is not None:
+            # Remember it, so a redelivery is skipped instead of dead-lettered again.
+            try:
+                async with uow:
+                    if not await self._seen(uow, envelope.id):
+                        await self._remember(uow, record, envelope, "dead_lettered", error[-4000:])
+            except Exception:
+                log.exception("could not record dead-lettered message in the inbox")
+
+
+class DeadLetters:
+    """Publishes a failed record to its group's dead-letter topic, with the reason and the
+    original key, value and headers; retries until the broker has it, because the caller
+    must not commit the offset before."""
+
+    def __init__(self, group: str, publisher: Publisher, backoff: float = 0.2) -> None:
+        self.group = group
+        self.topic = dead_letter_topic(group)
+        self.publisher = publisher
+        self._backoff = backoff
+
+    async def send(
+        self,
+        record: IncomingRecord,
+        reason: DeadLetterReason,
+        error: str,
+        attempts: int,
+        at: datetime,
+    ) -> None:
         headers = [(k, v) for k, v in record.headers if v is not None]
         headers += [
             (H_DLQ_REASON, reason.value.encode()),
@@ -203,7 +234,7 @@ class InboxProcessor:
             (H_DLQ_PARTITION, str(record.partition).encode()),
             (H_DLQ_OFFSET, str(record.offset).encode()),
             (H_DLQ_ATTEMPTS, str(attempts).encode()),
-            (H_DLQ_AT, uow.clock.now().isoformat().encode()),
+            (H_DLQ_AT, at.isoformat().encode()),
         ]
         log.error(
             "message dead-lettered",
@@ -216,26 +247,17 @@ class InboxProcessor:
                 "error": error.splitlines()[-1] if error else "",
             },
         )
-        # Until the dead letter is safely on the broker the offset must not move on.
         delay = self._backoff
         while True:
             try:
-                await self._dead_letters.send(
-                    self.dead_letter_topic, record.key or b"", record.value or b"", headers
+                await self.publisher.send(
+                    self.topic, record.key or b"", record.value or b"", headers
                 )
-                break
+                return
             except Exception:
                 log.exception("dead-letter publish failed; retrying")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-        if envelope is not None:
-            # Remember it, so a redelivery is skipped instead of dead-lettered again.
-            try:
-                async with uow:
-                    if not await self._seen(uow, envelope.id):
-                        await self._remember(uow, record, envelope, "dead_lettered", error[-4000:])
-            except Exception:
-                log.exception("could not record dead-lettered message in the inbox")
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,1 +1,1 @@
-"""vein2vein journey service (its code arrives with the journey issue)."""
+"""vein2vein journey: one Temporal workflow per patient, and the Kafka→Temporal bridge."""

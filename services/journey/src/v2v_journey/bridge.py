@@ -1,0 +1,194 @@
+"""The Kafka → Temporal bridge: service events become journey signals.
+
+PatientEnrolled signal-with-starts the journey ``journey-<CoI>`` (a duplicate only signals
+it again, and the workflow ignores event ids it has seen). Every other event the workflow
+waits for is signalled to its journey under the event's short type name. The Kafka offset
+moves only after Temporal accepted the signal; while Temporal is unreachable the bridge
+retries and does not move on. An event for a journey that does not exist goes to the dead
+letters; one for a journey already closed is logged and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.service import RPCError, RPCStatusCode
+
+from v2v_events import REGISTRY, EnvelopeError, from_kafka
+from v2v_events.contracts import batch, custody, logistics, qc
+from v2v_events.envelope import Envelope
+from v2v_events.registry import Contract, RegistryError
+from v2v_runtime.inbox import DeadLetterReason, DeadLetters, IncomingRecord
+
+from .model import (
+    SA_COI,
+    SA_SITE,
+    SA_STAGE,
+    SA_STATUS,
+    SA_THERAPY,
+    TASK_QUEUE,
+    JourneyInput,
+    JourneyPolicy,
+    JourneySignal,
+    Stage,
+    Status,
+    workflow_id,
+)
+from .workflow import JourneyWorkflow
+
+log = logging.getLogger("v2v.journey.bridge")
+
+# The events the journey waits for; the rest stay on Kafka for other readers.
+FORWARDED: tuple[type[Contract], ...] = (
+    logistics.CollectionScheduled,
+    logistics.CollectionUnschedulable,
+    logistics.ShipmentBooked,
+    logistics.InfusionSlotBooked,
+    custody.CollectionRecorded,
+    custody.UnitReceived,
+    custody.InfusionRecorded,
+    batch.BatchOpened,
+    batch.RemanufactureRefused,
+    batch.LotProduced,
+    qc.PanelEvaluated,
+    qc.LotReleased,
+    qc.LotReleaseRejected,
+)
+_FORWARDED_NAMES = {REGISTRY.for_model(m).name for m in FORWARDED}
+_ENROLLED = REGISTRY.for_model(custody.PatientEnrolled).name
+
+
+class Outcome(StrEnum):
+    STARTED = "started"
+    SIGNALLED = "signalled"
+    IGNORED = "ignored"
+    CLOSED = "journey-closed"
+    DEAD_LETTERED = "dead-lettered"
+
+
+def signal_name(event_type: str) -> str:
+    """``org.vein2vein.qc.panel.evaluated`` → ``qc.panel.evaluated``: readable in the UI."""
+    return event_type.removeprefix("org.vein2vein.")
+
+
+def to_signal(env: Envelope, message: Contract) -> JourneySignal:
+    return JourneySignal(
+        event_id=env.id, type=env.type, time=env.time, data=message.model_dump(mode="json")
+    )
+
+
+def journey_input(msg: custody.PatientEnrolled, policy: JourneyPolicy) -> JourneyInput:
+    return JourneyInput(
+        coi=msg.coi,
+        therapy=msg.therapy,
+        product_code=msg.product_code,
+        treatment_center=msg.treatment_center,
+        apheresis_center=msg.apheresis_center,
+        manufacturing_site=msg.manufacturing_site,
+        patient_weight_kg=msg.patient_weight_kg,
+        earliest_collection=msg.earliest_collection,
+        policy=policy,
+    )
+
+
+class JourneyBridge:
+    def __init__(
+        self,
+        client: Client,
+        dead_letters: DeadLetters,
+        policy_for: Callable[[str], JourneyPolicy],
+        *,
+        task_queue: str = TASK_QUEUE,
+        retry_backoff: float = 0.5,
+    ) -> None:
+        self.group = dead_letters.group
+        self._client = client
+        self._dead_letters = dead_letters
+        self._policy_for = policy_for
+        self._task_queue = task_queue
+        self._backoff = retry_backoff
+
+    async def process(self, record: IncomingRecord) -> Outcome:
+        try:
+            env = from_kafka(record.key, record.value, record.headers)
+        except EnvelopeError as exc:
+            return await self._dead(record, DeadLetterReason.UNDECODABLE, str(exc))
+        if env.type != _ENROLLED and env.type not in _FORWARDED_NAMES:
+            return Outcome.IGNORED
+        try:
+            message = REGISTRY.decode_envelope(env)
+        except RegistryError as exc:
+            return await self._dead(record, DeadLetterReason.INVALID, str(exc))
+        delay = self._backoff
+        while True:  # Temporal away: wait for it, never skip the event
+            try:
+                if isinstance(message, custody.PatientEnrolled):
+                    await self._start(env, message)
+                    return Outcome.STARTED
+                return await self._signal(record, env, message)
+            except RPCError as exc:
+                if exc.status not in (
+                    RPCStatusCode.UNAVAILABLE,
+                    RPCStatusCode.DEADLINE_EXCEEDED,
+                    RPCStatusCode.RESOURCE_EXHAUSTED,
+                ):
+                    return await self._dead(record, DeadLetterReason.HANDLER_FAILED, str(exc))
+                log.warning("temporal unavailable; retrying", extra={"error": str(exc)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _start(self, env: Envelope, msg: custody.PatientEnrolled) -> None:
+        inp = journey_input(msg, self._policy_for(msg.product_code))
+        await self._client.start_workflow(
+            JourneyWorkflow.run,
+            inp,
+            id=workflow_id(msg.coi),
+            task_queue=self._task_queue,
+            start_signal=signal_name(env.type),
+            start_signal_args=[to_signal(env, msg)],
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(SA_COI, msg.coi),
+                    SearchAttributePair(SA_THERAPY, msg.therapy),
+                    SearchAttributePair(SA_SITE, msg.manufacturing_site),
+                    SearchAttributePair(SA_STAGE, Stage.ENROLLED.value),
+                    SearchAttributePair(SA_STATUS, Status.RUNNING.value),
+                ]
+            ),
+            static_summary=f"{msg.therapy} journey of {msg.coi}",
+        )
+        log.info("journey started", extra={"coi": msg.coi, "event_id": env.id})
+
+    async def _signal(self, record: IncomingRecord, env: Envelope, msg: Contract) -> Outcome:
+        handle = self._client.get_workflow_handle(workflow_id(env.subject))
+        try:
+            await handle.signal(signal_name(env.type), to_signal(env, msg))
+            return Outcome.SIGNALLED
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+        try:
+            desc = await handle.describe()
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return await self._dead(
+                record, DeadLetterReason.NO_TARGET, f"no journey {workflow_id(env.subject)}"
+            )
+        if desc.status != WorkflowExecutionStatus.RUNNING:
+            log.info(
+                "event for a closed journey skipped",
+                extra={"coi": env.subject, "type": env.type, "event_id": env.id},
+            )
+            return Outcome.CLOSED
+        raise RPCError("journey exists but the signal was refused", RPCStatusCode.UNAVAILABLE, b"")
+
+    async def _dead(self, record: IncomingRecord, reason: DeadLetterReason, error: str) -> Outcome:
+        await self._dead_letters.send(record, reason, error, 0, datetime.now(UTC))
+        return Outcome.DEAD_LETTERED

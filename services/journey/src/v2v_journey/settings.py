@@ -1,0 +1,19 @@
+"""Settings of the journey worker and bridge (environment variables, prefix V2V_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from v2v_runtime.settings import RuntimeSettings
+
+from .model import TASK_QUEUE
+
+
+class JourneySettings(RuntimeSettings):
+    service: str = "journey"
+    temporal_namespace: str = "default"
+    task_queue: str = TASK_QUEUE
+    policy: str = Field("default", description="journey policy for products not mapped below")
+    policy_by_product: dict[str, str] = Field(
+        default_factory=dict, description='e.g. {"S1234": "default"} (V2V_POLICY_BY_PRODUCT)'
+    )

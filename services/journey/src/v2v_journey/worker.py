@@ -1,0 +1,103 @@
+"""The journey's processes: the Temporal worker and the Kafka→Temporal bridge."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from v2v_events.catalog import Service, consumer_group, events_topic
+from v2v_runtime.consumer import make_broker, subscribe
+from v2v_runtime.inbox import DeadLetters
+from v2v_runtime.kafka import KafkaPublisher
+from v2v_runtime.logging import configure_logging
+
+from . import policies
+from .activities import JourneyActivities
+from .bridge import JourneyBridge
+from .model import JourneyPolicy
+from .settings import JourneySettings
+from .workflow import JourneyWorkflow
+
+BRIDGED_TOPICS = [
+    events_topic(s) for s in (Service.CUSTODY, Service.LOGISTICS, Service.BATCH, Service.QC)
+]
+
+
+async def connect(settings: JourneySettings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def policy_lookup(settings: JourneySettings) -> dict[str, JourneyPolicy]:
+    ids = {settings.policy, *settings.policy_by_product.values()}
+    return {pid: policies.load(pid) for pid in ids}
+
+
+def make_worker(client: Client, publisher: KafkaPublisher, task_queue: str) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[JourneyWorkflow],
+        activities=JourneyActivities(publisher).all(),
+    )
+
+
+async def run(roles: set[str]) -> None:
+    settings = JourneySettings()
+    configure_logging("journey", settings.log_level, settings.log_json)
+    if "all" in roles:
+        roles = {"worker", "bridge"}
+    loaded = policy_lookup(settings)  # fail fast on a missing policy file
+
+    def policy_for(product_code: str) -> JourneyPolicy:
+        return loaded[settings.policy_by_product.get(product_code, settings.policy)]
+
+    client = await connect(settings)
+    publisher = KafkaPublisher(settings.kafka_bootstrap_servers, "journey-producer")
+    await publisher.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    broker = None
+    worker_task = None
+    try:
+        if "worker" in roles:
+            worker = make_worker(client, publisher, settings.task_queue)
+            worker_task = asyncio.create_task(worker.run())
+        if "bridge" in roles:
+            group = consumer_group(Service.JOURNEY, "bridge")
+            bridge = JourneyBridge(
+                client, DeadLetters(group, publisher), policy_for, task_queue=settings.task_queue
+            )
+            broker = make_broker(settings.kafka_bootstrap_servers, "journey-bridge")
+            subscribe(broker, bridge, *BRIDGED_TOPICS)
+            await broker.start()
+        print(f"journey ready: roles {sorted(roles)}", flush=True)
+        await stop.wait()
+    finally:
+        if broker is not None:
+            await broker.stop()
+        if worker_task is not None:
+            worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await worker_task
+        await publisher.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = set(argv if argv is not None else sys.argv[1:]) or {"all"}
+    unknown = args - {"worker", "bridge", "all"}
+    if unknown:
+        raise SystemExit(f"roles are worker, bridge, all (not {', '.join(sorted(unknown))})")
+    asyncio.run(run(args))

@@ -1,0 +1,36 @@
+"""Replay the checked-in histories with the current workflow code: a change that is not
+deterministic (an added, removed or reordered command without workflow.patched) fails here.
+
+Re-record after an intended, patched change: V2V_RECORD_HISTORIES=1 uv run pytest services/journey
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from v2v_journey.workflow import JourneyWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_histories_are_checked_in() -> None:
+    assert {p.stem for p in HISTORIES} >= {
+        "completed",
+        "failed_qc_remanufacture",
+        "failed_qc_recollection",
+        "attempts_exhausted",
+        "late_apheresis",
+    }
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_replay(path: Path) -> None:
+    history = WorkflowHistory.from_json(f"journey-{path.stem}", json.loads(path.read_text()))
+    replayer = Replayer(workflows=[JourneyWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)

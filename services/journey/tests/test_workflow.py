@@ -1,0 +1,244 @@
+"""The journey workflow on a real Temporal dev server, with deadlines in seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from v2v_events.contracts import batch, custody, journey, logistics, qc
+from v2v_events.contracts.common import ShipmentDirection
+from v2v_journey.model import (
+    SA_STAGE,
+    SA_STATUS,
+    JourneyInput,
+    JourneyPolicy,
+    JourneyView,
+    Stage,
+    Status,
+    workflow_id,
+)
+from v2v_journey.workflow import JourneyWorkflow
+
+from .world import Scenario, World
+
+HISTORIES = Path(__file__).parent / "histories"
+FAST = JourneyPolicy(
+    policy_id="test",
+    command_reply=timedelta(seconds=10),
+    collection_due=timedelta(seconds=30),
+    fresh_window=timedelta(seconds=30),
+    manufacturing_due=timedelta(seconds=30),
+    qc_due=timedelta(seconds=30),
+    release_due=timedelta(seconds=30),
+    delivery_due=timedelta(seconds=30),
+    infusion_due=timedelta(seconds=30),
+)
+
+
+def new_input(policy: JourneyPolicy = FAST) -> JourneyInput:
+    return JourneyInput(
+        coi=f"CHA1B2C26{uuid.uuid4().int % 1_000_000:06d}",
+        therapy="CAR-T",
+        product_code="S1234",
+        treatment_center="tc-1",
+        apheresis_center="ac-1",
+        manufacturing_site="site-1",
+        patient_weight_kg=70,
+        earliest_collection=date(2026, 11, 30),
+        policy=policy,
+    )
+
+
+async def run_journey(
+    env: WorkflowEnvironment, scenario: Scenario, inp: JourneyInput, record_as: str
+) -> tuple[World, WorkflowHandle[JourneyWorkflow, JourneyView], JourneyView | Exception]:
+    world = World(env.client, scenario)
+    queue = f"journey-test-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        env.client, task_queue=queue, workflows=[JourneyWorkflow], activities=world.activities()
+    ):
+        handle = await env.client.start_workflow(
+            JourneyWorkflow.run, inp, id=workflow_id(inp.coi), task_queue=queue
+        )
+        result: JourneyView | Exception
+        try:
+            result = await handle.result()
+        except WorkflowFailureError as exc:
+            result = exc
+        # queries need a worker, even on a closed workflow
+        world.final_view = await handle.query(JourneyWorkflow.status)
+    if os.environ.get("V2V_RECORD_HISTORIES"):
+        HISTORIES.mkdir(exist_ok=True)
+        history = await handle.fetch_history()
+        (HISTORIES / f"{record_as}.json").write_text(
+            json.dumps(json.loads(history.to_json()), indent=1) + "\n"
+        )
+    return world, handle, result
+
+
+async def search_attributes(
+    handle: WorkflowHandle[JourneyWorkflow, JourneyView],
+) -> tuple[str | None, str | None]:
+    attrs = (await handle.describe()).typed_search_attributes
+    return attrs.get(SA_STAGE), attrs.get(SA_STATUS)
+
+
+async def test_completed_path(temporal: WorkflowEnvironment) -> None:
+    world, handle, result = await run_journey(
+        temporal, Scenario(duplicate_events=True), new_input(), "completed"
+    )
+    assert isinstance(result, JourneyView), result
+    assert (result.status, result.outcome) == (Status.COMPLETED, "completed")
+    # every event arrived twice: each step still happened once
+    assert world.names() == [
+        "schedule-collection",
+        "book-shipment",
+        "open-batch",
+        "order-qc-panel",
+        "book-shipment",
+        "book-infusion-slot",
+        "announce-journey-end",
+    ]
+    assert not world.sent(logistics.CancelBooking)
+    assert [s.value for s in dict.fromkeys(h.stage for h in result.history)] == [
+        "enrolled",
+        "scheduling",
+        "collection",
+        "inbound-shipment",
+        "manufacturing",
+        "qc-testing",
+        "qa-release",
+        "outbound-shipment",
+        "infusion",
+        "done",
+    ]
+    assert await search_attributes(handle) == (Stage.DONE.value, Status.COMPLETED.value)
+    ended = world.sent(journey.JourneyEnded)[0]
+    assert (ended.status, ended.manufacturing_attempts, ended.collection_attempts) == (
+        "completed",
+        1,
+        1,
+    )
+    assert world.final_view is not None
+    assert world.final_view.current["certificate"] == "COA-1"
+    assert world.final_view.deadlines == {}
+
+
+async def test_failed_qc_then_remanufacture(temporal: WorkflowEnvironment) -> None:
+    world, handle, result = await run_journey(
+        temporal,
+        Scenario(qc_in_spec=[False, True], retained_aliquots=1),
+        new_input(),
+        "failed_qc_remanufacture",
+    )
+    assert isinstance(result, JourneyView), result
+    assert result.outcome == "completed-after-remanufacture"
+    names = world.names()
+    first_ok = names.index("remanufacture-from-retained-material")
+    # compensations of attempt 1 in reverse order of booking: slot, shipment, lot
+    compensations = [
+        (n, getattr(c, "booking_id", None) or getattr(c, "lot_id", None))
+        for n, c in world.commands[:first_ok]
+        if n in ("cancel-booking", "reject-lot")
+    ]
+    assert compensations == [
+        ("cancel-booking", "I1"),
+        ("cancel-booking", "S-outbound-1"),
+        ("reject-lot", "L1"),
+    ]
+    assert world.sent(batch.RejectLot)[0].deviation_id == "DEV-1"
+    reasons = [n.reason for n in world.sent(journey.TreatmentCenterNotified)]
+    assert reasons == [
+        journey.NotificationReason.QC_FAILED,
+        journey.NotificationReason.REMANUFACTURING,
+    ]
+    assert world.sent(batch.Remanufacture)[0].attempt == 2
+    assert len(world.sent(logistics.ScheduleCollection)) == 1
+
+
+async def test_failed_qc_without_material_then_recollection(temporal: WorkflowEnvironment) -> None:
+    world, _, result = await run_journey(
+        temporal,
+        Scenario(qc_in_spec=[False, True], retained_aliquots=0),
+        new_input(),
+        "failed_qc_recollection",
+    )
+    assert isinstance(result, JourneyView), result
+    assert result.outcome == "completed-after-recollection"
+    assert not world.sent(batch.Remanufacture)  # nothing retained: straight to collection
+    assert [c.attempt for c in world.sent(logistics.ScheduleCollection)] == [1, 2]
+    assert [c.attempt for c in world.sent(batch.OpenBatch)] == [1, 2]
+    assert [c.lot_id for c in world.sent(batch.RejectLot)] == ["L1"]
+    assert (result.collection_attempt, result.manufacturing_attempt) == (2, 2)
+
+
+async def test_attempts_exhausted_fails_with_every_compensation_done(
+    temporal: WorkflowEnvironment,
+) -> None:
+    world, handle, result = await run_journey(
+        temporal,
+        Scenario(qc_in_spec=[False, False, False], retained_aliquots=5),
+        new_input(),
+        "attempts_exhausted",
+    )
+    assert isinstance(result, WorkflowFailureError)
+    assert "3 manufacturing attempt(s) used" in str(result.cause)
+    assert [c.lot_id for c in world.sent(batch.RejectLot)] == ["L1", "L2", "L3"]
+    cancelled = [c.booking_id for c in world.sent(logistics.CancelBooking)]
+    assert cancelled == ["I1", "S-outbound-1", "I2", "S-outbound-2", "I3", "S-outbound-3"]
+    assert world.names()[-2:] == ["notify-treatment-center", "announce-journey-end"]
+    assert world.sent(journey.JourneyEnded)[0].status == "failed"
+    assert world.sent(journey.TreatmentCenterNotified)[-1].reason == (
+        journey.NotificationReason.JOURNEY_FAILED
+    )
+    assert await search_attributes(handle) == (Stage.DONE.value, Status.FAILED.value)
+
+
+async def test_late_apheresis_is_rejected_and_recollected(temporal: WorkflowEnvironment) -> None:
+    policy = FAST.model_copy(update={"fresh_window": timedelta(seconds=2)})
+    world, _, result = await run_journey(
+        temporal, Scenario(late_receipt_attempts={1}), new_input(policy), "late_apheresis"
+    )
+    assert isinstance(result, JourneyView), result
+    assert result.outcome == "completed-after-recollection"
+    first_schedule_2 = [
+        i
+        for i, (n, c) in enumerate(world.commands)
+        if isinstance(c, logistics.ScheduleCollection) and c.attempt == 2
+    ][0]
+    before = world.commands[:first_schedule_2]
+    # compensated in reverse: the inbound shipment cancelled, then the unit rejected
+    assert [
+        (n, getattr(c, "booking_id", None) or getattr(c, "unit_id", None))
+        for n, c in before
+        if n in ("cancel-booking", "reject-unit")
+    ] == [("cancel-booking", "S-inbound-1"), ("reject-unit", "U1")]
+    assert world.sent(journey.TreatmentCenterNotified)[0].reason == (
+        journey.NotificationReason.APHERESIS_LATE
+    )
+    assert [c.apheresis_unit_id for c in world.sent(batch.OpenBatch)] == ["U2"]
+    assert any("deadline passed: apheresis-receipt" in h.note for h in result.history)
+
+
+def test_shipment_direction_names_are_stable() -> None:
+    # the workflow matches bookings by direction; the wire values are part of the contract
+    assert ShipmentDirection.INBOUND.value == "inbound"
+    assert custody.LocationKind.TREATMENT_CENTER.value == "treatment-center"
+    assert qc.PanelOutcome.OUT_OF_SPECIFICATION.value == "out-of-specification"
+
+
+@pytest.mark.parametrize("policy_id", ["default", "demo"])
+def test_packaged_policies_load(policy_id: str) -> None:
+    from v2v_journey import policies
+
+    policy = policies.load(policy_id)
+    assert policy.policy_id == policy_id
+    assert policy.fresh_window > timedelta(0)

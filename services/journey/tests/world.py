@@ -1,0 +1,334 @@
+"""A simulated world for workflow tests: activities with the journey's names that, instead
+of publishing to Kafka, answer each command with the events the services would publish,
+signalled back exactly as the bridge does."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client
+
+from v2v_events import REGISTRY
+from v2v_events.contracts import batch, custody, journey, logistics, qc
+from v2v_events.contracts.common import Actor, ShipmentDirection
+from v2v_events.registry import Contract
+from v2v_journey.bridge import signal_name
+from v2v_journey.model import JourneySignal
+
+OPERATOR = Actor(user_id="u-op", role="cell-therapy-specialist")
+QA = Actor(user_id="u-qa", role="qa-reviewer")
+
+
+@dataclass
+class Scenario:
+    qc_in_spec: list[bool] = field(default_factory=lambda: [True])
+    retained_aliquots: int = 1
+    late_receipt_attempts: set[int] = field(default_factory=set)
+    duplicate_events: bool = False
+
+
+class World:
+    def __init__(self, client: Client, scenario: Scenario) -> None:
+        self.client = client
+        self.s = scenario
+        self.commands: list[tuple[str, Contract]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._n = 0
+        self._retained = 0
+        self._released: set[int] = set()
+        self._outbound: dict[int, list[str]] = {}
+        self.final_view: Any = None
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.commands]
+
+    def sent(self, kind: type[Contract]) -> list[Any]:
+        return [c for _, c in self.commands if isinstance(c, kind)]
+
+    def _emit(self, coi: str, *events: Contract) -> None:
+        wf = activity.info().workflow_id
+
+        async def go() -> None:
+            handle = self.client.get_workflow_handle(wf)
+            for ev in events:
+                self._n += 1
+                sig = JourneySignal(
+                    event_id=f"ev-{self._n}",
+                    type=REGISTRY.for_model(type(ev)).name,
+                    time=datetime.now(UTC),
+                    data=ev.model_dump(mode="json"),
+                )
+                for _ in range(2 if self.s.duplicate_events else 1):
+                    await handle.signal(signal_name(sig.type), sig)
+
+        task = asyncio.get_running_loop().create_task(go())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _record(self, name: str, cmd: Contract) -> None:
+        self.commands.append((name, cmd))
+
+    def _lot(self, coi: str, batch_id: str, attempt: int) -> batch.LotProduced:
+        now = datetime.now(UTC)
+        return batch.LotProduced(
+            coi=coi,
+            batch_id=batch_id,
+            lot_id=f"L{attempt}",
+            bag_ids=[f"L{attempt}-bag1"],
+            total_viable_cells=5e8,
+            viability_pct=88,
+            retained_aliquots_remaining=self._retained,
+            manufacturing_site="site-1",
+            produced_at=now,
+            expires_at=now + timedelta(days=365),
+            attempt=attempt,
+            actor=OPERATOR,
+        )
+
+    def _maybe_deliver(self, coi: str, attempt: int) -> None:
+        if attempt in self._released and attempt in self._outbound:
+            now = datetime.now(UTC)
+            bag = self._outbound[attempt][0]
+            self._emit(
+                coi,
+                custody.UnitReceived(
+                    coi=coi,
+                    unit_id=bag,
+                    unit_kind=custody.UnitKind.FINAL_PRODUCT,
+                    location="tc-1",
+                    location_kind=custody.LocationKind.TREATMENT_CENTER,
+                    received_at=now,
+                    transfer_id=f"T-{bag}",
+                    actor=OPERATOR,
+                ),
+                custody.InfusionRecorded(
+                    coi=coi,
+                    unit_ids=[bag],
+                    treatment_center="tc-1",
+                    thawed_at=now,
+                    infused_at=now,
+                    actor=OPERATOR,
+                ),
+            )
+
+    # --- the activities ---------------------------------------------------------------
+
+    @activity.defn(name="schedule-collection")
+    async def schedule_collection(self, cmd: logistics.ScheduleCollection) -> str:
+        self._record("schedule-collection", cmd)
+        self._retained = self.s.retained_aliquots
+        now = datetime.now(UTC)
+        n = cmd.attempt
+        self._emit(
+            cmd.coi,
+            logistics.CollectionScheduled(
+                coi=cmd.coi,
+                booking_id=f"C{n}",
+                apheresis_center=cmd.apheresis_center,
+                collection_date=cmd.earliest_date,
+                manufacturing_site=cmd.manufacturing_site,
+                manufacturing_slot_date=cmd.earliest_date + timedelta(days=1),
+                attempt=n,
+                actor=cmd.actor,
+            ),
+            custody.CollectionRecorded(
+                coi=cmd.coi,
+                din=f"A1B2C26{n:06d}",
+                din_check="H",
+                unit_id=f"U{n}",
+                apheresis_center=cmd.apheresis_center,
+                volume_ml=200,
+                total_nucleated_cells=1e10,
+                collection_started_at=now - timedelta(hours=3),
+                collection_ended_at=now,
+                actor=OPERATOR,
+            ),
+        )
+        return "ok"
+
+    @activity.defn(name="book-shipment")
+    async def book_shipment(self, cmd: logistics.BookShipment) -> str:
+        self._record("book-shipment", cmd)
+        sid = f"S-{cmd.direction.value}-{cmd.attempt}"
+        self._emit(
+            cmd.coi,
+            logistics.ShipmentBooked(
+                coi=cmd.coi,
+                shipment_id=sid,
+                direction=cmd.direction,
+                temperature_class=cmd.temperature_class,
+                unit_ids=cmd.unit_ids,
+                origin=cmd.origin,
+                destination=cmd.destination,
+                attempt=cmd.attempt,
+                actor=cmd.actor,
+            ),
+        )
+        if cmd.direction == ShipmentDirection.INBOUND:
+            if cmd.attempt not in self.s.late_receipt_attempts:
+                self._emit(
+                    cmd.coi,
+                    custody.UnitReceived(
+                        coi=cmd.coi,
+                        unit_id=cmd.unit_ids[0],
+                        unit_kind=custody.UnitKind.APHERESIS,
+                        location=cmd.destination,
+                        location_kind=custody.LocationKind.MANUFACTURING_SITE,
+                        received_at=datetime.now(UTC),
+                        transfer_id=f"T-{cmd.unit_ids[0]}",
+                        actor=OPERATOR,
+                    ),
+                )
+        else:
+            self._outbound[cmd.attempt] = cmd.unit_ids
+            self._maybe_deliver(cmd.coi, cmd.attempt)
+        return "ok"
+
+    @activity.defn(name="book-infusion-slot")
+    async def book_infusion_slot(self, cmd: logistics.BookInfusionSlot) -> str:
+        self._record("book-infusion-slot", cmd)
+        self._emit(
+            cmd.coi,
+            logistics.InfusionSlotBooked(
+                coi=cmd.coi,
+                booking_id=f"I{cmd.attempt}",
+                treatment_center=cmd.treatment_center,
+                infusion_date=cmd.earliest_date + timedelta(days=7),
+                lymphodepletion_start=cmd.earliest_date + timedelta(days=4),
+                attempt=cmd.attempt,
+                actor=cmd.actor,
+            ),
+        )
+        return "ok"
+
+    @activity.defn(name="cancel-booking")
+    async def cancel_booking(self, cmd: logistics.CancelBooking) -> str:
+        self._record("cancel-booking", cmd)
+        return "ok"
+
+    @activity.defn(name="open-batch")
+    async def open_batch(self, cmd: batch.OpenBatch) -> str:
+        self._record("open-batch", cmd)
+        bid = f"B{cmd.attempt}"
+        self._emit(
+            cmd.coi,
+            batch.BatchOpened(
+                coi=cmd.coi,
+                batch_id=bid,
+                manufacturing_site=cmd.manufacturing_site,
+                source=batch.MaterialSource.FRESH_APHERESIS,
+                apheresis_unit_id=cmd.apheresis_unit_id,
+                attempt=cmd.attempt,
+                opened_at=datetime.now(UTC),
+                actor=cmd.actor,
+            ),
+            self._lot(cmd.coi, bid, cmd.attempt),
+        )
+        return "ok"
+
+    @activity.defn(name="remanufacture-from-retained-material")
+    async def remanufacture(self, cmd: batch.Remanufacture) -> str:
+        self._record("remanufacture-from-retained-material", cmd)
+        if self._retained <= 0:
+            self._emit(
+                cmd.coi,
+                batch.RemanufactureRefused(
+                    coi=cmd.coi,
+                    previous_lot_id=cmd.previous_lot_id,
+                    reason="none left",
+                    attempt=cmd.attempt,
+                ),
+            )
+            return "ok"
+        self._retained -= 1
+        bid = f"B{cmd.attempt}"
+        self._emit(
+            cmd.coi,
+            batch.BatchOpened(
+                coi=cmd.coi,
+                batch_id=bid,
+                manufacturing_site="site-1",
+                source=batch.MaterialSource.RETAINED_APHERESIS,
+                apheresis_unit_id="U",
+                attempt=cmd.attempt,
+                opened_at=datetime.now(UTC),
+                actor=cmd.actor,
+            ),
+            self._lot(cmd.coi, bid, cmd.attempt),
+        )
+        return "ok"
+
+    @activity.defn(name="reject-lot")
+    async def reject_lot(self, cmd: batch.RejectLot) -> str:
+        self._record("reject-lot", cmd)
+        return "ok"
+
+    @activity.defn(name="reject-unit")
+    async def reject_unit(self, cmd: custody.RejectUnit) -> str:
+        self._record("reject-unit", cmd)
+        return "ok"
+
+    @activity.defn(name="order-qc-panel")
+    async def order_panel(self, cmd: qc.OrderPanel) -> str:
+        self._record("order-qc-panel", cmd)
+        ok = self.s.qc_in_spec[cmd.attempt - 1]
+        now = datetime.now(UTC)
+        evaluated = qc.PanelEvaluated(
+            coi=cmd.coi,
+            panel_id=f"P{cmd.attempt}",
+            lot_id=cmd.lot_id,
+            outcome=qc.PanelOutcome.IN_SPECIFICATION
+            if ok
+            else qc.PanelOutcome.OUT_OF_SPECIFICATION,
+            failures=[] if ok else [qc.TestFailure(code="viability", value="61.0", limit=">= 70")],
+            deviation_id=None if ok else f"DEV-{cmd.attempt}",
+            evaluated_at=now,
+        )
+        events: list[Contract] = [evaluated]
+        if ok:
+            events.append(
+                qc.LotReleased(
+                    coi=cmd.coi,
+                    lot_id=cmd.lot_id,
+                    panel_id=f"P{cmd.attempt}",
+                    certificate_id=f"COA-{cmd.attempt}",
+                    decided_at=now,
+                    actor=QA,
+                )
+            )
+            self._released.add(cmd.attempt)
+        self._emit(cmd.coi, *events)
+        self._maybe_deliver(cmd.coi, cmd.attempt)
+        return "ok"
+
+    @activity.defn(name="notify-treatment-center")
+    async def notify_treatment_center(self, ev: journey.TreatmentCenterNotified) -> str:
+        self._record("notify-treatment-center", ev)
+        return "ok"
+
+    @activity.defn(name="announce-journey-end")
+    async def announce_end(self, ev: journey.JourneyEnded) -> str:
+        self._record("announce-journey-end", ev)
+        return "ok"
+
+    def activities(self) -> list[Callable[..., Any]]:
+        return [
+            self.schedule_collection,
+            self.book_shipment,
+            self.book_infusion_slot,
+            self.cancel_booking,
+            self.open_batch,
+            self.remanufacture,
+            self.reject_lot,
+            self.reject_unit,
+            self.order_panel,
+            self.notify_treatment_center,
+            self.announce_end,
+        ]
