@@ -133,7 +133,7 @@ async def test_completed_path(temporal: WorkflowEnvironment) -> None:
 
 
 async def test_failed_qc_then_remanufacture(temporal: WorkflowEnvironment) -> None:
-    world, handle, result = await run_journey(
+    world, _handle, result = await run_journey(
         temporal,
         Scenario(qc_in_spec=[False, True], retained_aliquots=1),
         new_input(),
@@ -209,11 +209,11 @@ async def test_late_apheresis_is_rejected_and_recollected(temporal: WorkflowEnvi
     )
     assert isinstance(result, JourneyView), result
     assert result.outcome == "completed-after-recollection"
-    first_schedule_2 = [
+    first_schedule_2 = next(
         i
         for i, (n, c) in enumerate(world.commands)
         if isinstance(c, logistics.ScheduleCollection) and c.attempt == 2
-    ][0]
+    )
     before = world.commands[:first_schedule_2]
     # compensated in reverse: the inbound shipment cancelled, then the unit rejected
     assert [
