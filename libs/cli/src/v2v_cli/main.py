@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from v2v_cli.commands import audit, schemas, stack, test
+from v2v_cli.commands import audit, platform, schemas, stack, test
 
 app = typer.Typer(
     name="v2v",
@@ -15,7 +15,7 @@ app = typer.Typer(
 app.add_typer(stack.app, name="stack")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(audit.app, name="audit")
-stack.register_top_level(app)
+platform.register_top_level(app)
 test.register_top_level(app)
 
 if __name__ == "__main__":

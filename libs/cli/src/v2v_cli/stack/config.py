@@ -43,6 +43,10 @@ class StackConfig:
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     postgres_port: int = 15432
+    custody_port: int = 8101
+    logistics_port: int = 8102
+    batch_port: int = 8103
+    qc_port: int = 8104
     kafka_version: str = "4.1.1"
     cache_dir: Path = field(default_factory=_default_cache_dir)
     temporal_namespace: str = "default"

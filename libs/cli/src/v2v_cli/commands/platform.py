@@ -1,0 +1,93 @@
+"""``v2v up|down|status``: the whole platform — the stack, then the four services and the
+journey, each as its own process, with a status table."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from v2v_cli.commands.stack import (
+    _STATE_STYLE,
+    DataDirOption,
+    _fail,
+    _progress,
+    _stack,
+    console,
+)
+from v2v_cli.stack import StackError
+from v2v_cli.stack.launcher import ComponentStatus
+from v2v_cli.stack.platform import Platform
+
+
+def _table(title: str, rows: list[ComponentStatus]) -> Table:
+    table = Table(title=title)
+    for column in ("component", "state", "pid", "endpoint"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    for row in rows:
+        style = _STATE_STYLE[row.state]
+        table.add_row(
+            row.name, f"[{style}]{row.state}[/]", str(row.pid or ""), row.endpoint, row.detail
+        )
+    return table
+
+
+def up(
+    postgres: Annotated[
+        bool, typer.Option("--postgres", help="Services store in PostgreSQL (default SQLite).")
+    ] = False,
+    stack_only: Annotated[
+        bool, typer.Option("--stack-only", help="Only Kafka, Temporal and storage.")
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Start the platform: Kafka, Temporal (+ Web UI), storage, the four services and the
+    journey worker and bridge. Again is harmless: running parts are left alone."""
+    stack = _stack(data_dir)
+    started = time.monotonic()
+    try:
+        endpoints = stack.up(postgres=postgres, progress=_progress)
+        platform = Platform(stack)
+        if not stack_only:
+            platform.up(endpoints, progress=_progress)
+        rows = stack.status() + ([] if stack_only else platform.status())
+    except StackError as exc:
+        _fail(exc)
+    console.print(_table(f"vein2vein ({stack.config.data_dir})", rows))
+    console.print(
+        f"[bold green]Up[/] in {time.monotonic() - started:.1f} s — "
+        f"Temporal Web UI: {endpoints['temporal_ui_url']}"
+    )
+    console.print(
+        f"Logs: {stack.config.logs_dir}   Endpoints: {stack.config.endpoints_file}", highlight=False
+    )
+
+
+def down(data_dir: DataDirOption = None) -> None:
+    """Stop the services and the journey, then the stack (data is kept)."""
+    stack = _stack(data_dir)
+    try:
+        stopped = Platform(stack).down(progress=_progress) + stack.down(progress=_progress)
+    except StackError as exc:
+        _fail(exc)
+    console.print("[bold]Down[/]" if stopped else "Nothing was running.")
+
+
+def status(data_dir: DataDirOption = None) -> None:
+    """Every component and process; exit code 1 if something started is unhealthy."""
+    stack = _stack(data_dir)
+    try:
+        rows = stack.status() + Platform(stack).status()
+    except StackError as exc:
+        _fail(exc)
+    console.print(_table(f"vein2vein ({stack.config.data_dir})", rows))
+    if any(row.state == "unhealthy" for row in rows):
+        raise typer.Exit(1)
+
+
+def register_top_level(root: typer.Typer) -> None:
+    for command in (up, down, status):
+        root.command()(command)
