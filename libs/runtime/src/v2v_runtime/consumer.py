@@ -15,7 +15,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from .inbox import InboxProcessor, IncomingRecord
+from .inbox import IncomingRecord
 
 log = logging.getLogger("v2v.consumer")
 

@@ -135,8 +135,11 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    # The api role only writes the outbox: it needs no broker to answer.
     publisher = KafkaPublisher(s.kafka_bootstrap_servers, f"{spec.name}-producer")
-    await publisher.start()
+    needs_kafka = bool(roles & {Role.CONSUMER, Role.RELAY})
+    if needs_kafka:
+        await publisher.start()
     tasks: list[asyncio.Task[None]] = []
     broker = None
     server: uvicorn.Server | None = None
@@ -185,7 +188,8 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
                 await task
         if broker is not None:
             await broker.stop()
-        await publisher.stop()
+        if needs_kafka:
+            await publisher.stop()
         await kit.engine.dispose()
 
 

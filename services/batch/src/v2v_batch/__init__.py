@@ -1,1 +1,2 @@
-"""vein2vein batch service (its code arrives with the journey issue)."""
+"""vein2vein batch (manufacturing) service: batches, process steps, lots, retained
+apheresis material and re-manufacture."""

@@ -310,6 +310,7 @@ class JourneyWorkflow:
                 manufacturing_site=self.inp.manufacturing_site,
                 attempt=n,
                 actor=SYSTEM,
+                product_code=self.inp.product_code,
             ),
             f"open batch (attempt {n})",
         )

@@ -42,6 +42,7 @@ class OpenBatch(Contract):
     manufacturing_site: str
     attempt: int = Field(1, ge=1)
     actor: Actor
+    product_code: str | None = Field(None, description="selects the product's configuration")
 
 
 @REGISTRY.command(B, "batch.remanufacture", version=1)

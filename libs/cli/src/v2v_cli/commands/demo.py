@@ -1,0 +1,123 @@
+"""``v2v demo``: a small cohort driven only through the public HTTP APIs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from v2v_cli.commands.stack import DataDirOption, _stack
+from v2v_cli.journeys import Driver, Endpoints, JourneyError, Patient, Plan
+from v2v_cli.stack.platform import DEMO_PRODUCT
+
+console = Console()
+
+COHORT: list[tuple[str, Patient, Plan]] = [
+    ("straight through", Patient("Ada Example", "1961-04-02", "MRN-100231"), Plan()),
+    (
+        "fails QC, re-manufactured",
+        Patient("Ben Example", "1958-09-17", "MRN-100232"),
+        Plan(oos_attempts={1}, retained_aliquots=1),
+    ),
+    (
+        "apheresis late, re-collected",
+        Patient("Cleo Example", "1970-01-30", "MRN-100233"),
+        Plan(late_collection_attempts={1}),
+    ),
+]
+
+
+def endpoints_of(config: Any) -> Endpoints:
+    return Endpoints(
+        custody=f"http://127.0.0.1:{config.custody_port}",
+        logistics=f"http://127.0.0.1:{config.logistics_port}",
+        batch=f"http://127.0.0.1:{config.batch_port}",
+        qc=f"http://127.0.0.1:{config.qc_port}",
+    )
+
+
+async def run_cohort(
+    driver: Driver,
+    client: Client,
+    ui: str,
+    cohort: list[tuple[str, Patient, Plan]],
+    wait_s: float,
+) -> list[tuple[str, str, str, str]]:
+    cois = []
+    for label, patient, _ in cohort:
+        patient.product_code = DEMO_PRODUCT
+        coi = await driver.enroll(patient)
+        cois.append(coi)
+        console.print(
+            f"[bold]{coi}[/] {label}: {ui}/namespaces/default/workflows/journey-{coi}",
+            highlight=False,
+        )
+    await asyncio.gather(
+        *(
+            driver.journey(patient, plan, coi)
+            for (_, patient, plan), coi in zip(cohort, cois, strict=True)
+        )
+    )
+    results = []
+    for (label, _, _), coi in zip(cohort, cois, strict=True):
+        handle = client.get_workflow_handle(f"journey-{coi}")
+        try:
+            view = await asyncio.wait_for(handle.result(), wait_s)
+            outcome, status = str(view["outcome"]), str(view["status"])
+        except WorkflowFailureError as exc:
+            outcome, status = str(exc.cause), "failed"
+        results.append((coi, label, status, outcome))
+    return results
+
+
+def demo(
+    data_dir: DataDirOption = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for each step")] = 180.0,
+) -> None:
+    """Run three journeys through the HTTP APIs: one straight through, one that fails QC and
+    is re-manufactured from retained material, one whose apheresis arrives too late and is
+    re-collected. Needs `v2v up` first; watch them in the Temporal Web UI."""
+    stack = _stack(data_dir)
+    config = stack.recorded_config() or stack.config
+    eps = stack.endpoints()
+    ui = eps.get("temporal_ui_url", config.temporal_ui_url)
+
+    async def main() -> list[tuple[str, str, str, str]]:
+        client = await Client.connect(
+            eps.get("temporal_address", config.temporal_address),
+            data_converter=pydantic_data_converter,
+        )
+        driver = Driver(
+            endpoints_of(config),
+            log=lambda m: console.print(f"  {m}", highlight=False),
+            timeout=timeout,
+        )
+        try:
+            return await run_cohort(driver, client, ui, COHORT, timeout)
+        finally:
+            await driver.close()
+
+    started = time.monotonic()
+    try:
+        results = asyncio.run(main())
+    except (JourneyError, OSError) as exc:
+        console.print(f"[red]demo failed:[/] {exc}\nIs the platform up? Run `./v2v up`.")
+        raise typer.Exit(1) from exc
+    table = Table(title=f"demo cohort ({time.monotonic() - started:.0f} s)")
+    for col in ("CoI", "journey", "status", "outcome"):
+        table.add_column(col)
+    for row in results:
+        table.add_row(*row)
+    console.print(table)
+    if any(status != "completed" for _, _, status, _ in results):
+        raise typer.Exit(1)
+
+
+def register_top_level(root: typer.Typer) -> None:
+    root.command()(demo)

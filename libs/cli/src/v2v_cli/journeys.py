@@ -1,0 +1,361 @@
+"""Drive patient journeys through the services' public HTTP APIs only, doing what the
+people do: coordinators enroll, apheresis centers collect, couriers ship, specialists
+manufacture, QC analysts test, QA releases, treatment centers receive and infuse.
+
+Used by ``v2v demo`` and by the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+COORDINATOR = {"X-V2V-User": "u-coord-7", "X-V2V-Role": "treatment-center-coordinator"}
+APHERESIS_NURSE = {"X-V2V-User": "u-aph-3", "X-V2V-Role": "apheresis-nurse"}
+COURIER = {"X-V2V-User": "u-courier-9", "X-V2V-Role": "courier"}
+RECEIVER = {"X-V2V-User": "u-recv-2", "X-V2V-Role": "materials-handler"}
+SPECIALIST = {"X-V2V-User": "u-cts-5", "X-V2V-Role": "cell-therapy-specialist"}
+ANALYST = {"X-V2V-User": "u-qc-4", "X-V2V-Role": "qc-analyst"}
+QA_REVIEWER = {"X-V2V-User": "u-qa-1", "X-V2V-Role": "qa-reviewer"}
+NURSE = {"X-V2V-User": "u-tc-nurse-8", "X-V2V-Role": "infusion-nurse"}
+
+STEPS = (
+    "selection",
+    "activation",
+    "transduction",
+    "expansion",
+    "harvest",
+    "formulation",
+    "cryopreservation",
+)
+
+
+class JourneyError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    custody: str = "http://127.0.0.1:8101"
+    logistics: str = "http://127.0.0.1:8102"
+    batch: str = "http://127.0.0.1:8103"
+    qc: str = "http://127.0.0.1:8104"
+
+
+@dataclass
+class Patient:
+    name: str
+    birth_date: str
+    mrn: str
+    product_code: str = "S9DEMO"
+    therapy: str = "CAR-T"
+    weight_kg: float = 70.0
+    treatment_center: str = "tc-berlin-01"
+    apheresis_center: str = "ac-berlin-01"
+    manufacturing_site: str = "site-eu-1"
+
+
+@dataclass
+class Plan:
+    """What happens in this journey; the defaults give the straight path."""
+
+    oos_attempts: set[int] = field(default_factory=set)  # manufacturing attempts failing QC
+    retained_aliquots: int = 1
+    late_collection_attempts: set[int] = field(default_factory=set)  # receipt never scanned
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Driver:
+    def __init__(
+        self, endpoints: Endpoints, log: Callable[[str], None] = print, timeout: float = 120.0
+    ) -> None:
+        self.ep = endpoints
+        self.log = log
+        self.timeout = timeout
+        self.http = httpx.AsyncClient(timeout=30)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str] | None = None,
+        json: Any = None,
+        ok: tuple[int, ...] = (200, 201),
+    ) -> Any:
+        resp = await self.http.request(method, url, headers=headers, json=json)
+        if resp.status_code not in ok:
+            raise JourneyError(f"{method} {url} -> {resp.status_code}: {resp.text}")
+        return resp.json()
+
+    async def _until(
+        self, what: str, probe: Callable[[], Awaitable[T | None]], wait_s: float | None = None
+    ) -> T:
+        deadline = time.monotonic() + (wait_s or self.timeout)
+        while True:
+            found = await probe()
+            if found is not None:
+                return found
+            if time.monotonic() > deadline:
+                raise JourneyError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.3)
+
+    # --- people's steps --------------------------------------------------------------------
+
+    async def enroll(self, p: Patient) -> str:
+        body = {
+            "name": p.name,
+            "birth_date": p.birth_date,
+            "medical_record_number": p.mrn,
+            "therapy": p.therapy,
+            "product_code": p.product_code,
+            "autologous": True,
+            "treatment_center": p.treatment_center,
+            "apheresis_center": p.apheresis_center,
+            "manufacturing_site": p.manufacturing_site,
+            "patient_weight_kg": p.weight_kg,
+            "earliest_collection": datetime.now(UTC).date().isoformat(),
+        }
+        out = await self._call("POST", f"{self.ep.custody}/patients", COORDINATOR, body)
+        coi = str(out["coi"])
+        self.log(f"{coi}: enrolled ({p.therapy}, {p.product_code})")
+        return coi
+
+    async def collect(self, coi: str, p: Patient, attempt: int) -> dict[str, Any]:
+        async def booked() -> dict[str, Any] | None:
+            rows = await self._call("GET", f"{self.ep.logistics}/bookings?coi={coi}")
+            for b in rows:
+                if (
+                    b.get("kind") == "collection"
+                    and b.get("attempt") == attempt
+                    and b.get("status") != "cancelled"
+                ):
+                    return dict(b)
+            return None
+
+        await self._until(f"collection booking {attempt} of {coi}", booked)
+        start = datetime.now(UTC) - timedelta(hours=3)  # the collection just ended
+        out = await self._call(
+            "POST",
+            f"{self.ep.custody}/patients/{coi}/collections",
+            APHERESIS_NURSE,
+            {
+                "apheresis_center": p.apheresis_center,
+                "volume_ml": 240.0,
+                "total_nucleated_cells": 1.2e10,
+                "collection_started_at": start.isoformat(),
+                "collection_ended_at": (start + timedelta(hours=3)).isoformat(),
+            },
+        )
+        self.log(f"{coi}: collected, DIN {out['din']}{out['din_check']} unit {out['unit_id']}")
+        return dict(out)
+
+    async def shipment(self, coi: str, direction: str, attempt: int) -> dict[str, Any]:
+        async def find() -> dict[str, Any] | None:
+            rows = await self._call(
+                "GET", f"{self.ep.logistics}/shipments?coi={coi}&direction={direction}"
+            )
+            for s in rows:
+                if s.get("attempt") == attempt and s.get("status") == "booked":
+                    return dict(s)
+            return None
+
+        return await self._until(f"{direction} shipment {attempt} of {coi}", find)
+
+    async def ship(self, coi: str, direction: str, attempt: int, temps: list[float]) -> None:
+        s = await self.shipment(coi, direction, attempt)
+        sid = s["shipment_id"]
+        picked = datetime.now(UTC) - timedelta(minutes=len(temps) * 10 + 5)
+        await self._call(
+            "POST",
+            f"{self.ep.logistics}/shipments/{sid}/pickup",
+            COURIER,
+            {"courier": "cryo-courier-eu", "picked_up_at": picked.isoformat()},
+        )
+        readings = [
+            {"at": (picked + timedelta(minutes=10 * (i + 1))).isoformat(), "temperature_c": t}
+            for i, t in enumerate(temps)
+        ]
+        await self._call(
+            "POST",
+            f"{self.ep.logistics}/shipments/{sid}/delivery",
+            COURIER,
+            {"delivered_at": now(), "readings": readings},
+        )
+        self.log(f"{coi}: {direction} shipment {sid} delivered")
+
+    async def receive(
+        self, coi: str, unit_id: str, din: str | None, location: str, kind: str
+    ) -> None:
+        body = {
+            "unit_id": unit_id,
+            "scanned_coi": coi,
+            "location": location,
+            "location_kind": kind,
+            "temperature_c": 4.0 if kind != "treatment-center" else -180.0,
+            "minutes_out_of_storage": 5.0,
+        }
+        if din:
+            body["scanned_din"] = din
+        await self._call("POST", f"{self.ep.custody}/receipts", RECEIVER, body)
+        self.log(f"{coi}: {unit_id} received at {location}")
+
+    async def manufacture(self, coi: str, attempt: int, retained: int) -> dict[str, Any]:
+        async def opened() -> dict[str, Any] | None:
+            rows = await self._call("GET", f"{self.ep.batch}/batches?coi={coi}")
+            for b in rows:
+                if b.get("attempt") == attempt:
+                    return dict(b)
+            return None
+
+        b = await self._until(f"batch {attempt} of {coi}", opened)
+        bid = b["batch_id"]
+        t = datetime.now(UTC) - timedelta(hours=len(STEPS) + 1)
+        for i, step in enumerate(STEPS):
+            body: dict[str, Any] = {
+                "step": step,
+                "equipment_id": f"EQ-{step[:4].upper()}-01",
+                "started_at": (t + timedelta(hours=i)).isoformat(),
+                "ended_at": (t + timedelta(hours=i, minutes=50)).isoformat(),
+                "viable_cell_count": 1.0e9,
+                "viability_pct": 88.0,
+            }
+            if step == "selection" and b.get("source") != "retained-apheresis":
+                body["retained_aliquots"] = retained
+            await self._call("POST", f"{self.ep.batch}/batches/{bid}/steps", SPECIALIST, body)
+        lot = await self._call(
+            "POST",
+            f"{self.ep.batch}/batches/{bid}/lot",
+            SPECIALIST,
+            {"bag_count": 2, "total_viable_cells": 3.0e8, "viability_pct": 88.0},
+        )
+        self.log(f"{coi}: batch {bid} ({b.get('source')}) -> lot {lot['lot_id']}")
+        return dict(lot)
+
+    async def test_lot(self, coi: str, lot_id: str, product_code: str, oos: bool) -> dict[str, Any]:
+        async def ordered() -> dict[str, Any] | None:
+            rows = await self._call("GET", f"{self.ep.qc}/panels?lot_id={lot_id}")
+            return dict(rows[0]) if rows else None
+
+        panel = await self._until(f"QC panel for {lot_id}", ordered)
+        pid = panel["panel_id"]
+        spec = await self._call("GET", f"{self.ep.qc}/specs/{product_code}")
+        tests = {t["code"]: t for t in spec["tests"]}
+        while True:  # re-read: QC computes some results itself (e.g. the dose)
+            current = await self._call("GET", f"{self.ep.qc}/panels/{pid}")
+            if not current["pending"]:
+                break
+            code = current["pending"][0]
+            value = passing_value(tests[code])
+            if oos and code == "viability":
+                value = float(tests[code]["min"]) - 12.0
+            await self._call(
+                "POST",
+                f"{self.ep.qc}/panels/{pid}/results",
+                ANALYST,
+                {"test_code": code, "value": value, "unit": tests[code].get("unit")},
+            )
+
+        async def evaluated() -> dict[str, Any] | None:
+            got = await self._call("GET", f"{self.ep.qc}/panels/{pid}")
+            return dict(got) if got.get("status") != "ordered" else None
+
+        done = await self._until(f"evaluation of panel {pid}", evaluated)
+        self.log(f"{coi}: QC panel {pid}: {done['status']}")
+        return done
+
+    async def release(self, coi: str, lot_id: str) -> str:
+        out = await self._call(
+            "POST",
+            f"{self.ep.qc}/lots/{lot_id}/decision",
+            QA_REVIEWER,
+            {
+                "decision": "release",
+                "reason": "batch record, deviations, QC results and audit trail reviewed",
+            },
+        )
+        self.log(f"{coi}: lot {lot_id} released, certificate {out.get('certificate_id')}")
+        return str(out.get("certificate_id"))
+
+    async def infuse(self, coi: str, bag_ids: list[str]) -> None:
+        thawed = datetime.now(UTC) - timedelta(minutes=40)
+        await self._call(
+            "POST",
+            f"{self.ep.custody}/patients/{coi}/infusions",
+            NURSE,
+            {
+                "unit_ids": bag_ids,
+                "thawed_at": thawed.isoformat(),
+                "infused_at": now(),
+            },
+        )
+        self.log(f"{coi}: infused")
+
+    # --- a whole journey -----------------------------------------------------------------------
+
+    async def journey(self, p: Patient, plan: Plan, coi: str | None = None) -> str:
+        coi = coi or await self.enroll(p)
+        collection = 1
+        while True:
+            col = await self.collect(coi, p, collection)
+            await self.ship(coi, "inbound", collection, [4.1, 4.6, 5.2, 4.8])
+            if collection in plan.late_collection_attempts:
+                self.log(f"{coi}: receipt of {col['unit_id']} held back: the window will pass")
+                collection += 1
+                continue
+            await self.receive(
+                coi, col["unit_id"], col["din"], p.manufacturing_site, "manufacturing-site"
+            )
+            break
+        attempt = await self._current_attempt(coi)
+        while True:
+            lot = await self.manufacture(coi, attempt, plan.retained_aliquots)
+            panel = await self.test_lot(
+                coi, lot["lot_id"], p.product_code, oos=attempt in plan.oos_attempts
+            )
+            if panel["status"] == "in-specification":
+                break
+            attempt += 1
+        await self.release(coi, lot["lot_id"])
+        await self.ship(coi, "outbound", attempt, [-186.0, -183.5, -181.2])
+        for bag in lot["bag_ids"]:
+            await self.receive(coi, bag, None, p.treatment_center, "treatment-center")
+        await self.infuse(coi, lot["bag_ids"])
+        return coi
+
+    async def _current_attempt(self, coi: str) -> int:
+        async def opened() -> int | None:
+            rows = await self._call("GET", f"{self.ep.batch}/batches?coi={coi}")
+            return max((int(b["attempt"]) for b in rows), default=None)
+
+        return await self._until(f"a batch for {coi}", opened)
+
+
+def passing_value(test: dict[str, Any]) -> float | str:
+    """A result inside the test's limit (from the product specification)."""
+    accepted = test.get("accepted") or test.get("accepted_values")
+    if accepted:
+        return str(accepted[0])
+    lo, hi = test.get("min"), test.get("max")
+    if lo is not None and hi is not None:
+        return (float(lo) + float(hi)) / 2
+    if lo is not None:
+        return float(lo) * 1.25 if float(lo) > 0 else 1.0
+    if hi is not None:
+        return float(hi) / 2
+    raise JourneyError(f"cannot pick a passing value for {test}")

@@ -1,0 +1,1 @@
+"""Adapters of the batch service: database (tables, projections), Kafka handlers, HTTP routes."""

@@ -1,0 +1,175 @@
+"""Queries on the read models (the HTTP views, and the lot -> batch lookup)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ...application.views import (
+    BatchRecord,
+    BatchSummary,
+    Flag,
+    LotView,
+    MaterialView,
+    Person,
+    ProductConfigView,
+    Rejection,
+    StepView,
+)
+from .tables import batches, lots, materials, steps
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite returns naive datetimes; everything is stored in UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def batch_id_for_lot(session: AsyncSession, lot_id: str) -> str | None:
+    row = (await session.execute(select(lots.c.batch_id).where(lots.c.lot_id == lot_id))).first()
+    return None if row is None else str(row.batch_id)
+
+
+async def _steps_done(session: AsyncSession, batch_ids: Sequence[str]) -> dict[str, list[str]]:
+    done: dict[str, list[str]] = defaultdict(list)
+    if batch_ids:
+        rows = await session.execute(
+            select(steps.c.batch_id, steps.c.step)
+            .where(steps.c.batch_id.in_(batch_ids))
+            .order_by(steps.c.batch_id, steps.c.position)
+        )
+        for r in rows:
+            done[r.batch_id].append(r.step)
+    return done
+
+
+def _summary_fields(r: Any, done: list[str]) -> dict[str, Any]:
+    return {
+        "batch_id": r.batch_id,
+        "coi": r.coi,
+        "status": r.status,
+        "source": r.source,
+        "attempt": r.attempt,
+        "apheresis_unit_id": r.apheresis_unit_id,
+        "din": r.din,
+        "manufacturing_site": r.manufacturing_site,
+        "product_code": r.product_code,
+        "opened_at": _utc(r.opened_at),
+        "steps_done": done,
+        "next_step": r.next_step,
+        "lot_id": r.lot_id,
+    }
+
+
+async def _summaries(session: AsyncSession, where: Any) -> list[BatchSummary]:
+    rows = (
+        await session.execute(
+            select(batches).where(where).order_by(batches.c.attempt, batches.c.opened_at)
+        )
+    ).all()
+    done = await _steps_done(session, [r.batch_id for r in rows])
+    return [BatchSummary(**_summary_fields(r, done[r.batch_id])) for r in rows]
+
+
+async def batches_of(session: AsyncSession, coi: str) -> list[BatchSummary]:
+    return await _summaries(session, batches.c.coi == coi)
+
+
+def _step(r: Any) -> StepView:
+    return StepView(
+        step=r.step,
+        equipment_id=r.equipment_id,
+        started_at=_utc(r.started_at),
+        ended_at=_utc(r.ended_at),
+        viable_cell_count=r.viable_cell_count,
+        viability_pct=r.viability_pct,
+        retained_aliquots=r.retained_aliquots,
+        flags=[Flag(**f) for f in r.flags],
+        operator=Person(user_id=r.operator_user, role=r.operator_role),
+        recorded_at=_utc(r.recorded_at),
+    )
+
+
+def _lot(r: Any) -> LotView:
+    rejection = None
+    if r.rejected_at is not None:
+        rejection = Rejection(
+            reason=r.rejection_reason,
+            deviation_id=r.deviation_id,
+            rejected_at=_utc(r.rejected_at),
+            rejected_by=Person(user_id=r.rejected_by_user, role=r.rejected_by_role),
+        )
+    return LotView(
+        lot_id=r.lot_id,
+        batch_id=r.batch_id,
+        coi=r.coi,
+        status=r.status,
+        bag_ids=list(r.bag_ids),
+        bag_count=len(r.bag_ids),
+        total_viable_cells=r.total_viable_cells,
+        viability_pct=r.viability_pct,
+        manufacturing_site=r.manufacturing_site,
+        attempt=r.attempt,
+        produced_at=_utc(r.produced_at),
+        expires_at=_utc(r.expires_at),
+        retained_aliquots_remaining=r.retained_aliquots_remaining,
+        produced_by=Person(user_id=r.produced_by_user, role=r.produced_by_role),
+        rejection=rejection,
+    )
+
+
+async def step(session: AsyncSession, batch_id: str, name: str) -> StepView | None:
+    row = (
+        await session.execute(
+            select(steps).where(steps.c.batch_id == batch_id, steps.c.step == name)
+        )
+    ).first()
+    return None if row is None else _step(row)
+
+
+async def lot(session: AsyncSession, lot_id: str) -> LotView | None:
+    row = (await session.execute(select(lots).where(lots.c.lot_id == lot_id))).first()
+    return None if row is None else _lot(row)
+
+
+async def batch_record(session: AsyncSession, batch_id: str) -> BatchRecord | None:
+    r = (await session.execute(select(batches).where(batches.c.batch_id == batch_id))).first()
+    if r is None:
+        return None
+    step_rows = (
+        await session.execute(
+            select(steps).where(steps.c.batch_id == batch_id).order_by(steps.c.position)
+        )
+    ).all()
+    lot_view = None if r.lot_id is None else await lot(session, r.lot_id)
+    return BatchRecord(
+        **_summary_fields(r, [s.step for s in step_rows]),
+        config=ProductConfigView(**r.spec),
+        previous_lot_id=r.previous_lot_id,
+        opened_by=Person(user_id=r.opened_by_user, role=r.opened_by_role),
+        retained_aliquots=r.retained_aliquots,
+        steps=[_step(s) for s in step_rows],
+        lot=lot_view,
+    )
+
+
+async def material(session: AsyncSession, apheresis_unit_id: str) -> MaterialView | None:
+    r = (
+        await session.execute(
+            select(materials).where(materials.c.apheresis_unit_id == apheresis_unit_id)
+        )
+    ).first()
+    if r is None:
+        return None
+    return MaterialView(
+        apheresis_unit_id=r.apheresis_unit_id,
+        coi=r.coi,
+        retained=r.retained,
+        consumed=r.consumed,
+        remaining=r.retained - r.consumed,
+        batches=await _summaries(session, batches.c.apheresis_unit_id == apheresis_unit_id),
+    )

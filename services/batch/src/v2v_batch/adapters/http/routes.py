@@ -1,0 +1,120 @@
+"""The batch HTTP API: batches, their steps and lot, lots, apheresis material."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from v2v_events.contracts.batch import OpenBatch
+from v2v_events.ids import COI_PATTERN
+from v2v_runtime.errors import NotFound
+from v2v_runtime.identity import CurrentActor
+from v2v_runtime.service import kit_of
+from v2v_runtime.uow import UnitOfWork
+
+from ...application.open_batch import open_batch
+from ...application.produce_lot import LotEntry, produce_lot
+from ...application.record_step import StepEntry, record_step
+from ...application.reject_lot import reject_lot
+from ...application.views import BatchRecord, BatchSummary, LotView, MaterialView, StepView
+from ...domain import ProductCatalog
+from ..db import queries
+from .schemas import LotBody, OpenBatchBody, RejectBody, StepBody
+
+
+def _uow(request: Request) -> UnitOfWork:
+    return kit_of(request.app).uow()
+
+
+async def _record(uow: UnitOfWork, batch_id: str) -> BatchRecord:
+    found = await queries.batch_record(uow.session, batch_id)
+    if found is None:
+        raise NotFound("batch-not-found", f"no batch {batch_id!r}")
+    return found
+
+
+async def _lot(uow: UnitOfWork, lot_id: str) -> LotView:
+    found = await queries.lot(uow.session, lot_id)
+    if found is None:
+        raise NotFound("lot-not-found", f"no lot {lot_id!r}")
+    return found
+
+
+def build_router(catalog: ProductCatalog) -> APIRouter:
+    router = APIRouter(tags=["batch"])
+
+    @router.post("/batches", status_code=201, response_model=BatchRecord)
+    async def open_(
+        body: OpenBatchBody, actor: CurrentActor, request: Request, response: Response
+    ) -> BatchRecord:
+        """Open a batch (idempotent per CoI, apheresis unit and attempt: 200 and the
+        existing batch when it is already open with the same details)."""
+        cmd = OpenBatch(
+            coi=body.coi,
+            apheresis_unit_id=body.apheresis_unit_id,
+            din=body.din,
+            manufacturing_site=body.manufacturing_site,
+            attempt=body.attempt,
+            actor=actor,
+        )
+        async with _uow(request) as uow:
+            opened = await open_batch(uow, catalog, cmd, actor, product_code=body.product_code)
+            record = await _record(uow, opened.batch_id)
+        if not opened.created:
+            response.status_code = 200
+        return record
+
+    @router.get("/batches", response_model=list[BatchSummary])
+    async def list_(
+        request: Request, coi: Annotated[str, Query(pattern=COI_PATTERN)]
+    ) -> list[BatchSummary]:
+        async with _uow(request) as uow:
+            return await queries.batches_of(uow.session, coi)
+
+    @router.get("/batches/{batch_id}", response_model=BatchRecord)
+    async def get_batch(batch_id: str, request: Request) -> BatchRecord:
+        async with _uow(request) as uow:
+            return await _record(uow, batch_id)
+
+    @router.post("/batches/{batch_id}/steps", status_code=201, response_model=StepView)
+    async def record(
+        batch_id: str, body: StepBody, actor: CurrentActor, request: Request
+    ) -> StepView:
+        entry = StepEntry(**body.model_dump())
+        async with _uow(request) as uow:
+            done = await record_step(uow, batch_id, entry, actor)
+            view = await queries.step(uow.session, batch_id, done.step.value)
+        assert view is not None
+        return view
+
+    @router.post("/batches/{batch_id}/lot", status_code=201, response_model=LotView)
+    async def produce(
+        batch_id: str, body: LotBody, actor: CurrentActor, request: Request
+    ) -> LotView:
+        async with _uow(request) as uow:
+            lot = await produce_lot(uow, batch_id, LotEntry(**body.model_dump()), actor)
+            return await _lot(uow, lot.lot_id)
+
+    @router.get("/lots/{lot_id}", response_model=LotView)
+    async def get_lot(lot_id: str, request: Request) -> LotView:
+        async with _uow(request) as uow:
+            return await _lot(uow, lot_id)
+
+    @router.post("/lots/{lot_id}/reject", response_model=LotView)
+    async def reject(
+        lot_id: str, body: RejectBody, actor: CurrentActor, request: Request
+    ) -> LotView:
+        async with _uow(request) as uow:
+            await reject_lot(uow, lot_id, body.reason, actor, deviation_id=body.deviation_id)
+            return await _lot(uow, lot_id)
+
+    @router.get("/materials/{apheresis_unit_id}", response_model=MaterialView)
+    async def get_material(apheresis_unit_id: str, request: Request) -> MaterialView:
+        async with _uow(request) as uow:
+            found = await queries.material(uow.session, apheresis_unit_id)
+        if found is None:
+            raise NotFound("material-not-found", f"no apheresis unit {apheresis_unit_id!r}")
+        return found
+
+    return router

@@ -1,0 +1,48 @@
+"""Request bodies of the batch HTTP API (responses are the application's views)."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from v2v_events.ids import DIN, CoI
+
+from ...domain import Step
+from ...domain.product import PRODUCT_CODE_PATTERN
+
+Id = Field(min_length=1, max_length=128)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OpenBatchBody(_Body):
+    coi: CoI
+    apheresis_unit_id: str = Id
+    din: DIN
+    manufacturing_site: str = Id
+    attempt: int = Field(1, ge=1)
+    product_code: str | None = Field(
+        None, pattern=PRODUCT_CODE_PATTERN, description="selects the product configuration"
+    )
+
+
+class StepBody(_Body):
+    step: Step
+    equipment_id: str | None = Field(None, min_length=1, max_length=128)
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    viable_cell_count: float | None = Field(None, ge=0, allow_inf_nan=False)
+    viability_pct: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
+    retained_aliquots: int | None = Field(None, ge=0, description="selection step only")
+
+
+class LotBody(_Body):
+    bag_count: int = Field(ge=1, description="1 to the product's max_bags_per_lot (config)")
+    total_viable_cells: float = Field(gt=0, allow_inf_nan=False)
+    viability_pct: float = Field(ge=0, le=100, allow_inf_nan=False)
+
+
+class RejectBody(_Body):
+    reason: str = Field(min_length=1, max_length=2000)
+    deviation_id: str | None = Field(None, min_length=1, max_length=128)

@@ -1,0 +1,65 @@
+"""Record one process step of a batch (operator = the actor), with equipment, times and
+in-process values; retained aliquots at selection go to the apheresis unit's material."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from v2v_events.contracts import batch as contracts
+from v2v_events.contracts.common import Actor
+from v2v_runtime.uow import UnitOfWork
+
+from ..domain import ApheresisMaterial, Step, StepRecord
+from .common import NO_TRACE, Trace, batches, materials, publish, save
+
+
+@dataclass(frozen=True)
+class StepEntry:
+    step: Step
+    started_at: datetime
+    ended_at: datetime
+    equipment_id: str | None = None
+    viable_cell_count: float | None = None
+    viability_pct: float | None = None
+    retained_aliquots: int | None = None
+
+
+async def record_step(
+    uow: UnitOfWork, batch_id: str, entry: StepEntry, actor: Actor, *, trace: Trace = NO_TRACE
+) -> StepRecord:
+    batch = await batches(uow).get(batch_id)
+    record = batch.record_step(
+        step=entry.step,
+        started_at=entry.started_at,
+        ended_at=entry.ended_at,
+        recorded_at=uow.clock.now(),
+        equipment_id=entry.equipment_id,
+        viable_cell_count=entry.viable_cell_count,
+        viability_pct=entry.viability_pct,
+        retained_aliquots=entry.retained_aliquots,
+    )
+    if record.retained_aliquots:
+        repo = materials(uow)
+        material = await repo.get(ApheresisMaterial.stream_for(batch.apheresis_unit_id))
+        material.retain(batch_id=batch.id, count=record.retained_aliquots)
+        await save(repo, material, actor, trace)
+    await save(batches(uow), batch, actor, trace)
+    await publish(
+        uow,
+        contracts.StepRecorded(
+            coi=batch.coi,
+            batch_id=batch.id,
+            step=contracts.ProcessStep(record.step.value),
+            equipment_id=record.equipment_id,
+            started_at=record.started_at,
+            ended_at=record.ended_at,
+            viable_cell_count=record.viable_cell_count,
+            viability_pct=record.viability_pct,
+            retained_aliquots=record.retained_aliquots,
+            actor=actor,
+        ),
+        batch.coi,
+        trace,
+    )
+    return record

@@ -1,0 +1,80 @@
+"""Re-manufacture from retained apheresis material of an earlier lot's apheresis unit.
+
+The previous lot may be quarantined or rejected: the batch service does not know QA
+release (QC owns it), and an out-of-specification lot may be kept until the new one is
+in specification; the journey decides when to ask and bounds the attempts."""
+
+from __future__ import annotations
+
+from v2v_events.contracts.batch import Remanufacture, RemanufactureRefused
+from v2v_events.contracts.common import Actor
+from v2v_runtime.errors import Conflict
+from v2v_runtime.uow import UnitOfWork
+
+from ..domain import NO_RETAINED_MATERIAL, ApheresisMaterial, Batch, ProductCatalog, Source
+from .common import (
+    NO_TRACE,
+    Trace,
+    batch_of_lot,
+    batch_opened,
+    batches,
+    materials,
+    operator,
+    publish,
+    save,
+)
+
+
+async def remanufacture(
+    uow: UnitOfWork,
+    catalog: ProductCatalog,
+    cmd: Remanufacture,
+    actor: Actor,
+    *,
+    trace: Trace = NO_TRACE,
+) -> str | None:
+    """The new (or already opened) batch's id; None when no retained material remains."""
+    previous = await batch_of_lot(uow, cmd.previous_lot_id, cmd.coi)
+    material = await materials(uow).get(ApheresisMaterial.stream_for(previous.apheresis_unit_id))
+    existing = material.batch_for(cmd.attempt)
+    if existing is not None:
+        batch = await batches(uow).get(existing)
+        await publish(uow, batch_opened(batch), batch.coi, trace)
+        return batch.id
+    if cmd.attempt <= previous.attempt:
+        raise Conflict(
+            "attempt-not-after-previous",
+            f"attempt {cmd.attempt} does not follow lot {cmd.previous_lot_id}'s attempt "
+            f"{previous.attempt}",
+        )
+    if material.remaining < 1:
+        refused = RemanufactureRefused(
+            coi=cmd.coi,
+            previous_lot_id=cmd.previous_lot_id,
+            reason=NO_RETAINED_MATERIAL,
+            attempt=cmd.attempt,
+        )
+        await publish(uow, refused, cmd.coi, trace)
+        return None
+
+    batch = Batch.open(
+        uow.ids.new_id(),
+        coi=previous.coi,
+        manufacturing_site=previous.manufacturing_site,
+        source=Source.RETAINED_APHERESIS,
+        apheresis_unit_id=previous.apheresis_unit_id,
+        din=previous.din,
+        attempt=cmd.attempt,
+        product_code=previous.product_code,
+        spec=catalog.spec_for(previous.product_code),
+        opened_at=uow.clock.now(),
+        opened_by=operator(actor),
+        previous_lot_id=cmd.previous_lot_id,
+    )
+    material.use_retained_aliquot(
+        coi=cmd.coi, batch_id=batch.id, attempt=cmd.attempt, previous_lot_id=cmd.previous_lot_id
+    )
+    await save(materials(uow), material, actor, trace)
+    await save(batches(uow), batch, actor, trace)
+    await publish(uow, batch_opened(batch), batch.coi, trace)
+    return batch.id

@@ -1,0 +1,103 @@
+"""What the batch service shows: the batch list, the batch record, lots, material."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Person(_View):
+    user_id: str
+    role: str
+
+
+class Flag(_View):
+    code: str
+    detail: str
+
+
+class StepView(_View):
+    step: str
+    equipment_id: str | None
+    started_at: datetime
+    ended_at: datetime
+    viable_cell_count: float | None
+    viability_pct: float | None
+    retained_aliquots: int | None
+    flags: list[Flag]
+    operator: Person
+    recorded_at: datetime
+
+
+class Rejection(_View):
+    reason: str
+    deviation_id: str | None
+    rejected_at: datetime
+    rejected_by: Person
+
+
+class LotView(_View):
+    lot_id: str
+    batch_id: str
+    coi: str
+    status: str
+    bag_ids: list[str]
+    bag_count: int
+    total_viable_cells: float
+    viability_pct: float
+    manufacturing_site: str
+    attempt: int
+    produced_at: datetime
+    expires_at: datetime
+    retained_aliquots_remaining: int
+    produced_by: Person
+    rejection: Rejection | None
+
+
+class BatchSummary(_View):
+    batch_id: str
+    coi: str
+    status: str
+    source: str
+    attempt: int
+    apheresis_unit_id: str
+    din: str
+    manufacturing_site: str
+    product_code: str | None
+    opened_at: datetime
+    steps_done: list[str]
+    next_step: str | None
+    lot_id: str | None
+
+
+class ProductConfigView(_View):
+    entry: str
+    config_version: str
+    lot_shelf_life_days: int
+    min_harvest_viability_pct: float
+    max_bags_per_lot: int
+
+
+class BatchRecord(BatchSummary):
+    """The batch record: every step with operator, equipment, times, values and flags."""
+
+    config: ProductConfigView
+    previous_lot_id: str | None
+    opened_by: Person
+    retained_aliquots: int | None
+    steps: list[StepView]
+    lot: LotView | None
+
+
+class MaterialView(_View):
+    apheresis_unit_id: str
+    coi: str
+    retained: int
+    consumed: int
+    remaining: int
+    batches: list[BatchSummary]

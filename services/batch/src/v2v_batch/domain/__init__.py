@@ -1,0 +1,25 @@
+"""Batch domain: pure rules, no I/O (clock and ids are passed in)."""
+
+from .batch import Batch, BatchStatus, Lot, LotStatus, StepRecord
+from .events import DOMAIN_EVENTS, STEP_ORDER, Operator, Source, Step, StepFlag
+from .material import NO_RETAINED_MATERIAL, ApheresisMaterial
+from .product import DEFAULT_ENTRY, ProductCatalog, ProductSpec
+
+__all__ = [
+    "DEFAULT_ENTRY",
+    "DOMAIN_EVENTS",
+    "NO_RETAINED_MATERIAL",
+    "STEP_ORDER",
+    "ApheresisMaterial",
+    "Batch",
+    "BatchStatus",
+    "Lot",
+    "LotStatus",
+    "Operator",
+    "ProductCatalog",
+    "ProductSpec",
+    "Source",
+    "Step",
+    "StepFlag",
+    "StepRecord",
+]

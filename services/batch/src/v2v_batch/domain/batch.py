@@ -1,0 +1,384 @@
+"""The Batch aggregate: one manufacturing run from one apheresis unit to one final lot."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.errors import Conflict, DomainError, NotFound
+
+from .events import (
+    STEP_ORDER,
+    BatchOpened,
+    LotProduced,
+    LotRejected,
+    Operator,
+    Source,
+    Step,
+    StepFlag,
+    StepRecorded,
+)
+from .product import ProductSpec
+
+MAX_ID_LENGTH = 128  # identifiers become parts of stream ids (200 characters at most)
+VIABILITY_BELOW_MINIMUM = "viability-below-minimum"
+
+
+class BatchStatus(StrEnum):
+    OPEN = "open"  # no step recorded yet
+    IN_PROCESS = "in-process"
+    LOT_PRODUCED = "lot-produced"  # the lot is in quarantine until QA release (QC's business)
+    LOT_REJECTED = "lot-rejected"
+
+
+class LotStatus(StrEnum):
+    QUARANTINED = "quarantined"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    step: Step
+    equipment_id: str | None
+    started_at: datetime
+    ended_at: datetime
+    viable_cell_count: float | None
+    viability_pct: float | None
+    retained_aliquots: int | None
+    flags: tuple[StepFlag, ...]
+    recorded_at: datetime
+
+
+@dataclass
+class Lot:
+    lot_id: str
+    bag_ids: tuple[str, ...]
+    total_viable_cells: float
+    viability_pct: float
+    produced_at: datetime
+    expires_at: datetime
+    retained_aliquots_remaining: int
+    status: LotStatus = LotStatus.QUARANTINED
+    rejected_at: datetime | None = None
+    rejection_reason: str | None = None
+    deviation_id: str | None = None
+
+
+def check_identifier(name: str, value: str) -> None:
+    if not value or not value.strip() or len(value) > MAX_ID_LENGTH:
+        raise DomainError(
+            f"invalid-{name.replace('_', '-')}",
+            f"{name} must be 1 to {MAX_ID_LENGTH} characters",
+            field=name,
+        )
+
+
+def _check_viability(value: float | None, what: str) -> None:
+    if value is not None and not (math.isfinite(value) and 0 <= value <= 100):
+        raise DomainError("viability-out-of-range", f"{what} must be between 0 and 100 %")
+
+
+class Batch(Aggregate):
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.coi = ""
+        self.manufacturing_site = ""
+        self.source = Source.FRESH_APHERESIS
+        self.apheresis_unit_id = ""
+        self.din = ""
+        self.attempt = 1
+        self.product_code: str | None = None
+        self.spec: ProductSpec | None = None
+        self.previous_lot_id: str | None = None
+        self.opened_at: datetime | None = None
+        self.opened_by: Operator | None = None
+        self.steps: dict[Step, StepRecord] = {}
+        self.lot: Lot | None = None
+
+    # --- commands -----------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        batch_id: str,
+        *,
+        coi: str,
+        manufacturing_site: str,
+        source: Source,
+        apheresis_unit_id: str,
+        din: str,
+        attempt: int,
+        product_code: str | None,
+        spec: ProductSpec,
+        opened_at: datetime,
+        opened_by: Operator,
+        previous_lot_id: str | None = None,
+    ) -> Batch:
+        for name, value in (
+            ("coi", coi),
+            ("manufacturing_site", manufacturing_site),
+            ("apheresis_unit_id", apheresis_unit_id),
+            ("din", din),
+        ):
+            check_identifier(name, value)
+        if attempt < 1:
+            raise DomainError("invalid-attempt", "attempt starts at 1")
+        if (source is Source.RETAINED_APHERESIS) != (previous_lot_id is not None):
+            raise DomainError(
+                "invalid-source",
+                "a batch from retained apheresis material names the previous lot, "
+                "and only such a batch does",
+            )
+        batch = cls(batch_id)
+        batch._record(
+            BatchOpened(
+                coi=coi,
+                manufacturing_site=manufacturing_site,
+                source=source,
+                apheresis_unit_id=apheresis_unit_id,
+                din=din,
+                attempt=attempt,
+                product_code=product_code,
+                spec=spec,
+                previous_lot_id=previous_lot_id,
+                opened_at=opened_at,
+                opened_by=opened_by,
+            )
+        )
+        return batch
+
+    def record_step(
+        self,
+        *,
+        step: Step,
+        started_at: datetime,
+        ended_at: datetime,
+        recorded_at: datetime,
+        equipment_id: str | None = None,
+        viable_cell_count: float | None = None,
+        viability_pct: float | None = None,
+        retained_aliquots: int | None = None,
+    ) -> StepRecord:
+        spec = self._spec()
+        if self.lot is not None:
+            raise Conflict(
+                "lot-already-produced",
+                f"batch {self.id} has produced lot {self.lot.lot_id}: no step can be added",
+                lot_id=self.lot.lot_id,
+            )
+        if step in self.steps:
+            raise Conflict(
+                "step-already-recorded", f"{step.value} is already recorded in batch {self.id}"
+            )
+        expected = self.next_step
+        if step is not expected:
+            assert expected is not None  # all steps recorded implies `step in self.steps`
+            raise Conflict(
+                "step-out-of-order",
+                f"{step.value} cannot be recorded before {expected.value}",
+                expected_step=expected.value,
+            )
+        if ended_at < started_at:
+            raise DomainError("step-ends-before-it-starts", "ended_at is before started_at")
+        if ended_at > recorded_at:
+            raise DomainError(
+                "step-ends-in-the-future", "a step is recorded once it has ended, not before"
+            )
+        if equipment_id is not None:
+            check_identifier("equipment_id", equipment_id)
+        if viable_cell_count is not None and not (
+            math.isfinite(viable_cell_count) and viable_cell_count >= 0
+        ):
+            raise DomainError("viable-cell-count-invalid", "viable_cell_count must be >= 0")
+        _check_viability(viability_pct, "viability_pct")
+        if step is Step.SELECTION:
+            retained_aliquots = retained_aliquots or 0
+            if retained_aliquots < 0:
+                raise DomainError("retained-aliquots-invalid", "retained_aliquots must be >= 0")
+            if retained_aliquots and self.source is Source.RETAINED_APHERESIS:
+                raise DomainError(
+                    "no-retention-from-retained-material",
+                    "a batch made from retained material cannot retain aliquots again",
+                )
+        elif retained_aliquots is not None:
+            raise DomainError(
+                "retained-aliquots-only-at-selection",
+                "retained aliquots are recorded at the selection step only",
+            )
+        flags: list[StepFlag] = []
+        if step is Step.HARVEST:
+            if viability_pct is None:
+                raise DomainError(
+                    "harvest-viability-required", "the harvest step records viability_pct"
+                )
+            if viability_pct < spec.min_harvest_viability_pct:
+                flags.append(
+                    StepFlag(
+                        code=VIABILITY_BELOW_MINIMUM,
+                        detail=(
+                            f"viability {viability_pct:g} % at harvest is below the minimum "
+                            f"{spec.min_harvest_viability_pct:g} % "
+                            f"(configuration {spec.entry} {spec.config_version})"
+                        ),
+                    )
+                )
+        self._record(
+            StepRecorded(
+                step=step,
+                equipment_id=equipment_id,
+                started_at=started_at,
+                ended_at=ended_at,
+                viable_cell_count=viable_cell_count,
+                viability_pct=viability_pct,
+                retained_aliquots=retained_aliquots,
+                flags=tuple(flags),
+                recorded_at=recorded_at,
+            )
+        )
+        return self.steps[step]
+
+    def produce_lot(
+        self,
+        *,
+        new_id: Callable[[], str],
+        bag_count: int,
+        total_viable_cells: float,
+        viability_pct: float,
+        retained_aliquots_remaining: int,
+    ) -> Lot:
+        """The lot exists once cryopreservation has ended: produced_at is that moment and
+        the lot expires the configured shelf life later."""
+        spec = self._spec()
+        if self.lot is not None:
+            raise Conflict(
+                "lot-already-produced",
+                f"batch {self.id} already produced lot {self.lot.lot_id}",
+                lot_id=self.lot.lot_id,
+            )
+        cryo = self.steps.get(Step.CRYOPRESERVATION)
+        if cryo is None:
+            raise Conflict(
+                "cryopreservation-not-recorded",
+                "the lot is produced after the cryopreservation step",
+            )
+        if not 1 <= bag_count <= spec.max_bags_per_lot:
+            raise DomainError(
+                "bag-count-out-of-range",
+                f"bag_count must be 1 to {spec.max_bags_per_lot} "
+                f"(configuration {spec.entry} {spec.config_version})",
+            )
+        if not (math.isfinite(total_viable_cells) and total_viable_cells > 0):
+            raise DomainError("total-viable-cells-invalid", "total_viable_cells must be > 0")
+        _check_viability(viability_pct, "viability_pct")
+        if retained_aliquots_remaining < 0:
+            raise ValueError("retained_aliquots_remaining cannot be negative")
+        lot_id = new_id()
+        bag_ids = tuple(new_id() for _ in range(bag_count))
+        self._record(
+            LotProduced(
+                lot_id=lot_id,
+                bag_ids=bag_ids,
+                total_viable_cells=total_viable_cells,
+                viability_pct=viability_pct,
+                produced_at=cryo.ended_at,
+                expires_at=cryo.ended_at + timedelta(days=spec.lot_shelf_life_days),
+                retained_aliquots_remaining=retained_aliquots_remaining,
+            )
+        )
+        assert self.lot is not None
+        return self.lot
+
+    def reject_lot(
+        self, lot_id: str, *, reason: str, deviation_id: str | None, rejected_at: datetime
+    ) -> bool:
+        """Reject the lot; False (and nothing recorded) if it is already rejected."""
+        lot = self.lot
+        if lot is None or lot.lot_id != lot_id:
+            raise NotFound("lot-not-found", f"batch {self.id} has no lot {lot_id!r}")
+        if lot.status is LotStatus.REJECTED:
+            return False
+        if not reason.strip():
+            raise DomainError("rejection-reason-required", "a rejection states its reason")
+        self._record(
+            LotRejected(
+                lot_id=lot_id, reason=reason, deviation_id=deviation_id, rejected_at=rejected_at
+            )
+        )
+        return True
+
+    # --- state --------------------------------------------------------------------------
+
+    @property
+    def next_step(self) -> Step | None:
+        """The step to record next, or None once cryopreservation is recorded."""
+        done = len(self.steps)
+        return STEP_ORDER[done] if done < len(STEP_ORDER) else None
+
+    @property
+    def steps_done(self) -> list[Step]:
+        return [s for s in STEP_ORDER if s in self.steps]
+
+    @property
+    def status(self) -> BatchStatus:
+        if self.lot is not None:
+            if self.lot.status is LotStatus.REJECTED:
+                return BatchStatus.LOT_REJECTED
+            return BatchStatus.LOT_PRODUCED
+        return BatchStatus.IN_PROCESS if self.steps else BatchStatus.OPEN
+
+    def _spec(self) -> ProductSpec:
+        if self.spec is None:
+            raise NotFound("batch-not-found", f"no batch {self.id!r}")
+        return self.spec
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case BatchOpened():
+                self.coi = event.coi
+                self.manufacturing_site = event.manufacturing_site
+                self.source = event.source
+                self.apheresis_unit_id = event.apheresis_unit_id
+                self.din = event.din
+                self.attempt = event.attempt
+                self.product_code = event.product_code
+                self.spec = event.spec
+                self.previous_lot_id = event.previous_lot_id
+                self.opened_at = event.opened_at
+                self.opened_by = event.opened_by
+            case StepRecorded():
+                self.steps[event.step] = StepRecord(
+                    step=event.step,
+                    equipment_id=event.equipment_id,
+                    started_at=event.started_at,
+                    ended_at=event.ended_at,
+                    viable_cell_count=event.viable_cell_count,
+                    viability_pct=event.viability_pct,
+                    retained_aliquots=event.retained_aliquots,
+                    flags=event.flags,
+                    recorded_at=event.recorded_at,
+                )
+            case LotProduced():
+                self.lot = Lot(
+                    lot_id=event.lot_id,
+                    bag_ids=event.bag_ids,
+                    total_viable_cells=event.total_viable_cells,
+                    viability_pct=event.viability_pct,
+                    produced_at=event.produced_at,
+                    expires_at=event.expires_at,
+                    retained_aliquots_remaining=event.retained_aliquots_remaining,
+                )
+            case LotRejected():
+                assert self.lot is not None
+                self.lot.status = LotStatus.REJECTED
+                self.lot.rejected_at = event.rejected_at
+                self.lot.rejection_reason = event.reason
+                self.lot.deviation_id = event.deviation_id
+            case _:
+                raise TypeError(f"a batch does not apply {type(event).__name__}")
+
+
+__all__ = ["Batch", "BatchStatus", "Lot", "LotStatus", "StepRecord"]

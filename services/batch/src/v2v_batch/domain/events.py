@@ -1,0 +1,138 @@
+"""Domain events of the batch service (internal: stored as ``batch.<kind>``; the
+application maps them to the public contracts in v2v_events.contracts.batch)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from v2v_runtime.aggregate import DomainEvent
+
+from .product import ProductSpec
+
+
+class Step(StrEnum):
+    """Process steps, in the only order a batch may record them."""
+
+    SELECTION = "selection"
+    ACTIVATION = "activation"
+    TRANSDUCTION = "transduction"
+    EXPANSION = "expansion"
+    HARVEST = "harvest"
+    FORMULATION = "formulation"
+    CRYOPRESERVATION = "cryopreservation"
+
+
+STEP_ORDER: tuple[Step, ...] = tuple(Step)
+
+
+class Source(StrEnum):
+    FRESH_APHERESIS = "fresh-apheresis"
+    RETAINED_APHERESIS = "retained-apheresis"
+
+
+class Operator(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user_id: str
+    role: str
+
+
+class StepFlag(BaseModel):
+    """Something a reviewer must see in the batch record (the step is still recorded)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str
+    detail: str
+
+
+# --- batch stream (stream id = batch id) ------------------------------------------------
+
+
+class BatchOpened(DomainEvent):
+    kind = "batch-opened"
+
+    coi: str
+    manufacturing_site: str
+    source: Source
+    apheresis_unit_id: str
+    din: str
+    attempt: int = Field(ge=1)
+    product_code: str | None
+    spec: ProductSpec
+    previous_lot_id: str | None = None
+    opened_at: AwareDatetime
+    opened_by: Operator
+
+
+class StepRecorded(DomainEvent):
+    kind = "step-recorded"
+
+    step: Step
+    equipment_id: str | None
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    viable_cell_count: float | None
+    viability_pct: float | None
+    retained_aliquots: int | None
+    flags: tuple[StepFlag, ...] = ()
+    recorded_at: AwareDatetime
+
+
+class LotProduced(DomainEvent):
+    kind = "lot-produced"
+
+    lot_id: str
+    bag_ids: tuple[str, ...]
+    total_viable_cells: float
+    viability_pct: float
+    produced_at: AwareDatetime
+    expires_at: AwareDatetime
+    retained_aliquots_remaining: int = Field(ge=0)
+
+
+class LotRejected(DomainEvent):
+    kind = "lot-rejected"
+
+    lot_id: str
+    reason: str
+    deviation_id: str | None
+    rejected_at: AwareDatetime
+
+
+# --- apheresis material stream (stream id = "material-<apheresis unit id>") -------------
+
+
+class MaterialUsed(DomainEvent):
+    """A batch was opened from this apheresis unit; from retained material it uses one
+    retained aliquot."""
+
+    kind = "material-used"
+
+    apheresis_unit_id: str
+    coi: str
+    batch_id: str
+    attempt: int = Field(ge=1)
+    source: Source
+    previous_lot_id: str | None = None
+
+
+class AliquotsRetained(DomainEvent):
+    """At selection, aliquots of the apheresis unit were kept back for re-manufacture."""
+
+    kind = "aliquots-retained"
+
+    batch_id: str
+    count: int = Field(ge=1)
+
+
+DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
+    BatchOpened,
+    StepRecorded,
+    LotProduced,
+    LotRejected,
+    MaterialUsed,
+    AliquotsRetained,
+)

@@ -1,0 +1,115 @@
+"""Apheresis material: what each apheresis unit has given to batches, and the aliquots
+retained from it for re-manufacture (stream ``material-<apheresis unit id>``).
+
+It also makes opening a batch idempotent: one batch per unit and attempt, found here."""
+
+from __future__ import annotations
+
+from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.errors import Conflict, DomainError
+
+from .batch import check_identifier
+from .events import AliquotsRetained, MaterialUsed, Source
+
+STREAM_PREFIX = "material-"
+NO_RETAINED_MATERIAL = "no retained apheresis material remains"
+
+
+class ApheresisMaterial(Aggregate):
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.apheresis_unit_id: str | None = None
+        self.coi: str | None = None
+        self.batches: dict[int, str] = {}  # attempt -> batch id
+        self.sources: dict[str, Source] = {}  # batch id -> source
+        self.retained = 0
+        self.consumed = 0
+
+    @staticmethod
+    def stream_for(apheresis_unit_id: str) -> str:
+        check_identifier("apheresis_unit_id", apheresis_unit_id)
+        return f"{STREAM_PREFIX}{apheresis_unit_id}"
+
+    @classmethod
+    def new(cls, apheresis_unit_id: str) -> ApheresisMaterial:
+        material = cls(cls.stream_for(apheresis_unit_id))
+        material.apheresis_unit_id = apheresis_unit_id
+        return material
+
+    @property
+    def remaining(self) -> int:
+        return self.retained - self.consumed
+
+    def batch_for(self, attempt: int) -> str | None:
+        return self.batches.get(attempt)
+
+    def check_coi(self, coi: str) -> None:
+        if self.coi is not None and coi != self.coi:
+            raise Conflict(
+                "chain-of-identity-mismatch",
+                f"apheresis unit {self.apheresis_unit_id} belongs to another chain of identity",
+                apheresis_unit_id=self.apheresis_unit_id,
+            )
+
+    def use_fresh(self, *, coi: str, batch_id: str, attempt: int) -> None:
+        self._use(coi, batch_id, attempt, Source.FRESH_APHERESIS, None)
+
+    def use_retained_aliquot(
+        self, *, coi: str, batch_id: str, attempt: int, previous_lot_id: str
+    ) -> None:
+        if self.remaining < 1:
+            raise Conflict("no-retained-material", NO_RETAINED_MATERIAL)
+        self._use(coi, batch_id, attempt, Source.RETAINED_APHERESIS, previous_lot_id)
+
+    def retain(self, *, batch_id: str, count: int) -> None:
+        """Selection in a batch made from this unit's fresh material kept ``count`` aliquots."""
+        if count < 0:
+            raise DomainError("retained-aliquots-invalid", "retained_aliquots must be >= 0")
+        if self.sources.get(batch_id) is not Source.FRESH_APHERESIS:
+            raise Conflict(
+                "no-retention-from-this-batch",
+                f"batch {batch_id} is not made from fresh material of this apheresis unit",
+            )
+        if count:
+            self._record(AliquotsRetained(batch_id=batch_id, count=count))
+
+    def _use(
+        self,
+        coi: str,
+        batch_id: str,
+        attempt: int,
+        source: Source,
+        previous_lot_id: str | None,
+    ) -> None:
+        assert self.apheresis_unit_id is not None
+        self.check_coi(coi)
+        if attempt in self.batches:
+            raise Conflict(
+                "attempt-already-open",
+                f"attempt {attempt} already has batch {self.batches[attempt]}",
+                batch_id=self.batches[attempt],
+            )
+        self._record(
+            MaterialUsed(
+                apheresis_unit_id=self.apheresis_unit_id,
+                coi=coi,
+                batch_id=batch_id,
+                attempt=attempt,
+                source=source,
+                previous_lot_id=previous_lot_id,
+            )
+        )
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case MaterialUsed():
+                self.apheresis_unit_id = event.apheresis_unit_id
+                self.coi = event.coi
+                self.batches[event.attempt] = event.batch_id
+                self.sources[event.batch_id] = event.source
+                if event.source is Source.RETAINED_APHERESIS:
+                    self.consumed += 1
+            case AliquotsRetained():
+                self.retained += event.count
+            case _:
+                raise TypeError(f"apheresis material does not apply {type(event).__name__}")

@@ -1,0 +1,17 @@
+"""Settings of the batch service (environment variables, prefix V2V_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from v2v_runtime.service import ServiceSettings
+
+from .config import DEFAULT_PRODUCTS_CONFIG
+
+
+class BatchSettings(ServiceSettings):
+    service: str = "batch"
+    database_url: str = "sqlite+aiosqlite:///./.v2v/db/batch.sqlite"
+    http_port: int = 8103
+    # Versioned per-product manufacturing configuration (V2V_PRODUCTS_CONFIG).
+    products_config: Path = DEFAULT_PRODUCTS_CONFIG

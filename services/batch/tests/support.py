@@ -1,0 +1,106 @@
+"""Test data and helpers of the batch service tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from v2v_batch.domain import STEP_ORDER, Step
+from v2v_events.contracts.batch import BatchOpened, OpenBatch
+from v2v_events.contracts.common import Actor
+from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
+
+COI = "CHA1B2C26000123"
+OTHER_COI = "CHA1B2C26000999"
+DIN = "G123498654321"
+UNIT = "APH-0001"
+SITE = "SITE-BERLIN-1"
+JOURNEY = Actor(user_id="journey", role="system")
+# The harness clock starts at 2026-11-24 08:00 UTC; steps are recorded after they ended.
+T0 = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
+
+CONFIG = {
+    "format": "v2v-batch-products/1",
+    "products": {
+        "default": {
+            "config_version": "test-default-1",
+            "lot_shelf_life_days": 365,
+            "min_harvest_viability_pct": 70,
+            "max_bags_per_lot": 10,
+        },
+        "S1234": {
+            "config_version": "test-S1234-3",
+            "lot_shelf_life_days": 180,
+            "min_harvest_viability_pct": 80,
+            "max_bags_per_lot": 4,
+        },
+    },
+}
+
+
+def open_cmd(attempt: int = 1, unit: str = UNIT, coi: str = COI) -> OpenBatch:
+    return OpenBatch(
+        coi=coi,
+        apheresis_unit_id=unit,
+        din=DIN,
+        manufacturing_site=SITE,
+        attempt=attempt,
+        actor=JOURNEY,
+    )
+
+
+async def open_batch(harness: ServiceHarness, attempt: int = 1, unit: str = UNIT) -> str:
+    await harness.deliver(open_cmd(attempt, unit), subject=COI)
+    opened = [o for o in await harness.published(BatchOpened) if o.attempt == attempt]
+    return opened[-1].batch_id
+
+
+def step_body(step: Step, /, **overrides: Any) -> dict[str, Any]:
+    i = STEP_ORDER.index(step)
+    body: dict[str, Any] = {
+        "step": step.value,
+        "equipment_id": f"EQ-{step.value}",
+        "started_at": (T0 + timedelta(days=i)).isoformat(),
+        "ended_at": (T0 + timedelta(days=i, hours=6)).isoformat(),
+    }
+    if step is Step.HARVEST:
+        body |= {"viable_cell_count": 2.5e9, "viability_pct": 91.0}
+    body |= overrides
+    return {k: v for k, v in body.items() if v is not None}
+
+
+async def record_steps(
+    client: httpx.AsyncClient,
+    batch_id: str,
+    upto: Step = Step.CRYOPRESERVATION,
+    **selection: Any,
+) -> None:
+    """Record every step from selection through ``upto`` (selection takes overrides)."""
+    for step in STEP_ORDER[: STEP_ORDER.index(upto) + 1]:
+        extra = selection if step is Step.SELECTION else {}
+        r = await client.post(
+            f"/batches/{batch_id}/steps", json=step_body(step, **extra), headers=ACTOR_HEADERS
+        )
+        assert r.status_code == 201, r.text
+
+
+LOT = {"bag_count": 3, "total_viable_cells": 4.0e8, "viability_pct": 88.5}
+
+
+async def produce_lot(client: httpx.AsyncClient, batch_id: str, **overrides: Any) -> dict[str, Any]:
+    r = await client.post(f"/batches/{batch_id}/lot", json=LOT | overrides, headers=ACTOR_HEADERS)
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def assert_problem(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = r.json()
+    assert body["status"] == status
+    if code is not None:
+        assert body["type"] == f"urn:vein2vein:problem:{code}", body
+    return body

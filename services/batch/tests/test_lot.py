@@ -1,0 +1,184 @@
+"""The final lot: produced after cryopreservation, expiry from configuration, rejection."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import httpx
+
+from v2v_batch.domain import Step
+from v2v_events.contracts.batch import LotProduced, LotRejected, RejectLot
+from v2v_runtime.inbox import Outcome
+from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
+
+from .support import (
+    COI,
+    DIN,
+    JOURNEY,
+    LOT,
+    OTHER_COI,
+    SITE,
+    assert_problem,
+    open_batch,
+    produce_lot,
+    record_steps,
+    step_body,
+)
+
+CRYO_ENDED = datetime.fromisoformat(step_body(Step.CRYOPRESERVATION)["ended_at"])
+
+
+async def test_lot_only_after_cryopreservation(
+    harness: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    batch_id = await open_batch(harness)
+    r = await client.post(f"/batches/{batch_id}/lot", json=LOT, headers=ACTOR_HEADERS)
+    assert_problem(r, 409, "cryopreservation-not-recorded")
+    await record_steps(client, batch_id, Step.FORMULATION)
+    r = await client.post(f"/batches/{batch_id}/lot", json=LOT, headers=ACTOR_HEADERS)
+    assert_problem(r, 409, "cryopreservation-not-recorded")
+    assert await harness.published(LotProduced) == []
+
+    await record_steps_from(client, batch_id, Step.CRYOPRESERVATION)
+    lot = await produce_lot(client, batch_id)
+    assert lot["status"] == "quarantined"
+    r = await client.post(f"/batches/{batch_id}/lot", json=LOT, headers=ACTOR_HEADERS)
+    assert_problem(r, 409, "lot-already-produced")
+    assert len(await harness.published(LotProduced)) == 1
+
+
+async def record_steps_from(client: httpx.AsyncClient, batch_id: str, step: Step) -> None:
+    r = await client.post(f"/batches/{batch_id}/steps", json=step_body(step), headers=ACTOR_HEADERS)
+    assert r.status_code == 201, r.text
+
+
+async def test_lot_expires_the_configured_shelf_life_after_cryopreservation(
+    harness: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    batch_id = await open_batch(harness)  # default product: 365 days
+    await record_steps(client, batch_id, retained_aliquots=2)
+    lot = await produce_lot(client, batch_id)
+    assert lot["bag_count"] == 3 and len(set(lot["bag_ids"])) == 3
+    assert datetime.fromisoformat(lot["produced_at"]) == CRYO_ENDED
+    assert datetime.fromisoformat(lot["expires_at"]) == CRYO_ENDED + timedelta(days=365)
+    assert lot["retained_aliquots_remaining"] == 2
+    assert lot["produced_by"]["user_id"] == "u-test"
+
+    [event] = await harness.published(LotProduced)
+    assert event.lot_id == lot["lot_id"]
+    assert event.batch_id == batch_id
+    assert event.bag_ids == lot["bag_ids"]
+    assert event.expires_at == CRYO_ENDED + timedelta(days=365)
+    assert event.retained_aliquots_remaining == 2
+    assert event.manufacturing_site == SITE
+    assert event.attempt == 1
+    assert event.actor.user_id == "u-test"
+
+    assert (await client.get(f"/lots/{lot['lot_id']}")).json() == lot
+    record = (await client.get(f"/batches/{batch_id}")).json()
+    assert record["status"] == "lot-produced"
+    assert record["lot_id"] == lot["lot_id"]
+    assert record["lot"] == lot
+
+
+async def test_product_configuration_sets_shelf_life_and_bag_limit(
+    client: httpx.AsyncClient,
+) -> None:
+    body = {
+        "coi": COI,
+        "apheresis_unit_id": "APH-9",
+        "din": DIN,
+        "manufacturing_site": SITE,
+        "product_code": "S1234",  # 180 days, at most 4 bags
+    }
+    batch_id = (await client.post("/batches", json=body, headers=ACTOR_HEADERS)).json()["batch_id"]
+    await record_steps(client, batch_id)
+    r = await client.post(
+        f"/batches/{batch_id}/lot", json=LOT | {"bag_count": 5}, headers=ACTOR_HEADERS
+    )
+    assert_problem(r, 422, "bag-count-out-of-range")
+    lot = await produce_lot(client, batch_id, bag_count=4)
+    assert datetime.fromisoformat(lot["expires_at"]) == CRYO_ENDED + timedelta(days=180)
+
+
+async def test_invalid_lot_values_are_422(
+    harness: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    batch_id = await open_batch(harness)
+    await record_steps(client, batch_id)
+    for bad in (
+        {"bag_count": 0},
+        {"bag_count": 11},
+        {"total_viable_cells": 0},
+        {"viability_pct": 101},
+    ):
+        r = await client.post(f"/batches/{batch_id}/lot", json=LOT | bad, headers=ACTOR_HEADERS)
+        assert r.status_code == 422, (bad, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert await harness.published(LotProduced) == []
+
+
+def reject_cmd(lot_id: str, coi: str = COI) -> RejectLot:
+    return RejectLot(
+        coi=coi, lot_id=lot_id, reason="OOS: viability", deviation_id="DEV-1", actor=JOURNEY
+    )
+
+
+async def test_reject_lot_command_is_idempotent(
+    harness: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    batch_id = await open_batch(harness)
+    await record_steps(client, batch_id)
+    lot_id = (await produce_lot(client, batch_id))["lot_id"]
+
+    assert await harness.deliver(reject_cmd(lot_id), subject=COI, id="rej-1") is Outcome.PROCESSED
+    assert await harness.deliver(reject_cmd(lot_id), subject=COI, id="rej-2") is Outcome.PROCESSED
+    [rejected] = await harness.published(LotRejected)
+    assert rejected.lot_id == lot_id
+    assert rejected.reason == "OOS: viability"
+    assert rejected.deviation_id == "DEV-1"
+    assert rejected.actor == JOURNEY
+
+    lot = (await client.get(f"/lots/{lot_id}")).json()
+    assert lot["status"] == "rejected"
+    assert lot["rejection"]["rejected_by"] == JOURNEY.model_dump()
+    assert (await client.get(f"/batches/{batch_id}")).json()["status"] == "lot-rejected"
+
+    # Over HTTP too: 200 with the lot as it is, nothing new published.
+    r = await client.post(f"/lots/{lot_id}/reject", json={"reason": "again"}, headers=ACTOR_HEADERS)
+    assert r.status_code == 200
+    assert r.json()["rejection"]["reason"] == "OOS: viability"
+    assert len(await harness.published(LotRejected)) == 1
+
+
+async def test_reject_lot_over_http(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
+    batch_id = await open_batch(harness)
+    await record_steps(client, batch_id)
+    lot_id = (await produce_lot(client, batch_id))["lot_id"]
+    r = await client.post(f"/lots/{lot_id}/reject", json={"reason": "   "}, headers=ACTOR_HEADERS)
+    assert_problem(r, 422, "rejection-reason-required")
+    r = await client.post(
+        f"/lots/{lot_id}/reject",
+        json={"reason": "bag leak", "deviation_id": "DEV-9"},
+        headers=ACTOR_HEADERS,
+    )
+    assert r.status_code == 200
+    assert r.json()["status"] == "rejected"
+    assert r.json()["rejection"]["deviation_id"] == "DEV-9"
+    [event] = await harness.published(LotRejected)
+    assert event.actor.user_id == "u-test"
+    assert event.coi == COI
+
+
+async def test_reject_unknown_or_foreign_lot(
+    harness: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    r = await client.post("/lots/nope/reject", json={"reason": "x"}, headers=ACTOR_HEADERS)
+    assert_problem(r, 404, "lot-not-found")
+    assert_problem(await client.get("/lots/nope"), 404, "lot-not-found")
+    batch_id = await open_batch(harness)
+    await record_steps(client, batch_id)
+    lot_id = (await produce_lot(client, batch_id))["lot_id"]
+    outcome = await harness.deliver(reject_cmd(lot_id, OTHER_COI), subject=OTHER_COI)
+    assert outcome is Outcome.DEAD_LETTERED
+    assert await harness.published(LotRejected) == []

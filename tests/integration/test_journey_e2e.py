@@ -1,0 +1,183 @@
+"""The whole vein-to-vein path: every service and the journey as its own OS process on the
+real stack (Kafka, Temporal), three journeys driven only through the HTTP APIs.
+
+Asserts the final state in Temporal, each service's read model (through its API), and —
+with a plain Kafka consumer that knows only the topic names — that every message carries
+the CloudEvents headers, is keyed by CoI, is in order per CoI, and that no topic carries a
+patient's name, birth date or record number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from v2v_cli.journeys import Driver, Endpoints, Patient, Plan
+from v2v_cli.stack import Stack, StackConfig
+from v2v_cli.stack.platform import DEMO_PRODUCT, Platform
+from v2v_cli.stack.process import free_ports
+from v2v_cli.testing import ProvisionedStack
+from v2v_events.catalog import all_topics
+
+from .support import read_all
+
+pytestmark = pytest.mark.integration
+
+REQUIRED = (
+    "ce_id",
+    "ce_type",
+    "ce_source",
+    "ce_specversion",
+    "ce_time",
+    "ce_subject",
+    "content-type",
+)
+
+
+@pytest.fixture(scope="module")
+async def platform(
+    stack: ProvisionedStack, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Endpoints]:
+    data = tmp_path_factory.mktemp("platform")
+    ports = free_ports(4)
+    config = StackConfig.from_env().replace(
+        data_dir=data,
+        custody_port=ports[0],
+        logistics_port=ports[1],
+        batch_port=ports[2],
+        qc_port=ports[3],
+    )
+    endpoints = {
+        "kafka_bootstrap": stack.kafka_bootstrap,
+        "temporal_address": stack.temporal_address,
+        "temporal_namespace": stack.temporal_namespace,
+        "database_urls": {
+            s: f"sqlite+aiosqlite:///{data}/{s}.sqlite"
+            for s in ("custody", "logistics", "batch", "qc")
+        },
+    }
+    plat = Platform(Stack(config))
+    try:
+        await asyncio.to_thread(plat.up, endpoints)
+        yield Endpoints(*(f"http://127.0.0.1:{p}" for p in ports))
+    finally:
+        await asyncio.to_thread(plat.down)
+        for log in sorted((data / "logs").glob("*.log")):
+            tail = log.read_text()[-3000:]
+            print(f"--- {log.name} ---\n{tail}")
+
+
+async def test_three_journeys_end_to_end(platform: Endpoints, stack: ProvisionedStack) -> None:
+    tag = uuid.uuid4().hex[:6].upper()
+    cohort = [
+        (
+            Patient(f"Ada Testperson{tag}", "1961-04-02", f"MRN-A{tag}", DEMO_PRODUCT),
+            Plan(),
+            "completed",
+        ),
+        (
+            Patient(f"Ben Testperson{tag}", "1958-09-17", f"MRN-B{tag}", DEMO_PRODUCT),
+            Plan(oos_attempts={1}, retained_aliquots=1),
+            "completed-after-remanufacture",
+        ),
+        (
+            Patient(f"Cleo Testperson{tag}", "1970-01-30", f"MRN-C{tag}", DEMO_PRODUCT),
+            Plan(late_collection_attempts={1}),
+            "completed-after-recollection",
+        ),
+    ]
+    log: list[str] = []
+    driver = Driver(platform, log=log.append, timeout=150)
+    try:
+        cois = [await driver.enroll(p) for p, _, _ in cohort]
+        await asyncio.gather(
+            *(driver.journey(p, plan, coi) for (p, plan, _), coi in zip(cohort, cois, strict=True))
+        )
+    finally:
+        await driver.close()
+
+    # --- Temporal: each journey ended as expected -------------------------------------------
+    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    for (_, _, expected), coi in zip(cohort, cois, strict=True):
+        handle = client.get_workflow_handle(f"journey-{coi}")
+        view = await asyncio.wait_for(handle.result(), 120)
+        assert (view["status"], view["outcome"]) == ("completed", expected), "\n".join(log)
+        attrs = (await handle.describe()).search_attributes
+        assert attrs["CoI"] == [coi]
+        assert attrs["JourneyStatus"] == ["completed"]
+        assert attrs["JourneyStage"] == ["done"]
+
+    straight, remade, recollected = cois
+    async with httpx.AsyncClient(timeout=30) as http:
+
+        async def get(url: str) -> Any:
+            resp = await http.get(url)
+            assert resp.status_code == 200, resp.text
+            return resp.json()
+
+        # --- each service's read model -------------------------------------------------------
+        for coi in cois:
+            units = await get(f"{platform.custody}/patients/{coi}/units")
+            final = [u for u in units if u["kind"] == "final-product"]
+            assert final and all(u["status"] == "infused" for u in final), units
+        # the failed lot of the re-manufactured journey was rejected, its bookings cancelled
+        batches = await get(f"{platform.batch}/batches?coi={remade}")
+        assert sorted(b["attempt"] for b in batches) == [1, 2]
+        assert {b["source"] for b in batches} == {"fresh-apheresis", "retained-apheresis"}
+        first_lot = next(b["lot_id"] for b in batches if b["attempt"] == 1)
+        assert (await get(f"{platform.batch}/lots/{first_lot}"))["status"] == "rejected"
+        panels = await get(f"{platform.qc}/panels?coi={remade}")
+        assert sorted(p["status"] for p in panels) == ["in-specification", "out-of-specification"]
+        assert all(p["deviation_id"] for p in panels if p["status"] == "out-of-specification")
+        bookings = await get(f"{platform.logistics}/bookings?coi={remade}")
+        cancelled = {(b["kind"], b["attempt"]) for b in bookings if b["status"] == "cancelled"}
+        assert {("shipment", 1), ("infusion-slot", 1)} <= cancelled, bookings
+        # the late apheresis unit was rejected and a second collection made
+        units = await get(f"{platform.custody}/patients/{recollected}/units")
+        apheresis = [u for u in units if u["kind"] == "apheresis"]
+        assert len(apheresis) == 2
+        assert sorted(u["status"] for u in apheresis)[-1] == "rejected", apheresis
+        straight_bookings = await get(f"{platform.logistics}/bookings?coi={straight}")
+        assert all(b["status"] != "cancelled" for b in straight_bookings)
+
+    # --- Kafka, as any integrator sees it ------------------------------------------------------
+    secrets = [v.encode() for p, _, _ in cohort for v in (p.name, p.birth_date, p.mrn)]
+    ours = set(cois)
+    per_coi_topics: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    seen_types: set[str] = set()
+    for spec in all_topics():
+        for rec in await read_all(stack.kafka_bootstrap, spec.name, 0, timeout=3):
+            blob = (rec.value or b"") + b"".join(v for _, v in rec.headers) + (rec.key or b"")
+            assert not any(s in blob for s in secrets), f"patient data on {spec.name}"
+            headers = {k: v.decode() for k, v in rec.headers}
+            if headers.get("ce_subject") not in ours:
+                continue
+            for name in REQUIRED:
+                assert name in headers, (spec.name, name)
+            assert rec.key.decode() == headers["ce_subject"]
+            seen_types.add(headers["ce_type"])
+            per_coi_topics[(headers["ce_subject"], spec.name)].append(rec)
+    for (coi, topic), recs in per_coi_topics.items():
+        assert len({r.partition for r in recs}) == 1, (coi, topic)
+        times = [datetime.fromisoformat(dict(r.headers)["ce_time"].decode()) for r in recs]
+        assert times == sorted(times), f"{topic} out of order for {coi}"
+    for expected_type in (
+        "custody.patient.enrolled",
+        "logistics.collection.schedule",
+        "batch.lot.produced",
+        "qc.panel.evaluated",
+        "qc.lot.released",
+        "journey.treatment-center.notified",
+        "journey.journey.ended",
+        "custody.infusion.recorded",
+    ):
+        assert f"org.vein2vein.{expected_type}" in seen_types, expected_type
