@@ -58,9 +58,10 @@ class Patient:
     product_code: str = "S9DEMO"
     therapy: str = "CAR-T"
     weight_kg: float = 70.0
-    treatment_center: str = "tc-berlin-01"
-    apheresis_center: str = "ac-berlin-01"
-    manufacturing_site: str = "site-eu-1"
+    # names from the packaged logistics network configuration (network.v1.json)
+    treatment_center: str = "treatment-center-1"
+    apheresis_center: str = "apheresis-center-1"
+    manufacturing_site: str = "manufacturing-site-1"
 
 
 @dataclass

@@ -1,1 +1,3 @@
-"""vein2vein logistics service (its code arrives with the journey issue)."""
+"""vein2vein logistics service: collection slots (only with a free manufacturing slot
+downstream), courier shipments with their data logger summary, infusion slots, and
+cancellation of any booking."""

@@ -1,0 +1,1 @@
+"""Adapters of the logistics service: database (tables, projections), Kafka, HTTP."""

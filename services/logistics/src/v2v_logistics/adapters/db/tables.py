@@ -1,0 +1,106 @@
+"""Read-model tables of logistics (SQLAlchemy Core, imperative), kept by the projector and
+rebuilt by replaying the event store. Created by migrations/versions/logistics_0001.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+from v2v_runtime.db.tables import NAMING
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware in and out, on PostgreSQL and on SQLite (which stores it naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            # The runtime's event store hands back naive UTC timestamps on SQLite.
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(naming_convention=NAMING)
+
+bookings = Table(
+    "logistics_bookings",
+    metadata,
+    Column("booking_id", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),  # collection | shipment | infusion-slot
+    Column("coi", String(32), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("direction", String(20)),  # shipments: inbound | outbound
+    Column("config_version", String(64), nullable=False),
+    Column("details", JSON, nullable=False),  # dates and places, per kind
+    Column("booked_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("cancelled_at", UtcDateTime),
+    Column("cancel_reason", Text),
+    Index("ix_logistics_bookings_coi", "coi", "kind", "attempt"),
+)
+
+shipments = Table(
+    "logistics_shipments",
+    metadata,
+    Column("shipment_id", String(64), primary_key=True),
+    Column("coi", String(32), nullable=False),
+    Column("direction", String(20), nullable=False),
+    Column("temperature_class", String(32), nullable=False),
+    Column("unit_ids", JSON, nullable=False),
+    Column("origin", String(200), nullable=False),
+    Column("destination", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("config_version", String(64), nullable=False),
+    Column("courier", String(200)),
+    Column("picked_up_at", UtcDateTime),
+    Column("delivered_at", UtcDateTime),
+    Column("logger", JSON),  # LoggerSummary once delivered
+    Column("tilt_alarm", Boolean),
+    Column("shock_alarm", Boolean),
+    Column("booked_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("cancelled_at", UtcDateTime),
+    Column("cancel_reason", Text),
+    Index("ix_logistics_shipments_coi", "coi", "direction"),
+)
+
+slot_days = Table(
+    "logistics_slot_days",
+    metadata,
+    Column("resource_kind", String(20), nullable=False),  # manufacturing | infusion
+    Column("resource", String(200), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("booked", Integer, nullable=False),
+    PrimaryKeyConstraint("resource_kind", "resource", "day", name="pk_logistics_slot_days"),
+)
+
+READ_MODELS = (bookings, shipments, slot_days)

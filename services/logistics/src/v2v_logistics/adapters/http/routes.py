@@ -1,0 +1,154 @@
+"""HTTP API of logistics, for couriers and coordinators. Reads come from the read models;
+changes go through the same application functions as the Kafka commands."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from v2v_events.contracts.common import ShipmentDirection
+from v2v_events.contracts.logistics import BookingKind
+from v2v_events.ids import COI_PATTERN
+from v2v_runtime.errors import DomainError, NotFound
+from v2v_runtime.identity import CurrentActor
+from v2v_runtime.service import kit_of
+from v2v_runtime.uow import UnitOfWork
+
+from ...application.cancel_booking import cancel_booking
+from ...application.shipment_movements import (
+    Delivery,
+    Pickup,
+    deliver_shipment,
+    pick_up_shipment,
+)
+from ...domain.booking import BookingStatus
+from ...domain.events import SlotResource
+from ...domain.network import NetworkConfig
+from ..db import queries
+from .views import BookingView, CapacityDay, CapacityView, ShipmentView
+
+MAX_CAPACITY_DAYS = 366  # one request covers at most a year
+
+CoIQuery = Annotated[str, Query(pattern=COI_PATTERN, description="chain-of-identity id")]
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def _uow(request: Request) -> UnitOfWork:
+    return kit_of(request.app).uow()
+
+
+async def _shipment_view(uow: UnitOfWork, shipment_id: str) -> ShipmentView:
+    row = await queries.get_shipment(uow.session, shipment_id)
+    if row is None:
+        raise NotFound("shipment-not-found", f"no shipment {shipment_id!r}")
+    return ShipmentView.of(row)
+
+
+async def _booking_view(uow: UnitOfWork, booking_id: str) -> BookingView:
+    row = await queries.get_booking(uow.session, booking_id)
+    if row is None:
+        raise NotFound("booking-not-found", f"no booking {booking_id!r}")
+    return BookingView.of(row)
+
+
+def build_router(network: NetworkConfig) -> APIRouter:
+    router = APIRouter(tags=["logistics"])
+
+    @router.get("/bookings")
+    async def list_bookings(
+        request: Request, coi: CoIQuery, kind: BookingKind | None = None
+    ) -> list[BookingView]:
+        async with _uow(request) as uow:
+            rows = await queries.list_bookings(uow.session, coi, kind)
+        return [BookingView.of(r) for r in rows]
+
+    @router.get("/bookings/{booking_id}")
+    async def get_booking(request: Request, booking_id: str) -> BookingView:
+        async with _uow(request) as uow:
+            return await _booking_view(uow, booking_id)
+
+    @router.post("/bookings/{booking_id}/cancel")
+    async def cancel(
+        request: Request, booking_id: str, body: CancelRequest, actor: CurrentActor
+    ) -> BookingView:
+        async with _uow(request) as uow:
+            await cancel_booking(uow, booking_id, body.reason, actor)
+            return await _booking_view(uow, booking_id)
+
+    @router.get("/shipments")
+    async def list_shipments(
+        request: Request,
+        coi: CoIQuery,
+        direction: ShipmentDirection | None = None,
+        status: BookingStatus | None = None,
+    ) -> list[ShipmentView]:
+        async with _uow(request) as uow:
+            rows = await queries.list_shipments(uow.session, coi, direction, status)
+        return [ShipmentView.of(r) for r in rows]
+
+    @router.get("/shipments/{shipment_id}")
+    async def get_shipment(request: Request, shipment_id: str) -> ShipmentView:
+        async with _uow(request) as uow:
+            return await _shipment_view(uow, shipment_id)
+
+    @router.post("/shipments/{shipment_id}/pickup")
+    async def pickup(
+        request: Request, shipment_id: str, body: Pickup, actor: CurrentActor
+    ) -> ShipmentView:
+        async with _uow(request) as uow:
+            await pick_up_shipment(uow, shipment_id, body, actor)
+            return await _shipment_view(uow, shipment_id)
+
+    @router.post("/shipments/{shipment_id}/delivery")
+    async def delivery(
+        request: Request, shipment_id: str, body: Delivery, actor: CurrentActor
+    ) -> ShipmentView:
+        async with _uow(request) as uow:
+            await deliver_shipment(uow, network, shipment_id, body, actor)
+            return await _shipment_view(uow, shipment_id)
+
+    @router.get("/capacity/{site}")
+    async def capacity(
+        request: Request,
+        site: str,
+        first: Annotated[date | None, Query(alias="from")] = None,
+        last: Annotated[date | None, Query(alias="to")] = None,
+    ) -> CapacityView:
+        plan = network.site(site)
+        kit = kit_of(request.app)
+        first = first or kit.clock.now().date()
+        last = last or first + timedelta(days=network.scheduling_horizon_days - 1)
+        span = (last - first).days + 1
+        if span < 1 or span > MAX_CAPACITY_DAYS:
+            raise DomainError(
+                "invalid-date-range",
+                f"'from' must not be after 'to', and the range is at most {MAX_CAPACITY_DAYS} days",
+            )
+        async with _uow(request) as uow:
+            booked = await queries.booked_per_day(
+                uow.session, SlotResource.MANUFACTURING, site, first, last
+            )
+        days = []
+        for i in range(span):
+            d = first + timedelta(days=i)
+            cap, n = plan.capacity_on(d), booked.get(d, 0)
+            days.append(
+                CapacityDay(
+                    date=d,
+                    manufacturing_day=plan.runs_on(d),
+                    capacity=cap,
+                    booked=n,
+                    available=max(cap - n, 0),
+                )
+            )
+        return CapacityView(site=site, config_version=network.config_version, days=days)
+
+    return router

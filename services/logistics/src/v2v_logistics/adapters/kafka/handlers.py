@@ -1,0 +1,71 @@
+"""Inbox handlers for v2v.logistics.commands: each calls the same application function as
+HTTP would, inside the inbox's transaction (its effects and the message id commit together).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from v2v_events.contracts.logistics import (
+    BookInfusionSlot,
+    BookShipment,
+    CancelBooking,
+    ScheduleCollection,
+)
+from v2v_events.envelope import Envelope
+from v2v_events.registry import Contract
+from v2v_runtime.errors import Conflict, NotFound
+from v2v_runtime.inbox import Handler
+from v2v_runtime.uow import UnitOfWork
+
+from ...application.book_infusion_slot import book_infusion_slot
+from ...application.book_shipment import book_shipment
+from ...application.cancel_booking import cancel_booking
+from ...application.common import Trace
+from ...application.schedule_collection import schedule_collection
+from ...domain.network import NetworkConfig
+
+log = logging.getLogger("v2v.logistics.commands")
+
+
+def build_handlers(network: NetworkConfig) -> Mapping[type[Contract], Handler]:
+    async def on_schedule_collection(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
+        assert isinstance(msg, ScheduleCollection)
+        await schedule_collection(uow, network, msg, Trace.of(env))
+
+    async def on_book_shipment(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
+        assert isinstance(msg, BookShipment)
+        await book_shipment(uow, network, msg, Trace.of(env))
+
+    async def on_book_infusion_slot(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
+        assert isinstance(msg, BookInfusionSlot)
+        await book_infusion_slot(uow, network, msg, Trace.of(env))
+
+    async def on_cancel_booking(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
+        assert isinstance(msg, CancelBooking)
+        # A command is a fact from the journey: one that no longer fits the state (unknown
+        # booking, delivered shipment) is answered with the state as it is, and logged.
+        # Both are refused before anything is written, so nothing partial commits.
+        try:
+            await cancel_booking(
+                uow, msg.booking_id, msg.reason, msg.actor, Trace.of(env), coi=msg.coi
+            )
+        except (NotFound, Conflict) as exc:
+            log.warning(
+                "cancel booking not applied: %s",
+                exc.detail,
+                extra={
+                    "coi": msg.coi,
+                    "booking_id": msg.booking_id,
+                    "code": exc.code,
+                    "message_id": env.id,
+                },
+            )
+
+    return {
+        ScheduleCollection: on_schedule_collection,
+        BookShipment: on_book_shipment,
+        BookInfusionSlot: on_book_infusion_slot,
+        CancelBooking: on_cancel_booking,
+    }

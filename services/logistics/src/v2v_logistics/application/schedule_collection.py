@@ -1,0 +1,128 @@
+"""ScheduleCollection: book an apheresis collection only together with a free manufacturing
+slot downstream (collection date = slot date - transit - lead), or answer that there is
+none within the horizon (nothing booked)."""
+
+from __future__ import annotations
+
+import logging
+
+from v2v_events.contracts.logistics import (
+    BookingKind,
+    CollectionScheduled,
+    CollectionUnschedulable,
+    ScheduleCollection,
+)
+from v2v_runtime.errors import DomainError
+from v2v_runtime.uow import UnitOfWork
+
+from ..adapters.db import queries
+from ..domain.booking import Booking
+from ..domain.events import CollectionBooked, SlotResource
+from ..domain.network import NetworkConfig
+from ..domain.slots import collection_search
+from .allocation import reserve_first_free
+from .common import NO_TRACE, Trace, bookings, publish, save
+
+log = logging.getLogger("v2v.logistics.collection")
+
+
+async def schedule_collection(
+    uow: UnitOfWork, network: NetworkConfig, cmd: ScheduleCollection, trace: Trace = NO_TRACE
+) -> str | None:
+    """The booking id, or None when unschedulable (CollectionUnschedulable published)."""
+    existing = await queries.active_booking_id(
+        uow.session, BookingKind.COLLECTION, cmd.coi, cmd.attempt
+    )
+    if existing is not None:
+        # The same intent again: answer with the booking already made.
+        booking = await bookings(uow).get(existing)
+        await publish(uow, _scheduled(booking, cmd), cmd.coi, trace)
+        return booking.id
+
+    try:
+        search = collection_search(
+            network, cmd.manufacturing_site, cmd.earliest_date, uow.clock.now().date()
+        )
+    except DomainError as exc:
+        if exc.code != "unknown-manufacturing-site":
+            raise
+        # The journey waits for an answer: tell it, rather than dead-letter the command.
+        log.warning("collection unschedulable: %s", exc.detail, extra={"coi": cmd.coi})
+        await publish(
+            uow,
+            CollectionUnschedulable(
+                coi=cmd.coi,
+                manufacturing_site=cmd.manufacturing_site,
+                searched_from=cmd.earliest_date,
+                searched_until=cmd.earliest_date,
+                reason=exc.detail,
+                attempt=cmd.attempt,
+            ),
+            cmd.coi,
+            trace,
+        )
+        return None
+
+    site = network.site(cmd.manufacturing_site)
+    booking_id = uow.ids.new_id()
+    options = {o.slot_date: o for o in search.options}
+    slot_date = await reserve_first_free(
+        uow,
+        SlotResource.MANUFACTURING,
+        cmd.manufacturing_site,
+        list(options),
+        site.capacity_on,
+        booking_id=booking_id,
+        coi=cmd.coi,
+        actor=cmd.actor,
+        trace=trace,
+    )
+    if slot_date is None:
+        await publish(
+            uow,
+            CollectionUnschedulable(
+                coi=cmd.coi,
+                manufacturing_site=cmd.manufacturing_site,
+                searched_from=search.searched_from,
+                searched_until=search.searched_until,
+                reason=(
+                    f"no free manufacturing slot at {cmd.manufacturing_site} from "
+                    f"{search.searched_from.isoformat()} to {search.searched_until.isoformat()}"
+                    f" (network configuration {network.config_version})"
+                ),
+                attempt=cmd.attempt,
+            ),
+            cmd.coi,
+            trace,
+        )
+        return None
+
+    option = options[slot_date]
+    booking = Booking.collection(
+        booking_id,
+        coi=cmd.coi,
+        attempt=cmd.attempt,
+        apheresis_center=cmd.apheresis_center,
+        collection_date=option.collection_date,
+        manufacturing_site=cmd.manufacturing_site,
+        manufacturing_slot_date=option.slot_date,
+        config_version=network.config_version,
+    )
+    await save(bookings(uow), booking, cmd.actor, trace)
+    await publish(uow, _scheduled(booking, cmd), cmd.coi, trace)
+    return booking.id
+
+
+def _scheduled(booking: Booking, cmd: ScheduleCollection) -> CollectionScheduled:
+    booked = booking.booked
+    assert isinstance(booked, CollectionBooked)
+    return CollectionScheduled(
+        coi=booked.coi,
+        booking_id=booking.id,
+        apheresis_center=booked.apheresis_center,
+        collection_date=booked.collection_date,
+        manufacturing_site=booked.manufacturing_site,
+        manufacturing_slot_date=booked.manufacturing_slot_date,
+        attempt=booked.attempt,
+        actor=cmd.actor,
+    )

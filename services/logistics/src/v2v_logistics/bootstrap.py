@@ -1,0 +1,40 @@
+"""Composition root of the logistics service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from v2v_runtime.clock import Clock, IdGenerator
+from v2v_runtime.service import ServiceSpec
+
+from .adapters.config import load_network
+from .adapters.http.routes import build_router
+from .adapters.kafka.handlers import build_handlers
+from .domain.network import NetworkConfig
+from .settings import LogisticsSettings
+
+MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" / "versions"
+
+
+def build(
+    settings: LogisticsSettings | None = None,
+    *,
+    network: NetworkConfig | None = None,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+) -> ServiceSpec:
+    settings = settings or LogisticsSettings()
+    network = network or load_network(settings.network_config)
+    spec = ServiceSpec(
+        name="logistics",
+        settings=settings,
+        migrations=[MIGRATIONS],
+        routers=[build_router(network)],
+        handlers=build_handlers(network),
+        title="vein2vein logistics",
+    )
+    if clock is not None:
+        spec.clock = clock
+    if ids is not None:
+        spec.ids = ids
+    return spec

@@ -1,0 +1,121 @@
+"""Domain events of logistics (internal; stored as ``logistics.<kind>``).
+
+The application maps them to the public contracts of libs/events; a booking's events live
+in the stream named by its booking id, a slot day's in ``slots-<site>-<date>`` (manufacturing)
+or ``infusion-slots-<center>-<date>``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from v2v_events.contracts.common import ShipmentDirection, TemperatureClass
+from v2v_runtime.aggregate import DomainEvent
+
+from .logger import LoggerReport, Reading
+
+
+class SlotResource(StrEnum):
+    MANUFACTURING = "manufacturing"  # per manufacturing site and day
+    INFUSION = "infusion"  # per treatment center and day
+
+
+# --- bookings ---------------------------------------------------------------------------
+
+
+class CollectionBooked(DomainEvent):
+    """An apheresis collection, booked together with the manufacturing slot it feeds."""
+
+    kind = "collection-booked"
+    coi: str
+    attempt: int
+    apheresis_center: str
+    collection_date: date
+    manufacturing_site: str
+    manufacturing_slot_date: date
+    config_version: str
+
+
+class ShipmentBooked(DomainEvent):
+    kind = "shipment-booked"
+    coi: str
+    attempt: int
+    direction: ShipmentDirection
+    temperature_class: TemperatureClass
+    unit_ids: list[str] = Field(min_length=1)
+    origin: str
+    destination: str
+    config_version: str
+
+
+class InfusionSlotHeld(DomainEvent):
+    kind = "infusion-slot-held"
+    coi: str
+    attempt: int
+    treatment_center: str
+    infusion_date: date
+    lymphodepletion_start: date
+    config_version: str
+
+
+class ShipmentPickedUp(DomainEvent):
+    kind = "shipment-picked-up"
+    courier: str
+    picked_up_at: AwareDatetime
+
+
+class ShipmentDelivered(DomainEvent):
+    """Delivery with the logger's raw readings (the original record) and their summary,
+    computed with the limits of ``config_version``."""
+
+    kind = "shipment-delivered"
+    delivered_at: AwareDatetime
+    readings: list[Reading]
+    tilt_alarm: bool
+    shock_alarm: bool
+    logger: LoggerReport
+    limit_min_c: float | None
+    limit_max_c: float | None
+    max_data_gap_minutes: float
+    config_version: str
+
+
+class BookingCancelled(DomainEvent):
+    kind = "booking-cancelled"
+    reason: str
+    cancelled_at: AwareDatetime
+
+
+# --- slot days (capacity) -----------------------------------------------------------------
+
+
+class SlotReserved(DomainEvent):
+    kind = "slot-reserved"
+    resource_kind: SlotResource
+    resource: str
+    day: date
+    booking_id: str
+    coi: str
+
+
+class SlotReleased(DomainEvent):
+    kind = "slot-released"
+    resource_kind: SlotResource
+    resource: str
+    day: date
+    booking_id: str
+
+
+ALL_EVENTS: tuple[type[DomainEvent], ...] = (
+    CollectionBooked,
+    ShipmentBooked,
+    InfusionSlotHeld,
+    ShipmentPickedUp,
+    ShipmentDelivered,
+    BookingCancelled,
+    SlotReserved,
+    SlotReleased,
+)
