@@ -21,7 +21,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from v2v_cli.journeys import Driver, Endpoints, Patient, Plan
+from v2v_cli.journeys import COORDINATOR, Driver, Endpoints, Patient, Plan
 from v2v_cli.stack import Stack, StackConfig
 from v2v_cli.stack.platform import DEMO_PRODUCT, Platform
 from v2v_cli.stack.process import free_ports
@@ -120,7 +120,8 @@ async def test_three_journeys_end_to_end(platform: Endpoints, stack: Provisioned
     async with httpx.AsyncClient(timeout=30) as http:
 
         async def get(url: str) -> Any:
-            resp = await http.get(url)
+            # custody holds patient data: even reads say who asks
+            resp = await http.get(url, headers=COORDINATOR)
             assert resp.status_code == 200, resp.text
             return resp.json()
 

@@ -1,1 +1,1 @@
-"""vein2vein custody service (its code arrives with the journey issue)."""
+"""vein2vein custody service: chain of identity (CoI, DIN), units, chain of custody."""

@@ -1,0 +1,197 @@
+"""Custody's own tables (SQLAlchemy Core, imperative; the domain never imports these).
+
+* Read models, kept by the projector and rebuilt by replay: ``custody_patients``,
+  ``custody_collections``, ``custody_units``, ``custody_transfers``, ``custody_receipts``,
+  ``custody_infusions``. None holds patient-identifying data.
+* ``patient_identity``: name, birth date and medical record number per CoI, written in
+  the enrollment's transaction; the only place PII lives (erasure deletes its row).
+* ``custody_sequences``: identifier counters per (kind, facility, year), allocated with
+  optimistic concurrency in the transaction that uses the number.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+from v2v_runtime.db.tables import NAMING
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on SQLite (which drops the offset) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(naming_convention=NAMING)
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+patients = Table(
+    "custody_patients",
+    metadata,
+    Column("coi", String(32), primary_key=True),
+    Column("therapy", String(100), nullable=False),
+    Column("product_code", String(32), nullable=False),
+    Column("autologous", Boolean, nullable=False),
+    Column("treatment_center", String(200), nullable=False),
+    Column("apheresis_center", String(200), nullable=False),
+    Column("manufacturing_site", String(200), nullable=False),
+    Column("patient_weight_kg", Float, nullable=False),
+    Column("earliest_collection", Date, nullable=False),
+    Column("status", String(20), nullable=False),  # enrolled | collected | infused
+    Column("enrolled_at", UtcDateTime, nullable=False),
+    Column("enrolled_by", String(128), nullable=False),
+    Column("infused_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+)
+
+collections = Table(
+    "custody_collections",
+    metadata,
+    Column("din", String(13), primary_key=True),
+    Column("din_check", String(1), nullable=False),
+    Column("coi", String(32), nullable=False, index=True),
+    Column("unit_id", String(128), nullable=False),
+    Column("apheresis_center", String(200), nullable=False),
+    Column("volume_ml", Float, nullable=False),
+    Column("total_nucleated_cells", Float, nullable=False),
+    Column("collection_started_at", UtcDateTime, nullable=False),
+    Column("collection_ended_at", UtcDateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("recorded_by", String(128), nullable=False),
+    Column("position", Position, nullable=False),
+)
+
+units = Table(
+    "custody_units",
+    metadata,
+    Column("unit_id", String(128), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("coi", String(32), nullable=False, index=True),
+    Column("din", String(13), unique=True),
+    Column("din_check", String(1)),
+    Column("lot_id", String(128)),
+    Column("status", String(20), nullable=False),
+    Column("custodian", String(200), nullable=False),
+    Column("location", String(200), nullable=False),
+    Column("expected_destination", String(200), nullable=False),
+    Column("expected_location_kind", String(32), nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime),
+    Column("rejected_at", UtcDateTime),
+    Column("rejected_reason", Text),
+    Column("infusion_id", String(128)),
+    Column("infused_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+transfers = Table(
+    "custody_transfers",
+    metadata,
+    Column("transfer_id", String(128), primary_key=True),
+    Column("unit_id", String(128), nullable=False),
+    Column("coi", String(32), nullable=False),
+    Column("kind", String(20), nullable=False),  # handoff | receipt
+    Column("from_party", String(200), nullable=False),
+    Column("to_party", String(200), nullable=False),
+    Column("location", String(200), nullable=False),
+    Column("temperature_c", Float),
+    Column("transferred_at", UtcDateTime, nullable=False),
+    Column("actor_user_id", String(128), nullable=False),
+    Column("actor_role", String(64), nullable=False),
+    Column("position", Position, nullable=False),
+    Index("ix_custody_transfers_unit", "unit_id", "position"),
+)
+
+receipts = Table(
+    "custody_receipts",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("unit_id", String(128), nullable=False, index=True),
+    Column("coi", String(32)),  # None: the scanned unit is unknown
+    Column("outcome", String(20), nullable=False),  # accepted | refused
+    Column("transfer_id", String(128)),
+    Column("reason_code", String(32)),
+    Column("reason", Text),
+    Column("location", String(200), nullable=False),
+    Column("location_kind", String(32), nullable=False),
+    Column("scanned_coi", String(64), nullable=False),
+    Column("scanned_din", String(64)),
+    Column("temperature_c", Float),
+    Column("minutes_out_of_storage", Float),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_user_id", String(128), nullable=False),
+    Column("actor_role", String(64), nullable=False),
+    Column("position", Position, nullable=False),
+)
+
+infusions = Table(
+    "custody_infusions",
+    metadata,
+    Column("infusion_id", String(128), primary_key=True),
+    Column("coi", String(32), nullable=False, index=True),
+    Column("unit_ids", JSON, nullable=False),
+    Column("treatment_center", String(200), nullable=False),
+    Column("thawed_at", UtcDateTime, nullable=False),
+    Column("infused_at", UtcDateTime, nullable=False),
+    Column("thaw_to_infusion_minutes", Float, nullable=False),
+    Column("thaw_to_infusion_limit_minutes", Float, nullable=False),
+    Column("flags", JSON, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("actor_user_id", String(128), nullable=False),
+    Column("actor_role", String(64), nullable=False),
+)
+
+READ_MODELS: tuple[Table, ...] = (patients, collections, units, transfers, receipts, infusions)
+
+patient_identity = Table(
+    "patient_identity",
+    metadata,
+    Column("coi", String(32), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("medical_record_number", String(128), nullable=False),
+)
+
+sequences = Table(
+    "custody_sequences",
+    metadata,
+    Column("name", String(16), primary_key=True),  # coi | din
+    Column("facility_id", String(5), primary_key=True),
+    Column("year", Integer, primary_key=True),  # 2-digit year of issue
+    Column("last_value", Integer, nullable=False),
+)

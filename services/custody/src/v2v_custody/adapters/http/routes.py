@@ -1,0 +1,134 @@
+"""Custody's HTTP API. Every route needs the caller's identity (custody holds patient data);
+errors are RFC 9457 problems (application/problem+json)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request, Response
+
+from v2v_runtime.errors import DomainError, NotFound
+from v2v_runtime.identity import CurrentActor
+from v2v_runtime.service import kit_of
+
+from ...application.collect import RecordCollection, record_collection
+from ...application.enroll import EnrollPatient, enroll
+from ...application.infuse import RecordInfusion, infuse
+from ...application.receive import ReceiveUnit, Refused, receive
+from ...application.transfer import TransferUnit, transfer
+from ...application.views import (
+    CollectionView,
+    EnrolledPatient,
+    InfusionView,
+    PatientSummary,
+    ReceiptView,
+    TransferView,
+    UnitView,
+)
+from ...domain.policy import CustodyPolicy
+from ..db import queries
+
+log = logging.getLogger("v2v.custody.http")
+
+PROBLEMS: dict[int | str, dict[str, str]] = {
+    401: {"description": "identity headers missing (problem+json)"},
+    404: {"description": "not found (problem+json)"},
+    409: {"description": "conflicts with the current state (problem+json)"},
+    422: {"description": "invalid request or refused by a domain rule (problem+json)"},
+}
+
+
+def build_router(policy: CustodyPolicy) -> APIRouter:
+    router = APIRouter(tags=["custody"], responses=PROBLEMS)
+
+    @router.post("/patients", status_code=201)
+    async def enroll_patient(
+        body: EnrollPatient, request: Request, actor: CurrentActor
+    ) -> EnrolledPatient:
+        async with kit_of(request.app).uow() as uow:
+            return await enroll(uow, body, actor, policy)
+
+    @router.get("/patients/{coi}")
+    async def get_patient(coi: str, request: Request, actor: CurrentActor) -> PatientSummary:
+        async with kit_of(request.app).uow() as uow:
+            found = await queries.patient(uow.session, coi)
+        if found is None:
+            raise NotFound("patient-not-found", f"no patient {coi!r}")
+        # Who looked at patient-identifying data (the data itself is never logged).
+        log.info(
+            "patient identity read",
+            extra={"coi": coi, "user_id": actor.user_id, "role": actor.role},
+        )
+        return found
+
+    @router.post("/patients/{coi}/collections", status_code=201)
+    async def record_patient_collection(
+        coi: str, body: RecordCollection, request: Request, actor: CurrentActor
+    ) -> CollectionView:
+        async with kit_of(request.app).uow() as uow:
+            return await record_collection(uow, coi, body, actor, policy)
+
+    @router.get("/patients/{coi}/units")
+    async def list_patient_units(coi: str, request: Request, actor: CurrentActor) -> list[UnitView]:
+        async with kit_of(request.app).uow() as uow:
+            if not await queries.patient_exists(uow.session, coi):
+                raise NotFound("patient-not-found", f"no patient {coi!r}")
+            return await queries.units_of(uow.session, coi)
+
+    @router.post("/patients/{coi}/infusions", status_code=201)
+    async def record_patient_infusion(
+        coi: str, body: RecordInfusion, request: Request, response: Response, actor: CurrentActor
+    ) -> InfusionView:
+        async with kit_of(request.app).uow() as uow:
+            view, new = await infuse(uow, coi, body, actor, policy)
+        if not new:
+            response.status_code = 200
+        return view
+
+    @router.post(
+        "/receipts",
+        status_code=201,
+        responses={200: {"description": "already received here: the existing receipt"}},
+    )
+    async def receive_unit(
+        body: ReceiveUnit, request: Request, response: Response, actor: CurrentActor
+    ) -> ReceiptView:
+        async with kit_of(request.app).uow() as uow:
+            decision = await receive(uow, body, actor)
+        # The transaction has committed: a refusal is on record before it is answered.
+        if isinstance(decision, Refused):
+            raise DomainError(
+                "receipt-mismatch",
+                decision.reason,
+                reason=decision.code.value,
+                unit_id=body.unit_id,
+            )
+        if not decision.new:
+            response.status_code = 200
+        return ReceiptView.of(decision.receipt)
+
+    @router.post("/transfers", status_code=201)
+    async def transfer_unit(
+        body: TransferUnit, request: Request, actor: CurrentActor
+    ) -> TransferView:
+        async with kit_of(request.app).uow() as uow:
+            return await transfer(uow, body, actor)
+
+    @router.get("/units/{unit_id}")
+    async def get_unit(unit_id: str, request: Request, actor: CurrentActor) -> UnitView:
+        async with kit_of(request.app).uow() as uow:
+            found = await queries.unit(uow.session, unit_id)
+        if found is None:
+            raise NotFound("unit-not-found", f"no unit {unit_id!r}")
+        return found
+
+    @router.get("/units/{unit_id}/transfers")
+    async def chain_of_custody(
+        unit_id: str, request: Request, actor: CurrentActor
+    ) -> list[TransferView]:
+        async with kit_of(request.app).uow() as uow:
+            if await queries.unit(uow.session, unit_id) is None:
+                raise NotFound("unit-not-found", f"no unit {unit_id!r}")
+            return await queries.transfers_of(uow.session, unit_id)
+
+    return router

@@ -1,0 +1,48 @@
+"""Inbox handlers: RejectUnit (custody's commands topic) and LotProduced (batch's events).
+
+The inbox runs each handler in one transaction with the record of the message id, so a
+redelivered message is skipped; the application functions are idempotent on top of that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from v2v_events.catalog import Service, events_topic
+from v2v_events.contracts.batch import LotProduced
+from v2v_events.contracts.custody import RejectUnit
+from v2v_events.envelope import Envelope
+from v2v_events.registry import Contract
+from v2v_runtime.inbox import Handler
+from v2v_runtime.uow import UnitOfWork
+
+from ...application.register_lot import register_lot
+from ...application.reject import reject_unit
+
+SUBSCRIBED_TOPICS: tuple[str, ...] = (events_topic(Service.BATCH),)
+
+
+async def on_reject_unit(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+    assert isinstance(message, RejectUnit)
+    await reject_unit(
+        uow,
+        message,
+        correlation_id=envelope.correlationid or envelope.id,
+        causation_id=envelope.id,
+    )
+
+
+async def on_lot_produced(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+    assert isinstance(message, LotProduced)
+    await register_lot(
+        uow,
+        message,
+        correlation_id=envelope.correlationid or envelope.id,
+        causation_id=envelope.id,
+    )
+
+
+HANDLERS: Mapping[type[Contract], Handler] = {
+    RejectUnit: on_reject_unit,
+    LotProduced: on_lot_produced,
+}

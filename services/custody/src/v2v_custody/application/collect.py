@@ -1,0 +1,93 @@
+"""Record an apheresis collection: issue its DIN and register the apheresis unit."""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from v2v_events.contracts import custody as contracts
+from v2v_events.contracts.common import Actor
+from v2v_runtime.uow import UnitOfWork
+
+from ..adapters.db import sequences
+from ..domain.isbt128 import issue_din
+from ..domain.patient import Collection
+from ..domain.policy import CustodyPolicy
+from ..domain.unit import Unit
+from .context import patients, units, who
+from .views import CollectionView
+
+log = logging.getLogger("v2v.custody.collect")
+
+
+class RecordCollection(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    apheresis_center: str = Field(min_length=1, max_length=200)
+    volume_ml: float = Field(gt=0, le=5000)
+    total_nucleated_cells: float = Field(gt=0)
+    collection_started_at: AwareDatetime
+    collection_ended_at: AwareDatetime
+
+
+async def record_collection(
+    uow: UnitOfWork, coi: str, cmd: RecordCollection, actor: Actor, policy: CustodyPolicy
+) -> CollectionView:
+    patient = await patients(uow).get(coi)
+    enrolled = patient.enrolled
+    now = uow.clock.now()
+    year = now.year % 100
+    din = issue_din(
+        policy.facility_id,
+        year,
+        await sequences.allocate(uow.session, "din", policy.facility_id, year),
+    )
+    unit_id = uow.ids.new_id()
+    event = patient.record_collection(
+        din,
+        unit_id,
+        Collection(
+            apheresis_center=cmd.apheresis_center,
+            volume_ml=cmd.volume_ml,
+            total_nucleated_cells=cmd.total_nucleated_cells,
+            started_at=cmd.collection_started_at,
+            ended_at=cmd.collection_ended_at,
+        ),
+        policy,
+        now,
+    )
+    unit = Unit.register_apheresis(
+        unit_id, coi, din, enrolled.apheresis_center, enrolled.manufacturing_site, now
+    )
+    await patients(uow).save(patient, who(actor))
+    await units(uow).save(unit, who(actor))
+    await uow.publish(
+        contracts.CollectionRecorded(
+            coi=coi,
+            din=din.number,
+            din_check=din.check,
+            unit_id=unit_id,
+            apheresis_center=event.apheresis_center,
+            volume_ml=event.volume_ml,
+            total_nucleated_cells=event.total_nucleated_cells,
+            collection_started_at=event.collection_started_at,
+            collection_ended_at=event.collection_ended_at,
+            actor=actor,
+        ),
+        subject=coi,
+    )
+    log.info("collection recorded", extra={"coi": coi, "din": din.number, "unit_id": unit_id})
+    return CollectionView(
+        coi=coi,
+        din=din.number,
+        din_check=din.check,
+        din_flag=din.flag,
+        unit_id=unit_id,
+        apheresis_center=event.apheresis_center,
+        volume_ml=event.volume_ml,
+        total_nucleated_cells=event.total_nucleated_cells,
+        collection_started_at=event.collection_started_at,
+        collection_ended_at=event.collection_ended_at,
+        recorded_at=event.recorded_at,
+    )

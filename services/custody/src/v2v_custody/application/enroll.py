@@ -1,0 +1,82 @@
+"""Enroll a patient: issue the chain-of-identity id, keep the identity inside custody."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from v2v_events.contracts import custody as contracts
+from v2v_events.contracts.common import Actor
+from v2v_runtime.uow import UnitOfWork
+
+from ..adapters.db import identity, sequences
+from ..domain.isbt128 import issue_coi
+from ..domain.patient import Enrollment, Patient, PatientIdentity
+from ..domain.policy import CustodyPolicy
+from .context import patients, who
+from .views import EnrolledPatient
+
+log = logging.getLogger("v2v.custody.enroll")
+
+
+class EnrollPatient(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=300)
+    birth_date: date
+    medical_record_number: str = Field(min_length=1, max_length=128)
+    therapy: str = Field(min_length=1, max_length=100, examples=["CAR-T"])
+    product_code: str = Field(
+        pattern=r"^S[A-Z0-9]*$", max_length=32, description="ISBT 128 cellular therapy code"
+    )
+    autologous: bool
+    treatment_center: str = Field(min_length=1, max_length=200)
+    apheresis_center: str = Field(min_length=1, max_length=200)
+    manufacturing_site: str = Field(min_length=1, max_length=200)
+    patient_weight_kg: float = Field(gt=0, le=400)
+    earliest_collection: date
+
+
+async def enroll(
+    uow: UnitOfWork, cmd: EnrollPatient, actor: Actor, policy: CustodyPolicy
+) -> EnrolledPatient:
+    now = uow.clock.now()
+    person = PatientIdentity(cmd.name, cmd.birth_date, cmd.medical_record_number)
+    person.check(now.date())
+    enrollment = Enrollment(
+        therapy=cmd.therapy,
+        product_code=cmd.product_code,
+        autologous=cmd.autologous,
+        treatment_center=cmd.treatment_center,
+        apheresis_center=cmd.apheresis_center,
+        manufacturing_site=cmd.manufacturing_site,
+        patient_weight_kg=cmd.patient_weight_kg,
+        earliest_collection=cmd.earliest_collection,
+    )
+    year = now.year % 100
+    seq = await sequences.allocate(uow.session, "coi", policy.facility_id, year)
+    coi = issue_coi(policy.facility_id, year, seq)
+    patient = Patient.enroll(coi, enrollment, now)
+    enrolled = patient.enrolled
+    await patients(uow).save(patient, who(actor))
+    await identity.add(uow.session, coi, person)
+    await uow.publish(
+        contracts.PatientEnrolled(
+            coi=coi,
+            therapy=enrolled.therapy,
+            product_code=enrolled.product_code,
+            autologous=enrolled.autologous,
+            treatment_center=enrolled.treatment_center,
+            apheresis_center=enrolled.apheresis_center,
+            manufacturing_site=enrolled.manufacturing_site,
+            patient_weight_kg=enrolled.patient_weight_kg,
+            earliest_collection=enrolled.earliest_collection,
+            enrolled_at=enrolled.enrolled_at,
+            actor=actor,
+        ),
+        subject=coi,
+    )
+    log.info("patient enrolled", extra={"coi": coi, "therapy": enrolled.therapy})
+    return EnrolledPatient.of(enrolled)

@@ -1,0 +1,79 @@
+"""Record the infusion: the last link of the chain of custody.
+
+A thaw-to-infusion time above the configured limit is flagged (response, event store,
+a warning log without PII), never refused: the infusion has happened.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from v2v_events.contracts import custody as contracts
+from v2v_events.contracts.common import Actor
+from v2v_runtime.errors import DomainError
+from v2v_runtime.uow import UnitOfWork
+
+from ..domain.policy import CustodyPolicy
+from ..domain.unit import Unit
+from .context import patients, units, who
+from .views import InfusionView
+
+log = logging.getLogger("v2v.custody.infuse")
+
+
+class RecordInfusion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unit_ids: list[str] = Field(min_length=1, max_length=20)
+    thawed_at: AwareDatetime
+    infused_at: AwareDatetime
+
+
+async def infuse(
+    uow: UnitOfWork, coi: str, cmd: RecordInfusion, actor: Actor, policy: CustodyPolicy
+) -> tuple[InfusionView, bool]:
+    """Returns the infusion and whether it was recorded now (False: reported again)."""
+    patient = await patients(uow).get(coi)
+    repo = units(uow)
+    bags: list[Unit] = []
+    for unit_id in cmd.unit_ids:
+        unit = await repo.find(unit_id)
+        if unit is None:
+            raise DomainError("unit-unknown", f"no unit {unit_id!r} in custody", unit_id=unit_id)
+        bags.append(unit)
+    now = uow.clock.now()
+    event, new = patient.record_infusion(
+        uow.ids.new_id(), bags, cmd.thawed_at, cmd.infused_at, policy, now
+    )
+    if not new:
+        return InfusionView.of(coi, event), False
+    for unit in bags:
+        unit.mark_infused(event.infusion_id, event.treatment_center, event.infused_at)
+    await patients(uow).save(patient, who(actor))
+    for unit in bags:
+        await repo.save(unit, who(actor))
+    await uow.publish(
+        contracts.InfusionRecorded(
+            coi=coi,
+            unit_ids=event.unit_ids,
+            treatment_center=event.treatment_center,
+            thawed_at=event.thawed_at,
+            infused_at=event.infused_at,
+            actor=actor,
+        ),
+        subject=coi,
+    )
+    if event.flags:
+        log.warning(
+            "thaw-to-infusion time above the limit",
+            extra={
+                "coi": coi,
+                "infusion_id": event.infusion_id,
+                "thaw_to_infusion_minutes": event.thaw_to_infusion_minutes,
+                "limit_minutes": event.thaw_to_infusion_limit_minutes,
+                "flags": event.flags,
+            },
+        )
+    return InfusionView.of(coi, event), True

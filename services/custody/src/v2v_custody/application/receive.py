@@ -1,0 +1,121 @@
+"""Receipt scan: check the unit against the expected journey; accept or refuse.
+
+A refusal is evidence: it is recorded (event store and the public ReceiptRefused event)
+and committed; the caller then answers the scan with a problem (422 receipt-mismatch).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from v2v_events.contracts import custody as contracts
+from v2v_events.contracts.common import Actor
+from v2v_runtime.uow import UnitOfWork
+
+from ..domain.events import LocationKind, ReceiptRefused
+from ..domain.isbt128 import is_coi
+from ..domain.unit import Accepted, ReceiptDecision, ReceiptScan, Refused, UnknownUnitScans
+from .context import units, unknown_scans, who
+
+log = logging.getLogger("v2v.custody.receive")
+
+
+class ReceiveUnit(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    unit_id: str = Field(min_length=1, max_length=128)
+    scanned_coi: str = Field(min_length=1, max_length=64, description="CoI read from the label")
+    scanned_din: str | None = Field(
+        None, min_length=1, max_length=64, description="DIN read from an apheresis label"
+    )
+    location: str = Field(min_length=1, max_length=200)
+    location_kind: LocationKind
+    temperature_c: float | None = Field(None, ge=-273.15, le=100)
+    minutes_out_of_storage: float | None = Field(None, ge=0)
+
+
+async def receive(uow: UnitOfWork, cmd: ReceiveUnit, actor: Actor) -> ReceiptDecision:
+    scan = ReceiptScan(
+        unit_id=cmd.unit_id,
+        scanned_coi=cmd.scanned_coi,
+        scanned_din=cmd.scanned_din,
+        location=cmd.location,
+        location_kind=cmd.location_kind,
+        temperature_c=cmd.temperature_c,
+        minutes_out_of_storage=cmd.minutes_out_of_storage,
+    )
+    now = uow.clock.now()
+    unit = await units(uow).find(cmd.unit_id)
+    if unit is None:
+        repo = unknown_scans(uow)
+        stream = UnknownUnitScans.stream_id(cmd.unit_id)
+        scans = await repo.find(stream) or UnknownUnitScans(stream)
+        refused = scans.refuse(scan, now)
+        await repo.save(scans, who(actor))
+        # Published under the CoI the label claims, when it is one; a label without a
+        # readable CoI belongs to no journey and stays in custody's records only.
+        if is_coi(scan.scanned_coi):
+            await _publish_refusal(uow, scan.scanned_coi, refused.event, actor)
+        _log_refusal(refused)
+        return refused
+    decision = unit.scan_for_receipt(scan, uow.ids.new_id(), now)
+    await units(uow).save(unit, who(actor))
+    if isinstance(decision, Refused):
+        await _publish_refusal(uow, unit.coi, decision.event, actor)
+        _log_refusal(decision)
+    elif decision.new:
+        r = decision.receipt
+        await uow.publish(
+            contracts.UnitReceived(
+                coi=r.coi,
+                unit_id=r.unit_id,
+                unit_kind=contracts.UnitKind(r.unit_kind.value),
+                din=r.din,
+                location=r.location,
+                location_kind=contracts.LocationKind(r.location_kind.value),
+                received_at=r.received_at,
+                temperature_c=r.temperature_c,
+                minutes_out_of_storage=r.minutes_out_of_storage,
+                transfer_id=r.transfer_id,
+                actor=actor,
+            ),
+            subject=r.coi,
+        )
+        log.info(
+            "unit received",
+            extra={"coi": r.coi, "unit_id": r.unit_id, "location": r.location},
+        )
+    return decision
+
+
+async def _publish_refusal(uow: UnitOfWork, coi: str, event: ReceiptRefused, actor: Actor) -> None:
+    await uow.publish(
+        contracts.ReceiptRefused(
+            coi=coi,
+            unit_id=event.unit_id,
+            scanned_coi=event.scanned_coi,
+            scanned_din=event.scanned_din,
+            location=event.location,
+            reason=f"{event.reason_code.value}: {event.reason}",
+            refused_at=event.refused_at,
+            actor=actor,
+        ),
+        subject=coi,
+    )
+
+
+def _log_refusal(refused: Refused) -> None:
+    log.warning(
+        "receipt refused",
+        extra={
+            "unit_id": refused.event.unit_id,
+            "coi": refused.event.coi,
+            "reason": refused.code.value,
+            "location": refused.event.location,
+        },
+    )
+
+
+__all__ = ["Accepted", "ReceiveUnit", "Refused", "receive"]

@@ -1,0 +1,62 @@
+"""Hand a unit from one party to another (from, to, who, when, where, temperature)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from v2v_events.contracts import custody as contracts
+from v2v_events.contracts.common import Actor
+from v2v_runtime.uow import UnitOfWork
+
+from .context import units, who
+from .views import ActorView, TransferView
+
+
+class TransferUnit(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    unit_id: str = Field(min_length=1, max_length=128)
+    from_party: str = Field(min_length=1, max_length=200)
+    to_party: str = Field(min_length=1, max_length=200)
+    location: str = Field(min_length=1, max_length=200)
+    temperature_c: float = Field(ge=-273.15, le=100, description="temperature at hand-off")
+
+
+async def transfer(uow: UnitOfWork, cmd: TransferUnit, actor: Actor) -> TransferView:
+    repo = units(uow)
+    unit = await repo.get(cmd.unit_id)
+    event = unit.transfer(
+        uow.ids.new_id(),
+        cmd.from_party,
+        cmd.to_party,
+        cmd.location,
+        cmd.temperature_c,
+        uow.clock.now(),
+    )
+    await repo.save(unit, who(actor))
+    await uow.publish(
+        contracts.CustodyTransferred(
+            coi=unit.coi,
+            transfer_id=event.transfer_id,
+            unit_id=unit.id,
+            from_party=event.from_party,
+            to_party=event.to_party,
+            location=event.location,
+            temperature_c=event.temperature_c,
+            transferred_at=event.transferred_at,
+            actor=actor,
+        ),
+        subject=unit.coi,
+    )
+    return TransferView(
+        transfer_id=event.transfer_id,
+        unit_id=unit.id,
+        coi=unit.coi,
+        kind="handoff",
+        from_party=event.from_party,
+        to_party=event.to_party,
+        location=event.location,
+        temperature_c=event.temperature_c,
+        transferred_at=event.transferred_at,
+        actor=ActorView(user_id=actor.user_id, role=actor.role),
+    )

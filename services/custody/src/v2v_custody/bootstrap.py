@@ -1,0 +1,34 @@
+"""Composition root of the custody service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
+from v2v_runtime.service import ServiceSpec
+
+from .adapters.http.routes import build_router
+from .adapters.kafka.handlers import HANDLERS, SUBSCRIBED_TOPICS
+from .settings import CustodySettings
+
+MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" / "versions"
+
+
+def build(
+    settings: CustodySettings | None = None,
+    *,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+) -> ServiceSpec:
+    settings = settings or CustodySettings()
+    return ServiceSpec(
+        name="custody",
+        settings=settings,
+        migrations=[MIGRATIONS],
+        routers=[build_router(settings.policy)],
+        handlers=HANDLERS,
+        subscribed_topics=list(SUBSCRIBED_TOPICS),
+        title="vein2vein custody",
+        clock=clock or SystemClock(),
+        ids=ids or UuidGenerator(),
+    )

@@ -1,0 +1,240 @@
+"""Patient: the chain of identity (stream id = CoI), its collections and its infusion.
+
+The patient's identity (name, birth date, medical record number) is not part of this
+aggregate: it lives in the ``patient_identity`` table only (see adapters/db).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.errors import Conflict, DomainError
+
+from .events import (
+    THAW_LIMIT_EXCEEDED,
+    CollectionRecorded,
+    InfusionRecorded,
+    LocationKind,
+    PatientEnrolled,
+    UnitKind,
+    UnitStatus,
+)
+from .isbt128 import Din, is_coi
+from .policy import CustodyPolicy
+from .unit import Unit
+
+MAX_AGE_YEARS = 130
+
+
+@dataclass(frozen=True)
+class PatientIdentity:
+    """Patient-identifying data: stays inside custody, never in events, messages or logs."""
+
+    name: str
+    birth_date: date
+    medical_record_number: str
+
+    def check(self, today: date) -> None:
+        if not self.name.strip():
+            raise DomainError("patient-name-missing", "the patient's name is empty")
+        if not self.medical_record_number.strip():
+            raise DomainError("mrn-missing", "the medical record number is empty")
+        if self.birth_date > today:
+            raise DomainError("birth-date-in-future", "the birth date lies in the future")
+        if today.year - self.birth_date.year > MAX_AGE_YEARS:
+            raise DomainError("birth-date-implausible", "the birth date is implausibly early")
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    therapy: str
+    product_code: str
+    autologous: bool
+    treatment_center: str
+    apheresis_center: str
+    manufacturing_site: str
+    patient_weight_kg: float
+    earliest_collection: date
+
+
+@dataclass(frozen=True)
+class Collection:
+    apheresis_center: str
+    volume_ml: float
+    total_nucleated_cells: float
+    started_at: datetime
+    ended_at: datetime
+
+
+class Patient(Aggregate):
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.enrollment: PatientEnrolled | None = None
+        self.collections: list[CollectionRecorded] = []
+        self.infusions: list[InfusionRecorded] = []
+
+    @property
+    def enrolled(self) -> PatientEnrolled:
+        if self.enrollment is None:
+            raise DomainError("patient-not-enrolled", f"patient {self.id!r} is not enrolled")
+        return self.enrollment
+
+    @property
+    def dins(self) -> list[str]:
+        return [c.din for c in self.collections]
+
+    @classmethod
+    def enroll(cls, coi: str, enrollment: Enrollment, now: datetime) -> Patient:
+        if not is_coi(coi):
+            raise ValueError(f"{coi!r} is not a chain-of-identity id")
+        if not enrollment.product_code.startswith("S"):
+            raise DomainError(
+                "product-code-not-cellular",
+                "ISBT 128 product codes of cellular therapies start with 'S'",
+            )
+        if not 0 < enrollment.patient_weight_kg <= 400:
+            raise DomainError("patient-weight-implausible", "patient weight must be 0-400 kg")
+        for field in ("treatment_center", "apheresis_center", "manufacturing_site", "therapy"):
+            if not str(getattr(enrollment, field)).strip():
+                raise DomainError(f"{field.replace('_', '-')}-missing", f"{field} is empty")
+        patient = cls(coi)
+        patient._record(
+            PatientEnrolled(
+                coi=coi,
+                therapy=enrollment.therapy,
+                product_code=enrollment.product_code,
+                autologous=enrollment.autologous,
+                treatment_center=enrollment.treatment_center,
+                apheresis_center=enrollment.apheresis_center,
+                manufacturing_site=enrollment.manufacturing_site,
+                patient_weight_kg=enrollment.patient_weight_kg,
+                earliest_collection=enrollment.earliest_collection,
+                enrolled_at=now,
+            )
+        )
+        return patient
+
+    def record_collection(
+        self,
+        din: Din,
+        unit_id: str,
+        collection: Collection,
+        policy: CustodyPolicy,
+        now: datetime,
+    ) -> CollectionRecorded:
+        enrolled = self.enrolled
+        if self.infusions:
+            raise Conflict("patient-infused", f"patient {self.id!r} was already infused")
+        if collection.apheresis_center != enrolled.apheresis_center:
+            raise DomainError(
+                "apheresis-center-mismatch",
+                f"the patient is enrolled for collection at {enrolled.apheresis_center!r}, "
+                f"not {collection.apheresis_center!r}",
+            )
+        if collection.ended_at <= collection.started_at:
+            raise DomainError("collection-times", "the collection must end after it started")
+        if collection.ended_at > now + policy.future_tolerance:
+            raise DomainError("collection-in-future", "the collection end lies in the future")
+        event = CollectionRecorded(
+            din=din.number,
+            din_check=din.check,
+            unit_id=unit_id,
+            apheresis_center=collection.apheresis_center,
+            volume_ml=collection.volume_ml,
+            total_nucleated_cells=collection.total_nucleated_cells,
+            collection_started_at=collection.started_at,
+            collection_ended_at=collection.ended_at,
+            recorded_at=now,
+        )
+        self._record(event)
+        return event
+
+    def record_infusion(
+        self,
+        infusion_id: str,
+        units: Sequence[Unit],
+        thawed_at: datetime,
+        infused_at: datetime,
+        policy: CustodyPolicy,
+        now: datetime,
+    ) -> tuple[InfusionRecorded, bool]:
+        """Record the infusion of final-product units received at the patient's treatment
+        center. Returns the infusion and whether it is new (the same infusion reported
+        again is answered with the one recorded). A thaw-to-infusion time above the limit
+        is flagged, not refused: the infusion happened."""
+        enrolled = self.enrolled
+        unit_ids = [u.id for u in units]
+        if not unit_ids:
+            raise DomainError("no-units", "an infusion names at least one unit")
+        if len(set(unit_ids)) != len(unit_ids):
+            raise DomainError("duplicate-units", "a unit is named twice")
+        for done in self.infusions:
+            if (
+                set(done.unit_ids) == set(unit_ids)
+                and done.thawed_at == thawed_at
+                and done.infused_at == infused_at
+            ):
+                return done, False
+        if infused_at < thawed_at:
+            raise DomainError("infusion-before-thaw", "infused_at is before thawed_at")
+        if infused_at > now + policy.future_tolerance:
+            raise DomainError("infusion-in-future", "the infusion time lies in the future")
+        for unit in units:
+            self._check_infusible(unit, enrolled.treatment_center)
+        minutes = (infused_at - thawed_at).total_seconds() / 60
+        limit = policy.thaw_to_infusion_limit_minutes
+        event = InfusionRecorded(
+            infusion_id=infusion_id,
+            unit_ids=unit_ids,
+            treatment_center=enrolled.treatment_center,
+            thawed_at=thawed_at,
+            infused_at=infused_at,
+            thaw_to_infusion_minutes=round(minutes, 2),
+            thaw_to_infusion_limit_minutes=limit,
+            flags=[THAW_LIMIT_EXCEEDED] if minutes > limit else [],
+            recorded_at=now,
+        )
+        self._record(event)
+        return event, True
+
+    def _check_infusible(self, unit: Unit, treatment_center: str) -> None:
+        if unit.coi != self.id:
+            raise DomainError(
+                "unit-not-of-patient",
+                f"unit {unit.id!r} does not belong to this chain of identity",
+                unit_id=unit.id,
+            )
+        if unit.kind is not UnitKind.FINAL_PRODUCT:
+            raise DomainError(
+                "unit-not-final-product", f"unit {unit.id!r} is not final product", unit_id=unit.id
+            )
+        if unit.status is UnitStatus.REJECTED:
+            raise Conflict("unit-rejected", f"unit {unit.id!r} is rejected", unit_id=unit.id)
+        if unit.status is UnitStatus.INFUSED:
+            raise Conflict("unit-infused", f"unit {unit.id!r} was already infused", unit_id=unit.id)
+        received = unit.receipt
+        if (
+            unit.status is not UnitStatus.RECEIVED
+            or received is None
+            or received.location_kind is not LocationKind.TREATMENT_CENTER
+            or unit.location != treatment_center
+        ):
+            raise DomainError(
+                "unit-not-at-treatment-center",
+                f"unit {unit.id!r} has not been received at {treatment_center!r}",
+                unit_id=unit.id,
+            )
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case PatientEnrolled():
+                self.enrollment = event
+            case CollectionRecorded():
+                self.collections.append(event)
+            case InfusionRecorded():
+                self.infusions.append(event)
+            case _:
+                raise TypeError(f"Patient cannot apply {type(event).__name__}")

@@ -1,0 +1,367 @@
+"""Unit: one bag (apheresis or final product), its custody transfers and receipt checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.errors import Conflict, DomainError
+
+from .events import (
+    CustodyTransferred,
+    LocationKind,
+    ReceiptRefused,
+    RefusalReason,
+    UnitInfused,
+    UnitKind,
+    UnitReceived,
+    UnitRegistered,
+    UnitRejected,
+    UnitStatus,
+)
+from .isbt128 import Din
+
+
+@dataclass(frozen=True)
+class ReceiptScan:
+    """What the receiving site scanned and measured."""
+
+    unit_id: str
+    scanned_coi: str
+    scanned_din: str | None
+    location: str
+    location_kind: LocationKind
+    temperature_c: float | None = None
+    minutes_out_of_storage: float | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    transfer_id: str
+    unit_id: str
+    coi: str
+    unit_kind: UnitKind
+    din: str | None
+    from_party: str
+    location: str
+    location_kind: LocationKind
+    scanned_coi: str
+    scanned_din: str | None
+    temperature_c: float | None
+    minutes_out_of_storage: float | None
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Accepted:
+    receipt: Receipt
+    new: bool  # False: the same unit was already received at this location
+
+
+@dataclass(frozen=True)
+class Refused:
+    event: ReceiptRefused
+
+    @property
+    def code(self) -> RefusalReason:
+        return self.event.reason_code
+
+    @property
+    def reason(self) -> str:
+        return self.event.reason
+
+
+ReceiptDecision = Accepted | Refused
+
+
+def _refusal(
+    scan: ReceiptScan, coi: str | None, code: RefusalReason, reason: str, now: datetime
+) -> ReceiptRefused:
+    return ReceiptRefused(
+        unit_id=scan.unit_id,
+        coi=coi,
+        scanned_coi=scan.scanned_coi,
+        scanned_din=scan.scanned_din,
+        location=scan.location,
+        location_kind=scan.location_kind,
+        temperature_c=scan.temperature_c,
+        minutes_out_of_storage=scan.minutes_out_of_storage,
+        reason_code=code,
+        reason=reason,
+        refused_at=now,
+    )
+
+
+class Unit(Aggregate):
+    """Stream id = unit id. Apheresis units carry a DIN; final-product units a lot id."""
+
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.kind = UnitKind.APHERESIS
+        self.coi = ""
+        self.din: str | None = None
+        self.din_check: str | None = None
+        self.lot_id: str | None = None
+        self.status = UnitStatus.REGISTERED
+        self.custodian = ""
+        self.location = ""
+        self.expected_destination = ""
+        self.expected_location_kind = LocationKind.MANUFACTURING_SITE
+        self.receipt: Receipt | None = None
+        self.rejected_reason: str | None = None
+        self.infusion_id: str | None = None
+
+    # --- registration ----------------------------------------------------------------
+
+    @classmethod
+    def register_apheresis(
+        cls,
+        unit_id: str,
+        coi: str,
+        din: Din,
+        apheresis_center: str,
+        manufacturing_site: str,
+        now: datetime,
+    ) -> Unit:
+        """A collected apheresis bag, held by the apheresis center, bound for manufacturing."""
+        unit = cls(unit_id)
+        unit._record(
+            UnitRegistered(
+                unit_id=unit_id,
+                unit_kind=UnitKind.APHERESIS,
+                coi=coi,
+                din=din.number,
+                din_check=din.check,
+                location=apheresis_center,
+                custodian=apheresis_center,
+                expected_destination=manufacturing_site,
+                expected_location_kind=LocationKind.MANUFACTURING_SITE,
+                registered_at=now,
+            )
+        )
+        return unit
+
+    @classmethod
+    def register_final_product(
+        cls,
+        unit_id: str,
+        coi: str,
+        lot_id: str,
+        manufacturing_site: str,
+        treatment_center: str,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> Unit:
+        """A final-product bag of a lot, held by the manufacturing site, bound for the
+        patient's treatment center."""
+        unit = cls(unit_id)
+        unit._record(
+            UnitRegistered(
+                unit_id=unit_id,
+                unit_kind=UnitKind.FINAL_PRODUCT,
+                coi=coi,
+                lot_id=lot_id,
+                location=manufacturing_site,
+                custodian=manufacturing_site,
+                expected_destination=treatment_center,
+                expected_location_kind=LocationKind.TREATMENT_CENTER,
+                expires_at=expires_at,
+                registered_at=now,
+            )
+        )
+        return unit
+
+    # --- custody ---------------------------------------------------------------------
+
+    def _check_usable(self) -> None:
+        if self.status is UnitStatus.REJECTED:
+            raise Conflict("unit-rejected", f"unit {self.id!r} is rejected", unit_id=self.id)
+        if self.status is UnitStatus.INFUSED:
+            raise Conflict("unit-infused", f"unit {self.id!r} was infused", unit_id=self.id)
+
+    def transfer(
+        self,
+        transfer_id: str,
+        from_party: str,
+        to_party: str,
+        location: str,
+        temperature_c: float | None,
+        now: datetime,
+    ) -> CustodyTransferred:
+        """A hand-off: only the party holding the unit can hand it on."""
+        self._check_usable()
+        if from_party != self.custodian:
+            raise DomainError(
+                "custody-chain-broken",
+                f"unit {self.id!r} is held by {self.custodian!r}, not {from_party!r}",
+                unit_id=self.id,
+                custodian=self.custodian,
+            )
+        if to_party == from_party:
+            raise DomainError("transfer-to-self", "a transfer needs two different parties")
+        event = CustodyTransferred(
+            transfer_id=transfer_id,
+            from_party=from_party,
+            to_party=to_party,
+            location=location,
+            temperature_c=temperature_c,
+            transferred_at=now,
+        )
+        self._record(event)
+        return event
+
+    def scan_for_receipt(
+        self, scan: ReceiptScan, transfer_id: str, now: datetime
+    ) -> ReceiptDecision:
+        """Check a receipt scan against the expected journey; record the receipt or the
+        refusal. A repeat scan at the site that already received the unit changes nothing."""
+        refusal = self._mismatch(scan)
+        if refusal is not None:
+            code, reason = refusal
+            event = _refusal(scan, self.coi, code, reason, now)
+            self._record(event)
+            return Refused(event)
+        if (
+            self.receipt is not None
+            and self.status is UnitStatus.RECEIVED
+            and self.receipt.location == scan.location == self.location
+        ):
+            return Accepted(self.receipt, new=False)
+        self._record(
+            UnitReceived(
+                transfer_id=transfer_id,
+                from_party=self.custodian,
+                location=scan.location,
+                location_kind=scan.location_kind,
+                scanned_coi=scan.scanned_coi,
+                scanned_din=scan.scanned_din,
+                temperature_c=scan.temperature_c,
+                minutes_out_of_storage=scan.minutes_out_of_storage,
+                received_at=now,
+            )
+        )
+        assert self.receipt is not None
+        return Accepted(self.receipt, new=True)
+
+    def _mismatch(self, scan: ReceiptScan) -> tuple[RefusalReason, str] | None:
+        if scan.scanned_coi != self.coi:
+            return (
+                RefusalReason.COI_MISMATCH,
+                "the chain-of-identity id on the label does not match the unit",
+            )
+        if self.kind is UnitKind.APHERESIS and scan.scanned_din != self.din:
+            what = "no DIN was scanned" if scan.scanned_din is None else "the DIN does not match"
+            return RefusalReason.DIN_MISMATCH, f"{what} (apheresis unit)"
+        if self.status is UnitStatus.REJECTED:
+            return RefusalReason.UNIT_REJECTED, "the unit is rejected"
+        if self.status is UnitStatus.INFUSED:
+            return RefusalReason.UNIT_INFUSED, "the unit was already infused"
+        if (
+            scan.location != self.expected_destination
+            or scan.location_kind is not self.expected_location_kind
+        ):
+            return (
+                RefusalReason.LOCATION_MISMATCH,
+                f"the unit is expected at {self.expected_location_kind.value} "
+                f"{self.expected_destination!r}, not {scan.location_kind.value} {scan.location!r}",
+            )
+        return None
+
+    def reject(self, reason: str, now: datetime) -> bool:
+        """Mark the unit unusable. Already rejected or infused: nothing changes (False)."""
+        if self.status in (UnitStatus.REJECTED, UnitStatus.INFUSED):
+            return False
+        self._record(UnitRejected(reason=reason, rejected_at=now))
+        return True
+
+    def mark_infused(self, infusion_id: str, treatment_center: str, infused_at: datetime) -> None:
+        self._check_usable()
+        if self.status is not UnitStatus.RECEIVED or self.location != treatment_center:
+            raise DomainError(
+                "unit-not-at-treatment-center",
+                f"unit {self.id!r} has not been received at {treatment_center!r}",
+                unit_id=self.id,
+            )
+        self._record(
+            UnitInfused(
+                infusion_id=infusion_id, treatment_center=treatment_center, infused_at=infused_at
+            )
+        )
+
+    # --- state -----------------------------------------------------------------------
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case UnitRegistered():
+                self.kind = event.unit_kind
+                self.coi = event.coi
+                self.din = event.din
+                self.din_check = event.din_check
+                self.lot_id = event.lot_id
+                self.status = UnitStatus.REGISTERED
+                self.custodian = event.custodian
+                self.location = event.location
+                self.expected_destination = event.expected_destination
+                self.expected_location_kind = event.expected_location_kind
+            case CustodyTransferred():
+                stays = self.status is UnitStatus.RECEIVED and event.location == self.location
+                self.status = UnitStatus.RECEIVED if stays else UnitStatus.IN_TRANSIT
+                self.custodian = event.to_party
+                self.location = event.location
+            case UnitReceived():
+                self.receipt = Receipt(
+                    transfer_id=event.transfer_id,
+                    unit_id=self.id,
+                    coi=self.coi,
+                    unit_kind=self.kind,
+                    din=self.din,
+                    from_party=event.from_party,
+                    location=event.location,
+                    location_kind=event.location_kind,
+                    scanned_coi=event.scanned_coi,
+                    scanned_din=event.scanned_din,
+                    temperature_c=event.temperature_c,
+                    minutes_out_of_storage=event.minutes_out_of_storage,
+                    received_at=event.received_at,
+                )
+                self.status = UnitStatus.RECEIVED
+                self.custodian = event.location
+                self.location = event.location
+            case ReceiptRefused():
+                pass  # recorded evidence; the unit's state does not change
+            case UnitRejected():
+                self.status = UnitStatus.REJECTED
+                self.rejected_reason = event.reason
+            case UnitInfused():
+                self.status = UnitStatus.INFUSED
+                self.infusion_id = event.infusion_id
+            case _:
+                raise TypeError(f"Unit cannot apply {type(event).__name__}")
+
+
+UNKNOWN_UNIT_STREAM_PREFIX = "unknown-unit:"
+
+
+class UnknownUnitScans(Aggregate):
+    """Refused scans of a unit id custody does not know (stream ``unknown-unit:<id>``):
+    evidence of a label that belongs to no registered unit."""
+
+    @staticmethod
+    def stream_id(unit_id: str) -> str:
+        return UNKNOWN_UNIT_STREAM_PREFIX + unit_id
+
+    def refuse(self, scan: ReceiptScan, now: datetime) -> Refused:
+        event = _refusal(
+            scan,
+            None,
+            RefusalReason.UNKNOWN_UNIT,
+            f"no unit {scan.unit_id!r} is registered in custody",
+            now,
+        )
+        self._record(event)
+        return Refused(event)
+
+    def apply(self, event: DomainEvent) -> None:
+        if not isinstance(event, ReceiptRefused):
+            raise TypeError(f"UnknownUnitScans cannot apply {type(event).__name__}")

@@ -1,0 +1,37 @@
+"""Settings of the custody service (environment variables, prefix V2V_)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field, field_validator
+
+from v2v_runtime.service import ServiceSettings
+
+from .domain.isbt128 import validate_facility_id
+from .domain.policy import CustodyPolicy
+
+
+class CustodySettings(ServiceSettings):
+    service: str = "custody"
+    database_url: str = "sqlite+aiosqlite:///./.v2v/db/custody.sqlite"
+    http_port: int = 8101
+    # ISBT 128 facility id that issues chain-of-identity ids and DINs (licensed; per site).
+    facility_id: str = "A1B2C"
+    # Thaw-to-infusion limit (product configuration, e.g. <= 2.5 h): above it, flagged.
+    thaw_to_infusion_limit_minutes: float = Field(150, gt=0)
+    # Reported times (collection end, infusion) may lie this far ahead of custody's clock.
+    future_tolerance_minutes: float = Field(5, ge=0)
+
+    @field_validator("facility_id")
+    @classmethod
+    def _facility_id(cls, value: str) -> str:
+        return validate_facility_id(value)
+
+    @property
+    def policy(self) -> CustodyPolicy:
+        return CustodyPolicy(
+            facility_id=self.facility_id,
+            thaw_to_infusion_limit_minutes=self.thaw_to_infusion_limit_minutes,
+            future_tolerance=timedelta(minutes=self.future_tolerance_minutes),
+        )

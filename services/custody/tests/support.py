@@ -1,0 +1,148 @@
+"""Shared test data and a small driver for custody's API and inbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from v2v_events.contracts.batch import LotProduced
+from v2v_events.contracts.common import Actor
+from v2v_runtime.inbox import Outcome
+from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness, StepClock
+
+START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+TREATMENT = "tc-berlin-1"
+APHERESIS = "ac-berlin-1"
+SITE = "ms-leiden-1"
+NAME = "Erika Mustermann-Zwieback"
+BIRTH = "1961-08-12"
+MRN = "MRN-77-4431-QX"
+ACTOR = Actor(user_id="u-test", role="cell-therapy-specialist")
+
+
+def enrollment(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": NAME,
+        "birth_date": BIRTH,
+        "medical_record_number": MRN,
+        "therapy": "CAR-T",
+        "product_code": "S1234",
+        "autologous": True,
+        "treatment_center": TREATMENT,
+        "apheresis_center": APHERESIS,
+        "manufacturing_site": SITE,
+        "patient_weight_kg": 72.5,
+        "earliest_collection": "2026-11-20",
+    }
+    body.update(overrides)
+    return body
+
+
+def collection(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "apheresis_center": APHERESIS,
+        "volume_ml": 210.0,
+        "total_nucleated_cells": 9.1e9,
+        "collection_started_at": (START - timedelta(hours=5)).isoformat(),
+        "collection_ended_at": (START - timedelta(hours=1)).isoformat(),
+    }
+    body.update(overrides)
+    return body
+
+
+def assert_problem(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = r.json()
+    assert body["status"] == status
+    if code is not None:
+        assert body["type"] == f"urn:vein2vein:problem:{code}", body
+    return body
+
+
+class Custody:
+    """Drives the service the way its callers do: HTTP for people, the inbox for messages."""
+
+    def __init__(self, harness: ServiceHarness, client: httpx.AsyncClient) -> None:
+        self.harness = harness
+        self.client = client
+        self._lots = 0
+
+    @property
+    def clock(self) -> StepClock:
+        clock = self.harness.kit.clock
+        assert isinstance(clock, StepClock)
+        return clock
+
+    async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return await self.client.post(path, json=body, headers=ACTOR_HEADERS)
+
+    async def get(self, path: str) -> httpx.Response:
+        return await self.client.get(path, headers=ACTOR_HEADERS)
+
+    async def enroll(self, **overrides: Any) -> str:
+        r = await self.post("/patients", enrollment(**overrides))
+        assert r.status_code == 201, r.text
+        coi: str = r.json()["coi"]
+        return coi
+
+    async def collect(self, coi: str, **overrides: Any) -> dict[str, Any]:
+        r = await self.post(f"/patients/{coi}/collections", collection(**overrides))
+        assert r.status_code == 201, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    async def produce_lot(self, coi: str, bags: list[str], lot_id: str | None = None) -> str:
+        self._lots += 1
+        lot_id = lot_id or f"LOT-{self._lots}"
+        outcome = await self.harness.deliver(lot(coi, lot_id, bags), subject=coi)
+        assert outcome is Outcome.PROCESSED
+        return lot_id
+
+    async def receive(self, unit_id: str, coi: str, **overrides: Any) -> httpx.Response:
+        body: dict[str, Any] = {
+            "unit_id": unit_id,
+            "scanned_coi": coi,
+            "location": TREATMENT,
+            "location_kind": "treatment-center",
+            "temperature_c": -160.0,
+            "minutes_out_of_storage": 3,
+        }
+        body.update(overrides)
+        return await self.post("/receipts", body)
+
+    async def final_product_at_treatment_center(self, coi: str, bags: list[str]) -> None:
+        """A lot's bags registered, shipped by courier and received at the treatment center."""
+        await self.produce_lot(coi, bags)
+        for bag in bags:
+            r = await self.post(
+                "/transfers",
+                {
+                    "unit_id": bag,
+                    "from_party": SITE,
+                    "to_party": "courier-1",
+                    "location": SITE,
+                    "temperature_c": -170.0,
+                },
+            )
+            assert r.status_code == 201, r.text
+            r = await self.receive(bag, coi)
+            assert r.status_code == 201, r.text
+
+
+def lot(coi: str, lot_id: str, bags: list[str]) -> LotProduced:
+    return LotProduced(
+        coi=coi,
+        batch_id=f"batch-{lot_id}",
+        lot_id=lot_id,
+        bag_ids=bags,
+        total_viable_cells=4.6e8,
+        viability_pct=86.4,
+        retained_aliquots_remaining=1,
+        manufacturing_site=SITE,
+        produced_at=START - timedelta(days=1),
+        expires_at=START + timedelta(days=365),
+        actor=ACTOR,
+    )

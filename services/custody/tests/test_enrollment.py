@@ -1,0 +1,164 @@
+"""Enrollment: CoI issue and sequence, PII kept inside custody, identity and validation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import select
+
+from v2v_custody.adapters.db import sequences
+from v2v_custody.adapters.db.tables import patient_identity
+from v2v_events.contracts.custody import PatientEnrolled
+from v2v_events.ids import COI_PATTERN
+from v2v_runtime.db.tables import events, outbox
+from v2v_runtime.testing import ServiceHarness
+
+from .support import (
+    APHERESIS,
+    BIRTH,
+    MRN,
+    NAME,
+    SITE,
+    TREATMENT,
+    Custody,
+    assert_problem,
+    enrollment,
+)
+
+
+async def test_enrollment_issues_a_coi_and_publishes_patient_enrolled(custody: Custody) -> None:
+    r = await custody.post("/patients", enrollment())
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["coi"] == "CHA1B2C26000001"
+    assert re.fullmatch(COI_PATTERN, body["coi"])
+    assert body["therapy"] == "CAR-T"
+    assert body["treatment_center"] == TREATMENT
+    assert not {"name", "birth_date", "medical_record_number"} & body.keys()
+    [enrolled] = await custody.harness.published(PatientEnrolled)
+    assert enrolled.coi == body["coi"]
+    assert (enrolled.apheresis_center, enrolled.manufacturing_site) == (APHERESIS, SITE)
+    assert enrolled.actor.user_id == "u-test"
+    [(topic, env)] = await custody.harness.outbox()
+    assert topic == "v2v.custody.events"
+    assert env.subject == body["coi"]
+
+
+async def test_coi_sequence_has_no_duplicates(custody: Custody) -> None:
+    first = [await custody.enroll() for _ in range(3)]
+    assert first == ["CHA1B2C26000001", "CHA1B2C26000002", "CHA1B2C26000003"]
+    # Concurrent enrollments: every one gets its own number.
+    rs = await asyncio.gather(*(custody.post("/patients", enrollment()) for _ in range(8)))
+    cois = [r.json()["coi"] for r in rs]
+    assert all(r.status_code == 201 for r in rs)
+    assert len(set(cois + first)) == 11
+    assert sorted(cois) == [f"CHA1B2C26{n:06d}" for n in range(4, 12)]
+
+
+async def test_coi_year_comes_from_the_injected_clock(custody: Custody) -> None:
+    assert await custody.enroll() == "CHA1B2C26000001"
+    custody.clock.current = datetime(2027, 1, 1, 0, 0, tzinfo=UTC)
+    # A new year starts its own sequence.
+    assert await custody.enroll() == "CHA1B2C27000001"
+    assert await custody.enroll() == "CHA1B2C27000002"
+
+
+async def test_sequences_are_per_kind_facility_and_year(harness: ServiceHarness) -> None:
+    async with harness.kit.uow() as uow:
+        got = [
+            await sequences.allocate(uow.session, "coi", "A1B2C", 26),
+            await sequences.allocate(uow.session, "coi", "A1B2C", 26),
+            await sequences.allocate(uow.session, "din", "A1B2C", 26),
+            await sequences.allocate(uow.session, "coi", "W0000", 26),
+            await sequences.allocate(uow.session, "coi", "A1B2C", 27),
+        ]
+    assert got == [1, 2, 1, 1, 1]
+    # A rolled-back transaction gives its number back.
+    try:
+        async with harness.kit.uow() as uow:
+            assert await sequences.allocate(uow.session, "coi", "A1B2C", 26) == 3
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    async with harness.kit.uow() as uow:
+        assert await sequences.allocate(uow.session, "coi", "A1B2C", 26) == 3
+
+
+async def test_pii_never_leaves_custody(custody: Custody) -> None:
+    coi = await custody.enroll()
+    await custody.collect(coi)
+    async with custody.harness.kit.sessions() as s:
+        outbox_rows = (await s.execute(select(outbox))).all()
+        stored = (await s.execute(select(events))).all()
+        identity = (await s.execute(select(patient_identity))).all()
+    assert len(outbox_rows) == 2
+    everything = json.dumps(
+        [[r.topic, r.key, r.headers, r.value] for r in outbox_rows]
+        + [[r.payload, r.actor, r.event_type] for r in stored]
+    )
+    for pii in (NAME, "Mustermann", BIRTH, "1961", MRN, "4431"):
+        assert pii not in everything
+    # ... and lives in patient_identity, written in the same transaction.
+    assert [
+        (r.coi, r.name, r.birth_date.isoformat(), r.medical_record_number) for r in identity
+    ] == [(coi, NAME, BIRTH, MRN)]
+
+
+async def test_get_patient_shows_identity_units_and_dins(custody: Custody) -> None:
+    coi = await custody.enroll()
+    collected = await custody.collect(coi)
+    r = await custody.get(f"/patients/{coi}")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["name"], body["birth_date"], body["medical_record_number"]) == (NAME, BIRTH, MRN)
+    assert body["status"] == "collected"
+    assert body["dins"] == [collected["din"]]
+    assert [u["unit_id"] for u in body["units"]] == [collected["unit_id"]]
+    assert body["collections"][0]["din_check"] == collected["din_check"]
+    assert body["enrolled_by"] == "u-test"
+
+
+async def test_unknown_patient_is_a_404_problem(custody: Custody) -> None:
+    assert_problem(await custody.get("/patients/CHA1B2C26999999"), 404, "patient-not-found")
+    assert_problem(await custody.get("/patients/CHA1B2C26999999/units"), 404, "patient-not-found")
+
+
+async def test_missing_identity_headers_is_a_401_problem(client: httpx.AsyncClient) -> None:
+    r = await client.post("/patients", json=enrollment())
+    body = assert_problem(r, 401)
+    assert "X-V2V-User" in body["detail"]
+    assert_problem(
+        await client.post("/patients", json=enrollment(), headers={"X-V2V-User": "u"}), 401
+    )
+    assert_problem(await client.get("/patients/CHA1B2C26000001"), 401)
+
+
+async def test_invalid_enrollment_is_a_422_problem(custody: Custody) -> None:
+    for bad in (
+        {"product_code": "X1234"},  # cellular therapy codes start with S
+        {"patient_weight_kg": 0},
+        {"birth_date": "not-a-date"},
+        {"name": ""},
+        {"unexpected": "field"},
+    ):
+        body = assert_problem(await custody.post("/patients", enrollment(**bad)), 422, "validation")
+        assert body["errors"]
+    missing = enrollment()
+    del missing["medical_record_number"]
+    assert_problem(await custody.post("/patients", missing), 422, "validation")
+    # A validation problem never echoes what was sent (it may be patient data).
+    r = await custody.post("/patients", enrollment(birth_date=f"{NAME} {MRN}"))
+    assert NAME not in r.text and MRN not in r.text
+    assert await custody.harness.outbox() == []
+
+
+async def test_birth_date_in_the_future_is_refused(custody: Custody) -> None:
+    r = await custody.post("/patients", enrollment(birth_date="2030-01-01"))
+    assert_problem(r, 422, "birth-date-in-future")
+    # Nothing was kept, and no number was used up.
+    assert await custody.harness.outbox() == []
+    assert await custody.enroll() == "CHA1B2C26000001"
