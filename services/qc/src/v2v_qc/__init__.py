@@ -1,1 +1,2 @@
-"""vein2vein qc service (its code arrives with the journey issue)."""
+"""vein2vein qc service: release panels from versioned specifications, results, OOS
+deviations, QA release decisions and certificates of analysis."""

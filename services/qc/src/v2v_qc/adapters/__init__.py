@@ -1,0 +1,1 @@
+"""Adapters of the qc service: database (tables, projections), Kafka handlers, HTTP routes."""

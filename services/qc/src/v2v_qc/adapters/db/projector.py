@@ -1,0 +1,158 @@
+"""Keeps the read models current from QC's domain events (same transaction as the
+append), and rebuilds them by replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from v2v_runtime.aggregate import DomainEvent
+from v2v_runtime.eventstore import StoredEvent
+
+from ...domain.deviation import DeviationClosed, DeviationOpened, DeviationState
+from ...domain.lot import (
+    Decision,
+    DeviationLinked,
+    DeviationResolved,
+    LotRegistered,
+    LotRejected,
+    LotReleased,
+    Meaning,
+    PanelAssigned,
+)
+from ...domain.panel import PanelEvaluated, PanelOrdered, PanelStatus, ResultRecorded
+from .tables import certificates, deviations, lots, panels, results
+
+
+async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent) -> None:
+    match event:
+        case PanelOrdered():
+            await session.execute(
+                insert(panels).values(
+                    panel_id=event.panel_id,
+                    coi=event.coi,
+                    lot_id=event.lot_id,
+                    product_code=event.product_code,
+                    spec_id=event.spec.spec_id,
+                    spec_version=event.spec.version,
+                    attempt=event.attempt,
+                    patient_weight_kg=event.patient_weight_kg,
+                    tests=[t.model_dump(mode="json") for t in event.spec.tests],
+                    status=PanelStatus.ORDERED.value,
+                    failures=[],
+                    ordered_at=event.ordered_at,
+                    ordered_by=event.ordered_by.model_dump(),
+                )
+            )
+        case ResultRecorded():
+            await session.execute(
+                insert(results).values(
+                    panel_id=event.panel_id,
+                    test_code=event.test_code,
+                    revision=event.revision,
+                    value=event.value,
+                    numeric=event.numeric,
+                    unit=event.unit,
+                    within_limit=event.within_limit,
+                    recorded_at=event.recorded_at,
+                    recorded_by=event.recorded_by.model_dump(),
+                    correction_reason=event.correction_reason,
+                    calculation=None
+                    if event.calculation is None
+                    else event.calculation.model_dump(mode="json"),
+                )
+            )
+        case PanelEvaluated():
+            await session.execute(
+                update(panels)
+                .where(panels.c.panel_id == event.panel_id)
+                .values(
+                    status=event.outcome.value,
+                    failures=[f.model_dump() for f in event.failures],
+                    deviation_id=event.deviation_id,
+                    evaluated_at=event.evaluated_at,
+                )
+            )
+        case DeviationOpened():
+            await session.execute(
+                insert(deviations).values(
+                    deviation_id=event.deviation_id,
+                    coi=event.coi,
+                    lot_id=event.lot_id,
+                    panel_id=event.panel_id,
+                    classification=event.classification.value,
+                    source=event.source,
+                    description=event.description,
+                    state=DeviationState.OPENED.value,
+                    opened_at=event.opened_at,
+                    opened_by=event.opened_by.model_dump(),
+                )
+            )
+        case DeviationClosed():
+            await session.execute(
+                update(deviations)
+                .where(deviations.c.deviation_id == event.deviation_id)
+                .values(
+                    state=DeviationState.CLOSED.value,
+                    closed_at=event.closed_at,
+                    closed_by=event.closed_by.model_dump(),
+                    closure_reason=event.reason,
+                )
+            )
+        case LotRegistered():
+            await _upsert_lot(
+                session,
+                event.lot_id,
+                coi=event.coi,
+                batch_id=event.batch_id,
+                total_viable_cells=event.total_viable_cells,
+            )
+        case PanelAssigned():
+            await _upsert_lot(session, event.lot_id, coi=event.coi, panel_id=event.panel_id)
+        case LotReleased():
+            cert = event.certificate
+            await _upsert_lot(
+                session,
+                event.lot_id,
+                coi=cert.coi,
+                decision=cert.decision.value,
+                meaning=cert.meaning.value,
+                reason=cert.reason,
+                decided_at=cert.decided_at,
+                decided_by=cert.reviewer.model_dump(),
+                certificate_id=cert.certificate_id,
+            )
+            await session.execute(
+                insert(certificates).values(
+                    certificate_id=cert.certificate_id,
+                    lot_id=cert.lot_id,
+                    coi=cert.coi,
+                    body=cert.model_dump(mode="json"),
+                    issued_at=cert.decided_at,
+                )
+            )
+        case LotRejected():
+            await _upsert_lot(
+                session,
+                event.lot_id,
+                coi=event.coi,
+                decision=Decision.REJECT.value,
+                meaning=Meaning.REJECTED.value,
+                reason=event.reason,
+                decided_at=event.decided_at,
+                decided_by=event.decided_by.model_dump(),
+            )
+        case DeviationLinked() | DeviationResolved():
+            pass  # the deviations table already shows them
+        case _:
+            raise TypeError(f"no projection for {type(event).__name__}")
+
+
+async def _upsert_lot(session: AsyncSession, lot_id: str, **values: Any) -> None:
+    found = (await session.execute(select(lots.c.lot_id).where(lots.c.lot_id == lot_id))).first()
+    if found is None:
+        await session.execute(insert(lots).values(lot_id=lot_id, **values))
+    else:
+        await session.execute(update(lots).where(lots.c.lot_id == lot_id).values(**values))

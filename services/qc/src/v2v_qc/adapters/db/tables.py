@@ -1,0 +1,101 @@
+"""QC read models (SQLAlchemy Core, imperative): kept current by the projector, rebuilt by
+replaying the event store. The migration qc_0001 creates the same tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+panels = Table(
+    "qc_panels",
+    metadata,
+    Column("panel_id", String(64), primary_key=True),
+    Column("coi", String(32), nullable=False, index=True),
+    Column("lot_id", String(128), nullable=False, index=True),
+    Column("product_code", String(32), nullable=False),
+    Column("spec_id", String(64), nullable=False),
+    Column("spec_version", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("patient_weight_kg", Float, nullable=False),
+    Column("tests", JSON, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("failures", JSON, nullable=False),
+    Column("deviation_id", String(64)),
+    Column("ordered_at", DateTime(timezone=True), nullable=False),
+    Column("ordered_by", JSON, nullable=False),
+    Column("evaluated_at", DateTime(timezone=True)),
+)
+
+results = Table(
+    "qc_results",
+    metadata,
+    Column("panel_id", String(64), primary_key=True),
+    Column("test_code", String(64), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("value", String(200), nullable=False),
+    Column("numeric", Float),
+    Column("unit", String(64)),
+    Column("within_limit", Boolean, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_by", JSON, nullable=False),
+    Column("correction_reason", Text),
+    Column("calculation", JSON),
+)
+
+lots = Table(
+    "qc_lots",
+    metadata,
+    Column("lot_id", String(128), primary_key=True),
+    Column("coi", String(32), nullable=False, index=True),
+    Column("batch_id", String(128)),
+    Column("total_viable_cells", Float),
+    Column("panel_id", String(64)),
+    Column("decision", String(16)),
+    Column("meaning", String(16)),
+    Column("reason", Text),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", JSON),
+    Column("certificate_id", String(64)),
+)
+
+deviations = Table(
+    "qc_deviations",
+    metadata,
+    Column("deviation_id", String(64), primary_key=True),
+    Column("coi", String(32), nullable=False, index=True),
+    Column("lot_id", String(128), nullable=False, index=True),
+    Column("panel_id", String(64)),
+    Column("classification", String(16), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("opened_by", JSON, nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_by", JSON),
+    Column("closure_reason", Text),
+)
+
+certificates = Table(
+    "qc_certificates",
+    metadata,
+    Column("certificate_id", String(64), primary_key=True),
+    Column("lot_id", String(128), nullable=False, index=True),
+    Column("coi", String(32), nullable=False, index=True),
+    Column("body", JSON, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+)
+
+READ_TABLES = (results, panels, deviations, certificates, lots)

@@ -1,0 +1,91 @@
+"""HTTP: QA release decisions, certificates of analysis, deviations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from v2v_runtime.errors import DomainError, NotFound
+from v2v_runtime.identity import CurrentActor
+from v2v_runtime.service import kit_of
+
+from ...application.deviations import (
+    ClosureEntry,
+    DeviationEntry,
+    close_deviation,
+    open_deviation,
+)
+from ...application.release import DecisionEntry, decide
+from ...application.views import DecisionOutView, DeviationView
+from ...domain.lot import Certificate
+from ..db import queries
+
+
+def quality_router() -> APIRouter:
+    router = APIRouter(tags=["quality"])
+
+    @router.post("/lots/{lot_id}/decision", status_code=201)
+    async def post_decision(
+        request: Request, lot_id: str, entry: DecisionEntry, actor: CurrentActor
+    ) -> DecisionOutView:
+        """QA (role qa-reviewer) releases or rejects the lot; a release issues the
+        certificate of analysis."""
+        async with kit_of(request.app).uow() as uow:
+            d = await decide(uow, lot_id, entry, actor)
+        return DecisionOutView(
+            lot_id=d.lot_id,
+            panel_id=d.panel_id,
+            decision=d.decision,
+            meaning=d.meaning,
+            decided_at=d.decided_at,
+            decided_by=d.decided_by,
+            certificate_id=None if d.certificate is None else d.certificate.certificate_id,
+        )
+
+    @router.get("/certificates/{certificate_id}")
+    async def get_certificate(request: Request, certificate_id: str) -> Certificate:
+        async with kit_of(request.app).sessions() as session:
+            found = await queries.certificate(session, certificate_id)
+        if found is None:
+            raise NotFound("certificate-not-found", f"no certificate {certificate_id!r}")
+        return found
+
+    @router.get("/deviations")
+    async def list_deviations(
+        request: Request, coi: str | None = None, lot_id: str | None = None
+    ) -> list[DeviationView]:
+        if coi is None and lot_id is None:
+            raise DomainError("filter-required", "give coi and/or lot_id")
+        async with kit_of(request.app).sessions() as session:
+            return await queries.deviation_views(session, coi=coi, lot_id=lot_id)
+
+    @router.get("/deviations/{deviation_id}")
+    async def get_deviation(request: Request, deviation_id: str) -> DeviationView:
+        async with kit_of(request.app).sessions() as session:
+            found = await queries.deviation_view(session, deviation_id)
+        if found is None:
+            raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
+        return found
+
+    @router.post("/deviations", status_code=201)
+    async def post_deviation(
+        request: Request, entry: DeviationEntry, actor: CurrentActor
+    ) -> DeviationView:
+        """Open a deviation against a lot QC knows (e.g. a temperature excursion)."""
+        async with kit_of(request.app).uow() as uow:
+            deviation = await open_deviation(uow, entry, actor)
+            view = await queries.deviation_view(uow.session, deviation.id)
+        assert view is not None
+        return view
+
+    @router.post("/deviations/{deviation_id}/close")
+    async def post_closure(
+        request: Request, deviation_id: str, entry: ClosureEntry, actor: CurrentActor
+    ) -> DeviationView:
+        """QA (role qa-reviewer) closes a deviation; it no longer blocks release."""
+        async with kit_of(request.app).uow() as uow:
+            await close_deviation(uow, deviation_id, entry, actor)
+            view = await queries.deviation_view(uow.session, deviation_id)
+        assert view is not None
+        return view
+
+    return router

@@ -1,0 +1,33 @@
+"""Inbox handlers: OrderPanel (v2v.qc.commands) and LotProduced (v2v.batch.events)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from v2v_events.contracts.batch import LotProduced
+from v2v_events.contracts.qc import OrderPanel
+from v2v_events.envelope import Envelope
+from v2v_events.registry import Contract
+from v2v_runtime.inbox import Handler
+from v2v_runtime.uow import UnitOfWork
+
+from ...application.order_panel import order_panel
+from ...application.register_lot import register_lot
+from ...application.repos import Lineage
+from ...domain.spec import SpecCatalog
+
+
+def lineage_of(envelope: Envelope) -> Lineage:
+    return Lineage(correlation_id=envelope.correlationid or envelope.id, causation_id=envelope.id)
+
+
+def handlers(specs: SpecCatalog) -> Mapping[type[Contract], Handler]:
+    async def on_order_panel(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, OrderPanel)
+        await order_panel(uow, message, specs, lineage_of(envelope))
+
+    async def on_lot_produced(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, LotProduced)
+        await register_lot(uow, message, lineage_of(envelope))
+
+    return {OrderPanel: on_order_panel, LotProduced: on_lot_produced}

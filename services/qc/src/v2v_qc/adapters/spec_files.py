@@ -1,0 +1,43 @@
+"""Loads product specifications from JSON files named ``<product_code>.v<version>.json``.
+
+The packaged files (``v2v_qc/specs``) are the defaults; a site points ``V2V_SPEC_DIR`` at
+its own directory of files instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ..domain.spec import Spec, SpecCatalog
+
+PACKAGED_SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+
+class SpecFileError(ValueError):
+    pass
+
+
+def load_spec(path: Path) -> Spec:
+    try:
+        spec = Spec.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        raise SpecFileError(f"{path}: invalid specification\n{exc}") from exc
+    expected = f"{spec.product_code}.v{spec.version}.json"
+    if path.name != expected:
+        raise SpecFileError(f"{path}: a {spec.spec_id} v{spec.version} file must be {expected}")
+    return spec
+
+
+def load_specs(directory: Path | None = None) -> SpecCatalog:
+    folder = directory or PACKAGED_SPECS
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        raise SpecFileError(f"no specification files (*.json) in {folder}")
+    try:
+        return SpecCatalog(load_spec(f) for f in files)
+    except ValueError as exc:
+        if isinstance(exc, SpecFileError):
+            raise
+        raise SpecFileError(f"{folder}: {exc}") from exc

@@ -1,0 +1,83 @@
+"""Deviations opened by people (excursions, custody mismatches, ...) and their closure.
+
+OOS deviations are opened by the panel evaluation (record_result.settle).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from v2v_events.contracts.common import Actor
+from v2v_events.ids import CoI
+from v2v_runtime.uow import UnitOfWork
+
+from ..domain.common import QA_REVIEWER, require_role
+from ..domain.deviation import Classification, Deviation
+from ..domain.lot import lot_stream
+from . import messages, repos
+from .release import load_lot
+from .repos import NO_LINEAGE, Lineage
+
+
+class DeviationEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    coi: CoI
+    lot_id: str = Field(min_length=1, max_length=64)
+    classification: Classification
+    source: str = Field(min_length=1, max_length=64, examples=["temperature-excursion"])
+    description: str = Field(min_length=1, max_length=4000)
+
+
+class ClosureEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+async def open_deviation(
+    uow: UnitOfWork, entry: DeviationEntry, who: Actor, lineage: Lineage = NO_LINEAGE
+) -> Deviation:
+    by = repos.who(who)
+    lot = await load_lot(uow, entry.lot_id)
+    lot.check_patient(entry.coi)
+    deviation = Deviation.open(
+        uow.ids.new_id(),
+        coi=entry.coi,
+        lot_id=entry.lot_id,
+        panel_id=lot.panel_id,
+        classification=entry.classification,
+        source=entry.source,
+        description=entry.description,
+        by=by,
+        at=uow.clock.now(),
+    )
+    lot.link_deviation(entry.coi, deviation.id, entry.classification)
+    await repos.deviations(uow).save(deviation, by.model_dump(), **lineage.save_kw())
+    await repos.lots(uow).save(lot, by.model_dump(), **lineage.save_kw())
+    await uow.publish(
+        messages.deviation_opened(deviation), subject=entry.coi, **lineage.publish_kw()
+    )
+    return deviation
+
+
+async def close_deviation(
+    uow: UnitOfWork,
+    deviation_id: str,
+    entry: ClosureEntry,
+    who: Actor,
+    lineage: Lineage = NO_LINEAGE,
+) -> Deviation:
+    """QA closes a deviation (after investigation / CAPA); it no longer blocks release.
+    No public event exists for this yet (libs/events has no DeviationClosed contract)."""
+    by = repos.who(who)
+    require_role(by, QA_REVIEWER, "closing a deviation")
+    deviation_repo = repos.deviations(uow)
+    deviation = await deviation_repo.get(deviation_id)
+    deviation.close(entry.reason, by, uow.clock.now())
+    lot_repo = repos.lots(uow)
+    lot = await lot_repo.get(lot_stream(deviation.info.lot_id))
+    lot.resolve_deviation(deviation.id)
+    await deviation_repo.save(deviation, by.model_dump(), **lineage.save_kw())
+    await lot_repo.save(lot, by.model_dump(), **lineage.save_kw())
+    return deviation

@@ -1,0 +1,45 @@
+"""OrderPanel: order the release panel of a lot from the product's current specification.
+
+Idempotent per lot (and its CoI): ordering again republishes PanelOrdered for the panel
+that exists; the specification version it was ordered with never changes.
+"""
+
+from __future__ import annotations
+
+from v2v_events.contracts import qc as c
+from v2v_runtime.uow import UnitOfWork
+
+from ..domain.lot import Lot, lot_stream
+from ..domain.panel import Panel
+from ..domain.spec import SpecCatalog
+from . import messages, repos
+from .repos import NO_LINEAGE, Lineage
+
+
+async def order_panel(
+    uow: UnitOfWork, cmd: c.OrderPanel, specs: SpecCatalog, lineage: Lineage = NO_LINEAGE
+) -> c.PanelOrdered:
+    lot_repo, panel_repo = repos.lots(uow), repos.panels(uow)
+    lot = await lot_repo.find(lot_stream(cmd.lot_id)) or Lot.named(cmd.lot_id)
+    lot.check_patient(cmd.coi)
+    if lot.panel_id is not None:
+        panel = await panel_repo.get(lot.panel_id)
+    else:
+        by = repos.who(cmd.actor)
+        panel = Panel.order(
+            uow.ids.new_id(),
+            coi=cmd.coi,
+            lot_id=cmd.lot_id,
+            product_code=cmd.product_code,
+            spec=specs.current(cmd.product_code),
+            patient_weight_kg=cmd.patient_weight_kg,
+            attempt=cmd.attempt,
+            by=by,
+            at=uow.clock.now(),
+        )
+        lot.assign_panel(cmd.coi, panel.id)
+        await panel_repo.save(panel, by.model_dump(), **lineage.save_kw())
+        await lot_repo.save(lot, by.model_dump(), **lineage.save_kw())
+    message = messages.panel_ordered(panel)
+    await uow.publish(message, subject=panel.coi, **lineage.publish_kw())
+    return message

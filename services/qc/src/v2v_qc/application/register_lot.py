@@ -1,0 +1,35 @@
+"""LotProduced (batch events): learn the lot's total viable cells, needed for the dose.
+
+If the panel already has its CAR+ % result, the dose is computed now (and the panel
+evaluated if that was the last missing result).
+"""
+
+from __future__ import annotations
+
+from v2v_events.contracts.batch import LotProduced
+from v2v_runtime.uow import UnitOfWork
+
+from ..domain.lot import Lot, lot_stream
+from . import repos
+from .record_result import settle
+from .repos import NO_LINEAGE, Lineage
+
+
+async def register_lot(uow: UnitOfWork, msg: LotProduced, lineage: Lineage = NO_LINEAGE) -> Lot:
+    lot_repo = repos.lots(uow)
+    lot = await lot_repo.find(lot_stream(msg.lot_id)) or Lot.named(msg.lot_id)
+    event = lot.register(
+        coi=msg.coi,
+        batch_id=msg.batch_id,
+        total_viable_cells=msg.total_viable_cells,
+        viability_pct=msg.viability_pct,
+        attempt=msg.attempt,
+        produced_at=msg.produced_at,
+    )
+    if event is None:
+        return lot  # already known: the state as it is
+    await lot_repo.save(lot, repos.who(msg.actor).model_dump(), **lineage.save_kw())
+    if lot.panel_id is not None:
+        panel = await repos.panels(uow).get(lot.panel_id)
+        await settle(uow, panel, lot, lineage)
+    return lot

@@ -1,0 +1,71 @@
+"""The QA decision on a lot: release (with a certificate of analysis) or reject."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from v2v_events.contracts.common import Actor
+from v2v_runtime.errors import NotFound
+from v2v_runtime.uow import UnitOfWork
+
+from ..domain.common import QA_REVIEWER, Who, require_role
+from ..domain.lot import Certificate, Decision, Lot, Meaning, lot_stream
+from . import messages, repos
+from .repos import NO_LINEAGE, Lineage
+
+
+class DecisionEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Decision
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@dataclass(frozen=True)
+class Decided:
+    lot_id: str
+    panel_id: str
+    decision: Decision
+    meaning: Meaning
+    decided_at: datetime
+    decided_by: Who
+    certificate: Certificate | None
+
+
+async def decide(
+    uow: UnitOfWork,
+    lot_id: str,
+    entry: DecisionEntry,
+    who: Actor,
+    lineage: Lineage = NO_LINEAGE,
+) -> Decided:
+    by = repos.who(who)
+    require_role(by, QA_REVIEWER, "a release decision")
+    lot_repo = repos.lots(uow)
+    lot = await load_lot(uow, lot_id)
+    now = uow.clock.now()
+    if entry.decision is Decision.REJECT:
+        rejected = lot.reject(entry.reason, by, now)
+        await lot_repo.save(lot, by.model_dump(), **lineage.save_kw())
+        await uow.publish(
+            messages.lot_release_rejected(rejected), subject=rejected.coi, **lineage.publish_kw()
+        )
+        return Decided(lot_id, rejected.panel_id, Decision.REJECT, Meaning.REJECTED, now, by, None)
+    panel_id = lot.panel_for_decision()
+    panel = await repos.panels(uow).get(panel_id)
+    certificate = lot.release(panel, uow.ids.new_id(), entry.reason, by, now)
+    await lot_repo.save(lot, by.model_dump(), **lineage.save_kw())
+    await uow.publish(
+        messages.lot_released(certificate), subject=certificate.coi, **lineage.publish_kw()
+    )
+    return Decided(lot_id, panel_id, Decision.RELEASE, Meaning.RELEASED, now, by, certificate)
+
+
+async def load_lot(uow: UnitOfWork, lot_id: str) -> Lot:
+    lot = await repos.lots(uow).find(lot_stream(lot_id))
+    if lot is None:
+        raise NotFound("lot-not-found", f"QC knows no lot {lot_id!r}")
+    return lot

@@ -1,0 +1,41 @@
+"""Small shared pieces of the QC domain: who acted, roles, and the 403 refusal."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from v2v_runtime.errors import DomainError
+
+QA_REVIEWER = "qa-reviewer"
+"""The role of the quality unit: only it signs release decisions and closes deviations."""
+
+SYSTEM_ROLE = "system"
+
+
+class Who(BaseModel):
+    """The person (or system) who acted, as recorded in the domain events."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user_id: str = Field(min_length=1, max_length=128)
+    role: str = Field(min_length=1, max_length=64)
+
+
+DOSE_CALCULATOR = Who(user_id="qc-dose-calculator", role=SYSTEM_ROLE)
+EVALUATOR = Who(user_id="qc-evaluator", role=SYSTEM_ROLE)
+
+
+class Forbidden(DomainError):
+    """The actor's role may not do this (HTTP 403)."""
+
+    status = 403
+    title = "Forbidden"
+
+
+def require_role(who: Who, role: str, action: str) -> None:
+    if who.role != role:
+        raise Forbidden(
+            "role-not-allowed",
+            f"{action} needs the role {role!r}; {who.user_id!r} acts as {who.role!r}",
+            required_role=role,
+        )

@@ -1,0 +1,156 @@
+"""Deviations: an unplanned departure (OOS result, excursion, ...) under investigation.
+
+This version keeps two states, opened and closed (the triage / investigation / CAPA steps
+in between are recorded outside vein2vein for now). An open critical or major deviation
+blocks the release of its lot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.errors import Conflict
+
+from .common import QA_REVIEWER, Who, require_role
+from .panel import Failure
+
+
+class Classification(StrEnum):
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+
+
+BLOCKING = frozenset({Classification.CRITICAL, Classification.MAJOR})
+OOS_SOURCE = "OOS"
+
+
+class DeviationState(StrEnum):
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+class DeviationOpened(DomainEvent):
+    kind = "deviation.opened"
+
+    deviation_id: str
+    coi: str
+    lot_id: str
+    panel_id: str | None = None
+    classification: Classification
+    source: str
+    description: str
+    opened_at: datetime
+    opened_by: Who
+
+
+class DeviationClosed(DomainEvent):
+    kind = "deviation.closed"
+
+    deviation_id: str
+    reason: str = Field(min_length=1)
+    closed_at: datetime
+    closed_by: Who
+
+
+DEVIATION_EVENTS: list[type[DomainEvent]] = [DeviationOpened, DeviationClosed]
+
+
+def oos_description(failures: Sequence[Failure]) -> str:
+    listed = "; ".join(f"{f.code} {f.value} (limit {f.limit})" for f in failures)
+    return f"Out of specification: {listed}"
+
+
+class Deviation(Aggregate):
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.opened: DeviationOpened | None = None
+        self.closed: DeviationClosed | None = None
+
+    @classmethod
+    def open(
+        cls,
+        deviation_id: str,
+        *,
+        coi: str,
+        lot_id: str,
+        classification: Classification,
+        source: str,
+        description: str,
+        by: Who,
+        at: datetime,
+        panel_id: str | None = None,
+    ) -> Deviation:
+        dev = cls(deviation_id)
+        dev._record(
+            DeviationOpened(
+                deviation_id=deviation_id,
+                coi=coi,
+                lot_id=lot_id,
+                panel_id=panel_id,
+                classification=classification,
+                source=source,
+                description=description,
+                opened_at=at,
+                opened_by=by,
+            )
+        )
+        return dev
+
+    @classmethod
+    def open_for_oos(
+        cls,
+        deviation_id: str,
+        *,
+        coi: str,
+        lot_id: str,
+        panel_id: str,
+        failures: Sequence[Failure],
+        by: Who,
+        at: datetime,
+        classification: Classification = Classification.MAJOR,
+    ) -> Deviation:
+        """An out-of-specification result opens a deviation, major unless triaged higher."""
+        return cls.open(
+            deviation_id,
+            coi=coi,
+            lot_id=lot_id,
+            panel_id=panel_id,
+            classification=classification,
+            source=OOS_SOURCE,
+            description=oos_description(failures),
+            by=by,
+            at=at,
+        )
+
+    def close(self, reason: str, by: Who, at: datetime) -> DeviationClosed:
+        require_role(by, QA_REVIEWER, "closing a deviation")
+        if self.closed is not None:
+            raise Conflict("deviation-closed", f"deviation {self.id} is already closed")
+        event = DeviationClosed(deviation_id=self.id, reason=reason, closed_at=at, closed_by=by)
+        self._record(event)
+        return event
+
+    @property
+    def info(self) -> DeviationOpened:
+        if self.opened is None:
+            raise RuntimeError("deviation not opened")
+        return self.opened
+
+    @property
+    def state(self) -> DeviationState:
+        return DeviationState.OPENED if self.closed is None else DeviationState.CLOSED
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case DeviationOpened():
+                self.opened = event
+            case DeviationClosed():
+                self.closed = event
+            case _:
+                raise TypeError(f"deviation cannot apply {type(event).__name__}")

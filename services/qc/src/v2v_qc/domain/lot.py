@@ -1,0 +1,363 @@
+"""QC's view of a lot: its total viable cells (from manufacturing), its release panel, the
+deviations against it, and the QA release decision with the certificate of analysis.
+
+The release rule lives here so that everything it depends on (the panel, the open
+deviations, an earlier decision) is checked against one stream under optimistic
+concurrency: a deviation opened while QA signs makes one of the two fail and retry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.errors import Conflict
+
+from .common import QA_REVIEWER, Who, require_role
+from .deviation import BLOCKING, Classification, DeviationState
+from .panel import Panel, PanelStatus
+
+
+def lot_stream(lot_id: str) -> str:
+    """Stream id of a lot in QC's event store."""
+    return f"qc-lot:{lot_id}"
+
+
+class Decision(StrEnum):
+    RELEASE = "release"
+    REJECT = "reject"
+
+
+class Meaning(StrEnum):
+    """Part 11 meaning of the QA signature."""
+
+    RELEASED = "released"
+    REJECTED = "rejected"
+
+
+# --- certificate of analysis ------------------------------------------------------------
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CertificateResult(_Frozen):
+    code: str
+    name: str
+    method: str
+    limit: str
+    value: str
+    unit: str | None
+    within_limit: bool
+    recorded_by: Who
+    recorded_at: datetime
+    corrected: bool = Field(description="changed after the original entry (see history)")
+    revisions: int
+
+
+class CertificateDeviation(_Frozen):
+    deviation_id: str
+    classification: Classification
+    state: DeviationState
+
+
+class Certificate(_Frozen):
+    certificate_id: str
+    coi: str
+    lot_id: str
+    batch_id: str | None
+    panel_id: str
+    product_code: str
+    spec_id: str
+    spec_version: int
+    outcome: PanelStatus
+    results: list[CertificateResult]
+    deviations: list[CertificateDeviation]
+    decision: Decision
+    meaning: Meaning
+    reason: str
+    reviewer: Who
+    decided_at: datetime
+
+
+# --- domain events ----------------------------------------------------------------------
+
+
+class LotRegistered(DomainEvent):
+    kind = "lot.registered"
+
+    lot_id: str
+    coi: str
+    batch_id: str
+    total_viable_cells: float = Field(gt=0)
+    viability_pct: float
+    attempt: int
+    produced_at: datetime
+
+
+class PanelAssigned(DomainEvent):
+    kind = "lot.panel-assigned"
+
+    lot_id: str
+    coi: str
+    panel_id: str
+
+
+class DeviationLinked(DomainEvent):
+    kind = "lot.deviation-linked"
+
+    lot_id: str
+    coi: str
+    deviation_id: str
+    classification: Classification
+
+
+class DeviationResolved(DomainEvent):
+    kind = "lot.deviation-resolved"
+
+    lot_id: str
+    deviation_id: str
+
+
+class LotReleased(DomainEvent):
+    kind = "lot.released"
+
+    lot_id: str
+    certificate: Certificate
+
+
+class LotRejected(DomainEvent):
+    kind = "lot.rejected"
+
+    lot_id: str
+    coi: str
+    panel_id: str
+    reason: str
+    decided_at: datetime
+    decided_by: Who
+
+
+LOT_EVENTS: list[type[DomainEvent]] = [
+    LotRegistered,
+    PanelAssigned,
+    DeviationLinked,
+    DeviationResolved,
+    LotReleased,
+    LotRejected,
+]
+
+
+class Lot(Aggregate):
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.lot_id = ""
+        self.coi: str | None = None
+        self.registered: LotRegistered | None = None
+        self.panel_id: str | None = None
+        self.deviations: dict[str, tuple[Classification, bool]] = {}  # id -> (class, open)
+        self.released: LotReleased | None = None
+        self.rejected: LotRejected | None = None
+
+    @classmethod
+    def named(cls, lot_id: str) -> Lot:
+        lot = cls(lot_stream(lot_id))
+        lot.lot_id = lot_id
+        return lot
+
+    # -- commands --
+
+    def register(
+        self,
+        *,
+        coi: str,
+        batch_id: str,
+        total_viable_cells: float,
+        viability_pct: float,
+        attempt: int,
+        produced_at: datetime,
+    ) -> LotRegistered | None:
+        """Manufacturing produced the lot; a repeat is answered with the state as it is."""
+        self.check_patient(coi)
+        if self.registered is not None:
+            return None
+        event = LotRegistered(
+            lot_id=self.lot_id,
+            coi=coi,
+            batch_id=batch_id,
+            total_viable_cells=total_viable_cells,
+            viability_pct=viability_pct,
+            attempt=attempt,
+            produced_at=produced_at,
+        )
+        self._record(event)
+        return event
+
+    def assign_panel(self, coi: str, panel_id: str) -> None:
+        self.check_patient(coi)
+        if self.panel_id is not None:
+            raise Conflict("panel-exists", f"lot {self.lot_id} already has panel {self.panel_id}")
+        self._record(PanelAssigned(lot_id=self.lot_id, coi=coi, panel_id=panel_id))
+
+    def link_deviation(self, coi: str, deviation_id: str, classification: Classification) -> None:
+        self.check_patient(coi)
+        self._record(
+            DeviationLinked(
+                lot_id=self.lot_id,
+                coi=coi,
+                deviation_id=deviation_id,
+                classification=classification,
+            )
+        )
+
+    def resolve_deviation(self, deviation_id: str) -> None:
+        if self.deviations.get(deviation_id, (None, False))[1]:
+            self._record(DeviationResolved(lot_id=self.lot_id, deviation_id=deviation_id))
+
+    def release(
+        self, panel: Panel, certificate_id: str, reason: str, by: Who, at: datetime
+    ) -> Certificate:
+        """QA releases the lot: in specification and no open critical/major deviation."""
+        require_role(by, QA_REVIEWER, "releasing a lot")
+        if panel.id != self.panel_for_decision():
+            raise ValueError(f"panel {panel.id} is not the panel of lot {self.lot_id}")
+        if panel.evaluation is None:
+            raise Conflict(
+                "panel-not-evaluated",
+                f"lot {self.lot_id} cannot be released: tests without a result",
+                pending=panel.pending_tests,
+            )
+        if panel.evaluation.outcome is not PanelStatus.IN_SPECIFICATION:
+            raise Conflict(
+                "lot-out-of-specification",
+                f"lot {self.lot_id} is out of specification and cannot be released",
+                failures=[f.model_dump() for f in panel.evaluation.failures],
+                deviation_id=panel.evaluation.deviation_id,
+            )
+        blocking = self.blocking_deviations
+        if blocking:
+            raise Conflict(
+                "open-deviation",
+                f"lot {self.lot_id} has open critical/major deviations: {', '.join(blocking)}",
+                deviation_ids=blocking,
+            )
+        certificate = Certificate(
+            certificate_id=certificate_id,
+            coi=panel.coi,
+            lot_id=self.lot_id,
+            batch_id=None if self.registered is None else self.registered.batch_id,
+            panel_id=panel.id,
+            product_code=panel.product_code,
+            spec_id=panel.spec.spec_id,
+            spec_version=panel.spec.version,
+            outcome=panel.evaluation.outcome,
+            results=[
+                CertificateResult(
+                    code=t.code,
+                    name=t.name,
+                    method=t.method,
+                    limit=t.limit,
+                    value=panel.results[t.code].value,
+                    unit=panel.results[t.code].unit,
+                    within_limit=panel.results[t.code].within_limit,
+                    recorded_by=panel.results[t.code].recorded_by,
+                    recorded_at=panel.results[t.code].recorded_at,
+                    corrected=panel.corrected(t.code),
+                    revisions=len(panel.history[t.code]),
+                )
+                for t in panel.spec.tests
+            ],
+            deviations=[
+                CertificateDeviation(
+                    deviation_id=d,
+                    classification=c,
+                    state=DeviationState.OPENED if is_open else DeviationState.CLOSED,
+                )
+                for d, (c, is_open) in self.deviations.items()
+            ],
+            decision=Decision.RELEASE,
+            meaning=Meaning.RELEASED,
+            reason=reason,
+            reviewer=by,
+            decided_at=at,
+        )
+        self._record(LotReleased(lot_id=self.lot_id, certificate=certificate))
+        return certificate
+
+    def reject(self, reason: str, by: Who, at: datetime) -> LotRejected:
+        """QA rejects the lot (possible at any time before a decision)."""
+        require_role(by, QA_REVIEWER, "rejecting a lot")
+        panel_id = self.panel_for_decision()
+        assert self.coi is not None
+        event = LotRejected(
+            lot_id=self.lot_id,
+            coi=self.coi,
+            panel_id=panel_id,
+            reason=reason,
+            decided_at=at,
+            decided_by=by,
+        )
+        self._record(event)
+        return event
+
+    def panel_for_decision(self) -> str:
+        """The panel a decision is about; refuses a decided lot or a lot without a panel."""
+        self._undecided()
+        if self.panel_id is None:
+            raise Conflict("no-panel", f"lot {self.lot_id} has no release panel")
+        return self.panel_id
+
+    # -- state --
+
+    @property
+    def total_viable_cells(self) -> float | None:
+        return None if self.registered is None else self.registered.total_viable_cells
+
+    @property
+    def blocking_deviations(self) -> list[str]:
+        return [d for d, (c, is_open) in self.deviations.items() if is_open and c in BLOCKING]
+
+    @property
+    def decision(self) -> Decision | None:
+        if self.released is not None:
+            return Decision.RELEASE
+        return None if self.rejected is None else Decision.REJECT
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case LotRegistered():
+                self.lot_id, self.coi, self.registered = event.lot_id, event.coi, event
+            case PanelAssigned():
+                self.lot_id, self.coi, self.panel_id = event.lot_id, event.coi, event.panel_id
+            case DeviationLinked():
+                self.lot_id, self.coi = event.lot_id, event.coi
+                self.deviations[event.deviation_id] = (event.classification, True)
+            case DeviationResolved():
+                cls, _ = self.deviations[event.deviation_id]
+                self.deviations[event.deviation_id] = (cls, False)
+            case LotReleased():
+                self.released = event
+            case LotRejected():
+                self.rejected = event
+            case _:
+                raise TypeError(f"lot cannot apply {type(event).__name__}")
+
+    # -- helpers --
+
+    def check_patient(self, coi: str) -> None:
+        if self.coi is not None and self.coi != coi:
+            raise Conflict(
+                "lot-coi-mismatch",
+                f"lot {self.lot_id} belongs to another chain of identity",
+            )
+
+    def _undecided(self) -> None:
+        if self.decision is not None:
+            raise Conflict(
+                "lot-already-decided",
+                f"lot {self.lot_id} was already decided: {self.decision.value}",
+                decision=self.decision.value,
+            )

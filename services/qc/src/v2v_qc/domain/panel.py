@@ -1,0 +1,321 @@
+"""The release panel of one lot: the ordered tests (a copy of the specification), their
+results, and the evaluation in or out of specification.
+
+GMP: a second result for a test is a correction; it needs a reason, and the earlier value
+stays in the event history (never obscured). The panel is evaluated once, when every test
+has a result; in this version a correction after the evaluation is refused (the way
+forward after an evaluation is a deviation and a QA decision, not an edit).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.errors import Conflict, DomainError
+
+from .common import Who
+from .dose import DoseCalculation
+from .spec import (
+    CategoricalTest,
+    DoseTest,
+    NumericTest,
+    Spec,
+    format_number,
+    parse_number,
+    whole_cells,
+)
+
+
+class PanelStatus(StrEnum):
+    ORDERED = "ordered"
+    IN_SPECIFICATION = "in-specification"
+    OUT_OF_SPECIFICATION = "out-of-specification"
+
+
+class Failure(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str
+    value: str
+    limit: str
+
+
+# --- domain events ----------------------------------------------------------------------
+
+
+class PanelOrdered(DomainEvent):
+    kind = "panel.ordered"
+
+    panel_id: str
+    coi: str
+    lot_id: str
+    product_code: str
+    spec: Spec
+    patient_weight_kg: float = Field(gt=0)
+    attempt: int = Field(ge=1)
+    ordered_at: datetime
+    ordered_by: Who
+
+
+class ResultRecorded(DomainEvent):
+    kind = "result.recorded"
+
+    panel_id: str
+    test_code: str
+    revision: int = Field(ge=1, description="1 = original entry, 2+ = corrections")
+    value: str
+    numeric: float | None = None
+    unit: str | None = None
+    within_limit: bool
+    recorded_at: datetime
+    recorded_by: Who
+    correction_reason: str | None = None
+    previous_value: str | None = None
+    calculation: DoseCalculation | None = None
+
+
+class PanelEvaluated(DomainEvent):
+    kind = "panel.evaluated"
+
+    panel_id: str
+    outcome: PanelStatus
+    failures: list[Failure] = Field(default_factory=list)
+    deviation_id: str | None = None
+    evaluated_at: datetime
+
+
+PANEL_EVENTS: list[type[DomainEvent]] = [PanelOrdered, ResultRecorded, PanelEvaluated]
+
+
+# --- aggregate --------------------------------------------------------------------------
+
+
+class Panel(Aggregate):
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.coi = ""
+        self.lot_id = ""
+        self.product_code = ""
+        self._spec: Spec | None = None
+        self.patient_weight_kg = 0.0
+        self.attempt = 1
+        self.ordered: PanelOrdered | None = None
+        self.results: dict[str, ResultRecorded] = {}
+        self.history: dict[str, list[ResultRecorded]] = {}
+        self.evaluation: PanelEvaluated | None = None
+
+    # -- commands --
+
+    @classmethod
+    def order(
+        cls,
+        panel_id: str,
+        *,
+        coi: str,
+        lot_id: str,
+        product_code: str,
+        spec: Spec,
+        patient_weight_kg: float,
+        attempt: int,
+        by: Who,
+        at: datetime,
+    ) -> Panel:
+        panel = cls(panel_id)
+        panel._record(
+            PanelOrdered(
+                panel_id=panel_id,
+                coi=coi,
+                lot_id=lot_id,
+                product_code=product_code,
+                spec=spec,
+                patient_weight_kg=patient_weight_kg,
+                attempt=attempt,
+                ordered_at=at,
+                ordered_by=by,
+            )
+        )
+        return panel
+
+    def record(
+        self,
+        test_code: str,
+        raw: float | str,
+        unit: str | None,
+        correction_reason: str | None,
+        by: Who,
+        at: datetime,
+    ) -> ResultRecorded:
+        """Record (or, with a reason, correct) the result of one ordered test."""
+        test = self.spec.test(test_code)
+        if test is None:
+            raise DomainError(
+                "unknown-test",
+                f"test {test_code!r} is not on this panel "
+                f"({self.spec.spec_id} v{self.spec.version})",
+                tests=[t.code for t in self.spec.tests],
+            )
+        if isinstance(test, DoseTest):
+            raise DomainError(
+                "dose-is-computed",
+                f"{test_code!r} is computed by QC from {test.from_test!r} and the lot's "
+                "total viable cells; it cannot be entered",
+            )
+        reason = self._check_revision(test_code, correction_reason)
+        if isinstance(test, NumericTest):
+            if unit is not None and unit.strip() != test.unit:
+                raise DomainError(
+                    "unit-mismatch",
+                    f"{test_code!r} is reported in {test.unit!r}, not {unit!r}",
+                    expected_unit=test.unit,
+                )
+            number = parse_number(raw, test_code)
+            test.check_possible(number)
+            value = raw.strip() if isinstance(raw, str) else format_number(number)
+            within, numeric, unit = test.within(number), number, test.unit
+        else:
+            assert isinstance(test, CategoricalTest)
+            if not isinstance(raw, str) or not raw.strip():
+                raise DomainError(
+                    "value-not-categorical",
+                    f"{test_code!r} needs one of {test.accepted} (or another observed text)",
+                )
+            if unit is not None:
+                raise DomainError("unit-not-applicable", f"{test_code!r} has no unit")
+            value, within, numeric = raw.strip(), test.within(raw), None
+        return self._add(test_code, value, numeric, unit, within, reason, by, at, None)
+
+    def record_dose(self, calc: DoseCalculation, by: Who, at: datetime) -> ResultRecorded | None:
+        """Record the computed dose; a new calculation (after a correction of the CAR+ %)
+        is a correction of the dose. Nothing to do when unchanged or already evaluated."""
+        dose = self.spec.dose
+        if dose is None or self.evaluation is not None:
+            return None
+        previous = self.results.get(dose.code)
+        if previous is not None and previous.calculation == calc:
+            return None
+        reason = None if previous is None else f"recomputed after a correction of {dose.from_test}"
+        within = dose.within(calc.per_kg, calc.car_pos_viable_cells)
+        value = str(whole_cells(calc.per_kg))
+        return self._add(dose.code, value, calc.per_kg, dose.unit, within, reason, by, at, calc)
+
+    def assess(self) -> tuple[PanelStatus, list[Failure]]:
+        """The outcome if evaluated now (every test must have a result)."""
+        if self.pending_tests:
+            raise Conflict("panel-incomplete", "tests without a result", pending=self.pending_tests)
+        failures = []
+        for test in self.spec.tests:
+            r = self.results[test.code]
+            if not r.within_limit:
+                shown = r.value if r.unit is None else f"{r.value} {r.unit}"
+                failures.append(Failure(code=test.code, value=shown, limit=test.limit))
+        outcome = PanelStatus.OUT_OF_SPECIFICATION if failures else PanelStatus.IN_SPECIFICATION
+        return outcome, failures
+
+    def evaluate(self, at: datetime, deviation_id: str | None) -> PanelEvaluated:
+        """Declare the lot in or out of specification; OOS needs the deviation's id."""
+        if self.evaluation is not None:
+            raise Conflict("panel-already-evaluated", f"panel {self.id} is already evaluated")
+        outcome, failures = self.assess()
+        oos = outcome is PanelStatus.OUT_OF_SPECIFICATION
+        if oos != (deviation_id is not None):
+            raise ValueError("a deviation id is given exactly when out of specification")
+        event = PanelEvaluated(
+            panel_id=self.id,
+            outcome=outcome,
+            failures=failures,
+            deviation_id=deviation_id,
+            evaluated_at=at,
+        )
+        self._record(event)
+        return event
+
+    # -- state --
+
+    @property
+    def spec(self) -> Spec:
+        if self._spec is None:
+            raise RuntimeError("panel not ordered")
+        return self._spec
+
+    @property
+    def status(self) -> PanelStatus:
+        return PanelStatus.ORDERED if self.evaluation is None else self.evaluation.outcome
+
+    @property
+    def pending_tests(self) -> list[str]:
+        return [t.code for t in self.spec.tests if t.code not in self.results]
+
+    @property
+    def complete(self) -> bool:
+        return not self.pending_tests
+
+    def corrected(self, code: str) -> bool:
+        return len(self.history.get(code, [])) > 1
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case PanelOrdered():
+                self.coi, self.lot_id = event.coi, event.lot_id
+                self.product_code, self._spec = event.product_code, event.spec
+                self.patient_weight_kg, self.attempt = event.patient_weight_kg, event.attempt
+                self.ordered = event
+            case ResultRecorded():
+                self.results[event.test_code] = event
+                self.history.setdefault(event.test_code, []).append(event)
+            case PanelEvaluated():
+                self.evaluation = event
+            case _:
+                raise TypeError(f"panel cannot apply {type(event).__name__}")
+
+    # -- helpers --
+
+    def _check_revision(self, code: str, correction_reason: str | None) -> str | None:
+        reason = (correction_reason or "").strip() or None
+        if self.evaluation is not None:
+            raise Conflict(
+                "panel-already-evaluated",
+                f"panel {self.id} was evaluated {self.evaluation.outcome.value}; results can "
+                "no longer be corrected (open a deviation instead)",
+            )
+        if code in self.results and reason is None:
+            raise Conflict(
+                "result-already-recorded",
+                f"{code!r} already has a result; a correction needs a correction_reason",
+            )
+        if code not in self.results and reason is not None:
+            raise DomainError("nothing-to-correct", f"{code!r} has no result to correct yet")
+        return reason
+
+    def _add(
+        self,
+        code: str,
+        value: str,
+        numeric: float | None,
+        unit: str | None,
+        within: bool,
+        reason: str | None,
+        by: Who,
+        at: datetime,
+        calc: DoseCalculation | None,
+    ) -> ResultRecorded:
+        previous = self.results.get(code)
+        event = ResultRecorded(
+            panel_id=self.id,
+            test_code=code,
+            revision=len(self.history.get(code, [])) + 1,
+            value=value,
+            numeric=numeric,
+            unit=unit,
+            within_limit=within,
+            recorded_at=at,
+            recorded_by=by,
+            correction_reason=reason,
+            previous_value=None if previous is None else previous.value,
+            calculation=calc,
+        )
+        self._record(event)
+        return event

@@ -1,0 +1,144 @@
+"""Shared test data and helpers of the qc service tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from v2v_events.contracts.batch import LotProduced
+from v2v_events.contracts.common import Actor
+from v2v_events.contracts.qc import OrderPanel, PanelOrdered
+from v2v_qc.bootstrap import build
+from v2v_qc.domain.spec import SpecCatalog
+from v2v_qc.settings import QcSettings
+from v2v_runtime.inbox import Outcome
+from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock
+
+COI = "CHA1B2C26000123"
+OTHER_COI = "CHA1B2C26000456"
+JOURNEY = Actor(user_id="journey-worker", role="system")
+ANALYST = {"X-V2V-User": "u-analyst", "X-V2V-Role": "qc-analyst"}
+QA = {"X-V2V-User": "u-qa", "X-V2V-Role": "qa-reviewer"}
+
+# Every test of the S1234 / default panel within its limit (the dose is computed).
+PASSING: dict[str, Any] = {
+    "viability": 85.2,
+    "car_pos": 30,
+    "cd3_pos": 92,
+    "vcn": 2.1,
+    "endotoxin": 0.1,
+    "sterility": "no growth",
+    "mycoplasma": "negative",
+    "rcl": "not detected",
+    "identity": "confirmed",
+    "potency": 1200,
+}
+TOTAL_VIABLE_CELLS = 4.6e8  # x 30 % = 1.38e8 CAR+; / 70 kg = 1.971e6 per kg: in spec
+
+
+def order(
+    lot_id: str = "lot-1",
+    *,
+    coi: str = COI,
+    product_code: str = "S1234",
+    weight: float = 70.0,
+    attempt: int = 1,
+) -> OrderPanel:
+    return OrderPanel(
+        coi=coi,
+        lot_id=lot_id,
+        product_code=product_code,
+        patient_weight_kg=weight,
+        attempt=attempt,
+        actor=JOURNEY,
+    )
+
+
+def produced(
+    lot_id: str = "lot-1", *, coi: str = COI, total_viable_cells: float = TOTAL_VIABLE_CELLS
+) -> LotProduced:
+    at = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    return LotProduced(
+        coi=coi,
+        batch_id=f"batch-of-{lot_id}",
+        lot_id=lot_id,
+        bag_ids=["bag-1"],
+        total_viable_cells=total_viable_cells,
+        viability_pct=88.0,
+        retained_aliquots_remaining=1,
+        manufacturing_site="MS-1",
+        produced_at=at,
+        expires_at=at + timedelta(days=365),
+        actor=Actor(user_id="u-operator", role="manufacturing-operator"),
+    )
+
+
+def build_harness(
+    tmp_path: Path, specs: SpecCatalog | None = None, ids_prefix: str = "id"
+) -> ServiceHarness:
+    settings = QcSettings(database_url=ServiceHarness.sqlite_url(tmp_path, "qc"))
+    clock = StepClock(tick=timedelta(seconds=1))
+    return ServiceHarness(build(settings, clock=clock, ids=SeqIds(ids_prefix), specs=specs))
+
+
+async def order_panel(
+    h: ServiceHarness,
+    lot_id: str = "lot-1",
+    *,
+    with_lot: bool = True,
+    total_viable_cells: float = TOTAL_VIABLE_CELLS,
+    coi: str = COI,
+    **kw: Any,
+) -> str:
+    """LotProduced (unless with_lot=False), then OrderPanel; returns the panel id."""
+    if with_lot:
+        lot = produced(lot_id, coi=coi, total_viable_cells=total_viable_cells)
+        outcome = await h.deliver(lot, subject=coi, id=f"produced-{lot_id}")
+        assert outcome is Outcome.PROCESSED
+    outcome = await h.deliver(order(lot_id, coi=coi, **kw), subject=coi, id=f"order-{lot_id}")
+    assert outcome is Outcome.PROCESSED
+    ordered = [p for p in await h.published(PanelOrdered) if p.lot_id == lot_id]
+    return ordered[-1].panel_id
+
+
+async def post_result(
+    c: httpx.AsyncClient,
+    panel_id: str,
+    code: str,
+    value: Any,
+    headers: Mapping[str, str] = ANALYST,
+    **extra: Any,
+) -> httpx.Response:
+    body = {"test_code": code, "value": value, **extra}
+    return await c.post(f"/panels/{panel_id}/results", json=body, headers=dict(headers))
+
+
+async def post_all(
+    c: httpx.AsyncClient,
+    panel_id: str,
+    overrides: Mapping[str, Any] | None = None,
+    skip: tuple[str, ...] = (),
+) -> list[httpx.Response]:
+    """Post every entered result of the panel (PASSING with overrides), except ``skip``."""
+    values = {**PASSING, **(overrides or {})}
+    out = []
+    for code, value in values.items():
+        if code in skip:
+            continue
+        r = await post_result(c, panel_id, code, value)
+        assert r.status_code == 201, r.text
+        out.append(r)
+    return out
+
+
+def problem(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = r.json()
+    if code is not None:
+        assert body["type"] == f"urn:vein2vein:problem:{code}", body
+    return body
