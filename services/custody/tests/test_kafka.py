@@ -5,18 +5,19 @@ from __future__ import annotations
 from v2v_custody.bootstrap import build
 from v2v_custody.settings import CustodySettings
 from v2v_events.catalog import commands_topic, events_topic
+from v2v_events.contracts.batch import LotRejected
 from v2v_events.contracts.custody import RejectUnit, UnitRejected, UnitsRegistered
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness
 
-from .support import ACTOR, SITE, TREATMENT, Custody, lot
+from .support import ACTOR, SITE, START, TREATMENT, Custody, lot
 
 
 def test_spec_subscribes_to_batch_events_and_its_commands(settings: CustodySettings) -> None:
     spec = build(settings)
     assert spec.name == "custody"
     assert list(spec.subscribed_topics) == [events_topic("batch")]
-    assert set(spec.handlers) == {RejectUnit, type(lot("CHA1B2C26000001", "L", ["b"]))}
+    assert set(spec.handlers) == {RejectUnit, type(lot("CHA1B2C26000001", "L", ["b"])), LotRejected}
     assert ServiceHarness(spec).kit.topics == [commands_topic("custody"), events_topic("batch")]
 
 
@@ -92,3 +93,29 @@ async def test_lot_for_an_unknown_patient_or_a_taken_bag_id_is_dead_lettered(
     assert await custody.harness.deliver(taken, subject=other) is Outcome.DEAD_LETTERED
     assert (await custody.get(f"/patients/{other}/units")).json() == []
     assert len(custody.harness.dead_letters.sent) == 2
+
+
+async def test_lot_rejected_rejects_its_bags(custody: Custody) -> None:
+    coi = await custody.enroll()
+    lot_id = await custody.produce_lot(coi, ["BAG-1", "BAG-2"])
+    other_lot = await custody.produce_lot(coi, ["BAG-3"])
+    event = LotRejected(
+        coi=coi,
+        lot_id=lot_id,
+        reason="out of specification",
+        deviation_id="DEV-1",
+        rejected_at=START,
+        actor=ACTOR,
+    )
+    assert await custody.harness.deliver(event, subject=coi) is Outcome.PROCESSED
+    rejected = await custody.harness.published(UnitRejected)
+    assert sorted(r.unit_id for r in rejected) == ["BAG-1", "BAG-2"]
+    assert all(r.reason == f"lot {lot_id} rejected: out of specification" for r in rejected)
+    units = {
+        u["unit_id"]: u["status"] for u in (await custody.get(f"/patients/{coi}/units")).json()
+    }
+    assert units == {"BAG-1": "rejected", "BAG-2": "rejected", "BAG-3": "registered"}
+    assert other_lot != lot_id
+    # the same event again (new message id): nothing more happens
+    assert await custody.harness.deliver(event, subject=coi) is Outcome.PROCESSED
+    assert len(await custody.harness.published(UnitRejected)) == 2

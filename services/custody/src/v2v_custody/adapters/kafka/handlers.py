@@ -1,4 +1,5 @@
-"""Inbox handlers: RejectUnit (custody's commands topic) and LotProduced (batch's events).
+"""Inbox handlers: RejectUnit (custody's commands topic), LotProduced and LotRejected
+(batch's events).
 
 The inbox runs each handler in one transaction with the record of the message id, so a
 redelivered message is skipped; the application functions are idempotent on top of that.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from v2v_events.catalog import Service, events_topic
-from v2v_events.contracts.batch import LotProduced
+from v2v_events.contracts.batch import LotProduced, LotRejected
 from v2v_events.contracts.custody import RejectUnit
 from v2v_events.envelope import Envelope
 from v2v_events.registry import Contract
@@ -18,6 +19,7 @@ from v2v_runtime.uow import UnitOfWork
 
 from ...application.register_lot import register_lot
 from ...application.reject import reject_unit
+from ...application.reject_lot_units import reject_lot_units
 
 SUBSCRIBED_TOPICS: tuple[str, ...] = (events_topic(Service.BATCH),)
 
@@ -42,7 +44,18 @@ async def on_lot_produced(uow: UnitOfWork, envelope: Envelope, message: Contract
     )
 
 
+async def on_lot_rejected(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+    assert isinstance(message, LotRejected)
+    await reject_lot_units(
+        uow,
+        message,
+        correlation_id=envelope.correlationid or envelope.id,
+        causation_id=envelope.id,
+    )
+
+
 HANDLERS: Mapping[type[Contract], Handler] = {
     RejectUnit: on_reject_unit,
     LotProduced: on_lot_produced,
+    LotRejected: on_lot_rejected,
 }
