@@ -3,16 +3,11 @@ rebuilt by replaying the event store. Created by migrations/versions/logistics_0
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
     Date,
-    DateTime,
-    Dialect,
     Index,
     Integer,
     MetaData,
@@ -21,31 +16,9 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.types import TypeDecorator
 
 from v2v_runtime.db.tables import NAMING
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Timezone-aware in and out, on PostgreSQL and on SQLite (which stores it naive)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            # The runtime's event store hands back naive UTC timestamps on SQLite.
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
+from v2v_runtime.db.types import UtcDateTime
 
 metadata = MetaData(naming_convention=NAMING)
 
