@@ -171,7 +171,8 @@ class Platform:
                 continue
             ok = run_async(comp.probe()) and pid_alive(pid)
             state: State = "running" if ok else "unhealthy"
-            detail = f"log {comp.log_file}" if ok else f"not answering; see {comp.log_file}"
+            log = comp.log_file.relative_to(self.config.data_dir)
+            detail = f"log {log}" if ok else f"not answering; see {comp.log_file}"
             rows.append(ComponentStatus(comp.name, state, pid, comp.endpoint, detail))
         return rows
 
