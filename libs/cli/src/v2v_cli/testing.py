@@ -36,7 +36,7 @@ from v2v_cli.stack.errors import StackError
 from v2v_cli.stack.kafka import ensure_topics
 from v2v_cli.stack.launcher import Stack
 from v2v_cli.stack.process import free_ports, run_async
-from v2v_cli.stack.temporal import ensure_search_attributes
+from v2v_journey.provision import ensure_search_attributes
 
 Source = Literal["external", "docker", "native"]
 

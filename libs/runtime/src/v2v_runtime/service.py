@@ -26,7 +26,7 @@ from .clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from .consumer import make_broker, subscribe
 from .db.engine import create_engine, session_factory
 from .db.migrate import upgrade
-from .http import health_router, install_problem_handlers
+from .http import ReadinessCheck, health_router, install_problem_handlers
 from .inbox import Handler, InboxProcessor
 from .kafka import KafkaPublisher
 from .logging import configure_logging
@@ -40,6 +40,9 @@ log = logging.getLogger("v2v.service")
 class ServiceSettings(RuntimeSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8000, ge=1, le=65535)
+    health_port: int | None = Field(
+        None, ge=1, le=65535, description="/healthz and /readyz for roles without the API"
+    )
 
 
 class Role(StrEnum):
@@ -116,6 +119,16 @@ class ServiceKit:
         return app
 
 
+def health_server(host: str, port: int, checks: Mapping[str, ReadinessCheck]) -> uvicorn.Server:
+    """A small server with only /healthz and /readyz, for processes that serve no API
+    (consumers, relays, workers) so orchestrators can probe them the same way."""
+    app = FastAPI(title="health", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(health_router(checks))
+    return uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    )
+
+
 def kit_of(app: FastAPI) -> ServiceKit:
     kit = app.state.kit
     assert isinstance(kit, ServiceKit)
@@ -166,6 +179,18 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
                 poll_interval=s.relay_poll_interval_s,
             )
             tasks.append(asyncio.create_task(relay.run(stop)))
+        if Role.API not in roles and s.health_port:
+            checks: dict[str, ReadinessCheck] = {"database": kit.check_database}
+            if broker is not None:
+                consumer = broker
+
+                async def kafka() -> None:
+                    if not await consumer.ping(timeout=3.0):
+                        raise ConnectionError("Kafka broker not reachable")
+
+                checks["kafka"] = kafka
+            server = health_server(s.http_host, s.health_port, checks)
+            tasks.append(asyncio.create_task(server.serve()))
         if Role.API in roles:
             config = uvicorn.Config(
                 kit.http_app(manage_lifecycle=False),
@@ -193,11 +218,25 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
         await kit.engine.dispose()
 
 
+async def migrate(spec: ServiceSpec) -> None:
+    kit = ServiceKit(spec)
+    try:
+        await kit.migrate()
+    finally:
+        await kit.engine.dispose()
+
+
 def main(build: Callable[[], ServiceSpec], argv: Sequence[str] | None = None) -> None:
-    """``python -m v2v_<service> [api|consumer|relay|all ...]`` (default: all)."""
+    """``python -m v2v_<service> [api|consumer|relay|all ...]`` (default: all), or
+    ``python -m v2v_<service> migrate`` to bring the database schema up to date and exit."""
     import sys
 
     args = list(argv if argv is not None else sys.argv[1:]) or ["all"]
+    if args == ["migrate"]:
+        spec = build()
+        asyncio.run(migrate(spec))
+        print(f"{spec.name}: database schema up to date", flush=True)
+        return
     try:
         roles = {Role(a) for a in args}
     except ValueError:

@@ -13,6 +13,8 @@ class JourneySettings(RuntimeSettings):
     service: str = "journey"
     temporal_namespace: str = "default"
     task_queue: str = TASK_QUEUE
+    http_host: str = "127.0.0.1"
+    health_port: int | None = Field(None, ge=1, le=65535, description="/healthz and /readyz")
     policy: str = Field("default", description="journey policy for products not mapped below")
     policy_by_product: dict[str, str] = Field(
         default_factory=dict, description='e.g. {"S1234": "default"} (V2V_POLICY_BY_PRODUCT)'

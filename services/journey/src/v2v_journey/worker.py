@@ -8,15 +8,18 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from faststream.kafka import KafkaBroker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from v2v_events.catalog import Service, consumer_group, events_topic
 from v2v_runtime.consumer import make_broker, subscribe
+from v2v_runtime.http import ReadinessCheck
 from v2v_runtime.inbox import DeadLetters
 from v2v_runtime.kafka import KafkaPublisher
 from v2v_runtime.logging import configure_logging
+from v2v_runtime.service import health_server
 
 from . import policies
 from .activities import JourneyActivities
@@ -71,6 +74,7 @@ async def run(roles: set[str]) -> None:
         loop.add_signal_handler(sig, stop.set)
     broker = None
     worker_task = None
+    health_task = None
     try:
         if "worker" in roles:
             worker = make_worker(client, publisher, settings.task_queue)
@@ -83,9 +87,17 @@ async def run(roles: set[str]) -> None:
             broker = make_broker(settings.kafka_bootstrap_servers, "journey-bridge")
             subscribe(broker, bridge, *BRIDGED_TOPICS)
             await broker.start()
+        if settings.health_port:
+            checks: dict[str, ReadinessCheck] = {"temporal": _temporal_check(client)}
+            if broker is not None:
+                checks["kafka"] = _kafka_check(broker)
+            server = health_server(settings.http_host, settings.health_port, checks)
+            health_task = asyncio.create_task(server.serve())
         print(f"journey ready: roles {sorted(roles)}", flush=True)
         await stop.wait()
     finally:
+        if health_task is not None:
+            health_task.cancel()
         if broker is not None:
             await broker.stop()
         if worker_task is not None:
@@ -93,6 +105,22 @@ async def run(roles: set[str]) -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await worker_task
         await publisher.stop()
+
+
+def _temporal_check(client: Client) -> ReadinessCheck:
+    async def check() -> None:
+        if not await client.service_client.check_health():
+            raise ConnectionError("Temporal frontend not serving")
+
+    return check
+
+
+def _kafka_check(broker: KafkaBroker) -> ReadinessCheck:
+    async def check() -> None:
+        if not await broker.ping(timeout=3.0):
+            raise ConnectionError("Kafka broker not reachable")
+
+    return check
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -7,7 +7,8 @@ from v2v_cli.stack.errors import PortInUseError, StackError
 from v2v_cli.stack.kafka import KafkaBroker, ensure_topics
 from v2v_cli.stack.launcher import ComponentStatus, Stack, State
 from v2v_cli.stack.postgres import PostgresCluster
-from v2v_cli.stack.temporal import SEARCH_ATTRIBUTES, TemporalDevServer, ensure_search_attributes
+from v2v_cli.stack.temporal import TemporalDevServer
+from v2v_journey.provision import SEARCH_ATTRIBUTES, ensure_search_attributes
 
 __all__ = [
     "SEARCH_ATTRIBUTES",

@@ -12,14 +12,14 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.admin import AIOKafkaAdminClient
 
 from v2v_cli.stack.component import Component, PortSetting, Progress
 from v2v_cli.stack.config import StackConfig
 from v2v_cli.stack.errors import StackError
 from v2v_cli.stack.process import spawn_detached, tcp_open
-from v2v_events.catalog import TopicSpec, all_topics
+from v2v_events.catalog import TopicSpec
+from v2v_runtime import provision
 
 MIN_JAVA = 17
 LOG4J_VERSION = "2.24.3"
@@ -196,37 +196,12 @@ async def ensure_topics(
     time_limit: float = 30.0,
 ) -> list[str]:
     """Create every catalog topic that is missing; return all catalog topic names."""
-    wanted = list(all_topics() if specs is None else specs)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     try:
-        async with asyncio.timeout(time_limit):
-            await admin.start()
-            existing = set(await admin.list_topics())
-            missing = [s for s in wanted if s.name not in existing]
-            if missing:
-                response = await admin.create_topics(
-                    [
-                        NewTopic(
-                            s.name,
-                            num_partitions=s.partitions,
-                            replication_factor=replication_factor,
-                            topic_configs=dict(s.config),
-                        )
-                        for s in missing
-                    ]
-                )
-                for topic, code, *rest in response.topic_errors:
-                    # Another launcher may have created it in the meantime: that is fine.
-                    if code and not issubclass(for_code(code), TopicAlreadyExistsError):
-                        message = rest[0] if rest else ""
-                        raise StackError(
-                            f"creating topic {topic} failed: {for_code(code).__name__} {message}"
-                        )
-    except TimeoutError:
-        raise StackError(f"Kafka at {bootstrap} did not answer within {time_limit:.0f} s") from None
-    finally:
-        await admin.close()
-    return [s.name for s in wanted]
+        return await provision.ensure_topics(
+            bootstrap, specs, replication_factor=replication_factor, time_limit=time_limit
+        )
+    except provision.ProvisionError as exc:
+        raise StackError(str(exc)) from None
 
 
 async def kafka_answers(bootstrap: str, time_limit: float = 5.0) -> bool:

@@ -9,26 +9,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import (
-    AddSearchAttributesRequest,
-    ListSearchAttributesRequest,
-)
 from temporalio.client import Client
 
 from v2v_cli.stack.component import Component, PortSetting, Progress
 from v2v_cli.stack.config import LOCALHOST, StackConfig
 from v2v_cli.stack.errors import StackError
 from v2v_cli.stack.process import spawn_detached, tcp_open
-
-# Custom search attributes the journey workflows set (name -> Temporal type).
-SEARCH_ATTRIBUTES: dict[str, str] = {
-    "CoI": "Keyword",
-    "JourneyStage": "Keyword",
-    "Therapy": "Keyword",
-    "Site": "Keyword",
-    "JourneyStatus": "Keyword",
-}
+from v2v_journey.provision import SEARCH_ATTRIBUTES, ensure_search_attributes
 
 
 def find_temporal_binary() -> Path:
@@ -60,23 +47,6 @@ def start_dev_args(binary: Path, config: StackConfig, db_file: Path) -> list[str
     for name, kind in SEARCH_ATTRIBUTES.items():
         args += ["--search-attribute", f"{name}={kind}"]
     return args
-
-
-async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
-    """Register any missing SEARCH_ATTRIBUTES; return the names that had to be added."""
-    listed = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
-    missing = {
-        name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
-        for name, kind in SEARCH_ATTRIBUTES.items()
-        if name not in listed.custom_attributes
-    }
-    if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
-        )
-    return sorted(missing)
 
 
 def _http_ok(url: str, timeout: float = 2.0) -> bool:
