@@ -7,12 +7,18 @@ native launcher (the same code as `v2v stack up`) on free ports in a temp dir.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from v2v_cli.journeys import Endpoints
+from v2v_cli.stack import Stack, StackConfig
+from v2v_cli.stack.platform import Platform
+from v2v_cli.stack.process import free_ports
 from v2v_cli.testing import ProvisionedStack, provision_stack
 
 
@@ -57,3 +63,44 @@ async def producer_db(db_kind: str, stack: ProvisionedStack, tmp_path: Path) -> 
 async def consumer_db(db_kind: str, stack: ProvisionedStack, tmp_path: Path) -> str:
     """The consuming service's own database (never shared with the producer)."""
     return await _database(db_kind, stack, tmp_path, "consumer")
+
+
+@pytest.fixture(scope="session")
+def trace_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every platform process appends its finished spans here (V2V_TRACE_FILE)."""
+    return tmp_path_factory.mktemp("traces") / "spans.jsonl"
+
+
+@pytest.fixture(scope="session")
+async def platform(
+    stack: ProvisionedStack, tmp_path_factory: pytest.TempPathFactory, trace_file: Path
+) -> AsyncIterator[Endpoints]:
+    """The four services and the journey, each its own OS process, on the real stack."""
+    data = tmp_path_factory.mktemp("platform")
+    ports = free_ports(4)
+    config = StackConfig.from_env().replace(
+        data_dir=data,
+        custody_port=ports[0],
+        logistics_port=ports[1],
+        batch_port=ports[2],
+        qc_port=ports[3],
+    )
+    endpoints = {
+        "kafka_bootstrap": stack.kafka_bootstrap,
+        "temporal_address": stack.temporal_address,
+        "temporal_namespace": stack.temporal_namespace,
+        "database_urls": {
+            s: f"sqlite+aiosqlite:///{data}/{s}.sqlite"
+            for s in ("custody", "logistics", "batch", "qc")
+        },
+    }
+    os.environ["V2V_TRACE_FILE"] = str(trace_file)  # inherited by the processes
+    plat = Platform(Stack(config))
+    try:
+        await asyncio.to_thread(plat.up, endpoints)
+        yield Endpoints(*(f"http://127.0.0.1:{p}" for p in ports))
+    finally:
+        os.environ.pop("V2V_TRACE_FILE", None)
+        await asyncio.to_thread(plat.down)
+        for log in sorted((data / "logs").glob("*.log")):
+            print(f"--- {log.name} ---\n{log.read_text()[-3000:]}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +21,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from v2v_cli.journeys import COORDINATOR, Driver, Endpoints, Patient, Plan
-from v2v_cli.stack import Stack, StackConfig
-from v2v_cli.stack.platform import DEMO_PRODUCT, Platform
-from v2v_cli.stack.process import free_ports
+from v2v_cli.stack.platform import DEMO_PRODUCT
 from v2v_cli.testing import ProvisionedStack
 from v2v_events.catalog import all_topics
 
@@ -41,39 +38,6 @@ REQUIRED = (
     "ce_subject",
     "content-type",
 )
-
-
-@pytest.fixture(scope="module")
-async def platform(
-    stack: ProvisionedStack, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Endpoints]:
-    data = tmp_path_factory.mktemp("platform")
-    ports = free_ports(4)
-    config = StackConfig.from_env().replace(
-        data_dir=data,
-        custody_port=ports[0],
-        logistics_port=ports[1],
-        batch_port=ports[2],
-        qc_port=ports[3],
-    )
-    endpoints = {
-        "kafka_bootstrap": stack.kafka_bootstrap,
-        "temporal_address": stack.temporal_address,
-        "temporal_namespace": stack.temporal_namespace,
-        "database_urls": {
-            s: f"sqlite+aiosqlite:///{data}/{s}.sqlite"
-            for s in ("custody", "logistics", "batch", "qc")
-        },
-    }
-    plat = Platform(Stack(config))
-    try:
-        await asyncio.to_thread(plat.up, endpoints)
-        yield Endpoints(*(f"http://127.0.0.1:{p}" for p in ports))
-    finally:
-        await asyncio.to_thread(plat.down)
-        for log in sorted((data / "logs").glob("*.log")):
-            tail = log.read_text()[-3000:]
-            print(f"--- {log.name} ---\n{tail}")
 
 
 async def test_three_journeys_end_to_end(platform: Endpoints, stack: ProvisionedStack) -> None:

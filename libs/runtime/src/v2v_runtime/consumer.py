@@ -14,17 +14,44 @@ from typing import Any, Protocol
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.security import (
+    BaseSecurity,
+    SASLPlaintext,
+    SASLScram256,
+    SASLScram512,
+)
 
 from .inbox import IncomingRecord
 
 log = logging.getLogger("v2v.consumer")
 
 
-def make_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
+def security(options: dict[str, Any]) -> BaseSecurity | None:
+    """FastStream's form of the aiokafka security options from the settings."""
+    protocol = options.get("security_protocol", "PLAINTEXT")
+    if protocol == "PLAINTEXT":
+        return None
+    tls = options.get("ssl_context")
+    if protocol == "SSL":
+        return BaseSecurity(ssl_context=tls)
+    kinds = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+    kind = kinds[options["sasl_mechanism"]]
+    return kind(
+        username=options["sasl_plain_username"],
+        password=options["sasl_plain_password"],
+        ssl_context=tls,
+        use_ssl=protocol == "SASL_SSL",
+    )
+
+
+def make_broker(
+    bootstrap_servers: str, client_id: str, options: dict[str, Any] | None = None
+) -> KafkaBroker:
     # FastStream logs every message at the broker's log level; ours are the useful ones.
     return KafkaBroker(
         bootstrap_servers,
         client_id=client_id,
+        security=security(options or {}),
         logger=logging.getLogger("v2v.faststream"),
         log_level=logging.DEBUG,
     )

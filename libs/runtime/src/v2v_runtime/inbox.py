@@ -25,6 +25,7 @@ from v2v_events.catalog import dead_letter_topic
 from v2v_events.envelope import Envelope, EnvelopeError, from_kafka, headers_to_dict
 from v2v_events.registry import REGISTRY, Contract, Registry, RegistryError
 
+from . import telemetry
 from .db.tables import inbox
 from .kafka import Publisher
 from .tracing import span_from
@@ -115,7 +116,11 @@ class InboxProcessor:
                 "v2v.message.type": envelope.type,
             },
         ):
-            return await self._handle(record, envelope, message, handler)
+            outcome = await self._handle(record, envelope, message, handler)
+        telemetry.instruments().handled.add(
+            1, {"group": self.group, "type": envelope.type, "outcome": outcome.value}
+        )
+        return outcome
 
     async def _handle(
         self, record: IncomingRecord, envelope: Envelope, message: Contract, handler: Handler
@@ -136,6 +141,7 @@ class InboxProcessor:
                 last_error = _describe(exc)
             except Exception as exc:
                 last_error = _describe(exc)
+            telemetry.instruments().failed.add(1, {"group": self.group, "type": envelope.type})
             log.warning(
                 "handler failed",
                 extra={
@@ -236,6 +242,7 @@ class DeadLetters:
             (H_DLQ_ATTEMPTS, str(attempts).encode()),
             (H_DLQ_AT, at.isoformat().encode()),
         ]
+        telemetry.instruments().dead_lettered.add(1, {"group": self.group, "reason": reason.value})
         log.error(
             "message dead-lettered",
             extra={

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 
@@ -24,10 +24,11 @@ class KafkaPublisher:
     """acks=all with the idempotent producer: no duplicates from producer retries and
     per-partition order kept, so one patient's messages arrive in the order written."""
 
-    def __init__(self, bootstrap_servers: str, client_id: str) -> None:
+    def __init__(self, bootstrap_servers: str, client_id: str, **options: Any) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers,
             client_id=client_id,
+            **options,
             acks="all",
             enable_idempotence=True,
             linger_ms=5,

@@ -12,11 +12,13 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from . import telemetry
 from .clock import Clock
 from .db.tables import outbox
 from .kafka import Publisher
@@ -33,6 +35,7 @@ class OutboxRow:
     key: str
     headers: list[tuple[str, str]]
     value: str
+    created_at: datetime
 
 
 class OutboxRelay:
@@ -44,7 +47,9 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_interval: float = 0.2,
+        service: str = "v2v",
     ) -> None:
+        self._service = service
         self._sessions = sessions
         self._publisher = publisher
         self._clock = clock
@@ -68,7 +73,13 @@ class OutboxRelay:
             )
             return [
                 OutboxRow(
-                    r.id, r.message_id, r.topic, r.key, [(k, v) for k, v in r.headers], r.value
+                    r.id,
+                    r.message_id,
+                    r.topic,
+                    r.key,
+                    [(k, v) for k, v in r.headers],
+                    r.value,
+                    r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC),
                 )
                 for r in rows
             ]
@@ -108,6 +119,12 @@ class OutboxRelay:
             return 0
         await self.publish(rows)
         await self.mark_published(rows)
+        now = self._clock.now()
+        meters = telemetry.instruments()
+        meters.published.add(len(rows))
+        for row in rows:
+            meters.relay_lag.record((now - row.created_at).total_seconds())
+        meters.set_backlog(self._service, await self.backlog())
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from v2v_events.catalog import commands_topic, consumer_group
 from v2v_events.registry import Contract
 
+from . import telemetry
 from .clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from .consumer import make_broker, subscribe
 from .db.engine import create_engine, session_factory
@@ -112,6 +114,9 @@ class ServiceKit:
             version="1",
         )
         app.state.kit = self
+        # A server span per request: the command's trace starts here and goes on through
+        # the outbox row into Kafka.
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
         app.include_router(health_router({"database": self.check_database}))
         for router in self.spec.routers:
             app.include_router(router)
@@ -149,7 +154,9 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     # The api role only writes the outbox: it needs no broker to answer.
-    publisher = KafkaPublisher(s.kafka_bootstrap_servers, f"{spec.name}-producer")
+    telemetry.configure(spec.name)
+    kafka_opts = s.kafka_options()
+    publisher = KafkaPublisher(s.kafka_bootstrap_servers, f"{spec.name}-producer", **kafka_opts)
     needs_kafka = bool(roles & {Role.CONSUMER, Role.RELAY})
     if needs_kafka:
         await publisher.start()
@@ -166,7 +173,7 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
                 max_attempts=s.inbox_max_attempts,
                 retry_backoff=s.inbox_retry_backoff_s,
             )
-            broker = make_broker(s.kafka_bootstrap_servers, f"{spec.name}-consumer")
+            broker = make_broker(s.kafka_bootstrap_servers, f"{spec.name}-consumer", kafka_opts)
             subscribe(broker, processor, *kit.topics)
             await broker.start()
             log.info("consumer started", extra={"group": kit.group, "topics": kit.topics})
@@ -177,6 +184,7 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
                 kit.clock,
                 batch_size=s.relay_batch_size,
                 poll_interval=s.relay_poll_interval_s,
+                service=spec.name,
             )
             tasks.append(asyncio.create_task(relay.run(stop)))
         if Role.API not in roles and s.health_port:

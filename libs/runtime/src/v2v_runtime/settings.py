@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import ssl
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +22,29 @@ class RuntimeSettings(BaseSettings):
     inbox_retry_backoff_s: float = Field(0.2, ge=0)
     relay_batch_size: int = Field(500, ge=1)
     relay_poll_interval_s: float = Field(0.2, gt=0)
+
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(None, description="CA bundle to verify the brokers")
+
+    def kafka_options(self) -> dict[str, Any]:
+        """aiokafka client options for the configured security (PLAINTEXT locally)."""
+        opts: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
+        if self.kafka_security_protocol in ("SSL", "SASL_SSL"):
+            opts["ssl_context"] = ssl.create_default_context(cafile=self.kafka_ssl_cafile)
+        if self.kafka_security_protocol.startswith("SASL"):
+            if not (
+                self.kafka_sasl_mechanism and self.kafka_sasl_username and self.kafka_sasl_password
+            ):
+                raise ValueError("SASL needs V2V_KAFKA_SASL_MECHANISM, _USERNAME and _PASSWORD")
+            opts.update(
+                sasl_mechanism=self.kafka_sasl_mechanism,
+                sasl_plain_username=self.kafka_sasl_username,
+                sasl_plain_password=self.kafka_sasl_password.get_secret_value(),
+            )
+        return opts
 
     @property
     def source(self) -> str:

@@ -16,15 +16,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from opentelemetry.trace import SpanKind
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from v2v_events import REGISTRY, EnvelopeError, from_kafka
 from v2v_events.contracts import batch, custody, logistics, qc
-from v2v_events.envelope import Envelope
+from v2v_events.envelope import Envelope, headers_to_dict
 from v2v_events.registry import Contract, RegistryError
 from v2v_runtime.inbox import DeadLetterReason, DeadLetters, IncomingRecord
+from v2v_runtime.tracing import span_from
 
 from .model import (
     SA_COI,
@@ -125,6 +127,22 @@ class JourneyBridge:
             message = REGISTRY.decode_envelope(env)
         except RegistryError as exc:
             return await self._dead(record, DeadLetterReason.INVALID, str(exc))
+        carrier = headers_to_dict(record.headers)
+        with span_from(
+            carrier,
+            f"process {record.topic}",
+            SpanKind.CONSUMER,
+            {
+                "messaging.system": "kafka",
+                "messaging.consumer.group.name": self.group,
+                "messaging.message.id": env.id,
+                "messaging.destination.name": record.topic,
+                "v2v.message.type": env.type,
+            },
+        ):
+            return await self._deliver(record, env, message)
+
+    async def _deliver(self, record: IncomingRecord, env: Envelope, message: Contract) -> Outcome:
         delay = self._backoff
         while True:  # Temporal away: wait for it, never skip the event
             try:

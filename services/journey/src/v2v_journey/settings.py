@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from v2v_runtime.settings import RuntimeSettings
 
@@ -13,6 +13,13 @@ class JourneySettings(RuntimeSettings):
     service: str = "journey"
     temporal_namespace: str = "default"
     task_queue: str = TASK_QUEUE
+    temporal_tls_ca: str | None = Field(None, description="CA file of the Temporal frontend")
+    temporal_tls_cert: str | None = Field(None, description="client certificate file (mTLS)")
+    temporal_tls_key: str | None = Field(None, description="client key file (mTLS)")
+    temporal_api_key: SecretStr | None = None
+    temporal_metrics_otlp_url: str | None = Field(
+        None, description="OTLP/gRPC endpoint for the Temporal SDK's own metrics"
+    )
     http_host: str = "127.0.0.1"
     health_port: int | None = Field(None, ge=1, le=65535, description="/healthz and /readyz")
     policy: str = Field("default", description="journey policy for products not mapped below")

@@ -7,13 +7,17 @@ import contextlib
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from faststream.kafka import KafkaBroker
-from temporalio.client import Client
+from temporalio.client import Client, TLSConfig
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import OpenTelemetryConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from v2v_events.catalog import Service, consumer_group, events_topic
+from v2v_runtime import telemetry
 from v2v_runtime.consumer import make_broker, subscribe
 from v2v_runtime.http import ReadinessCheck
 from v2v_runtime.inbox import DeadLetters
@@ -33,11 +37,36 @@ BRIDGED_TOPICS = [
 ]
 
 
+def _read(path: str | None) -> bytes | None:
+    return Path(path).read_bytes() if path else None
+
+
 async def connect(settings: JourneySettings) -> Client:
+    """The Temporal client; its tracing interceptor also instruments workers built on it,
+    so a trace goes on from the bridge into the workflow, its activities and their commands."""
+    tls: TLSConfig | bool = False
+    if settings.temporal_tls_ca or settings.temporal_tls_cert or settings.temporal_api_key:
+        tls = TLSConfig(
+            server_root_ca_cert=_read(settings.temporal_tls_ca),
+            client_cert=_read(settings.temporal_tls_cert),
+            client_private_key=_read(settings.temporal_tls_key),
+        )
+    runtime = None
+    if settings.temporal_metrics_otlp_url:
+        runtime = Runtime(
+            telemetry=TelemetryConfig(
+                metrics=OpenTelemetryConfig(url=settings.temporal_metrics_otlp_url)
+            )
+        )
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        interceptors=[TracingInterceptor()],
+        tls=tls,
+        api_key=api_key,
+        runtime=runtime,
     )
 
 
@@ -58,6 +87,7 @@ def make_worker(client: Client, publisher: KafkaPublisher, task_queue: str) -> W
 async def run(roles: set[str]) -> None:
     settings = JourneySettings()
     configure_logging("journey", settings.log_level, settings.log_json)
+    telemetry.configure("journey")
     if "all" in roles:
         roles = {"worker", "bridge"}
     loaded = policy_lookup(settings)  # fail fast on a missing policy file
@@ -66,7 +96,8 @@ async def run(roles: set[str]) -> None:
         return loaded[settings.policy_by_product.get(product_code, settings.policy)]
 
     client = await connect(settings)
-    publisher = KafkaPublisher(settings.kafka_bootstrap_servers, "journey-producer")
+    kafka_opts = settings.kafka_options()
+    publisher = KafkaPublisher(settings.kafka_bootstrap_servers, "journey-producer", **kafka_opts)
     await publisher.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -84,7 +115,7 @@ async def run(roles: set[str]) -> None:
             bridge = JourneyBridge(
                 client, DeadLetters(group, publisher), policy_for, task_queue=settings.task_queue
             )
-            broker = make_broker(settings.kafka_bootstrap_servers, "journey-bridge")
+            broker = make_broker(settings.kafka_bootstrap_servers, "journey-bridge", kafka_opts)
             subscribe(broker, bridge, *BRIDGED_TOPICS)
             await broker.start()
         if settings.health_port:

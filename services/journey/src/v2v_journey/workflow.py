@@ -115,6 +115,7 @@ class JourneyWorkflow:
         self._failure: str = ""
         self._deviation: str | None = None
         self._inp: JourneyInput | None = None
+        self._stage_since: datetime | None = None
 
     # --- signals and queries ------------------------------------------------------------
 
@@ -594,6 +595,9 @@ class JourneyWorkflow:
         self._deadlines.clear()
         self._note(Stage.DONE, f"{outcome}: {note}")
         workflow.upsert_search_attributes([SA_STATUS.value_set(status.value)])
+        workflow.metric_meter().create_counter(
+            "v2v_journeys_ended", "journeys ended, by status and outcome", "{journey}"
+        ).add(1, {"status": status.value, "outcome": outcome})
         await self._act(
             JourneyActivities.announce_end,
             JourneyEnded(
@@ -664,6 +668,13 @@ class JourneyWorkflow:
     def _note(self, stage: Stage, note: str) -> None:
         if stage != self._stage or not self._history:
             workflow.upsert_search_attributes([SA_STAGE.value_set(stage.value)])
+            now = workflow.now()
+            if self._stage_since is not None:
+                # Metrics are not recorded on replay: safe in workflow code.
+                workflow.metric_meter().create_histogram_timedelta(
+                    "v2v_journey_stage_duration", "time a journey spent in a stage", "duration"
+                ).record(now - self._stage_since, {"stage": self._stage.value})
+            self._stage_since = now
         self._stage = stage
         self._history.append(HistoryEntry(at=workflow.now(), stage=stage, note=note))
 
