@@ -109,3 +109,32 @@ async def test_trace_context_survives_the_outbox(
     await OutboxRelay(sessions, pub, clock).run_once()
     sent = dict(pub.sent[0][3])
     assert sent["traceparent"].decode().split("-")[1] == trace_id
+
+
+async def test_relay_records_published_lag_and_backlog(
+    uow_factory,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from v2v_runtime import telemetry
+
+    reader = InMemoryMetricReader()
+    before = telemetry.instruments()
+    telemetry.use_instruments(telemetry.Instruments(MeterProvider([reader]).get_meter("t")))
+    try:
+        await _write(uow_factory)
+        await OutboxRelay(sessions, FakePublisher(), clock, service="custody").run_once()
+        data = reader.get_metrics_data()
+        assert data is not None
+        found = {
+            m.name: m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
+        }
+        assert found["v2v.outbox.published"].data.data_points[0].value == 3
+        assert found["v2v.outbox.relay_lag"].data.data_points[0].count == 3
+        [backlog] = found["v2v.outbox.backlog"].data.data_points
+        assert (backlog.value, dict(backlog.attributes or {})) == (0, {"service": "custody"})
+    finally:
+        telemetry.use_instruments(before)

@@ -106,8 +106,8 @@ def configure(service: str) -> None:
 class Instruments:
     """The platform's metrics (names follow OpenTelemetry conventions, prefixed v2v.)."""
 
-    def __init__(self) -> None:
-        meter = metrics.get_meter(METER_NAME)
+    def __init__(self, meter: metrics.Meter | None = None) -> None:
+        meter = meter or metrics.get_meter(METER_NAME)
         self.handled = meter.create_counter(
             "v2v.messages.handled", unit="{message}", description="messages handled by a consumer"
         )
@@ -139,6 +139,12 @@ class Instruments:
 
 
 _instruments: Instruments | None = None
+
+
+def use_instruments(replacement: Instruments) -> None:
+    """Swap the process's instruments (tests read them from their own reader)."""
+    global _instruments
+    _instruments = replacement
 
 
 def instruments() -> Instruments:
