@@ -38,7 +38,7 @@ class TreatmentCenterNotified(Contract):
 @REGISTRY.event(J, "journey.ended", version=1)
 class JourneyEnded(Contract):
     coi: CoI
-    status: str = Field(description="completed | failed")
+    status: str = Field(description="completed | failed | cancelled")
     outcome: str = Field(description="e.g. completed, completed-after-remanufacture")
     manufacturing_attempts: int
     collection_attempts: int
