@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import os
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
@@ -29,10 +30,13 @@ async def ensure_topics(
     replication_factor: int = 1,
     min_insync_replicas: int | None = None,
     time_limit: float = 30.0,
+    options: dict[str, Any] | None = None,
 ) -> list[str]:
     """Create every catalog topic that is missing; return all catalog topic names."""
     wanted = list(all_topics() if specs is None else specs)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=15000, **(options or {})
+    )
     try:
         async with asyncio.timeout(time_limit):
             await admin.start()

@@ -42,6 +42,9 @@ log = logging.getLogger("v2v.service")
 class ServiceSettings(RuntimeSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8000, ge=1, le=65535)
+    migrate_on_start: bool = Field(
+        True, description="upgrade the schema at start (off where a migration job runs)"
+    )
     health_port: int | None = Field(
         None, ge=1, le=65535, description="/healthz and /readyz for roles without the API"
     )
@@ -147,7 +150,8 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
     if Role.ALL in roles:
         roles = {Role.API, Role.CONSUMER, Role.RELAY}
     kit = ServiceKit(spec)
-    await kit.migrate()
+    if s.migrate_on_start:
+        await kit.migrate()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

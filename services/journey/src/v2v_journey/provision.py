@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from collections.abc import Sequence
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -51,11 +52,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = p.parse_args(argv)
 
     async def run() -> list[str]:
-        client = await Client.connect(args.address, namespace=args.namespace)
+        from .settings import JourneySettings
+        from .worker import connect
+
+        # The same connection settings (TLS, mTLS, API key) as the worker.
+        settings = JourneySettings(temporal_address=args.address, temporal_namespace=args.namespace)
+        client = await connect(settings)
         return await ensure_search_attributes(client, args.namespace)
 
     added = asyncio.run(run())
     print(f"search attributes present in {args.namespace}; added: {', '.join(added) or 'none'}")
+    # The Temporal SDK's native threads can crash interpreter shutdown of a short-lived
+    # process (temporalio/sdk-python#300); the work is done, so leave without it.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
