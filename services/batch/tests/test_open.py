@@ -126,3 +126,12 @@ async def test_http_open_validates_identifiers(client: httpx.AsyncClient) -> Non
     for bad in ({"coi": "CH123"}, {"din": "nope"}, {"product_code": "X1"}, {"attempt": 0}):
         r = await client.post("/batches", json=open_body(**bad), headers=ACTOR_HEADERS)
         assert_problem(r, 422, "validation")
+
+
+async def test_http_open_refuses_an_attempt_too_large_to_store(client: httpx.AsyncClient) -> None:
+    # Found by fuzzing: a huge attempt reached the INTEGER column and answered 500.
+    for attempt in (2**31, 2**63, 2**111):
+        r = await client.post("/batches", json=open_body(attempt=attempt), headers=ACTOR_HEADERS)
+        assert_problem(r, 422, "validation")
+    r = await client.post("/batches", json=open_body(attempt=2**31 - 1), headers=ACTOR_HEADERS)
+    assert r.status_code == 201, r.text

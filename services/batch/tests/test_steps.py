@@ -198,3 +198,24 @@ async def test_unknown_batch_is_404(client: httpx.AsyncClient) -> None:
     r = await post_step(client, "nope", step_body(Step.SELECTION))
     assert_problem(r, 404, "batch-not-found")
     assert_problem(await client.get("/batches", params={"coi": "bad"}), 422, "validation")
+
+
+async def test_retained_aliquots_too_large_to_store_is_a_422(
+    harness: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    batch_id = await open_batch(harness)
+    for count in (2**31, 2**63):
+        r = await post_step(client, batch_id, step_body(Step.SELECTION, retained_aliquots=count))
+        assert_problem(r, 422, "validation")
+
+
+async def test_instants_outside_the_utc_range_are_a_422_problem(
+    harness: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    # Found by fuzzing: 0001-01-01T00:00:00+14:00 is valid ISO 8601 but lies before
+    # 0001-01-01 in UTC; converting it for the database raised OverflowError (500).
+    batch_id = await open_batch(harness)
+    for edge in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
+        body = step_body(Step.SELECTION, started_at=edge, ended_at=edge)
+        assert_problem(await post_step(client, batch_id, body), 422, "validation")
+    assert await harness.published(StepRecorded) == []

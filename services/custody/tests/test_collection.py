@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from v2v_custody.domain.isbt128 import mod37_2_value
 from v2v_events.contracts.custody import CollectionRecorded
 from v2v_events.ids import DIN_PATTERN
+from v2v_runtime.testing import ACTOR_HEADERS
 
 from .support import APHERESIS, SITE, START, Custody, assert_problem, collection
 
@@ -70,3 +72,28 @@ async def test_collection_rules(custody: Custody) -> None:
     assert await custody.harness.published(CollectionRecorded) == []
     # Refused collections used no DIN.
     assert (await custody.collect(coi))["din"] == "A1B2C26000001"
+
+
+async def test_instants_outside_the_utc_range_are_a_422_problem(custody: Custody) -> None:
+    # Found by fuzzing: an offset at the ends of the calendar cannot be converted to UTC
+    # (OverflowError, 500).
+    coi = await custody.enroll()
+    for body in (
+        collection(collection_started_at="0001-01-01T00:00:00+14:00"),
+        collection(collection_ended_at="9999-12-31T23:59:59-14:00"),
+    ):
+        r = await custody.post(f"/patients/{coi}/collections", body)
+        assert_problem(r, 422, "validation")
+    assert await custody.harness.published(CollectionRecorded) == []
+
+
+async def test_infinite_cell_count_is_a_422_problem(custody: Custody) -> None:
+    coi = await custody.enroll()
+    for value in (float("inf"), float("nan")):
+        body = collection(total_nucleated_cells=value)
+        r = await custody.client.post(
+            f"/patients/{coi}/collections",
+            content=json.dumps(body),  # json.dumps writes Infinity / NaN
+            headers={"content-type": "application/json", **ACTOR_HEADERS},
+        )
+        assert_problem(r, 422, "validation")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from v2v_events.contracts.custody import (
     UnitReceived,
 )
 from v2v_runtime.db.tables import events
+from v2v_runtime.testing import ACTOR_HEADERS
 
 from .support import ACTOR, APHERESIS, SITE, TREATMENT, Custody, assert_problem
 
@@ -219,3 +221,22 @@ async def test_rejected_unit_cannot_be_transferred(custody: Custody) -> None:
         },
     )
     assert_problem(r, 409, "unit-rejected")
+
+
+async def test_infinite_minutes_out_of_storage_is_a_422_problem(custody: Custody) -> None:
+    # JSON from Python may carry Infinity: it must be refused, not recorded.
+    coi = await custody.enroll()
+    body = {
+        "unit_id": "bag-nobody-knows",
+        "scanned_coi": coi,
+        "location": TREATMENT,
+        "location_kind": "treatment-center",
+        "minutes_out_of_storage": float("inf"),
+    }
+    r = await custody.client.post(
+        "/receipts",
+        content=json.dumps(body),  # json.dumps writes Infinity
+        headers={"content-type": "application/json", **ACTOR_HEADERS},
+    )
+    assert_problem(r, 422, "validation")
+    assert await custody.harness.published(ReceiptRefused) == []

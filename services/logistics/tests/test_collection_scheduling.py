@@ -221,3 +221,23 @@ async def test_earliest_date_in_the_past_books_from_today(harness: ServiceHarnes
     [msg] = await scheduled_for(harness, coi)
     assert msg.collection_date == date(2026, 11, 24)  # the clock's today
     assert msg.manufacturing_slot_date == date(2026, 11, 25)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "9999-12-31"},  # the default 'to' (from + horizon) is past date.max
+        {"from": "9999-12-30"},
+        {"to": "0001-01-01"},
+        {"from": "9999-12-31", "to": "0001-01-01"},
+    ],
+)
+async def test_capacity_at_the_ends_of_the_calendar_is_a_422_problem(
+    harness: ServiceHarness, params: dict[str, str]
+) -> None:
+    # Found by fuzzing: 'from' near 9999-12-31 overflowed the date arithmetic (500).
+    async with harness.client() as c:
+        r = await c.get("/capacity/site-a", params=params)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"] == "urn:vein2vein:problem:invalid-date-range"

@@ -331,3 +331,23 @@ async def test_unknown_shipment_and_bad_input_are_problems(harness: ServiceHarne
     assert slot_stream.status_code == 404
     assert bad_coi.status_code == 422 and problem_type(bad_coi.json()) == "validation"
     assert naive.status_code == 422
+
+
+async def test_instants_outside_the_utc_range_are_a_422_problem(harness: ServiceHarness) -> None:
+    # 0001-01-01T00:00:00+14:00 is valid ISO 8601 but lies before 0001-01-01 in UTC.
+    ship = await booked(harness)
+    async with harness.client() as c:
+        r = await c.post(
+            f"/shipments/{ship.shipment_id}/pickup",
+            json={"courier": "courier-1", "picked_up_at": "0001-01-01T00:00:00+14:00"},
+            headers=ACTOR_HEADERS,
+        )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert problem_type(r.json()) == "validation"
+    await pick_up(harness, ship.shipment_id)
+    edge = [{"at": "0001-01-01T00:00:00+14:00", "temperature_c": 4.0}]
+    r = await deliver(harness, ship.shipment_id, readings=edge)
+    assert r.status_code == 422, r.text
+    assert problem_type(r.json()) == "validation"
+    assert await harness.published(ShipmentDelivered) == []

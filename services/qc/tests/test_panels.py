@@ -132,6 +132,17 @@ async def test_unknown_test_is_a_422_problem(
     assert await harness.published(ResultRecorded) == []
 
 
+async def test_a_number_too_large_for_a_float_is_a_422_problem(
+    harness: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    # A JSON integer beyond the float range: float(10**400) raised OverflowError (500).
+    panel_id = await order_panel(harness)
+    for value in (10**400, -(10**400), "1e400"):
+        r = await post_result(client, panel_id, "viability", value, unit="%")
+        problem(r, 422, "value-not-numeric")
+    assert await harness.published(ResultRecorded) == []
+
+
 async def test_unknown_panel_is_404(client: httpx.AsyncClient) -> None:
     problem(await post_result(client, "nope", "viability", 80), 404, "panel-not-found")
     problem(await client.get("/panels/nope"), 404, "panel-not-found")

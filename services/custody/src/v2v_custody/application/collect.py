@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.contracts import custody as contracts
 from v2v_events.contracts.common import Actor
+from v2v_runtime.clock import UtcDatetime
 from v2v_runtime.uow import UnitOfWork
 
 from ..adapters.db import sequences
@@ -26,9 +27,9 @@ class RecordCollection(BaseModel):
 
     apheresis_center: str = Field(min_length=1, max_length=200)
     volume_ml: float = Field(gt=0, le=5000)
-    total_nucleated_cells: float = Field(gt=0)
-    collection_started_at: AwareDatetime
-    collection_ended_at: AwareDatetime
+    total_nucleated_cells: float = Field(gt=0, allow_inf_nan=False)
+    collection_started_at: UtcDatetime
+    collection_ended_at: UtcDatetime
 
 
 async def record_collection(

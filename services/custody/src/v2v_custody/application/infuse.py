@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.contracts import custody as contracts
 from v2v_events.contracts.common import Actor
+from v2v_runtime.clock import UtcDatetime
 from v2v_runtime.errors import DomainError
 from v2v_runtime.uow import UnitOfWork
 
@@ -27,8 +28,8 @@ class RecordInfusion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     unit_ids: list[str] = Field(min_length=1, max_length=20)
-    thawed_at: AwareDatetime
-    infused_at: AwareDatetime
+    thawed_at: UtcDatetime
+    infused_at: UtcDatetime
 
 
 async def infuse(

@@ -33,7 +33,7 @@ class ReceiveUnit(BaseModel):
     location: str = Field(min_length=1, max_length=200)
     location_kind: LocationKind
     temperature_c: float | None = Field(None, ge=-273.15, le=100)
-    minutes_out_of_storage: float | None = Field(None, ge=0)
+    minutes_out_of_storage: float | None = Field(None, ge=0, allow_inf_nan=False)
 
 
 async def receive(uow: UnitOfWork, cmd: ReceiveUnit, actor: Actor) -> ReceiptDecision:

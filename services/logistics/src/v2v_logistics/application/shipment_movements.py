@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.contracts.common import Actor, LoggerSummary
 from v2v_events.contracts.logistics import BookingKind, ShipmentDelivered, ShipmentPickedUp
+from v2v_runtime.clock import UtcDatetime
 from v2v_runtime.errors import NotFound
 from v2v_runtime.uow import UnitOfWork
 
@@ -19,13 +20,13 @@ class Pickup(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     courier: str = Field(min_length=1, max_length=200)
-    picked_up_at: AwareDatetime
+    picked_up_at: UtcDatetime
 
 
 class Delivery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    delivered_at: AwareDatetime
+    delivered_at: UtcDatetime
     readings: list[Reading] = Field(max_length=100_000)
     tilt_alarm: bool = False
     shock_alarm: bool = False

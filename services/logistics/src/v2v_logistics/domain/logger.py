@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from itertools import pairwise
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from v2v_runtime.clock import UtcDatetime
 
 from .network import TemperatureLimits
 
@@ -19,7 +21,7 @@ from .network import TemperatureLimits
 class Reading(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    at: AwareDatetime
+    at: UtcDatetime
     temperature_c: float
 
 

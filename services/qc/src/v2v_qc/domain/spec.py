@@ -193,7 +193,10 @@ def parse_number(raw: float | str, code: str) -> float:
                 "value-not-numeric", f"{code!r} needs a number, got {raw!r}"
             ) from None
     else:
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # an integer beyond the float range (e.g. 10**400)
+            value = math.inf
     if not math.isfinite(value):
         raise DomainError("value-not-numeric", f"{code!r} needs a finite number")
     return value

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.ids import DIN, CoI
+from v2v_runtime.clock import UtcDatetime
 
 from ...domain import Step
 from ...domain.product import PRODUCT_CODE_PATTERN
 
 Id = Field(min_length=1, max_length=128)
+
+# Counts are stored in INTEGER columns (PostgreSQL int4): larger values are refused with a
+# 422 here instead of failing in the database.
+INT32_MAX = 2**31 - 1
 
 
 class _Body(BaseModel):
@@ -21,7 +26,7 @@ class OpenBatchBody(_Body):
     apheresis_unit_id: str = Id
     din: DIN
     manufacturing_site: str = Id
-    attempt: int = Field(1, ge=1)
+    attempt: int = Field(1, ge=1, le=INT32_MAX)
     product_code: str | None = Field(
         None, pattern=PRODUCT_CODE_PATTERN, description="selects the product configuration"
     )
@@ -30,11 +35,13 @@ class OpenBatchBody(_Body):
 class StepBody(_Body):
     step: Step
     equipment_id: str | None = Field(None, min_length=1, max_length=128)
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
+    started_at: UtcDatetime
+    ended_at: UtcDatetime
     viable_cell_count: float | None = Field(None, ge=0, allow_inf_nan=False)
     viability_pct: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
-    retained_aliquots: int | None = Field(None, ge=0, description="selection step only")
+    retained_aliquots: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="selection step only"
+    )
 
 
 class LotBody(_Body):

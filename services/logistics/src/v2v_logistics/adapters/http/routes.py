@@ -125,7 +125,15 @@ def build_router(network: NetworkConfig) -> APIRouter:
         plan = network.site(site)
         kit = kit_of(request.app)
         first = first or kit.clock.now().date()
-        last = last or first + timedelta(days=network.scheduling_horizon_days - 1)
+        if last is None:
+            try:
+                last = first + timedelta(days=network.scheduling_horizon_days - 1)
+            except OverflowError:  # 'from' within the horizon of 9999-12-31
+                raise DomainError(
+                    "invalid-date-range",
+                    f"the default range ('from' plus {network.scheduling_horizon_days} days) "
+                    "runs past the end of the calendar: give 'to'",
+                ) from None
         span = (last - first).days + 1
         if span < 1 or span > MAX_CAPACITY_DAYS:
             raise DomainError(
