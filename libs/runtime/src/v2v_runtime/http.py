@@ -8,12 +8,42 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .errors import DomainError
 from .eventstore import ConcurrencyError
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; extra members (e.g. ``errors``, ``reason``) may follow."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+# Declared on every operation so the OpenAPI document says what errors really look like.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_response("Malformed request"),
+    401: _problem_response("Caller not identified"),
+    403: _problem_response("Role not allowed"),
+    404: _problem_response("Not found"),
+    409: _problem_response("Conflicts with the current state"),
+    422: _problem_response("Invalid request or refused by a domain rule"),
+}
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 

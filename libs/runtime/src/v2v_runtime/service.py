@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -28,7 +29,13 @@ from .clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from .consumer import make_broker, subscribe
 from .db.engine import create_engine, session_factory
 from .db.migrate import upgrade
-from .http import ReadinessCheck, health_router, install_problem_handlers
+from .http import (
+    PROBLEM_RESPONSES,
+    Problem,
+    ReadinessCheck,
+    health_router,
+    install_problem_handlers,
+)
 from .inbox import Handler, InboxProcessor
 from .kafka import KafkaPublisher
 from .logging import configure_logging
@@ -115,6 +122,7 @@ class ServiceKit:
             title=self.spec.title or f"vein2vein {self.spec.name}",
             lifespan=lifespan,
             version="1",
+            responses=PROBLEM_RESPONSES,
         )
         app.state.kit = self
         # A server span per request: the command's trace starts here and goes on through
@@ -124,7 +132,33 @@ class ServiceKit:
         for router in self.spec.routers:
             app.include_router(router)
         install_problem_handlers(app)
+        _document_problems(app)
         return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Add the Problem schema to the OpenAPI components and drop FastAPI's own 422 model,
+    which our handlers never send (they answer with problem+json)."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, routes=app.routes, description=app.description
+            )
+            comps = schema.setdefault("components", {}).setdefault("schemas", {})
+            comps["Problem"] = Problem.model_json_schema()
+            for path in schema.get("paths", {}).values():
+                for op in path.values():
+                    resp = op.get("responses", {}).get("422")
+                    if resp:
+                        resp["content"] = PROBLEM_RESPONSES[422]["content"]
+            for name in ("HTTPValidationError", "ValidationError"):
+                comps.pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def health_server(host: str, port: int, checks: Mapping[str, ReadinessCheck]) -> uvicorn.Server:

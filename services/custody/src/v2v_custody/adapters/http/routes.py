@@ -30,16 +30,9 @@ from ..db import queries
 
 log = logging.getLogger("v2v.custody.http")
 
-PROBLEMS: dict[int | str, dict[str, str]] = {
-    401: {"description": "identity headers missing (problem+json)"},
-    404: {"description": "not found (problem+json)"},
-    409: {"description": "conflicts with the current state (problem+json)"},
-    422: {"description": "invalid request or refused by a domain rule (problem+json)"},
-}
-
 
 def build_router(policy: CustodyPolicy) -> APIRouter:
-    router = APIRouter(tags=["custody"], responses=PROBLEMS)
+    router = APIRouter(tags=["custody"])  # problem responses: declared by the kit
 
     @router.post("/patients", status_code=201)
     async def enroll_patient(
