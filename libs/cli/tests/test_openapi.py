@@ -19,5 +19,6 @@ def test_errors_are_documented_as_problem_json(service: str) -> None:
         for status, response in op["responses"].items():
             if status.startswith("4"):
                 assert list(response.get("content", {})) == ["application/problem+json"], (
-                    op.get("operationId"), status
+                    op.get("operationId"),
+                    status,
                 )
