@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -55,11 +55,6 @@ class StoredEvent:
     hash: str = ""
 
 
-def _utc(value: datetime) -> datetime:
-    # SQLite keeps no zone; everything is written in UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def _stored(row: Any) -> StoredEvent:
     return StoredEvent(
         position=row.position,
@@ -69,7 +64,7 @@ def _stored(row: Any) -> StoredEvent:
         event_type=row.event_type,
         schema_version=row.schema_version,
         payload=row.payload,
-        recorded_at=_utc(row.recorded_at),
+        recorded_at=row.recorded_at,
         actor=row.actor,
         correlation_id=row.correlation_id,
         causation_id=row.causation_id,

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select, update
@@ -79,7 +79,7 @@ class OutboxRelay:
                     r.key,
                     [(k, v) for k, v in r.headers],
                     r.value,
-                    r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC),
+                    r.created_at,
                 )
                 for r in rows
             ]

@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -19,6 +18,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from .types import Position, UtcDateTime
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -27,8 +28,6 @@ NAMING = {
 
 metadata = MetaData(naming_convention=NAMING)
 
-# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
-Position = BigInteger().with_variant(Integer(), "sqlite")
 
 streams = Table(
     "v2v_streams",
@@ -49,7 +48,7 @@ events = Table(
     Column("event_type", String(200), nullable=False),
     Column("schema_version", Integer, nullable=False),
     Column("payload", JSON, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
     Column("actor", JSON, nullable=False),
     Column("correlation_id", String(64)),
     Column("causation_id", String(64)),
@@ -67,8 +66,8 @@ outbox = Table(
     Column("key", String(200), nullable=False),
     Column("headers", JSON, nullable=False),
     Column("value", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime),
     Index("ix_v2v_outbox_unpublished", "published_at", "id"),
 )
 
@@ -83,5 +82,5 @@ inbox = Table(
     Column("offset", BigInteger, nullable=False),
     Column("outcome", String(20), nullable=False),  # processed | dead_lettered
     Column("error", Text),
-    Column("handled_at", DateTime(timezone=True), nullable=False),
+    Column("handled_at", UtcDateTime, nullable=False),
 )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -22,11 +21,6 @@ from ...application.views import (
     StepView,
 )
 from .tables import batches, lots, materials, steps
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite returns naive datetimes; everything is stored in UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 async def batch_id_for_lot(session: AsyncSession, lot_id: str) -> str | None:
@@ -58,7 +52,7 @@ def _summary_fields(r: Any, done: list[str]) -> dict[str, Any]:
         "din": r.din,
         "manufacturing_site": r.manufacturing_site,
         "product_code": r.product_code,
-        "opened_at": _utc(r.opened_at),
+        "opened_at": r.opened_at,
         "steps_done": done,
         "next_step": r.next_step,
         "lot_id": r.lot_id,
@@ -83,14 +77,14 @@ def _step(r: Any) -> StepView:
     return StepView(
         step=r.step,
         equipment_id=r.equipment_id,
-        started_at=_utc(r.started_at),
-        ended_at=_utc(r.ended_at),
+        started_at=r.started_at,
+        ended_at=r.ended_at,
         viable_cell_count=r.viable_cell_count,
         viability_pct=r.viability_pct,
         retained_aliquots=r.retained_aliquots,
         flags=[Flag(**f) for f in r.flags],
         operator=Person(user_id=r.operator_user, role=r.operator_role),
-        recorded_at=_utc(r.recorded_at),
+        recorded_at=r.recorded_at,
     )
 
 
@@ -100,7 +94,7 @@ def _lot(r: Any) -> LotView:
         rejection = Rejection(
             reason=r.rejection_reason,
             deviation_id=r.deviation_id,
-            rejected_at=_utc(r.rejected_at),
+            rejected_at=r.rejected_at,
             rejected_by=Person(user_id=r.rejected_by_user, role=r.rejected_by_role),
         )
     return LotView(
@@ -114,8 +108,8 @@ def _lot(r: Any) -> LotView:
         viability_pct=r.viability_pct,
         manufacturing_site=r.manufacturing_site,
         attempt=r.attempt,
-        produced_at=_utc(r.produced_at),
-        expires_at=_utc(r.expires_at),
+        produced_at=r.produced_at,
+        expires_at=r.expires_at,
         retained_aliquots_remaining=r.retained_aliquots_remaining,
         produced_by=Person(user_id=r.produced_by_user, role=r.produced_by_role),
         rejection=rejection,

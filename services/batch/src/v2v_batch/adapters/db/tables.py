@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -15,6 +14,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from v2v_runtime.db.types import UtcDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -40,7 +41,7 @@ batches = Table(
     Column("config_version", String(64), nullable=False),
     Column("spec", JSON, nullable=False),
     Column("previous_lot_id", String(64)),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
     Column("opened_by_user", String(128), nullable=False),
     Column("opened_by_role", String(64), nullable=False),
     Column("next_step", String(32)),
@@ -57,15 +58,15 @@ steps = Table(
     Column("step", String(32), primary_key=True),
     Column("position", Integer, nullable=False),
     Column("equipment_id", String(128)),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("ended_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=False),
     Column("viable_cell_count", Float),
     Column("viability_pct", Float),
     Column("retained_aliquots", Integer),
     Column("flags", JSON, nullable=False),
     Column("operator_user", String(128), nullable=False),
     Column("operator_role", String(64), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
     Column("event_id", String(64), nullable=False),
 )
 
@@ -81,12 +82,12 @@ lots = Table(
     Column("viability_pct", Float, nullable=False),
     Column("manufacturing_site", String(128), nullable=False),
     Column("attempt", Integer, nullable=False),
-    Column("produced_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("produced_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
     Column("retained_aliquots_remaining", Integer, nullable=False),
     Column("produced_by_user", String(128), nullable=False),
     Column("produced_by_role", String(64), nullable=False),
-    Column("rejected_at", DateTime(timezone=True)),
+    Column("rejected_at", UtcDateTime),
     Column("rejection_reason", Text),
     Column("deviation_id", String(128)),
     Column("rejected_by_user", String(128)),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Column,
     Date,
@@ -27,10 +26,9 @@ from sqlalchemy import (
 )
 
 from v2v_runtime.db.tables import NAMING
-from v2v_runtime.db.types import UtcDateTime
+from v2v_runtime.db.types import Position, UtcDateTime
 
 metadata = MetaData(naming_convention=NAMING)
-Position = BigInteger().with_variant(Integer(), "sqlite")
 
 patients = Table(
     "custody_patients",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -20,15 +19,6 @@ from ...application.views import (
 )
 from ...domain.lot import Certificate
 from .tables import certificates, deviations, lots, panels, results
-
-
-def _at(dt: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything QC stores is UTC."""
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
-
-
-def _aware(dt: datetime | None) -> datetime | None:
-    return None if dt is None else _at(dt)
 
 
 async def panel_views(
@@ -67,7 +57,7 @@ async def _views(session: AsyncSession, rows: Sequence[Any]) -> list[PanelView]:
                 unit=r.unit,
                 within_limit=r.within_limit,
                 recorded_by=r.recorded_by,
-                recorded_at=_at(r.recorded_at),
+                recorded_at=r.recorded_at,
                 correction_reason=r.correction_reason,
                 calculation=r.calculation,
             )
@@ -107,7 +97,7 @@ async def _views(session: AsyncSession, rows: Sequence[Any]) -> list[PanelView]:
                 decision=lot.decision,
                 meaning=lot.meaning,
                 reason=lot.reason,
-                decided_at=_at(lot.decided_at),
+                decided_at=lot.decided_at,
                 decided_by=lot.decided_by,
                 certificate_id=lot.certificate_id,
             )
@@ -122,9 +112,9 @@ async def _views(session: AsyncSession, rows: Sequence[Any]) -> list[PanelView]:
                 attempt=row.attempt,
                 patient_weight_kg=row.patient_weight_kg,
                 status=row.status,
-                ordered_at=_at(row.ordered_at),
+                ordered_at=row.ordered_at,
                 ordered_by=row.ordered_by,
-                evaluated_at=_aware(row.evaluated_at),
+                evaluated_at=row.evaluated_at,
                 tests=tests,
                 pending=[t.code for t in tests if t.result is None],
                 failures=row.failures,
@@ -154,9 +144,9 @@ def _deviation(r: Any) -> DeviationView:
         source=r.source,
         description=r.description,
         state=r.state,
-        opened_at=_at(r.opened_at),
+        opened_at=r.opened_at,
         opened_by=r.opened_by,
-        closed_at=_aware(r.closed_at),
+        closed_at=r.closed_at,
         closed_by=r.closed_by,
         closure_reason=r.closure_reason,
     )

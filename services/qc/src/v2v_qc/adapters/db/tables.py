@@ -7,7 +7,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     Integer,
     MetaData,
@@ -15,6 +14,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from v2v_runtime.db.types import UtcDateTime
 
 metadata = MetaData()
 
@@ -33,9 +34,9 @@ panels = Table(
     Column("status", String(32), nullable=False),
     Column("failures", JSON, nullable=False),
     Column("deviation_id", String(64)),
-    Column("ordered_at", DateTime(timezone=True), nullable=False),
+    Column("ordered_at", UtcDateTime, nullable=False),
     Column("ordered_by", JSON, nullable=False),
-    Column("evaluated_at", DateTime(timezone=True)),
+    Column("evaluated_at", UtcDateTime),
 )
 
 results = Table(
@@ -48,7 +49,7 @@ results = Table(
     Column("numeric", Float),
     Column("unit", String(64)),
     Column("within_limit", Boolean, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
     Column("recorded_by", JSON, nullable=False),
     Column("correction_reason", Text),
     Column("calculation", JSON),
@@ -65,7 +66,7 @@ lots = Table(
     Column("decision", String(16)),
     Column("meaning", String(16)),
     Column("reason", Text),
-    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_at", UtcDateTime),
     Column("decided_by", JSON),
     Column("certificate_id", String(64)),
 )
@@ -81,9 +82,9 @@ deviations = Table(
     Column("source", String(64), nullable=False),
     Column("description", Text, nullable=False),
     Column("state", String(16), nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
     Column("opened_by", JSON, nullable=False),
-    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_at", UtcDateTime),
     Column("closed_by", JSON),
     Column("closure_reason", Text),
 )
@@ -95,7 +96,7 @@ certificates = Table(
     Column("lot_id", String(128), nullable=False, index=True),
     Column("coi", String(32), nullable=False, index=True),
     Column("body", JSON, nullable=False),
-    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
 )
 
 READ_TABLES = (results, panels, deviations, certificates, lots)
