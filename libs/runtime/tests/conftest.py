@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from v2v_runtime.db.engine import create_engine, session_factory
 from v2v_runtime.db.migrate import upgrade
+from v2v_runtime.testing import RecordingPublisher, SeqIds, StepClock
 from v2v_runtime.uow import UnitOfWork
 
 test_metadata = MetaData()
@@ -23,44 +23,14 @@ effects = Table(
 )
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self._t = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        self._t += timedelta(milliseconds=1)
-        return self._t
-
-
-class SeqIds:
-    def __init__(self, prefix: str = "id") -> None:
-        self._n = itertools.count(1)
-        self._prefix = prefix
-
-    def new_id(self) -> str:
-        return f"{self._prefix}-{next(self._n)}"
-
-
-class FakePublisher:
-    """Records what would go to Kafka; can be told to fail the next N sends."""
+class FakeClock(StepClock):
+    """Moves 1 ms per reading, so every recorded time is distinct."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]] = []
-        self.fail_next = 0
+        super().__init__(tick=timedelta(milliseconds=1))
 
-    async def send(
-        self, topic: str, key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]]
-    ) -> None:
-        if self.fail_next:
-            self.fail_next -= 1
-            raise ConnectionError("broker unavailable")
-        self.sent.append((topic, key, value, list(headers)))
 
-    async def send_many(
-        self, records: Sequence[tuple[str, bytes, bytes, Sequence[tuple[str, bytes]]]]
-    ) -> None:
-        for r in records:
-            await self.send(*r)
+FakePublisher = RecordingPublisher
 
 
 @pytest.fixture

@@ -51,12 +51,19 @@ class SeqIds:
 
 
 class RecordingPublisher:
+    """Records what would go to Kafka; ``fail_next = n`` makes the next n sends fail as an
+    unreachable broker would."""
+
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]] = []
+        self.fail_next = 0
 
     async def send(
         self, topic: str, key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]]
     ) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("broker unavailable")
         self.sent.append((topic, key, value, list(headers)))
 
     async def send_many(
