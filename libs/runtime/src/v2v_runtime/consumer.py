@@ -9,6 +9,7 @@ A crash before that commit redelivers the batch, and the inbox skips what it alr
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from faststream import AckPolicy
@@ -63,6 +64,16 @@ class RecordProcessor(Protocol):
     group: str
 
     async def process(self, record: IncomingRecord) -> Any: ...
+
+
+def kafka_ready(broker: KafkaBroker) -> Callable[[], Awaitable[None]]:
+    """A /readyz check: the consumer's broker answers."""
+
+    async def check() -> None:
+        if not await broker.ping(timeout=3.0):
+            raise ConnectionError("Kafka broker not reachable")
+
+    return check
 
 
 def record_of(raw: Any) -> IncomingRecord:

@@ -26,7 +26,7 @@ from v2v_events.registry import Contract
 
 from . import telemetry
 from .clock import Clock, IdGenerator, SystemClock, UuidGenerator
-from .consumer import make_broker, subscribe
+from .consumer import kafka_ready, make_broker, subscribe
 from .db.engine import create_engine, session_factory
 from .db.migrate import upgrade
 from .http import (
@@ -228,13 +228,7 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
         if Role.API not in roles and s.health_port:
             checks: dict[str, ReadinessCheck] = {"database": kit.check_database}
             if broker is not None:
-                consumer = broker
-
-                async def kafka() -> None:
-                    if not await consumer.ping(timeout=3.0):
-                        raise ConnectionError("Kafka broker not reachable")
-
-                checks["kafka"] = kafka
+                checks["kafka"] = kafka_ready(broker)
             server = health_server(s.http_host, s.health_port, checks)
             tasks.append(asyncio.create_task(server.serve()))
         if Role.API in roles:

@@ -9,7 +9,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from faststream.kafka import KafkaBroker
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -18,7 +17,7 @@ from temporalio.worker import Worker
 
 from v2v_events.catalog import Service, consumer_group, events_topic
 from v2v_runtime import telemetry
-from v2v_runtime.consumer import make_broker, subscribe
+from v2v_runtime.consumer import kafka_ready, make_broker, subscribe
 from v2v_runtime.http import ReadinessCheck
 from v2v_runtime.inbox import DeadLetters
 from v2v_runtime.kafka import KafkaPublisher
@@ -121,7 +120,7 @@ async def run(roles: set[str]) -> None:
         if settings.health_port:
             checks: dict[str, ReadinessCheck] = {"temporal": _temporal_check(client)}
             if broker is not None:
-                checks["kafka"] = _kafka_check(broker)
+                checks["kafka"] = kafka_ready(broker)
             server = health_server(settings.http_host, settings.health_port, checks)
             health_task = asyncio.create_task(server.serve())
         print(f"journey ready: roles {sorted(roles)}", flush=True)
@@ -142,14 +141,6 @@ def _temporal_check(client: Client) -> ReadinessCheck:
     async def check() -> None:
         if not await client.service_client.check_health():
             raise ConnectionError("Temporal frontend not serving")
-
-    return check
-
-
-def _kafka_check(broker: KafkaBroker) -> ReadinessCheck:
-    async def check() -> None:
-        if not await broker.ping(timeout=3.0):
-            raise ConnectionError("Kafka broker not reachable")
 
     return check
 

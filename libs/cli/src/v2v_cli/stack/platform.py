@@ -31,6 +31,15 @@ DEMO_PRODUCT = "S9DEMO"
 POLICY_BY_PRODUCT = {DEMO_PRODUCT: "demo"}
 
 
+# Stopping or probing a process needs its pid file and port, not where it connects.
+_NO_ENDPOINTS: dict[str, Any] = {
+    "kafka_bootstrap": "",
+    "temporal_address": "",
+    "temporal_namespace": "",
+    "database_urls": {},
+}
+
+
 class ServiceProcess(Component):
     ready_timeout = 90.0
 
@@ -134,16 +143,7 @@ class Platform:
     def down(self, progress: Progress | None = None) -> list[str]:
         report = progress or no_progress
         stopped = []
-        for comp in reversed(
-            self.components(
-                {
-                    "kafka_bootstrap": "",
-                    "temporal_address": "",
-                    "temporal_namespace": "",
-                    "database_urls": {},
-                }
-            )
-        ):
+        for comp in reversed(self.components(_NO_ENDPOINTS)):
             pid = comp.running_pid()
             if pid is not None:
                 report(f"Stopping {comp.title} (pid {pid})…")
@@ -153,14 +153,7 @@ class Platform:
         return stopped
 
     def status(self) -> list[ComponentStatus]:
-        comps = self.components(
-            {
-                "kafka_bootstrap": "",
-                "temporal_address": "",
-                "temporal_namespace": "",
-                "database_urls": {},
-            }
-        )
+        comps = self.components(_NO_ENDPOINTS)
         rows = []
         for comp in comps:
             pid = comp.running_pid()
