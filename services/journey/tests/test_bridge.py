@@ -141,3 +141,23 @@ async def test_unrelated_and_undecodable_records(temporal: WorkflowEnvironment) 
     junk = IncomingRecord("v2v.qc.events", 0, 9, b"k", b"not json", [])
     assert await b.process(junk) is Outcome.DEAD_LETTERED
     assert dict(dlq.sent[0][3])["v2v_dlq_reason"] == b"undecodable"
+
+
+async def test_poison_with_cloudevents_headers_is_dead_lettered_and_unknown_types_skipped(
+    temporal: WorkflowEnvironment,
+) -> None:
+    b, dlq = bridge(temporal)
+    c = coi()
+    good = record(enrolled(c), c)
+    # CloudEvents headers and content-type JSON, but the body is not JSON
+    poison = IncomingRecord(good.topic, 0, 2, good.key, b'{"coi": "CH', good.headers)
+    assert await b.process(poison) is Outcome.DEAD_LETTERED
+    assert dict(dlq.sent[0][3])["v2v_dlq_reason"] == b"undecodable"
+    newer = [
+        (k, b"org.vein2vein.custody.newer-thing" if k == "ce_type" else v) for k, v in good.headers
+    ]
+    assert await b.process(IncomingRecord(good.topic, 0, 3, good.key, good.value, newer)) is (
+        Outcome.IGNORED
+    )
+    assert len(dlq.sent) == 1  # unknown event types are counted and logged, not dead letters
+    assert await b.process(good) is Outcome.STARTED

@@ -39,6 +39,10 @@ H_TRACESTATE = "tracestate"
 
 REQUIRED_HEADERS = (H_ID, H_TYPE, H_SOURCE, H_SPECVERSION, H_TIME, H_SUBJECT, H_CONTENT_TYPE)
 
+# The largest record value a vein2vein consumer accepts. Our messages are a few KiB; a
+# bigger one is refused as undecodable (and dead-lettered whole) rather than parsed.
+MAX_VALUE_BYTES = 256 * 1024
+
 
 class EnvelopeError(ValueError):
     """A Kafka record that is not a valid vein2vein CloudEvent."""
@@ -135,10 +139,12 @@ def from_kafka(
         raise EnvelopeError(f"unsupported content-type {h[H_CONTENT_TYPE]!r}")
     if value is None:
         raise EnvelopeError("record has no value")
+    if len(value) > MAX_VALUE_BYTES:
+        raise EnvelopeError(f"value of {len(value)} bytes exceeds the {MAX_VALUE_BYTES}-byte limit")
     try:
         data = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EnvelopeError(f"value is not JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, absurd nesting
+        raise EnvelopeError(f"value is not JSON: {type(exc).__name__}: {exc}") from exc
     if not isinstance(data, dict):
         raise EnvelopeError("data must be a JSON object")
     subject = h[H_SUBJECT]

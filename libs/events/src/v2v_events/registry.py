@@ -125,6 +125,9 @@ class Registry:
         except KeyError:
             raise RegistryError(f"unknown message type {name!r}") from None
 
+    def knows(self, name: str) -> bool:
+        return name in self._by_name
+
     def for_model(self, model: type[Contract]) -> MessageType:
         try:
             return self._by_model[model]

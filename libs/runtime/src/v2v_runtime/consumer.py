@@ -8,6 +8,7 @@ A crash before that commit redelivers the batch, and the inbox skips what it alr
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.message import KafkaAckableMessage
 from faststream.security import (
     BaseSecurity,
     SASLPlaintext,
@@ -77,22 +79,55 @@ def kafka_ready(broker: KafkaBroker) -> Callable[[], Awaitable[None]]:
 
 
 def record_of(raw: Any) -> IncomingRecord:
+    """Copy a consumer record as bytes, decoding nothing: our code decides what is valid."""
     return IncomingRecord(
         topic=raw.topic,
         partition=raw.partition,
         offset=raw.offset,
         key=raw.key,
         value=raw.value,
-        headers=list(raw.headers or ()),
+        headers=[(str(k), v) for k, v in (raw.headers or ())],
     )
 
 
-def subscribe(
-    broker: KafkaBroker, processor: RecordProcessor, *topics: str, max_batch: int = 100
-) -> None:
-    """Register ``processor`` as the consumer group ``processor.group`` on ``topics``."""
+def _raw_parser(subscriber: Any) -> Callable[[tuple[Any, ...]], Awaitable[KafkaAckableMessage]]:
+    """FastStream's own parser decodes headers as UTF-8 and its decoder parses JSON before
+    any handler runs; a record that fails there is only logged and a later commit skips it
+    (with the valid records fetched beside it). Ours hands the records through untouched."""
 
-    @broker.subscriber(
+    async def parse(records: tuple[Any, ...]) -> KafkaAckableMessage:
+        batch = records if isinstance(records, tuple) else (records,)
+        first = batch[0]
+        return KafkaAckableMessage(
+            raw_message=batch,
+            body=b"",
+            headers={},
+            message_id=f"{first.topic}-{first.partition}-{first.offset}-{len(batch)}",
+            consumer=subscriber.consumer,
+        )
+
+    return parse
+
+
+async def _no_decode(message: Any) -> None:
+    return None
+
+
+def subscribe(
+    broker: KafkaBroker,
+    processor: RecordProcessor,
+    *topics: str,
+    max_batch: int = 100,
+    retry_pause: float = 1.0,
+) -> None:
+    """Register ``processor`` as the consumer group ``processor.group`` on ``topics``.
+
+    Delivery guarantee: every record is handed to ``processor`` (which applies it once or
+    dead-letters it) before the group's offset moves past it. If the processor raises (e.g.
+    the database is away), the batch is rewound and fetched again after ``retry_pause``.
+    """
+    holder: dict[str, Any] = {}
+    subscriber = broker.subscriber(
         *topics,
         group_id=processor.group,
         ack_policy=AckPolicy.MANUAL,
@@ -101,7 +136,11 @@ def subscribe(
         max_records=max_batch,
         batch_timeout_ms=100,
         title=processor.group,
+        parser=_raw_parser(_Late(holder)),
+        decoder=_no_decode,
     )
+    holder["subscriber"] = subscriber
+
     async def consume(message: KafkaMessage) -> None:
         records = message.raw_message
         batch = records if isinstance(records, tuple) else (records,)
@@ -112,5 +151,19 @@ def subscribe(
             # Never let a later commit skip this batch: rewind to its first message.
             log.exception("inbox batch interrupted; rewinding", extra={"group": processor.group})
             await message.nack()
+            await asyncio.sleep(retry_pause)
             raise
         await message.ack()
+
+    subscriber(consume)
+
+
+class _Late:
+    """The subscriber's consumer exists only once the broker started it."""
+
+    def __init__(self, holder: dict[str, Any]) -> None:
+        self._holder = holder
+
+    @property
+    def consumer(self) -> Any:
+        return self._holder["subscriber"].consumer

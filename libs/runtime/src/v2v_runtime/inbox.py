@@ -1,10 +1,14 @@
 """Idempotent consumer (inbox) with a dead-letter topic.
 
-For each Kafka record: decode the CloudEvent and its contract; run the handler and record
-the message id in ONE transaction (a duplicate finds the id and is skipped); only then may
-the caller commit the Kafka offset. A record that cannot be decoded, fails validation, or
-whose handler fails ``max_attempts`` times goes to the group's dead-letter topic with the
-reason and its original headers, and the consumer moves on.
+Delivery guarantee: every record either applies exactly once or lands on the group's
+dead-letter topic with its reason; the caller commits the Kafka offset only after this
+returns. For each record: decode the CloudEvent and its contract here (from raw bytes: no
+library decodes before us); run the handler and record the message id in ONE transaction (a
+duplicate finds the id and is skipped). A record that cannot be decoded, fails validation,
+has a type unknown on a commands topic, or whose handler fails ``max_attempts`` times is
+dead-lettered with the reason and its original key, value and headers; the consumer moves on.
+On an events topic an unknown type is counted and logged, not dead-lettered: a newer
+producer may add types that this reader does not need.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from aiokafka.errors import MessageSizeTooLargeError
 from opentelemetry.trace import SpanKind
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +48,7 @@ H_DLQ_PARTITION = "v2v_dlq_original_partition"
 H_DLQ_OFFSET = "v2v_dlq_original_offset"
 H_DLQ_ATTEMPTS = "v2v_dlq_attempts"
 H_DLQ_AT = "v2v_dlq_at"
+H_DLQ_VALUE_OMITTED = "v2v_dlq_value_omitted"  # bytes of the original value not copied
 
 
 class Outcome(StrEnum):
@@ -57,6 +63,7 @@ class DeadLetterReason(StrEnum):
     INVALID = "invalid"
     HANDLER_FAILED = "handler_failed"
     NO_TARGET = "no_target"  # e.g. an event for a journey that does not exist
+    UNKNOWN_TYPE = "unknown-type"  # a command this service does not know
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class InboxProcessor:
         dead_letters: Publisher,
         *,
         registry: Registry = REGISTRY,
+        commands_topics: Collection[str] = (),
         max_attempts: int = 5,
         retry_backoff: float = 0.2,
     ) -> None:
@@ -88,6 +96,7 @@ class InboxProcessor:
         self.dead_letters = DeadLetters(group, dead_letters, retry_backoff)
         self._max_attempts = max_attempts
         self._backoff = retry_backoff
+        self._commands_topics = frozenset(commands_topics)
 
     async def process(self, record: IncomingRecord) -> Outcome:
         try:
@@ -97,7 +106,7 @@ class InboxProcessor:
             return Outcome.DEAD_LETTERED
         handler = self._handlers.get(envelope.type)
         if handler is None:
-            return Outcome.IGNORED
+            return await self._unhandled(record, envelope)
         try:
             message = self._registry.decode_envelope(envelope)
         except RegistryError as exc:
@@ -121,6 +130,19 @@ class InboxProcessor:
             1, {"group": self.group, "type": envelope.type, "outcome": outcome.value}
         )
         return outcome
+
+    async def _unhandled(self, record: IncomingRecord, envelope: Envelope) -> Outcome:
+        if record.topic in self._commands_topics:
+            # A command addressed to us that we cannot act on: never silently dropped.
+            known = self._registry.knows(envelope.type)
+            why = "no handler here for" if known else "unknown message type"
+            await self._dead_letter(
+                record, DeadLetterReason.UNKNOWN_TYPE, f"{why} {envelope.type!r}", 0, envelope
+            )
+            return Outcome.DEAD_LETTERED
+        if not self._registry.knows(envelope.type):
+            note_unknown_event(self.group, envelope)
+        return Outcome.IGNORED
 
     async def _handle(
         self, record: IncomingRecord, envelope: Envelope, message: Contract, handler: Handler
@@ -212,6 +234,17 @@ class InboxProcessor:
                 log.exception("could not record dead-lettered message in the inbox")
 
 
+def note_unknown_event(group: str, envelope: Envelope) -> None:
+    """An event type this reader does not know (a newer producer may add types): counted and
+    logged, never silently dropped and never a dead letter."""
+    kind = envelope.type[:200]
+    telemetry.instruments().unknown_type.add(1, {"group": group, "type": kind})
+    log.warning(
+        "event of an unknown type skipped",
+        extra={"group": group, "type": kind, "message_id": envelope.id},
+    )
+
+
 class DeadLetters:
     """Publishes a failed record to its group's dead-letter topic, with the reason and the
     original key, value and headers; retries until the broker has it, because the caller
@@ -254,13 +287,18 @@ class DeadLetters:
                 "error": error.splitlines()[-1] if error else "",
             },
         )
+        value = record.value or b""
         delay = self._backoff
         while True:
             try:
-                await self.publisher.send(
-                    self.topic, record.key or b"", record.value or b"", headers
-                )
+                await self.publisher.send(self.topic, record.key or b"", value, headers)
                 return
+            except MessageSizeTooLargeError:
+                # The original plus our headers no longer fits: keep the evidence of where
+                # it is (topic, partition, offset stay in the headers) without its value.
+                log.error("dead letter too large with its value; sending it without")
+                headers = [*headers, (H_DLQ_VALUE_OMITTED, str(len(value)).encode())]
+                value = b""
             except Exception:
                 log.exception("dead-letter publish failed; retrying")
                 await asyncio.sleep(delay)

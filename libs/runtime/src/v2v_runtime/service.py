@@ -37,7 +37,7 @@ from .http import (
     install_problem_handlers,
 )
 from .inbox import Handler, InboxProcessor
-from .kafka import KafkaPublisher
+from .kafka import KafkaPublisher, Publisher
 from .logging import configure_logging
 from .relay import OutboxRelay
 from .settings import RuntimeSettings
@@ -108,6 +108,20 @@ class ServiceKit:
     @property
     def topics(self) -> list[str]:
         return [commands_topic(self.spec.name), *self.spec.subscribed_topics]
+
+    def inbox(
+        self, dead_letters: Publisher, *, max_attempts: int, retry_backoff: float
+    ) -> InboxProcessor:
+        """The service's inbox: its handlers, its group; unknown commands are dead-lettered."""
+        return InboxProcessor(
+            self.group,
+            self.uow,
+            self.spec.handlers,
+            dead_letters,
+            commands_topics={commands_topic(self.spec.name)},
+            max_attempts=max_attempts,
+            retry_backoff=retry_backoff,
+        )
 
     def http_app(self, *, manage_lifecycle: bool = True) -> FastAPI:
         @asynccontextmanager
@@ -203,10 +217,7 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
     server: uvicorn.Server | None = None
     try:
         if Role.CONSUMER in roles:
-            processor = InboxProcessor(
-                kit.group,
-                kit.uow,
-                spec.handlers,
+            processor = kit.inbox(
                 publisher,
                 max_attempts=s.inbox_max_attempts,
                 retry_backoff=s.inbox_retry_backoff_s,

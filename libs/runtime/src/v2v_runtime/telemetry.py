@@ -117,6 +117,11 @@ class Instruments:
         self.dead_lettered = meter.create_counter(
             "v2v.messages.dead_lettered", unit="{message}", description="messages dead-lettered"
         )
+        self.unknown_type = meter.create_counter(
+            "v2v.messages.unknown_type",
+            unit="{message}",
+            description="events of a type this consumer's registry does not know (skipped)",
+        )
         self.published = meter.create_counter(
             "v2v.outbox.published", unit="{message}", description="outbox rows published"
         )

@@ -20,7 +20,7 @@ from v2v_events.envelope import Envelope, from_kafka
 from v2v_events.registry import Contract
 
 from .db.tables import outbox
-from .inbox import InboxProcessor, IncomingRecord, Outcome
+from .inbox import IncomingRecord, Outcome
 from .service import ServiceKit, ServiceSpec
 
 M = TypeVar("M", bound=Contract)
@@ -78,14 +78,7 @@ class ServiceHarness:
         self.kit = ServiceKit(spec)
         self.dead_letters = RecordingPublisher()
         self._offset = itertools.count()
-        self.processor = InboxProcessor(
-            self.kit.group,
-            self.kit.uow,
-            spec.handlers,
-            self.dead_letters,
-            max_attempts=1,
-            retry_backoff=0,
-        )
+        self.processor = self.kit.inbox(self.dead_letters, max_attempts=1, retry_backoff=0)
 
     @classmethod
     def sqlite_url(cls, directory: Path, name: str = "svc") -> str:

@@ -25,7 +25,7 @@ from v2v_events import REGISTRY, EnvelopeError, from_kafka
 from v2v_events.contracts import batch, custody, logistics, qc
 from v2v_events.envelope import Envelope, headers_to_dict
 from v2v_events.registry import Contract, RegistryError
-from v2v_runtime.inbox import DeadLetterReason, DeadLetters, IncomingRecord
+from v2v_runtime.inbox import DeadLetterReason, DeadLetters, IncomingRecord, note_unknown_event
 from v2v_runtime.tracing import span_from
 
 from .model import (
@@ -122,6 +122,8 @@ class JourneyBridge:
         except EnvelopeError as exc:
             return await self._dead(record, DeadLetterReason.UNDECODABLE, str(exc))
         if env.type != _ENROLLED and env.type not in _FORWARDED_NAMES:
+            if not REGISTRY.knows(env.type):
+                note_unknown_event(self.group, env)
             return Outcome.IGNORED
         try:
             message = REGISTRY.decode_envelope(env)
