@@ -19,10 +19,13 @@ CREATE DATABASE batch OWNER batch;
 CREATE ROLE qc LOGIN PASSWORD 'qc';
 CREATE DATABASE qc OWNER qc;
 
+CREATE ROLE journey LOGIN PASSWORD 'journey';
+CREATE DATABASE journey OWNER journey;
+
 CREATE ROLE temporal LOGIN PASSWORD 'temporal';
 CREATE DATABASE temporal OWNER temporal;
 CREATE DATABASE temporal_visibility OWNER temporal;
 
 -- Nobody but the owner connects to a service's database.
-REVOKE CONNECT, TEMPORARY ON DATABASE custody, logistics, batch, qc FROM PUBLIC;
+REVOKE CONNECT, TEMPORARY ON DATABASE custody, logistics, batch, qc, journey FROM PUBLIC;
 REVOKE CONNECT, TEMPORARY ON DATABASE temporal, temporal_visibility FROM PUBLIC;

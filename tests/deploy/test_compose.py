@@ -131,11 +131,11 @@ def test_role_waits_for_its_infrastructure_and_one_shots(
 ) -> None:
     svc, _ = ROLES[name]
     deps = depends(services[name])
-    wanted = {"kafka": HEALTHY, "provision-topics": DONE}
+    wanted = {"kafka": HEALTHY, "provision-topics": DONE, f"{svc}-migrate": DONE}
     if svc == "journey":
         wanted |= {"temporal": HEALTHY, "provision-search-attributes": DONE}
     else:
-        wanted |= {"postgres": HEALTHY, f"{svc}-migrate": DONE}
+        wanted |= {"postgres": HEALTHY}
     assert wanted.items() <= deps.items(), f"{name} depends_on {deps}"
     for dep, condition in deps.items():
         if condition == HEALTHY:
@@ -158,12 +158,11 @@ def test_role_environment(services: dict[str, dict[str, Any]], name: str) -> Non
         assert env["V2V_HEALTH_PORT"] == "8081"
     if svc == "journey":
         assert env["V2V_TEMPORAL_ADDRESS"] == "temporal:7233"
-    else:
-        url = env["V2V_DATABASE_URL"]
-        assert url.startswith("postgresql+asyncpg://") and "@postgres:5432/" in url
-        # Each service owns its data: its own database, its own role.
-        assert url.rsplit("/", 1)[1] == svc
-        assert url.split("://", 1)[1].split(":", 1)[0] == svc
+    url = env["V2V_DATABASE_URL"]
+    assert url.startswith("postgresql+asyncpg://") and "@postgres:5432/" in url
+    # Each service owns its data (the journey its records): its own database, its own role.
+    assert url.rsplit("/", 1)[1] == svc
+    assert url.split("://", 1)[1].split(":", 1)[0] == svc
 
 
 def test_apis_published_like_the_native_stack(services: dict[str, dict[str, Any]]) -> None:
@@ -275,6 +274,7 @@ def test_postgres_creates_one_database_per_owner(services: dict[str, dict[str, A
         "logistics": "logistics",
         "batch": "batch",
         "qc": "qc",
+        "journey": "journey",
         "temporal": "temporal",
         "temporal_visibility": "temporal",
     }

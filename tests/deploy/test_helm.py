@@ -272,7 +272,7 @@ def test_hpa_pdb_and_network_policies_can_be_disabled() -> None:
 @pytest.mark.parametrize("value_set", VALUE_SETS)
 def test_migration_jobs_are_pre_install_and_pre_upgrade_hooks(value_set: str) -> None:
     jobs = by_component(objects(value_set), "Job")
-    for svc in DOMAIN_SERVICES:
+    for svc in (*DOMAIN_SERVICES, "journey"):
         job = jobs[f"{svc}-migrate"]
         notes = job["metadata"]["annotations"]
         assert notes[HOOK] == "pre-install,pre-upgrade"
@@ -288,7 +288,6 @@ def test_migration_jobs_are_pre_install_and_pre_upgrade_hooks(value_set: str) ->
             == {"secretKeyRef": {"name": f"vein2vein-{svc}-database", "key": "url"}}
             or value_set == "production-values.yaml"
         )
-    assert "journey-migrate" not in jobs
 
 
 def test_provisioning_jobs_are_hooks_that_run_before_the_migrations() -> None:
@@ -388,7 +387,7 @@ def test_production_secret_references() -> None:
         volumes = {v["name"]: v for v in d["spec"]["template"]["spec"]["volumes"]}
         assert volumes["kafka-ca"]["secret"]["secretName"] == "vein2vein-kafka-ca"
         if svc == "journey":
-            assert "V2V_DATABASE_URL" not in env
+            assert env["V2V_DATABASE_URL"] == {"secretKeyRef": {"name": "journey-db", "key": "url"}}
             assert env["V2V_TEMPORAL_TLS_KEY"] == "/etc/vein2vein/temporal-tls/tls.key"
             assert volumes["temporal-tls"]["secret"]["secretName"] == "vein2vein-temporal-mtls"
             assert volumes["temporal-tls"]["secret"]["defaultMode"] == 0o440

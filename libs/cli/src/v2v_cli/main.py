@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from v2v_cli.commands import asyncapi, audit, demo, platform, schemas, stack, test
+from v2v_cli.commands import asyncapi, audit, demo, journey, platform, schemas, stack, test
 
 app = typer.Typer(
     name="v2v",
@@ -16,6 +16,7 @@ app.add_typer(stack.app, name="stack")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(audit.app, name="audit")
 app.add_typer(asyncapi.app, name="asyncapi")
+app.add_typer(journey.app, name="journey")
 platform.register_top_level(app)
 demo.register_top_level(app)
 test.register_top_level(app)

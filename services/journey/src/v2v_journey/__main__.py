@@ -1,4 +1,4 @@
-"""``python -m v2v_journey [worker|bridge|all]``."""
+"""``python -m v2v_journey [worker|bridge|all]`` or ``python -m v2v_journey migrate``."""
 
 from .worker import main
 

@@ -1,11 +1,14 @@
 """The Kafka → Temporal bridge: service events become journey signals.
 
-PatientEnrolled signal-with-starts the journey ``journey-<CoI>`` (a duplicate only signals
-it again, and the workflow ignores event ids it has seen). Every other event the workflow
-waits for is signalled to its journey under the event's short type name. The Kafka offset
-moves only after Temporal accepted the signal; while Temporal is unreachable the bridge
-retries and does not move on. An event for a journey that does not exist goes to the dead
-letters; one for a journey already closed is logged and skipped.
+PatientEnrolled opens the journey ``journey-<CoI>`` once: the bridge records the opening in
+the journey's own store first, then signal-with-starts the workflow with Temporal's
+reject-duplicate id policy. A duplicate or replayed enrolment — also long after the journey
+ended, when Temporal may have dropped the closed run — never starts a second run; only an
+operator's ``v2v journey reopen`` does. Every other event the workflow waits for is
+signalled to its journey under the event's short type name. The Kafka offset moves only
+after Temporal accepted the signal; while Temporal is unreachable the bridge retries and
+does not move on. An event for a journey that does not exist goes to the dead letters; one
+for a journey already closed is logged and skipped.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from enum import StrEnum
 
 from opentelemetry.trace import SpanKind
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from v2v_events import REGISTRY, EnvelopeError, from_kafka
@@ -29,20 +33,14 @@ from v2v_runtime.inbox import DeadLetterReason, DeadLetters, IncomingRecord, not
 from v2v_runtime.tracing import span_from
 
 from .model import (
-    SA_COI,
-    SA_SITE,
-    SA_STAGE,
-    SA_STATUS,
-    SA_THERAPY,
     TASK_QUEUE,
     JourneyInput,
     JourneyPolicy,
     JourneySignal,
-    Stage,
-    Status,
     workflow_id,
 )
-from .workflow import JourneyWorkflow
+from .registrations.store import Registrations
+from .starts import start_journey
 
 log = logging.getLogger("v2v.journey.bridge")
 
@@ -68,6 +66,7 @@ _ENROLLED = REGISTRY.for_model(custody.PatientEnrolled).name
 
 class Outcome(StrEnum):
     STARTED = "started"
+    DUPLICATE = "duplicate-enrolment"  # the journey was opened already: no second run
     SIGNALLED = "signalled"
     IGNORED = "ignored"
     CLOSED = "journey-closed"
@@ -105,6 +104,7 @@ class JourneyBridge:
         client: Client,
         dead_letters: DeadLetters,
         policy_for: Callable[[str], JourneyPolicy],
+        registrations: Registrations,
         *,
         task_queue: str = TASK_QUEUE,
         retry_backoff: float = 0.5,
@@ -113,6 +113,7 @@ class JourneyBridge:
         self._client = client
         self._dead_letters = dead_letters
         self._policy_for = policy_for
+        self._registrations = registrations
         self._task_queue = task_queue
         self._backoff = retry_backoff
 
@@ -149,8 +150,7 @@ class JourneyBridge:
         while True:  # Temporal away: wait for it, never skip the event
             try:
                 if isinstance(message, custody.PatientEnrolled):
-                    await self._start(env, message)
-                    return Outcome.STARTED
+                    return await self._start(env, message)
                 return await self._signal(record, env, message)
             except RPCError as exc:
                 if exc.status not in (
@@ -163,27 +163,32 @@ class JourneyBridge:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    async def _start(self, env: Envelope, msg: custody.PatientEnrolled) -> None:
+    async def _start(self, env: Envelope, msg: custody.PatientEnrolled) -> Outcome:
         inp = journey_input(msg, self._policy_for(msg.product_code))
-        await self._client.start_workflow(
-            JourneyWorkflow.run,
-            inp,
-            id=workflow_id(msg.coi),
-            task_queue=self._task_queue,
-            start_signal=signal_name(env.type),
-            start_signal_args=[to_signal(env, msg)],
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(SA_COI, msg.coi),
-                    SearchAttributePair(SA_THERAPY, msg.therapy),
-                    SearchAttributePair(SA_SITE, msg.manufacturing_site),
-                    SearchAttributePair(SA_STAGE, Stage.ENROLLED.value),
-                    SearchAttributePair(SA_STATUS, Status.RUNNING.value),
-                ]
-            ),
-            static_summary=f"{msg.therapy} journey of {msg.coi}",
-        )
-        log.info("journey started", extra={"coi": msg.coi, "event_id": env.id})
+        if not await self._registrations.claim(msg.coi, env.id, inp):
+            log.info(
+                "enrolment for a journey already opened: no new run",
+                extra={"coi": msg.coi, "event_id": env.id},
+            )
+            return Outcome.DUPLICATE
+        try:
+            handle = await start_journey(
+                self._client,
+                inp,
+                task_queue=self._task_queue,
+                reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                signal=(signal_name(env.type), to_signal(env, msg)),
+            )
+            run_id = handle.result_run_id or ""
+        except WorkflowAlreadyStartedError:
+            # A closed run of this journey exists though our record has no run: we crashed
+            # between starting it and recording that. Record it; never start another.
+            run_id = (
+                await self._client.get_workflow_handle(workflow_id(msg.coi)).describe()
+            ).run_id
+        await self._registrations.started(msg.coi, run_id)
+        log.info("journey started", extra={"coi": msg.coi, "event_id": env.id, "run_id": run_id})
+        return Outcome.STARTED
 
     async def _signal(self, record: IncomingRecord, env: Envelope, msg: Contract) -> Outcome:
         handle = self._client.get_workflow_handle(workflow_id(env.subject))

@@ -11,6 +11,11 @@ from .model import TASK_QUEUE
 
 class JourneySettings(RuntimeSettings):
     service: str = "journey"
+    # The journey's own records (which journeys it opened, reopenings), hash-chained.
+    database_url: str = "sqlite+aiosqlite:///./.v2v/db/journey.sqlite"
+    migrate_on_start: bool = Field(
+        True, description="upgrade the schema at start (off where a migration job runs)"
+    )
     temporal_namespace: str = "default"
     task_queue: str = TASK_QUEUE
     temporal_tls_ca: str | None = Field(None, description="CA file of the Temporal frontend")

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -17,17 +18,22 @@ from temporalio.worker import Worker
 
 from v2v_events.catalog import Service, consumer_group, events_topic
 from v2v_runtime import telemetry
+from v2v_runtime.clock import SystemClock, UuidGenerator
 from v2v_runtime.consumer import kafka_ready, make_broker, subscribe
+from v2v_runtime.db.engine import create_engine, session_factory
+from v2v_runtime.db.migrate import upgrade
 from v2v_runtime.http import ReadinessCheck
 from v2v_runtime.inbox import DeadLetters
 from v2v_runtime.kafka import KafkaPublisher
 from v2v_runtime.logging import configure_logging
 from v2v_runtime.service import health_server
+from v2v_runtime.uow import UnitOfWork
 
 from . import policies
 from .activities import JourneyActivities
 from .bridge import JourneyBridge
 from .model import JourneyPolicy
+from .registrations.store import Registrations
 from .settings import JourneySettings
 from .workflow import JourneyWorkflow
 
@@ -69,6 +75,18 @@ async def connect(settings: JourneySettings) -> Client:
     )
 
 
+def registrations(settings: JourneySettings) -> tuple[Registrations, AsyncEngine]:
+    """The journey's store; the caller disposes of the engine."""
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    return (
+        Registrations(
+            lambda: UnitOfWork(sessions, SystemClock(), UuidGenerator(), settings.source)
+        ),
+        engine,
+    )
+
+
 def policy_lookup(settings: JourneySettings) -> dict[str, JourneyPolicy]:
     ids = {settings.policy, *settings.policy_by_product.values()}
     return {pid: policies.load(pid) for pid in ids}
@@ -94,7 +112,10 @@ async def run(roles: set[str]) -> None:
     def policy_for(product_code: str) -> JourneyPolicy:
         return loaded[settings.policy_by_product.get(product_code, settings.policy)]
 
+    if settings.migrate_on_start:
+        await upgrade(settings.database_url)
     client = await connect(settings)
+    store, engine = registrations(settings)
     kafka_opts = settings.kafka_options()
     publisher = KafkaPublisher(settings.kafka_bootstrap_servers, "journey-producer", **kafka_opts)
     await publisher.start()
@@ -112,7 +133,11 @@ async def run(roles: set[str]) -> None:
         if "bridge" in roles:
             group = consumer_group(Service.JOURNEY, "bridge")
             bridge = JourneyBridge(
-                client, DeadLetters(group, publisher), policy_for, task_queue=settings.task_queue
+                client,
+                DeadLetters(group, publisher),
+                policy_for,
+                store,
+                task_queue=settings.task_queue,
             )
             broker = make_broker(settings.kafka_bootstrap_servers, "journey-bridge", kafka_opts)
             subscribe(broker, bridge, *BRIDGED_TOPICS)
@@ -135,6 +160,7 @@ async def run(roles: set[str]) -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await worker_task
         await publisher.stop()
+        await engine.dispose()
 
 
 def _temporal_check(client: Client) -> ReadinessCheck:
@@ -147,7 +173,13 @@ def _temporal_check(client: Client) -> ReadinessCheck:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = set(argv if argv is not None else sys.argv[1:]) or {"all"}
+    if args == {"migrate"}:
+        asyncio.run(upgrade(JourneySettings().database_url))
+        print("journey: database schema up to date", flush=True)
+        return
     unknown = args - {"worker", "bridge", "all"}
     if unknown:
-        raise SystemExit(f"roles are worker, bridge, all (not {', '.join(sorted(unknown))})")
+        raise SystemExit(
+            f"roles are worker, bridge, all, or migrate alone (not {', '.join(sorted(unknown))})"
+        )
     asyncio.run(run(args))
