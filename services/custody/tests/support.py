@@ -69,6 +69,7 @@ class Custody:
         self.harness = harness
         self.client = client
         self._lots = 0
+        self._patients = 0
 
     @property
     def clock(self) -> StepClock:
@@ -83,6 +84,11 @@ class Custody:
         return await self.client.get(path, headers=ACTOR_HEADERS)
 
     async def enroll(self, **overrides: Any) -> str:
+        """Each call enrolls another patient (the first has ``MRN``, the others their own
+        record numbers) unless the overrides name one."""
+        self._patients += 1
+        if self._patients > 1:
+            overrides.setdefault("medical_record_number", f"{MRN}-{self._patients}")
         r = await self.post("/patients", enrollment(**overrides))
         assert r.status_code == 201, r.text
         coi: str = r.json()["coi"]

@@ -52,7 +52,9 @@ async def test_coi_sequence_has_no_duplicates(custody: Custody) -> None:
     first = [await custody.enroll() for _ in range(3)]
     assert first == ["CHA1B2C26000001", "CHA1B2C26000002", "CHA1B2C26000003"]
     # Concurrent enrollments: every one gets its own number.
-    rs = await asyncio.gather(*(custody.post("/patients", enrollment()) for _ in range(8)))
+    rs = await asyncio.gather(
+        *(custody.post("/patients", enrollment(medical_record_number=f"M-{i}")) for i in range(8))
+    )
     cois = [r.json()["coi"] for r in rs]
     assert all(r.status_code == 201 for r in rs)
     assert len(set(cois + first)) == 11

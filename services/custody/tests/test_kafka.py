@@ -7,18 +7,30 @@ from v2v_custody.settings import CustodySettings
 from v2v_events.catalog import commands_topic, events_topic
 from v2v_events.contracts.batch import LotRejected
 from v2v_events.contracts.custody import RejectUnit, UnitRejected, UnitsRegistered
+from v2v_events.contracts.journey import JourneyEnded
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness
 
 from .support import ACTOR, SITE, START, TREATMENT, Custody, lot
 
 
-def test_spec_subscribes_to_batch_events_and_its_commands(settings: CustodySettings) -> None:
+def test_spec_subscribes_to_batch_and_journey_events_and_its_commands(
+    settings: CustodySettings,
+) -> None:
     spec = build(settings)
     assert spec.name == "custody"
-    assert list(spec.subscribed_topics) == [events_topic("batch")]
-    assert set(spec.handlers) == {RejectUnit, type(lot("CHA1B2C26000001", "L", ["b"])), LotRejected}
-    assert ServiceHarness(spec).kit.topics == [commands_topic("custody"), events_topic("batch")]
+    assert list(spec.subscribed_topics) == [events_topic("batch"), events_topic("journey")]
+    assert set(spec.handlers) == {
+        RejectUnit,
+        type(lot("CHA1B2C26000001", "L", ["b"])),
+        LotRejected,
+        JourneyEnded,
+    }
+    assert ServiceHarness(spec).kit.topics == [
+        commands_topic("custody"),
+        events_topic("batch"),
+        events_topic("journey"),
+    ]
 
 
 async def test_reject_unit_command(custody: Custody) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -99,6 +100,8 @@ class Driver:
         json: Any = None,
         ok: tuple[int, ...] = (200, 201),
     ) -> Any:
+        if method == "POST":  # as a client should: safe to repeat (docs/integrators.md)
+            headers = {**(headers or {}), "Idempotency-Key": str(uuid.uuid4())}
         resp = await self.http.request(method, url, headers=headers, json=json)
         if resp.status_code not in ok:
             raise JourneyError(f"{method} {url} -> {resp.status_code}: {resp.text}")

@@ -3,6 +3,7 @@ e-signatures arrive: until then the caller's identity comes from two request hea
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException
@@ -26,3 +27,9 @@ async def current_actor(
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def caller_id(headers: Mapping[str, str]) -> str:
+    """Who is calling, from the request headers alone (before routing): scopes what a
+    caller's Idempotency-Keys replay. Empty when the caller did not say."""
+    return headers.get(USER_HEADER, "")

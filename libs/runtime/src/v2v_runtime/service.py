@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from v2v_events.catalog import commands_topic, consumer_group
 from v2v_events.registry import Contract
 
-from . import telemetry
+from . import idempotency_http, telemetry
 from .clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from .consumer import kafka_ready, make_broker, subscribe
 from .db.engine import create_engine, session_factory
@@ -54,6 +54,12 @@ class ServiceSettings(RuntimeSettings):
     )
     health_port: int | None = Field(
         None, ge=1, le=65535, description="/healthz and /readyz for roles without the API"
+    )
+    idempotency_wait_s: float = Field(
+        5.0,
+        ge=0,
+        description="how long a repeated Idempotency-Key request waits for the first "
+        "request's response before answering 409",
     )
 
 
@@ -146,13 +152,21 @@ class ServiceKit:
         for router in self.spec.routers:
             app.include_router(router)
         install_problem_handlers(app)
+        app.add_middleware(
+            idempotency_http.IdempotencyMiddleware,
+            openapi=lambda: app.openapi(),
+            sessions=self.sessions,
+            clock=self.clock,
+            wait_s=self.settings.idempotency_wait_s,
+        )
         _document_problems(app)
         return app
 
 
 def _document_problems(app: FastAPI) -> None:
     """Add the Problem schema to the OpenAPI components and drop FastAPI's own 422 model,
-    which our handlers never send (they answer with problem+json)."""
+    which our handlers never send (they answer with problem+json); declare the
+    Idempotency-Key header on every POST."""
     from fastapi.openapi.utils import get_openapi
 
     def openapi() -> dict[str, Any]:
@@ -169,6 +183,7 @@ def _document_problems(app: FastAPI) -> None:
                         resp["content"] = PROBLEM_RESPONSES[422]["content"]
             for name in ("HTTPValidationError", "ValidationError"):
                 comps.pop(name, None)
+            idempotency_http.document(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -1,4 +1,5 @@
-"""Unit of work: the event store, the outbox and the inbox share one transaction."""
+"""Unit of work: the event store, the outbox and the inbox share one transaction, and so
+does the claim of the HTTP request's Idempotency-Key (see v2v_runtime.idempotency)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from v2v_events.envelope import Envelope
 from v2v_events.registry import REGISTRY, Contract, Registry
 
+from . import idempotency
 from .clock import Clock, IdGenerator
 from .eventstore import EventStore
 from .outbox import Outbox
@@ -82,7 +84,14 @@ class UnitOfWork:
         assert self._session is not None
         try:
             if exc_type is None:
+                # The request's key is claimed with its effect: both commit or neither does.
+                # A key another request committed first raises KeyInUse and rolls back.
+                claim = idempotency.current()
+                if claim is not None and not claim.committed:
+                    await idempotency.insert_claim(self._session, claim, self.clock.now())
                 await self._session.commit()
+                if claim is not None:
+                    claim.committed = True
             else:
                 await self._session.rollback()
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Annotated, Any
 
@@ -98,8 +99,14 @@ def demo(
             log=lambda m: console.print(f"  {m}", highlight=False),
             timeout=timeout,
         )
+        # Custody refuses a second active enrolment of a patient: each run enrolls its own
+        # patients, so the demo can run again before the last run's journeys have ended.
+        run = f"{int(time.time()) % 1_000_000:06d}"
+        cohort = [
+            (label, dataclasses.replace(p, mrn=f"{p.mrn}-{run}"), plan) for label, p, plan in COHORT
+        ]
         try:
-            return await run_cohort(driver, client, ui, COHORT, timeout)
+            return await run_cohort(driver, client, ui, cohort, timeout)
         finally:
             await driver.close()
 

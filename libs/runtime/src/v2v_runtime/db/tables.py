@@ -84,3 +84,18 @@ inbox = Table(
     Column("error", Text),
     Column("handled_at", UtcDateTime, nullable=False),
 )
+
+# Idempotency-Key claims (v2v_runtime.idempotency): inserted in the transaction of the
+# request's effect; the response is stored once the handler returned. Never deleted.
+idempotency = Table(
+    "v2v_idempotency",
+    metadata,
+    Column("scope", String(400), primary_key=True),  # method, route template, caller
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("response_status", Integer),
+    Column("response_body", Text),
+    Column("response_content_type", String(200)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime),
+)

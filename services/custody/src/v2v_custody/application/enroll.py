@@ -13,7 +13,7 @@ from v2v_runtime.uow import UnitOfWork
 
 from ..adapters.db import identity, sequences
 from ..domain.isbt128 import issue_coi
-from ..domain.patient import Enrollment, Patient, PatientIdentity
+from ..domain.patient import Enrollment, Patient, PatientIdentity, already_enrolled
 from ..domain.policy import CustodyPolicy
 from .context import patients, who
 from .views import EnrolledPatient
@@ -45,6 +45,9 @@ async def enroll(
     now = uow.clock.now()
     person = PatientIdentity(cmd.name, cmd.birth_date, cmd.medical_record_number)
     person.check(now.date())
+    existing = await identity.active_enrolment(uow.session, cmd.treatment_center, person)
+    if existing is not None:
+        raise already_enrolled(existing, cmd.treatment_center)
     enrollment = Enrollment(
         therapy=cmd.therapy,
         product_code=cmd.product_code,
@@ -61,7 +64,10 @@ async def enroll(
     patient = Patient.enroll(coi, enrollment, now)
     enrolled = patient.enrolled
     await patients(uow).save(patient, who(actor))
-    await identity.add(uow.session, coi, person)
+    # The unique index decides between concurrent enrolments of the same patient.
+    existing = await identity.add(uow.session, coi, person, enrolled.treatment_center)
+    if existing is not None:
+        raise already_enrolled(existing, enrolled.treatment_center)
     await uow.publish(
         contracts.PatientEnrolled(
             coi=coi,

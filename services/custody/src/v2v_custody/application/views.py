@@ -146,6 +146,8 @@ class PatientSummary(BaseModel):
     enrolled_at: datetime
     enrolled_by: str
     infused_at: datetime | None
+    journey_status: str | None  # completed | failed | cancelled once the journey ended
+    journey_ended_at: datetime | None
     dins: list[str]
     collections: list[CollectionView]
     units: list[UnitView]

@@ -89,6 +89,17 @@ class InfusionRecorded(DomainEvent):
     recorded_at: AwareDatetime
 
 
+class PatientJourneyEnded(DomainEvent):
+    """The journey (orchestrator) announced the end of this patient's journey: the
+    enrolment is no longer active, so the patient may be enrolled again."""
+
+    kind = "journey.ended"
+    status: str  # completed | failed | cancelled
+    outcome: str
+    ended_at: AwareDatetime
+    recorded_at: AwareDatetime
+
+
 # --- unit stream (id = unit id) --------------------------------------------------------
 
 
@@ -167,6 +178,7 @@ ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     PatientEnrolled,
     CollectionRecorded,
     InfusionRecorded,
+    PatientJourneyEnded,
     UnitRegistered,
     CustodyTransferred,
     UnitReceived,

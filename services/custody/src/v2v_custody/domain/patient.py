@@ -19,6 +19,7 @@ from .events import (
     InfusionRecorded,
     LocationKind,
     PatientEnrolled,
+    PatientJourneyEnded,
     UnitKind,
     UnitStatus,
 )
@@ -37,6 +38,12 @@ class PatientIdentity:
     birth_date: date
     medical_record_number: str
 
+    @property
+    def mrn_key(self) -> str:
+        """The record number as compared between enrolments: case and spacing do not
+        make another patient."""
+        return "".join(self.medical_record_number.split()).upper()
+
     def check(self, today: date) -> None:
         if not self.name.strip():
             raise DomainError("patient-name-missing", "the patient's name is empty")
@@ -46,6 +53,18 @@ class PatientIdentity:
             raise DomainError("birth-date-in-future", "the birth date lies in the future")
         if today.year - self.birth_date.year > MAX_AGE_YEARS:
             raise DomainError("birth-date-implausible", "the birth date is implausibly early")
+
+
+def already_enrolled(coi: str, treatment_center: str) -> Conflict:
+    """One active enrolment per patient (medical record number) and treatment center: a
+    second CoI for the same person would split the chain of identity. The answer names the
+    existing CoI (not identifying), never the record number."""
+    return Conflict(
+        "patient-already-enrolled",
+        f"this patient is already enrolled at {treatment_center!r} as {coi}, whose journey "
+        "has not ended; continue with that chain of identity",
+        coi=coi,
+    )
 
 
 @dataclass(frozen=True)
@@ -75,6 +94,7 @@ class Patient(Aggregate):
         self.enrollment: PatientEnrolled | None = None
         self.collections: list[CollectionRecorded] = []
         self.infusions: list[InfusionRecorded] = []
+        self.journey_end: PatientJourneyEnded | None = None
 
     @property
     def enrolled(self) -> PatientEnrolled:
@@ -200,6 +220,17 @@ class Patient(Aggregate):
         self._record(event)
         return event, True
 
+    def end_journey(self, status: str, outcome: str, ended_at: datetime, now: datetime) -> bool:
+        """Record that the patient's journey ended (as the journey announced it). Returns
+        whether this is news: the same announcement again changes nothing."""
+        _ = self.enrolled  # only an enrolled patient has a journey
+        if self.journey_end is not None:
+            return False
+        self._record(
+            PatientJourneyEnded(status=status, outcome=outcome, ended_at=ended_at, recorded_at=now)
+        )
+        return True
+
     def _check_infusible(self, unit: Unit, treatment_center: str) -> None:
         if unit.coi != self.id:
             raise DomainError(
@@ -236,5 +267,7 @@ class Patient(Aggregate):
                 self.collections.append(event)
             case InfusionRecorded():
                 self.infusions.append(event)
+            case PatientJourneyEnded():
+                self.journey_end = event
             case _:
                 raise TypeError(f"Patient cannot apply {type(event).__name__}")

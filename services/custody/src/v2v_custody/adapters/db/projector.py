@@ -21,6 +21,7 @@ from ...domain.events import (
     CustodyTransferred,
     InfusionRecorded,
     PatientEnrolled,
+    PatientJourneyEnded,
     ReceiptRefused,
     UnitInfused,
     UnitReceived,
@@ -110,6 +111,16 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                 update(patients)
                 .where(patients.c.coi == stored.stream_id)
                 .values(status="infused", infused_at=event.infused_at, version=stored.version)
+            )
+        case PatientJourneyEnded():
+            await session.execute(
+                update(patients)
+                .where(patients.c.coi == stored.stream_id)
+                .values(
+                    journey_status=event.status,
+                    journey_ended_at=event.ended_at,
+                    version=stored.version,
+                )
             )
         case UnitRegistered():
             await session.execute(

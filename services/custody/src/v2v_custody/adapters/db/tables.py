@@ -4,7 +4,9 @@
   ``custody_collections``, ``custody_units``, ``custody_transfers``, ``custody_receipts``,
   ``custody_infusions``. None holds patient-identifying data.
 * ``patient_identity``: name, birth date and medical record number per CoI, written in
-  the enrollment's transaction; the only place PII lives (erasure deletes its row).
+  the enrollment's transaction; the only place PII lives (erasure deletes its row). It
+  also guards against enrolling a patient twice: a unique index on (treatment center,
+  normalised MRN) over the rows whose journey has not ended.
 * ``custody_sequences``: identifier counters per (kind, facility, year), allocated with
   optimistic concurrency in the transaction that uses the number.
 """
@@ -23,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from v2v_runtime.db.tables import NAMING
@@ -46,6 +49,8 @@ patients = Table(
     Column("enrolled_at", UtcDateTime, nullable=False),
     Column("enrolled_by", String(128), nullable=False),
     Column("infused_at", UtcDateTime),
+    Column("journey_status", String(20)),  # completed | failed | cancelled, once ended
+    Column("journey_ended_at", UtcDateTime),
     Column("version", Integer, nullable=False),
 )
 
@@ -157,6 +162,18 @@ patient_identity = Table(
     Column("name", String(300), nullable=False),
     Column("birth_date", Date, nullable=False),
     Column("medical_record_number", String(128), nullable=False),
+    Column("treatment_center", String(200)),
+    Column("mrn_key", String(128)),  # PatientIdentity.mrn_key; None: not guarded (legacy)
+    Column("journey_ended_at", UtcDateTime),  # None while the enrolment is active
+    # At most one active enrolment per patient and treatment center (NULLs never collide).
+    Index(
+        "uq_patient_identity_active",
+        "treatment_center",
+        "mrn_key",
+        unique=True,
+        sqlite_where=text("journey_ended_at IS NULL"),
+        postgresql_where=text("journey_ended_at IS NULL"),
+    ),
 )
 
 sequences = Table(

@@ -1,5 +1,5 @@
 """Inbox handlers: RejectUnit (custody's commands topic), LotProduced and LotRejected
-(batch's events).
+(batch's events), JourneyEnded (the journey's events).
 
 The inbox runs each handler in one transaction with the record of the message id, so a
 redelivered message is skipped; the application functions are idempotent on top of that.
@@ -12,16 +12,18 @@ from collections.abc import Mapping
 from v2v_events.catalog import Service, events_topic
 from v2v_events.contracts.batch import LotProduced, LotRejected
 from v2v_events.contracts.custody import RejectUnit
+from v2v_events.contracts.journey import JourneyEnded
 from v2v_events.envelope import Envelope
 from v2v_events.registry import Contract
 from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
+from ...application.end_journey import end_journey
 from ...application.register_lot import register_lot
 from ...application.reject import reject_unit
 from ...application.reject_lot_units import reject_lot_units
 
-SUBSCRIBED_TOPICS: tuple[str, ...] = (events_topic(Service.BATCH),)
+SUBSCRIBED_TOPICS: tuple[str, ...] = (events_topic(Service.BATCH), events_topic(Service.JOURNEY))
 
 
 async def on_reject_unit(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
@@ -54,8 +56,19 @@ async def on_lot_rejected(uow: UnitOfWork, envelope: Envelope, message: Contract
     )
 
 
+async def on_journey_ended(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+    assert isinstance(message, JourneyEnded)
+    await end_journey(
+        uow,
+        message,
+        correlation_id=envelope.correlationid or envelope.id,
+        causation_id=envelope.id,
+    )
+
+
 HANDLERS: Mapping[type[Contract], Handler] = {
     RejectUnit: on_reject_unit,
     LotProduced: on_lot_produced,
     LotRejected: on_lot_rejected,
+    JourneyEnded: on_journey_ended,
 }

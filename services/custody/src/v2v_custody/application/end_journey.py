@@ -1,0 +1,39 @@
+"""JourneyEnded (from the journey): the patient's enrolment is no longer active.
+
+Recorded on the patient's stream, and the patient may be enrolled again at that treatment
+center. Only the journey says a journey ended: an infusion alone does not (follow-up,
+re-infusion and the journey's own end still belong to that chain of identity).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from v2v_events.contracts.journey import JourneyEnded
+from v2v_runtime.uow import UnitOfWork
+
+from ..adapters.db import identity
+from .context import patients
+
+log = logging.getLogger("v2v.custody.end_journey")
+
+# The journey's events carry no person: the orchestrator acted.
+JOURNEY = {"user_id": "journey", "role": "system"}
+
+
+async def end_journey(
+    uow: UnitOfWork,
+    ended: JourneyEnded,
+    *,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+) -> bool:
+    """Returns whether this was news (the same end announced again changes nothing)."""
+    repo = patients(uow)
+    patient = await repo.get(ended.coi)
+    if not patient.end_journey(ended.status, ended.outcome, ended.ended_at, uow.clock.now()):
+        return False
+    await repo.save(patient, JOURNEY, correlation_id=correlation_id, causation_id=causation_id)
+    await identity.end_enrolment(uow.session, ended.coi, ended.ended_at)
+    log.info("journey ended", extra={"coi": ended.coi, "status": ended.status})
+    return True

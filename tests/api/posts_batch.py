@@ -1,0 +1,90 @@
+"""Batch's POST operations, each brought to where it succeeds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from v2v_batch.bootstrap import build
+from v2v_batch.domain import STEP_ORDER, Step
+from v2v_batch.settings import BatchSettings
+from v2v_events.contracts.batch import BatchOpened, OpenBatch
+from v2v_runtime.testing import ServiceHarness
+
+from .support import COI, NOW, SYSTEM, Call, Scenario, clock_and_ids, deliver, ok
+
+SITE = "ms-1"
+
+
+def harness(tmp_path: Path) -> ServiceHarness:
+    settings = BatchSettings(database_url=ServiceHarness.sqlite_url(tmp_path, "batch"))
+    clock, ids = clock_and_ids("batch")
+    return ServiceHarness(build(settings, clock=clock, ids=ids))
+
+
+T0 = NOW - timedelta(days=14)
+
+
+def step(s: Step) -> dict[str, Any]:
+    i = STEP_ORDER.index(s)
+    body: dict[str, Any] = {
+        "step": s.value,
+        "equipment_id": f"EQ-{s.value}",
+        "started_at": (T0 + timedelta(days=i)).isoformat(),
+        "ended_at": (T0 + timedelta(days=i, hours=6)).isoformat(),
+    }
+    if s is Step.HARVEST:
+        body |= {"viable_cell_count": 2.5e9, "viability_pct": 91.0}
+    return body
+
+
+async def opened(h: ServiceHarness) -> str:
+    cmd = OpenBatch(
+        coi=COI,
+        apheresis_unit_id="APH-1",
+        din="G123498654321",
+        manufacturing_site=SITE,
+        attempt=1,
+        actor=SYSTEM,
+    )
+    await deliver(h, cmd)
+    return (await h.published(BatchOpened))[-1].batch_id
+
+
+async def cryopreserved(h: ServiceHarness, c: httpx.AsyncClient) -> str:
+    batch_id = await opened(h)
+    for s in STEP_ORDER:
+        await ok(c, f"/batches/{batch_id}/steps", step(s))
+    return batch_id
+
+
+LOT = {"bag_count": 2, "total_viable_cells": 4.0e8, "viability_pct": 88.5}
+
+
+async def open_batch(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    unit = {"apheresis_unit_id": "APH-1", "din": "G123498654321"}
+    return Call("/batches", {"coi": COI, **unit, "manufacturing_site": SITE, "attempt": 1})
+
+
+async def record_step(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    return Call(f"/batches/{await opened(h)}/steps", step(Step.SELECTION))
+
+
+async def produce_lot(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    return Call(f"/batches/{await cryopreserved(h, c)}/lot", LOT)
+
+
+async def reject_lot(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    lot = await ok(c, f"/batches/{await cryopreserved(h, c)}/lot", LOT)
+    return Call(f"/lots/{lot['lot_id']}/reject", {"reason": "QA rejected the lot"})
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "POST /batches": open_batch,
+    "POST /batches/{batch_id}/steps": record_step,
+    "POST /batches/{batch_id}/lot": produce_lot,
+    "POST /lots/{lot_id}/reject": reject_lot,
+}

@@ -1,0 +1,101 @@
+"""Custody's POST operations, each brought to where it succeeds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from v2v_custody.bootstrap import build
+from v2v_custody.settings import CustodySettings
+from v2v_runtime.testing import ServiceHarness
+
+from .support import NOW, Call, Scenario, clock_and_ids, deliver, lot_produced, ok
+
+CENTER, APHERESIS, SITE = "tc-1", "ac-1", "ms-1"
+
+
+def harness(tmp_path: Path) -> ServiceHarness:
+    settings = CustodySettings(
+        database_url=ServiceHarness.sqlite_url(tmp_path, "custody"), facility_id="A1B2C"
+    )
+    clock, ids = clock_and_ids("custody")
+    return ServiceHarness(build(settings, clock=clock, ids=ids))
+
+
+def enrollment() -> dict[str, Any]:
+    return {
+        "name": "Test Person",
+        "birth_date": "1970-01-30",
+        "medical_record_number": "MRN-IDEM-1",
+        "therapy": "CAR-T",
+        "product_code": "S1234",
+        "autologous": True,
+        "treatment_center": CENTER,
+        "apheresis_center": APHERESIS,
+        "manufacturing_site": SITE,
+        "patient_weight_kg": 70.0,
+        "earliest_collection": "2026-11-20",
+    }
+
+
+def collection() -> dict[str, Any]:
+    return {
+        "apheresis_center": APHERESIS,
+        "volume_ml": 210.0,
+        "total_nucleated_cells": 9.1e9,
+        "collection_started_at": (NOW - timedelta(hours=5)).isoformat(),
+        "collection_ended_at": (NOW - timedelta(hours=1)).isoformat(),
+    }
+
+
+async def collected(client: httpx.AsyncClient) -> dict[str, Any]:
+    coi = (await ok(client, "/patients", enrollment()))["coi"]
+    unit: dict[str, Any] = await ok(client, f"/patients/{coi}/collections", collection())
+    return unit
+
+
+async def enroll(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    return Call("/patients", enrollment())
+
+
+async def collect(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    coi = (await ok(c, "/patients", enrollment()))["coi"]
+    return Call(f"/patients/{coi}/collections", collection())
+
+
+async def receive(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    unit = await collected(c)
+    scan = {"unit_id": unit["unit_id"], "scanned_coi": unit["coi"], "scanned_din": unit["din"]}
+    return Call("/receipts", {**scan, "location": SITE, "location_kind": "manufacturing-site"})
+
+
+async def transfer(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    unit = await collected(c)
+    hand_off = {"from_party": APHERESIS, "to_party": "courier-1", "location": APHERESIS}
+    return Call("/transfers", {"unit_id": unit["unit_id"], **hand_off, "temperature_c": 5.0})
+
+
+async def infuse(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    coi = (await ok(c, "/patients", enrollment()))["coi"]
+    await deliver(h, lot_produced("LOT-1", ["BAG-1"], SITE))
+    hand_off = {"from_party": SITE, "to_party": "courier-1", "location": SITE}
+    await ok(c, "/transfers", {"unit_id": "BAG-1", **hand_off, "temperature_c": -170.0})
+    scan = {"unit_id": "BAG-1", "scanned_coi": coi, "location": CENTER}
+    await ok(c, "/receipts", {**scan, "location_kind": "treatment-center"})
+    times = {
+        "thawed_at": (NOW - timedelta(minutes=60)).isoformat(),
+        "infused_at": (NOW - timedelta(minutes=30)).isoformat(),
+    }
+    return Call(f"/patients/{coi}/infusions", {"unit_ids": ["BAG-1"], **times})
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "POST /patients": enroll,
+    "POST /patients/{coi}/collections": collect,
+    "POST /patients/{coi}/infusions": infuse,
+    "POST /receipts": receive,
+    "POST /transfers": transfer,
+}

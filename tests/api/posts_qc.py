@@ -1,0 +1,85 @@
+"""QC's POST operations, each brought to where it succeeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from v2v_events.contracts.qc import OrderPanel, PanelOrdered
+from v2v_qc.bootstrap import build
+from v2v_qc.settings import QcSettings
+from v2v_runtime.testing import ServiceHarness
+
+from .support import COI, QA, SYSTEM, Call, Scenario, clock_and_ids, deliver, lot_produced, ok
+
+
+def harness(tmp_path: Path) -> ServiceHarness:
+    settings = QcSettings(database_url=ServiceHarness.sqlite_url(tmp_path, "qc"))
+    clock, ids = clock_and_ids("qc")
+    return ServiceHarness(build(settings, clock=clock, ids=ids))
+
+
+PASSING: dict[str, Any] = {
+    "viability": 85.2,
+    "car_pos": 30,
+    "cd3_pos": 92,
+    "vcn": 2.1,
+    "endotoxin": 0.1,
+    "sterility": "no growth",
+    "mycoplasma": "negative",
+    "rcl": "not detected",
+    "identity": "confirmed",
+    "potency": 1200,
+}
+
+
+async def panel(h: ServiceHarness) -> str:
+    await deliver(h, lot_produced("lot-1", ["bag-1"], "MS-1"))
+    order = OrderPanel(
+        coi=COI, lot_id="lot-1", product_code="S1234", patient_weight_kg=70.0, actor=SYSTEM
+    )
+    await deliver(h, order)
+    return (await h.published(PanelOrdered))[-1].panel_id
+
+
+DEVIATION = {
+    "coi": COI,
+    "lot_id": "lot-1",
+    "classification": "major",
+    "source": "temperature-excursion",
+    "description": "dewar above -150 C for 20 min",
+}
+
+
+async def post_result(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    return Call(f"/panels/{await panel(h)}/results", {"test_code": "viability", "value": 85.2})
+
+
+async def decide(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    panel_id = await panel(h)
+    for code, value in PASSING.items():
+        await ok(c, f"/panels/{panel_id}/results", {"test_code": code, "value": value})
+    body = {"decision": "release", "reason": "batch record and results reviewed"}
+    return Call("/lots/lot-1/decision", body, dict(QA))
+
+
+async def open_deviation(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    await panel(h)
+    return Call("/deviations", DEVIATION)
+
+
+async def close_deviation(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    await panel(h)
+    deviation = await ok(c, "/deviations", DEVIATION)
+    body = {"reason": "no impact on product"}
+    return Call(f"/deviations/{deviation['deviation_id']}/close", body, dict(QA))
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "POST /panels/{panel_id}/results": post_result,
+    "POST /lots/{lot_id}/decision": decide,
+    "POST /deviations": open_deviation,
+    "POST /deviations/{deviation_id}/close": close_deviation,
+}

@@ -1,0 +1,63 @@
+"""What the POST scenarios of every service share: the request under test and helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from v2v_events.contracts.batch import LotProduced
+from v2v_events.contracts.common import Actor
+from v2v_runtime.inbox import Outcome
+from v2v_runtime.testing import ACTOR_HEADERS, SeqIds, ServiceHarness, StepClock
+
+NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # the harness clocks' start
+COI = "CHA1B2C26000001"  # the first CoI custody issues (facility A1B2C)
+SYSTEM = Actor(user_id="journey", role="system")
+QA = {"X-V2V-User": "u-qa", "X-V2V-Role": "qa-reviewer"}
+
+
+@dataclass
+class Call:
+    """The request under test: path, JSON body and who calls."""
+
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=lambda: dict(ACTOR_HEADERS))
+
+
+# Brings a started service to where the operation succeeds; returns the request to make.
+Scenario = Callable[[ServiceHarness, httpx.AsyncClient], Awaitable[Call]]
+
+
+def clock_and_ids(service: str) -> tuple[StepClock, SeqIds]:
+    return StepClock(NOW, tick=timedelta(seconds=1)), SeqIds(service)
+
+
+async def ok(client: httpx.AsyncClient, path: str, body: dict[str, Any], **headers: str) -> Any:
+    r = await client.post(path, json=body, headers={**ACTOR_HEADERS, **headers})
+    assert r.is_success, r.text
+    return r.json()
+
+
+async def deliver(h: ServiceHarness, message: Any) -> None:
+    assert await h.deliver(message, subject=message.coi) is Outcome.PROCESSED
+
+
+def lot_produced(lot_id: str, bags: list[str], site: str) -> LotProduced:
+    return LotProduced(
+        coi=COI,
+        batch_id=f"batch-{lot_id}",
+        lot_id=lot_id,
+        bag_ids=bags,
+        total_viable_cells=4.6e8,
+        viability_pct=88.0,
+        retained_aliquots_remaining=1,
+        manufacturing_site=site,
+        produced_at=NOW - timedelta(days=1),
+        expires_at=NOW + timedelta(days=365),
+        actor=SYSTEM,
+    )
