@@ -58,6 +58,11 @@ async def test_three_journeys_end_to_end(platform: Endpoints, stack: Provisioned
             Plan(late_collection_attempts={1}),
             "completed-after-recollection",
         ),
+        (
+            Patient(f"Dev Testperson{tag}", "1966-06-11", f"MRN-D{tag}", DEMO_PRODUCT),
+            Plan(withdrawn_after_release={1}, retained_aliquots=1),
+            "completed-after-remanufacture",
+        ),
     ]
     log: list[str] = []
     driver = Driver(platform, log=log.append, timeout=150)
@@ -71,16 +76,17 @@ async def test_three_journeys_end_to_end(platform: Endpoints, stack: Provisioned
 
     # --- Temporal: each journey ended as expected -------------------------------------------
     client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    views: dict[str, Any] = {}
     for (_, _, expected), coi in zip(cohort, cois, strict=True):
         handle = client.get_workflow_handle(f"journey-{coi}")
-        view = await asyncio.wait_for(handle.result(), 120)
+        view = views[coi] = await asyncio.wait_for(handle.result(), 120)
         assert (view["status"], view["outcome"]) == ("completed", expected), "\n".join(log)
         attrs = (await handle.describe()).search_attributes
         assert attrs["CoI"] == [coi]
         assert attrs["JourneyStatus"] == ["completed"]
         assert attrs["JourneyStage"] == ["done"]
 
-    straight, remade, recollected = cois
+    straight, remade, recollected, withdrawn = cois
     await _replayed_enrolment_starts_nothing(stack, client, straight)
     async with httpx.AsyncClient(timeout=30) as http:
 
@@ -116,6 +122,14 @@ async def test_three_journeys_end_to_end(platform: Endpoints, stack: Provisioned
         apheresis = [u for u in units if u["kind"] == "apheresis"]
         assert len(apheresis) == 2
         assert sorted(u["status"] for u in apheresis)[-1] == "rejected", apheresis
+        # the lot rejected after release: bookings undone at once, then people decided
+        waited = [
+            h["note"] for h in views[withdrawn]["history"] if h["stage"] == "awaiting-decision"
+        ]
+        assert "remanufacture decided by u-qa-1" in waited, views[withdrawn]["history"]
+        bookings = await get(f"{platform.logistics}/bookings?coi={withdrawn}")
+        cancelled = {(b["kind"], b["attempt"]) for b in bookings if b["status"] == "cancelled"}
+        assert {("shipment", 1), ("infusion-slot", 1)} <= cancelled, bookings
         straight_bookings = await get(f"{platform.logistics}/bookings?coi={straight}")
         assert all(b["status"] != "cancelled" for b in straight_bookings)
 

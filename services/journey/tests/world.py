@@ -30,6 +30,8 @@ class Scenario:
     retained_aliquots: int = 1
     late_receipt_attempts: set[int] = field(default_factory=set)
     duplicate_events: bool = False
+    # attempts whose lot manufacturing rejects after QA released it (instead of shipping it)
+    withdrawn_after_release: set[int] = field(default_factory=set)
 
 
 class World:
@@ -95,6 +97,18 @@ class World:
     def _maybe_deliver(self, coi: str, attempt: int) -> None:
         if attempt in self._released and attempt in self._outbound:
             now = datetime.now(UTC)
+            if attempt in self.s.withdrawn_after_release:
+                self._emit(
+                    coi,
+                    batch.LotRejected(
+                        coi=coi,
+                        lot_id=f"L{attempt}",
+                        reason="bag integrity failure found after release",
+                        rejected_at=now,
+                        actor=OPERATOR,
+                    ),
+                )
+                return
             bag = self._outbound[attempt][0]
             self._emit(
                 coi,

@@ -27,6 +27,7 @@ SPECIALIST = {"X-V2V-User": "u-cts-5", "X-V2V-Role": "cell-therapy-specialist"}
 ANALYST = {"X-V2V-User": "u-qc-4", "X-V2V-Role": "qc-analyst"}
 QA_REVIEWER = {"X-V2V-User": "u-qa-1", "X-V2V-Role": "qa-reviewer"}
 NURSE = {"X-V2V-User": "u-tc-nurse-8", "X-V2V-Role": "infusion-nurse"}
+SUPERVISOR = {"X-V2V-User": "u-sup-6", "X-V2V-Role": "manufacturing-supervisor"}
 
 STEPS = (
     "selection",
@@ -72,6 +73,9 @@ class Plan:
     oos_attempts: set[int] = field(default_factory=set)  # manufacturing attempts failing QC
     retained_aliquots: int = 1
     late_collection_attempts: set[int] = field(default_factory=set)  # receipt never scanned
+    # attempts whose lot manufacturing rejects after QA released it; QA then decides
+    # re-manufacture from retained material
+    withdrawn_after_release: set[int] = field(default_factory=set)
 
 
 def now() -> str:
@@ -297,6 +301,31 @@ class Driver:
         self.log(f"{coi}: lot {lot_id} released, certificate {out.get('certificate_id')}")
         return str(out.get("certificate_id"))
 
+    async def withdraw_and_decide(self, coi: str, lot_id: str, decision: str) -> None:
+        """Manufacturing rejects a released lot; once QC knows it, QA decides how to go on."""
+        await self._call(
+            "POST",
+            f"{self.ep.batch}/lots/{lot_id}/reject",
+            SUPERVISOR,
+            {"reason": "bag integrity failure found at final inspection"},
+        )
+        self.log(f"{coi}: released lot {lot_id} rejected by manufacturing")
+
+        async def decided() -> dict[str, Any] | None:
+            resp = await self.http.post(
+                f"{self.ep.qc}/lots/{lot_id}/recovery-decision",
+                headers={**QA_REVIEWER, "Idempotency-Key": f"recovery-{lot_id}"},
+                json={"decision": decision, "reason": "retained material suitable; TC agrees"},
+            )
+            if resp.status_code == 409 and "lot-not-failed" in resp.text:
+                return None  # QC has not yet consumed batch's lot.rejected
+            if resp.status_code != 201:
+                raise JourneyError(f"recovery decision on {lot_id}: {resp.text}")
+            return dict(resp.json())
+
+        await self._until(f"QC to take a recovery decision on {lot_id}", decided)
+        self.log(f"{coi}: QA decided {decision} after lot {lot_id} was rejected")
+
     async def infuse(self, coi: str, bag_ids: list[str]) -> None:
         thawed = datetime.now(UTC) - timedelta(minutes=40)
         await self._call(
@@ -334,9 +363,11 @@ class Driver:
                 coi, lot["lot_id"], p.product_code, oos=attempt in plan.oos_attempts
             )
             if panel["status"] == "in-specification":
-                break
+                await self.release(coi, lot["lot_id"])
+                if attempt not in plan.withdrawn_after_release:
+                    break
+                await self.withdraw_and_decide(coi, lot["lot_id"], "remanufacture")
             attempt += 1
-        await self.release(coi, lot["lot_id"])
         await self.ship(coi, "outbound", attempt, [-186.0, -183.5, -181.2])
         for bag in lot["bag_ids"]:
             await self.receive(coi, bag, None, p.treatment_center, "treatment-center")

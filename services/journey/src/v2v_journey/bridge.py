@@ -56,9 +56,11 @@ FORWARDED: tuple[type[Contract], ...] = (
     batch.BatchOpened,
     batch.RemanufactureRefused,
     batch.LotProduced,
+    batch.LotRejected,
     qc.PanelEvaluated,
     qc.LotReleased,
     qc.LotReleaseRejected,
+    qc.RecoveryDecided,
 )
 _FORWARDED_NAMES = {REGISTRY.for_model(m).name for m in FORWARDED}
 _ENROLLED = REGISTRY.for_model(custody.PatientEnrolled).name

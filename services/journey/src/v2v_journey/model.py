@@ -34,6 +34,7 @@ class Stage(StrEnum):
     OUTBOUND_SHIPMENT = "outbound-shipment"
     INFUSION = "infusion"
     COMPENSATING = "compensating"
+    AWAITING_DECISION = "awaiting-decision"  # people decide how to go on; the journey waits
     DONE = "done"
 
 
@@ -62,6 +63,11 @@ class JourneyPolicy(BaseModel):
     release_due: timedelta = Field(timedelta(days=3), description="in spec -> QA decision")
     delivery_due: timedelta = Field(timedelta(days=5), description="release -> receipt at TC")
     infusion_due: timedelta = Field(timedelta(days=21), description="receipt at TC -> infusion")
+    decision_due: timedelta = Field(
+        timedelta(days=1),
+        description="a lot failed -> people's recovery decision; each time it passes the "
+        "journey notifies again (it never decides)",
+    )
     max_manufacturing_attempts: int = Field(3, ge=1)
     max_collection_attempts: int = Field(2, ge=1)
 

@@ -7,6 +7,11 @@ compensated in reverse order (reject the lot, cancel the outbound shipment and t
 slot), the treatment center is notified, and the journey recovers: re-manufacture from
 retained apheresis material when some remains, otherwise a new collection, within bounded
 attempts. With none left the journey fails, every compensation done.
+
+When manufacturing rejects the lot after it was produced (even after QA released it), the
+journey reacts at once: it compensates what is booked, notifies, and then waits for people's
+recovery decision (``qc.recovery.decided``) — re-manufacture, a new collection or the end of
+the journey — never choosing by itself; each time ``decision_due`` passes it notifies again.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from v2v_events.contracts.batch import (
         BatchOpened,
         LotProduced,
+        LotRejected,
         OpenBatch,
         RejectLot,
         Remanufacture,
@@ -60,6 +66,8 @@ with workflow.unsafe.imports_passed_through():
         OrderPanel,
         PanelEvaluated,
         PanelOutcome,
+        RecoveryDecided,
+        RecoveryDecision,
     )
     from v2v_events.registry import Contract
 
@@ -86,15 +94,30 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=time
 
 
 class JourneyFailed(Exception):
-    """No way forward within the policy: compensations are done, the journey fails."""
+    """No way forward within the policy (or people ended it): compensations are done, the
+    journey fails."""
+
+    def __init__(self, detail: str, outcome: str = "failed") -> None:
+        super().__init__(detail)
+        self.outcome = outcome
 
 
 @dataclass
 class Attempt:
-    """How one manufacturing attempt ended."""
+    """How one manufacturing attempt ended, and what people decided if they had to."""
 
     completed: bool
     lot: LotProduced | None = None
+    decision: RecoveryDecided | None = None
+
+
+@dataclass
+class Failure:
+    """Why a lot did not reach the patient; ``decide``: people choose how to go on."""
+
+    reason: NotificationReason
+    detail: str
+    decide: bool = False
 
 
 @workflow.defn(name="Journey")
@@ -167,7 +190,7 @@ class JourneyWorkflow:
             outcome = await self._journey()
         except JourneyFailed as failed:
             await self._notify(NotificationReason.JOURNEY_FAILED, str(failed))
-            await self._end(Status.FAILED, "failed", str(failed))
+            await self._end(Status.FAILED, failed.outcome, str(failed))
             raise ApplicationError(f"journey failed: {failed}", non_retryable=True) from None
         except asyncio.CancelledError:
             # An operator cancelled: undo what is booked, then let the cancellation stand.
@@ -199,13 +222,16 @@ class JourneyWorkflow:
                     if recollected:
                         return "completed-after-recollection"
                     return "completed-after-remanufacture" if remanufactured else "completed"
-                if self._manufacturing_attempt >= p.max_manufacturing_attempts:
-                    raise JourneyFailed(
-                        f"{p.max_manufacturing_attempts} manufacturing attempt(s) used"
-                    )
-                reopened = None
-                if attempt.lot is not None and attempt.lot.retained_aliquots_remaining > 0:
-                    reopened = await self._remanufacture(attempt.lot)
+                if attempt.decision is not None:
+                    reopened = await self._follow(attempt.decision, attempt.lot)
+                else:
+                    if self._manufacturing_attempt >= p.max_manufacturing_attempts:
+                        raise JourneyFailed(
+                            f"{p.max_manufacturing_attempts} manufacturing attempt(s) used"
+                        )
+                    reopened = None
+                    if attempt.lot is not None and attempt.lot.retained_aliquots_remaining > 0:
+                        reopened = await self._remanufacture(attempt.lot)
                 if reopened is None:
                     break
                 remanufactured = True
@@ -419,34 +445,50 @@ class JourneyWorkflow:
         if failure is None:
             self._done(saga)
             return Attempt(completed=True, lot=lot)
-        reason, self._failure = failure
-        await self._compensate(saga, reason, self._failure, lot.lot_id)
-        return Attempt(completed=False, lot=lot)
+        self._failure = failure.detail
+        await self._compensate(saga, failure.reason, self._failure, lot.lot_id)
+        decision = await self._await_decision(lot) if failure.decide else None
+        return Attempt(completed=False, lot=lot, decision=decision)
 
-    async def _release_and_deliver(self, lot: LotProduced) -> tuple[NotificationReason, str] | None:
+    async def _release_and_deliver(self, lot: LotProduced) -> Failure | None:
         p = self.inp.policy
+        # Manufacturing may reject the lot at any moment after producing it: react at once.
+        withdrawn = (LotRejected, lambda m: m.lot_id == lot.lot_id)
         evaluated = await self._wait_any(
-            "qc-results", p.qc_due, (PanelEvaluated, lambda m: m.lot_id == lot.lot_id)
+            "qc-results", p.qc_due, (PanelEvaluated, lambda m: m.lot_id == lot.lot_id), withdrawn
         )
+        if isinstance(evaluated, LotRejected):
+            return self._withdrawn(evaluated)
         if not isinstance(evaluated, PanelEvaluated):
-            return NotificationReason.DEADLINE_MISSED, f"QC results for lot {lot.lot_id} overdue"
+            return Failure(
+                NotificationReason.DEADLINE_MISSED, f"QC results for lot {lot.lot_id} overdue"
+            )
         if evaluated.outcome == PanelOutcome.OUT_OF_SPECIFICATION:
             self._deviation = evaluated.deviation_id
             if evaluated.deviation_id:
                 self._current["deviation"] = evaluated.deviation_id
             failed = ", ".join(f"{f.code}={f.value} (limit {f.limit})" for f in evaluated.failures)
-            return NotificationReason.QC_FAILED, f"lot {lot.lot_id} out of specification: {failed}"
+            return Failure(
+                NotificationReason.QC_FAILED, f"lot {lot.lot_id} out of specification: {failed}"
+            )
         self._note(Stage.QA_RELEASE, f"lot {lot.lot_id} in specification")
         decision = await self._wait_any(
             "qa-release",
             p.release_due,
             (LotReleased, lambda m: m.lot_id == lot.lot_id),
             (LotReleaseRejected, lambda m: m.lot_id == lot.lot_id),
+            withdrawn,
         )
         if decision is None:
-            return NotificationReason.DEADLINE_MISSED, f"QA decision on lot {lot.lot_id} overdue"
+            return Failure(
+                NotificationReason.DEADLINE_MISSED, f"QA decision on lot {lot.lot_id} overdue"
+            )
+        if isinstance(decision, LotRejected):
+            return self._withdrawn(decision)
         if isinstance(decision, LotReleaseRejected):
-            return NotificationReason.QC_FAILED, f"QA rejected lot {lot.lot_id}: {decision.reason}"
+            return Failure(
+                NotificationReason.QC_FAILED, f"QA rejected lot {lot.lot_id}: {decision.reason}"
+            )
         assert isinstance(decision, LotReleased)
         self._current["certificate"] = decision.certificate_id
         self._note(Stage.OUTBOUND_SHIPMENT, f"released by {decision.actor.user_id}")
@@ -458,22 +500,92 @@ class JourneyWorkflow:
                 UnitReceived,
                 lambda m: m.unit_id in bags and m.location_kind == LocationKind.TREATMENT_CENTER,
             ),
+            withdrawn,
         )
+        if isinstance(delivered, LotRejected):
+            return self._withdrawn(delivered)
         if delivered is None:
-            return NotificationReason.DEADLINE_MISSED, f"lot {lot.lot_id} not received in time"
+            return Failure(
+                NotificationReason.DEADLINE_MISSED, f"lot {lot.lot_id} not received in time"
+            )
         self._note(Stage.INFUSION, f"received at {self.inp.treatment_center}")
         until = min(workflow.now() + p.infusion_due, lot.expires_at)
         infused = await self._wait_any(
             "infusion",
             until - workflow.now(),
             (InfusionRecorded, lambda m: bool(bags & set(m.unit_ids))),
+            withdrawn,
         )
+        if isinstance(infused, LotRejected):
+            return self._withdrawn(infused)
         if infused is None:
-            return (
+            return Failure(
                 NotificationReason.DEADLINE_MISSED,
                 f"no infusion of lot {lot.lot_id} before the deadline",
             )
         return None
+
+    def _withdrawn(self, rejected: LotRejected) -> Failure:
+        self._deviation = rejected.deviation_id or self._deviation
+        return Failure(
+            NotificationReason.QC_FAILED,
+            f"lot {rejected.lot_id} rejected by {rejected.actor.user_id}: {rejected.reason}",
+            decide=True,
+        )
+
+    # --- people decide how to go on -------------------------------------------------------
+
+    async def _await_decision(self, lot: LotProduced) -> RecoveryDecided:
+        """Wait for people's recovery decision on ``lot``; never decide. Each time
+        ``decision_due`` passes, notify again (escalation is the people's, not ours)."""
+        self._note(Stage.AWAITING_DECISION, f"lot {lot.lot_id}: waiting for a recovery decision")
+        while True:
+            decided = await self._wait_any(
+                "recovery-decision",
+                self.inp.policy.decision_due,
+                (RecoveryDecided, lambda m: m.lot_id == lot.lot_id),
+            )
+            if isinstance(decided, RecoveryDecided):
+                self._note(
+                    Stage.AWAITING_DECISION,
+                    f"{decided.decision.value} decided by {decided.actor.user_id}",
+                )
+                return decided
+            await self._notify(
+                NotificationReason.DEADLINE_MISSED,
+                f"recovery decision on lot {lot.lot_id} overdue: the journey is waiting",
+                lot.lot_id,
+            )
+
+    async def _follow(
+        self, decision: RecoveryDecided, lot: LotProduced | None
+    ) -> BatchOpened | None:
+        """Act on people's decision: a re-opened batch, or None for a new collection. What
+        cannot be done is reported and a new decision awaited."""
+        assert lot is not None
+        p = self.inp.policy
+        while True:
+            who = f"{decision.actor.user_id} ({decision.reason})"
+            if decision.decision == RecoveryDecision.END_JOURNEY:
+                raise JourneyFailed(f"ended by decision of {who}", outcome="ended-by-decision")
+            if decision.decision == RecoveryDecision.NEW_COLLECTION:
+                return None
+            if decision.decision != RecoveryDecision.REMANUFACTURE:
+                refused = f"{decision.decision.value} is not something the journey can do"
+            elif self._manufacturing_attempt >= p.max_manufacturing_attempts:
+                refused = f"all {p.max_manufacturing_attempts} manufacturing attempts are used"
+            else:
+                reopened = await self._remanufacture(lot)
+                if reopened is not None:
+                    return reopened
+                refused = "no retained apheresis material is left"
+            await self._notify(
+                NotificationReason.QC_FAILED,
+                f"{decision.decision.value} decided by {who} cannot be done: {refused}; "
+                "a new decision is needed",
+                lot.lot_id,
+            )
+            decision = await self._await_decision(lot)
 
     # --- steps and compensations ----------------------------------------------------------
 

@@ -134,3 +134,25 @@ class LotReleaseRejected(Contract):
     meaning: DecisionMeaning = DecisionMeaning.REJECTED
     decided_at: AwareDatetime
     actor: Actor
+
+
+class RecoveryDecision(StrEnum):
+    """How a patient's journey goes on after its lot failed (decided by people)."""
+
+    REMANUFACTURE = "remanufacture"  # from retained apheresis material
+    NEW_COLLECTION = "new-collection"
+    EXCEPTIONAL_RELEASE = "exceptional-release"  # OOS product at the physician's request
+    END_JOURNEY = "end-journey"
+
+
+@REGISTRY.event(Q, "recovery.decided", version=1)
+class RecoveryDecided(Contract):
+    """People decided how the journey goes on after its lot failed or was rejected. The
+    journey waits for this decision and acts on it; it never chooses a recovery by itself."""
+
+    coi: CoI
+    lot_id: str
+    decision: RecoveryDecision
+    reason: str = Field(min_length=1, max_length=2000)
+    decided_at: AwareDatetime
+    actor: Actor

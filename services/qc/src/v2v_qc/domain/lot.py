@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from v2v_events.contracts.qc import RecoveryDecision
 from v2v_runtime.aggregate import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict
 
@@ -141,6 +142,29 @@ class LotRejected(DomainEvent):
     decided_by: Who
 
 
+class LotWithdrawn(DomainEvent):
+    """Manufacturing rejected the lot (batch's lot.rejected), whatever QC had decided."""
+
+    kind = "lot.withdrawn"
+
+    lot_id: str
+    reason: str
+    withdrawn_at: datetime
+
+
+class RecoveryChosen(DomainEvent):
+    """People decided how the patient's journey goes on after this lot failed."""
+
+    kind = "lot.recovery-decided"
+
+    lot_id: str
+    coi: str
+    decision: RecoveryDecision
+    reason: str
+    decided_at: datetime
+    decided_by: Who
+
+
 LOT_EVENTS: list[type[DomainEvent]] = [
     LotRegistered,
     PanelAssigned,
@@ -148,6 +172,8 @@ LOT_EVENTS: list[type[DomainEvent]] = [
     DeviationResolved,
     LotReleased,
     LotRejected,
+    LotWithdrawn,
+    RecoveryChosen,
 ]
 
 
@@ -161,6 +187,8 @@ class Lot(Aggregate):
         self.deviations: dict[str, tuple[Classification, bool]] = {}  # id -> (class, open)
         self.released: LotReleased | None = None
         self.rejected: LotRejected | None = None
+        self.withdrawn: LotWithdrawn | None = None
+        self.recoveries: list[RecoveryChosen] = []
 
     @classmethod
     def named(cls, lot_id: str) -> Lot:
@@ -303,6 +331,40 @@ class Lot(Aggregate):
         self._record(event)
         return event
 
+    def withdraw(self, reason: str, at: datetime) -> None:
+        """Manufacturing rejected the lot; a repeat changes nothing."""
+        if self.withdrawn is None:
+            self._record(LotWithdrawn(lot_id=self.lot_id, reason=reason, withdrawn_at=at))
+
+    def decide_recovery(
+        self, decision: RecoveryDecision, reason: str, by: Who, at: datetime
+    ) -> RecoveryChosen:
+        """QA decides how the journey goes on after the lot was rejected. Several decisions
+        may follow one another (e.g. re-manufacture refused for want of material)."""
+        require_role(by, QA_REVIEWER, "a recovery decision")
+        if self.rejected is None and self.withdrawn is None:
+            raise Conflict(
+                "lot-not-failed",
+                f"lot {self.lot_id} was not rejected: there is nothing to recover from",
+            )
+        if decision is RecoveryDecision.EXCEPTIONAL_RELEASE:
+            raise Conflict(
+                "exceptional-release-unavailable",
+                "exceptional release needs the treating physician's request and a risk "
+                "assessment, which this lot does not have",
+            )
+        assert self.coi is not None
+        event = RecoveryChosen(
+            lot_id=self.lot_id,
+            coi=self.coi,
+            decision=decision,
+            reason=reason,
+            decided_at=at,
+            decided_by=by,
+        )
+        self._record(event)
+        return event
+
     def panel_for_decision(self) -> str:
         """The panel a decision is about; refuses a decided lot or a lot without a panel."""
         self._undecided()
@@ -342,6 +404,10 @@ class Lot(Aggregate):
                 self.released = event
             case LotRejected():
                 self.rejected = event
+            case LotWithdrawn():
+                self.withdrawn = event
+            case RecoveryChosen():
+                self.recoveries.append(event)
             case _:
                 raise TypeError(f"lot cannot apply {type(event).__name__}")
 

@@ -19,8 +19,10 @@ from ...domain.lot import (
     LotRegistered,
     LotRejected,
     LotReleased,
+    LotWithdrawn,
     Meaning,
     PanelAssigned,
+    RecoveryChosen,
 )
 from ...domain.panel import PanelEvaluated, PanelOrdered, PanelStatus, ResultRecorded
 from .tables import certificates, deviations, lots, panels, results
@@ -146,6 +148,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             )
         case DeviationLinked() | DeviationResolved():
             pass  # the deviations table already shows them
+        case LotWithdrawn() | RecoveryChosen():
+            pass  # on the lot's stream and, for decisions, on Kafka (qc.recovery.decided)
         case _:
             raise TypeError(f"no projection for {type(event).__name__}")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from v2v_events.contracts.common import Actor
+from v2v_events.contracts.qc import RecoveryDecided
 from v2v_runtime.errors import DomainError, NotFound
 from v2v_runtime.identity import CurrentActor
 from v2v_runtime.service import kit_of
@@ -14,6 +16,7 @@ from ...application.deviations import (
     close_deviation,
     open_deviation,
 )
+from ...application.recovery import RecoveryEntry, decide_recovery
 from ...application.release import DecisionEntry, decide
 from ...application.views import DecisionOutView, DeviationView
 from ...domain.lot import Certificate
@@ -39,6 +42,24 @@ def quality_router() -> APIRouter:
             decided_at=d.decided_at,
             decided_by=d.decided_by,
             certificate_id=None if d.certificate is None else d.certificate.certificate_id,
+        )
+
+    @router.post("/lots/{lot_id}/recovery-decision", status_code=201)
+    async def post_recovery_decision(
+        request: Request, lot_id: str, entry: RecoveryEntry, actor: CurrentActor
+    ) -> RecoveryDecided:
+        """After the lot was rejected (by QA, or by manufacturing after release), QA (role
+        qa-reviewer) decides how the patient's journey goes on: re-manufacture from retained
+        material, a new collection, or end the journey. The journey waits for this."""
+        async with kit_of(request.app).uow() as uow:
+            chosen = await decide_recovery(uow, lot_id, entry, actor)
+        return RecoveryDecided(
+            coi=chosen.coi,
+            lot_id=chosen.lot_id,
+            decision=chosen.decision,
+            reason=chosen.reason,
+            decided_at=chosen.decided_at,
+            actor=Actor(user_id=chosen.decided_by.user_id, role=chosen.decided_by.role),
         )
 
     @router.get("/certificates/{certificate_id}")

@@ -1,10 +1,11 @@
-"""Inbox handlers: OrderPanel (v2v.qc.commands) and LotProduced (v2v.batch.events)."""
+"""Inbox handlers: OrderPanel (v2v.qc.commands); LotProduced and LotRejected
+(v2v.batch.events)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from v2v_events.contracts.batch import LotProduced
+from v2v_events.contracts.batch import LotProduced, LotRejected
 from v2v_events.contracts.qc import OrderPanel
 from v2v_events.envelope import Envelope
 from v2v_events.registry import Contract
@@ -12,6 +13,7 @@ from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
 from ...application.order_panel import order_panel
+from ...application.recovery import withdraw_lot
 from ...application.register_lot import register_lot
 from ...application.repos import Lineage
 from ...domain.spec import SpecCatalog
@@ -30,4 +32,12 @@ def handlers(specs: SpecCatalog) -> Mapping[type[Contract], Handler]:
         assert isinstance(message, LotProduced)
         await register_lot(uow, message, lineage_of(envelope))
 
-    return {OrderPanel: on_order_panel, LotProduced: on_lot_produced}
+    async def on_lot_rejected(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, LotRejected)
+        await withdraw_lot(uow, message, lineage_of(envelope))
+
+    return {
+        OrderPanel: on_order_panel,
+        LotProduced: on_lot_produced,
+        LotRejected: on_lot_rejected,
+    }

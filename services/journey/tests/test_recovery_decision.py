@@ -1,0 +1,126 @@
+"""A lot rejected after QA released it: the journey reacts at once (compensates what is
+booked, notifies) and then waits for people's recovery decision, never choosing itself."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from v2v_events import REGISTRY
+from v2v_events.contracts import journey, logistics, qc
+from v2v_events.contracts.common import Actor
+from v2v_journey.bridge import signal_name
+from v2v_journey.model import JourneySignal, JourneyView, Stage, Status, workflow_id
+from v2v_journey.workflow import JourneyWorkflow
+
+from .test_workflow import FAST, new_input
+from .world import Scenario, World
+
+QA = Actor(user_id="u-qa-lead", role="qa-reviewer")
+POLICY = FAST.model_copy(update={"decision_due": timedelta(seconds=2)})
+
+
+async def decide(
+    handle: WorkflowHandle[JourneyWorkflow, JourneyView], coi: str, decision: str
+) -> None:
+    """What the bridge does with QC's qc.recovery.decided after QA posted it."""
+    ev = qc.RecoveryDecided(
+        coi=coi,
+        lot_id="L1",
+        decision=qc.RecoveryDecision(decision),
+        reason="QA and the treating physician agreed",
+        decided_at=datetime.now(UTC),
+        actor=QA,
+    )
+    name = REGISTRY.for_model(qc.RecoveryDecided).name
+    sig = JourneySignal(
+        event_id=str(uuid.uuid4()), type=name, time=ev.decided_at, data=ev.model_dump(mode="json")
+    )
+    await handle.signal(signal_name(name), sig)
+
+
+async def waiting_for_people(
+    handle: WorkflowHandle[JourneyWorkflow, JourneyView], world: World
+) -> None:
+    """Until the journey waits at awaiting-decision and has re-notified once."""
+    for _ in range(200):
+        view = await handle.query(JourneyWorkflow.status)
+        overdue = [
+            n
+            for n in world.sent(journey.TreatmentCenterNotified)
+            if "recovery decision" in n.detail
+        ]
+        if view.stage == Stage.AWAITING_DECISION and overdue:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"journey not waiting for a decision: {view}")
+
+
+async def test_rejected_after_release_waits_for_people_then_remanufactures(
+    temporal: WorkflowEnvironment,
+) -> None:
+    world = World(
+        temporal.client,
+        Scenario(qc_in_spec=[True, True], withdrawn_after_release={1}, retained_aliquots=1),
+    )
+    inp = new_input(POLICY)
+    queue = f"journey-test-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        temporal.client,
+        task_queue=queue,
+        workflows=[JourneyWorkflow],
+        activities=world.activities(),
+    ):
+        handle = await temporal.client.start_workflow(
+            JourneyWorkflow.run, inp, id=workflow_id(inp.coi), task_queue=queue
+        )
+        await waiting_for_people(handle, world)
+        # It reacted at once: outbound shipment and infusion slot cancelled, center told...
+        cancelled = [c.booking_id for c in world.sent(logistics.CancelBooking)]
+        assert sorted(cancelled) == ["I1", "S-outbound-1"]
+        told = world.sent(journey.TreatmentCenterNotified)
+        assert "rejected by" in told[0].detail and told[0].lot_id == "L1"
+        # ...and chose nothing: no re-manufacture, no new collection while people decide.
+        assert "remanufacture-from-retained-material" not in world.names()
+        assert world.names().count("schedule-collection") == 1
+        await decide(handle, inp.coi, "remanufacture")
+        result = await handle.result()
+    assert (result.status, result.outcome) == (Status.COMPLETED, "completed-after-remanufacture")
+    assert world.names().count("remanufacture-from-retained-material") == 1
+    decided = [h.note for h in result.history if h.stage == Stage.AWAITING_DECISION]
+    assert "remanufacture decided by u-qa-lead" in decided
+
+
+async def test_people_may_end_the_journey(temporal: WorkflowEnvironment) -> None:
+    world = World(
+        temporal.client,
+        Scenario(qc_in_spec=[True, True], withdrawn_after_release={1}, retained_aliquots=1),
+    )
+    inp = new_input(POLICY)
+    queue = f"journey-test-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        temporal.client,
+        task_queue=queue,
+        workflows=[JourneyWorkflow],
+        activities=world.activities(),
+    ):
+        handle = await temporal.client.start_workflow(
+            JourneyWorkflow.run, inp, id=workflow_id(inp.coi), task_queue=queue
+        )
+        await waiting_for_people(handle, world)
+        await decide(handle, inp.coi, "end-journey")
+        try:
+            await handle.result()
+            raise AssertionError("the journey should have ended as failed")
+        except WorkflowFailureError:
+            pass
+        view = await handle.query(JourneyWorkflow.status)
+    assert (view.status, view.outcome) == (Status.FAILED, "ended-by-decision")
+    [ended] = world.sent(journey.JourneyEnded)
+    assert (ended.status, ended.outcome) == ("failed", "ended-by-decision")
+    assert "remanufacture-from-retained-material" not in world.names()
