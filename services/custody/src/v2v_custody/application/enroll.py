@@ -11,11 +11,12 @@ from v2v_events.contracts import custody as contracts
 from v2v_events.contracts.common import Actor
 from v2v_runtime.uow import UnitOfWork
 
-from ..adapters.db import identity, sequences
+from ..adapters.db import sequences
+from ..domain.identity import IdentityRecord, PatientIdentity
 from ..domain.isbt128 import issue_coi
-from ..domain.patient import Enrollment, Patient, PatientIdentity
+from ..domain.patient import Enrollment, Patient
 from ..domain.policy import CustodyPolicy
-from .context import patients, who
+from .context import identities, patients, who
 from .views import EnrolledPatient
 
 log = logging.getLogger("v2v.custody.enroll")
@@ -61,7 +62,8 @@ async def enroll(
     patient = Patient.enroll(coi, enrollment, now)
     enrolled = patient.enrolled
     await patients(uow).save(patient, who(actor))
-    await identity.add(uow.session, coi, person)
+    # The identity is an event of its own stream: hash-chained, sealed, kept in custody.
+    await identities(uow).save(IdentityRecord.record(coi, person, now.date()), who(actor))
     await uow.publish(
         contracts.PatientEnrolled(
             coi=coi,
