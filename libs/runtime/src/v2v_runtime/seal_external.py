@@ -42,10 +42,7 @@ async def newest_external_seal(
     try:
         async with asyncio.timeout(time_limit):
             await consumer.start()
-            if topic not in await consumer.topics():
-                raise ExternalSealError(f"topic {topic} does not exist on {bootstrap}")
-            found = consumer.partitions_for_topic(topic) or set()
-            parts = [TopicPartition(topic, p) for p in sorted(found)]
+            parts = await _partitions(consumer, topic, bootstrap)
             consumer.assign(parts)
             await consumer.seek_to_beginning(*parts)
             ends = await consumer.end_offsets(parts)
@@ -68,6 +65,20 @@ async def newest_external_seal(
     if newest is None or newest.value is None:
         return None
     return _decode(newest, topic)
+
+
+async def _partitions(
+    consumer: AIOKafkaConsumer, topic: str, bootstrap: str
+) -> list[TopicPartition]:
+    # A client knows a topic's partitions once its metadata includes it; a topic just
+    # created may take a moment to appear.
+    for _ in range(20):
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return [TopicPartition(topic, p) for p in sorted(found)]
+        await consumer._client.force_metadata_update()
+        await asyncio.sleep(0.25)
+    raise ExternalSealError(f"topic {topic} does not exist on {bootstrap}")
 
 
 def _decode(record: Any, topic: str) -> Seal:
