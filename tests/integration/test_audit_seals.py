@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner, Result
@@ -263,8 +264,24 @@ async def test_a_restored_stale_backup_is_behind_the_external_seal(
         await restored.enroll()
         with pytest.raises(StaleStore, match=r"seal #2 .* is missing from the store"):
             await restored.sealer.seal_once()
-    outside = await newest_external_seal(kafka_bootstrap, topic, "custody")
-    assert outside is not None and outside.seq == 2
+        outside = await newest_external_seal(kafka_bootstrap, topic, "custody")
+        assert outside is not None and outside.seq == 2
+        # Accepting the restored store (docs/operations.md): the external seal is withdrawn
+        # with a tombstone, and the store's own chain goes on from its newest seal.
+        await produce_tombstone(kafka_bootstrap, topic, b"custody")
+        resumed = await restored.seal_and_publish()
+        assert (resumed.seq, resumed.prev_hash) == (2, outside.prev_hash)
+        after = await restored.verify()
+    assert after.exit_code == 0, after.output
+
+
+async def produce_tombstone(bootstrap: str, topic: str, key: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, key=key, value=None)
+    finally:
+        await producer.stop()
 
 
 async def take_backup(url: str, stack: ProvisionedStack, tmp_path: Path) -> str:
