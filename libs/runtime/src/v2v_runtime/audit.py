@@ -28,7 +28,15 @@ from .findings import Check, CheckResult, Finding
 from .hashchain import GENESIS, event_hash
 from .seal import Seal
 
-__all__ = ["AuditReport", "Check", "CheckResult", "Finding", "recompute", "verify"]
+__all__ = [
+    "AuditReport",
+    "Check",
+    "CheckResult",
+    "Finding",
+    "recompute",
+    "stream_id_batches",
+    "verify",
+]
 
 
 @dataclass
@@ -62,20 +70,20 @@ def recompute(ev: StoredEvent) -> str:
     )
 
 
-async def _events_by_stream(
-    session: AsyncSession, batch: int
-) -> AsyncIterator[tuple[str, list[StoredEvent]]]:
-    # Streams are read one at a time so memory stays flat on a large store.
+async def stream_id_batches(
+    session: AsyncSession, batch: int, prefix: str = ""
+) -> AsyncIterator[list[str]]:
+    """The ids of the streams with events (starting with ``prefix``), in order, a batch at
+    a time: memory stays flat on a large store."""
     last = ""
     while True:
+        query = select(events.c.stream_id).where(events.c.stream_id > last)
+        if prefix:
+            query = query.where(events.c.stream_id.startswith(prefix, autoescape=True))
         ids = (
             (
                 await session.execute(
-                    select(events.c.stream_id)
-                    .where(events.c.stream_id > last)
-                    .group_by(events.c.stream_id)
-                    .order_by(events.c.stream_id)
-                    .limit(batch)
+                    query.group_by(events.c.stream_id).order_by(events.c.stream_id).limit(batch)
                 )
             )
             .scalars()
@@ -83,12 +91,19 @@ async def _events_by_stream(
         )
         if not ids:
             return
-        for sid in ids:
+        yield list(ids)
+        last = ids[-1]
+
+
+async def _events_by_stream(
+    session: AsyncSession, batch: int
+) -> AsyncIterator[tuple[str, list[StoredEvent]]]:
+    async for ids in stream_id_batches(session, batch):
+        for sid in ids:  # one stream at a time
             rows = await session.execute(
                 select(events).where(events.c.stream_id == sid).order_by(events.c.version)
             )
             yield sid, [_stored(r) for r in rows]
-        last = ids[-1]
 
 
 def _check_stream(sid: str, evs: list[StoredEvent], report: AuditReport) -> tuple[int, str]:

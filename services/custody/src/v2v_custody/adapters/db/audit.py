@@ -5,14 +5,14 @@ name the fields, never their values."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from itertools import groupby
 
 from pydantic import ValidationError
 from sqlalchemy import exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from v2v_runtime.audit import Check, CheckResult, Finding
+from v2v_runtime.audit import Check, CheckResult, Finding, stream_id_batches
 from v2v_runtime.db.tables import events
 from v2v_runtime.eventstore import _stored
 
@@ -25,30 +25,6 @@ NAME = "patient_identity rows against the identity streams"
 
 def _finding(coi: str, problem: str) -> Finding:
     return Finding(coi, problem, subject="patient_identity")
-
-
-async def _stream_batches(session: AsyncSession, batch: int) -> AsyncIterator[list[str]]:
-    """The identity streams, a batch at a time (memory stays flat on a large store)."""
-    last = ""
-    while True:
-        ids = (
-            (
-                await session.execute(
-                    select(events.c.stream_id)
-                    .where(events.c.stream_id.startswith(STREAM_PREFIX, autoescape=True))
-                    .where(events.c.stream_id > last)
-                    .group_by(events.c.stream_id)
-                    .order_by(events.c.stream_id)
-                    .limit(batch)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        if not ids:
-            return
-        yield list(ids)
-        last = ids[-1]
 
 
 async def _check_batch(session: AsyncSession, sids: Sequence[str], out: list[Finding]) -> None:
@@ -87,7 +63,7 @@ async def _check_batch(session: AsyncSession, sids: Sequence[str], out: list[Fin
 async def identity_rows_match_streams(session: AsyncSession, batch: int = 500) -> CheckResult:
     findings: list[Finding] = []
     checked = 0
-    async for sids in _stream_batches(session, batch):
+    async for sids in stream_id_batches(session, batch, STREAM_PREFIX):
         checked += len(sids)
         await _check_batch(session, sids, findings)
     orphans = (
