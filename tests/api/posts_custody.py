@@ -92,10 +92,17 @@ async def infuse(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     return Call(f"/patients/{coi}/infusions", {"unit_ids": ["BAG-1"], **times})
 
 
+async def correct_identity(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    coi = (await ok(c, "/patients", enrollment()))["coi"]
+    body = {"birth_date": "1961-04-03", "reason": "birth date transposed at enrolment"}
+    return Call(f"/patients/{coi}/identity-corrections", body)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "POST /patients": enroll,
     "POST /patients/{coi}/collections": collect,
     "POST /patients/{coi}/infusions": infuse,
     "POST /receipts": receive,
     "POST /transfers": transfer,
+    "POST /patients/{coi}/identity-corrections": correct_identity,
 }

@@ -77,9 +77,19 @@ async def close_deviation(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     return Call(f"/deviations/{deviation['deviation_id']}/close", body, dict(QA))
 
 
+async def recovery_decision(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    panel_id = await panel(h)
+    for code, value in PASSING.items():
+        await ok(c, f"/panels/{panel_id}/results", {"test_code": code, "value": value})
+    await ok(c, "/lots/lot-1/decision", {"decision": "reject", "reason": "label"}, **QA)
+    body = {"decision": "new-collection", "reason": "no retained material suitable"}
+    return Call("/lots/lot-1/recovery-decision", body, dict(QA))
+
+
 SCENARIOS: dict[str, Scenario] = {
     "POST /panels/{panel_id}/results": post_result,
     "POST /lots/{lot_id}/decision": decide,
     "POST /deviations": open_deviation,
     "POST /deviations/{deviation_id}/close": close_deviation,
+    "POST /lots/{lot_id}/recovery-decision": recovery_decision,
 }

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -16,7 +17,6 @@ from sqlalchemy.engine import Connection
 from v2v_custody.adapters.db import identity
 from v2v_custody.adapters.db.tables import patient_identity
 from v2v_custody.bootstrap import MIGRATIONS, build
-from v2v_custody.domain.patient import PatientIdentity
 from v2v_custody.settings import CustodySettings
 from v2v_events.contracts.custody import PatientEnrolled
 from v2v_events.contracts.journey import JourneyEnded
@@ -125,20 +125,25 @@ async def test_concurrent_enrolments_of_one_patient_issue_one_coi(custody: Custo
     assert [e.coi for e in await custody.harness.published(PatientEnrolled)] == [coi]
 
 
-async def test_the_unique_index_decides_a_race_the_check_did_not_see(custody: Custody) -> None:
+async def test_the_unique_index_decides_a_race_the_check_did_not_see(
+    custody: Custody, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two enrolments that both passed the check: the database keeps one, and the loser
-    learns the winner's CoI in its own transaction."""
-    person = PatientIdentity(NAME, START.date().replace(year=1961), MRN)
-    kit = custody.harness.kit
-    async with kit.uow() as uow:
-        assert await identity.add(uow.session, "CHA1B2C26000101", person, TREATMENT) is None
-    async with kit.uow() as uow:
-        twin = PatientIdentity(NAME, person.birth_date, MRN.lower())
-        assert await identity.add(uow.session, "CHA1B2C26000102", twin, TREATMENT) == (
-            "CHA1B2C26000101"
-        )
-        # The transaction is still usable after the refused insert (a savepoint).
-        assert await identity.active_enrolment(uow.session, TREATMENT, twin) == "CHA1B2C26000101"
+    learns the winner's CoI in its own transaction (the refused insert was a savepoint)."""
+    first = await custody.enroll(medical_record_number=MRN)
+    real = identity.active_enrolment
+    calls = 0
+
+    async def blind_first_look(*args: Any, **kw: Any) -> str | None:
+        nonlocal calls
+        calls += 1
+        return None if calls == 1 else await real(*args, **kw)  # the check raced
+
+    monkeypatch.setattr(identity, "active_enrolment", blind_first_look)
+    r = await custody.post("/patients", enrollment(medical_record_number=MRN.lower()))
+    assert assert_problem(r, 409, "patient-already-enrolled")["coi"] == first
+    assert calls == 2
+    assert [e.coi for e in await custody.harness.published(PatientEnrolled)] == [first]
 
 
 async def test_migration_guards_the_latest_of_enrolments_made_before_the_guard(

@@ -98,12 +98,19 @@ async def test_pii_never_leaves_custody(custody: Custody) -> None:
         stored = (await s.execute(select(events))).all()
         identity = (await s.execute(select(patient_identity))).all()
     assert len(outbox_rows) == 2
+    # Only the identity stream holds PII (hash-chained inside custody's own store).
+    outside_identity = [r for r in stored if r.stream_id != f"identity-{coi}"]
     everything = json.dumps(
         [[r.topic, r.key, r.headers, r.value] for r in outbox_rows]
-        + [[r.payload, r.actor, r.event_type] for r in stored]
+        + [[r.payload, r.actor, r.event_type] for r in outside_identity]
     )
     for pii in (NAME, "Mustermann", BIRTH, "1961", MRN, "4431"):
         assert pii not in everything
+    [recorded] = [r for r in stored if r.stream_id == f"identity-{coi}"]
+    assert (recorded.event_type, recorded.payload) == (
+        "custody.identity.recorded",
+        {"coi": coi, "name": NAME, "birth_date": BIRTH, "medical_record_number": MRN},
+    )
     # ... and lives in patient_identity, written in the same transaction.
     assert [
         (r.coi, r.name, r.birth_date.isoformat(), r.medical_record_number) for r in identity

@@ -84,6 +84,6 @@ async def test_rebuild_reproduces_the_read_models(custody: Custody) -> None:
     assert replayed > 0
     after = await snapshot(custody.harness)
     assert after == before
-    # The identity table is not a projection: a rebuild leaves it alone.
+    # The identity table is a projection of the identity streams too.
     assert after["patient_identity"] == before["patient_identity"]
     assert len(after["patient_identity"]) == 2

@@ -6,8 +6,11 @@ Naming rule (documented for integrators in docs/integrators.md):
 * ``v2v.<service>.commands`` — commands addressed to ``<service>``; only it consumes them.
 * ``v2v.dlq.<group>``        — dead letters of consumer group ``<group>`` (itself named
   ``v2v.<service>.<purpose>``), with the error and the original headers.
+* ``v2v.<service>.seals``    — the seals of ``<service>``'s event store, keyed by the service
+  name on a compacted topic: the newest seal stays outside the database for
+  ``v2v audit verify`` (a restored stale backup is consistent inside itself).
 
-Every message is keyed by the chain-of-identity id, so one patient's messages keep their
+Every message but a seal is keyed by the chain-of-identity id, so one patient's messages keep their
 order within a partition. Partition counts are the production defaults; raising them later
 re-shuffles keys, so they are sized for 100x peak headroom up front.
 """
@@ -32,6 +35,7 @@ class TopicKind(StrEnum):
     EVENTS = "events"
     COMMANDS = "commands"
     DEAD_LETTER = "dlq"
+    SEALS = "seals"
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,20 @@ class TopicSpec:
 EVENTS_PARTITIONS = 12
 COMMANDS_PARTITIONS = 12
 DLQ_PARTITIONS = 3
+SEALS_PARTITIONS = 1  # one key (the service) per topic
 _EVENTS_RETENTION_MS = str(365 * 24 * 3600 * 1000)
 _COMMANDS_RETENTION_MS = str(30 * 24 * 3600 * 1000)
 _DLQ_RETENTION_MS = "-1"  # dead letters are evidence: never dropped by the broker
+# Compaction keeps the newest seal per key forever; hourly segments let the cleaner run
+# often, so a reader from the beginning (the verifier, the sealer's fence) reads few seals.
+_SEALS_CONFIG = {"cleanup.policy": "compact", "segment.ms": str(3600 * 1000)}
+# The services with an event store (the journey's state lives in Temporal).
+SEALED_SERVICES: tuple[Service, ...] = (
+    Service.CUSTODY,
+    Service.LOGISTICS,
+    Service.BATCH,
+    Service.QC,
+)
 
 
 def events_topic(service: Service | str) -> str:
@@ -59,6 +74,11 @@ def events_topic(service: Service | str) -> str:
 
 def commands_topic(service: Service | str) -> str:
     return f"{PREFIX}.{Service(service).value}.commands"
+
+
+def seals_topic(service: Service | str) -> str:
+    """Where ``service`` publishes the seals of its event store (compacted, key = service)."""
+    return f"{PREFIX}.{Service(service).value}.seals"
 
 
 def consumer_group(service: Service | str, purpose: str) -> str:
@@ -115,6 +135,16 @@ def all_topics() -> list[TopicSpec]:
             {"retention.ms": _EVENTS_RETENTION_MS, "cleanup.policy": "delete"},
         )
     )
+    for service in SEALED_SERVICES:
+        specs.append(
+            TopicSpec(
+                seals_topic(service),
+                TopicKind.SEALS,
+                service.value,
+                SEALS_PARTITIONS,
+                dict(_SEALS_CONFIG),
+            )
+        )
     for group in CONSUMER_GROUPS:
         owner = group.split(".")[1]
         specs.append(

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .catalog import Service, commands_topic, events_topic
+from .catalog import Service, TopicKind, commands_topic, events_topic, seals_topic
 from .envelope import Envelope
 
 TYPE_PREFIX = "org.vein2vein"
@@ -53,12 +53,16 @@ class MessageType:
     kind: Kind
     description: str
     upcasters: dict[int, Upcaster] = field(default_factory=dict)
+    # Events go to the owner's events topic, except the store seals (their own topic).
+    channel: TopicKind = TopicKind.EVENTS
 
     @property
     def topic(self) -> str:
-        if self.kind is Kind.EVENT:
-            return events_topic(self.owner)
-        return commands_topic(self.owner)
+        if self.kind is Kind.COMMAND:
+            return commands_topic(self.owner)
+        if self.channel is TopicKind.SEALS:
+            return seals_topic(self.owner)
+        return events_topic(self.owner)
 
     @property
     def dataschema(self) -> str:
@@ -80,7 +84,14 @@ class Registry:
         self._by_model: dict[type[Contract], MessageType] = {}
 
     def register(
-        self, model: type[Contract], *, owner: Service, kind: Kind, name: str, version: int
+        self,
+        model: type[Contract],
+        *,
+        owner: Service,
+        kind: Kind,
+        name: str,
+        version: int,
+        channel: TopicKind = TopicKind.EVENTS,
     ) -> MessageType:
         full = f"{TYPE_PREFIX}.{owner.value}.{name}"
         if full in self._by_name:
@@ -88,14 +99,23 @@ class Registry:
         if version < 1:
             raise RegistryError(f"{full}: schema versions start at 1")
         doc = (model.__doc__ or "").strip()
-        mt = MessageType(full, version, model, owner, kind, doc)
+        mt = MessageType(full, version, model, owner, kind, doc, channel=channel)
         self._by_name[full] = mt
         self._by_model[model] = mt
         return mt
 
-    def event(self, owner: Service, name: str, version: int = 1) -> Callable[[C], C]:
+    def event(
+        self,
+        owner: Service,
+        name: str,
+        version: int = 1,
+        *,
+        channel: TopicKind = TopicKind.EVENTS,
+    ) -> Callable[[C], C]:
         def deco(model: C) -> C:
-            self.register(model, owner=owner, kind=Kind.EVENT, name=name, version=version)
+            self.register(
+                model, owner=owner, kind=Kind.EVENT, name=name, version=version, channel=channel
+            )
             return model
 
         return deco

@@ -1,39 +1,52 @@
-"""Verify the event store's hash chains: which row was altered, removed or reordered."""
+"""Verify an event store: each stream's hash chain (which row was altered, removed or
+reordered), the seal chain and every stream against its sealed head (whole streams removed,
+newest events cut), the store against the newest seal outside it (a stale copy), and the
+service's own read-model checks.
+
+Run it inside one snapshot (the CLI opens a read-only, repeatable-read transaction): a
+store that moves while it is read would otherwise look tampered with.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .audit_seals import (
+    SealedState,
+    check_against_external,
+    check_stream_against_seal,
+    fold_seals,
+    missing_streams,
+)
 from .db.tables import events, streams
 from .eventstore import StoredEvent, _stored
+from .findings import Check, CheckResult, Finding
 from .hashchain import GENESIS, event_hash
+from .seal import Seal
 
-
-@dataclass(frozen=True)
-class Finding:
-    stream_id: str
-    problem: str
-    version: int | None = None
-    event_id: str | None = None
-    position: int | None = None
-
-    def __str__(self) -> str:
-        where = f"stream {self.stream_id}"
-        if self.version is not None:
-            where += f" version {self.version}"
-        if self.event_id:
-            where += f" (event {self.event_id}, position {self.position})"
-        return f"{where}: {self.problem}"
+__all__ = [
+    "AuditReport",
+    "Check",
+    "CheckResult",
+    "Finding",
+    "recompute",
+    "stream_id_batches",
+    "verify",
+]
 
 
 @dataclass
 class AuditReport:
     streams_checked: int = 0
     events_checked: int = 0
+    seals_checked: int = 0
+    newest_seal: Seal | None = None
+    external_seal: Seal | None = None
+    checks: list[CheckResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -57,20 +70,20 @@ def recompute(ev: StoredEvent) -> str:
     )
 
 
-async def _events_by_stream(
-    session: AsyncSession, batch: int
-) -> AsyncIterator[tuple[str, list[StoredEvent]]]:
-    # Streams are read one at a time so memory stays flat on a large store.
+async def stream_id_batches(
+    session: AsyncSession, batch: int, prefix: str = ""
+) -> AsyncIterator[list[str]]:
+    """The ids of the streams with events (starting with ``prefix``), in order, a batch at
+    a time: memory stays flat on a large store."""
     last = ""
     while True:
+        query = select(events.c.stream_id).where(events.c.stream_id > last)
+        if prefix:
+            query = query.where(events.c.stream_id.startswith(prefix, autoescape=True))
         ids = (
             (
                 await session.execute(
-                    select(events.c.stream_id)
-                    .where(events.c.stream_id > last)
-                    .group_by(events.c.stream_id)
-                    .order_by(events.c.stream_id)
-                    .limit(batch)
+                    query.group_by(events.c.stream_id).order_by(events.c.stream_id).limit(batch)
                 )
             )
             .scalars()
@@ -78,12 +91,19 @@ async def _events_by_stream(
         )
         if not ids:
             return
-        for sid in ids:
+        yield list(ids)
+        last = ids[-1]
+
+
+async def _events_by_stream(
+    session: AsyncSession, batch: int
+) -> AsyncIterator[tuple[str, list[StoredEvent]]]:
+    async for ids in stream_id_batches(session, batch):
+        for sid in ids:  # one stream at a time
             rows = await session.execute(
                 select(events).where(events.c.stream_id == sid).order_by(events.c.version)
             )
             yield sid, [_stored(r) for r in rows]
-        last = ids[-1]
 
 
 def _check_stream(sid: str, evs: list[StoredEvent], report: AuditReport) -> tuple[int, str]:
@@ -106,12 +126,47 @@ def _check_stream(sid: str, evs: list[StoredEvent], report: AuditReport) -> tupl
     return prev_version, prev_hash
 
 
-async def verify(session: AsyncSession, batch: int = 500) -> AuditReport:
-    report = AuditReport()
+async def verify(
+    session: AsyncSession,
+    batch: int = 500,
+    *,
+    external: Seal | None = None,
+    checks: Sequence[Check] = (),
+) -> AuditReport:
+    """Everything, in ``session``'s snapshot. ``external``: the newest seal outside the
+    database (read it before the snapshot starts, or a seal made meanwhile looks missing)."""
+    report = AuditReport(external_seal=external)
+    sealed = await fold_seals(session, report.findings, external)
+    report.seals_checked, report.newest_seal = sealed.count, sealed.newest
+    if external is not None:
+        check_against_external(sealed, external, report.findings)
     heads = {
         r.stream_id: (int(r.version), str(r.head_hash))
-        for r in await session.execute(select(streams))
+        for r in await session.execute(
+            select(streams.c.stream_id, streams.c.version, streams.c.head_hash)
+        )
     }
+    seen = await _check_streams(session, batch, heads, sealed, report)
+    for sid in sorted(set(heads) - seen):
+        report.streams_checked += 1
+        report.findings.append(
+            Finding(sid, f"stream head at version {heads[sid][0]} but no events stored (removed?)")
+        )
+    missing_streams(sealed, seen, set(heads), report.findings)
+    for check in checks:
+        result = await check(session)
+        report.checks.append(result)
+        report.findings.extend(result.findings)
+    return report
+
+
+async def _check_streams(
+    session: AsyncSession,
+    batch: int,
+    heads: dict[str, tuple[int, str]],
+    sealed: SealedState,
+    report: AuditReport,
+) -> set[str]:
     seen: set[str] = set()
     async for sid, evs in _events_by_stream(session, batch):
         seen.add(sid)
@@ -128,9 +183,6 @@ async def verify(session: AsyncSession, batch: int = 500) -> AuditReport:
                     f"{last_version} or differs from it (events removed at the end?)",
                 )
             )
-    for sid in sorted(set(heads) - seen):
-        report.streams_checked += 1
-        report.findings.append(
-            Finding(sid, f"stream head at version {heads[sid][0]} but no events stored (removed?)")
-        )
-    return report
+        if sid in sealed.heads:
+            check_stream_against_seal(sid, evs, sealed.heads[sid], report.findings)
+    return seen

@@ -2,17 +2,25 @@
 
 The hash covers every column that makes the record what it is (ALCOA+: original, enduring),
 so an altered value, a removed event or two events swapped break the chain at a row that
-`v2v audit verify` can name.
+`v2v audit verify` can name. Seals (v2v_runtime.seal) chain the stream heads the same way,
+so a stream removed whole, or a store set back to an earlier state, shows up too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 GENESIS = "0" * 64
+
+
+def canonical_digest(body: dict[str, Any]) -> str:
+    """SHA-256 (hex) of canonical JSON: sorted keys, no spaces, UTF-8 (published for seals)."""
+    raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def canonical_time(value: datetime) -> str:
@@ -48,5 +56,24 @@ def event_hash(
         "correlation_id": correlation_id,
         "causation_id": causation_id,
     }
-    raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return canonical_digest(body)
+
+
+def seal_hash(
+    *,
+    service: str,
+    seq: int,
+    sealed_at: datetime,
+    prev_hash: str,
+    entries: Sequence[tuple[str, int, str]],
+) -> str:
+    """The hash of a seal (documented for auditors in v2v_events.contracts.store)."""
+    return canonical_digest(
+        {
+            "service": service,
+            "seq": seq,
+            "sealed_at": canonical_time(sealed_at),
+            "prev_hash": prev_hash,
+            "entries": [[sid, version, head] for sid, version, head in entries],
+        }
+    )

@@ -1,5 +1,6 @@
 """The composition kit every service uses: database, unit of work, HTTP app, inbox
-consumers, outbox relay, and one runner for the roles (api, consumer, relay, or all)."""
+consumers, outbox relay and sealer, and one runner for the roles (api, consumer, relay, or
+all)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from v2v_events.catalog import commands_topic, consumer_group
+from v2v_events.catalog import commands_topic, consumer_group, seals_topic
 from v2v_events.registry import Contract
 
 from . import idempotency_http, telemetry
@@ -40,6 +41,8 @@ from .inbox import Handler, InboxProcessor
 from .kafka import KafkaPublisher, Publisher
 from .logging import configure_logging
 from .relay import OutboxRelay
+from .seal import Sealer
+from .seal_external import external_seal_reader
 from .settings import RuntimeSettings
 from .uow import UnitOfWork
 
@@ -251,6 +254,18 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
                 service=spec.name,
             )
             tasks.append(asyncio.create_task(relay.run(stop)))
+            # The relay is one per database: the sealer, a singleton too, runs beside it.
+            topic = seals_topic(spec.name)
+            sealer = Sealer(
+                kit.sessions,
+                kit.clock,
+                spec.name,
+                topic,
+                external=external_seal_reader(
+                    s.kafka_bootstrap_servers, topic, spec.name, kafka_opts
+                ),
+            )
+            tasks.append(asyncio.create_task(sealer.run(stop, s.seal_interval_s)))
         if Role.API not in roles and s.health_port:
             checks: dict[str, ReadinessCheck] = {"database": kit.check_database}
             if broker is not None:

@@ -22,6 +22,9 @@ class RuntimeSettings(BaseSettings):
     inbox_retry_backoff_s: float = Field(0.2, ge=0)
     relay_batch_size: int = Field(500, ge=1)
     relay_poll_interval_s: float = Field(0.2, gt=0)
+    seal_interval_s: float = Field(
+        60, gt=0, description="the relay seals the event store this often (v2v.<service>.seals)"
+    )
 
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -44,6 +45,33 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # Take the write lock up front: a deferred transaction that reads then writes can
         # fail with SQLITE_BUSY instead of waiting when another process writes meanwhile.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def create_snapshot_engine(url: str) -> AsyncEngine:
+    """A read-only engine whose every transaction reads one consistent snapshot (for audits
+    of a live store): REPEATABLE READ on PostgreSQL; on SQLite an existing file opened
+    read-only (never created) with a deferred BEGIN, which holds the WAL snapshot."""
+    if not is_sqlite(url):
+        return create_async_engine(url, pool_pre_ping=True).execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
+    db = make_url(url).database
+    if not db or db == ":memory:" or not Path(db).is_file():
+        raise FileNotFoundError(f"no SQLite database at {db!r}")
+    engine = create_async_engine(
+        f"sqlite+aiosqlite:///file:{quote(str(Path(db).resolve()))}?mode=ro&uri=true",
+        connect_args={"timeout": 30},
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
 
     return engine
 

@@ -36,6 +36,27 @@ streams = Table(
     Column("version", Integer, nullable=False),
     # The head is checked by `v2v audit verify`: removing a stream's last event shows up.
     Column("head_hash", String(64), nullable=False),
+    # Written by the sealer only: the version the newest seal recorded (0: never sealed).
+    Column("sealed_version", Integer, nullable=False, server_default="0"),
+)
+# The streams that moved since their last seal: what the next seal picks up.
+Index(
+    "ix_v2v_streams_unsealed",
+    streams.c.stream_id,
+    postgresql_where=streams.c.version > streams.c.sealed_version,
+    sqlite_where=streams.c.version > streams.c.sealed_version,
+)
+
+seals = Table(
+    "v2v_seals",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # 1, 2, 3… by the sealer
+    Column("service", String(64), nullable=False),
+    Column("sealed_at", UtcDateTime, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    # [[stream_id, version, head_hash], ...]: the streams that moved since the previous seal
+    Column("entries", JSON, nullable=False),
+    Column("hash", String(64), nullable=False),
 )
 
 events = Table(

@@ -9,6 +9,7 @@ from v2v_runtime.aggregate import Repository
 from v2v_runtime.uow import UnitOfWork
 
 from ..adapters.db.projector import CODEC, project
+from ..domain.identity import IdentityRecord
 from ..domain.patient import Patient
 from ..domain.unit import Unit, UnknownUnitScans
 
@@ -19,6 +20,10 @@ def patients(uow: UnitOfWork) -> Repository[Patient]:
 
 def units(uow: UnitOfWork) -> Repository[Unit]:
     return Repository(uow, Unit, CODEC, project)
+
+
+def identities(uow: UnitOfWork) -> Repository[IdentityRecord]:
+    return Repository(uow, IdentityRecord, CODEC, project)
 
 
 def unknown_scans(uow: UnitOfWork) -> Repository[UnknownUnitScans]:

@@ -12,7 +12,6 @@ import logging
 from v2v_events.contracts.journey import JourneyEnded
 from v2v_runtime.uow import UnitOfWork
 
-from ..adapters.db import identity
 from .context import patients
 
 log = logging.getLogger("v2v.custody.end_journey")
@@ -34,6 +33,5 @@ async def end_journey(
     if not patient.end_journey(ended.status, ended.outcome, ended.ended_at, uow.clock.now()):
         return False
     await repo.save(patient, JOURNEY, correlation_id=correlation_id, causation_id=causation_id)
-    await identity.end_enrolment(uow.session, ended.coi, ended.ended_at)
     log.info("journey ended", extra={"coi": ended.coi, "status": ended.status})
     return True

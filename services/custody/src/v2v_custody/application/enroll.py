@@ -6,16 +6,18 @@ import logging
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 
 from v2v_events.contracts import custody as contracts
 from v2v_events.contracts.common import Actor
 from v2v_runtime.uow import UnitOfWork
 
 from ..adapters.db import identity, sequences
+from ..domain.identity import IdentityRecord, PatientIdentity
 from ..domain.isbt128 import issue_coi
-from ..domain.patient import Enrollment, Patient, PatientIdentity, already_enrolled
+from ..domain.patient import Enrollment, Patient, already_enrolled
 from ..domain.policy import CustodyPolicy
-from .context import patients, who
+from .context import identities, patients, who
 from .views import EnrolledPatient
 
 log = logging.getLogger("v2v.custody.enroll")
@@ -64,10 +66,16 @@ async def enroll(
     patient = Patient.enroll(coi, enrollment, now)
     enrolled = patient.enrolled
     await patients(uow).save(patient, who(actor))
-    # The unique index decides between concurrent enrolments of the same patient.
-    existing = await identity.add(uow.session, coi, person, enrolled.treatment_center)
-    if existing is not None:
-        raise already_enrolled(existing, enrolled.treatment_center)
+    # The identity is an event of its own stream: hash-chained, sealed, kept in custody. Its
+    # projection's unique index decides between concurrent enrolments of the same patient.
+    try:
+        async with uow.session.begin_nested():
+            await identities(uow).save(IdentityRecord.record(coi, person, now.date()), who(actor))
+    except IntegrityError:
+        existing = await identity.active_enrolment(uow.session, enrolled.treatment_center, person)
+        if existing is None:
+            raise
+        raise already_enrolled(existing, enrolled.treatment_center) from None
     await uow.publish(
         contracts.PatientEnrolled(
             coi=coi,

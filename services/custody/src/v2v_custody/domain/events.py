@@ -1,8 +1,9 @@
 """Custody's internal domain events (stored as ``custody.<kind>``).
 
-None of them carries patient-identifying data: the patient is named by the chain-of-
-identity id only, so erasing a patient's identity deletes one row of ``patient_identity``
-and leaves the event store (and its hash chains) intact.
+Only the identity stream's events (``identity-<CoI>``) carry patient-identifying data, so
+that every version of an identity is hash-chained and attributable; they stay in custody's
+own event store (never in messages, logs or span attributes). All other streams name the
+patient by the chain-of-identity id only.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from v2v_runtime.aggregate import DomainEvent
 
@@ -100,6 +101,36 @@ class PatientJourneyEnded(DomainEvent):
     recorded_at: AwareDatetime
 
 
+# --- identity stream (id = identity-<CoI>): patient-identifying data ------------------
+
+
+class IdentityFields(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    birth_date: date
+    medical_record_number: str
+
+
+class IdentityRecorded(DomainEvent):
+    """The identity given at enrolment."""
+
+    kind = "identity.recorded"
+    coi: str
+    name: str
+    birth_date: date
+    medical_record_number: str
+
+
+class IdentityCorrected(DomainEvent):
+    """A correction: the identity before and after, and why (the old values are kept)."""
+
+    kind = "identity.corrected"
+    coi: str
+    old: IdentityFields
+    new: IdentityFields
+    reason: str
+
+
 # --- unit stream (id = unit id) --------------------------------------------------------
 
 
@@ -185,4 +216,6 @@ ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     ReceiptRefused,
     UnitRejected,
     UnitInfused,
+    IdentityRecorded,
+    IdentityCorrected,
 )

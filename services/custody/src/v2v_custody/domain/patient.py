@@ -1,7 +1,7 @@
 """Patient: the chain of identity (stream id = CoI), its collections and its infusion.
 
 The patient's identity (name, birth date, medical record number) is not part of this
-aggregate: it lives in the ``patient_identity`` table only (see adapters/db).
+aggregate: it has its own stream (domain/identity.py).
 """
 
 from __future__ import annotations
@@ -26,33 +26,6 @@ from .events import (
 from .isbt128 import Din, is_coi
 from .policy import CustodyPolicy
 from .unit import Unit
-
-MAX_AGE_YEARS = 130
-
-
-@dataclass(frozen=True)
-class PatientIdentity:
-    """Patient-identifying data: stays inside custody, never in events, messages or logs."""
-
-    name: str
-    birth_date: date
-    medical_record_number: str
-
-    @property
-    def mrn_key(self) -> str:
-        """The record number as compared between enrolments: case and spacing do not
-        make another patient."""
-        return "".join(self.medical_record_number.split()).upper()
-
-    def check(self, today: date) -> None:
-        if not self.name.strip():
-            raise DomainError("patient-name-missing", "the patient's name is empty")
-        if not self.medical_record_number.strip():
-            raise DomainError("mrn-missing", "the medical record number is empty")
-        if self.birth_date > today:
-            raise DomainError("birth-date-in-future", "the birth date lies in the future")
-        if today.year - self.birth_date.year > MAX_AGE_YEARS:
-            raise DomainError("birth-date-implausible", "the birth date is implausibly early")
 
 
 def already_enrolled(coi: str, treatment_center: str) -> Conflict:

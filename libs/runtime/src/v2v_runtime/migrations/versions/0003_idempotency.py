@@ -1,7 +1,7 @@
 """Idempotency-Key claims and their stored responses (v2v_runtime.idempotency).
 
 Revision ID: runtime_0003
-Revises: runtime_0001
+Revises: runtime_0002
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "runtime_0003"
-down_revision = "runtime_0001"
+down_revision = "runtime_0002"
 branch_labels = None
 depends_on = None
 

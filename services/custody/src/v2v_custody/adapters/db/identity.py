@@ -1,13 +1,13 @@
-"""``patient_identity``: the only place patient-identifying data is stored.
-
-Written in the enrollment's transaction; read only by custody's own API. Erasing a
-patient's identity (GDPR) deletes one row here and leaves events and read models intact.
+"""``patient_identity``: the current identity per CoI, a projection of the identity streams
+(``identity-<CoI>``), where every version is kept hash-chained. Read only by custody's own
+API; `v2v audit verify` checks every row against its stream (adapters/db/audit.py).
 
 It also holds the guard against a second active enrolment of a patient at a treatment
 center: a unique index on (treatment center, normalised MRN) over the rows whose journey
-has not ended. The database enforces it, so two concurrent enrolments cannot both pass;
-and the record number never leaves this table (no MRN, nor a hash of one, in a stream id
-of the event store, which could not be erased).
+has not ended. The database enforces it, so two concurrent enrolments cannot both pass; and
+the record number stays in custody's identity data (no MRN, nor a hash of one, in any
+stream id). The projection derives the guard's columns from the patient's own stream
+(treatment center from the enrolment, the journey's end), so a rebuild restores it.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...domain.patient import PatientIdentity
-from .tables import patient_identity
+from ...domain.events import IdentityCorrected, IdentityRecorded
+from ...domain.identity import PatientIdentity
+from .tables import patient_identity, patients
 
 
 async def active_enrolment(
@@ -37,31 +37,37 @@ async def active_enrolment(
     return None if found is None else str(found)
 
 
-async def add(
-    session: AsyncSession, coi: str, identity: PatientIdentity, treatment_center: str
-) -> str | None:
-    """Store the identity of the patient enrolled as ``coi``. Returns None, or — storing
-    nothing — the CoI of the patient's active enrolment at that center when a concurrent
-    enrollment of the same patient committed first."""
-    try:
-        async with session.begin_nested():
+async def project(session: AsyncSession, event: IdentityRecorded | IdentityCorrected) -> None:
+    match event:
+        case IdentityRecorded():
+            person = PatientIdentity(event.name, event.birth_date, event.medical_record_number)
+            center = await session.scalar(
+                select(patients.c.treatment_center).where(patients.c.coi == event.coi)
+            )
             await session.execute(
                 insert(patient_identity).values(
-                    coi=coi,
-                    name=identity.name,
-                    birth_date=identity.birth_date,
-                    medical_record_number=identity.medical_record_number,
-                    treatment_center=treatment_center,
-                    mrn_key=identity.mrn_key,
+                    coi=event.coi,
+                    name=event.name,
+                    birth_date=event.birth_date,
+                    medical_record_number=event.medical_record_number,
+                    treatment_center=center,
+                    mrn_key=person.mrn_key,
                 )
             )
-    except IntegrityError:
-        existing = await active_enrolment(session, treatment_center, identity)
-        if existing is None:
-            # Not the guard: say so without the driver's message, which quotes the values.
-            raise RuntimeError(f"the identity of {coi} could not be stored") from None
-        return existing
-    return None
+        case IdentityCorrected():
+            new = PatientIdentity(
+                event.new.name, event.new.birth_date, event.new.medical_record_number
+            )
+            await session.execute(
+                update(patient_identity)
+                .where(patient_identity.c.coi == event.coi)
+                .values(
+                    name=new.name,
+                    birth_date=new.birth_date,
+                    medical_record_number=new.medical_record_number,
+                    mrn_key=new.mrn_key,
+                )
+            )
 
 
 async def end_enrolment(session: AsyncSession, coi: str, ended_at: datetime) -> None:

@@ -19,6 +19,8 @@ from ...domain.events import (
     ALL_EVENTS,
     CollectionRecorded,
     CustodyTransferred,
+    IdentityCorrected,
+    IdentityRecorded,
     InfusionRecorded,
     PatientEnrolled,
     PatientJourneyEnded,
@@ -29,7 +31,17 @@ from ...domain.events import (
     UnitRejected,
     UnitStatus,
 )
-from .tables import READ_MODELS, collections, infusions, patients, receipts, transfers, units
+from . import identity
+from .tables import (
+    READ_MODELS,
+    collections,
+    infusions,
+    patient_identity,
+    patients,
+    receipts,
+    transfers,
+    units,
+)
 
 CODEC = EventCodec("custody", ALL_EVENTS)
 
@@ -51,6 +63,8 @@ async def _update_unit(session: AsyncSession, stored: StoredEvent, **values: Any
 
 async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent) -> None:
     match event:
+        case IdentityRecorded() | IdentityCorrected():
+            await identity.project(session, event)
         case PatientEnrolled():
             await session.execute(
                 insert(patients).values(
@@ -122,6 +136,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     version=stored.version,
                 )
             )
+            # the enrolment no longer blocks enrolling the patient again
+            await identity.end_enrolment(session, stored.stream_id, event.ended_at)
         case UnitRegistered():
             await session.execute(
                 insert(units).values(
@@ -278,6 +294,6 @@ async def _project_receipt(session: AsyncSession, stored: StoredEvent, event: Un
 
 async def rebuild(uow: UnitOfWork) -> int:
     """Empty the read models and replay the event store into them (one transaction)."""
-    for table in reversed(READ_MODELS):
+    for table in (*reversed(READ_MODELS), patient_identity):
         await uow.session.execute(delete(table))
     return await rebuild_projection(uow, CODEC, project)

@@ -3,10 +3,11 @@
 * Read models, kept by the projector and rebuilt by replay: ``custody_patients``,
   ``custody_collections``, ``custody_units``, ``custody_transfers``, ``custody_receipts``,
   ``custody_infusions``. None holds patient-identifying data.
-* ``patient_identity``: name, birth date and medical record number per CoI, written in
-  the enrollment's transaction; the only place PII lives (erasure deletes its row). It
-  also guards against enrolling a patient twice: a unique index on (treatment center,
-  normalised MRN) over the rows whose journey has not ended.
+* ``patient_identity``: the current name, birth date and medical record number per CoI, a
+  projection of the identity streams (every version is kept there, hash-chained); with
+  those streams, the only place PII lives. It also guards against enrolling a patient
+  twice: a unique index on (treatment center, normalised MRN) over the rows whose journey
+  has not ended.
 * ``custody_sequences``: identifier counters per (kind, facility, year), allocated with
   optimistic concurrency in the transaction that uses the number.
 """

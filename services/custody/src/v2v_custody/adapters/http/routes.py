@@ -12,6 +12,7 @@ from v2v_runtime.identity import CurrentActor
 from v2v_runtime.service import kit_of
 
 from ...application.collect import RecordCollection, record_collection
+from ...application.correct_identity import CorrectIdentity, IdentityCorrection, correct_identity
 from ...application.enroll import EnrollPatient, enroll
 from ...application.infuse import RecordInfusion, infuse
 from ...application.receive import ReceiveUnit, Refused, receive
@@ -53,6 +54,14 @@ def build_router(policy: CustodyPolicy) -> APIRouter:
             extra={"coi": coi, "user_id": actor.user_id, "role": actor.role},
         )
         return found
+
+    @router.post("/patients/{coi}/identity-corrections", status_code=201)
+    async def correct_patient_identity(
+        coi: str, body: CorrectIdentity, request: Request, actor: CurrentActor
+    ) -> IdentityCorrection:
+        """Correct the name, birth date or MRN with a reason; the old values are kept."""
+        async with kit_of(request.app).uow() as uow:
+            return await correct_identity(uow, coi, body, actor)
 
     @router.post("/patients/{coi}/collections", status_code=201)
     async def record_patient_collection(

@@ -1,76 +1,108 @@
-"""custody: one active enrolment per patient and treatment center; journeys' ends.
+"""custody: every identity row gets its identity stream (``identity-<CoI>``).
 
-patient_identity gains the treatment center, the normalised record number and the end of
-the journey, with a unique index over the active rows. Existing rows are filled from the
-read model; where a patient was already enrolled more than once, only the latest enrolment
-is guarded. custody_patients gains the journey's end.
+Identities are now hash-chained events and ``patient_identity`` their projection. A row
+written before has no stream yet: record it as the stream's first event, attributed to this
+migration and timestamped when it runs (the identity's earlier history, if any, was not
+recorded), so `v2v audit verify` can check every row.
 
 Revision ID: custody_0002
 Revises: custody_0001
 Create Date: 2026-12-01
 """
 
+import uuid
+from datetime import UTC, date, datetime
+
 import sqlalchemy as sa
 from alembic import op
+
+from v2v_runtime.db.types import UtcDateTime
+from v2v_runtime.hashchain import GENESIS, event_hash
 
 revision = "custody_0002"
 down_revision = "custody_0001"
 branch_labels = None
-depends_on = None
+depends_on = "runtime_0002"
 
-Ts = sa.DateTime(timezone=True)
-ACTIVE = sa.text("journey_ended_at IS NULL")
+ACTOR = {"user_id": "system:migration-custody_0002", "role": "system"}
+EVENT_TYPE = "custody.identity.recorded"  # IdentityRecorded, schema version 1
 
-
-def _mrn_key(mrn: str) -> str:
-    # = PatientIdentity.mrn_key at the time of this migration
-    return "".join(mrn.split()).upper()
+_events = sa.table(
+    "v2v_events",
+    sa.column("stream_id", sa.String),
+    sa.column("version", sa.Integer),
+    sa.column("event_id", sa.String),
+    sa.column("event_type", sa.String),
+    sa.column("schema_version", sa.Integer),
+    sa.column("payload", sa.JSON),
+    sa.column("recorded_at", UtcDateTime),
+    sa.column("actor", sa.JSON),
+    sa.column("correlation_id", sa.String),
+    sa.column("causation_id", sa.String),
+    sa.column("prev_hash", sa.String),
+    sa.column("hash", sa.String),
+)
+_streams = sa.table(
+    "v2v_streams",
+    sa.column("stream_id", sa.String),
+    sa.column("version", sa.Integer),
+    sa.column("head_hash", sa.String),
+)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("custody_patients") as batch:
-        batch.add_column(sa.Column("journey_status", sa.String(20)))
-        batch.add_column(sa.Column("journey_ended_at", Ts))
-    with op.batch_alter_table("patient_identity") as batch:
-        batch.add_column(sa.Column("treatment_center", sa.String(200)))
-        batch.add_column(sa.Column("mrn_key", sa.String(128)))
-        batch.add_column(sa.Column("journey_ended_at", Ts))
-
     conn = op.get_bind()
     rows = conn.execute(
         sa.text(
-            "SELECT i.coi, i.medical_record_number, p.treatment_center FROM patient_identity i "
-            "JOIN custody_patients p ON p.coi = i.coi ORDER BY p.enrolled_at DESC, i.coi DESC"
+            "SELECT coi, name, birth_date, medical_record_number FROM patient_identity p "
+            "WHERE NOT EXISTS (SELECT 1 FROM v2v_streams s "
+            "WHERE s.stream_id = 'identity-' || p.coi) ORDER BY coi"
         )
     ).all()
-    guarded: set[tuple[str, str]] = set()
-    for coi, mrn, center in rows:
-        key = _mrn_key(mrn)
-        first = (center, key) not in guarded  # the latest enrolment of that patient there
-        guarded.add((center, key))
-        conn.execute(
-            sa.text(
-                "UPDATE patient_identity SET treatment_center = :center, mrn_key = :key "
-                "WHERE coi = :coi"
-            ),
-            {"center": center, "key": key if first else None, "coi": coi},
+    now = datetime.now(UTC)
+    for row in rows:
+        stream_id = f"identity-{row.coi}"
+        born = row.birth_date
+        birth = born if isinstance(born, date) else date.fromisoformat(str(born)[:10])
+        payload = {
+            "coi": row.coi,
+            "name": row.name,
+            "birth_date": birth.isoformat(),
+            "medical_record_number": row.medical_record_number,
+        }
+        event_id = str(uuid.uuid4())
+        digest = event_hash(
+            prev_hash=GENESIS,
+            stream_id=stream_id,
+            version=1,
+            event_id=event_id,
+            event_type=EVENT_TYPE,
+            schema_version=1,
+            payload=payload,
+            recorded_at=now,
+            actor=ACTOR,
+            correlation_id=None,
+            causation_id=None,
         )
-    op.create_index(
-        "uq_patient_identity_active",
-        "patient_identity",
-        ["treatment_center", "mrn_key"],
-        unique=True,
-        sqlite_where=ACTIVE,
-        postgresql_where=ACTIVE,
-    )
+        conn.execute(
+            _events.insert().values(
+                stream_id=stream_id,
+                version=1,
+                event_id=event_id,
+                event_type=EVENT_TYPE,
+                schema_version=1,
+                payload=payload,
+                recorded_at=now,
+                actor=ACTOR,
+                correlation_id=None,
+                causation_id=None,
+                prev_hash=GENESIS,
+                hash=digest,
+            )
+        )
+        conn.execute(_streams.insert().values(stream_id=stream_id, version=1, head_hash=digest))
 
 
 def downgrade() -> None:
-    op.drop_index("uq_patient_identity_active", table_name="patient_identity")
-    with op.batch_alter_table("patient_identity") as batch:
-        batch.drop_column("journey_ended_at")
-        batch.drop_column("mrn_key")
-        batch.drop_column("treatment_center")
-    with op.batch_alter_table("custody_patients") as batch:
-        batch.drop_column("journey_ended_at")
-        batch.drop_column("journey_status")
+    # Events are never deleted: the identity streams stay (custody_0001 ignores them).
+    pass
