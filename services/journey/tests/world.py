@@ -30,6 +30,7 @@ class Scenario:
     retained_aliquots: int = 1
     late_receipt_attempts: set[int] = field(default_factory=set)
     duplicate_events: bool = False
+    failed_value: str = "61.0"  # the value a failing QC test reports
 
 
 class World:
@@ -287,7 +288,9 @@ class World:
             outcome=qc.PanelOutcome.IN_SPECIFICATION
             if ok
             else qc.PanelOutcome.OUT_OF_SPECIFICATION,
-            failures=[] if ok else [qc.TestFailure(code="viability", value="61.0", limit=">= 70")],
+            failures=[]
+            if ok
+            else [qc.TestFailure(code="viability", value=self.s.failed_value, limit=">= 70")],
             deviation_id=None if ok else f"DEV-{cmd.attempt}",
             evaluated_at=now,
         )
