@@ -101,7 +101,8 @@ class CollectionScheduled(Contract):
 
 @REGISTRY.event(L, "collection.unschedulable", version=1)
 class CollectionUnschedulable(Contract):
-    """No manufacturing slot within the scheduling horizon: nothing was booked."""
+    """No manufacturing slot within the scheduling horizon, or a site or date logistics
+    cannot book (``reason`` says which): nothing was booked."""
 
     coi: CoI
     manufacturing_site: Name
