@@ -12,11 +12,13 @@ from v2v_batch.bootstrap import build
 from v2v_batch.domain import STEP_ORDER, Step
 from v2v_batch.settings import BatchSettings
 from v2v_events.contracts.batch import BatchOpened, OpenBatch
+from v2v_events.contracts.common import Actor
+from v2v_events.contracts.custody import CollectionRecorded
 from v2v_runtime.testing import ServiceHarness
 
 from .support import COI, NOW, SYSTEM, Call, Scenario, clock_and_ids, deliver, ok
 
-SITE = "ms-1"
+SITE = "manufacturing-site-1"
 
 
 def harness(tmp_path: Path) -> ServiceHarness:
@@ -41,7 +43,25 @@ def step(s: Step) -> dict[str, Any]:
     return body
 
 
+async def collected(h: ServiceHarness) -> None:
+    """Batch opens a batch only for a unit custody collected for that CoI and DIN."""
+    recorded = CollectionRecorded(
+        coi=COI,
+        din="G123498654321",
+        din_check="H",
+        unit_id="APH-1",
+        apheresis_center="apheresis-center-1",
+        volume_ml=240.0,
+        total_nucleated_cells=1.2e10,
+        collection_started_at=T0 - timedelta(hours=5),
+        collection_ended_at=T0 - timedelta(hours=1),
+        actor=Actor(user_id="u-aph-3", role="apheresis-nurse"),
+    )
+    await deliver(h, recorded)
+
+
 async def opened(h: ServiceHarness) -> str:
+    await collected(h)
     cmd = OpenBatch(
         coi=COI,
         apheresis_unit_id="APH-1",
@@ -65,6 +85,7 @@ LOT = {"bag_count": 2, "total_viable_cells": 4.0e8, "viability_pct": 88.5}
 
 
 async def open_batch(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    await collected(h)
     unit = {"apheresis_unit_id": "APH-1", "din": "G123498654321"}
     return Call("/batches", {"coi": COI, **unit, "manufacturing_site": SITE, "attempt": 1})
 

@@ -14,7 +14,7 @@ from v2v_runtime.testing import ServiceHarness
 
 from .support import NOW, Call, Scenario, clock_and_ids, deliver, lot_produced, ok
 
-CENTER, APHERESIS, SITE = "tc-1", "ac-1", "ms-1"
+CENTER, APHERESIS, SITE = "treatment-center-1", "apheresis-center-1", "manufacturing-site-1"
 
 
 def harness(tmp_path: Path) -> ServiceHarness:
@@ -37,7 +37,7 @@ def enrollment() -> dict[str, Any]:
         "apheresis_center": APHERESIS,
         "manufacturing_site": SITE,
         "patient_weight_kg": 70.0,
-        "earliest_collection": "2026-11-20",
+        "earliest_collection": "2026-11-30",
     }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -129,11 +130,12 @@ def enrolment(n: int) -> dict[str, object]:
         "therapy": "CAR-T",
         "product_code": "S1234",
         "autologous": True,
-        "treatment_center": "tc-it",
-        "apheresis_center": "ac-it",
-        "manufacturing_site": "ms-it",
+        "treatment_center": "treatment-center-1",
+        "apheresis_center": "apheresis-center-1",
+        "manufacturing_site": "manufacturing-site-1",
         "patient_weight_kg": 70,
-        "earliest_collection": "2026-11-30",
+        # within custody's window whatever day the test runs
+        "earliest_collection": (datetime.now(UTC).date() + timedelta(days=2)).isoformat(),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,11 +30,12 @@ def enrollment(mrn: str) -> dict[str, Any]:
         "therapy": "CAR-T",
         "product_code": "S1234",
         "autologous": True,
-        "treatment_center": "tc-1",
-        "apheresis_center": "ac-1",
-        "manufacturing_site": "ms-1",
+        "treatment_center": "treatment-center-1",
+        "apheresis_center": "apheresis-center-1",
+        "manufacturing_site": "manufacturing-site-1",
         "patient_weight_kg": 70.0,
-        "earliest_collection": "2026-11-20",
+        # within custody's window whatever day the test runs
+        "earliest_collection": (datetime.now(UTC).date() + timedelta(days=2)).isoformat(),
     }
 
 

@@ -126,9 +126,9 @@ def enrol(name: str, mrn: str) -> dict[str, object]:
         "therapy": "CAR-T",
         "product_code": "S1234",
         "autologous": True,
-        "treatment_center": "tc-1",
-        "apheresis_center": "ac-1",
-        "manufacturing_site": "ms-1",
+        "treatment_center": "treatment-center-1",
+        "apheresis_center": "apheresis-center-1",
+        "manufacturing_site": "manufacturing-site-1",
         "patient_weight_kg": 70,
         "earliest_collection": "2026-11-30",
     }

@@ -1,7 +1,9 @@
 import asyncio
 import json
+import subprocess
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
@@ -70,3 +72,21 @@ def test_audit_verify_intact_then_tampered(tmp_path: Path) -> None:
 def test_audit_verify_without_a_database_is_exit_2() -> None:
     result = runner.invoke(app, ["audit", "verify"], env={"V2V_DATABASE_URL": ""})
     assert result.exit_code == 2
+
+
+def test_v2v_test_runs_pytest_with_the_ci_hypothesis_profile_unless_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[dict[str, str]] = []
+
+    def call(args: list[str], cwd: Path, env: dict[str, str]) -> int:
+        assert args[1:3] == ["-m", "pytest"] and args[-1] == "-q"
+        calls.append(env)
+        return 0
+
+    monkeypatch.setattr(subprocess, "call", call)
+    monkeypatch.delenv("HYPOTHESIS_PROFILE", raising=False)
+    assert runner.invoke(app, ["test", "-q"]).exit_code == 0
+    monkeypatch.setenv("HYPOTHESIS_PROFILE", "dev")
+    assert runner.invoke(app, ["test", "-q"]).exit_code == 0
+    assert [env["HYPOTHESIS_PROFILE"] for env in calls] == ["ci", "dev"]

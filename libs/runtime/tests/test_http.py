@@ -4,6 +4,8 @@ from pydantic import BaseModel
 
 from v2v_runtime.eventstore import ConcurrencyError
 from v2v_runtime.http import health_router, install_problem_handlers
+from v2v_runtime.identity import CurrentActor
+from v2v_runtime.testing import ACTOR_HEADERS, OVERSIZED_IDENTITIES
 
 
 def make_app(db_ok: bool) -> FastAPI:
@@ -50,3 +52,23 @@ def test_invalid_body_is_a_422_problem() -> None:
     r = TestClient(make_app(True)).post("/lots/1/measure", json={"viability": "high"})
     assert r.status_code == 422
     assert r.json()["errors"][0]["loc"] == ["body", "viability"]
+
+
+def test_identity_headers_longer_than_an_actor_are_a_422_problem() -> None:
+    # Found by fuzzing: X-V2V-User over 128 (or X-V2V-Role over 64) characters built an
+    # invalid Actor and answered 500 on every service.
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/who")
+    async def who(actor: CurrentActor) -> dict[str, str]:
+        return actor.model_dump()
+
+    c = TestClient(app)
+    ok = c.post("/who", headers=ACTOR_HEADERS | {"X-V2V-User": "u" * 128, "X-V2V-Role": "r" * 64})
+    assert ok.status_code == 200
+    for headers in OVERSIZED_IDENTITIES:
+        r = c.post("/who", headers=headers)
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["errors"][0]["loc"][0] == "header"

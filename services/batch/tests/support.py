@@ -10,6 +10,8 @@ import httpx
 from v2v_batch.domain import STEP_ORDER, Step
 from v2v_events.contracts.batch import BatchOpened, OpenBatch
 from v2v_events.contracts.common import Actor
+from v2v_events.contracts.custody import CollectionRecorded
+from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
 
 COI = "CHA1B2C26000123"
@@ -40,6 +42,30 @@ CONFIG = {
 }
 
 
+def collection(unit: str = UNIT, coi: str = COI, din: str = DIN) -> CollectionRecorded:
+    """Custody's event that tells batch the unit exists, for which CoI and DIN."""
+    return CollectionRecorded(
+        coi=coi,
+        din=din,
+        din_check="H",
+        unit_id=unit,
+        apheresis_center="apheresis-center-1",
+        volume_ml=240.0,
+        total_nucleated_cells=1.2e10,
+        collection_started_at=T0 - timedelta(hours=5),
+        collection_ended_at=T0 - timedelta(hours=1),
+        actor=Actor(user_id="u-aph-3", role="apheresis-nurse"),
+    )
+
+
+async def collect(
+    harness: ServiceHarness, unit: str = UNIT, coi: str = COI, din: str = DIN
+) -> None:
+    """Deliver custody's CollectionRecorded for ``unit`` (as batch's inbox receives it)."""
+    outcome = await harness.deliver(collection(unit, coi, din), subject=coi)
+    assert outcome is Outcome.PROCESSED, outcome
+
+
 def open_cmd(attempt: int = 1, unit: str = UNIT, coi: str = COI) -> OpenBatch:
     return OpenBatch(
         coi=coi,
@@ -52,6 +78,9 @@ def open_cmd(attempt: int = 1, unit: str = UNIT, coi: str = COI) -> OpenBatch:
 
 
 async def open_batch(harness: ServiceHarness, attempt: int = 1, unit: str = UNIT) -> str:
+    """A batch opened by the journey's command from a unit custody has collected."""
+    # One message per unit: a second batch of the same unit finds it a duplicate.
+    await harness.deliver(collection(unit), subject=COI, id=f"collected-{unit}")
     await harness.deliver(open_cmd(attempt, unit), subject=COI)
     opened = [o for o in await harness.published(BatchOpened) if o.attempt == attempt]
     return opened[-1].batch_id

@@ -19,6 +19,7 @@ from .support import (
     OTHER_COI,
     SITE,
     assert_problem,
+    collect,
     open_batch,
     produce_lot,
     record_steps,
@@ -82,7 +83,7 @@ async def test_lot_expires_the_configured_shelf_life_after_cryopreservation(
 
 
 async def test_product_configuration_sets_shelf_life_and_bag_limit(
-    client: httpx.AsyncClient,
+    harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     body = {
         "coi": COI,
@@ -91,6 +92,7 @@ async def test_product_configuration_sets_shelf_life_and_bag_limit(
         "manufacturing_site": SITE,
         "product_code": "S1234",  # 180 days, at most 4 bags
     }
+    await collect(harness, "APH-9")
     batch_id = (await client.post("/batches", json=body, headers=ACTOR_HEADERS)).json()["batch_id"]
     await record_steps(client, batch_id)
     r = await client.post(

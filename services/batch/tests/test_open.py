@@ -8,7 +8,17 @@ from v2v_events.contracts.batch import BatchOpened, MaterialSource
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
 
-from .support import COI, DIN, JOURNEY, OTHER_COI, SITE, UNIT, assert_problem, open_cmd
+from .support import (
+    COI,
+    DIN,
+    JOURNEY,
+    OTHER_COI,
+    SITE,
+    UNIT,
+    assert_problem,
+    collect,
+    open_cmd,
+)
 
 ACTOR_HEADERS_AS_PERSON = {
     "user_id": ACTOR_HEADERS["X-V2V-User"],
@@ -19,6 +29,7 @@ ACTOR_HEADERS_AS_PERSON = {
 async def test_open_command_publishes_batch_opened(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
+    await collect(harness)
     outcome = await harness.deliver(open_cmd(), subject=COI, id="cmd-open-1")
     assert outcome is Outcome.PROCESSED
     [opened] = await harness.published(BatchOpened)
@@ -52,6 +63,7 @@ async def test_open_command_publishes_batch_opened(
 async def test_open_is_idempotent_and_republishes(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
+    await collect(harness)
     await harness.deliver(open_cmd(), subject=COI, id="cmd-a")
     # The same command again under another message id (e.g. a reset workflow).
     assert await harness.deliver(open_cmd(), subject=COI, id="cmd-b") is Outcome.PROCESSED
@@ -66,6 +78,7 @@ async def test_open_is_idempotent_and_republishes(
 async def test_another_attempt_opens_another_batch(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
+    await collect(harness)
     await harness.deliver(open_cmd(1), subject=COI)
     await harness.deliver(open_cmd(2), subject=COI)
     one, two = await harness.published(BatchOpened)
@@ -76,6 +89,7 @@ async def test_another_attempt_opens_another_batch(
 
 
 async def test_unit_of_another_chain_of_identity_is_refused(harness: ServiceHarness) -> None:
+    await collect(harness)
     await harness.deliver(open_cmd(), subject=COI)
     outcome = await harness.deliver(open_cmd(coi=OTHER_COI), subject=OTHER_COI)
     assert outcome is Outcome.DEAD_LETTERED
@@ -95,6 +109,7 @@ def open_body(**overrides: object) -> dict[str, object]:
 async def test_http_open_with_product_code_then_the_journeys_command(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
+    await collect(harness)
     r = await client.post("/batches", json=open_body(), headers=ACTOR_HEADERS)
     assert r.status_code == 201, r.text
     record = r.json()
@@ -128,7 +143,10 @@ async def test_http_open_validates_identifiers(client: httpx.AsyncClient) -> Non
         assert_problem(r, 422, "validation")
 
 
-async def test_http_open_refuses_an_attempt_too_large_to_store(client: httpx.AsyncClient) -> None:
+async def test_http_open_refuses_an_attempt_too_large_to_store(
+    harness: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    await collect(harness)
     # Found by fuzzing: a huge attempt reached the INTEGER column and answered 500.
     for attempt in (2**31, 2**63, 2**111):
         r = await client.post("/batches", json=open_body(attempt=attempt), headers=ACTOR_HEADERS)

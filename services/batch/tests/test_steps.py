@@ -16,6 +16,7 @@ from .support import (
     COI,
     T0,
     assert_problem,
+    collect,
     open_batch,
     produce_lot,
     record_steps,
@@ -168,6 +169,7 @@ async def test_flag_uses_the_products_own_minimum(
         "manufacturing_site": "S",
         "product_code": "S1234",  # minimum 80 %
     }
+    await collect(harness, "APH-77")
     batch_id = (await client.post("/batches", json=body, headers=ACTOR_HEADERS)).json()["batch_id"]
     await record_steps(client, batch_id, Step.EXPANSION)
     r = await post_step(client, batch_id, step_body(Step.HARVEST, viability_pct=75))

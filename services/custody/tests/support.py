@@ -13,9 +13,10 @@ from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness, StepClock
 
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-TREATMENT = "tc-berlin-1"
-APHERESIS = "ac-berlin-1"
-SITE = "ms-leiden-1"
+# Sites of the packaged site directory (config/sites.v1.json): enrolments name known sites.
+TREATMENT = "treatment-center-1"
+APHERESIS = "apheresis-center-1"
+SITE = "manufacturing-site-1"
 NAME = "Erika Mustermann-Zwieback"
 BIRTH = "1961-08-12"
 MRN = "MRN-77-4431-QX"
@@ -34,7 +35,8 @@ def enrollment(**overrides: Any) -> dict[str, Any]:
         "apheresis_center": APHERESIS,
         "manufacturing_site": SITE,
         "patient_weight_kg": 72.5,
-        "earliest_collection": "2026-11-20",
+        # within the enrolment window of the clock (2026-11-24, and 2027-01-01 in one test)
+        "earliest_collection": "2027-01-04",
     }
     body.update(overrides)
     return body

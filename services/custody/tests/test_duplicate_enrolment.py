@@ -67,7 +67,9 @@ async def test_case_and_spacing_of_the_record_number_do_not_make_another_patient
 
 async def test_another_treatment_center_or_patient_may_enroll(custody: Custody) -> None:
     first = await custody.enroll(medical_record_number=MRN)
-    elsewhere = await custody.enroll(medical_record_number=MRN, treatment_center="tc-hamburg-2")
+    elsewhere = await custody.enroll(
+        medical_record_number=MRN, treatment_center="treatment-center-2"
+    )
     other = await custody.enroll(medical_record_number="MRN-OTHER")
     assert len({first, elsewhere, other}) == 3
 

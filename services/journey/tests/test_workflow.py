@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import uuid
@@ -162,6 +163,23 @@ async def test_failed_qc_then_remanufacture(temporal: WorkflowEnvironment) -> No
     ]
     assert world.sent(batch.Remanufacture)[0].attempt == 2
     assert len(world.sent(logistics.ScheduleCollection)) == 1
+
+
+async def test_notifications_composed_from_long_texts_stay_within_the_contract(
+    temporal: WorkflowEnvironment,
+) -> None:
+    # A QC failure value may be as long as the contract allows; the notification that quotes
+    # it must still be a valid message (else the workflow task fails and the journey stalls).
+    scenario = Scenario(qc_in_spec=[False, True], retained_aliquots=1, failed_value="9" * 4000)
+    world, _, result = await asyncio.wait_for(
+        run_journey(temporal, scenario, new_input(), "long_texts"), 90
+    )
+    assert isinstance(result, JourneyView), result
+    assert result.outcome == "completed-after-remanufacture"
+    detail = world.sent(journey.TreatmentCenterNotified)[0].detail
+    assert detail.startswith("lot L1 out of specification: viability=999")
+    assert len(detail) == 4000 and detail.endswith("…")
+    assert len(world.sent(batch.RejectLot)[0].reason) == 4000
 
 
 async def test_failed_qc_without_material_then_recollection(temporal: WorkflowEnvironment) -> None:

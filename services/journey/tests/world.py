@@ -32,6 +32,7 @@ class Scenario:
     duplicate_events: bool = False
     # attempts whose lot manufacturing rejects after QA released it (instead of shipping it)
     withdrawn_after_release: set[int] = field(default_factory=set)
+    failed_value: str = "61.0"  # the value a failing QC test reports
 
 
 class World:
@@ -301,7 +302,9 @@ class World:
             outcome=qc.PanelOutcome.IN_SPECIFICATION
             if ok
             else qc.PanelOutcome.OUT_OF_SPECIFICATION,
-            failures=[] if ok else [qc.TestFailure(code="viability", value="61.0", limit=">= 70")],
+            failures=[]
+            if ok
+            else [qc.TestFailure(code="viability", value=self.s.failed_value, limit=">= 70")],
             deviation_id=None if ok else f"DEV-{cmd.attempt}",
             evaluated_at=now,
         )

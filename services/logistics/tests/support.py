@@ -29,6 +29,7 @@ TEST_NETWORK = NetworkConfig.model_validate(
         "config_version": "test.v1",
         "scheduling_horizon_days": 10,
         "collection": {"inbound_transit_days": 1, "manufacturing_lead_days": 0},
+        "apheresis_centers": ["apheresis-center-1"],
         "manufacturing_sites": {
             "site-a": {
                 "slots_per_day": 2,

@@ -46,14 +46,14 @@ async def test_rebuild_by_replay(harness: ServiceHarness) -> None:
     async with harness.client() as client:
         await client.post(
             f"/shipments/{ship.shipment_id}/pickup",
-            json={"courier": "courier-1", "picked_up_at": "2026-11-24T09:00:00+00:00"},
+            json={"courier": "courier-1", "picked_up_at": "2026-11-23T09:00:00+00:00"},
             headers=ACTOR_HEADERS,
         )
         r = await client.post(
             f"/shipments/{ship.shipment_id}/delivery",
             json={
-                "delivered_at": "2026-11-24T15:00:00+00:00",
-                "readings": [{"at": "2026-11-24T10:00:00+00:00", "temperature_c": 9.0}],
+                "delivered_at": "2026-11-23T15:00:00+00:00",
+                "readings": [{"at": "2026-11-23T10:00:00+00:00", "temperature_c": 9.0}],
             },
             headers=ACTOR_HEADERS,
         )

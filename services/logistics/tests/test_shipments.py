@@ -20,7 +20,8 @@ from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
 
 from .support import THU_26, book_shipment, cancel, new_coi, problem_type, schedule
 
-T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+# Couriers report what has happened: the day before the harness clock (2026-11-24 08:00).
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def readings(*temps: float, every_min: float = 10, start: datetime = T0) -> list[dict[str, Any]]:

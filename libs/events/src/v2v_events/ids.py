@@ -13,5 +13,11 @@ COI_PATTERN = r"^CH[A-NP-Z1-9][A-Z0-9]{4}[0-9]{2}[A-Z0-9]{6}$"
 # optional 2 flag characters left off the id itself.
 DIN_PATTERN = r"^[A-NP-Z1-9][A-Z0-9]{4}[0-9]{2}[0-9]{6}$"
 
-CoI = Annotated[str, StringConstraints(pattern=COI_PATTERN), Field(examples=["CHA1B2C26000123"])]
-DIN = Annotated[str, StringConstraints(pattern=DIN_PATTERN), Field(examples=["G123498654321"])]
+CoI = Annotated[
+    str,
+    StringConstraints(pattern=COI_PATTERN, max_length=15),
+    Field(examples=["CHA1B2C26000123"]),
+]
+DIN = Annotated[
+    str, StringConstraints(pattern=DIN_PATTERN, max_length=13), Field(examples=["G123498654321"])
+]

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from .bounds import TEXT_MAX
 from .catalog import Service, TopicKind, commands_topic, events_topic, seals_topic
 from .envelope import Envelope
 
@@ -29,7 +30,11 @@ class Contract(BaseModel):
     """Base of every public message model."""
 
     # Unknown fields are ignored so an older reader accepts a newer compatible version.
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # Every string is bounded (fields narrow it further) and every number finite: what a
+    # contract accepts, every consumer can store and compute with (see bounds.py).
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", str_max_length=TEXT_MAX, allow_inf_nan=False
+    )
 
 
 C = TypeVar("C", bound=type[Contract])

@@ -8,15 +8,18 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException
 
+from v2v_events.bounds import ID_MAX, ROLE_MAX
 from v2v_events.contracts.common import Actor
 
 USER_HEADER = "X-V2V-User"
 ROLE_HEADER = "X-V2V-Role"
 
 
+# The headers carry the Actor's bounds, so an oversized identity is a 422 problem (and shows
+# in the OpenAPI document) instead of failing when the Actor is built.
 async def current_actor(
-    user: Annotated[str | None, Header(alias=USER_HEADER)] = None,
-    role: Annotated[str | None, Header(alias=ROLE_HEADER)] = None,
+    user: Annotated[str | None, Header(alias=USER_HEADER, max_length=ID_MAX)] = None,
+    role: Annotated[str | None, Header(alias=ROLE_HEADER, max_length=ROLE_MAX)] = None,
 ) -> Actor:
     if not user or not role:
         raise HTTPException(

@@ -28,7 +28,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from v2v_events import REGISTRY
-from v2v_events.contracts.store import StoreSealed, seal_contract
+from v2v_events.contracts.store import MAX_ENTRIES, StoreSealed, seal_contract
 
 from .clock import Clock
 from .db.tables import seals, streams
@@ -140,7 +140,7 @@ class Sealer:
         topic: str,
         *,
         external: ExternalSeal | None = None,
-        max_entries: int = 2000,
+        max_entries: int = MAX_ENTRIES,
     ) -> None:
         seal_contract(service)  # a service without an event store is refused here
         self._sessions = sessions
@@ -148,7 +148,7 @@ class Sealer:
         self._service = service
         self._topic = topic
         self._external = external
-        # A seal of 2000 entries is ~250 KB: under Kafka's default 1 MB record limit.
+        # A seal stays under the 256 KiB consumers accept (and Kafka's 1 MB default).
         self._max_entries = max_entries
         self._checked = False
         self._expected: tuple[int, str] | None = None  # the store's newest seal, as known

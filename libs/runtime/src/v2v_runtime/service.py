@@ -11,6 +11,7 @@ import signal
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from .seal import Sealer
 from .seal_external import external_seal_reader
 from .settings import RuntimeSettings
 from .uow import UnitOfWork
+from .windows import ReportedTimeWindow
 
 log = logging.getLogger("v2v.service")
 
@@ -64,6 +66,18 @@ class ServiceSettings(RuntimeSettings):
         description="how long a repeated Idempotency-Key request waits for the first "
         "request's response before answering 409",
     )
+    # Times people report (collection end, courier pickup, infusion, a manufacturing step):
+    # at most this far ahead of the service's clock (clock skew) ...
+    future_tolerance_minutes: float = Field(5, ge=0, le=24 * 60)
+    # ... and at most this far in the past.
+    reported_time_max_age_days: float = Field(90, gt=0, le=3650)
+
+    @property
+    def reported_times(self) -> ReportedTimeWindow:
+        return ReportedTimeWindow(
+            future_tolerance=timedelta(minutes=self.future_tolerance_minutes),
+            max_age=timedelta(days=self.reported_time_max_age_days),
+        )
 
 
 class Role(StrEnum):

@@ -143,3 +143,8 @@ class ServiceHarness:
 
 
 ACTOR_HEADERS: dict[str, Any] = {"X-V2V-User": "u-test", "X-V2V-Role": "cell-therapy-specialist"}
+# Identities longer than an Actor may be: every service must answer them with a 422 problem.
+OVERSIZED_IDENTITIES: list[dict[str, Any]] = [
+    {**ACTOR_HEADERS, "X-V2V-User": "u" * 129},
+    {**ACTOR_HEADERS, "X-V2V-Role": "r" * 65},
+]

@@ -8,7 +8,7 @@ from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from v2v_runtime.service import ServiceSpec
 
 from .adapters.http.routes import build_router
-from .adapters.kafka.handlers import build_handlers
+from .adapters.kafka.handlers import SUBSCRIBED_TOPICS, build_handlers
 from .config import load_catalog
 from .settings import BatchSettings
 
@@ -27,8 +27,9 @@ def build(
         name="batch",
         settings=settings,
         migrations=[MIGRATIONS],
-        routers=[build_router(catalog)],
+        routers=[build_router(catalog, settings.reported_times)],
         handlers=build_handlers(catalog),
+        subscribed_topics=list(SUBSCRIBED_TOPICS),
         title="vein2vein batch (manufacturing)",
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),

@@ -7,8 +7,10 @@ from pathlib import Path
 from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from v2v_runtime.service import ServiceSpec
 
+from .adapters.config import load_sites
 from .adapters.http.routes import build_router
 from .adapters.kafka.handlers import HANDLERS, SUBSCRIBED_TOPICS
+from .domain.sites import SiteDirectory
 from .settings import CustodySettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" / "versions"
@@ -17,15 +19,17 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 def build(
     settings: CustodySettings | None = None,
     *,
+    sites: SiteDirectory | None = None,
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
 ) -> ServiceSpec:
     settings = settings or CustodySettings()
+    sites = sites or load_sites(settings.sites_config)
     return ServiceSpec(
         name="custody",
         settings=settings,
         migrations=[MIGRATIONS],
-        routers=[build_router(settings.policy)],
+        routers=[build_router(settings.policy, sites)],
         handlers=HANDLERS,
         subscribed_topics=list(SUBSCRIBED_TOPICS),
         title="vein2vein custody",

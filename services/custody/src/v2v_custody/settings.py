@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from pathlib import Path
 
 from pydantic import Field, field_validator
 
@@ -20,8 +20,14 @@ class CustodySettings(ServiceSettings):
     facility_id: str = "A1B2C"
     # Thaw-to-infusion limit (product configuration, e.g. <= 2.5 h): above it, flagged.
     thaw_to_infusion_limit_minutes: float = Field(150, gt=0)
-    # Reported times (collection end, infusion) may lie this far ahead of custody's clock.
-    future_tolerance_minutes: float = Field(5, ge=0)
+    # An enrolment's earliest collection date: from today up to this many days ahead.
+    earliest_collection_horizon_days: int = Field(180, ge=0, le=3650)
+    # (Reported times: future_tolerance_minutes and reported_time_max_age_days, shared.)
+    sites_config: Path | None = Field(
+        None,
+        description="site directory JSON (V2V_SITES_CONFIG); "
+        "default: the version shipped in the package (config/sites.v1.json)",
+    )
 
     @field_validator("facility_id")
     @classmethod
@@ -33,5 +39,6 @@ class CustodySettings(ServiceSettings):
         return CustodyPolicy(
             facility_id=self.facility_id,
             thaw_to_infusion_limit_minutes=self.thaw_to_infusion_limit_minutes,
-            future_tolerance=timedelta(minutes=self.future_tolerance_minutes),
+            reported_times=self.reported_times,
+            earliest_collection_horizon_days=self.earliest_collection_horizon_days,
         )

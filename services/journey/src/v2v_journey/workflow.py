@@ -28,6 +28,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from v2v_events import REGISTRY
+    from v2v_events.bounds import clip
     from v2v_events.contracts.batch import (
         BatchOpened,
         LotProduced,
@@ -624,7 +625,9 @@ class JourneyWorkflow:
         async def step() -> None:
             await self._act(
                 JourneyActivities.cancel_booking,
-                CancelBooking(coi=self.inp.coi, booking_id=booking_id, reason=reason, actor=SYSTEM),
+                CancelBooking(
+                    coi=self.inp.coi, booking_id=booking_id, reason=clip(reason), actor=SYSTEM
+                ),
                 f"cancel booking {booking_id}",
             )
 
@@ -661,7 +664,7 @@ class JourneyWorkflow:
                 RejectLot(
                     coi=self.inp.coi,
                     lot_id=lot_id,
-                    reason=self._failure or "journey compensation",
+                    reason=clip(self._failure or "journey compensation"),
                     deviation_id=self._deviation,
                     actor=SYSTEM,
                 ),
@@ -677,7 +680,7 @@ class JourneyWorkflow:
                 RejectUnit(
                     coi=self.inp.coi,
                     unit_id=unit_id,
-                    reason=self._failure or "journey compensation",
+                    reason=clip(self._failure or "journey compensation"),
                     actor=SYSTEM,
                 ),
                 f"reject unit {unit_id}",
@@ -694,7 +697,9 @@ class JourneyWorkflow:
                 coi=self.inp.coi,
                 treatment_center=self.inp.treatment_center,
                 reason=reason,
-                detail=detail,
+                # composed from other messages' text (QC failures, a QA reason): keep it
+                # within the contract's bound
+                detail=clip(detail),
                 lot_id=lot_id,
                 deviation_id=self._deviation,
                 notified_at=workflow.now(),

@@ -29,7 +29,7 @@ def build(
         name="logistics",
         settings=settings,
         migrations=[MIGRATIONS],
-        routers=[build_router(network)],
+        routers=[build_router(network, settings.reported_times)],
         handlers=build_handlers(network),
         title="vein2vein logistics",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,9 +26,12 @@ def register_top_level(root: typer.Typer) -> None:
         unit: Annotated[bool, typer.Option("--unit", help="only tests that need no stack")] = False,
     ) -> None:
         """Run all tests (pytest). The integration tests start Kafka, Temporal and PostgreSQL
-        themselves (or use V2V_TEST_* endpoints); extra arguments go to pytest."""
+        themselves (or use V2V_TEST_* endpoints); extra arguments go to pytest. Property-based
+        tests run the Hypothesis profile in HYPOTHESIS_PROFILE: `ci` (<= 50 examples per test)
+        unless set, `dev` for more."""
         args = [sys.executable, "-m", "pytest"]
         if unit:
             args += ["-m", "not integration"]
         args += list(ctx.args)
-        raise typer.Exit(subprocess.call(args, cwd=repo_root()))
+        env = {**os.environ, "HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "ci")}
+        raise typer.Exit(subprocess.call(args, cwd=repo_root(), env=env))

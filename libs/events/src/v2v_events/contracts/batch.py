@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
+from ..bounds import INT32_MAX, LIST_MAX
 from ..catalog import Service
-from ..ids import CoI
+from ..ids import DIN, CoI
 from ..registry import REGISTRY, Contract
-from .common import Actor
+from .common import (
+    Actor,
+    Attempt,
+    BoundedDatetime,
+    CellCount,
+    Count,
+    Identifier,
+    Name,
+    Percent,
+    Text,
+)
 
 B = Service.BATCH
 
@@ -37,12 +48,14 @@ class OpenBatch(Contract):
     """Open a manufacturing batch from a received apheresis unit."""
 
     coi: CoI
-    apheresis_unit_id: str
-    din: str
-    manufacturing_site: str
-    attempt: int = Field(1, ge=1)
+    apheresis_unit_id: Identifier
+    din: DIN
+    manufacturing_site: Name
+    attempt: Attempt = 1
     actor: Actor
-    product_code: str | None = Field(None, description="selects the product's configuration")
+    product_code: str | None = Field(
+        None, max_length=32, description="selects the product's configuration"
+    )
 
 
 @REGISTRY.command(B, "batch.remanufacture", version=1)
@@ -50,8 +63,8 @@ class Remanufacture(Contract):
     """Open a new batch from retained apheresis material of an earlier (failed) lot."""
 
     coi: CoI
-    previous_lot_id: str
-    attempt: int = Field(ge=2)
+    previous_lot_id: Identifier
+    attempt: int = Field(ge=2, le=INT32_MAX)
     actor: Actor
 
 
@@ -60,9 +73,9 @@ class RejectLot(Contract):
     """Hold and reject a lot (e.g. out of specification)."""
 
     coi: CoI
-    lot_id: str
-    reason: str
-    deviation_id: str | None = None
+    lot_id: Identifier
+    reason: Text
+    deviation_id: Identifier | None = None
     actor: Actor
 
 
@@ -72,12 +85,12 @@ class RejectLot(Contract):
 @REGISTRY.event(B, "batch.opened", version=1)
 class BatchOpened(Contract):
     coi: CoI
-    batch_id: str
-    manufacturing_site: str
+    batch_id: Identifier
+    manufacturing_site: Name
     source: MaterialSource
-    apheresis_unit_id: str
-    attempt: int = Field(1, ge=1)
-    opened_at: AwareDatetime
+    apheresis_unit_id: Identifier
+    attempt: Attempt = 1
+    opened_at: BoundedDatetime
     actor: Actor
 
 
@@ -86,14 +99,14 @@ class StepRecorded(Contract):
     """One process step with operator, equipment, times and in-process values."""
 
     coi: CoI
-    batch_id: str
+    batch_id: Identifier
     step: ProcessStep
-    equipment_id: str | None = None
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
-    viable_cell_count: float | None = Field(None, ge=0)
-    viability_pct: float | None = Field(None, ge=0, le=100)
-    retained_aliquots: int | None = Field(None, ge=0, description="at selection: kept back-up")
+    equipment_id: Identifier | None = None
+    started_at: BoundedDatetime
+    ended_at: BoundedDatetime
+    viable_cell_count: CellCount | None = None
+    viability_pct: Percent | None = None
+    retained_aliquots: Count | None = Field(None, description="at selection: kept back-up")
     actor: Actor
 
 
@@ -102,26 +115,26 @@ class LotProduced(Contract):
     """Cryopreservation done: the final lot and its bags exist, in quarantine until release."""
 
     coi: CoI
-    batch_id: str
-    lot_id: str
-    bag_ids: list[str] = Field(min_length=1)
-    total_viable_cells: float = Field(gt=0)
-    viability_pct: float = Field(ge=0, le=100)
-    retained_aliquots_remaining: int = Field(ge=0)
-    manufacturing_site: str
-    produced_at: AwareDatetime
-    expires_at: AwareDatetime
-    attempt: int = Field(1, ge=1)
+    batch_id: Identifier
+    lot_id: Identifier
+    bag_ids: list[Identifier] = Field(min_length=1, max_length=LIST_MAX)
+    total_viable_cells: CellCount = Field(gt=0)
+    viability_pct: Percent
+    retained_aliquots_remaining: Count
+    manufacturing_site: Name
+    produced_at: BoundedDatetime
+    expires_at: BoundedDatetime
+    attempt: Attempt = 1
     actor: Actor
 
 
 @REGISTRY.event(B, "lot.rejected", version=1)
 class LotRejected(Contract):
     coi: CoI
-    lot_id: str
-    reason: str
-    deviation_id: str | None = None
-    rejected_at: AwareDatetime
+    lot_id: Identifier
+    reason: Text
+    deviation_id: Identifier | None = None
+    rejected_at: BoundedDatetime
     actor: Actor
 
 
@@ -130,6 +143,6 @@ class RemanufactureRefused(Contract):
     """No retained apheresis material is left: a new collection is needed."""
 
     coi: CoI
-    previous_lot_id: str
-    reason: str
-    attempt: int = Field(ge=2)
+    previous_lot_id: Identifier
+    reason: Text
+    attempt: int = Field(ge=2, le=INT32_MAX)

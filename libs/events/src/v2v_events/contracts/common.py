@@ -1,4 +1,5 @@
-"""Value objects shared by several contracts."""
+"""Value objects shared by several contracts, and the bounded field types every contract
+uses (defined in ``v2v_events.bounds``, re-exported here)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,47 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from ..bounds import (
+    ID_MAX,
+    ROLE_MAX,
+    Attempt,
+    BoundedDate,
+    BoundedDatetime,
+    CellCount,
+    Count,
+    Identifier,
+    Minutes,
+    Name,
+    Percent,
+    Temperature,
+    Text,
+)
 from ..registry import Contract
+
+__all__ = [
+    "Actor",
+    "Attempt",
+    "BoundedDate",
+    "BoundedDatetime",
+    "CellCount",
+    "Count",
+    "Identifier",
+    "LoggerSummary",
+    "Minutes",
+    "Name",
+    "Percent",
+    "ShipmentDirection",
+    "Temperature",
+    "TemperatureClass",
+    "Text",
+]
 
 
 class Actor(Contract):
     """Who did it: every command and event records the person (or system) and their role."""
 
-    user_id: str = Field(min_length=1, max_length=128)
-    role: str = Field(min_length=1, max_length=64)
+    user_id: str = Field(min_length=1, max_length=ID_MAX)
+    role: str = Field(min_length=1, max_length=ROLE_MAX)
 
 
 class TemperatureClass(StrEnum):
@@ -29,8 +63,8 @@ class ShipmentDirection(StrEnum):
 class LoggerSummary(Contract):
     """Data logger summary of one shipment."""
 
-    min_c: float
-    max_c: float
-    readings: int = Field(ge=0)
+    min_c: Temperature
+    max_c: Temperature
+    readings: Count
     excursion: bool
-    excursion_detail: str | None = None
+    excursion_detail: Text | None = None

@@ -6,15 +6,24 @@ messages carry the chain-of-identity id only (21 CFR 1271.290(c)).
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
+from ..bounds import CELLS_MAX, LIST_MAX, VOLUME_MAX_ML, WEIGHT_MAX_KG
 from ..catalog import Service
 from ..ids import DIN, CoI
 from ..registry import REGISTRY, Contract
-from .common import Actor
+from .common import (
+    Actor,
+    BoundedDate,
+    BoundedDatetime,
+    Identifier,
+    Minutes,
+    Name,
+    Temperature,
+    Text,
+)
 
 C = Service.CUSTODY
 
@@ -35,15 +44,19 @@ class PatientEnrolled(Contract):
     """A treatment center enrolled a patient and custody issued the chain-of-identity id."""
 
     coi: CoI
-    therapy: str = Field(min_length=1, description="e.g. CAR-T, TCR, NK, TIL")
-    product_code: str = Field(pattern=r"^S", description="ISBT 128 cellular therapy code")
+    therapy: str = Field(min_length=1, max_length=100, description="e.g. CAR-T, TCR, NK, TIL")
+    product_code: str = Field(
+        pattern=r"^S", max_length=32, description="ISBT 128 cellular therapy code"
+    )
     autologous: bool
-    treatment_center: str = Field(min_length=1)
-    apheresis_center: str = Field(min_length=1)
-    manufacturing_site: str = Field(min_length=1)
-    patient_weight_kg: float = Field(gt=0, le=400, description="for the dose; not identifying")
-    earliest_collection: date
-    enrolled_at: AwareDatetime
+    treatment_center: Name
+    apheresis_center: Name
+    manufacturing_site: Name
+    patient_weight_kg: float = Field(
+        gt=0, le=WEIGHT_MAX_KG, description="for the dose; not identifying"
+    )
+    earliest_collection: BoundedDate
+    enrolled_at: BoundedDatetime
     actor: Actor
 
 
@@ -54,12 +67,12 @@ class CollectionRecorded(Contract):
     coi: CoI
     din: DIN
     din_check: str = Field(min_length=1, max_length=1, description="MOD 37-2 check character")
-    unit_id: str
-    apheresis_center: str
-    volume_ml: float = Field(gt=0)
-    total_nucleated_cells: float = Field(gt=0)
-    collection_started_at: AwareDatetime
-    collection_ended_at: AwareDatetime
+    unit_id: Identifier
+    apheresis_center: Name
+    volume_ml: float = Field(gt=0, le=VOLUME_MAX_ML)
+    total_nucleated_cells: float = Field(gt=0, le=CELLS_MAX)
+    collection_started_at: BoundedDatetime
+    collection_ended_at: BoundedDatetime
     actor: Actor
 
 
@@ -68,9 +81,9 @@ class UnitsRegistered(Contract):
     """Final product bags of a lot entered custody's chain (from batch's lot.produced)."""
 
     coi: CoI
-    lot_id: str
-    unit_ids: list[str] = Field(min_length=1)
-    location: str
+    lot_id: Identifier
+    unit_ids: list[Identifier] = Field(min_length=1, max_length=LIST_MAX)
+    location: Name
 
 
 @REGISTRY.event(C, "custody.transferred", version=1)
@@ -78,13 +91,13 @@ class CustodyTransferred(Contract):
     """A unit changed hands: from, to, who, when, where, temperature at handoff."""
 
     coi: CoI
-    transfer_id: str
-    unit_id: str
-    from_party: str
-    to_party: str
-    location: str
-    temperature_c: float | None = None
-    transferred_at: AwareDatetime
+    transfer_id: Identifier
+    unit_id: Identifier
+    from_party: Name
+    to_party: Name
+    location: Name
+    temperature_c: Temperature | None = None
+    transferred_at: BoundedDatetime
     actor: Actor
 
 
@@ -93,15 +106,15 @@ class UnitReceived(Contract):
     """A receipt scan matched the expected journey (CoI and DIN/unit) and custody passed."""
 
     coi: CoI
-    unit_id: str
+    unit_id: Identifier
     unit_kind: UnitKind
-    din: str | None = None
-    location: str
+    din: Identifier | None = None
+    location: Name
     location_kind: LocationKind
-    received_at: AwareDatetime
-    temperature_c: float | None = None
-    minutes_out_of_storage: float | None = Field(None, ge=0)
-    transfer_id: str
+    received_at: BoundedDatetime
+    temperature_c: Temperature | None = None
+    minutes_out_of_storage: Minutes | None = None
+    transfer_id: Identifier
     actor: Actor
 
 
@@ -110,12 +123,12 @@ class ReceiptRefused(Contract):
     """A receipt scan did not match the expected journey: refused and recorded."""
 
     coi: CoI = Field(description="the journey whose unit was scanned (the unit's own CoI)")
-    unit_id: str
-    scanned_coi: str
-    scanned_din: str | None = None
-    location: str
-    reason: str
-    refused_at: AwareDatetime
+    unit_id: Identifier
+    scanned_coi: Identifier
+    scanned_din: Identifier | None = None
+    location: Name
+    reason: Text
+    refused_at: BoundedDatetime
     actor: Actor
 
 
@@ -124,9 +137,9 @@ class UnitRejected(Contract):
     """A unit may no longer be used (e.g. apheresis past its stability window)."""
 
     coi: CoI
-    unit_id: str
-    reason: str
-    rejected_at: AwareDatetime
+    unit_id: Identifier
+    reason: Text
+    rejected_at: BoundedDatetime
     actor: Actor
 
 
@@ -135,10 +148,10 @@ class InfusionRecorded(Contract):
     """The treatment center infused the product: the last link of the chain of custody."""
 
     coi: CoI
-    unit_ids: list[str] = Field(min_length=1)
-    treatment_center: str
-    thawed_at: AwareDatetime
-    infused_at: AwareDatetime
+    unit_ids: list[Identifier] = Field(min_length=1, max_length=LIST_MAX)
+    treatment_center: Name
+    thawed_at: BoundedDatetime
+    infused_at: BoundedDatetime
     actor: Actor
 
 
@@ -147,6 +160,6 @@ class RejectUnit(Contract):
     """Journey → custody: reject a unit (e.g. apheresis arrived past its window)."""
 
     coi: CoI
-    unit_id: str
-    reason: str
+    unit_id: Identifier
+    reason: Text
     actor: Actor

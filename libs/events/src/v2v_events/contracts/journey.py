@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from ..catalog import Service
 from ..ids import CoI
 from ..registry import REGISTRY, Contract
+from .common import BoundedDatetime, Count, Identifier, Name, Text
 
 J = Service.JOURNEY
 
@@ -27,12 +28,12 @@ class TreatmentCenterNotified(Contract):
     """The treatment center (and sponsor) must act or re-plan: infusion is not on track."""
 
     coi: CoI
-    treatment_center: str
+    treatment_center: Name
     reason: NotificationReason
-    detail: str
-    lot_id: str | None = None
-    deviation_id: str | None = None
-    notified_at: AwareDatetime
+    detail: Text
+    lot_id: Identifier | None = None
+    deviation_id: Identifier | None = None
+    notified_at: BoundedDatetime
 
 
 @REGISTRY.event(J, "journey.ended", version=1)
@@ -40,6 +41,6 @@ class JourneyEnded(Contract):
     coi: CoI
     status: str = Field(description="completed | failed | cancelled")
     outcome: str = Field(description="e.g. completed, completed-after-remanufacture")
-    manufacturing_attempts: int
-    collection_attempts: int
-    ended_at: AwareDatetime
+    manufacturing_attempts: Count
+    collection_attempts: Count
+    ended_at: BoundedDatetime

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
+from ..bounds import LIST_MAX
 from ..catalog import Service
 from ..ids import CoI
 from ..registry import REGISTRY, Contract
-from .common import Actor, LoggerSummary, ShipmentDirection, TemperatureClass
+from .common import (
+    Actor,
+    Attempt,
+    BoundedDate,
+    BoundedDatetime,
+    Identifier,
+    LoggerSummary,
+    Name,
+    ShipmentDirection,
+    TemperatureClass,
+    Text,
+)
 
 L = Service.LOGISTICS
 
@@ -29,10 +40,10 @@ class ScheduleCollection(Contract):
     """Book an apheresis collection slot, only when a manufacturing slot is free downstream."""
 
     coi: CoI
-    apheresis_center: str
-    manufacturing_site: str
-    earliest_date: date
-    attempt: int = Field(1, ge=1)
+    apheresis_center: Name
+    manufacturing_site: Name
+    earliest_date: BoundedDate
+    attempt: Attempt = 1
     actor: Actor
 
 
@@ -43,10 +54,10 @@ class BookShipment(Contract):
     coi: CoI
     direction: ShipmentDirection
     temperature_class: TemperatureClass
-    unit_ids: list[str] = Field(min_length=1)
-    origin: str
-    destination: str
-    attempt: int = Field(1, ge=1)
+    unit_ids: list[Identifier] = Field(min_length=1, max_length=LIST_MAX)
+    origin: Name
+    destination: Name
+    attempt: Attempt = 1
     actor: Actor
 
 
@@ -55,9 +66,9 @@ class BookInfusionSlot(Contract):
     """Hold an infusion slot (and its lymphodepletion plan) at the treatment center."""
 
     coi: CoI
-    treatment_center: str
-    earliest_date: date
-    attempt: int = Field(1, ge=1)
+    treatment_center: Name
+    earliest_date: BoundedDate
+    attempt: Attempt = 1
     actor: Actor
 
 
@@ -66,8 +77,8 @@ class CancelBooking(Contract):
     """Cancel a collection, shipment or infusion-slot booking (idempotent)."""
 
     coi: CoI
-    booking_id: str
-    reason: str
+    booking_id: Identifier
+    reason: Text
     actor: Actor
 
 
@@ -79,47 +90,48 @@ class CollectionScheduled(Contract):
     """Collection slot booked together with the manufacturing slot it feeds."""
 
     coi: CoI
-    booking_id: str
-    apheresis_center: str
-    collection_date: date
-    manufacturing_site: str
-    manufacturing_slot_date: date
-    attempt: int = Field(1, ge=1)
+    booking_id: Identifier
+    apheresis_center: Name
+    collection_date: BoundedDate
+    manufacturing_site: Name
+    manufacturing_slot_date: BoundedDate
+    attempt: Attempt = 1
     actor: Actor
 
 
 @REGISTRY.event(L, "collection.unschedulable", version=1)
 class CollectionUnschedulable(Contract):
-    """No manufacturing slot within the scheduling horizon: nothing was booked."""
+    """No manufacturing slot within the scheduling horizon, or a site or date logistics
+    cannot book (``reason`` says which): nothing was booked."""
 
     coi: CoI
-    manufacturing_site: str
-    searched_from: date
-    searched_until: date
-    reason: str
-    attempt: int = Field(1, ge=1)
+    manufacturing_site: Name
+    searched_from: BoundedDate
+    searched_until: BoundedDate
+    reason: Text
+    attempt: Attempt = 1
 
 
 @REGISTRY.event(L, "shipment.booked", version=1)
 class ShipmentBooked(Contract):
     coi: CoI
-    shipment_id: str
+    shipment_id: Identifier
     direction: ShipmentDirection
     temperature_class: TemperatureClass
-    unit_ids: list[str]
-    origin: str
-    destination: str
-    attempt: int = Field(1, ge=1)
+    unit_ids: list[Identifier] = Field(max_length=LIST_MAX)
+    origin: Name
+    destination: Name
+    attempt: Attempt = 1
     actor: Actor
 
 
 @REGISTRY.event(L, "shipment.picked-up", version=1)
 class ShipmentPickedUp(Contract):
     coi: CoI
-    shipment_id: str
+    shipment_id: Identifier
     direction: ShipmentDirection
-    courier: str
-    picked_up_at: AwareDatetime
+    courier: Name
+    picked_up_at: BoundedDatetime
     actor: Actor
 
 
@@ -128,9 +140,9 @@ class ShipmentDelivered(Contract):
     """Delivered, with the data logger's summary (an excursion is flagged, not hidden)."""
 
     coi: CoI
-    shipment_id: str
+    shipment_id: Identifier
     direction: ShipmentDirection
-    delivered_at: AwareDatetime
+    delivered_at: BoundedDatetime
     logger: LoggerSummary
     actor: Actor
 
@@ -138,19 +150,19 @@ class ShipmentDelivered(Contract):
 @REGISTRY.event(L, "infusion-slot.booked", version=1)
 class InfusionSlotBooked(Contract):
     coi: CoI
-    booking_id: str
-    treatment_center: str
-    infusion_date: date
-    lymphodepletion_start: date
-    attempt: int = Field(1, ge=1)
+    booking_id: Identifier
+    treatment_center: Name
+    infusion_date: BoundedDate
+    lymphodepletion_start: BoundedDate
+    attempt: Attempt = 1
     actor: Actor
 
 
 @REGISTRY.event(L, "booking.cancelled", version=1)
 class BookingCancelled(Contract):
     coi: CoI
-    booking_id: str
+    booking_id: Identifier
     kind: BookingKind
-    reason: str
-    cancelled_at: AwareDatetime
+    reason: Text
+    cancelled_at: BoundedDatetime
     actor: Actor

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
+from ..bounds import INT32_MAX, LIST_MAX, WEIGHT_MAX_KG
 from ..catalog import Service
 from ..ids import CoI
 from ..registry import REGISTRY, Contract
-from .common import Actor
+from .common import Actor, Attempt, BoundedDatetime, Identifier, Text
 
 Q = Service.QC
 
@@ -53,10 +54,10 @@ class OrderPanel(Contract):
     """Order the release panel for a lot from the product's specification."""
 
     coi: CoI
-    lot_id: str
-    product_code: str
-    patient_weight_kg: float = Field(gt=0)
-    attempt: int = Field(1, ge=1)
+    lot_id: Identifier
+    product_code: str = Field(min_length=1, max_length=32)
+    patient_weight_kg: float = Field(gt=0, le=WEIGHT_MAX_KG)
+    attempt: Attempt = 1
     actor: Actor
 
 
@@ -66,25 +67,25 @@ class OrderPanel(Contract):
 @REGISTRY.event(Q, "panel.ordered", version=1)
 class PanelOrdered(Contract):
     coi: CoI
-    panel_id: str
-    lot_id: str
-    spec_id: str
-    spec_version: int
-    tests: list[TestOrder]
-    ordered_at: AwareDatetime
+    panel_id: Identifier
+    lot_id: Identifier
+    spec_id: Identifier
+    spec_version: int = Field(ge=1, le=INT32_MAX)
+    tests: list[TestOrder] = Field(max_length=LIST_MAX)
+    ordered_at: BoundedDatetime
     actor: Actor
 
 
 @REGISTRY.event(Q, "result.recorded", version=1)
 class ResultRecorded(Contract):
     coi: CoI
-    panel_id: str
-    lot_id: str
-    test_code: str
+    panel_id: Identifier
+    lot_id: Identifier
+    test_code: Identifier
     value: str
-    unit: str | None = None
+    unit: Identifier | None = None
     within_limit: bool
-    recorded_at: AwareDatetime
+    recorded_at: BoundedDatetime
     actor: Actor
 
 
@@ -93,23 +94,23 @@ class PanelEvaluated(Contract):
     """Every ordered test has a result: the lot is in or out of specification."""
 
     coi: CoI
-    panel_id: str
-    lot_id: str
+    panel_id: Identifier
+    lot_id: Identifier
     outcome: PanelOutcome
-    failures: list[TestFailure] = Field(default_factory=list)
-    deviation_id: str | None = None
-    evaluated_at: AwareDatetime
+    failures: list[TestFailure] = Field(default_factory=list, max_length=LIST_MAX)
+    deviation_id: Identifier | None = None
+    evaluated_at: BoundedDatetime
 
 
 @REGISTRY.event(Q, "deviation.opened", version=1)
 class DeviationOpened(Contract):
     coi: CoI
-    deviation_id: str
-    lot_id: str
+    deviation_id: Identifier
+    lot_id: Identifier
     classification: DeviationClass
     source: str
     description: str
-    opened_at: AwareDatetime
+    opened_at: BoundedDatetime
 
 
 @REGISTRY.event(Q, "lot.released", version=1)
@@ -117,22 +118,22 @@ class LotReleased(Contract):
     """QA released the lot with an e-signature; the certificate of analysis is issued."""
 
     coi: CoI
-    lot_id: str
-    panel_id: str
-    certificate_id: str
+    lot_id: Identifier
+    panel_id: Identifier
+    certificate_id: Identifier
     meaning: DecisionMeaning = DecisionMeaning.RELEASED
-    decided_at: AwareDatetime
+    decided_at: BoundedDatetime
     actor: Actor
 
 
 @REGISTRY.event(Q, "lot.release-rejected", version=1)
 class LotReleaseRejected(Contract):
     coi: CoI
-    lot_id: str
-    panel_id: str
-    reason: str
+    lot_id: Identifier
+    panel_id: Identifier
+    reason: Text
     meaning: DecisionMeaning = DecisionMeaning.REJECTED
-    decided_at: AwareDatetime
+    decided_at: BoundedDatetime
     actor: Actor
 
 
@@ -151,8 +152,8 @@ class RecoveryDecided(Contract):
     journey waits for this decision and acts on it; it never chooses a recovery by itself."""
 
     coi: CoI
-    lot_id: str
+    lot_id: Identifier
     decision: RecoveryDecision
-    reason: str = Field(min_length=1, max_length=2000)
-    decided_at: AwareDatetime
+    reason: Text = Field(min_length=1)
+    decided_at: BoundedDatetime
     actor: Actor

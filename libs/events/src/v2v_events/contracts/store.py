@@ -14,28 +14,38 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field, StringConstraints
 
+from ..bounds import INT32_MAX, BoundedDatetime
 from ..catalog import Service, TopicKind
 from ..registry import REGISTRY, Contract
 
 SHA256_HEX = r"^[0-9a-f]{64}$"
+MAX_ENTRIES = 800  # a seal stays under the consumers' 256 KiB record limit, whatever ids
+STREAM_ID_MAX = 200  # as the event store's column
 
-SealEntry = tuple[str, Annotated[int, Field(ge=1)], Annotated[str, Field(pattern=SHA256_HEX)]]
+Sha256 = Annotated[str, StringConstraints(pattern=SHA256_HEX, max_length=64)]
+SealEntry = tuple[
+    Annotated[str, StringConstraints(min_length=1, max_length=STREAM_ID_MAX)],
+    Annotated[int, Field(ge=1, le=INT32_MAX)],
+    Sha256,
+]
 """``[stream_id, version, head_hash]``: a stream as it stood when sealed."""
 
 
 class StoreSealed(Contract):
     """Base of the per-service seal contracts (never sent as such)."""
 
-    service: str = Field(min_length=1)
-    seq: int = Field(ge=1, description="1, 2, 3… per service; consecutive")
-    sealed_at: AwareDatetime
-    prev_hash: str = Field(pattern=SHA256_HEX, description="the previous seal's hash; 64 zeros")
+    service: str = Field(min_length=1, max_length=32)
+    seq: int = Field(ge=1, le=2**63 - 1, description="1, 2, 3… per service; consecutive")
+    sealed_at: BoundedDatetime
+    prev_hash: Sha256 = Field(description="the previous seal's hash; 64 zeros")
     entries: list[SealEntry] = Field(
-        min_length=1, description="the streams that moved since the previous seal"
+        min_length=1,
+        max_length=MAX_ENTRIES,
+        description="the streams that moved since the previous seal",
     )
-    hash: str = Field(pattern=SHA256_HEX)
+    hash: Sha256
 
 
 @REGISTRY.event(Service.CUSTODY, "store.sealed", channel=TopicKind.SEALS)

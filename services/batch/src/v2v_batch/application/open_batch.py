@@ -1,8 +1,15 @@
 """Open a manufacturing batch from a received apheresis unit (idempotent per CoI,
-apheresis unit and attempt: the existing batch's BatchOpened is published again)."""
+apheresis unit and attempt: the existing batch's BatchOpened is published again).
+
+Only from a unit custody has collected, for its chain of identity and DIN (batch learns
+them from custody's CollectionRecorded). Over HTTP an unknown unit is a 422. The journey's
+OpenBatch command may arrive before batch has read the CollectionRecorded (the two topics
+are consumed independently): it is then deferred, on record, and decided when the
+collection arrives (see unit_collected) — neither dead-lettered nor opened unchecked."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from v2v_events.contracts.batch import OpenBatch
@@ -12,6 +19,8 @@ from v2v_runtime.uow import UnitOfWork
 
 from ..domain import ApheresisMaterial, Batch, ProductCatalog, Source
 from .common import NO_TRACE, Trace, batch_opened, batches, materials, operator, publish, save
+
+log = logging.getLogger("v2v.batch.open")
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,10 @@ async def open_batch(
     *,
     product_code: str | None = None,
     trace: Trace = NO_TRACE,
-) -> Opened:
+    defer_until_collected: bool = False,
+) -> Opened | None:
+    """The batch opened (or already open); None when deferred until the unit's collection
+    is known (``defer_until_collected``, the journey's command)."""
     stream = ApheresisMaterial.stream_for(cmd.apheresis_unit_id)
     material = await materials(uow).find(stream) or ApheresisMaterial.new(cmd.apheresis_unit_id)
     material.check_coi(cmd.coi)
@@ -47,6 +59,37 @@ async def open_batch(
         await publish(uow, batch_opened(batch), batch.coi, trace)
         return Opened(batch.id, created=False)
 
+    if material.collected is None and defer_until_collected:
+        if material.defer_open(
+            coi=cmd.coi,
+            din=cmd.din,
+            manufacturing_site=cmd.manufacturing_site,
+            attempt=cmd.attempt,
+            product_code=product_code,
+            requested_by=operator(actor),
+            message_id=trace.causation_id or "",
+            correlation_id=trace.correlation_id,
+        ):
+            await save(materials(uow), material, actor, trace)
+        log.info(
+            "open batch deferred until the unit's collection is known",
+            extra={"coi": cmd.coi, "apheresis_unit_id": cmd.apheresis_unit_id},
+        )
+        return None
+    material.check_collected(cmd.coi, cmd.din)
+    return await open_fresh(uow, catalog, material, cmd, actor, product_code, trace)
+
+
+async def open_fresh(
+    uow: UnitOfWork,
+    catalog: ProductCatalog,
+    material: ApheresisMaterial,
+    cmd: OpenBatch,
+    actor: Actor,
+    product_code: str | None,
+    trace: Trace,
+) -> Opened:
+    """Open attempt ``cmd.attempt`` from the unit's fresh material (already checked)."""
     batch = Batch.open(
         uow.ids.new_id(),
         coi=cmd.coi,

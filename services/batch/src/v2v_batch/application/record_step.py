@@ -9,6 +9,7 @@ from datetime import datetime
 from v2v_events.contracts import batch as contracts
 from v2v_events.contracts.common import Actor
 from v2v_runtime.uow import UnitOfWork
+from v2v_runtime.windows import ReportedTimeWindow
 
 from ..domain import ApheresisMaterial, Step, StepRecord
 from .common import NO_TRACE, Trace, batches, materials, publish, save
@@ -26,14 +27,24 @@ class StepEntry:
 
 
 async def record_step(
-    uow: UnitOfWork, batch_id: str, entry: StepEntry, actor: Actor, *, trace: Trace = NO_TRACE
+    uow: UnitOfWork,
+    batch_id: str,
+    entry: StepEntry,
+    actor: Actor,
+    window: ReportedTimeWindow,
+    *,
+    trace: Trace = NO_TRACE,
 ) -> StepRecord:
     batch = await batches(uow).get(batch_id)
+    now = uow.clock.now()
+    # A step is recorded once it has ended (the batch refuses an end after now), and not
+    # later than the reported-time window allows.
+    window.check_not_too_old(entry.started_at, now, field="started_at", what="step")
     record = batch.record_step(
         step=entry.step,
         started_at=entry.started_at,
         ended_at=entry.ended_at,
-        recorded_at=uow.clock.now(),
+        recorded_at=now,
         equipment_id=entry.equipment_id,
         viable_cell_count=entry.viable_cell_count,
         viability_pct=entry.viability_pct,

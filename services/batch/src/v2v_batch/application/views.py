@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _View(BaseModel):
@@ -97,6 +97,8 @@ class BatchRecord(BatchSummary):
 class MaterialView(_View):
     apheresis_unit_id: str
     coi: str
+    din: str | None = Field(None, description="from custody's collection of the unit")
+    collected_at: datetime | None = None
     retained: int
     consumed: int
     remaining: int

@@ -21,6 +21,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from v2v_events.bounds import LIST_MAX
+
 from ..domain.product import DEFAULT_ENTRY, PRODUCT_CODE_PATTERN, ProductCatalog, ProductSpec
 
 DEFAULT_PRODUCTS_CONFIG = Path(__file__).resolve().parent / "products.v1.json"
@@ -36,9 +38,10 @@ class _Entry(BaseModel):
 
     config_version: str = Field(min_length=1, max_length=64)
     description: str | None = None
-    lot_shelf_life_days: int = Field(gt=0)
+    # Bounded so that what a lot's message carries stays within the contracts' bounds.
+    lot_shelf_life_days: int = Field(gt=0, le=3650)
     min_harvest_viability_pct: float = Field(ge=0, le=100, allow_inf_nan=False)
-    max_bags_per_lot: int = Field(ge=1)
+    max_bags_per_lot: int = Field(ge=1, le=LIST_MAX)
 
 
 class _ProductsFile(BaseModel):

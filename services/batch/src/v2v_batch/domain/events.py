@@ -128,6 +128,48 @@ class AliquotsRetained(DomainEvent):
     count: int = Field(ge=1)
 
 
+class UnitCollected(DomainEvent):
+    """Custody recorded the collection of this apheresis unit (its public CollectionRecorded):
+    the chain of identity and DIN a batch made from it must name."""
+
+    kind = "unit-collected"
+
+    apheresis_unit_id: str
+    coi: str
+    din: str
+    apheresis_center: str
+    collection_ended_at: AwareDatetime
+
+
+class OpenDeferred(DomainEvent):
+    """The journey asked to open a batch from this unit before batch had learnt of its
+    collection (custody's events and batch's commands are consumed independently): the
+    request waits here for the collection, which decides it."""
+
+    kind = "open-deferred"
+
+    apheresis_unit_id: str
+    coi: str
+    din: str
+    manufacturing_site: str
+    attempt: int = Field(ge=1)
+    product_code: str | None
+    requested_by: Operator
+    message_id: str  # the command, cause of the batch opened later
+    correlation_id: str | None
+
+
+class OpenRefused(DomainEvent):
+    """A deferred request named another chain of identity or DIN than custody's collection
+    of the unit: no batch was opened for it."""
+
+    kind = "open-refused"
+
+    attempt: int = Field(ge=1)
+    code: str
+    reason: str
+
+
 DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     BatchOpened,
     StepRecorded,
@@ -135,4 +177,7 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     LotRejected,
     MaterialUsed,
     AliquotsRetained,
+    UnitCollected,
+    OpenDeferred,
+    OpenRefused,
 )

@@ -1,15 +1,27 @@
-"""Apheresis material: what each apheresis unit has given to batches, and the aliquots
-retained from it for re-manufacture (stream ``material-<apheresis unit id>``).
+"""Apheresis material: the unit custody collected (chain of identity, DIN), what it has
+given to batches, and the aliquots retained from it for re-manufacture (stream
+``material-<apheresis unit id>``).
 
-It also makes opening a batch idempotent: one batch per unit and attempt, found here."""
+It also makes opening a batch idempotent (one batch per unit and attempt, found here) and
+safe: a batch opens only from a unit custody has collected, for that unit's CoI and DIN."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from v2v_runtime.aggregate import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict, DomainError
 
 from .batch import check_identifier
-from .events import AliquotsRetained, MaterialUsed, Source
+from .events import (
+    AliquotsRetained,
+    MaterialUsed,
+    OpenDeferred,
+    OpenRefused,
+    Operator,
+    Source,
+    UnitCollected,
+)
 
 STREAM_PREFIX = "material-"
 NO_RETAINED_MATERIAL = "no retained apheresis material remains"
@@ -19,7 +31,9 @@ class ApheresisMaterial(Aggregate):
     def __init__(self, id: str) -> None:
         super().__init__(id)
         self.apheresis_unit_id: str | None = None
-        self.coi: str | None = None
+        self.coi: str | None = None  # of the batches made from it
+        self.collected: UnitCollected | None = None
+        self.deferred: dict[int, OpenDeferred] = {}  # attempt -> request awaiting collection
         self.batches: dict[int, str] = {}  # attempt -> batch id
         self.sources: dict[str, Source] = {}  # batch id -> source
         self.retained = 0
@@ -42,6 +56,98 @@ class ApheresisMaterial(Aggregate):
 
     def batch_for(self, attempt: int) -> str | None:
         return self.batches.get(attempt)
+
+    # --- collection (from custody) ------------------------------------------------------
+
+    def record_collection(
+        self, *, coi: str, din: str, apheresis_center: str, collection_ended_at: datetime
+    ) -> bool:
+        """Learn custody's collection of the unit; False if already known (a redelivery)."""
+        assert self.apheresis_unit_id is not None
+        if self.collected is not None:
+            if (self.collected.coi, self.collected.din) == (coi, din):
+                return False
+            raise Conflict(
+                "unit-collected-differently",
+                f"apheresis unit {self.apheresis_unit_id} was collected as DIN "
+                f"{self.collected.din} of another record",
+            )
+        self._record(
+            UnitCollected(
+                apheresis_unit_id=self.apheresis_unit_id,
+                coi=coi,
+                din=din,
+                apheresis_center=apheresis_center,
+                collection_ended_at=collection_ended_at,
+            )
+        )
+        return True
+
+    def check_collected(self, coi: str, din: str) -> None:
+        """Refuse (422) a batch from a unit custody never collected, or naming another
+        chain of identity or DIN than the unit's."""
+        unit = self.apheresis_unit_id
+        if self.collected is None:
+            raise DomainError(
+                "apheresis-unit-unknown",
+                f"apheresis unit {unit} has no collection recorded by custody (yet)",
+                field="apheresis_unit_id",
+                apheresis_unit_id=unit,
+            )
+        if coi != self.collected.coi:
+            raise DomainError(
+                "apheresis-unit-of-another-coi",
+                f"apheresis unit {unit} was collected for another chain of identity",
+                field="coi",
+                apheresis_unit_id=unit,
+            )
+        if din != self.collected.din:
+            raise DomainError(
+                "din-mismatch",
+                f"apheresis unit {unit} was collected as DIN {self.collected.din}, not {din}",
+                field="din",
+                apheresis_unit_id=unit,
+            )
+
+    def defer_open(
+        self,
+        *,
+        coi: str,
+        din: str,
+        manufacturing_site: str,
+        attempt: int,
+        product_code: str | None,
+        requested_by: Operator,
+        message_id: str,
+        correlation_id: str | None,
+    ) -> bool:
+        """Keep a request to open a batch until the unit's collection is known; False when
+        this attempt already waits (a repeated command)."""
+        assert self.apheresis_unit_id is not None
+        if self.collected is not None:
+            raise ValueError("the collection is known: decide the request now")
+        if attempt in self.deferred:
+            return False
+        self._record(
+            OpenDeferred(
+                apheresis_unit_id=self.apheresis_unit_id,
+                coi=coi,
+                din=din,
+                manufacturing_site=manufacturing_site,
+                attempt=attempt,
+                product_code=product_code,
+                requested_by=requested_by,
+                message_id=message_id,
+                correlation_id=correlation_id,
+            )
+        )
+        return True
+
+    def refuse_deferred(self, attempt: int, refusal: DomainError) -> None:
+        if attempt in self.deferred:
+            self._record(OpenRefused(attempt=attempt, code=refusal.code, reason=refusal.detail))
+
+    # --- batches --------------------------------------------------------------------------
 
     def check_coi(self, coi: str) -> None:
         if self.coi is not None and coi != self.coi:
@@ -107,9 +213,18 @@ class ApheresisMaterial(Aggregate):
                 self.coi = event.coi
                 self.batches[event.attempt] = event.batch_id
                 self.sources[event.batch_id] = event.source
+                self.deferred.pop(event.attempt, None)
                 if event.source is Source.RETAINED_APHERESIS:
                     self.consumed += 1
             case AliquotsRetained():
                 self.retained += event.count
+            case UnitCollected():
+                self.apheresis_unit_id = event.apheresis_unit_id
+                self.collected = event
+            case OpenDeferred():
+                self.apheresis_unit_id = event.apheresis_unit_id
+                self.deferred[event.attempt] = event
+            case OpenRefused():
+                self.deferred.pop(event.attempt, None)
             case _:
                 raise TypeError(f"apheresis material does not apply {type(event).__name__}")

@@ -6,9 +6,9 @@ import logging
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from v2v_events.bounds import CELLS_MAX, VOLUME_MAX_ML
 from v2v_events.contracts import custody as contracts
-from v2v_events.contracts.common import Actor
-from v2v_runtime.clock import UtcDatetime
+from v2v_events.contracts.common import Actor, BoundedDatetime, Name
 from v2v_runtime.uow import UnitOfWork
 
 from ..adapters.db import sequences
@@ -25,11 +25,12 @@ log = logging.getLogger("v2v.custody.collect")
 class RecordCollection(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    apheresis_center: str = Field(min_length=1, max_length=200)
-    volume_ml: float = Field(gt=0, le=5000)
-    total_nucleated_cells: float = Field(gt=0, allow_inf_nan=False)
-    collection_started_at: UtcDatetime
-    collection_ended_at: UtcDatetime
+    apheresis_center: Name
+    volume_ml: float = Field(gt=0, le=VOLUME_MAX_ML)
+    total_nucleated_cells: float = Field(gt=0, le=CELLS_MAX, allow_inf_nan=False)
+    # Within the reported-time window: not in the future, not older than the maximum age.
+    collection_started_at: BoundedDatetime
+    collection_ended_at: BoundedDatetime
 
 
 async def record_collection(

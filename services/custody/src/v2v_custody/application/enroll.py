@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 
 from v2v_events.contracts import custody as contracts
-from v2v_events.contracts.common import Actor
+from v2v_events.contracts.common import Actor, BoundedDate, Name
 from v2v_runtime.uow import UnitOfWork
 
 from ..adapters.db import identity, sequences
@@ -17,6 +17,7 @@ from ..domain.identity import IdentityRecord, PatientIdentity
 from ..domain.isbt128 import issue_coi
 from ..domain.patient import Enrollment, Patient, already_enrolled
 from ..domain.policy import CustodyPolicy
+from ..domain.sites import SiteDirectory
 from .context import identities, patients, who
 from .views import EnrolledPatient
 
@@ -34,22 +35,25 @@ class EnrollPatient(BaseModel):
         pattern=r"^S[A-Z0-9]*$", max_length=32, description="ISBT 128 cellular therapy code"
     )
     autologous: bool
-    treatment_center: str = Field(min_length=1, max_length=200)
-    apheresis_center: str = Field(min_length=1, max_length=200)
-    manufacturing_site: str = Field(min_length=1, max_length=200)
+    # Known to the site directory (checked by the domain: a 422 naming the field).
+    treatment_center: Name = Field(examples=["treatment-center-1"])
+    apheresis_center: Name = Field(examples=["apheresis-center-1"])
+    manufacturing_site: Name = Field(examples=["manufacturing-site-1"])
     patient_weight_kg: float = Field(gt=0, le=400)
-    earliest_collection: date
+    # From today up to the configured horizon (earliest_collection_horizon_days).
+    earliest_collection: BoundedDate
 
 
 async def enroll(
-    uow: UnitOfWork, cmd: EnrollPatient, actor: Actor, policy: CustodyPolicy
+    uow: UnitOfWork,
+    cmd: EnrollPatient,
+    actor: Actor,
+    policy: CustodyPolicy,
+    sites: SiteDirectory,
 ) -> EnrolledPatient:
     now = uow.clock.now()
     person = PatientIdentity(cmd.name, cmd.birth_date, cmd.medical_record_number)
     person.check(now.date())
-    existing = await identity.active_enrolment(uow.session, cmd.treatment_center, person)
-    if existing is not None:
-        raise already_enrolled(existing, cmd.treatment_center)
     enrollment = Enrollment(
         therapy=cmd.therapy,
         product_code=cmd.product_code,
@@ -60,6 +64,10 @@ async def enroll(
         patient_weight_kg=cmd.patient_weight_kg,
         earliest_collection=cmd.earliest_collection,
     )
+    enrollment.check(sites, policy, now)
+    existing = await identity.active_enrolment(uow.session, cmd.treatment_center, person)
+    if existing is not None:
+        raise already_enrolled(existing, cmd.treatment_center)
     year = now.year % 100
     seq = await sequences.allocate(uow.session, "coi", policy.facility_id, year)
     coi = issue_coi(policy.facility_id, year, seq)

@@ -11,8 +11,7 @@ import logging
 from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.contracts import custody as contracts
-from v2v_events.contracts.common import Actor
-from v2v_runtime.clock import UtcDatetime
+from v2v_events.contracts.common import Actor, BoundedDatetime, Identifier
 from v2v_runtime.errors import DomainError
 from v2v_runtime.uow import UnitOfWork
 
@@ -27,9 +26,10 @@ log = logging.getLogger("v2v.custody.infuse")
 class RecordInfusion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    unit_ids: list[str] = Field(min_length=1, max_length=20)
-    thawed_at: UtcDatetime
-    infused_at: UtcDatetime
+    unit_ids: list[Identifier] = Field(min_length=1, max_length=20)
+    # Within the reported-time window: not in the future, not older than the maximum age.
+    thawed_at: BoundedDatetime
+    infused_at: BoundedDatetime
 
 
 async def infuse(

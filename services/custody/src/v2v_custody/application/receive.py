@@ -10,6 +10,7 @@ import logging
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from v2v_events.bounds import MINUTES_MAX
 from v2v_events.contracts import custody as contracts
 from v2v_events.contracts.common import Actor
 from v2v_runtime.uow import UnitOfWork
@@ -33,7 +34,7 @@ class ReceiveUnit(BaseModel):
     location: str = Field(min_length=1, max_length=200)
     location_kind: LocationKind
     temperature_c: float | None = Field(None, ge=-273.15, le=100)
-    minutes_out_of_storage: float | None = Field(None, ge=0, allow_inf_nan=False)
+    minutes_out_of_storage: float | None = Field(None, ge=0, le=MINUTES_MAX, allow_inf_nan=False)
 
 
 async def receive(uow: UnitOfWork, cmd: ReceiveUnit, actor: Actor) -> ReceiptDecision:

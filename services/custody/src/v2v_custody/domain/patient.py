@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from v2v_runtime.aggregate import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict, DomainError
+from v2v_runtime.windows import check_date_within
 
 from .events import (
     THAW_LIMIT_EXCEEDED,
@@ -25,6 +26,7 @@ from .events import (
 )
 from .isbt128 import Din, is_coi
 from .policy import CustodyPolicy
+from .sites import SiteDirectory
 from .unit import Unit
 
 
@@ -50,6 +52,23 @@ class Enrollment:
     manufacturing_site: str
     patient_weight_kg: float
     earliest_collection: date
+
+    def check(self, sites: SiteDirectory, policy: CustodyPolicy, now: datetime) -> None:
+        """Refuse what no downstream service could act on: a site or center the network
+        does not know, an earliest collection outside the window around today."""
+        sites.check_enrollment(
+            treatment_center=self.treatment_center,
+            apheresis_center=self.apheresis_center,
+            manufacturing_site=self.manufacturing_site,
+        )
+        first, last = policy.earliest_collection_window(now)
+        check_date_within(
+            self.earliest_collection,
+            first,
+            last,
+            field="earliest_collection",
+            code="earliest-collection-out-of-window",
+        )
 
 
 @dataclass(frozen=True)
@@ -129,8 +148,11 @@ class Patient(Aggregate):
             )
         if collection.ended_at <= collection.started_at:
             raise DomainError("collection-times", "the collection must end after it started")
-        if collection.ended_at > now + policy.future_tolerance:
-            raise DomainError("collection-in-future", "the collection end lies in the future")
+        window = policy.reported_times
+        window.check(collection.ended_at, now, field="collection_ended_at", what="collection")
+        window.check_not_too_old(
+            collection.started_at, now, field="collection_started_at", what="collection"
+        )
         event = CollectionRecorded(
             din=din.number,
             din_check=din.check,
@@ -173,8 +195,9 @@ class Patient(Aggregate):
                 return done, False
         if infused_at < thawed_at:
             raise DomainError("infusion-before-thaw", "infused_at is before thawed_at")
-        if infused_at > now + policy.future_tolerance:
-            raise DomainError("infusion-in-future", "the infusion time lies in the future")
+        window = policy.reported_times
+        window.check(infused_at, now, field="infused_at", what="infusion")
+        window.check_not_too_old(thawed_at, now, field="thawed_at", what="infusion")
         for unit in units:
             self._check_infusible(unit, enrolled.treatment_center)
         minutes = (infused_at - thawed_at).total_seconds() / 60

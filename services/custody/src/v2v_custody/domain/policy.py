@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from v2v_runtime.windows import ReportedTimeWindow
 
 from .isbt128 import validate_facility_id
+
+# "Today" somewhere on Earth: UTC-12 is a day behind UTC until noon, UTC+14 a day ahead from
+# 10:00, so a date a treatment center calls today is never refused for its time zone.
+_WEST = timedelta(hours=12)
+_EAST = timedelta(hours=14)
 
 
 @dataclass(frozen=True)
 class CustodyPolicy:
     facility_id: str  # ISBT 128 facility id that issues CoIs and DINs
     thaw_to_infusion_limit_minutes: float
-    # How far in the future a reported time (collection end, infusion) may lie: clock skew.
-    future_tolerance: timedelta = timedelta(minutes=5)
+    # How far from the clock a reported time (collection, infusion) may lie.
+    reported_times: ReportedTimeWindow = field(
+        default_factory=lambda: ReportedTimeWindow(timedelta(minutes=5), timedelta(days=90))
+    )
+    # The earliest collection date an enrolment may ask for: today up to this many days on.
+    earliest_collection_horizon_days: int = 180
 
     def __post_init__(self) -> None:
         validate_facility_id(self.facility_id)
         if self.thaw_to_infusion_limit_minutes <= 0:
             raise ValueError("the thaw-to-infusion limit must be positive")
+        if not 0 <= self.earliest_collection_horizon_days <= 3650:
+            raise ValueError("the earliest-collection horizon must be 0-3650 days")
+
+    def earliest_collection_window(self, now: datetime) -> tuple[date, date]:
+        """The dates an enrolment may name as its earliest collection, at ``now``."""
+        first = (now - _WEST).date()
+        last = (now + _EAST).date() + timedelta(days=self.earliest_collection_horizon_days)
+        return first, last

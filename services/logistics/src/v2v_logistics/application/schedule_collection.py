@@ -1,6 +1,8 @@
 """ScheduleCollection: book an apheresis collection only together with a free manufacturing
 slot downstream (collection date = slot date - transit - lead), or answer that there is
-none within the horizon (nothing booked)."""
+none within the horizon (nothing booked). A command logistics cannot honour (an apheresis
+center or manufacturing site it does not know, a date beyond the booking window) is answered
+as unschedulable too: the journey waits for an answer, never for a dead letter."""
 
 from __future__ import annotations
 
@@ -25,6 +27,11 @@ from .common import NO_TRACE, Trace, bookings, publish, save
 
 log = logging.getLogger("v2v.logistics.collection")
 
+# Refusals answered with CollectionUnschedulable (any other DomainError is a bug).
+UNSCHEDULABLE = frozenset(
+    {"unknown-apheresis-center", "unknown-manufacturing-site", "beyond-booking-window"}
+)
+
 
 async def schedule_collection(
     uow: UnitOfWork, network: NetworkConfig, cmd: ScheduleCollection, trace: Trace = NO_TRACE
@@ -40,11 +47,12 @@ async def schedule_collection(
         return booking.id
 
     try:
+        network.check_apheresis_center(cmd.apheresis_center)
         search = collection_search(
             network, cmd.manufacturing_site, cmd.earliest_date, uow.clock.now().date()
         )
     except DomainError as exc:
-        if exc.code != "unknown-manufacturing-site":
+        if exc.code not in UNSCHEDULABLE:
             raise
         # The journey waits for an answer: tell it, rather than dead-letter the command.
         log.warning("collection unschedulable: %s", exc.detail, extra={"coi": cmd.coi})

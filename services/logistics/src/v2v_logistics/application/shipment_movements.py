@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from v2v_events.contracts.common import Actor, LoggerSummary
+from v2v_events.contracts.common import Actor, BoundedDatetime, LoggerSummary, Name
 from v2v_events.contracts.logistics import BookingKind, ShipmentDelivered, ShipmentPickedUp
-from v2v_runtime.clock import UtcDatetime
 from v2v_runtime.errors import NotFound
 from v2v_runtime.uow import UnitOfWork
+from v2v_runtime.windows import ReportedTimeWindow
 
 from ..domain.booking import Booking
 from ..domain.logger import Reading
@@ -19,14 +19,14 @@ from .common import NO_TRACE, Trace, bookings, find_booking, publish, save
 class Pickup(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    courier: str = Field(min_length=1, max_length=200)
-    picked_up_at: UtcDatetime
+    courier: Name
+    picked_up_at: BoundedDatetime  # within the reported-time window around the clock
 
 
 class Delivery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    delivered_at: UtcDatetime
+    delivered_at: BoundedDatetime  # within the reported-time window around the clock
     readings: list[Reading] = Field(max_length=100_000)
     tilt_alarm: bool = False
     shock_alarm: bool = False
@@ -40,10 +40,16 @@ async def _shipment(uow: UnitOfWork, shipment_id: str) -> Booking:
 
 
 async def pick_up_shipment(
-    uow: UnitOfWork, shipment_id: str, pickup: Pickup, actor: Actor, trace: Trace = NO_TRACE
+    uow: UnitOfWork,
+    shipment_id: str,
+    pickup: Pickup,
+    actor: Actor,
+    window: ReportedTimeWindow,
+    trace: Trace = NO_TRACE,
 ) -> Booking:
     repo = bookings(uow)
     booking = await _shipment(uow, shipment_id)
+    window.check(pickup.picked_up_at, uow.clock.now(), field="picked_up_at", what="pickup")
     if booking.pick_up(pickup.courier, pickup.picked_up_at):
         await save(repo, booking, actor, trace)
         booked = booking.shipment_booked()
@@ -69,10 +75,12 @@ async def deliver_shipment(
     shipment_id: str,
     delivery: Delivery,
     actor: Actor,
+    window: ReportedTimeWindow,
     trace: Trace = NO_TRACE,
 ) -> Booking:
     repo = bookings(uow)
     booking = await _shipment(uow, shipment_id)
+    window.check(delivery.delivered_at, uow.clock.now(), field="delivered_at", what="delivery")
     delivered = booking.deliver(
         delivery.delivered_at,
         delivery.readings,

@@ -13,7 +13,7 @@ from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from v2v_runtime.clock import UtcDatetime
+from v2v_events.contracts.common import BoundedDatetime, Temperature
 
 from .network import TemperatureLimits
 
@@ -21,8 +21,8 @@ from .network import TemperatureLimits
 class Reading(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    at: UtcDatetime
-    temperature_c: float
+    at: BoundedDatetime
+    temperature_c: Temperature
 
 
 class LoggerReport(BaseModel):

@@ -7,7 +7,7 @@ Pure: the file is read by an adapter; this module only validates and answers que
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -42,7 +42,7 @@ class TreatmentCenter(_Config):
     infusion_slots_per_day: int = Field(ge=0)
     infusion_days: tuple[Weekday, ...] = Field(default=WEEKDAYS, min_length=1)
     lymphodepletion_lead_days: int = Field(
-        ge=1, description="days from the start of lymphodepletion to infusion"
+        ge=1, le=60, description="days from the start of lymphodepletion to infusion"
     )
 
     def infuses_on(self, d: date) -> bool:
@@ -54,10 +54,10 @@ class TreatmentCenter(_Config):
 
 class CollectionTiming(_Config):
     inbound_transit_days: int = Field(
-        ge=0, description="days from collection to arrival at the manufacturing site"
+        ge=0, le=60, description="days from collection to arrival at the manufacturing site"
     )
     manufacturing_lead_days: int = Field(
-        ge=0, description="days from arrival to manufacturing start (0: processed fresh)"
+        ge=0, le=60, description="days from arrival to manufacturing start (0: processed fresh)"
     )
 
     @property
@@ -92,8 +92,12 @@ class LoggerRules(_Config):
 class NetworkConfig(_Config):
     config_version: str = Field(min_length=1, max_length=64)
     description: str = ""
-    scheduling_horizon_days: int = Field(ge=1)
+    scheduling_horizon_days: int = Field(ge=1, le=366)
+    # How far ahead of today a booking may start: a command asking for later is answered
+    # as unschedulable (and every date a booking computes stays well inside the calendar).
+    booking_window_days: int = Field(365, ge=1, le=3660)
     collection: CollectionTiming
+    apheresis_centers: tuple[str, ...] = Field(min_length=1)
     manufacturing_sites: dict[str, ManufacturingSite]
     treatment_centers: dict[str, TreatmentCenter]
     temperature_classes: dict[TemperatureClass, TemperatureLimits]
@@ -105,6 +109,28 @@ class NetworkConfig(_Config):
         if missing:
             raise ValueError(f"temperature limits missing for {', '.join(missing)}")
         return self
+
+    def check_apheresis_center(self, name: str) -> None:
+        if name not in self.apheresis_centers:
+            raise DomainError(
+                "unknown-apheresis-center",
+                f"apheresis center {name!r} is not in network configuration {self.config_version}",
+                apheresis_center=name,
+                config_version=self.config_version,
+            )
+
+    def check_booking_window(self, earliest: date, today: date) -> None:
+        """Refuse a booking that would start beyond the booking window."""
+        last = today + timedelta(days=self.booking_window_days)
+        if earliest > last:
+            raise DomainError(
+                "beyond-booking-window",
+                f"{earliest.isoformat()} is more than {self.booking_window_days} days ahead: "
+                f"bookings open until {last.isoformat()} "
+                f"(network configuration {self.config_version})",
+                earliest_date=earliest.isoformat(),
+                config_version=self.config_version,
+            )
 
     def site(self, name: str) -> ManufacturingSite:
         found = self.manufacturing_sites.get(name)

@@ -112,8 +112,10 @@ def collection_search(
     network: NetworkConfig, site_name: str, earliest: date, today: date
 ) -> CollectionSearch:
     """Collections from ``earliest`` (never in the past) over the horizon, keeping only those
-    whose manufacturing slot (collection + transit + lead) falls on a manufacturing day."""
+    whose manufacturing slot (collection + transit + lead) falls on a manufacturing day.
+    DomainError for an unknown site or an ``earliest`` beyond the booking window."""
     site = network.site(site_name)
+    network.check_booking_window(earliest, today)
     offset = timedelta(days=network.collection.collection_to_slot_days)
     first = max(earliest, today)
     collections = [first + timedelta(days=i) for i in range(network.scheduling_horizon_days)]
@@ -133,8 +135,10 @@ def infusion_search(
     network: NetworkConfig, center_name: str, earliest: date, today: date
 ) -> list[InfusionOption]:
     """Lymphodepletion may start from ``earliest`` (product availability confirmed, never in
-    the past); infusion follows after the center's lead; only infusion days with slots."""
+    the past); infusion follows after the center's lead; only infusion days with slots.
+    DomainError for an unknown center or an ``earliest`` beyond the booking window."""
     center = network.center(center_name)
+    network.check_booking_window(earliest, today)
     lead = timedelta(days=center.lymphodepletion_lead_days)
     first = max(earliest, today)
     starts = [first + timedelta(days=i) for i in range(network.scheduling_horizon_days)]

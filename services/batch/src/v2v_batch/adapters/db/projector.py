@@ -22,9 +22,12 @@ from ...domain.events import (
     LotProduced,
     LotRejected,
     MaterialUsed,
+    OpenDeferred,
+    OpenRefused,
     Source,
     Step,
     StepRecorded,
+    UnitCollected,
 )
 from ...domain.material import STREAM_PREFIX
 from .tables import READ_MODEL, batches, lots, materials, steps
@@ -66,6 +69,10 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                 .where(materials.c.apheresis_unit_id == unit)
                 .values(retained=materials.c.retained + event.count)
             )
+        case UnitCollected():
+            await _unit_collected(session, event)
+        case OpenDeferred() | OpenRefused():
+            pass  # kept in the material's stream: no read model shows pending requests
         case _:
             raise TypeError(f"no projection for {type(event).__name__}")
 
@@ -202,6 +209,29 @@ async def _material_used(session: AsyncSession, ev: MaterialUsed) -> None:
             update(materials)
             .where(materials.c.apheresis_unit_id == ev.apheresis_unit_id)
             .values(consumed=materials.c.consumed + consumed)
+        )
+
+
+async def _unit_collected(session: AsyncSession, ev: UnitCollected) -> None:
+    known = {"din": ev.din, "collected_at": utc(ev.collection_ended_at)}
+    found = (
+        await session.execute(
+            select(materials.c.apheresis_unit_id).where(
+                materials.c.apheresis_unit_id == ev.apheresis_unit_id
+            )
+        )
+    ).first()
+    if found is None:
+        await session.execute(
+            insert(materials).values(
+                apheresis_unit_id=ev.apheresis_unit_id, coi=ev.coi, retained=0, consumed=0, **known
+            )
+        )
+    else:  # used by a batch before batch learnt of collections
+        await session.execute(
+            update(materials)
+            .where(materials.c.apheresis_unit_id == ev.apheresis_unit_id)
+            .values(**known)
         )
 
 

@@ -162,6 +162,8 @@ async def material(session: AsyncSession, apheresis_unit_id: str) -> MaterialVie
     return MaterialView(
         apheresis_unit_id=r.apheresis_unit_id,
         coi=r.coi,
+        din=r.din,
+        collected_at=r.collected_at,
         retained=r.retained,
         consumed=r.consumed,
         remaining=r.retained - r.consumed,

@@ -102,6 +102,9 @@ materials = Table(
     Column("coi", String(32), nullable=False),
     Column("retained", Integer, nullable=False),
     Column("consumed", Integer, nullable=False),
+    # From custody's CollectionRecorded (batch_0002); empty for units used before.
+    Column("din", String(128)),
+    Column("collected_at", UtcDateTime),
 )
 
 READ_MODEL = (steps, lots, materials, batches)

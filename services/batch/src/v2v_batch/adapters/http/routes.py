@@ -12,6 +12,7 @@ from v2v_runtime.errors import NotFound
 from v2v_runtime.identity import CurrentActor
 from v2v_runtime.service import kit_of
 from v2v_runtime.uow import UnitOfWork
+from v2v_runtime.windows import ReportedTimeWindow
 
 from ...application.open_batch import open_batch
 from ...application.produce_lot import LotEntry, produce_lot
@@ -41,15 +42,17 @@ async def _lot(uow: UnitOfWork, lot_id: str) -> LotView:
     return found
 
 
-def build_router(catalog: ProductCatalog) -> APIRouter:
+def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) -> APIRouter:
     router = APIRouter(tags=["batch"])
 
     @router.post("/batches", status_code=201, response_model=BatchRecord)
     async def open_(
         body: OpenBatchBody, actor: CurrentActor, request: Request, response: Response
     ) -> BatchRecord:
-        """Open a batch (idempotent per CoI, apheresis unit and attempt: 200 and the
-        existing batch when it is already open with the same details)."""
+        """Open a batch from an apheresis unit custody has collected, for its CoI and DIN
+        (idempotent per CoI, apheresis unit and attempt: 200 and the existing batch when it
+        is already open with the same details). A unit batch has not (yet) learnt of is a
+        422 problem."""
         cmd = OpenBatch(
             coi=body.coi,
             apheresis_unit_id=body.apheresis_unit_id,
@@ -60,6 +63,7 @@ def build_router(catalog: ProductCatalog) -> APIRouter:
         )
         async with _uow(request) as uow:
             opened = await open_batch(uow, catalog, cmd, actor, product_code=body.product_code)
+            assert opened is not None  # HTTP never defers: an unknown unit is a 422
             record = await _record(uow, opened.batch_id)
         if not opened.created:
             response.status_code = 200
@@ -83,7 +87,7 @@ def build_router(catalog: ProductCatalog) -> APIRouter:
     ) -> StepView:
         entry = StepEntry(**body.model_dump())
         async with _uow(request) as uow:
-            done = await record_step(uow, batch_id, entry, actor)
+            done = await record_step(uow, batch_id, entry, actor, reported_times)
             view = await queries.step(uow.session, batch_id, done.step.value)
         assert view is not None
         return view

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from v2v_events.bounds import CELLS_MAX
+from v2v_events.contracts.common import BoundedDatetime
 from v2v_events.ids import DIN, CoI
-from v2v_runtime.clock import UtcDatetime
 
 from ...domain import Step
 from ...domain.product import PRODUCT_CODE_PATTERN
@@ -35,9 +36,10 @@ class OpenBatchBody(_Body):
 class StepBody(_Body):
     step: Step
     equipment_id: str | None = Field(None, min_length=1, max_length=128)
-    started_at: UtcDatetime
-    ended_at: UtcDatetime
-    viable_cell_count: float | None = Field(None, ge=0, allow_inf_nan=False)
+    # Within the reported-time window: ended by now, not older than the maximum age.
+    started_at: BoundedDatetime
+    ended_at: BoundedDatetime
+    viable_cell_count: float | None = Field(None, ge=0, le=CELLS_MAX, allow_inf_nan=False)
     viability_pct: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
     retained_aliquots: int | None = Field(
         None, ge=0, le=INT32_MAX, description="selection step only"
@@ -46,7 +48,7 @@ class StepBody(_Body):
 
 class LotBody(_Body):
     bag_count: int = Field(ge=1, description="1 to the product's max_bags_per_lot (config)")
-    total_viable_cells: float = Field(gt=0, allow_inf_nan=False)
+    total_viable_cells: float = Field(gt=0, le=CELLS_MAX, allow_inf_nan=False)
     viability_pct: float = Field(ge=0, le=100, allow_inf_nan=False)
 
 

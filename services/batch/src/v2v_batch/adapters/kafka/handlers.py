@@ -1,11 +1,14 @@
-"""Inbox handlers of the batch commands topic; they call the same use cases as HTTP, with
-the journey's actor carried by the command."""
+"""Inbox handlers: the batch commands topic (the same use cases as HTTP, with the journey's
+actor carried by the command) and custody's CollectionRecorded (which units exist, for
+which chain of identity and DIN)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from v2v_events.catalog import Service, events_topic
 from v2v_events.contracts.batch import OpenBatch, RejectLot, Remanufacture
+from v2v_events.contracts.custody import CollectionRecorded
 from v2v_events.envelope import Envelope
 from v2v_events.registry import Contract
 from v2v_runtime.inbox import Handler
@@ -15,7 +18,10 @@ from ...application.common import Trace
 from ...application.open_batch import open_batch
 from ...application.reject_lot import reject_lot
 from ...application.remanufacture import remanufacture
+from ...application.unit_collected import unit_collected
 from ...domain import ProductCatalog
+
+SUBSCRIBED_TOPICS: tuple[str, ...] = (events_topic(Service.CUSTODY),)
 
 
 def _trace(env: Envelope) -> Trace:
@@ -26,7 +32,13 @@ def build_handlers(catalog: ProductCatalog) -> Mapping[type[Contract], Handler]:
     async def on_open_batch(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
         assert isinstance(msg, OpenBatch)
         await open_batch(
-            uow, catalog, msg, msg.actor, product_code=msg.product_code, trace=_trace(env)
+            uow,
+            catalog,
+            msg,
+            msg.actor,
+            product_code=msg.product_code,
+            trace=_trace(env),
+            defer_until_collected=True,
         )
 
     async def on_remanufacture(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
@@ -45,8 +57,13 @@ def build_handlers(catalog: ProductCatalog) -> Mapping[type[Contract], Handler]:
             trace=_trace(env),
         )
 
+    async def on_collection_recorded(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
+        assert isinstance(msg, CollectionRecorded)
+        await unit_collected(uow, catalog, msg, _trace(env))
+
     return {
         OpenBatch: on_open_batch,
         Remanufacture: on_remanufacture,
         RejectLot: on_reject_lot,
+        CollectionRecorded: on_collection_recorded,
     }

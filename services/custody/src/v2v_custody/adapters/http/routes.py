@@ -27,12 +27,13 @@ from ...application.views import (
     UnitView,
 )
 from ...domain.policy import CustodyPolicy
+from ...domain.sites import SiteDirectory
 from ..db import queries
 
 log = logging.getLogger("v2v.custody.http")
 
 
-def build_router(policy: CustodyPolicy) -> APIRouter:
+def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
     router = APIRouter(tags=["custody"])  # problem responses: declared by the kit
 
     @router.post("/patients", status_code=201)
@@ -40,7 +41,7 @@ def build_router(policy: CustodyPolicy) -> APIRouter:
         body: EnrollPatient, request: Request, actor: CurrentActor
     ) -> EnrolledPatient:
         async with kit_of(request.app).uow() as uow:
-            return await enroll(uow, body, actor, policy)
+            return await enroll(uow, body, actor, policy, sites)
 
     @router.get("/patients/{coi}")
     async def get_patient(coi: str, request: Request, actor: CurrentActor) -> PatientSummary:

@@ -16,6 +16,7 @@ from v2v_runtime.errors import DomainError, NotFound
 from v2v_runtime.identity import CurrentActor
 from v2v_runtime.service import kit_of
 from v2v_runtime.uow import UnitOfWork
+from v2v_runtime.windows import ReportedTimeWindow
 
 from ...application.cancel_booking import cancel_booking
 from ...application.shipment_movements import (
@@ -59,7 +60,7 @@ async def _booking_view(uow: UnitOfWork, booking_id: str) -> BookingView:
     return BookingView.of(row)
 
 
-def build_router(network: NetworkConfig) -> APIRouter:
+def build_router(network: NetworkConfig, reported_times: ReportedTimeWindow) -> APIRouter:
     router = APIRouter(tags=["logistics"])
 
     @router.get("/bookings")
@@ -104,7 +105,7 @@ def build_router(network: NetworkConfig) -> APIRouter:
         request: Request, shipment_id: str, body: Pickup, actor: CurrentActor
     ) -> ShipmentView:
         async with _uow(request) as uow:
-            await pick_up_shipment(uow, shipment_id, body, actor)
+            await pick_up_shipment(uow, shipment_id, body, actor, reported_times)
             return await _shipment_view(uow, shipment_id)
 
     @router.post("/shipments/{shipment_id}/delivery")
@@ -112,7 +113,7 @@ def build_router(network: NetworkConfig) -> APIRouter:
         request: Request, shipment_id: str, body: Delivery, actor: CurrentActor
     ) -> ShipmentView:
         async with _uow(request) as uow:
-            await deliver_shipment(uow, network, shipment_id, body, actor)
+            await deliver_shipment(uow, network, shipment_id, body, actor, reported_times)
             return await _shipment_view(uow, shipment_id)
 
     @router.get("/capacity/{site}")
