@@ -192,3 +192,98 @@ async def test_a_dead_letter_too_large_for_the_broker_keeps_its_coordinates(
     assert value == b""
     assert h[H_DLQ_VALUE_OMITTED] == b"5000"
     assert (h["v2v_dlq_original_partition"], h["v2v_dlq_original_offset"]) == (b"2", b"41")
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    plan=st.lists(
+        st.one_of(
+            st.just("valid"),
+            st.just("again"),
+            st.just("handler-fails"),
+            st.sampled_from(sorted(MALFORMED)),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    cut=st.integers(min_value=1, max_value=25),
+)
+async def test_a_batch_applies_its_valid_records_once_and_a_poison_costs_only_itself(
+    uow_factory,  # type: ignore[no-untyped-def]
+    plan: list[str],
+    cut: int,
+) -> None:
+    """The same property through the batched path (one transaction per batch), including a
+    handler that fails on one record: the batch falls back to one by one, the failing record
+    is dead-lettered, every other valid record is applied exactly once."""
+    publisher = RecordingPublisher()
+    poison_ids: set[str] = set()
+
+    async def apply_unless_poison(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
+        await _apply(uow, env, msg)
+        if env.id in poison_ids:
+            raise RuntimeError("this one always fails")
+
+    p = InboxProcessor(
+        "v2v.qc.inbox",
+        uow_factory,
+        {PatientEnrolled: apply_unless_poison},
+        publisher,
+        commands_topics={COMMANDS},
+        max_attempts=2,
+        retry_backoff=0,
+    )
+    valid: list[str] = []
+    expected_dead: dict[int, str] = {}
+    records: list[IncomingRecord] = []
+    for offset, kind in enumerate(plan):
+        if kind == "again" and valid:
+            key, value, headers = _valid(valid[-1])
+            records.append(IncomingRecord(COMMANDS, 0, offset, key, value, headers))
+            continue
+        msg_id = f"m-{next(_ids)}"
+        k, v, h = _valid(msg_id)
+        if kind in MALFORMED:
+            mangle, reason = MALFORMED[kind]
+            k2, v2, h2 = mangle(k, v, h)
+            expected_dead[offset] = reason
+            records.append(IncomingRecord(COMMANDS, 0, offset, k2, v2, h2))
+            continue
+        if kind == "handler-fails":
+            poison_ids.add(msg_id)
+            expected_dead[offset] = "handler_failed"
+        else:
+            valid.append(msg_id)
+        records.append(IncomingRecord(COMMANDS, 0, offset, k, v, h))
+    for start in range(0, len(records), cut):
+        await p.process_batch(records[start : start + cut])
+    applied = await _applied(uow_factory)
+    assert {i: applied.get(i) for i in valid} == dict.fromkeys(valid, 1)
+    assert not poison_ids & set(applied)  # a failed handler's effect is rolled back
+    dead = {
+        int(dict(h)["v2v_dlq_original_offset"]): dict(h)["v2v_dlq_reason"].decode()
+        for _, _, _, h in publisher.sent
+    }
+    assert dead == expected_dead
+
+
+async def test_a_batch_is_one_transaction(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    """Three records, one commit: the handler sees the earlier records' effects."""
+    seen: list[int] = []
+
+    async def count(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
+        await _apply(uow, env, msg)
+        n = await uow.session.scalar(select(func.count()).select_from(effects))
+        seen.append(int(n or 0))
+
+    p = InboxProcessor("v2v.qc.inbox", uow_factory, {PatientEnrolled: count}, RecordingPublisher())
+    batch = []
+    for offset in range(3):
+        k, v, h = _valid(f"tx-{offset}-{next(_ids)}")
+        batch.append(IncomingRecord(EVENTS, 0, offset, k, v, h))
+    assert await p.process_batch(batch) == [Outcome.PROCESSED] * 3
+    assert seen == [1, 2, 3]

@@ -1,3 +1,4 @@
+import asyncio
 from datetime import UTC, date, datetime
 
 import pytest
@@ -9,6 +10,8 @@ from v2v_events.contracts.common import Actor
 from v2v_events.contracts.custody import PatientEnrolled
 from v2v_runtime.db.tables import outbox
 from v2v_runtime.relay import OutboxRelay
+from v2v_runtime.testing import SeqIds
+from v2v_runtime.uow import UnitOfWork
 
 from .conftest import FakeClock, FakePublisher
 
@@ -138,3 +141,26 @@ async def test_relay_records_published_lag_and_backlog(
         assert (backlog.value, dict(backlog.attributes or {})) == (0, {"service": "custody"})
     finally:
         telemetry.use_instruments(before)
+
+
+async def test_a_commit_wakes_the_relay_without_waiting_for_the_poll(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """With polling every minute, a row committed through a unit of work still goes out at
+    once: the commit wakes the relay in this process."""
+    publisher = FakePublisher()
+    relay = OutboxRelay(sessions, publisher, clock, poll_interval=60.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(0.1)  # the relay found nothing and waits
+        async with UnitOfWork(sessions, clock, SeqIds("w"), "/t") as uow:
+            await uow.publish(enrolled(COIS[0]), subject=COIS[0])
+        for _ in range(100):
+            if publisher.sent:
+                break
+            await asyncio.sleep(0.02)
+        assert len(publisher.sent) == 1
+    finally:
+        stop.set()
+        await task

@@ -176,3 +176,23 @@ async def test_poison_with_cloudevents_headers_is_dead_lettered_and_unknown_type
     )
     assert len(dlq.sent) == 1  # unknown event types are counted and logged, not dead letters
     assert await b.process(good) is Outcome.STARTED
+
+
+async def test_a_batch_runs_journeys_concurrently_and_each_in_order(
+    temporal: WorkflowEnvironment, registrations: Registrations
+) -> None:
+    b, dlq = bridge(temporal, registrations)
+    cois = [coi() for _ in range(8)]
+    batch = [r for c in cois for r in (record(enrolled(c), c), record(received(c), c))]
+    batch = batch[::2] + batch[1::2]  # all enrolments first, then all receipts: interleaved keys
+    outcomes = await b.process_batch(batch)
+    assert outcomes == [Outcome.STARTED] * 8 + [Outcome.SIGNALLED] * 8
+    for c in cois:
+        history = await temporal.client.get_workflow_handle(workflow_id(c)).fetch_history()
+        names = [
+            e.workflow_execution_signaled_event_attributes.signal_name
+            for e in history.events
+            if e.HasField("workflow_execution_signaled_event_attributes")
+        ]
+        assert names == ["custody.patient.enrolled", "custody.unit.received"], c
+    assert not dlq.sent

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,12 +75,23 @@ def _stored(row: Any) -> StoredEvent:
     )
 
 
-class EventStore:
-    """Works inside the caller's transaction (the unit of work commits)."""
+Heads = dict[str, tuple[int, str]]
+"""Stream id -> (version, head hash) as this transaction read or wrote it."""
 
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+
+class EventStore:
+    """Works inside the caller's transaction (the unit of work commits).
+
+    ``heads`` (shared by the unit of work) remembers each stream's version and head hash as
+    this transaction read or wrote it: an append after a read then needs no second look at
+    the head and no savepoint — it inserts a new stream's head or moves an existing head by
+    compare-and-set (version and hash), and a concurrent writer makes it a ConcurrencyError.
+    """
+
+    def __init__(self, session: AsyncSession, clock: Clock, heads: Heads | None = None) -> None:
         self._session = session
         self._clock = clock
+        self._heads: Heads = {} if heads is None else heads
 
     async def stream_version(self, stream_id: str) -> int:
         row = (
@@ -94,17 +107,52 @@ class EventStore:
         """Append after ``expected_version`` (0 for a new stream) or raise ConcurrencyError."""
         if not new_events:
             return []
-        head = (
-            await self._session.execute(
-                select(streams.c.version, streams.c.head_hash).where(
-                    streams.c.stream_id == stream_id
-                )
+        known = self._heads.get(stream_id)
+        if expected_version == 0:
+            prev = GENESIS
+        elif known is not None and known[0] == expected_version:
+            prev = known[1]
+        else:
+            return await self._append_checked(stream_id, expected_version, new_events)
+        rows, head = self._rows(stream_id, expected_version, prev, new_events)
+        new_version = expected_version + len(new_events)
+        if expected_version == 0:
+            moved = await self._session.execute(
+                self._insert_head().values(stream_id=stream_id, version=new_version, head_hash=head)
             )
-        ).first()
-        actual = 0 if head is None else int(head.version)
-        if actual != expected_version:
+        else:
+            moved = await self._session.execute(
+                update(streams)
+                .where(
+                    streams.c.stream_id == stream_id,
+                    streams.c.version == expected_version,
+                    streams.c.head_hash == prev,
+                )
+                .values(version=new_version, head_hash=head)
+            )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            # Nothing was written (no error either): say where the stream stands.
+            actual = await self.stream_version(stream_id)
             raise ConcurrencyError(stream_id, expected_version, actual)
-        prev = GENESIS if head is None else str(head.head_hash)
+        # The head is ours now: no other writer can add these versions. Only a reused event
+        # id can still collide; the caller's transaction is then rolled back (409).
+        try:
+            result = await self._session.execute(insert(events).returning(*events.c), rows)
+        except IntegrityError as exc:
+            raise ConcurrencyError(stream_id, expected_version, None) from exc
+        stored = sorted((_stored(r) for r in result), key=lambda e: e.version)
+        self._heads[stream_id] = (new_version, head)
+        return stored
+
+    def _insert_head(self) -> Any:
+        """INSERT of a stream head that does nothing if the stream exists (then 0 rows)."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            return pg_insert(streams).on_conflict_do_nothing(index_elements=["stream_id"])
+        return sqlite_insert(streams).on_conflict_do_nothing(index_elements=["stream_id"])
+
+    def _rows(
+        self, stream_id: str, expected_version: int, prev: str, new_events: Sequence[NewEvent]
+    ) -> tuple[list[dict[str, Any]], str]:
         now = self._clock.now()
         rows: list[dict[str, Any]] = []
         for offset, ev in enumerate(new_events, start=1):
@@ -139,29 +187,24 @@ class EventStore:
                 }
             )
             prev = digest
-        new_version = expected_version + len(new_events)
-        try:
-            async with self._session.begin_nested():
-                if head is None:
-                    await self._session.execute(
-                        insert(streams).values(
-                            stream_id=stream_id, version=new_version, head_hash=prev
-                        )
-                    )
-                else:
-                    moved = await self._session.execute(
-                        update(streams)
-                        .where(streams.c.stream_id == stream_id)
-                        .where(streams.c.version == expected_version)
-                        .values(version=new_version, head_hash=prev)
-                    )
-                    if moved.rowcount != 1:  # type: ignore[attr-defined]
-                        raise ConcurrencyError(stream_id, expected_version, None)
-                result = await self._session.execute(insert(events).returning(*events.c), rows)
-                stored = [_stored(r) for r in result]
-        except IntegrityError as exc:
-            raise ConcurrencyError(stream_id, expected_version, None) from exc
-        return sorted(stored, key=lambda e: e.version)
+        return rows, prev
+
+    async def _append_checked(
+        self, stream_id: str, expected_version: int, new_events: Sequence[NewEvent]
+    ) -> list[StoredEvent]:
+        """The append when this transaction has not seen the stream's head: read it first."""
+        head = (
+            await self._session.execute(
+                select(streams.c.version, streams.c.head_hash).where(
+                    streams.c.stream_id == stream_id
+                )
+            )
+        ).first()
+        actual = 0 if head is None else int(head.version)
+        if actual != expected_version or head is None:
+            raise ConcurrencyError(stream_id, expected_version, actual)
+        self._heads[stream_id] = (actual, str(head.head_hash))
+        return await self.append(stream_id, expected_version, new_events)
 
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[StoredEvent]:
         result = await self._session.execute(
@@ -169,7 +212,12 @@ class EventStore:
             .where(events.c.stream_id == stream_id, events.c.version >= from_version)
             .order_by(events.c.version)
         )
-        return [_stored(r) for r in result]
+        stored = [_stored(r) for r in result]
+        if from_version == 1:
+            last = stored[-1] if stored else None
+            if last is not None:
+                self._heads[stream_id] = (last.version, last.hash)
+        return stored
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Everything after a global position, for projections and replays."""

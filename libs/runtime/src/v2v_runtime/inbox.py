@@ -2,13 +2,16 @@
 
 Delivery guarantee: every record either applies exactly once or lands on the group's
 dead-letter topic with its reason; the caller commits the Kafka offset only after this
-returns. For each record: decode the CloudEvent and its contract here (from raw bytes: no
-library decodes before us); run the handler and record the message id in ONE transaction (a
-duplicate finds the id and is skipped). A record that cannot be decoded, fails validation,
-has a type unknown on a commands topic, or whose handler fails ``max_attempts`` times is
-dead-lettered with the reason and its original key, value and headers; the consumer moves on.
-On an events topic an unknown type is counted and logged, not dead-lettered: a newer
-producer may add types that this reader does not need.
+returns. Records are decoded here (from raw bytes: no library decodes before us). A fetched
+batch of one partition is applied in ONE transaction: one duplicate check for all its
+message ids, the handlers' effects in offset order, one bulk insert of the inbox rows, one
+commit. If anything in it fails, the transaction is rolled back and the batch is applied
+one record at a time (each in its own transaction, retried, dead-lettered after
+``max_attempts``), so a poison record costs nothing but itself. A record that cannot be
+decoded, fails validation, or has a type unknown on a commands topic is dead-lettered with
+the reason and its original key, value and headers; the consumer moves on. On an events
+topic an unknown type is counted and logged, not dead-lettered: a newer producer may add
+types that this reader does not need.
 """
 
 from __future__ import annotations
@@ -16,39 +19,63 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from aiokafka.errors import MessageSizeTooLargeError
 from opentelemetry.trace import SpanKind
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from v2v_events.catalog import dead_letter_topic
 from v2v_events.envelope import Envelope, EnvelopeError, from_kafka, headers_to_dict
 from v2v_events.registry import REGISTRY, Contract, Registry, RegistryError
 
 from . import telemetry
 from .db.tables import inbox
+from .deadletters import (
+    H_DLQ_AT,
+    H_DLQ_ATTEMPTS,
+    H_DLQ_ERROR,
+    H_DLQ_GROUP,
+    H_DLQ_OFFSET,
+    H_DLQ_PARTITION,
+    H_DLQ_REASON,
+    H_DLQ_TOPIC,
+    H_DLQ_VALUE_OMITTED,
+    DeadLetterReason,
+    DeadLetters,
+    IncomingRecord,
+    note_unknown_event,
+)
 from .kafka import Publisher
 from .tracing import span_from
 from .uow import UnitOfWork
 
+__all__ = [
+    "H_DLQ_AT",
+    "H_DLQ_ATTEMPTS",
+    "H_DLQ_ERROR",
+    "H_DLQ_GROUP",
+    "H_DLQ_OFFSET",
+    "H_DLQ_PARTITION",
+    "H_DLQ_REASON",
+    "H_DLQ_TOPIC",
+    "H_DLQ_VALUE_OMITTED",
+    "DeadLetterReason",
+    "DeadLetters",
+    "Handler",
+    "InboxProcessor",
+    "IncomingRecord",
+    "Outcome",
+    "note_unknown_event",
+]
+
 log = logging.getLogger("v2v.inbox")
 
 Handler = Callable[[UnitOfWork, Envelope, Contract], Awaitable[None]]
-
-H_DLQ_REASON = "v2v_dlq_reason"
-H_DLQ_ERROR = "v2v_dlq_error"
-H_DLQ_GROUP = "v2v_dlq_group"
-H_DLQ_TOPIC = "v2v_dlq_original_topic"
-H_DLQ_PARTITION = "v2v_dlq_original_partition"
-H_DLQ_OFFSET = "v2v_dlq_original_offset"
-H_DLQ_ATTEMPTS = "v2v_dlq_attempts"
-H_DLQ_AT = "v2v_dlq_at"
-H_DLQ_VALUE_OMITTED = "v2v_dlq_value_omitted"  # bytes of the original value not copied
 
 
 class Outcome(StrEnum):
@@ -58,22 +85,15 @@ class Outcome(StrEnum):
     DEAD_LETTERED = "dead_lettered"
 
 
-class DeadLetterReason(StrEnum):
-    UNDECODABLE = "undecodable"
-    INVALID = "invalid"
-    HANDLER_FAILED = "handler_failed"
-    NO_TARGET = "no_target"  # e.g. an event for a journey that does not exist
-    UNKNOWN_TYPE = "unknown-type"  # a command this service does not know
-
-
 @dataclass(frozen=True)
-class IncomingRecord:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes | None]]
+class _Ready:
+    """A decoded record with a handler: what a transaction applies."""
+
+    index: int
+    record: IncomingRecord
+    envelope: Envelope
+    message: Contract
+    handler: Handler
 
 
 class InboxProcessor:
@@ -98,7 +118,74 @@ class InboxProcessor:
         self._backoff = retry_backoff
         self._commands_topics = frozenset(commands_topics)
 
+    # --- one record ---------------------------------------------------------------------
+
     async def process(self, record: IncomingRecord) -> Outcome:
+        """Apply one record in its own transaction (retried), or dead-letter it."""
+        decoded = await self._decode(0, record)
+        if isinstance(decoded, Outcome):
+            return decoded
+        return await self._one(decoded)
+
+    # --- a batch of one partition, in offset order ----------------------------------------
+
+    async def process_batch(self, records: Sequence[IncomingRecord]) -> list[Outcome]:
+        """Apply the records of one partition together, in offset order; see the module."""
+        outcomes: list[Outcome] = [Outcome.IGNORED] * len(records)
+        ready: list[_Ready] = []
+        for i, record in enumerate(records):
+            decoded = await self._decode(i, record)
+            if isinstance(decoded, Outcome):
+                outcomes[i] = decoded
+            else:
+                ready.append(decoded)
+        if len(ready) == 1:
+            outcomes[ready[0].index] = await self._one(ready[0])
+        elif ready:
+            try:
+                applied = await self._together(ready)
+            except Exception as exc:
+                log.info(
+                    "batch not applied together; applying one by one",
+                    extra={"group": self.group, "records": len(ready), "error": repr(exc)},
+                )
+                applied = [(r.index, await self._one(r)) for r in ready]
+            for index, outcome in applied:
+                outcomes[index] = outcome
+        return outcomes
+
+    async def _together(self, ready: Sequence[_Ready]) -> list[tuple[int, Outcome]]:
+        done: list[tuple[int, Outcome]] = []
+        async with self._uow_factory() as uow:
+            ids = [r.envelope.id for r in ready]
+            seen = set(
+                (
+                    await uow.session.execute(
+                        select(inbox.c.message_id).where(
+                            inbox.c.consumer_group == self.group, inbox.c.message_id.in_(ids)
+                        )
+                    )
+                ).scalars()
+            )
+            rows: list[dict[str, Any]] = []
+            for r in ready:
+                if r.envelope.id in seen:
+                    done.append((r.index, Outcome.DUPLICATE))
+                    continue
+                seen.add(r.envelope.id)  # the same message twice in one batch
+                with self._span(r):
+                    await r.handler(uow, r.envelope, r.message)
+                rows.append(self._row(r.record, r.envelope, "processed", None, uow.clock.now()))
+                done.append((r.index, Outcome.PROCESSED))
+            if rows:
+                await uow.session.execute(insert(inbox), rows)
+        for (_, outcome), r in zip(done, ready, strict=True):
+            self._count(r.envelope, outcome)
+        return done
+
+    # --- decoding --------------------------------------------------------------------------
+
+    async def _decode(self, index: int, record: IncomingRecord) -> Outcome | _Ready:
         try:
             envelope = from_kafka(record.key, record.value, record.headers)
         except EnvelopeError as exc:
@@ -112,24 +199,7 @@ class InboxProcessor:
         except RegistryError as exc:
             await self._dead_letter(record, DeadLetterReason.INVALID, str(exc), 0, envelope)
             return Outcome.DEAD_LETTERED
-        carrier = headers_to_dict(record.headers)
-        with span_from(
-            carrier,
-            f"process {record.topic}",
-            SpanKind.CONSUMER,
-            {
-                "messaging.system": "kafka",
-                "messaging.consumer.group.name": self.group,
-                "messaging.message.id": envelope.id,
-                "messaging.destination.name": record.topic,
-                "v2v.message.type": envelope.type,
-            },
-        ):
-            outcome = await self._handle(record, envelope, message, handler)
-        telemetry.instruments().handled.add(
-            1, {"group": self.group, "type": envelope.type, "outcome": outcome.value}
-        )
-        return outcome
+        return _Ready(index, record, envelope, message, handler)
 
     async def _unhandled(self, record: IncomingRecord, envelope: Envelope) -> Outcome:
         if record.topic in self._commands_topics:
@@ -143,6 +213,14 @@ class InboxProcessor:
         if not self._registry.knows(envelope.type):
             note_unknown_event(self.group, envelope)
         return Outcome.IGNORED
+
+    # --- one record in its own transaction, retried -------------------------------------
+
+    async def _one(self, r: _Ready) -> Outcome:
+        with self._span(r):
+            outcome = await self._handle(r.record, r.envelope, r.message, r.handler)
+        self._count(r.envelope, outcome)
+        return outcome
 
     async def _handle(
         self, record: IncomingRecord, envelope: Envelope, message: Contract, handler: Handler
@@ -180,6 +258,8 @@ class InboxProcessor:
         )
         return Outcome.DEAD_LETTERED
 
+    # --- the inbox table -----------------------------------------------------------------
+
     async def _seen(self, uow: UnitOfWork, message_id: str) -> bool:
         row = await uow.session.execute(
             select(inbox.c.message_id).where(
@@ -192,6 +272,26 @@ class InboxProcessor:
         async with self._uow_factory() as uow:
             return await self._seen(uow, message_id)
 
+    def _row(
+        self,
+        record: IncomingRecord,
+        envelope: Envelope,
+        outcome: str,
+        error: str | None,
+        at: datetime,
+    ) -> dict[str, Any]:
+        return {
+            "consumer_group": self.group,
+            "message_id": envelope.id,
+            "message_type": envelope.type,
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "outcome": outcome,
+            "error": error,
+            "handled_at": at,
+        }
+
     async def _remember(
         self,
         uow: UnitOfWork,
@@ -200,19 +300,8 @@ class InboxProcessor:
         outcome: str,
         error: str | None,
     ) -> None:
-        await uow.session.execute(
-            insert(inbox).values(
-                consumer_group=self.group,
-                message_id=envelope.id,
-                message_type=envelope.type,
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                outcome=outcome,
-                error=error,
-                handled_at=uow.clock.now(),
-            )
-        )
+        row = self._row(record, envelope, outcome, error, uow.clock.now())
+        await uow.session.execute(insert(inbox).values(**row))
 
     async def _dead_letter(
         self,
@@ -233,76 +322,28 @@ class InboxProcessor:
             except Exception:
                 log.exception("could not record dead-lettered message in the inbox")
 
+    # --- telemetry ---------------------------------------------------------------------------
 
-def note_unknown_event(group: str, envelope: Envelope) -> None:
-    """An event type this reader does not know (a newer producer may add types): counted and
-    logged, never silently dropped and never a dead letter."""
-    kind = envelope.type[:200]
-    telemetry.instruments().unknown_type.add(1, {"group": group, "type": kind})
-    log.warning(
-        "event of an unknown type skipped",
-        extra={"group": group, "type": kind, "message_id": envelope.id},
-    )
-
-
-class DeadLetters:
-    """Publishes a failed record to its group's dead-letter topic, with the reason and the
-    original key, value and headers; retries until the broker has it, because the caller
-    must not commit the offset before."""
-
-    def __init__(self, group: str, publisher: Publisher, backoff: float = 0.2) -> None:
-        self.group = group
-        self.topic = dead_letter_topic(group)
-        self.publisher = publisher
-        self._backoff = backoff
-
-    async def send(
-        self,
-        record: IncomingRecord,
-        reason: DeadLetterReason,
-        error: str,
-        attempts: int,
-        at: datetime,
-    ) -> None:
-        headers = [(k, v) for k, v in record.headers if v is not None]
-        headers += [
-            (H_DLQ_REASON, reason.value.encode()),
-            (H_DLQ_ERROR, error[-4000:].encode()),
-            (H_DLQ_GROUP, self.group.encode()),
-            (H_DLQ_TOPIC, record.topic.encode()),
-            (H_DLQ_PARTITION, str(record.partition).encode()),
-            (H_DLQ_OFFSET, str(record.offset).encode()),
-            (H_DLQ_ATTEMPTS, str(attempts).encode()),
-            (H_DLQ_AT, at.isoformat().encode()),
-        ]
-        telemetry.instruments().dead_lettered.add(1, {"group": self.group, "reason": reason.value})
-        log.error(
-            "message dead-lettered",
-            extra={
-                "group": self.group,
-                "reason": reason.value,
-                "topic": record.topic,
-                "partition": record.partition,
-                "offset": record.offset,
-                "error": error.splitlines()[-1] if error else "",
+    @contextmanager
+    def _span(self, r: _Ready) -> Iterator[None]:
+        with span_from(
+            headers_to_dict(r.record.headers),
+            f"process {r.record.topic}",
+            SpanKind.CONSUMER,
+            {
+                "messaging.system": "kafka",
+                "messaging.consumer.group.name": self.group,
+                "messaging.message.id": r.envelope.id,
+                "messaging.destination.name": r.record.topic,
+                "v2v.message.type": r.envelope.type,
             },
+        ):
+            yield
+
+    def _count(self, envelope: Envelope, outcome: Outcome) -> None:
+        telemetry.instruments().handled.add(
+            1, {"group": self.group, "type": envelope.type, "outcome": outcome.value}
         )
-        value = record.value or b""
-        delay = self._backoff
-        while True:
-            try:
-                await self.publisher.send(self.topic, record.key or b"", value, headers)
-                return
-            except MessageSizeTooLargeError:
-                # The original plus our headers no longer fits: keep the evidence of where
-                # it is (topic, partition, offset stay in the headers) without its value.
-                log.error("dead letter too large with its value; sending it without")
-                headers = [*headers, (H_DLQ_VALUE_OMITTED, str(len(value)).encode())]
-                value = b""
-            except Exception:
-                log.exception("dead-letter publish failed; retrying")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
 
 
 def _describe(exc: BaseException) -> str:

@@ -3,6 +3,7 @@ state change; the relay publishes them later, in order."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import insert
@@ -15,8 +16,9 @@ from .tracing import current_carrier
 
 
 class Outbox:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, on_add: Callable[[], None] | None = None) -> None:
         self._session = session
+        self._on_add = on_add
 
     async def add(self, envelope: Envelope, topic: str, created_at: datetime) -> None:
         if envelope.traceparent is None:
@@ -40,3 +42,5 @@ class Outbox:
                 created_at=created_at,
             )
         )
+        if self._on_add is not None:
+            self._on_add()

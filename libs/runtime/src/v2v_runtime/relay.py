@@ -16,9 +16,9 @@ from datetime import datetime
 
 from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from . import telemetry
+from . import telemetry, wakeup
 from .clock import Clock
 from .db.tables import outbox
 from .kafka import Publisher
@@ -128,16 +128,41 @@ class OutboxRelay:
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Publish until ``stop``: woken as soon as a transaction commits outbox rows (this
+        process, or any process on PostgreSQL), polling every ``poll_interval`` regardless."""
         log.info("outbox relay started")
-        while not stop.is_set():
-            try:
-                sent = await self.run_once()
-            except Exception:
-                # Broker or database away: keep the rows, try again; nothing is lost.
-                log.exception("outbox relay batch failed; retrying")
-                sent = 0
-                await asyncio.sleep(min(5.0, self._poll_interval * 10))
-            if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self._poll_interval)
+        engine = self._sessions.kw.get("bind")
+        wake = wakeup.outbox_event(engine) if isinstance(engine, AsyncEngine) else asyncio.Event()
+        listener = (
+            asyncio.create_task(wakeup.listen(engine, stop))
+            if isinstance(engine, AsyncEngine)
+            else None
+        )
+        try:
+            while not stop.is_set():
+                wake.clear()  # before looking: a commit from now on wakes the next wait
+                try:
+                    sent = await self.run_once()
+                except Exception:
+                    # Broker or database away: keep the rows, try again; nothing is lost.
+                    log.exception("outbox relay batch failed; retrying")
+                    sent = 0
+                    await asyncio.sleep(min(5.0, self._poll_interval * 10))
+                if sent == 0:
+                    await _first(stop, wake, within=self._poll_interval)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await listener
         log.info("outbox relay stopped")
+
+
+async def _first(*events: asyncio.Event, within: float) -> None:
+    """Wait until any of ``events`` is set, or ``within`` seconds."""
+    waits = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()

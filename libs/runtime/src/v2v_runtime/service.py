@@ -255,7 +255,7 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
                 retry_backoff=s.inbox_retry_backoff_s,
             )
             broker = make_broker(s.kafka_bootstrap_servers, f"{spec.name}-consumer", kafka_opts)
-            subscribe(broker, processor, *kit.topics)
+            subscribe(broker, processor, *kit.topics, max_batch=s.inbox_max_batch)
             await broker.start()
             log.info("consumer started", extra={"group": kit.group, "topics": kit.topics})
         if Role.RELAY in roles:

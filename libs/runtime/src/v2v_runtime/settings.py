@@ -20,6 +20,9 @@ class RuntimeSettings(BaseSettings):
     log_json: bool = True
     inbox_max_attempts: int = Field(5, ge=1)
     inbox_retry_backoff_s: float = Field(0.2, ge=0)
+    inbox_max_batch: int = Field(
+        500, ge=1, le=5000, description="records fetched and applied per inbox transaction"
+    )
     relay_batch_size: int = Field(500, ge=1)
     relay_poll_interval_s: float = Field(0.2, gt=0)
     seal_interval_s: float = Field(

@@ -3,16 +3,18 @@ does the claim of the HTTP request's Idempotency-Key (see v2v_runtime.idempotenc
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from v2v_events.envelope import Envelope
 from v2v_events.registry import REGISTRY, Contract, Registry
 
-from . import idempotency
+from . import idempotency, wakeup
 from .clock import Clock, IdGenerator
-from .eventstore import EventStore
+from .db.engine import writer_turn
+from .eventstore import EventStore, Heads
 from .outbox import Outbox
 
 
@@ -33,6 +35,9 @@ class UnitOfWork:
         self.source = source
         self.registry = registry
         self._session: AsyncSession | None = None
+        self._turn: AbstractAsyncContextManager[None] | None = None
+        self._wrote_outbox = False
+        self._heads: Heads = {}
 
     @property
     def session(self) -> AsyncSession:
@@ -42,11 +47,19 @@ class UnitOfWork:
 
     @property
     def events(self) -> EventStore:
-        return EventStore(self.session, self.clock)
+        return EventStore(self.session, self.clock, self._heads)
 
     @property
     def outbox(self) -> Outbox:
-        return Outbox(self.session)
+        return Outbox(self.session, on_add=self._outbox_written)
+
+    def _outbox_written(self) -> None:
+        self._wrote_outbox = True
+
+    @property
+    def _engine(self) -> AsyncEngine | None:
+        bind = self._sessions.kw.get("bind")
+        return bind if isinstance(bind, AsyncEngine) else None
 
     async def publish(
         self,
@@ -71,8 +84,17 @@ class UnitOfWork:
         return env
 
     async def __aenter__(self) -> UnitOfWork:
-        self._session = self._sessions()
-        await self._session.begin()
+        # SQLite: wait for this process's writer turn here, not in SQLite's busy handler.
+        self._turn = writer_turn(self._engine)
+        await self._turn.__aenter__()
+        try:
+            self._session = self._sessions()
+            await self._session.begin()
+        except BaseException:
+            await self._turn.__aexit__(None, None, None)
+            raise
+        self._wrote_outbox = False
+        self._heads = {}
         return self
 
     async def __aexit__(
@@ -89,11 +111,18 @@ class UnitOfWork:
                 claim = idempotency.current()
                 if claim is not None and not claim.committed:
                     await idempotency.insert_claim(self._session, claim, self.clock.now())
+                if self._wrote_outbox:
+                    await wakeup.announce(self._session)
                 await self._session.commit()
                 if claim is not None:
                     claim.committed = True
+                if self._wrote_outbox and self._engine is not None:
+                    wakeup.committed(self._engine)
             else:
                 await self._session.rollback()
         finally:
             await self._session.close()
             self._session = None
+            turn, self._turn = self._turn, None
+            if turn is not None:
+                await turn.__aexit__(None, None, None)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -110,14 +110,34 @@ class JourneyBridge:
         *,
         task_queue: str = TASK_QUEUE,
         retry_backoff: float = 0.5,
+        parallel: int = 32,
     ) -> None:
         self.group = dead_letters.group
         self._client = client
         self._dead_letters = dead_letters
         self._policy_for = policy_for
         self._registrations = registrations
+        self._parallel = asyncio.Semaphore(parallel)
         self._task_queue = task_queue
         self._backoff = retry_backoff
+
+    async def process_batch(self, records: Sequence[IncomingRecord]) -> list[Outcome]:
+        """One partition's records: different journeys (keys) concurrently — each is a
+        separate Temporal call — and each journey's records in their order."""
+        outcomes = [Outcome.IGNORED] * len(records)
+        by_key: dict[bytes | None, list[int]] = {}
+        for i, record in enumerate(records):
+            by_key.setdefault(record.key, []).append(i)
+
+        async def journey(indices: list[int]) -> None:
+            async with self._parallel:
+                for i in indices:
+                    outcomes[i] = await self.process(records[i])
+
+        async with asyncio.TaskGroup() as tasks:
+            for indices in by_key.values():
+                tasks.create_task(journey(indices))
+        return outcomes
 
     async def process(self, record: IncomingRecord) -> Outcome:
         try:
