@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from v2v_cli.commands import asyncapi, audit, demo, journey, platform, schemas, stack, test
+from v2v_cli.commands import (
+    asyncapi,
+    audit,
+    demo,
+    journey,
+    platform,
+    rebuild,
+    schemas,
+    stack,
+    test,
+)
 
 app = typer.Typer(
     name="v2v",
@@ -20,6 +30,7 @@ app.add_typer(journey.app, name="journey")
 platform.register_top_level(app)
 demo.register_top_level(app)
 test.register_top_level(app)
+rebuild.register_top_level(app)
 
 if __name__ == "__main__":
     app()

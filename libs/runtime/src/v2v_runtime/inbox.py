@@ -51,6 +51,7 @@ from .deadletters import (
     note_unknown_event,
 )
 from .kafka import Publisher
+from .lineage import Lineage
 from .tracing import span_from
 from .uow import UnitOfWork
 
@@ -173,6 +174,7 @@ class InboxProcessor:
                     done.append((r.index, Outcome.DUPLICATE))
                     continue
                 seen.add(r.envelope.id)  # the same message twice in one batch
+                uow.lineage = Lineage.caused_by(r.envelope)
                 with self._span(r):
                     await r.handler(uow, r.envelope, r.message)
                 rows.append(self._row(r.record, r.envelope, "processed", None, uow.clock.now()))
@@ -231,6 +233,7 @@ class InboxProcessor:
                 async with self._uow_factory() as uow:
                     if await self._seen(uow, envelope.id):
                         return Outcome.DUPLICATE
+                    uow.lineage = Lineage.caused_by(envelope)
                     await handler(uow, envelope, message)
                     await self._remember(uow, record, envelope, "processed", None)
                 return Outcome.PROCESSED

@@ -40,8 +40,10 @@ from .http import (
 )
 from .inbox import Handler, InboxProcessor
 from .kafka import KafkaPublisher, Publisher
+from .lineage_http import LineageMiddleware
 from .logging import configure_logging
 from .relay import OutboxRelay
+from .repository import Persistence, rebuild
 from .seal import Sealer
 from .seal_external import external_seal_reader
 from .settings import RuntimeSettings
@@ -101,6 +103,8 @@ class ServiceSpec:
     title: str = ""
     clock: Clock = field(default_factory=SystemClock)
     ids: IdGenerator = field(default_factory=UuidGenerator)
+    # The service's codec, projector, read tables and ports (see v2v_runtime.repository).
+    persistence: Persistence | None = None
 
 
 class ServiceKit:
@@ -115,7 +119,20 @@ class ServiceKit:
         self.ids = spec.ids
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, self.clock, self.ids, self.settings.source)
+        return UnitOfWork(
+            self.sessions,
+            self.clock,
+            self.ids,
+            self.settings.source,
+            persistence=self.spec.persistence,
+        )
+
+    async def rebuild(self) -> int:
+        """Read models from the event store (v2v rebuild); returns the events applied."""
+        if self.spec.persistence is None:
+            raise RuntimeError(f"{self.spec.name} declares no persistence to rebuild")
+        async with self.uow() as uow:
+            return await rebuild(uow, self.spec.persistence)
 
     async def migrate(self) -> None:
         await upgrade(self.settings.database_url, list(self.spec.migrations))
@@ -169,6 +186,7 @@ class ServiceKit:
         for router in self.spec.routers:
             app.include_router(router)
         install_problem_handlers(app)
+        app.add_middleware(LineageMiddleware)
         app.add_middleware(
             idempotency_http.IdempotencyMiddleware,
             openapi=lambda: app.openapi(),
@@ -321,9 +339,20 @@ async def migrate(spec: ServiceSpec) -> None:
         await kit.engine.dispose()
 
 
+async def rebuild_read_models(spec: ServiceSpec) -> int:
+    """Bring the schema up to date, then rebuild the read models from the event store."""
+    kit = ServiceKit(spec)
+    try:
+        await kit.migrate()
+        return await kit.rebuild()
+    finally:
+        await kit.engine.dispose()
+
+
 def main(build: Callable[[], ServiceSpec], argv: Sequence[str] | None = None) -> None:
-    """``python -m v2v_<service> [api|consumer|relay|all ...]`` (default: all), or
-    ``python -m v2v_<service> migrate`` to bring the database schema up to date and exit."""
+    """``python -m v2v_<service> [api|consumer|relay|all ...]`` (default: all);
+    ``python -m v2v_<service> migrate`` to bring the database schema up to date and exit;
+    ``python -m v2v_<service> rebuild`` to rebuild the read models from the event store."""
     import sys
 
     args = list(argv if argv is not None else sys.argv[1:]) or ["all"]
@@ -331,6 +360,11 @@ def main(build: Callable[[], ServiceSpec], argv: Sequence[str] | None = None) ->
         spec = build()
         asyncio.run(migrate(spec))
         print(f"{spec.name}: database schema up to date", flush=True)
+        return
+    if args == ["rebuild"]:
+        spec = build()
+        count = asyncio.run(rebuild_read_models(spec))
+        print(f"{spec.name}: read models rebuilt from {count} events", flush=True)
         return
     try:
         roles = {Role(a) for a in args}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -14,12 +15,26 @@ from v2v_events.registry import REGISTRY, Contract, Registry
 from . import idempotency, wakeup
 from .clock import Clock, IdGenerator
 from .db.engine import writer_turn
+from .domain import Aggregate
 from .eventstore import EventStore, Heads
+from .lineage import Lineage, request_lineage
 from .outbox import Outbox
+
+if TYPE_CHECKING:
+    from .repository import Persistence, Repository
+
+A = TypeVar("A", bound=Aggregate)
+P = TypeVar("P")
 
 
 class UnitOfWork:
-    """``async with uow:`` opens a transaction; leaving it commits, or rolls back on error."""
+    """``async with uow:`` opens a transaction; leaving it commits, or rolls back on error.
+
+    It carries the lineage of what is being handled (``lineage``: set by the inbox per
+    incoming message, taken from the HTTP request otherwise), which every saved event and
+    every published message records; and the service's ``Persistence``, from which use
+    cases get repositories (``repository(Lot)``) and ports (``port(Sequences)``).
+    """
 
     def __init__(
         self,
@@ -28,12 +43,15 @@ class UnitOfWork:
         ids: IdGenerator,
         source: str,
         registry: Registry = REGISTRY,
+        persistence: Persistence | None = None,
     ) -> None:
         self._sessions = sessions
         self.clock = clock
         self.ids = ids
         self.source = source
         self.registry = registry
+        self.persistence = persistence
+        self.lineage: Lineage = request_lineage.get()
         self._session: AsyncSession | None = None
         self._turn: AbstractAsyncContextManager[None] | None = None
         self._wrote_outbox = False
@@ -48,6 +66,21 @@ class UnitOfWork:
     @property
     def events(self) -> EventStore:
         return EventStore(self.session, self.clock, self._heads)
+
+    def repository(self, aggregate: type[A]) -> Repository[A]:
+        """The repository of ``aggregate`` with the service's codec and projector."""
+        from .repository import Repository
+
+        if self.persistence is None:
+            raise RuntimeError("this unit of work has no persistence (service codec) configured")
+        return Repository(self, aggregate, self.persistence.codec, self.persistence.projector)
+
+    def port(self, kind: type[P]) -> P:
+        """The service's adapter for the port ``kind``, bound to this transaction."""
+        if self.persistence is None or kind not in self.persistence.ports:
+            raise RuntimeError(f"no adapter for port {kind.__name__} in this service")
+        adapter: P = self.persistence.ports[kind](self.session)
+        return adapter
 
     @property
     def outbox(self) -> Outbox:
@@ -70,15 +103,16 @@ class UnitOfWork:
         causationid: str | None = None,
         message_id: str | None = None,
     ) -> Envelope:
-        """Queue ``message`` for Kafka in this transaction; returns its envelope."""
+        """Queue ``message`` for Kafka in this transaction; returns its envelope. Its
+        lineage is the unit of work's unless given."""
         env = self.registry.envelope(
             message,
             subject=subject,
             source=self.source,
             id=message_id or self.ids.new_id(),
             time=self.clock.now(),
-            correlationid=correlationid,
-            causationid=causationid,
+            correlationid=correlationid or self.lineage.correlation_id,
+            causationid=causationid or self.lineage.causation_id,
         )
         await self.outbox.add(env, self.registry.for_model(type(message)).topic, env.time)
         return env
