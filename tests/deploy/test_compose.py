@@ -116,7 +116,8 @@ def test_role_runs_from_its_service_image_with_a_healthcheck(
     s = services[name]
     assert s["image"] == f"vein2vein/{svc}:local"
     assert Path(s["build"]["context"]) == ROOT
-    assert s["build"]["dockerfile"] == f"services/{svc}/Dockerfile"
+    assert s["build"]["dockerfile"] == "Dockerfile"  # one Dockerfile for every service
+    assert s["build"]["args"]["SERVICE"] == svc
     assert s["command"] == [role]
     assert s.get("entrypoint") is None, "the image's entrypoint picks the service"
     check = s.get("healthcheck", {})

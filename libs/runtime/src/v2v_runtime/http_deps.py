@@ -1,9 +1,5 @@
-"""FastAPI dependencies of every service's routes: the service kit and a fresh unit of work.
-
-    async def enroll(body: EnrollPatient, actor: CurrentActor, uow: NewUow) -> ...:
-        async with uow:
-            ...
-"""
+"""FastAPI dependencies of every service's routes: the service kit (``Kit``) and a fresh
+unit of work (``NewUow``) that the route opens with ``async with uow:``."""
 
 from __future__ import annotations
 

@@ -1,16 +1,20 @@
 # syntax=docker/dockerfile:1
-# The batch service: one image for all of its roles. Build from the repository root:
-#   docker build -f services/batch/Dockerfile -t vein2vein/batch:local .
+# One Dockerfile for every vein2vein service; the SERVICE build argument picks which one.
+# Build from the repository root, one image per service:
+#   docker build --build-arg SERVICE=custody -t vein2vein/custody:local .
+#   docker build --build-arg SERVICE=journey --build-arg DEFAULT_ROLE=worker \
+#       -t vein2vein/journey:local .
 # The command picks the role: `docker run IMAGE consumer`. Roles: api (default), consumer,
-# relay, migrate (one-shot) for custody, logistics, batch and qc; worker (default) and bridge
-# for journey.
-# The five services/*/Dockerfile are identical but for the service name and the default role
-# (tests/deploy/test_images.py checks it): change them together.
+# relay, migrate, rebuild (one-shots) for custody, logistics, batch and qc; worker (default),
+# bridge and migrate for journey.
+ARG SERVICE
+ARG DEFAULT_ROLE=api
 
 # ---- builder: the locked dependencies, then the service, into /app/.venv (uv's recipe) ----
 # Same Python image as the runtime stage: the virtualenv points at /usr/local/bin/python3.11,
 # so both stages must have the same interpreter at the same path.
 FROM python:3.11.14-slim-bookworm AS builder
+ARG SERVICE
 # uv pinned to the version that writes uv.lock; only the static binary, from uv's own image.
 COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /bin/uv
 # Bytecode compiled at build time (faster start, nothing written at run time); copy, not
@@ -32,19 +36,21 @@ COPY services/batch/pyproject.toml services/batch/
 COPY services/qc/pyproject.toml services/qc/
 COPY services/journey/pyproject.toml services/journey/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-workspace --package v2v-batch
+    uv sync --frozen --no-dev --no-install-workspace --package v2v-${SERVICE}
 
 # Source of the members this service needs (.dockerignore keeps tests and caches out), then
 # install them as wheels, not editable: the runtime stage has the virtualenv and no source tree.
 COPY libs/events libs/events
 COPY libs/runtime libs/runtime
-COPY services/batch services/batch
+COPY services/${SERVICE} services/${SERVICE}
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-editable --package v2v-batch
+    uv sync --frozen --no-dev --no-editable --package v2v-${SERVICE}
 
 # ---- runtime: the interpreter and the virtualenv; no uv, no compilers, no source ----
 FROM python:3.11.14-slim-bookworm
-LABEL org.opencontainers.image.title="vein2vein batch"
+ARG SERVICE
+ARG DEFAULT_ROLE
+LABEL org.opencontainers.image.title="vein2vein ${SERVICE}"
 # A fixed numeric UID/GID, so Kubernetes runAsUser/fsGroup and volume ownership can match it.
 # /app/.v2v is the only writable place: the embedded SQLite default (./.v2v/db) when no
 # V2V_DATABASE_URL is given. The virtualenv stays owned by root, read-only for the service.
@@ -56,7 +62,10 @@ RUN groupadd --system --gid 10001 v2v \
 WORKDIR /app
 COPY --from=builder /app/.venv /app/.venv
 # Bind all interfaces on the API port inside the container; JSON logs for collectors.
+# Which service this image runs, and its role when none is given (v2v_runtime.image).
 ENV PATH="/app/.venv/bin:$PATH" \
+    V2V_IMAGE_SERVICE=${SERVICE} \
+    V2V_IMAGE_DEFAULT_ROLE=${DEFAULT_ROLE} \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     V2V_HTTP_HOST=0.0.0.0 \
@@ -69,5 +78,4 @@ EXPOSE 8080 8081
 # Probes /healthz on V2V_HEALTH_PORT, else V2V_HTTP_PORT (stdlib only, answers within ~3 s).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-m", "v2v_runtime.healthcheck"]
-ENTRYPOINT ["python", "-m", "v2v_batch"]
-CMD ["api"]
+ENTRYPOINT ["python", "-m", "v2v_runtime.image"]
