@@ -123,9 +123,13 @@ def build_router(network: NetworkConfig, reported_times: ReportedTimeWindow) -> 
         first: Annotated[date | None, Query(alias="from")] = None,
         last: Annotated[date | None, Query(alias="to")] = None,
     ) -> CapacityView:
+        """Slots per day at a manufacturing site. Without ``from``: the slot days a collection
+        booked today can reach (today + transit + lead, over the scheduling horizon)."""
         plan = network.site(site)
         kit = kit_of(request.app)
-        first = first or kit.clock.now().date()
+        if first is None:
+            offset = network.collection.collection_to_slot_days
+            first = kit.clock.now().date() + timedelta(days=offset)
         if last is None:
             try:
                 last = first + timedelta(days=network.scheduling_horizon_days - 1)
