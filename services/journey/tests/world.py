@@ -33,6 +33,9 @@ class Scenario:
     # attempts whose lot manufacturing rejects after QA released it (instead of shipping it)
     withdrawn_after_release: set[int] = field(default_factory=set)
     failed_value: str = "61.0"  # the value a failing QC test reports
+    # how many ScheduleCollection requests logistics refuses (no free slot) before one frees
+    refused_schedules: int = 0
+    unanswered_schedules: int = 0  # requests logistics never answers (before any refusal)
 
 
 class World:
@@ -45,6 +48,8 @@ class World:
         self._retained = 0
         self._released: set[int] = set()
         self._outbound: dict[int, list[str]] = {}
+        self._refused = 0
+        self._unanswered = 0
         self.final_view: Any = None
 
     # --- plumbing ---------------------------------------------------------------------
@@ -141,6 +146,23 @@ class World:
         self._retained = self.s.retained_aliquots
         now = datetime.now(UTC)
         n = cmd.attempt
+        if self._unanswered < self.s.unanswered_schedules:
+            self._unanswered += 1
+            return "ok"
+        if self._refused < self.s.refused_schedules:
+            self._refused += 1
+            self._emit(
+                cmd.coi,
+                logistics.CollectionUnschedulable(
+                    coi=cmd.coi,
+                    manufacturing_site=cmd.manufacturing_site,
+                    searched_from=cmd.earliest_date + timedelta(days=1),
+                    searched_until=cmd.earliest_date + timedelta(days=28),
+                    reason=f"no free manufacturing slot at {cmd.manufacturing_site}",
+                    attempt=n,
+                ),
+            )
+            return "ok"
         self._emit(
             cmd.coi,
             logistics.CollectionScheduled(
