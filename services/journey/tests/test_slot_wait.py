@@ -6,23 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from v2v_events import REGISTRY
 from v2v_events.contracts import batch, journey, logistics
 from v2v_events.contracts.common import Actor
 from v2v_journey import policies
-from v2v_journey.bridge import signal_name
-from v2v_journey.model import JourneyPolicy, JourneySignal, JourneyView, Stage, Status
+from v2v_journey.model import JourneyPolicy, JourneyView, Stage, Status
 from v2v_journey.workflow import JourneyWorkflow
 
 from .test_workflow import FAST, new_input, run_journey, search_attributes
-from .world import Scenario, World
+from .world import Scenario, World, signal_as_bridge
 
 COORDINATOR = Actor(user_id="u-coord-7", role="treatment-center-coordinator")
 POLICY = FAST.model_copy(
@@ -33,7 +30,7 @@ Handle = WorkflowHandle[JourneyWorkflow, JourneyView]
 
 async def decide(handle: Handle, coi: str, decision: str, reason: str) -> None:
     """What the bridge does with logistics' scheduling.decided after a coordinator posted it."""
-    ev = logistics.SchedulingDecided(
+    decided = logistics.SchedulingDecided(
         coi=coi,
         attempt=1,
         decision=logistics.SchedulingDecision(decision),
@@ -41,11 +38,7 @@ async def decide(handle: Handle, coi: str, decision: str, reason: str) -> None:
         decided_at=datetime.now(UTC),
         actor=COORDINATOR,
     )
-    name = REGISTRY.for_model(logistics.SchedulingDecided).name
-    sig = JourneySignal(
-        event_id=str(uuid.uuid4()), type=name, time=ev.decided_at, data=ev.model_dump(mode="json")
-    )
-    await handle.signal(signal_name(name), sig)
+    await signal_as_bridge(handle, decided)
 
 
 def told(world: World) -> list[journey.TreatmentCenterNotified]:

@@ -5,13 +5,14 @@ signalled back exactly as the bridge does."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
 from v2v_events import REGISTRY
 from v2v_events.contracts import batch, custody, journey, logistics, qc
@@ -22,6 +23,19 @@ from v2v_journey.model import JourneySignal
 
 OPERATOR = Actor(user_id="u-op", role="cell-therapy-specialist")
 QA = Actor(user_id="u-qa", role="qa-reviewer")
+
+
+async def signal_as_bridge(handle: WorkflowHandle[Any, Any], event: Contract) -> None:
+    """Signal ``event`` to the journey as the bridge does with a service event (e.g. people's
+    decisions, posted to a service while the journey waits)."""
+    name = REGISTRY.for_model(type(event)).name
+    sig = JourneySignal(
+        event_id=str(uuid.uuid4()),
+        type=name,
+        time=datetime.now(UTC),
+        data=event.model_dump(mode="json"),
+    )
+    await handle.signal(signal_name(name), sig)
 
 
 @dataclass

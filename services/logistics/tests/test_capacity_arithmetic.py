@@ -16,50 +16,28 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from v2v_events.contracts.common import Actor
 from v2v_events.contracts.logistics import (
     CollectionScheduled,
     CollectionUnschedulable,
-    ScheduleCollection,
 )
 from v2v_logistics.adapters.config import load_network
-from v2v_logistics.bootstrap import build
-from v2v_logistics.settings import LogisticsSettings
-from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock
+from v2v_runtime.testing import ServiceHarness, StepClock
 
-from .support import cancel
+from .conftest import HarnessFactory
+from .support import cancel, new_coi, schedule
 
 NETWORK = load_network()
-JOURNEY = Actor(user_id="journey", role="system")
 MONDAY = date(2026, 11, 23)
-_cois = itertools.count(1)
-
-Harness = Callable[[date], Awaitable[ServiceHarness]]
 
 
-@pytest.fixture
-async def harness_on(tmp_path: Path) -> AsyncIterator[Harness]:
-    made: list[ServiceHarness] = []
-
-    async def make(today: date) -> ServiceHarness:
-        settings = LogisticsSettings(
-            database_url=ServiceHarness.sqlite_url(tmp_path, f"cap{len(made)}"), log_json=False
-        )
-        clock = StepClock(datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=8))
-        h = ServiceHarness(build(settings, network=NETWORK, clock=clock, ids=SeqIds("bk")))
-        await h.start()
-        made.append(h)
-        return h
-
-    yield make
-    for h in made:
-        await h.close()
+async def harness_on(make_harness: HarnessFactory, today: date) -> ServiceHarness:
+    """The packaged network, its clock at 08:00 UTC on ``today``."""
+    start = datetime.combine(today, time(8), UTC)
+    return await make_harness(NETWORK, clock=StepClock(start))
 
 
 def expected(site: str) -> int:
@@ -70,22 +48,9 @@ def expected(site: str) -> int:
     return 20 * plan.slots_per_day
 
 
-async def schedule(h: ServiceHarness, site: str, today: date) -> str:
-    coi = f"CHA1B2C26{next(_cois):06d}"
-    cmd = ScheduleCollection(
-        coi=coi,
-        apheresis_center="apheresis-center-1",
-        manufacturing_site=site,
-        earliest_date=today,
-        actor=JOURNEY,
-    )
-    await h.deliver(cmd, subject=coi)
-    return coi
-
-
 async def book_until_refused(h: ServiceHarness, site: str, today: date) -> int:
     for booked in itertools.count():
-        await schedule(h, site, today)
+        await schedule(h, new_coi(), today, site=site)
         if await h.published(CollectionUnschedulable):
             return booked
     raise AssertionError("unreachable")
@@ -97,9 +62,9 @@ def test_the_packaged_numbers() -> None:
 
 @pytest.mark.parametrize("offset", [0, 4, 5], ids=["from-monday", "from-friday", "from-saturday"])
 @pytest.mark.parametrize("site", ["manufacturing-site-1", "manufacturing-site-2"])
-async def test_books_until_refused(harness_on: Harness, site: str, offset: int) -> None:
+async def test_books_until_refused(make_harness: HarnessFactory, site: str, offset: int) -> None:
     today = MONDAY + timedelta(days=offset)
-    h = await harness_on(today)
+    h = await harness_on(make_harness, today)
     assert await book_until_refused(h, site, today) == expected(site)
 
     booked = await h.published(CollectionScheduled)
@@ -122,22 +87,25 @@ async def test_books_until_refused(harness_on: Harness, site: str, offset: int) 
     assert view["days"][0]["date"] == (today + timedelta(days=1)).isoformat()
 
 
-async def test_concurrent_requests_book_exactly_the_capacity(harness_on: Harness) -> None:
+async def test_concurrent_requests_book_exactly_the_capacity(make_harness: HarnessFactory) -> None:
     site = "manufacturing-site-2"
-    h = await harness_on(MONDAY)
-    await asyncio.gather(*(schedule(h, site, MONDAY) for _ in range(expected(site) + 5)))
+    h = await harness_on(make_harness, MONDAY)
+    requests = [schedule(h, new_coi(), MONDAY, site=site) for _ in range(expected(site) + 5)]
+    await asyncio.gather(*requests)
     assert len(await h.published(CollectionScheduled)) == expected(site)
     assert len(await h.published(CollectionUnschedulable)) == 5
 
 
-async def test_a_cancelled_collection_frees_its_slot_for_the_next(harness_on: Harness) -> None:
+async def test_a_cancelled_collection_frees_its_slot_for_the_next(
+    make_harness: HarnessFactory,
+) -> None:
     site = "manufacturing-site-2"
-    h = await harness_on(MONDAY)
+    h = await harness_on(make_harness, MONDAY)
     assert await book_until_refused(h, site, MONDAY) == expected(site)
     first = (await h.published(CollectionScheduled))[0]
     await cancel(h, first.coi, first.booking_id)
-    await schedule(h, site, MONDAY)
+    await schedule(h, new_coi(), MONDAY, site=site)
     again = (await h.published(CollectionScheduled))[-1]
     assert again.manufacturing_slot_date == first.manufacturing_slot_date
-    await schedule(h, site, MONDAY)
+    await schedule(h, new_coi(), MONDAY, site=site)
     assert len(await h.published(CollectionUnschedulable)) == 2
