@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from v2v_events.contracts.common import ShipmentDirection, TemperatureClass
-from v2v_events.contracts.logistics import BookShipment, ShipmentBooked
+from v2v_events.contracts.logistics import BookShipment, ScheduleCollection, ShipmentBooked
 from v2v_logistics.bootstrap import build
 from v2v_logistics.settings import LogisticsSettings
 from v2v_runtime.testing import ServiceHarness
@@ -58,7 +58,23 @@ async def deliver_shipment(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     return Call(f"/shipments/{shipment_id}/delivery", body)
 
 
+async def scheduling_decision(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    # A site logistics does not know: unschedulable, so the collection waits for a decision.
+    await deliver(
+        h,
+        ScheduleCollection(
+            coi=COI,
+            apheresis_center="apheresis-center-1",
+            manufacturing_site="manufacturing-site-9",
+            earliest_date=NOW.date(),
+            actor=SYSTEM,
+        ),
+    )
+    return Call(f"/collections/{COI}/decision", {"decision": "keep-waiting", "reason": "ok"})
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "POST /collections/{coi}/decision": scheduling_decision,
     "POST /bookings/{booking_id}/cancel": cancel_booking,
     "POST /shipments/{shipment_id}/pickup": pick_up,
     "POST /shipments/{shipment_id}/delivery": deliver_shipment,

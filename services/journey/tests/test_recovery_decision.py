@@ -11,15 +11,13 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from v2v_events import REGISTRY
 from v2v_events.contracts import journey, logistics, qc
 from v2v_events.contracts.common import Actor
-from v2v_journey.bridge import signal_name
-from v2v_journey.model import JourneySignal, JourneyView, Stage, Status, workflow_id
+from v2v_journey.model import JourneyView, Stage, Status, workflow_id
 from v2v_journey.workflow import JourneyWorkflow
 
 from .test_workflow import FAST, new_input
-from .world import Scenario, World
+from .world import Scenario, World, signal_as_bridge
 
 QA = Actor(user_id="u-qa-lead", role="qa-reviewer")
 POLICY = FAST.model_copy(update={"decision_due": timedelta(seconds=2)})
@@ -29,7 +27,7 @@ async def decide(
     handle: WorkflowHandle[JourneyWorkflow, JourneyView], coi: str, decision: str
 ) -> None:
     """What the bridge does with QC's qc.recovery.decided after QA posted it."""
-    ev = qc.RecoveryDecided(
+    decided = qc.RecoveryDecided(
         coi=coi,
         lot_id="L1",
         decision=qc.RecoveryDecision(decision),
@@ -37,11 +35,7 @@ async def decide(
         decided_at=datetime.now(UTC),
         actor=QA,
     )
-    name = REGISTRY.for_model(qc.RecoveryDecided).name
-    sig = JourneySignal(
-        event_id=str(uuid.uuid4()), type=name, time=ev.decided_at, data=ev.model_dump(mode="json")
-    )
-    await handle.signal(signal_name(name), sig)
+    await signal_as_bridge(handle, decided)
 
 
 async def waiting_for_people(

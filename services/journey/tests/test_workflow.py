@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -58,9 +59,18 @@ def new_input(policy: JourneyPolicy = FAST) -> JourneyInput:
     )
 
 
+During = Callable[[World, WorkflowHandle[JourneyWorkflow, JourneyView]], Awaitable[None]]
+
+
 async def run_journey(
-    env: WorkflowEnvironment, scenario: Scenario, inp: JourneyInput, record_as: str
+    env: WorkflowEnvironment,
+    scenario: Scenario,
+    inp: JourneyInput,
+    record_as: str,
+    during: During | None = None,
 ) -> tuple[World, WorkflowHandle[JourneyWorkflow, JourneyView], JourneyView | Exception]:
+    """Run the journey in the simulated world to its end; ``during`` acts as people do
+    while it runs (e.g. send a decision)."""
     world = World(env.client, scenario)
     queue = f"journey-test-{uuid.uuid4().hex[:8]}"
     async with Worker(
@@ -69,6 +79,8 @@ async def run_journey(
         handle = await env.client.start_workflow(
             JourneyWorkflow.run, inp, id=workflow_id(inp.coi), task_queue=queue
         )
+        if during is not None:
+            await during(world, handle)
         result: JourneyView | Exception
         try:
             result = await handle.result()
@@ -233,12 +245,13 @@ async def test_late_apheresis_is_rejected_and_recollected(temporal: WorkflowEnvi
         if isinstance(c, logistics.ScheduleCollection) and c.attempt == 2
     )
     before = world.commands[:first_schedule_2]
-    # compensated in reverse: the inbound shipment cancelled, then the unit rejected
+    # compensated in reverse: the inbound shipment cancelled, the unit rejected, and the
+    # collection booking cancelled, which frees the manufacturing slot it will not use
     assert [
         (n, getattr(c, "booking_id", None) or getattr(c, "unit_id", None))
         for n, c in before
         if n in ("cancel-booking", "reject-unit")
-    ] == [("cancel-booking", "S-inbound-1"), ("reject-unit", "U1")]
+    ] == [("cancel-booking", "S-inbound-1"), ("reject-unit", "U1"), ("cancel-booking", "C1")]
     assert world.sent(journey.TreatmentCenterNotified)[0].reason == (
         journey.NotificationReason.APHERESIS_LATE
     )

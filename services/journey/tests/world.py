@@ -5,13 +5,14 @@ signalled back exactly as the bridge does."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
 from v2v_events import REGISTRY
 from v2v_events.contracts import batch, custody, journey, logistics, qc
@@ -24,6 +25,19 @@ OPERATOR = Actor(user_id="u-op", role="cell-therapy-specialist")
 QA = Actor(user_id="u-qa", role="qa-reviewer")
 
 
+async def signal_as_bridge(handle: WorkflowHandle[Any, Any], event: Contract) -> None:
+    """Signal ``event`` to the journey as the bridge does with a service event (e.g. people's
+    decisions, posted to a service while the journey waits)."""
+    name = REGISTRY.for_model(type(event)).name
+    sig = JourneySignal(
+        event_id=str(uuid.uuid4()),
+        type=name,
+        time=datetime.now(UTC),
+        data=event.model_dump(mode="json"),
+    )
+    await handle.signal(signal_name(name), sig)
+
+
 @dataclass
 class Scenario:
     qc_in_spec: list[bool] = field(default_factory=lambda: [True])
@@ -33,6 +47,9 @@ class Scenario:
     # attempts whose lot manufacturing rejects after QA released it (instead of shipping it)
     withdrawn_after_release: set[int] = field(default_factory=set)
     failed_value: str = "61.0"  # the value a failing QC test reports
+    # how many ScheduleCollection requests logistics refuses (no free slot) before one frees
+    refused_schedules: int = 0
+    unanswered_schedules: int = 0  # requests logistics never answers (before any refusal)
 
 
 class World:
@@ -45,6 +62,8 @@ class World:
         self._retained = 0
         self._released: set[int] = set()
         self._outbound: dict[int, list[str]] = {}
+        self._refused = 0
+        self._unanswered = 0
         self.final_view: Any = None
 
     # --- plumbing ---------------------------------------------------------------------
@@ -141,6 +160,23 @@ class World:
         self._retained = self.s.retained_aliquots
         now = datetime.now(UTC)
         n = cmd.attempt
+        if self._unanswered < self.s.unanswered_schedules:
+            self._unanswered += 1
+            return "ok"
+        if self._refused < self.s.refused_schedules:
+            self._refused += 1
+            self._emit(
+                cmd.coi,
+                logistics.CollectionUnschedulable(
+                    coi=cmd.coi,
+                    manufacturing_site=cmd.manufacturing_site,
+                    searched_from=cmd.earliest_date + timedelta(days=1),
+                    searched_until=cmd.earliest_date + timedelta(days=28),
+                    reason=f"no free manufacturing slot at {cmd.manufacturing_site}",
+                    attempt=n,
+                ),
+            )
+            return "ok"
         self._emit(
             cmd.coi,
             logistics.CollectionScheduled(

@@ -20,13 +20,15 @@ async def make_harness(tmp_path: Path) -> AsyncIterator[HarnessFactory]:
     made: list[ServiceHarness] = []
 
     async def make(
-        network: NetworkConfig | None = TEST_NETWORK, settings: LogisticsSettings | None = None
+        network: NetworkConfig | None = TEST_NETWORK,
+        settings: LogisticsSettings | None = None,
+        clock: StepClock | None = None,
     ) -> ServiceHarness:
         settings = settings or LogisticsSettings(
             database_url=ServiceHarness.sqlite_url(tmp_path, f"logistics{len(made)}"),
             log_json=False,
         )
-        spec = build(settings, network=network, clock=StepClock(), ids=SeqIds("bk"))
+        spec = build(settings, network=network, clock=clock or StepClock(), ids=SeqIds("bk"))
         h = ServiceHarness(spec)
         await h.start()
         made.append(h)

@@ -48,6 +48,7 @@ log = logging.getLogger("v2v.journey.bridge")
 FORWARDED: tuple[type[Contract], ...] = (
     logistics.CollectionScheduled,
     logistics.CollectionUnschedulable,
+    logistics.SchedulingDecided,
     logistics.ShipmentBooked,
     logistics.InfusionSlotBooked,
     custody.CollectionRecorded,

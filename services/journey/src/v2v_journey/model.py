@@ -26,6 +26,7 @@ def workflow_id(coi: str) -> str:
 class Stage(StrEnum):
     ENROLLED = "enrolled"
     SCHEDULING = "scheduling"
+    AWAITING_SLOT = "awaiting-slot"  # no manufacturing slot now: asks again, people may decide
     COLLECTION = "collection"
     INBOUND_SHIPMENT = "inbound-shipment"
     MANUFACTURING = "manufacturing"
@@ -67,6 +68,18 @@ class JourneyPolicy(BaseModel):
         timedelta(days=1),
         description="a lot failed -> people's recovery decision; each time it passes the "
         "journey notifies again (it never decides)",
+    )
+    slot_retry_every: timedelta = Field(
+        timedelta(hours=6),
+        gt=timedelta(0),
+        description="no collection could be scheduled -> ask logistics again this often, "
+        "until a slot is booked or a coordinator decides",
+    )
+    slot_wait_due: timedelta = Field(
+        timedelta(days=3),
+        gt=timedelta(0),
+        description="no collection could be scheduled -> notify again, asking coordinators to "
+        "decide; again each time it passes (the journey keeps asking, it never gives up)",
     )
     max_manufacturing_attempts: int = Field(3, ge=1)
     max_collection_attempts: int = Field(2, ge=1)

@@ -59,6 +59,8 @@ with workflow.unsafe.imports_passed_through():
         CollectionUnschedulable,
         InfusionSlotBooked,
         ScheduleCollection,
+        SchedulingDecided,
+        SchedulingDecision,
         ShipmentBooked,
     )
     from v2v_events.contracts.qc import (
@@ -89,6 +91,9 @@ with workflow.unsafe.imports_passed_through():
     from .saga import Compensations
 
 C = TypeVar("C", bound=Contract)
+# workflow.patched ids: histories recorded before each change replay the old way
+WAIT_FOR_SLOT = "collection-waits-for-slot"  # was: no slot now -> the journey failed
+LATE_APHERESIS_FREES_SLOT = "late-apheresis-frees-slot"  # was: its slot stayed booked
 SYSTEM = Actor(user_id="journey", role="system")
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -244,28 +249,7 @@ class JourneyWorkflow:
         """Schedule, collect, ship and receive the apheresis; None if it must be redone."""
         p, inp, n = self.inp.policy, self.inp, self._collection_attempt
         self._note(Stage.SCHEDULING, f"collection attempt {n}")
-        today = workflow.now().date()
-        await self._act(
-            JourneyActivities.schedule_collection,
-            ScheduleCollection(
-                coi=inp.coi,
-                apheresis_center=inp.apheresis_center,
-                manufacturing_site=inp.manufacturing_site,
-                earliest_date=max(inp.earliest_collection, today),
-                attempt=n,
-                actor=SYSTEM,
-            ),
-            "book collection + manufacturing slot",
-        )
-        answer = await self._wait_any(
-            "collection-scheduled",
-            p.command_reply,
-            (CollectionScheduled, lambda m: m.attempt == n),
-            (CollectionUnschedulable, lambda m: m.attempt == n),
-        )
-        if not isinstance(answer, CollectionScheduled):
-            reason = answer.reason if answer else "logistics did not answer"
-            raise JourneyFailed(f"no collection could be scheduled: {reason}")
+        answer = await self._schedule()
         self._current["collection_booking"] = answer.booking_id
         saga = self._saga()
         saga.add(
@@ -285,6 +269,12 @@ class JourneyWorkflow:
         unit = collected.unit_id
         self._current.update(apheresis_unit=unit, din=collected.din)
         saga = self._saga()
+        if workflow.patched(LATE_APHERESIS_FREES_SLOT):
+            # Apheresis that never reaches manufacturing leaves its slot unused: free it.
+            saga.add(
+                "cancel-collection",
+                self._cancel(answer.booking_id, "apheresis not received: its slot is not used"),
+            )
         saga.add("reject-apheresis-unit", self._reject_unit(unit))
         saga.add(
             "cancel-inbound-shipment",
@@ -325,6 +315,97 @@ class JourneyWorkflow:
             return None
         self._done(saga)
         return collected
+
+    # --- no slot now: ask again, people may decide ----------------------------------------
+
+    async def _ask_for_slot(self) -> None:
+        inp = self.inp
+        await self._act(
+            JourneyActivities.schedule_collection,
+            ScheduleCollection(
+                coi=inp.coi,
+                apheresis_center=inp.apheresis_center,
+                manufacturing_site=inp.manufacturing_site,
+                earliest_date=max(inp.earliest_collection, workflow.now().date()),
+                attempt=self._collection_attempt,
+                actor=SYSTEM,
+            ),
+            "book collection + manufacturing slot",
+        )
+
+    async def _schedule(self) -> CollectionScheduled:
+        """The collection booked with its manufacturing slot. When none can be booked now the
+        journey notifies and waits (``_await_slot``); histories from before that failed."""
+        n = self._collection_attempt
+        await self._ask_for_slot()
+        answer = await self._wait_any(
+            "collection-scheduled",
+            self.inp.policy.command_reply,
+            (CollectionScheduled, lambda m: m.attempt == n),
+            (CollectionUnschedulable, lambda m: m.attempt == n),
+        )
+        if isinstance(answer, CollectionScheduled):
+            return answer
+        reason = answer.reason if answer else "logistics did not answer"
+        if not workflow.patched(WAIT_FOR_SLOT):
+            raise JourneyFailed(f"no collection could be scheduled: {reason}")
+        return await self._await_slot(reason)
+
+    async def _await_slot(self, reason: str) -> CollectionScheduled:
+        """Ask logistics again every ``slot_retry_every`` until a slot is booked or a
+        coordinator decides (``logistics.scheduling.decided``: keep waiting, or end the
+        journey). Each time ``slot_wait_due`` passes without either, notify again: the
+        journey never gives up by itself."""
+        p, n = self.inp.policy, self._collection_attempt
+        scheduled = (CollectionScheduled, lambda m: m.attempt == n)
+        refused = (CollectionUnschedulable, lambda m: m.attempt == n)
+        decided = (SchedulingDecided, lambda m: m.attempt == n)
+        every = _duration(p.slot_retry_every)
+        self._note(Stage.AWAITING_SLOT, f"no collection could be scheduled: {reason}")
+        await self._notify(
+            NotificationReason.DEADLINE_MISSED,
+            f"collection attempt {n} cannot be scheduled: {reason}. The journey asks again every "
+            f"{every} until a slot is booked or a coordinator decides (keep-waiting or "
+            f"end-journey: POST /collections/{self.inp.coi}/decision on logistics)",
+        )
+        since = workflow.now()
+        remind_at = since + p.slot_wait_due
+        while True:
+            self._deadlines["slot-wait"] = remind_at
+            got = await self._wait_any(
+                "slot-retry", p.slot_retry_every, scheduled, decided, quiet=True
+            )
+            if got is None:
+                while self._take([refused]) is not None:  # answers to earlier requests
+                    pass
+                await self._ask_for_slot()
+                got = await self._wait_any(
+                    "collection-scheduled", p.command_reply, scheduled, refused, decided, quiet=True
+                )
+            if isinstance(got, CollectionScheduled):
+                self._deadlines.pop("slot-wait", None)
+                self._note(
+                    Stage.SCHEDULING, f"slot booked after waiting since {since:%Y-%m-%d %H:%M}"
+                )
+                return got
+            if isinstance(got, SchedulingDecided):
+                who = f"{got.actor.user_id} ({got.reason})"
+                if got.decision == SchedulingDecision.END_JOURNEY:
+                    self._deadlines.pop("slot-wait", None)
+                    raise JourneyFailed(
+                        f"no manufacturing slot: ended by decision of {who}",
+                        outcome="ended-by-decision",
+                    )
+                self._note(Stage.AWAITING_SLOT, f"keep waiting, decided by {who}")
+                remind_at = workflow.now() + p.slot_wait_due
+            elif workflow.now() >= remind_at:
+                await self._notify(
+                    NotificationReason.DEADLINE_MISSED,
+                    f"collection attempt {n}: still no manufacturing slot after "
+                    f"{_duration(workflow.now() - since)}; the journey keeps asking and waits for "
+                    "a coordinator's decision (keep-waiting or end-journey)",
+                )
+                remind_at = workflow.now() + p.slot_wait_due
 
     async def _open_batch(self, collected: CollectionRecorded) -> BatchOpened:
         self._manufacturing_attempt += 1
@@ -755,9 +836,14 @@ class JourneyWorkflow:
         return None
 
     async def _wait_any(
-        self, name: str, within: timedelta, *matchers: tuple[type[Any], Callable[[Any], bool]]
+        self,
+        name: str,
+        within: timedelta,
+        *matchers: tuple[type[Any], Callable[[Any], bool]],
+        quiet: bool = False,
     ) -> Any:
-        """The first matching event not yet used, or None when ``within`` has passed."""
+        """The first matching event not yet used, or None when ``within`` has passed (noted
+        in the history unless ``quiet``: a wait that is a retry period, not a deadline)."""
         found = self._take(matchers)
         if found is not None:
             return found
@@ -779,7 +865,8 @@ class JourneyWorkflow:
             self._deadlines.pop(name, None)
         if box:
             return box[0]
-        self._note(self._stage, f"deadline passed: {name}")
+        if not quiet:
+            self._note(self._stage, f"deadline passed: {name}")
         return None
 
     def _note(self, stage: Stage, note: str) -> None:
@@ -798,3 +885,13 @@ class JourneyWorkflow:
 
 def _any(_: object) -> bool:
     return True
+
+
+def _duration(span: timedelta) -> str:
+    """``6h``, ``15s``, ``3d 2h``: a policy period as people read it."""
+    seconds = int(span.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{v}{u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")) if v]
+    return " ".join(parts) or "0s"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from v2v_cli.stack.config import StackConfig
-from v2v_cli.stack.process import owned_pid, stop_process
+from v2v_cli.stack.config import StackConfig, env_var
+from v2v_cli.stack.errors import PortInUseError, PortUnavailableError
+from v2v_cli.stack.ports import ephemeral_range, in_ephemeral_range, port_bindable, port_in_use
+from v2v_cli.stack.process import owned_pid, stop_process, tail
 
 Progress = Callable[[str], None]
 
@@ -79,3 +81,33 @@ class Component(ABC):
     def purge_paths(self) -> list[Path]:
         """State kept outside the data dir, removed when a throwaway stack is purged."""
         return []
+
+
+def check_ports(components: Iterable[Component]) -> None:
+    """Refuse, before anything starts, a port someone else's server listens on or one a
+    server could not bind now; each error names the setting that chooses another port."""
+    for comp in components:
+        for port in comp.ports():
+            var = env_var(port.setting)
+            if port_in_use(port.port):
+                raise PortInUseError(comp.title, port.port, port.setting, var)
+            if not port_bindable(port.port):
+                eph = ephemeral_range() if in_ephemeral_range(port.port) else None
+                raise PortUnavailableError(comp.title, port.port, port.setting, var, eph)
+
+
+def bind_hint(comp: Component) -> str:
+    """What to do when the server's log says it could not bind its port ('' otherwise)."""
+    if not any("Address already in use" in tail(log, 200) for log in comp.log_files()):
+        return ""
+    ports = ", ".join(f"{p.port} ({env_var(p.setting)})" for p in comp.ports())
+    low, high = ephemeral_range()
+    risky = [p.port for p in comp.ports() if in_ephemeral_range(p.port)]
+    hint = f"\nIt could not bind one of its ports: {ports}."
+    if risky:
+        hint += (
+            f" {', '.join(map(str, risky))} lie(s) in the kernel's ephemeral port range "
+            f"{low}-{high}, from which outgoing connections take their source ports: "
+            "choose ports outside it."
+        )
+    return hint

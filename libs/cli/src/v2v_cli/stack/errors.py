@@ -20,3 +20,35 @@ class PortInUseError(StackError):
             f"did not start. Stop that process, or choose another port with the {setting} "
             f"setting (environment variable {env_var}=<port>)."
         )
+
+
+class PortUnavailableError(StackError):
+    """A port the stack needs cannot be bound, though no server listens there: a connection
+    holds it (typically one that took it as its source port, which happens in the kernel's
+    ephemeral range)."""
+
+    def __init__(
+        self,
+        component: str,
+        port: int,
+        setting: str,
+        env_var: str,
+        ephemeral: tuple[int, int] | None = None,
+    ) -> None:
+        self.component = component
+        self.port = port
+        self.setting = setting
+        self.env_var = env_var
+        why = "a connection still holds it (in TIME_WAIT it may stay for a minute)"
+        advice = "Wait a minute, or choose another port"
+        if ephemeral is not None:
+            low, high = ephemeral
+            why += (
+                f"; it lies in the kernel's ephemeral port range {low}-{high}, from which "
+                "outgoing connections take their source ports, so this can happen any time"
+            )
+            advice = f"Choose a port outside {low}-{high}"
+        super().__init__(
+            f"Port {port} (needed by {component}) cannot be bound: {why}. {advice} with the "
+            f"{setting} setting (environment variable {env_var}=<port>)."
+        )

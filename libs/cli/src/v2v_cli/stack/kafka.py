@@ -17,7 +17,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from v2v_cli.stack.component import Component, PortSetting, Progress
 from v2v_cli.stack.config import StackConfig
 from v2v_cli.stack.errors import StackError
-from v2v_cli.stack.process import spawn_detached, tcp_open
+from v2v_cli.stack.ports import listening
+from v2v_cli.stack.process import spawn_detached
 from v2v_events.catalog import TopicSpec
 from v2v_runtime import provision
 
@@ -206,8 +207,9 @@ async def ensure_topics(
 
 async def kafka_answers(bootstrap: str, time_limit: float = 5.0) -> bool:
     host, _, port = bootstrap.rpartition(":")
-    # A plain connect first keeps aiokafka from logging errors while the JVM boots.
-    if not tcp_open(int(port), host, timeout=1.0):
+    # Only once the broker listens: keeps aiokafka from logging errors while the JVM boots,
+    # and never connects to the port before that (see ports.py: no self-connections).
+    if not listening(int(port), host):
         return False
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap, request_timeout_ms=int(time_limit * 1000)

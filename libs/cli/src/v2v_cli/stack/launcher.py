@@ -8,12 +8,12 @@ import shutil
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from v2v_cli.stack.component import Component, Progress, no_progress
+from v2v_cli.stack.component import Component, Progress, bind_hint, check_ports, no_progress
 from v2v_cli.stack.config import SERVICE_DATABASES, TEST_DATABASE, StackConfig, env_var
-from v2v_cli.stack.errors import PortInUseError, StackError
+from v2v_cli.stack.errors import StackError
 from v2v_cli.stack.kafka import KafkaBroker
 from v2v_cli.stack.postgres import PostgresCluster
-from v2v_cli.stack.process import pid_alive, port_in_use, read_pid, run_async, tail, write_pid
+from v2v_cli.stack.process import pid_alive, read_pid, run_async, tail, write_pid
 from v2v_cli.stack.temporal import TemporalDevServer
 
 State = Literal["running", "stopped", "unhealthy"]
@@ -116,10 +116,7 @@ class Stack:
                 already[comp] = pid
                 report(f"{comp.title} already running (pid {pid})")
         # Check every port before starting anything, so a clash leaves nothing half-started.
-        for comp in to_start:
-            for port in comp.ports():
-                if port_in_use(port.port):
-                    raise PortInUseError(comp.title, port.port, port.setting, env_var(port.setting))
+        check_ports(to_start)
         for comp in to_start:
             comp.prepare(report)
 
@@ -149,7 +146,9 @@ class Stack:
         deadline = loop.time() + comp.ready_timeout
         while not await comp.probe():
             if not pid_alive(pid):
-                raise StackError(f"{comp.title} exited during start-up.{self._logs_hint(comp)}")
+                raise StackError(
+                    f"{comp.title} exited during start-up.{bind_hint(comp)}{self._logs_hint(comp)}"
+                )
             if loop.time() > deadline:
                 raise StackError(
                     f"{comp.title} (pid {pid}) did not answer on {comp.endpoint} within "

@@ -11,13 +11,13 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from v2v_cli.stack.component import Component, PortSetting, Progress, no_progress
-from v2v_cli.stack.config import LOCALHOST, StackConfig, env_var
-from v2v_cli.stack.errors import PortInUseError, StackError
+from v2v_cli.stack.component import Component, PortSetting, Progress, check_ports, no_progress
+from v2v_cli.stack.config import LOCALHOST, StackConfig
+from v2v_cli.stack.errors import StackError
 from v2v_cli.stack.launcher import ComponentStatus, Stack, State
+from v2v_cli.stack.ports import listening
 from v2v_cli.stack.process import (
     pid_alive,
-    port_in_use,
     read_pid,
     run_async,
     spawn_detached,
@@ -79,6 +79,9 @@ class ServiceProcess(Component):
         if self.port is None:
             # The journey prints its ready line once the worker and the bridge run.
             return "journey ready" in tail(self.log_file, 400)
+        # Only once the API listens: a connect to its port before that could self-connect.
+        if not listening(self.port):
+            return False
         return await asyncio.to_thread(_http_ok, f"{self.endpoint}/readyz")
 
 
@@ -123,10 +126,8 @@ class Platform:
                 report(f"{comp.title} already running (pid {pid})")
                 continue
             comp.pid_file.unlink(missing_ok=True)
-            for port in comp.ports():
-                if port_in_use(port.port):
-                    raise PortInUseError(comp.title, port.port, port.setting, env_var(port.setting))
             to_start.append(comp)
+        check_ports(to_start)
         started: dict[Component, int] = {}
         try:
             for comp in to_start:

@@ -22,6 +22,7 @@ from v2v_cli.stack.config import (
     StackConfig,
 )
 from v2v_cli.stack.errors import StackError
+from v2v_cli.stack.ports import listening
 from v2v_cli.stack.process import read_pid, stop_process
 
 # PostgreSQL refuses to run as root, so as root the server runs as the package's system user.
@@ -227,7 +228,7 @@ class PostgresCluster(Component):
 
     async def probe(self) -> bool:
         bindir = self.bindir or find_bindir()
-        if bindir is None:
+        if bindir is None or not listening(self.config.postgres_port):
             return False
         proc = await asyncio.create_subprocess_exec(
             str(bindir / "pg_isready"), "-q", "-h", LOCALHOST,

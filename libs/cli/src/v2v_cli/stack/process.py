@@ -1,13 +1,12 @@
-"""Process plumbing: detached spawning, pid files, ports, stopping process groups."""
+"""Process plumbing: detached spawning, pid files, stopping process groups (ports: see
+ports.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from v2v_cli.stack.errors import StackError
+
+# The port checks lived here first; callers may still import them from this module.
+from v2v_cli.stack.ports import free_ports, port_in_use, tcp_open
 
 T = TypeVar("T")
 
@@ -144,47 +146,6 @@ def wait_gone(pid: int, timeout: float) -> bool:
     return not pid_alive(pid)
 
 
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    """True if something listens on ``host:port``.
-
-    A bind probe would also trip over a client connection in TIME_WAIT that happened to use
-    the port as its ephemeral source port, which is not a clash for a server.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1.0)
-        try:
-            sock.connect((host, port))
-        except (ConnectionRefusedError, TimeoutError):
-            return False
-        except OSError as exc:
-            if exc.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH):
-                return False
-            raise
-    return True
-
-
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct ports that are free right now (held open together while chosen)."""
-    sockets: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sockets.append(sock)
-            sock.bind((host, 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def tcp_open(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def tail(path: Path, lines: int = 15) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -210,3 +171,20 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]  # type: ignore[no-any-return]
+
+
+__all__ = [
+    "free_ports",
+    "owned_pid",
+    "pid_alive",
+    "pid_cmdline",
+    "port_in_use",
+    "read_pid",
+    "run_async",
+    "spawn_detached",
+    "stop_process",
+    "tail",
+    "tcp_open",
+    "wait_gone",
+    "write_pid",
+]

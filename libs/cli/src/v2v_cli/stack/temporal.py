@@ -14,7 +14,8 @@ from temporalio.client import Client
 from v2v_cli.stack.component import Component, PortSetting, Progress
 from v2v_cli.stack.config import LOCALHOST, StackConfig
 from v2v_cli.stack.errors import StackError
-from v2v_cli.stack.process import spawn_detached, tcp_open
+from v2v_cli.stack.ports import listening
+from v2v_cli.stack.process import spawn_detached
 from v2v_journey.provision import SEARCH_ATTRIBUTES, ensure_search_attributes
 
 
@@ -93,7 +94,8 @@ class TemporalDevServer(Component):
         )
 
     async def probe(self) -> bool:
-        if not tcp_open(self.config.temporal_port):
+        # Connect only where a listener is (see ports.py: no self-connections).
+        if not listening(self.config.temporal_port):
             return False
         try:
             async with asyncio.timeout(5):
@@ -101,6 +103,8 @@ class TemporalDevServer(Component):
                     self.config.temporal_address, namespace=self.config.temporal_namespace
                 )
         except Exception:  # not up yet, or not answering
+            return False
+        if not listening(self.config.temporal_ui_port):
             return False
         return await asyncio.to_thread(_http_ok, self.config.temporal_ui_url)
 

@@ -112,6 +112,28 @@ class CollectionUnschedulable(Contract):
     attempt: Attempt = 1
 
 
+class SchedulingDecision(StrEnum):
+    """How a journey goes on while its collection cannot be scheduled (decided by people)."""
+
+    KEEP_WAITING = "keep-waiting"  # the journey keeps asking for a slot; reminders restart
+    END_JOURNEY = "end-journey"
+
+
+@REGISTRY.event(L, "scheduling.decided", version=1)
+class SchedulingDecided(Contract):
+    """A coordinator decided how a journey goes on while logistics cannot schedule its
+    collection (``attempt``): keep waiting for a slot, or end the journey. The journey waits
+    for a slot or this decision; it never gives up by itself. Logistics records it only while
+    that collection waits, so a booking and an ended journey never both take effect."""
+
+    coi: CoI
+    attempt: Attempt
+    decision: SchedulingDecision
+    reason: Text = Field(min_length=1)
+    decided_at: BoundedDatetime
+    actor: Actor
+
+
 @REGISTRY.event(L, "shipment.booked", version=1)
 class ShipmentBooked(Contract):
     coi: CoI

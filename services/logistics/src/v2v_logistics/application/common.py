@@ -16,6 +16,7 @@ from ..adapters.db.projector import project
 from ..domain.booking import Booking
 from ..domain.events import ALL_EVENTS
 from ..domain.slots import SlotDay, is_slot_day_id
+from ..domain.waits import CollectionWait, is_wait_id
 
 CODEC = EventCodec("logistics", ALL_EVENTS)
 
@@ -28,8 +29,12 @@ def slot_days(uow: UnitOfWork) -> Repository[SlotDay]:
     return Repository(uow, SlotDay, CODEC, project)
 
 
+def waits(uow: UnitOfWork) -> Repository[CollectionWait]:
+    return Repository(uow, CollectionWait, CODEC, project)
+
+
 async def find_booking(uow: UnitOfWork, booking_id: str) -> Booking | None:
-    if is_slot_day_id(booking_id):  # a capacity stream, not a booking
+    if is_slot_day_id(booking_id) or is_wait_id(booking_id):  # not a booking's stream
         return None
     return await bookings(uow).find(booking_id)
 

@@ -2,12 +2,18 @@
 slot downstream (collection date = slot date - transit - lead), or answer that there is
 none within the horizon (nothing booked). A command logistics cannot honour (an apheresis
 center or manufacturing site it does not know, a date beyond the booking window) is answered
-as unschedulable too: the journey waits for an answer, never for a dead letter."""
+as unschedulable too: the journey waits for an answer, never for a dead letter.
+
+An unschedulable attempt opens the patient's collection wait (domain/waits.py): the journey
+asks again later, and a coordinator may decide meanwhile. A booking closes the wait; an
+attempt whose journey people ended is answered as unschedulable, never booked."""
 
 from __future__ import annotations
 
 import logging
+from datetime import date
 
+from v2v_events.bounds import clip
 from v2v_events.contracts.logistics import (
     BookingKind,
     CollectionScheduled,
@@ -22,8 +28,9 @@ from ..domain.booking import Booking
 from ..domain.events import CollectionBooked, SlotResource
 from ..domain.network import NetworkConfig
 from ..domain.slots import collection_search
+from ..domain.waits import CollectionWait, wait_id
 from .allocation import reserve_first_free
-from .common import NO_TRACE, Trace, bookings, publish, save
+from .common import NO_TRACE, Trace, bookings, publish, save, waits
 
 log = logging.getLogger("v2v.logistics.collection")
 
@@ -46,6 +53,14 @@ async def schedule_collection(
         await publish(uow, _scheduled(booking, cmd), cmd.coi, trace)
         return booking.id
 
+    wait = await waits(uow).find(wait_id(cmd.coi))
+    ended = wait.ended(cmd.attempt) if wait is not None else None
+    if ended is not None:
+        # The journey's last request crossed people's decision to end it: book nothing.
+        reason = f"the journey was ended by decision of {ended.decided_by.user_id}: {ended.reason}"
+        await _unschedulable(uow, cmd, cmd.earliest_date, cmd.earliest_date, reason, trace)
+        return None
+
     try:
         network.check_apheresis_center(cmd.apheresis_center)
         search = collection_search(
@@ -56,19 +71,8 @@ async def schedule_collection(
             raise
         # The journey waits for an answer: tell it, rather than dead-letter the command.
         log.warning("collection unschedulable: %s", exc.detail, extra={"coi": cmd.coi})
-        await publish(
-            uow,
-            CollectionUnschedulable(
-                coi=cmd.coi,
-                manufacturing_site=cmd.manufacturing_site,
-                searched_from=cmd.earliest_date,
-                searched_until=cmd.earliest_date,
-                reason=exc.detail,
-                attempt=cmd.attempt,
-            ),
-            cmd.coi,
-            trace,
-        )
+        await _wait(uow, network, cmd, wait, exc.detail, trace)
+        await _unschedulable(uow, cmd, cmd.earliest_date, cmd.earliest_date, exc.detail, trace)
         return None
 
     site = network.site(cmd.manufacturing_site)
@@ -86,23 +90,13 @@ async def schedule_collection(
         trace=trace,
     )
     if slot_date is None:
-        await publish(
-            uow,
-            CollectionUnschedulable(
-                coi=cmd.coi,
-                manufacturing_site=cmd.manufacturing_site,
-                searched_from=search.searched_from,
-                searched_until=search.searched_until,
-                reason=(
-                    f"no free manufacturing slot at {cmd.manufacturing_site} from "
-                    f"{search.searched_from.isoformat()} to {search.searched_until.isoformat()}"
-                    f" (network configuration {network.config_version})"
-                ),
-                attempt=cmd.attempt,
-            ),
-            cmd.coi,
-            trace,
+        reason = (
+            f"no free manufacturing slot at {cmd.manufacturing_site} from "
+            f"{search.searched_from.isoformat()} to {search.searched_until.isoformat()}"
+            f" (network configuration {network.config_version})"
         )
+        await _wait(uow, network, cmd, wait, reason, trace)
+        await _unschedulable(uow, cmd, search.searched_from, search.searched_until, reason, trace)
         return None
 
     option = options[slot_date]
@@ -117,8 +111,44 @@ async def schedule_collection(
         config_version=network.config_version,
     )
     await save(bookings(uow), booking, cmd.actor, trace)
+    if wait is not None:
+        wait.booked(cmd.attempt, booking.id)
+        # A decision recorded meanwhile conflicts here: the inbox retries and finds it.
+        await save(waits(uow), wait, cmd.actor, trace)
     await publish(uow, _scheduled(booking, cmd), cmd.coi, trace)
     return booking.id
+
+
+async def _wait(
+    uow: UnitOfWork,
+    network: NetworkConfig,
+    cmd: ScheduleCollection,
+    wait: CollectionWait | None,
+    reason: str,
+    trace: Trace,
+) -> None:
+    wait = wait or CollectionWait(wait_id(cmd.coi))
+    wait.refused(cmd.attempt, reason, network.config_version)
+    await save(waits(uow), wait, cmd.actor, trace)
+
+
+async def _unschedulable(
+    uow: UnitOfWork,
+    cmd: ScheduleCollection,
+    searched_from: date,
+    searched_until: date,
+    reason: str,
+    trace: Trace,
+) -> None:
+    message = CollectionUnschedulable(
+        coi=cmd.coi,
+        manufacturing_site=cmd.manufacturing_site,
+        searched_from=searched_from,
+        searched_until=searched_until,
+        reason=clip(reason),
+        attempt=cmd.attempt,
+    )
+    await publish(uow, message, cmd.coi, trace)
 
 
 def _scheduled(booking: Booking, cmd: ScheduleCollection) -> CollectionScheduled:

@@ -2,7 +2,8 @@
 
 The application maps them to the public contracts of libs/events; a booking's events live
 in the stream named by its booking id, a slot day's in ``slots-<site>-<date>`` (manufacturing)
-or ``infusion-slots-<center>-<date>``.
+or ``infusion-slots-<center>-<date>``, a collection waiting for a slot in
+``collection-wait-<coi>``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
 
-from v2v_events.contracts.common import ShipmentDirection, TemperatureClass
+from v2v_events.contracts.common import Actor, ShipmentDirection, TemperatureClass
+from v2v_events.contracts.logistics import SchedulingDecision
 from v2v_runtime.aggregate import DomainEvent
 
 from .logger import LoggerReport, Reading
@@ -109,6 +111,37 @@ class SlotReleased(DomainEvent):
     booking_id: str
 
 
+# --- collections waiting for a slot -------------------------------------------------------
+
+
+class CollectionWaitOpened(DomainEvent):
+    """A collection attempt could not be scheduled: the journey waits and asks again."""
+
+    kind = "collection-wait-opened"
+    attempt: int
+    reason: str
+    config_version: str
+
+
+class CollectionWaitDecided(DomainEvent):
+    """A coordinator's decision on a waiting collection (who, when, why)."""
+
+    kind = "collection-wait-decided"
+    attempt: int
+    decision: SchedulingDecision
+    reason: str
+    decided_at: AwareDatetime
+    decided_by: Actor
+
+
+class CollectionWaitClosed(DomainEvent):
+    """A later request booked the waiting collection."""
+
+    kind = "collection-wait-closed"
+    attempt: int
+    booking_id: str
+
+
 ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     CollectionBooked,
     ShipmentBooked,
@@ -118,4 +151,7 @@ ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     BookingCancelled,
     SlotReserved,
     SlotReleased,
+    CollectionWaitOpened,
+    CollectionWaitDecided,
+    CollectionWaitClosed,
 )

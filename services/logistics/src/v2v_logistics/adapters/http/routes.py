@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.contracts.common import ShipmentDirection
-from v2v_events.contracts.logistics import BookingKind
+from v2v_events.contracts.logistics import BookingKind, SchedulingDecided
 from v2v_events.ids import COI_PATTERN
 from v2v_runtime.errors import DomainError, NotFound
 from v2v_runtime.identity import CurrentActor
@@ -19,6 +19,7 @@ from v2v_runtime.uow import UnitOfWork
 from v2v_runtime.windows import ReportedTimeWindow
 
 from ...application.cancel_booking import cancel_booking
+from ...application.decide_scheduling import SchedulingDecisionEntry, decide_scheduling
 from ...application.shipment_movements import (
     Delivery,
     Pickup,
@@ -34,6 +35,7 @@ from .views import BookingView, CapacityDay, CapacityView, ShipmentView
 MAX_CAPACITY_DAYS = 366  # one request covers at most a year
 
 CoIQuery = Annotated[str, Query(pattern=COI_PATTERN, description="chain-of-identity id")]
+CoIPath = Annotated[str, Path(pattern=COI_PATTERN, description="chain-of-identity id")]
 
 
 class CancelRequest(BaseModel):
@@ -84,6 +86,17 @@ def build_router(network: NetworkConfig, reported_times: ReportedTimeWindow) -> 
             await cancel_booking(uow, booking_id, body.reason, actor)
             return await _booking_view(uow, booking_id)
 
+    @router.post("/collections/{coi}/decision", status_code=201)
+    async def post_scheduling_decision(
+        request: Request, coi: CoIPath, body: SchedulingDecisionEntry, actor: CurrentActor
+    ) -> SchedulingDecided:
+        """While the patient's collection cannot be scheduled (no free manufacturing slot),
+        the journey asks again from time to time and waits; a coordinator decides how it goes
+        on: ``keep-waiting`` (its reminders restart) or ``end-journey``. 404 when no
+        collection of the patient ever waited, 409 when none waits now."""
+        async with _uow(request) as uow:
+            return await decide_scheduling(uow, coi, body, actor)
+
     @router.get("/shipments")
     async def list_shipments(
         request: Request,
@@ -123,9 +136,13 @@ def build_router(network: NetworkConfig, reported_times: ReportedTimeWindow) -> 
         first: Annotated[date | None, Query(alias="from")] = None,
         last: Annotated[date | None, Query(alias="to")] = None,
     ) -> CapacityView:
+        """Slots per day at a manufacturing site. Without ``from``: the slot days a collection
+        booked today can reach (today + transit + lead, over the scheduling horizon)."""
         plan = network.site(site)
         kit = kit_of(request.app)
-        first = first or kit.clock.now().date()
+        if first is None:
+            offset = network.collection.collection_to_slot_days
+            first = kit.clock.now().date() + timedelta(days=offset)
         if last is None:
             try:
                 last = first + timedelta(days=network.scheduling_horizon_days - 1)

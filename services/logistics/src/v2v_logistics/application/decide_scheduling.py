@@ -1,0 +1,48 @@
+"""A coordinator's decision on a collection that waits for a manufacturing slot: keep
+waiting, or end the journey. Recorded on the patient's collection wait (who, when, why) and
+published as ``logistics.scheduling.decided`` for the journey, which waits for a slot or
+this decision and never ends itself."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from v2v_events.contracts.common import Actor
+from v2v_events.contracts.logistics import SchedulingDecided, SchedulingDecision
+from v2v_runtime.errors import NotFound
+from v2v_runtime.uow import UnitOfWork
+
+from ..domain.waits import wait_id
+from .common import NO_TRACE, Trace, publish, save, waits
+
+
+class SchedulingDecisionEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: SchedulingDecision
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+async def decide_scheduling(
+    uow: UnitOfWork, coi: str, entry: SchedulingDecisionEntry, actor: Actor, trace: Trace = NO_TRACE
+) -> SchedulingDecided:
+    """NotFound when no collection of ``coi`` ever waited; Conflict when it does not wait now
+    (booked meanwhile) or the journey was already ended by decision."""
+    repo = waits(uow)
+    wait = await repo.find(wait_id(coi))
+    if wait is None:
+        raise NotFound(
+            "collection-not-waiting", f"no collection of {coi} is waiting for a manufacturing slot"
+        )
+    decided = wait.decide(entry.decision, entry.reason, actor, uow.clock.now())
+    await save(repo, wait, actor, trace)
+    message = SchedulingDecided(
+        coi=coi,
+        attempt=decided.attempt,
+        decision=decided.decision,
+        reason=decided.reason,
+        decided_at=decided.decided_at,
+        actor=actor,
+    )
+    await publish(uow, message, coi, trace)
+    return message
