@@ -12,7 +12,6 @@ from alembic import command
 from sqlalchemy import delete, insert, select, update
 
 from v2v_custody.adapters.db.audit import CHECKS, identity_rows_match_streams
-from v2v_custody.adapters.db.projector import rebuild
 from v2v_custody.adapters.db.tables import patient_identity
 from v2v_custody.bootstrap import MIGRATIONS
 from v2v_custody.domain.identity import IdentityRecord, PatientIdentity, identity_stream
@@ -190,8 +189,7 @@ async def test_a_rebuild_restores_damaged_identity_rows(custody: Custody) -> Non
     async with custody.harness.kit.sessions.begin() as s:
         await s.execute(update(patient_identity).values(name="Someone Else"))
     assert not (await audit(custody.harness)).ok
-    async with custody.harness.kit.uow() as uow:
-        await rebuild(uow)
+    await custody.harness.kit.rebuild()
     assert (await audit(custody.harness)).ok
     assert (await custody.get(f"/patients/{coi}")).json()["name"] == NAME
 

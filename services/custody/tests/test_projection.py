@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from v2v_custody.adapters.db.projector import rebuild
 from v2v_custody.adapters.db.tables import (
     READ_MODELS,
     patient_identity,
@@ -79,8 +78,7 @@ async def test_rebuild_reproduces_the_read_models(custody: Custody) -> None:
         await uow.session.execute(update(units).values(status="in-transit", custodian="??"))
     assert await snapshot(custody.harness) != before
 
-    async with custody.harness.kit.uow() as uow:
-        replayed = await rebuild(uow)
+    replayed = await custody.harness.kit.rebuild()
     assert replayed > 0
     after = await snapshot(custody.harness)
     assert after == before

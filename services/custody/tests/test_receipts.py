@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from v2v_custody.domain.unit import UnknownUnitScans
+from v2v_custody.domain.unknown_unit import UnknownUnitScans
 from v2v_events.contracts.custody import (
     CustodyTransferred,
     ReceiptRefused,

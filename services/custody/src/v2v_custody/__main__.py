@@ -1,4 +1,6 @@
-"""``python -m v2v_custody [api|consumer|relay|all]``: run the custody service's roles."""
+"""``python -m v2v_custody [api|consumer|relay|all | migrate | rebuild]``: run the custody
+service's roles, bring its schema up to date, or rebuild its read models from the event
+store."""
 
 from v2v_runtime.service import main
 

@@ -5,15 +5,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
+from v2v_runtime.repository import Persistence
 from v2v_runtime.service import ServiceSpec
 
 from .adapters.config import load_sites
+from .adapters.db.identity import EnrolmentGuard
+from .adapters.db.projector import CODEC, project
+from .adapters.db.queries import LotUnitsReadModel
+from .adapters.db.sequences import SequenceCounters
+from .adapters.db.tables import READ_MODELS, patient_identity
 from .adapters.http.routes import build_router
 from .adapters.kafka.handlers import HANDLERS, SUBSCRIBED_TOPICS
+from .application.ports import Enrolments, LotUnits, Sequences
 from .domain.sites import SiteDirectory
 from .settings import CustodySettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" / "versions"
+
+PERSISTENCE = Persistence(
+    codec=CODEC,
+    projector=project,
+    # What a rebuild empties and replays: the read models and the identity projection
+    # (the sequences are not derived from events: a rebuild leaves them alone).
+    read_tables=(*reversed(READ_MODELS), patient_identity),
+    ports={
+        Sequences: SequenceCounters,
+        Enrolments: EnrolmentGuard,
+        LotUnits: LotUnitsReadModel,
+    },
+)
 
 
 def build(
@@ -35,4 +55,5 @@ def build(
         title="vein2vein custody",
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),
+        persistence=PERSISTENCE,
     )

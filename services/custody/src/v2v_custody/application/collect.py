@@ -7,16 +7,16 @@ import logging
 from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.bounds import CELLS_MAX, VOLUME_MAX_ML
-from v2v_events.contracts import custody as contracts
 from v2v_events.contracts.common import Actor, BoundedDatetime, Name
 from v2v_runtime.uow import UnitOfWork
 
-from ..adapters.db import sequences
 from ..domain.isbt128 import issue_din
-from ..domain.patient import Collection
+from ..domain.patient import Collection, Patient
 from ..domain.policy import CustodyPolicy
 from ..domain.unit import Unit
-from .context import patients, units, who
+from . import messages
+from .actors import who
+from .ports import Sequences
 from .views import CollectionView
 
 log = logging.getLogger("v2v.custody.collect")
@@ -36,14 +36,14 @@ class RecordCollection(BaseModel):
 async def record_collection(
     uow: UnitOfWork, coi: str, cmd: RecordCollection, actor: Actor, policy: CustodyPolicy
 ) -> CollectionView:
-    patient = await patients(uow).get(coi)
+    patients = uow.repository(Patient)
+    patient = await patients.get(coi)
     enrolled = patient.enrolled
     now = uow.clock.now()
     year = now.year % 100
+    sequences = uow.port(Sequences)  # type: ignore[type-abstract]
     din = issue_din(
-        policy.facility_id,
-        year,
-        await sequences.allocate(uow.session, "din", policy.facility_id, year),
+        policy.facility_id, year, await sequences.allocate("din", policy.facility_id, year)
     )
     unit_id = uow.ids.new_id()
     event = patient.record_collection(
@@ -62,23 +62,9 @@ async def record_collection(
     unit = Unit.register_apheresis(
         unit_id, coi, din, enrolled.apheresis_center, enrolled.manufacturing_site, now
     )
-    await patients(uow).save(patient, who(actor))
-    await units(uow).save(unit, who(actor))
-    await uow.publish(
-        contracts.CollectionRecorded(
-            coi=coi,
-            din=din.number,
-            din_check=din.check,
-            unit_id=unit_id,
-            apheresis_center=event.apheresis_center,
-            volume_ml=event.volume_ml,
-            total_nucleated_cells=event.total_nucleated_cells,
-            collection_started_at=event.collection_started_at,
-            collection_ended_at=event.collection_ended_at,
-            actor=actor,
-        ),
-        subject=coi,
-    )
+    await patients.save(patient, who(actor))
+    await uow.repository(Unit).save(unit, who(actor))
+    await uow.publish(messages.collection_recorded(coi, din, unit_id, event, actor), subject=coi)
     log.info("collection recorded", extra={"coi": coi, "din": din.number, "unit_id": unit_id})
     return CollectionView(
         coi=coi,

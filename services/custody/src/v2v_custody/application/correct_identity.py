@@ -12,8 +12,8 @@ from v2v_events.contracts.common import Actor
 from v2v_runtime.errors import NotFound
 from v2v_runtime.uow import UnitOfWork
 
-from ..domain.identity import PatientIdentity, identity_stream
-from .context import identities, who
+from ..domain.identity import IdentityRecord, PatientIdentity, identity_stream
+from .actors import who
 
 log = logging.getLogger("v2v.custody.identity")
 
@@ -43,7 +43,7 @@ class IdentityCorrection(BaseModel):
 async def correct_identity(
     uow: UnitOfWork, coi: str, cmd: CorrectIdentity, actor: Actor
 ) -> IdentityCorrection:
-    repo = identities(uow)
+    repo = uow.repository(IdentityRecord)
     record = await repo.find(identity_stream(coi))
     if record is None:
         raise NotFound("patient-not-found", f"no patient {coi!r}")

@@ -12,26 +12,18 @@ import logging
 from v2v_events.contracts.journey import JourneyEnded
 from v2v_runtime.uow import UnitOfWork
 
-from .context import patients
+from ..domain.patient import Patient
+from .actors import JOURNEY
 
 log = logging.getLogger("v2v.custody.end_journey")
 
-# The journey's events carry no person: the orchestrator acted.
-JOURNEY = {"user_id": "journey", "role": "system"}
 
-
-async def end_journey(
-    uow: UnitOfWork,
-    ended: JourneyEnded,
-    *,
-    correlation_id: str | None = None,
-    causation_id: str | None = None,
-) -> bool:
+async def end_journey(uow: UnitOfWork, ended: JourneyEnded) -> bool:
     """Returns whether this was news (the same end announced again changes nothing)."""
-    repo = patients(uow)
+    repo = uow.repository(Patient)
     patient = await repo.get(ended.coi)
     if not patient.end_journey(ended.status, ended.outcome, ended.ended_at, uow.clock.now()):
         return False
-    await repo.save(patient, JOURNEY, correlation_id=correlation_id, causation_id=causation_id)
+    await repo.save(patient, JOURNEY)
     log.info("journey ended", extra={"coi": ended.coi, "status": ended.status})
     return True

@@ -6,19 +6,18 @@ import logging
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
 
-from v2v_events.contracts import custody as contracts
 from v2v_events.contracts.common import Actor, BoundedDate, Name
 from v2v_runtime.uow import UnitOfWork
 
-from ..adapters.db import identity, sequences
 from ..domain.identity import IdentityRecord, PatientIdentity
 from ..domain.isbt128 import issue_coi
 from ..domain.patient import Enrollment, Patient, already_enrolled
 from ..domain.policy import CustodyPolicy
 from ..domain.sites import SiteDirectory
-from .context import identities, patients, who
+from . import messages
+from .actors import who
+from .ports import Enrolments, Sequences
 from .views import EnrolledPatient
 
 log = logging.getLogger("v2v.custody.enroll")
@@ -65,40 +64,22 @@ async def enroll(
         earliest_collection=cmd.earliest_collection,
     )
     enrollment.check(sites, policy, now)
-    existing = await identity.active_enrolment(uow.session, cmd.treatment_center, person)
+    enrolments = uow.port(Enrolments)  # type: ignore[type-abstract]
+    existing = await enrolments.active(cmd.treatment_center, person)
     if existing is not None:
         raise already_enrolled(existing, cmd.treatment_center)
     year = now.year % 100
-    seq = await sequences.allocate(uow.session, "coi", policy.facility_id, year)
+    sequences = uow.port(Sequences)  # type: ignore[type-abstract]
+    seq = await sequences.allocate("coi", policy.facility_id, year)
     coi = issue_coi(policy.facility_id, year, seq)
     patient = Patient.enroll(coi, enrollment, now)
     enrolled = patient.enrolled
-    await patients(uow).save(patient, who(actor))
-    # The identity is an event of its own stream: hash-chained, sealed, kept in custody. Its
-    # projection's unique index decides between concurrent enrolments of the same patient.
-    try:
-        async with uow.session.begin_nested():
-            await identities(uow).save(IdentityRecord.record(coi, person, now.date()), who(actor))
-    except IntegrityError:
-        existing = await identity.active_enrolment(uow.session, enrolled.treatment_center, person)
-        if existing is None:
-            raise
-        raise already_enrolled(existing, enrolled.treatment_center) from None
-    await uow.publish(
-        contracts.PatientEnrolled(
-            coi=coi,
-            therapy=enrolled.therapy,
-            product_code=enrolled.product_code,
-            autologous=enrolled.autologous,
-            treatment_center=enrolled.treatment_center,
-            apheresis_center=enrolled.apheresis_center,
-            manufacturing_site=enrolled.manufacturing_site,
-            patient_weight_kg=enrolled.patient_weight_kg,
-            earliest_collection=enrolled.earliest_collection,
-            enrolled_at=enrolled.enrolled_at,
-            actor=actor,
-        ),
-        subject=coi,
-    )
+    await uow.repository(Patient).save(patient, who(actor))
+    # The identity is an event of its own stream: hash-chained, sealed, kept in custody. The
+    # guard decides between concurrent enrolments of the same patient.
+    async with enrolments.guard(enrolled.treatment_center, person):
+        record = IdentityRecord.record(coi, person, now.date())
+        await uow.repository(IdentityRecord).save(record, who(actor))
+    await uow.publish(messages.patient_enrolled(enrolled, actor), subject=coi)
     log.info("patient enrolled", extra={"coi": coi, "therapy": enrolled.therapy})
     return EnrolledPatient.of(enrolled)

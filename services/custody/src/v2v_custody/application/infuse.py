@@ -10,14 +10,15 @@ import logging
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from v2v_events.contracts import custody as contracts
 from v2v_events.contracts.common import Actor, BoundedDatetime, Identifier
 from v2v_runtime.errors import DomainError
 from v2v_runtime.uow import UnitOfWork
 
+from ..domain.patient import Patient
 from ..domain.policy import CustodyPolicy
 from ..domain.unit import Unit
-from .context import patients, units, who
+from . import messages
+from .actors import who
 from .views import InfusionView
 
 log = logging.getLogger("v2v.custody.infuse")
@@ -36,8 +37,9 @@ async def infuse(
     uow: UnitOfWork, coi: str, cmd: RecordInfusion, actor: Actor, policy: CustodyPolicy
 ) -> tuple[InfusionView, bool]:
     """Returns the infusion and whether it was recorded now (False: reported again)."""
-    patient = await patients(uow).get(coi)
-    repo = units(uow)
+    patients = uow.repository(Patient)
+    patient = await patients.get(coi)
+    repo = uow.repository(Unit)
     bags: list[Unit] = []
     for unit_id in cmd.unit_ids:
         unit = await repo.find(unit_id)
@@ -52,20 +54,10 @@ async def infuse(
         return InfusionView.of(coi, event), False
     for unit in bags:
         unit.mark_infused(event.infusion_id, event.treatment_center, event.infused_at)
-    await patients(uow).save(patient, who(actor))
+    await patients.save(patient, who(actor))
     for unit in bags:
         await repo.save(unit, who(actor))
-    await uow.publish(
-        contracts.InfusionRecorded(
-            coi=coi,
-            unit_ids=event.unit_ids,
-            treatment_center=event.treatment_center,
-            thawed_at=event.thawed_at,
-            infused_at=event.infused_at,
-            actor=actor,
-        ),
-        subject=coi,
-    )
+    await uow.publish(messages.infusion_recorded(coi, event, actor), subject=coi)
     if event.flags:
         log.warning(
             "thaw-to-infusion time above the limit",

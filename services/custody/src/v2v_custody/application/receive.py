@@ -11,14 +11,16 @@ import logging
 from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.bounds import MINUTES_MAX
-from v2v_events.contracts import custody as contracts
 from v2v_events.contracts.common import Actor
 from v2v_runtime.uow import UnitOfWork
 
-from ..domain.events import LocationKind, ReceiptRefused
+from ..domain.events import LocationKind
 from ..domain.isbt128 import is_coi
-from ..domain.unit import Accepted, ReceiptDecision, ReceiptScan, Refused, UnknownUnitScans
-from .context import units, unknown_scans, who
+from ..domain.receipts import Accepted, ReceiptDecision, ReceiptScan, Refused
+from ..domain.unit import Unit
+from ..domain.unknown_unit import UnknownUnitScans
+from . import messages
+from .actors import who
 
 log = logging.getLogger("v2v.custody.receive")
 
@@ -48,9 +50,10 @@ async def receive(uow: UnitOfWork, cmd: ReceiveUnit, actor: Actor) -> ReceiptDec
         minutes_out_of_storage=cmd.minutes_out_of_storage,
     )
     now = uow.clock.now()
-    unit = await units(uow).find(cmd.unit_id)
+    units = uow.repository(Unit)
+    unit = await units.find(cmd.unit_id)
     if unit is None:
-        repo = unknown_scans(uow)
+        repo = uow.repository(UnknownUnitScans)
         stream = UnknownUnitScans.stream_id(cmd.unit_id)
         scans = await repo.find(stream) or UnknownUnitScans(stream)
         refused = scans.refuse(scan, now)
@@ -58,53 +61,27 @@ async def receive(uow: UnitOfWork, cmd: ReceiveUnit, actor: Actor) -> ReceiptDec
         # Published under the CoI the label claims, when it is one; a label without a
         # readable CoI belongs to no journey and stays in custody's records only.
         if is_coi(scan.scanned_coi):
-            await _publish_refusal(uow, scan.scanned_coi, refused.event, actor)
+            await uow.publish(
+                messages.receipt_refused(scan.scanned_coi, refused.event, actor),
+                subject=scan.scanned_coi,
+            )
         _log_refusal(refused)
         return refused
     decision = unit.scan_for_receipt(scan, uow.ids.new_id(), now)
-    await units(uow).save(unit, who(actor))
+    await units.save(unit, who(actor))
     if isinstance(decision, Refused):
-        await _publish_refusal(uow, unit.coi, decision.event, actor)
+        await uow.publish(
+            messages.receipt_refused(unit.coi, decision.event, actor), subject=unit.coi
+        )
         _log_refusal(decision)
     elif decision.new:
         r = decision.receipt
-        await uow.publish(
-            contracts.UnitReceived(
-                coi=r.coi,
-                unit_id=r.unit_id,
-                unit_kind=contracts.UnitKind(r.unit_kind.value),
-                din=r.din,
-                location=r.location,
-                location_kind=contracts.LocationKind(r.location_kind.value),
-                received_at=r.received_at,
-                temperature_c=r.temperature_c,
-                minutes_out_of_storage=r.minutes_out_of_storage,
-                transfer_id=r.transfer_id,
-                actor=actor,
-            ),
-            subject=r.coi,
-        )
+        await uow.publish(messages.unit_received(r, actor), subject=r.coi)
         log.info(
             "unit received",
             extra={"coi": r.coi, "unit_id": r.unit_id, "location": r.location},
         )
     return decision
-
-
-async def _publish_refusal(uow: UnitOfWork, coi: str, event: ReceiptRefused, actor: Actor) -> None:
-    await uow.publish(
-        contracts.ReceiptRefused(
-            coi=coi,
-            unit_id=event.unit_id,
-            scanned_coi=event.scanned_coi,
-            scanned_din=event.scanned_din,
-            location=event.location,
-            reason=f"{event.reason_code.value}: {event.reason}",
-            refused_at=event.refused_at,
-            actor=actor,
-        ),
-        subject=coi,
-    )
 
 
 def _log_refusal(refused: Refused) -> None:

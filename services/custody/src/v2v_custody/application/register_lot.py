@@ -6,27 +6,22 @@ from __future__ import annotations
 import logging
 
 from v2v_events.contracts import batch
-from v2v_events.contracts import custody as contracts
 from v2v_runtime.errors import Conflict
 from v2v_runtime.uow import UnitOfWork
 
+from ..domain.patient import Patient
 from ..domain.unit import Unit
-from .context import patients, units, who
+from . import messages
+from .actors import who
 
 log = logging.getLogger("v2v.custody.register_lot")
 
 
-async def register_lot(
-    uow: UnitOfWork,
-    lot: batch.LotProduced,
-    *,
-    correlation_id: str | None = None,
-    causation_id: str | None = None,
-) -> list[str]:
+async def register_lot(uow: UnitOfWork, lot: batch.LotProduced) -> list[str]:
     """Returns the ids of the units registered now."""
-    patient = await patients(uow).get(lot.coi)
+    patient = await uow.repository(Patient).get(lot.coi)
     treatment_center = patient.enrolled.treatment_center
-    repo = units(uow)
+    repo = uow.repository(Unit)
     now = uow.clock.now()
     registered: list[str] = []
     for bag_id in dict.fromkeys(lot.bag_ids):  # de-duplicated, in order
@@ -48,21 +43,12 @@ async def register_lot(
             lot.expires_at,
             now,
         )
-        await repo.save(
-            unit, who(lot.actor), correlation_id=correlation_id, causation_id=causation_id
-        )
+        await repo.save(unit, who(lot.actor))
         registered.append(bag_id)
     if registered:
         await uow.publish(
-            contracts.UnitsRegistered(
-                coi=lot.coi,
-                lot_id=lot.lot_id,
-                unit_ids=registered,
-                location=lot.manufacturing_site,
-            ),
+            messages.units_registered(lot.coi, lot.lot_id, registered, lot.manufacturing_site),
             subject=lot.coi,
-            correlationid=correlation_id,
-            causationid=causation_id,
         )
         log.info(
             "final-product units registered",

@@ -8,20 +8,16 @@ from v2v_events.contracts import custody as contracts
 from v2v_runtime.errors import DomainError
 from v2v_runtime.uow import UnitOfWork
 
-from .context import units, who
+from ..domain.unit import Unit
+from . import messages
+from .actors import who
 
 log = logging.getLogger("v2v.custody.reject")
 
 
-async def reject_unit(
-    uow: UnitOfWork,
-    cmd: contracts.RejectUnit,
-    *,
-    correlation_id: str | None = None,
-    causation_id: str | None = None,
-) -> bool:
+async def reject_unit(uow: UnitOfWork, cmd: contracts.RejectUnit) -> bool:
     """Returns whether the unit was rejected now (False: already rejected or infused)."""
-    repo = units(uow)
+    repo = uow.repository(Unit)
     unit = await repo.get(cmd.unit_id)
     if unit.coi != cmd.coi:
         raise DomainError(
@@ -37,14 +33,9 @@ async def reject_unit(
             extra={"coi": unit.coi, "unit_id": unit.id},
         )
         return False
-    await repo.save(unit, who(cmd.actor), correlation_id=correlation_id, causation_id=causation_id)
+    await repo.save(unit, who(cmd.actor))
     await uow.publish(
-        contracts.UnitRejected(
-            coi=unit.coi, unit_id=unit.id, reason=cmd.reason, rejected_at=now, actor=cmd.actor
-        ),
-        subject=unit.coi,
-        correlationid=correlation_id,
-        causationid=causation_id,
+        messages.unit_rejected(unit.coi, unit.id, cmd.reason, now, cmd.actor), subject=unit.coi
     )
     log.info("unit rejected", extra={"coi": unit.coi, "unit_id": unit.id})
     return True

@@ -6,29 +6,22 @@ from __future__ import annotations
 from v2v_events.contracts import batch, custody
 from v2v_runtime.uow import UnitOfWork
 
-from ..adapters.db.queries import units_of
+from .ports import LotUnits
 from .reject import reject_unit
 
 
-async def reject_lot_units(
-    uow: UnitOfWork,
-    event: batch.LotRejected,
-    *,
-    correlation_id: str | None = None,
-    causation_id: str | None = None,
-) -> list[str]:
+async def reject_lot_units(uow: UnitOfWork, event: batch.LotRejected) -> list[str]:
     """Returns the unit ids rejected now (already rejected or infused bags are left as
     they are: an infused bag of a lot rejected afterwards is a matter for a deviation)."""
+    lot_units = uow.port(LotUnits)  # type: ignore[type-abstract]
     rejected = []
-    for unit in await units_of(uow.session, event.coi):
-        if unit.lot_id != event.lot_id:
-            continue
+    for unit_id in await lot_units.of_lot(event.coi, event.lot_id):
         cmd = custody.RejectUnit(
             coi=event.coi,
-            unit_id=unit.unit_id,
+            unit_id=unit_id,
             reason=f"lot {event.lot_id} rejected: {event.reason}",
             actor=event.actor,
         )
-        if await reject_unit(uow, cmd, correlation_id=correlation_id, causation_id=causation_id):
-            rejected.append(unit.unit_id)
+        if await reject_unit(uow, cmd):
+            rejected.append(unit_id)
     return rejected

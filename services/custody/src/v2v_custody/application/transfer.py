@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from v2v_events.contracts import custody as contracts
 from v2v_events.contracts.common import Actor
 from v2v_runtime.uow import UnitOfWork
 
-from .context import units, who
+from ..domain.unit import Unit
+from . import messages
+from .actors import who
 from .views import ActorView, TransferView
 
 
@@ -23,7 +24,7 @@ class TransferUnit(BaseModel):
 
 
 async def transfer(uow: UnitOfWork, cmd: TransferUnit, actor: Actor) -> TransferView:
-    repo = units(uow)
+    repo = uow.repository(Unit)
     unit = await repo.get(cmd.unit_id)
     event = unit.transfer(
         uow.ids.new_id(),
@@ -35,18 +36,7 @@ async def transfer(uow: UnitOfWork, cmd: TransferUnit, actor: Actor) -> Transfer
     )
     await repo.save(unit, who(actor))
     await uow.publish(
-        contracts.CustodyTransferred(
-            coi=unit.coi,
-            transfer_id=event.transfer_id,
-            unit_id=unit.id,
-            from_party=event.from_party,
-            to_party=event.to_party,
-            location=event.location,
-            temperature_c=event.temperature_c,
-            transferred_at=event.transferred_at,
-            actor=actor,
-        ),
-        subject=unit.coi,
+        messages.custody_transferred(unit.coi, unit.id, event, actor), subject=unit.coi
     )
     return TransferView(
         transfer_id=event.transfer_id,

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from ..domain.events import InfusionRecorded, LocationKind, PatientEnrolled, UnitKind
 from ..domain.isbt128 import flag_characters, mod37_2_value
-from ..domain.unit import Receipt
+from ..domain.receipts import Receipt
 
 
 class ActorView(BaseModel):

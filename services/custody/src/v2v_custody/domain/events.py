@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from v2v_runtime.aggregate import DomainEvent
+from v2v_runtime.domain import DomainEvent
 
 
 class UnitKind(StrEnum):

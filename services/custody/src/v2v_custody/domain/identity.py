@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import DomainError
 
 from .events import IdentityCorrected, IdentityFields, IdentityRecorded

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict, DomainError
 
 from .events import (
@@ -21,76 +20,7 @@ from .events import (
     UnitStatus,
 )
 from .isbt128 import Din
-
-
-@dataclass(frozen=True)
-class ReceiptScan:
-    """What the receiving site scanned and measured."""
-
-    unit_id: str
-    scanned_coi: str
-    scanned_din: str | None
-    location: str
-    location_kind: LocationKind
-    temperature_c: float | None = None
-    minutes_out_of_storage: float | None = None
-
-
-@dataclass(frozen=True)
-class Receipt:
-    transfer_id: str
-    unit_id: str
-    coi: str
-    unit_kind: UnitKind
-    din: str | None
-    from_party: str
-    location: str
-    location_kind: LocationKind
-    scanned_coi: str
-    scanned_din: str | None
-    temperature_c: float | None
-    minutes_out_of_storage: float | None
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class Accepted:
-    receipt: Receipt
-    new: bool  # False: the same unit was already received at this location
-
-
-@dataclass(frozen=True)
-class Refused:
-    event: ReceiptRefused
-
-    @property
-    def code(self) -> RefusalReason:
-        return self.event.reason_code
-
-    @property
-    def reason(self) -> str:
-        return self.event.reason
-
-
-ReceiptDecision = Accepted | Refused
-
-
-def _refusal(
-    scan: ReceiptScan, coi: str | None, code: RefusalReason, reason: str, now: datetime
-) -> ReceiptRefused:
-    return ReceiptRefused(
-        unit_id=scan.unit_id,
-        coi=coi,
-        scanned_coi=scan.scanned_coi,
-        scanned_din=scan.scanned_din,
-        location=scan.location,
-        location_kind=scan.location_kind,
-        temperature_c=scan.temperature_c,
-        minutes_out_of_storage=scan.minutes_out_of_storage,
-        reason_code=code,
-        reason=reason,
-        refused_at=now,
-    )
+from .receipts import Accepted, Receipt, ReceiptDecision, ReceiptScan, Refused, refusal_of
 
 
 class Unit(Aggregate):
@@ -219,7 +149,7 @@ class Unit(Aggregate):
         refusal = self._mismatch(scan)
         if refusal is not None:
             code, reason = refusal
-            event = _refusal(scan, self.coi, code, reason, now)
+            event = refusal_of(scan, self.coi, code, reason, now)
             self._record(event)
             return Refused(event)
         if (
@@ -338,30 +268,3 @@ class Unit(Aggregate):
                 self.infusion_id = event.infusion_id
             case _:
                 raise TypeError(f"Unit cannot apply {type(event).__name__}")
-
-
-UNKNOWN_UNIT_STREAM_PREFIX = "unknown-unit:"
-
-
-class UnknownUnitScans(Aggregate):
-    """Refused scans of a unit id custody does not know (stream ``unknown-unit:<id>``):
-    evidence of a label that belongs to no registered unit."""
-
-    @staticmethod
-    def stream_id(unit_id: str) -> str:
-        return UNKNOWN_UNIT_STREAM_PREFIX + unit_id
-
-    def refuse(self, scan: ReceiptScan, now: datetime) -> Refused:
-        event = _refusal(
-            scan,
-            None,
-            RefusalReason.UNKNOWN_UNIT,
-            f"no unit {scan.unit_id!r} is registered in custody",
-            now,
-        )
-        self._record(event)
-        return Refused(event)
-
-    def apply(self, event: DomainEvent) -> None:
-        if not isinstance(event, ReceiptRefused):
-            raise TypeError(f"UnknownUnitScans cannot apply {type(event).__name__}")

@@ -12,14 +12,42 @@ stream id). The projection derives the guard's columns from the patient's own st
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ...application.ports import Enrolments
 from ...domain.events import IdentityCorrected, IdentityRecorded
 from ...domain.identity import PatientIdentity
+from ...domain.patient import already_enrolled
 from .tables import patient_identity, patients
+
+
+class EnrolmentGuard(Enrolments):
+    """The ``Enrolments`` port: the unique index of ``patient_identity`` decides."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def active(self, treatment_center: str, person: PatientIdentity) -> str | None:
+        return await active_enrolment(self._session, treatment_center, person)
+
+    @asynccontextmanager
+    async def guard(self, treatment_center: str, person: PatientIdentity) -> AsyncIterator[None]:
+        # A savepoint: the refused insert of a loser leaves the rest of its transaction
+        # usable, so it can name the winner's CoI.
+        try:
+            async with self._session.begin_nested():
+                yield
+        except IntegrityError:
+            existing = await active_enrolment(self._session, treatment_center, person)
+            if existing is None:
+                raise
+            raise already_enrolled(existing, treatment_center) from None
 
 
 async def active_enrolment(

@@ -1,19 +1,20 @@
 """The projector: keeps custody's read models current from domain events.
 
 Deterministic from the stored events alone (no clock, no lookups outside the read
-models), so ``rebuild`` reproduces the tables by replaying the event store.
+models), so a rebuild (``v2v rebuild custody``) reproduces the tables by replaying the
+event store. ``CODEC`` names custody's stored events (``custody.<kind>``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from v2v_runtime.aggregate import DomainEvent, EventCodec, rebuild_projection
+from v2v_runtime.domain import DomainEvent
 from v2v_runtime.eventstore import StoredEvent
-from v2v_runtime.uow import UnitOfWork
+from v2v_runtime.repository import EventCodec
 
 from ...domain.events import (
     ALL_EVENTS,
@@ -33,10 +34,8 @@ from ...domain.events import (
 )
 from . import identity
 from .tables import (
-    READ_MODELS,
     collections,
     infusions,
-    patient_identity,
     patients,
     receipts,
     transfers,
@@ -290,10 +289,3 @@ async def _project_receipt(session: AsyncSession, stored: StoredEvent, event: Un
         received_at=event.received_at,
         updated_at=event.received_at,
     )
-
-
-async def rebuild(uow: UnitOfWork) -> int:
-    """Empty the read models and replay the event store into them (one transaction)."""
-    for table in (*reversed(READ_MODELS), patient_identity):
-        await uow.session.execute(delete(table))
-    return await rebuild_projection(uow, CODEC, project)

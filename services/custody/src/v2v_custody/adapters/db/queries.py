@@ -1,4 +1,5 @@
-"""Queries over custody's read models (and, for custody's own API, patient_identity)."""
+"""Queries over custody's read models (and, for custody's own API, patient_identity); and
+the ``LotUnits`` port the application reads them through."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ...application.ports import LotUnits
 from ...application.views import (
     ActorView,
     CollectionView,
@@ -29,6 +31,21 @@ async def units_of(session: AsyncSession, coi: str) -> list[UnitView]:
         select(units).where(units.c.coi == coi).order_by(units.c.registered_at, units.c.unit_id)
     )
     return [UnitView.model_validate(r._asdict()) for r in rows]
+
+
+class LotUnitsReadModel(LotUnits):
+    """The ``LotUnits`` port over ``custody_units``, in the unit of work's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def of_lot(self, coi: str, lot_id: str) -> list[str]:
+        rows = await self._session.execute(
+            select(units.c.unit_id)
+            .where(units.c.coi == coi, units.c.lot_id == lot_id)
+            .order_by(units.c.registered_at, units.c.unit_id)
+        )
+        return [str(unit_id) for unit_id in rows.scalars()]
 
 
 def _transfer(row: Any) -> TransferView:

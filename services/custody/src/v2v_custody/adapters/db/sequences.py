@@ -15,8 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from v2v_runtime.errors import Conflict
 
+from ...application.ports import SequenceName, Sequences
 from ...domain.isbt128 import SEQUENCE_MAX
 from .tables import sequences
+
+
+class SequenceCounters(Sequences):
+    """The ``Sequences`` port over ``custody_sequences``, in the unit of work's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def allocate(self, name: SequenceName, facility_id: str, year: int) -> int:
+        return await allocate(self._session, name, facility_id, year)
 
 
 async def allocate(session: AsyncSession, name: str, facility_id: str, year: int) -> int:

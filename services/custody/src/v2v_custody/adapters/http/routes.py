@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from v2v_runtime.errors import DomainError, NotFound
+from v2v_runtime.http_deps import NewUow
 from v2v_runtime.identity import CurrentActor
-from v2v_runtime.service import kit_of
 
 from ...application.collect import RecordCollection, record_collection
 from ...application.correct_identity import CorrectIdentity, IdentityCorrection, correct_identity
@@ -38,14 +38,14 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
 
     @router.post("/patients", status_code=201)
     async def enroll_patient(
-        body: EnrollPatient, request: Request, actor: CurrentActor
+        body: EnrollPatient, actor: CurrentActor, uow: NewUow
     ) -> EnrolledPatient:
-        async with kit_of(request.app).uow() as uow:
+        async with uow:
             return await enroll(uow, body, actor, policy, sites)
 
     @router.get("/patients/{coi}")
-    async def get_patient(coi: str, request: Request, actor: CurrentActor) -> PatientSummary:
-        async with kit_of(request.app).uow() as uow:
+    async def get_patient(coi: str, actor: CurrentActor, uow: NewUow) -> PatientSummary:
+        async with uow:
             found = await queries.patient(uow.session, coi)
         if found is None:
             raise NotFound("patient-not-found", f"no patient {coi!r}")
@@ -58,31 +58,31 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
 
     @router.post("/patients/{coi}/identity-corrections", status_code=201)
     async def correct_patient_identity(
-        coi: str, body: CorrectIdentity, request: Request, actor: CurrentActor
+        coi: str, body: CorrectIdentity, actor: CurrentActor, uow: NewUow
     ) -> IdentityCorrection:
         """Correct the name, birth date or MRN with a reason; the old values are kept."""
-        async with kit_of(request.app).uow() as uow:
+        async with uow:
             return await correct_identity(uow, coi, body, actor)
 
     @router.post("/patients/{coi}/collections", status_code=201)
     async def record_patient_collection(
-        coi: str, body: RecordCollection, request: Request, actor: CurrentActor
+        coi: str, body: RecordCollection, actor: CurrentActor, uow: NewUow
     ) -> CollectionView:
-        async with kit_of(request.app).uow() as uow:
+        async with uow:
             return await record_collection(uow, coi, body, actor, policy)
 
     @router.get("/patients/{coi}/units")
-    async def list_patient_units(coi: str, request: Request, actor: CurrentActor) -> list[UnitView]:
-        async with kit_of(request.app).uow() as uow:
+    async def list_patient_units(coi: str, actor: CurrentActor, uow: NewUow) -> list[UnitView]:
+        async with uow:
             if not await queries.patient_exists(uow.session, coi):
                 raise NotFound("patient-not-found", f"no patient {coi!r}")
             return await queries.units_of(uow.session, coi)
 
     @router.post("/patients/{coi}/infusions", status_code=201)
     async def record_patient_infusion(
-        coi: str, body: RecordInfusion, request: Request, response: Response, actor: CurrentActor
+        coi: str, body: RecordInfusion, response: Response, actor: CurrentActor, uow: NewUow
     ) -> InfusionView:
-        async with kit_of(request.app).uow() as uow:
+        async with uow:
             view, new = await infuse(uow, coi, body, actor, policy)
         if not new:
             response.status_code = 200
@@ -94,9 +94,9 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
         responses={200: {"description": "already received here: the existing receipt"}},
     )
     async def receive_unit(
-        body: ReceiveUnit, request: Request, response: Response, actor: CurrentActor
+        body: ReceiveUnit, response: Response, actor: CurrentActor, uow: NewUow
     ) -> ReceiptView:
-        async with kit_of(request.app).uow() as uow:
+        async with uow:
             decision = await receive(uow, body, actor)
         # The transaction has committed: a refusal is on record before it is answered.
         if isinstance(decision, Refused):
@@ -111,15 +111,13 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
         return ReceiptView.of(decision.receipt)
 
     @router.post("/transfers", status_code=201)
-    async def transfer_unit(
-        body: TransferUnit, request: Request, actor: CurrentActor
-    ) -> TransferView:
-        async with kit_of(request.app).uow() as uow:
+    async def transfer_unit(body: TransferUnit, actor: CurrentActor, uow: NewUow) -> TransferView:
+        async with uow:
             return await transfer(uow, body, actor)
 
     @router.get("/units/{unit_id}")
-    async def get_unit(unit_id: str, request: Request, actor: CurrentActor) -> UnitView:
-        async with kit_of(request.app).uow() as uow:
+    async def get_unit(unit_id: str, actor: CurrentActor, uow: NewUow) -> UnitView:
+        async with uow:
             found = await queries.unit(uow.session, unit_id)
         if found is None:
             raise NotFound("unit-not-found", f"no unit {unit_id!r}")
@@ -127,9 +125,9 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
 
     @router.get("/units/{unit_id}/transfers")
     async def chain_of_custody(
-        unit_id: str, request: Request, actor: CurrentActor
+        unit_id: str, actor: CurrentActor, uow: NewUow
     ) -> list[TransferView]:
-        async with kit_of(request.app).uow() as uow:
+        async with uow:
             if await queries.unit(uow.session, unit_id) is None:
                 raise NotFound("unit-not-found", f"no unit {unit_id!r}")
             return await queries.transfers_of(uow.session, unit_id)

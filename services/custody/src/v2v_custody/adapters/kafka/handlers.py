@@ -3,6 +3,8 @@
 
 The inbox runs each handler in one transaction with the record of the message id, so a
 redelivered message is skipped; the application functions are idempotent on top of that.
+The inbox also sets the unit of work's lineage from the message: everything the handler
+saves and publishes records the conversation and the message that caused it.
 """
 
 from __future__ import annotations
@@ -28,42 +30,22 @@ SUBSCRIBED_TOPICS: tuple[str, ...] = (events_topic(Service.BATCH), events_topic(
 
 async def on_reject_unit(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
     assert isinstance(message, RejectUnit)
-    await reject_unit(
-        uow,
-        message,
-        correlation_id=envelope.correlationid or envelope.id,
-        causation_id=envelope.id,
-    )
+    await reject_unit(uow, message)
 
 
 async def on_lot_produced(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
     assert isinstance(message, LotProduced)
-    await register_lot(
-        uow,
-        message,
-        correlation_id=envelope.correlationid or envelope.id,
-        causation_id=envelope.id,
-    )
+    await register_lot(uow, message)
 
 
 async def on_lot_rejected(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
     assert isinstance(message, LotRejected)
-    await reject_lot_units(
-        uow,
-        message,
-        correlation_id=envelope.correlationid or envelope.id,
-        causation_id=envelope.id,
-    )
+    await reject_lot_units(uow, message)
 
 
 async def on_journey_ended(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
     assert isinstance(message, JourneyEnded)
-    await end_journey(
-        uow,
-        message,
-        correlation_id=envelope.correlationid or envelope.id,
-        causation_id=envelope.id,
-    )
+    await end_journey(uow, message)
 
 
 HANDLERS: Mapping[type[Contract], Handler] = {
