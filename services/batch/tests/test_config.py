@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from v2v_batch.config import (
+from v2v_batch.adapters.config import (
     DEFAULT_PRODUCTS_CONFIG,
     ProductConfigError,
     load_catalog,

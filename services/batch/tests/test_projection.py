@@ -7,8 +7,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from v2v_batch.adapters.db.projector import rebuild
-from v2v_batch.adapters.db.tables import READ_MODEL
+from v2v_batch.adapters.db.tables import READ_TABLES
 from v2v_events.contracts.batch import BatchOpened, RejectLot, Remanufacture
 from v2v_runtime.testing import ServiceHarness
 
@@ -18,7 +17,7 @@ from .support import COI, JOURNEY, open_batch, produce_lot, record_steps
 async def snapshot(harness: ServiceHarness) -> dict[str, list[tuple[Any, ...]]]:
     async with harness.kit.uow() as uow:
         out = {}
-        for table in READ_MODEL:
+        for table in READ_TABLES:
             rows = (await uow.session.execute(select(table))).all()
             out[table.name] = sorted((tuple(r) for r in rows), key=repr)
         return out
@@ -45,8 +44,7 @@ async def test_rebuild_by_replay_restores_every_read_model(
     assert all(before.values()), "every read-model table has rows"
     record_before = (await client.get(f"/batches/{batch_id}")).json()
 
-    async with harness.kit.uow() as uow:
-        replayed = await rebuild(uow)
+    replayed = await harness.kit.rebuild()
     assert replayed > 0
     assert await snapshot(harness) == before
     assert (await client.get(f"/batches/{batch_id}")).json() == record_before
@@ -62,7 +60,6 @@ async def test_rebuild_empties_rows_the_store_does_not_justify(
         row = (await uow.session.execute(select(batches))).mappings().one()
         await uow.session.execute(batches.insert().values({**row, "batch_id": "ghost"}))
     assert len((await client.get("/batches", params={"coi": COI})).json()) == 2
-    async with harness.kit.uow() as uow:
-        await rebuild(uow)
+    await harness.kit.rebuild()
     listed = (await client.get("/batches", params={"coi": COI})).json()
     assert [b["batch_id"] for b in listed] != ["ghost"] and len(listed) == 1

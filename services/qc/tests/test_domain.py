@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from v2v_qc.adapters.spec_files import load_specs
+from v2v_qc.adapters.config import load_specs
 from v2v_qc.domain.common import DOSE_CALCULATOR, Forbidden, Who
-from v2v_qc.domain.deviation import Classification, Deviation
+from v2v_qc.domain.deviation import Deviation
 from v2v_qc.domain.dose import compute_dose
+from v2v_qc.domain.events import Classification, PanelStatus, ResultRecorded
 from v2v_qc.domain.lot import Lot
-from v2v_qc.domain.panel import Panel, PanelStatus, ResultRecorded
+from v2v_qc.domain.panel import Panel
 from v2v_runtime.errors import Conflict, DomainError
 
 from .support import PASSING

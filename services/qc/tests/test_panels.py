@@ -16,7 +16,7 @@ from v2v_events.contracts.qc import (
     PanelOutcome,
     ResultRecorded,
 )
-from v2v_qc.adapters.spec_files import PACKAGED_SPECS, load_specs
+from v2v_qc.adapters.config import PACKAGED_SPECS, load_specs
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness
 

@@ -9,7 +9,6 @@ import httpx
 from sqlalchemy import inspect, select, update
 
 from v2v_qc.adapters.db.tables import READ_TABLES, metadata, panels
-from v2v_qc.application.repos import rebuild_read_models
 from v2v_runtime.db.tables import events
 from v2v_runtime.testing import ServiceHarness
 
@@ -61,14 +60,12 @@ async def test_read_models_rebuild_by_replay(
     # Damage the read models, then rebuild them from the event store.
     async with harness.kit.uow() as uow:
         await uow.session.execute(update(panels).values(status="garbage"))
-    async with harness.kit.uow() as uow:
-        replayed = await rebuild_read_models(uow)
+    replayed = await harness.kit.rebuild()
     assert replayed > 20
     assert await snapshot(client, release.json()["certificate_id"]) == before
 
     # A second rebuild (tables emptied first) gives the same again.
-    async with harness.kit.uow() as uow:
-        assert await rebuild_read_models(uow) == replayed
+    assert await harness.kit.rebuild() == replayed
     assert await snapshot(client, release.json()["certificate_id"]) == before
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from v2v_qc.adapters.spec_files import PACKAGED_SPECS, SpecFileError, load_specs
+from v2v_qc.adapters.config import PACKAGED_SPECS, SpecFileError, load_specs
 from v2v_qc.domain.spec import CategoricalTest, DoseTest, NumericTest, Spec, SpecCatalog
 from v2v_runtime.errors import DomainError, NotFound
 

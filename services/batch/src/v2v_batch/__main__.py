@@ -1,4 +1,5 @@
-"""``python -m v2v_batch [api|consumer|relay|all]``: run the batch service's roles."""
+"""``python -m v2v_batch [api|consumer|relay|all | migrate | rebuild]``: run the batch
+service's roles, bring its schema up to date, or rebuild its read models."""
 
 from v2v_runtime.service import main
 

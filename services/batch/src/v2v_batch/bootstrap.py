@@ -5,14 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
+from v2v_runtime.repository import EventCodec, Persistence
 from v2v_runtime.service import ServiceSpec
 
+from .adapters.config import load_catalog
+from .adapters.db.ports import SqlLotIndex
+from .adapters.db.projector import project
+from .adapters.db.tables import READ_TABLES
 from .adapters.http.routes import build_router
 from .adapters.kafka.handlers import SUBSCRIBED_TOPICS, build_handlers
-from .config import load_catalog
+from .application.ports import LotIndex
+from .domain.events import DOMAIN_EVENTS
 from .settings import BatchSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" / "versions"
+
+# Stored as batch.<kind>; the projector keeps the read tables current in the same
+# transaction, and a rebuild (python -m v2v_batch rebuild) replays the store into them.
+PERSISTENCE = Persistence(
+    codec=EventCodec("batch", DOMAIN_EVENTS),
+    projector=project,
+    read_tables=READ_TABLES,
+    ports={LotIndex: SqlLotIndex},
+)
 
 
 def build(
@@ -33,4 +48,5 @@ def build(
         title="vein2vein batch (manufacturing)",
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),
+        persistence=PERSISTENCE,
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from v2v_runtime.service import ServiceSettings
 
-from .config import DEFAULT_PRODUCTS_CONFIG
+from .adapters.config import DEFAULT_PRODUCTS_CONFIG
 
 
 class BatchSettings(ServiceSettings):

@@ -6,16 +6,28 @@ from pathlib import Path
 
 from v2v_events.catalog import events_topic
 from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
+from v2v_runtime.repository import EventCodec, Persistence
 from v2v_runtime.service import ServiceSpec
 
+from .adapters.config import load_specs
+from .adapters.db.projector import project
+from .adapters.db.tables import READ_TABLES
 from .adapters.http.panels import panels_router
 from .adapters.http.quality import quality_router
 from .adapters.kafka.handlers import handlers
-from .adapters.spec_files import load_specs
+from .domain.events import DOMAIN_EVENTS
 from .domain.spec import SpecCatalog
 from .settings import QcSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" / "versions"
+
+# Stored as qc.<kind>; the projector keeps the read tables current in the same
+# transaction, and a rebuild (python -m v2v_qc rebuild) replays the store into them.
+PERSISTENCE = Persistence(
+    codec=EventCodec("qc", DOMAIN_EVENTS),
+    projector=project,
+    read_tables=READ_TABLES,
+)
 
 
 def build(
@@ -37,4 +49,5 @@ def build(
         title="vein2vein qc: release testing and QA release",
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),
+        persistence=PERSISTENCE,
     )

@@ -18,7 +18,8 @@ from v2v_runtime.errors import Conflict
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain import ApheresisMaterial, Batch, ProductCatalog, Source
-from .common import NO_TRACE, Trace, batch_opened, batches, materials, operator, publish, save
+from .common import operator, who
+from .messages import batch_opened
 
 log = logging.getLogger("v2v.batch.open")
 
@@ -36,17 +37,17 @@ async def open_batch(
     actor: Actor,
     *,
     product_code: str | None = None,
-    trace: Trace = NO_TRACE,
     defer_until_collected: bool = False,
 ) -> Opened | None:
     """The batch opened (or already open); None when deferred until the unit's collection
     is known (``defer_until_collected``, the journey's command)."""
+    materials = uow.repository(ApheresisMaterial)
     stream = ApheresisMaterial.stream_for(cmd.apheresis_unit_id)
-    material = await materials(uow).find(stream) or ApheresisMaterial.new(cmd.apheresis_unit_id)
+    material = await materials.find(stream) or ApheresisMaterial.new(cmd.apheresis_unit_id)
     material.check_coi(cmd.coi)
     existing = material.batch_for(cmd.attempt)
     if existing is not None:
-        batch = await batches(uow).get(existing)
+        batch = await uow.repository(Batch).get(existing)
         if (batch.din, batch.manufacturing_site) != (cmd.din, cmd.manufacturing_site) or (
             product_code is not None and product_code != batch.product_code
         ):
@@ -56,7 +57,7 @@ async def open_batch(
                 f"{batch.id}, opened with other details",
                 batch_id=batch.id,
             )
-        await publish(uow, batch_opened(batch), batch.coi, trace)
+        await uow.publish(batch_opened(batch), subject=batch.coi)
         return Opened(batch.id, created=False)
 
     if material.collected is None and defer_until_collected:
@@ -67,17 +68,18 @@ async def open_batch(
             attempt=cmd.attempt,
             product_code=product_code,
             requested_by=operator(actor),
-            message_id=trace.causation_id or "",
-            correlation_id=trace.correlation_id,
+            # The command's lineage, for the batch opened when the collection arrives.
+            message_id=uow.lineage.causation_id or "",
+            correlation_id=uow.lineage.correlation_id,
         ):
-            await save(materials(uow), material, actor, trace)
+            await materials.save(material, who(actor))
         log.info(
             "open batch deferred until the unit's collection is known",
             extra={"coi": cmd.coi, "apheresis_unit_id": cmd.apheresis_unit_id},
         )
         return None
     material.check_collected(cmd.coi, cmd.din)
-    return await open_fresh(uow, catalog, material, cmd, actor, product_code, trace)
+    return await open_fresh(uow, catalog, material, cmd, actor, product_code)
 
 
 async def open_fresh(
@@ -87,7 +89,6 @@ async def open_fresh(
     cmd: OpenBatch,
     actor: Actor,
     product_code: str | None,
-    trace: Trace,
 ) -> Opened:
     """Open attempt ``cmd.attempt`` from the unit's fresh material (already checked)."""
     batch = Batch.open(
@@ -104,7 +105,7 @@ async def open_fresh(
         opened_by=operator(actor),
     )
     material.use_fresh(coi=cmd.coi, batch_id=batch.id, attempt=cmd.attempt)
-    await save(materials(uow), material, actor, trace)
-    await save(batches(uow), batch, actor, trace)
-    await publish(uow, batch_opened(batch), batch.coi, trace)
+    await uow.repository(ApheresisMaterial).save(material, who(actor))
+    await uow.repository(Batch).save(batch, who(actor))
+    await uow.publish(batch_opened(batch), subject=batch.coi)
     return Opened(batch.id, created=True)

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from v2v_events.contracts import batch as contracts
 from v2v_events.contracts.common import Actor
 from v2v_runtime.uow import UnitOfWork
 from v2v_runtime.windows import ReportedTimeWindow
 
-from ..domain import ApheresisMaterial, Step, StepRecord
-from .common import NO_TRACE, Trace, batches, materials, publish, save
+from ..domain import ApheresisMaterial, Batch, Step, StepRecord
+from .common import who
+from .messages import step_recorded
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,9 @@ async def record_step(
     entry: StepEntry,
     actor: Actor,
     window: ReportedTimeWindow,
-    *,
-    trace: Trace = NO_TRACE,
 ) -> StepRecord:
-    batch = await batches(uow).get(batch_id)
+    batches = uow.repository(Batch)
+    batch = await batches.get(batch_id)
     now = uow.clock.now()
     # A step is recorded once it has ended (the batch refuses an end after now), and not
     # later than the reported-time window allows.
@@ -51,26 +50,10 @@ async def record_step(
         retained_aliquots=entry.retained_aliquots,
     )
     if record.retained_aliquots:
-        repo = materials(uow)
-        material = await repo.get(ApheresisMaterial.stream_for(batch.apheresis_unit_id))
+        materials = uow.repository(ApheresisMaterial)
+        material = await materials.get(ApheresisMaterial.stream_for(batch.apheresis_unit_id))
         material.retain(batch_id=batch.id, count=record.retained_aliquots)
-        await save(repo, material, actor, trace)
-    await save(batches(uow), batch, actor, trace)
-    await publish(
-        uow,
-        contracts.StepRecorded(
-            coi=batch.coi,
-            batch_id=batch.id,
-            step=contracts.ProcessStep(record.step.value),
-            equipment_id=record.equipment_id,
-            started_at=record.started_at,
-            ended_at=record.ended_at,
-            viable_cell_count=record.viable_cell_count,
-            viability_pct=record.viability_pct,
-            retained_aliquots=record.retained_aliquots,
-            actor=actor,
-        ),
-        batch.coi,
-        trace,
-    )
+        await materials.save(material, who(actor))
+    await batches.save(batch, who(actor))
+    await uow.publish(step_recorded(batch, record, actor), subject=batch.coi)
     return record

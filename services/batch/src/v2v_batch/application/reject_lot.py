@@ -3,11 +3,12 @@ and publishes nothing."""
 
 from __future__ import annotations
 
-from v2v_events.contracts import batch as contracts
 from v2v_events.contracts.common import Actor
 from v2v_runtime.uow import UnitOfWork
 
-from .common import NO_TRACE, Trace, batch_of_lot, batches, publish, save
+from ..domain import Batch
+from .common import batch_of_lot, who
+from .messages import lot_rejected
 
 
 async def reject_lot(
@@ -18,27 +19,13 @@ async def reject_lot(
     *,
     deviation_id: str | None = None,
     coi: str | None = None,
-    trace: Trace = NO_TRACE,
 ) -> bool:
     """True if the lot was rejected now, False if it already was."""
     batch = await batch_of_lot(uow, lot_id, coi)
-    rejected_at = uow.clock.now()
     if not batch.reject_lot(
-        lot_id, reason=reason, deviation_id=deviation_id, rejected_at=rejected_at
+        lot_id, reason=reason, deviation_id=deviation_id, rejected_at=uow.clock.now()
     ):
         return False
-    await save(batches(uow), batch, actor, trace)
-    await publish(
-        uow,
-        contracts.LotRejected(
-            coi=batch.coi,
-            lot_id=lot_id,
-            reason=reason,
-            deviation_id=deviation_id,
-            rejected_at=rejected_at,
-            actor=actor,
-        ),
-        batch.coi,
-        trace,
-    )
+    await uow.repository(Batch).save(batch, who(actor))
+    await uow.publish(lot_rejected(batch, actor), subject=batch.coi)
     return True

@@ -12,17 +12,8 @@ from v2v_runtime.errors import Conflict
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain import NO_RETAINED_MATERIAL, ApheresisMaterial, Batch, ProductCatalog, Source
-from .common import (
-    NO_TRACE,
-    Trace,
-    batch_of_lot,
-    batch_opened,
-    batches,
-    materials,
-    operator,
-    publish,
-    save,
-)
+from .common import batch_of_lot, operator, who
+from .messages import batch_opened
 
 
 async def remanufacture(
@@ -30,16 +21,15 @@ async def remanufacture(
     catalog: ProductCatalog,
     cmd: Remanufacture,
     actor: Actor,
-    *,
-    trace: Trace = NO_TRACE,
 ) -> str | None:
     """The new (or already opened) batch's id; None when no retained material remains."""
     previous = await batch_of_lot(uow, cmd.previous_lot_id, cmd.coi)
-    material = await materials(uow).get(ApheresisMaterial.stream_for(previous.apheresis_unit_id))
+    materials, batches = uow.repository(ApheresisMaterial), uow.repository(Batch)
+    material = await materials.get(ApheresisMaterial.stream_for(previous.apheresis_unit_id))
     existing = material.batch_for(cmd.attempt)
     if existing is not None:
-        batch = await batches(uow).get(existing)
-        await publish(uow, batch_opened(batch), batch.coi, trace)
+        batch = await batches.get(existing)
+        await uow.publish(batch_opened(batch), subject=batch.coi)
         return batch.id
     if cmd.attempt <= previous.attempt:
         raise Conflict(
@@ -54,7 +44,7 @@ async def remanufacture(
             reason=NO_RETAINED_MATERIAL,
             attempt=cmd.attempt,
         )
-        await publish(uow, refused, cmd.coi, trace)
+        await uow.publish(refused, subject=cmd.coi)
         return None
 
     batch = Batch.open(
@@ -74,7 +64,7 @@ async def remanufacture(
     material.use_retained_aliquot(
         coi=cmd.coi, batch_id=batch.id, attempt=cmd.attempt, previous_lot_id=cmd.previous_lot_id
     )
-    await save(materials(uow), material, actor, trace)
-    await save(batches(uow), batch, actor, trace)
-    await publish(uow, batch_opened(batch), batch.coi, trace)
+    await materials.save(material, who(actor))
+    await batches.save(batch, who(actor))
+    await uow.publish(batch_opened(batch), subject=batch.coi)
     return batch.id

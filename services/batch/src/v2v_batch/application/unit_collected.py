@@ -11,34 +11,34 @@ from v2v_events.contracts.batch import OpenBatch
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.custody import CollectionRecorded
 from v2v_runtime.errors import DomainError
+from v2v_runtime.lineage import Lineage
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain import ApheresisMaterial, ProductCatalog
-from .common import Trace, materials, save
+from .common import who
 from .open_batch import open_fresh
 
 log = logging.getLogger("v2v.batch.collection")
 
 
-async def unit_collected(
-    uow: UnitOfWork, catalog: ProductCatalog, msg: CollectionRecorded, trace: Trace
-) -> None:
+async def unit_collected(uow: UnitOfWork, catalog: ProductCatalog, msg: CollectionRecorded) -> None:
+    materials = uow.repository(ApheresisMaterial)
     stream = ApheresisMaterial.stream_for(msg.unit_id)
-    material = await materials(uow).find(stream) or ApheresisMaterial.new(msg.unit_id)
+    material = await materials.find(stream) or ApheresisMaterial.new(msg.unit_id)
     material.record_collection(
         coi=msg.coi,
         din=msg.din,
         apheresis_center=msg.apheresis_center,
         collection_ended_at=msg.collection_ended_at,
     )
-    await save(materials(uow), material, msg.actor, trace)  # custody's actor: who collected
+    await materials.save(material, who(msg.actor))  # custody's actor: who collected
     for attempt, request in sorted(material.deferred.items()):
         by = Actor(user_id=request.requested_by.user_id, role=request.requested_by.role)
         try:
             material.check_collected(request.coi, request.din)
         except DomainError as refused:
             material.refuse_deferred(attempt, refused)
-            await save(materials(uow), material, by, trace)
+            await materials.save(material, who(by))
             log.warning(
                 "deferred open batch refused: %s",
                 refused.detail,
@@ -55,5 +55,9 @@ async def unit_collected(
             product_code=request.product_code,
         )
         # The batch is the answer to the journey's command: same lineage as if opened then.
-        lineage = Trace(request.correlation_id, request.message_id or None)
-        await open_fresh(uow, catalog, material, cmd, by, request.product_code, lineage)
+        collection = uow.lineage
+        uow.lineage = Lineage(request.correlation_id, request.message_id or None)
+        try:
+            await open_fresh(uow, catalog, material, cmd, by, request.product_code)
+        finally:
+            uow.lineage = collection

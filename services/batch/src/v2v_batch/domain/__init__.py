@@ -1,9 +1,10 @@
 """Batch domain: pure rules, no I/O (clock and ids are passed in)."""
 
-from .batch import Batch, BatchStatus, Lot, LotStatus, StepRecord
+from .batch import Batch, BatchStatus, Lot, LotStatus
 from .events import DOMAIN_EVENTS, STEP_ORDER, Operator, Source, Step, StepFlag
 from .material import NO_RETAINED_MATERIAL, ApheresisMaterial
 from .product import DEFAULT_ENTRY, ProductCatalog, ProductSpec
+from .steps import StepRecord
 
 __all__ = [
     "DEFAULT_ENTRY",

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict, DomainError, NotFound
 
+from .checks import check_identifier, check_viability
 from .events import (
     STEP_ORDER,
     BatchOpened,
@@ -19,13 +20,10 @@ from .events import (
     Operator,
     Source,
     Step,
-    StepFlag,
     StepRecorded,
 )
 from .product import ProductSpec
-
-MAX_ID_LENGTH = 128  # identifiers become parts of stream ids (200 characters at most)
-VIABILITY_BELOW_MINIMUM = "viability-below-minimum"
+from .steps import StepRecord, checked_step
 
 
 class BatchStatus(StrEnum):
@@ -38,19 +36,6 @@ class BatchStatus(StrEnum):
 class LotStatus(StrEnum):
     QUARANTINED = "quarantined"
     REJECTED = "rejected"
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    step: Step
-    equipment_id: str | None
-    started_at: datetime
-    ended_at: datetime
-    viable_cell_count: float | None
-    viability_pct: float | None
-    retained_aliquots: int | None
-    flags: tuple[StepFlag, ...]
-    recorded_at: datetime
 
 
 @dataclass
@@ -66,20 +51,6 @@ class Lot:
     rejected_at: datetime | None = None
     rejection_reason: str | None = None
     deviation_id: str | None = None
-
-
-def check_identifier(name: str, value: str) -> None:
-    if not value or not value.strip() or len(value) > MAX_ID_LENGTH:
-        raise DomainError(
-            f"invalid-{name.replace('_', '-')}",
-            f"{name} must be 1 to {MAX_ID_LENGTH} characters",
-            field=name,
-        )
-
-
-def _check_viability(value: float | None, what: str) -> None:
-    if value is not None and not (math.isfinite(value) and 0 <= value <= 100):
-        raise DomainError("viability-out-of-range", f"{what} must be between 0 and 100 %")
 
 
 class Batch(Aggregate):
@@ -182,61 +153,18 @@ class Batch(Aggregate):
                 f"{step.value} cannot be recorded before {expected.value}",
                 expected_step=expected.value,
             )
-        if ended_at < started_at:
-            raise DomainError("step-ends-before-it-starts", "ended_at is before started_at")
-        if ended_at > recorded_at:
-            raise DomainError(
-                "step-ends-in-the-future", "a step is recorded once it has ended, not before"
-            )
-        if equipment_id is not None:
-            check_identifier("equipment_id", equipment_id)
-        if viable_cell_count is not None and not (
-            math.isfinite(viable_cell_count) and viable_cell_count >= 0
-        ):
-            raise DomainError("viable-cell-count-invalid", "viable_cell_count must be >= 0")
-        _check_viability(viability_pct, "viability_pct")
-        if step is Step.SELECTION:
-            retained_aliquots = retained_aliquots or 0
-            if retained_aliquots < 0:
-                raise DomainError("retained-aliquots-invalid", "retained_aliquots must be >= 0")
-            if retained_aliquots and self.source is Source.RETAINED_APHERESIS:
-                raise DomainError(
-                    "no-retention-from-retained-material",
-                    "a batch made from retained material cannot retain aliquots again",
-                )
-        elif retained_aliquots is not None:
-            raise DomainError(
-                "retained-aliquots-only-at-selection",
-                "retained aliquots are recorded at the selection step only",
-            )
-        flags: list[StepFlag] = []
-        if step is Step.HARVEST:
-            if viability_pct is None:
-                raise DomainError(
-                    "harvest-viability-required", "the harvest step records viability_pct"
-                )
-            if viability_pct < spec.min_harvest_viability_pct:
-                flags.append(
-                    StepFlag(
-                        code=VIABILITY_BELOW_MINIMUM,
-                        detail=(
-                            f"viability {viability_pct:g} % at harvest is below the minimum "
-                            f"{spec.min_harvest_viability_pct:g} % "
-                            f"(configuration {spec.entry} {spec.config_version})"
-                        ),
-                    )
-                )
         self._record(
-            StepRecorded(
-                step=step,
-                equipment_id=equipment_id,
+            checked_step(
+                step,
+                source=self.source,
+                spec=spec,
                 started_at=started_at,
                 ended_at=ended_at,
+                recorded_at=recorded_at,
+                equipment_id=equipment_id,
                 viable_cell_count=viable_cell_count,
                 viability_pct=viability_pct,
                 retained_aliquots=retained_aliquots,
-                flags=tuple(flags),
-                recorded_at=recorded_at,
             )
         )
         return self.steps[step]
@@ -273,7 +201,7 @@ class Batch(Aggregate):
             )
         if not (math.isfinite(total_viable_cells) and total_viable_cells > 0):
             raise DomainError("total-viable-cells-invalid", "total_viable_cells must be > 0")
-        _check_viability(viability_pct, "viability_pct")
+        check_viability(viability_pct, "viability_pct")
         if retained_aliquots_remaining < 0:
             raise ValueError("retained_aliquots_remaining cannot be negative")
         lot_id = new_id()
@@ -381,4 +309,4 @@ class Batch(Aggregate):
                 raise TypeError(f"a batch does not apply {type(event).__name__}")
 
 
-__all__ = ["Batch", "BatchStatus", "Lot", "LotStatus", "StepRecord"]
+__all__ = ["Batch", "BatchStatus", "Lot", "LotStatus"]

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from v2v_runtime.aggregate import DomainEvent
+from v2v_runtime.domain import DomainEvent
 
 from .product import ProductSpec
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict, DomainError
 
-from .batch import check_identifier
+from .checks import check_identifier
 from .events import (
     AliquotsRetained,
     MaterialUsed,

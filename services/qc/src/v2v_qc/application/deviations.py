@@ -12,11 +12,11 @@ from v2v_events.ids import CoI
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.common import QA_REVIEWER, require_role
-from ..domain.deviation import Classification, Deviation
-from ..domain.lot import lot_stream
-from . import messages, repos
+from ..domain.deviation import Deviation
+from ..domain.events import Classification
+from ..domain.lot import Lot, lot_stream
+from . import messages
 from .release import load_lot
-from .repos import NO_LINEAGE, Lineage
 
 
 class DeviationEntry(BaseModel):
@@ -35,10 +35,8 @@ class ClosureEntry(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-async def open_deviation(
-    uow: UnitOfWork, entry: DeviationEntry, who: Actor, lineage: Lineage = NO_LINEAGE
-) -> Deviation:
-    by = repos.who(who)
+async def open_deviation(uow: UnitOfWork, entry: DeviationEntry, who: Actor) -> Deviation:
+    by = messages.who(who)
     lot = await load_lot(uow, entry.lot_id)
     lot.check_patient(entry.coi)
     deviation = Deviation.open(
@@ -53,31 +51,25 @@ async def open_deviation(
         at=uow.clock.now(),
     )
     lot.link_deviation(entry.coi, deviation.id, entry.classification)
-    await repos.deviations(uow).save(deviation, by.model_dump(), **lineage.save_kw())
-    await repos.lots(uow).save(lot, by.model_dump(), **lineage.save_kw())
-    await uow.publish(
-        messages.deviation_opened(deviation), subject=entry.coi, **lineage.publish_kw()
-    )
+    await uow.repository(Deviation).save(deviation, by.model_dump())
+    await uow.repository(Lot).save(lot, by.model_dump())
+    await uow.publish(messages.deviation_opened(deviation), subject=entry.coi)
     return deviation
 
 
 async def close_deviation(
-    uow: UnitOfWork,
-    deviation_id: str,
-    entry: ClosureEntry,
-    who: Actor,
-    lineage: Lineage = NO_LINEAGE,
+    uow: UnitOfWork, deviation_id: str, entry: ClosureEntry, who: Actor
 ) -> Deviation:
     """QA closes a deviation (after investigation / CAPA); it no longer blocks release.
     No public event exists for this yet (libs/events has no DeviationClosed contract)."""
-    by = repos.who(who)
+    by = messages.who(who)
     require_role(by, QA_REVIEWER, "closing a deviation")
-    deviation_repo = repos.deviations(uow)
+    deviation_repo = uow.repository(Deviation)
     deviation = await deviation_repo.get(deviation_id)
     deviation.close(entry.reason, by, uow.clock.now())
-    lot_repo = repos.lots(uow)
+    lot_repo = uow.repository(Lot)
     lot = await lot_repo.get(lot_stream(deviation.info.lot_id))
     lot.resolve_deviation(deviation.id)
-    await deviation_repo.save(deviation, by.model_dump(), **lineage.save_kw())
-    await lot_repo.save(lot, by.model_dump(), **lineage.save_kw())
+    await deviation_repo.save(deviation, by.model_dump())
+    await lot_repo.save(lot, by.model_dump())
     return deviation

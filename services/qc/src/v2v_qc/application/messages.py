@@ -1,13 +1,30 @@
-"""Domain state -> public integration events (libs/events contracts)."""
+"""Domain state -> public integration events (libs/events contracts), and the actor of a
+contract as the domain records it."""
 
 from __future__ import annotations
 
 from v2v_events.contracts import qc as c
+from v2v_events.contracts.common import Actor
 
+from ..domain.common import Who
 from ..domain.deviation import Deviation
-from ..domain.lot import Certificate, LotRejected
-from ..domain.panel import Panel, PanelEvaluated, PanelStatus, ResultRecorded
-from .repos import actor
+from ..domain.events import (
+    Certificate,
+    LotRejected,
+    PanelEvaluated,
+    PanelStatus,
+    RecoveryChosen,
+    ResultRecorded,
+)
+from ..domain.panel import Panel
+
+
+def who(actor: Actor) -> Who:
+    return Who(user_id=actor.user_id, role=actor.role)
+
+
+def actor(w: Who) -> Actor:
+    return Actor(user_id=w.user_id, role=w.role)
 
 
 def panel_ordered(panel: Panel) -> c.PanelOrdered:
@@ -91,4 +108,15 @@ def lot_release_rejected(ev: LotRejected) -> c.LotReleaseRejected:
         meaning=c.DecisionMeaning.REJECTED,
         decided_at=ev.decided_at,
         actor=actor(ev.decided_by),
+    )
+
+
+def recovery_decided(chosen: RecoveryChosen) -> c.RecoveryDecided:
+    return c.RecoveryDecided(
+        coi=chosen.coi,
+        lot_id=chosen.lot_id,
+        decision=chosen.decision,
+        reason=chosen.reason,
+        decided_at=chosen.decided_at,
+        actor=actor(chosen.decided_by),
     )

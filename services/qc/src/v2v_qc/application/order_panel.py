@@ -12,20 +12,17 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.lot import Lot, lot_stream
 from ..domain.panel import Panel
 from ..domain.spec import SpecCatalog
-from . import messages, repos
-from .repos import NO_LINEAGE, Lineage
+from . import messages
 
 
-async def order_panel(
-    uow: UnitOfWork, cmd: c.OrderPanel, specs: SpecCatalog, lineage: Lineage = NO_LINEAGE
-) -> c.PanelOrdered:
-    lot_repo, panel_repo = repos.lots(uow), repos.panels(uow)
+async def order_panel(uow: UnitOfWork, cmd: c.OrderPanel, specs: SpecCatalog) -> c.PanelOrdered:
+    lot_repo, panel_repo = uow.repository(Lot), uow.repository(Panel)
     lot = await lot_repo.find(lot_stream(cmd.lot_id)) or Lot.named(cmd.lot_id)
     lot.check_patient(cmd.coi)
     if lot.panel_id is not None:
         panel = await panel_repo.get(lot.panel_id)
     else:
-        by = repos.who(cmd.actor)
+        by = messages.who(cmd.actor)
         panel = Panel.order(
             uow.ids.new_id(),
             coi=cmd.coi,
@@ -38,8 +35,8 @@ async def order_panel(
             at=uow.clock.now(),
         )
         lot.assign_panel(cmd.coi, panel.id)
-        await panel_repo.save(panel, by.model_dump(), **lineage.save_kw())
-        await lot_repo.save(lot, by.model_dump(), **lineage.save_kw())
+        await panel_repo.save(panel, by.model_dump())
+        await lot_repo.save(lot, by.model_dump())
     message = messages.panel_ordered(panel)
-    await uow.publish(message, subject=panel.coi, **lineage.publish_kw())
+    await uow.publish(message, subject=panel.coi)
     return message

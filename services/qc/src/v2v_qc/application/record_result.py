@@ -22,10 +22,10 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.common import DOSE_CALCULATOR, EVALUATOR
 from ..domain.deviation import Deviation
 from ..domain.dose import compute_dose
+from ..domain.events import PanelEvaluated, PanelStatus, ResultRecorded
 from ..domain.lot import Lot, lot_stream
-from ..domain.panel import Panel, PanelEvaluated, PanelStatus, ResultRecorded
-from . import messages, repos
-from .repos import NO_LINEAGE, Lineage
+from ..domain.panel import Panel
+from . import messages
 
 ResultText = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200)]
 
@@ -52,30 +52,22 @@ class Recorded:
     evaluation: PanelEvaluated | None
 
 
-async def record_result(
-    uow: UnitOfWork,
-    panel_id: str,
-    entry: ResultEntry,
-    who: Actor,
-    lineage: Lineage = NO_LINEAGE,
-) -> Recorded:
-    panel_repo = repos.panels(uow)
+async def record_result(uow: UnitOfWork, panel_id: str, entry: ResultEntry, who: Actor) -> Recorded:
+    panel_repo = uow.repository(Panel)
     panel = await panel_repo.get(panel_id)
-    by = repos.who(who)
+    by = messages.who(who)
     event = panel.record(
         entry.test_code, entry.value, entry.unit, entry.correction_reason, by, uow.clock.now()
     )
-    await panel_repo.save(panel, by.model_dump(), **lineage.save_kw())
-    await uow.publish(
-        messages.result_recorded(panel, event), subject=panel.coi, **lineage.publish_kw()
-    )
-    lot = await repos.lots(uow).get(lot_stream(panel.lot_id))
-    computed, evaluation = await settle(uow, panel, lot, lineage)
+    await panel_repo.save(panel, by.model_dump())
+    await uow.publish(messages.result_recorded(panel, event), subject=panel.coi)
+    lot = await uow.repository(Lot).get(lot_stream(panel.lot_id))
+    computed, evaluation = await settle(uow, panel, lot)
     return Recorded(panel, [event, *computed], evaluation)
 
 
 async def settle(
-    uow: UnitOfWork, panel: Panel, lot: Lot, lineage: Lineage
+    uow: UnitOfWork, panel: Panel, lot: Lot
 ) -> tuple[list[ResultRecorded], PanelEvaluated | None]:
     """Compute the dose when its inputs are known, then evaluate once every test has a
     result (an out-of-specification panel opens a deviation)."""
@@ -88,18 +80,16 @@ async def settle(
         calc = compute_dose(tvc, car_pos, panel.patient_weight_kg)
         event = panel.record_dose(calc, DOSE_CALCULATOR, uow.clock.now())
         if event is not None:
-            await repos.panels(uow).save(panel, DOSE_CALCULATOR.model_dump(), **lineage.save_kw())
-            await uow.publish(
-                messages.result_recorded(panel, event), subject=panel.coi, **lineage.publish_kw()
-            )
+            await uow.repository(Panel).save(panel, DOSE_CALCULATOR.model_dump())
+            await uow.publish(messages.result_recorded(panel, event), subject=panel.coi)
             computed.append(event)
     evaluation = None
     if panel.complete and panel.evaluation is None:
-        evaluation = await _evaluate(uow, panel, lot, lineage)
+        evaluation = await _evaluate(uow, panel, lot)
     return computed, evaluation
 
 
-async def _evaluate(uow: UnitOfWork, panel: Panel, lot: Lot, lineage: Lineage) -> PanelEvaluated:
+async def _evaluate(uow: UnitOfWork, panel: Panel, lot: Lot) -> PanelEvaluated:
     outcome, failures = panel.assess()
     now = uow.clock.now()
     system = EVALUATOR.model_dump()
@@ -116,14 +106,10 @@ async def _evaluate(uow: UnitOfWork, panel: Panel, lot: Lot, lineage: Lineage) -
         )
         lot.link_deviation(panel.coi, deviation.id, deviation.info.classification)
     evaluated = panel.evaluate(now, None if deviation is None else deviation.id)
-    await repos.panels(uow).save(panel, system, **lineage.save_kw())
+    await uow.repository(Panel).save(panel, system)
     if deviation is not None:
-        await repos.deviations(uow).save(deviation, system, **lineage.save_kw())
-        await repos.lots(uow).save(lot, system, **lineage.save_kw())
-        await uow.publish(
-            messages.deviation_opened(deviation), subject=panel.coi, **lineage.publish_kw()
-        )
-    await uow.publish(
-        messages.panel_evaluated(panel, evaluated), subject=panel.coi, **lineage.publish_kw()
-    )
+        await uow.repository(Deviation).save(deviation, system)
+        await uow.repository(Lot).save(lot, system)
+        await uow.publish(messages.deviation_opened(deviation), subject=panel.coi)
+    await uow.publish(messages.panel_evaluated(panel, evaluated), subject=panel.coi)
     return evaluated

@@ -10,13 +10,13 @@ from v2v_events.contracts.batch import LotProduced
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.lot import Lot, lot_stream
-from . import repos
+from ..domain.panel import Panel
+from . import messages
 from .record_result import settle
-from .repos import NO_LINEAGE, Lineage
 
 
-async def register_lot(uow: UnitOfWork, msg: LotProduced, lineage: Lineage = NO_LINEAGE) -> Lot:
-    lot_repo = repos.lots(uow)
+async def register_lot(uow: UnitOfWork, msg: LotProduced) -> Lot:
+    lot_repo = uow.repository(Lot)
     lot = await lot_repo.find(lot_stream(msg.lot_id)) or Lot.named(msg.lot_id)
     event = lot.register(
         coi=msg.coi,
@@ -28,8 +28,8 @@ async def register_lot(uow: UnitOfWork, msg: LotProduced, lineage: Lineage = NO_
     )
     if event is None:
         return lot  # already known: the state as it is
-    await lot_repo.save(lot, repos.who(msg.actor).model_dump(), **lineage.save_kw())
+    await lot_repo.save(lot, messages.who(msg.actor).model_dump())
     if lot.panel_id is not None:
-        panel = await repos.panels(uow).get(lot.panel_id)
-        await settle(uow, panel, lot, lineage)
+        panel = await uow.repository(Panel).get(lot.panel_id)
+        await settle(uow, panel, lot)
     return lot

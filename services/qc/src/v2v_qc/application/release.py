@@ -12,9 +12,10 @@ from v2v_runtime.errors import NotFound
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.common import QA_REVIEWER, Who, require_role
-from ..domain.lot import Certificate, Decision, Lot, Meaning, lot_stream
-from . import messages, repos
-from .repos import NO_LINEAGE, Lineage
+from ..domain.events import Certificate, Decision, Meaning
+from ..domain.lot import Lot, lot_stream
+from ..domain.panel import Panel
+from . import messages
 
 
 class DecisionEntry(BaseModel):
@@ -35,37 +36,27 @@ class Decided:
     certificate: Certificate | None
 
 
-async def decide(
-    uow: UnitOfWork,
-    lot_id: str,
-    entry: DecisionEntry,
-    who: Actor,
-    lineage: Lineage = NO_LINEAGE,
-) -> Decided:
-    by = repos.who(who)
+async def decide(uow: UnitOfWork, lot_id: str, entry: DecisionEntry, who: Actor) -> Decided:
+    by = messages.who(who)
     require_role(by, QA_REVIEWER, "a release decision")
-    lot_repo = repos.lots(uow)
+    lot_repo = uow.repository(Lot)
     lot = await load_lot(uow, lot_id)
     now = uow.clock.now()
     if entry.decision is Decision.REJECT:
         rejected = lot.reject(entry.reason, by, now)
-        await lot_repo.save(lot, by.model_dump(), **lineage.save_kw())
-        await uow.publish(
-            messages.lot_release_rejected(rejected), subject=rejected.coi, **lineage.publish_kw()
-        )
+        await lot_repo.save(lot, by.model_dump())
+        await uow.publish(messages.lot_release_rejected(rejected), subject=rejected.coi)
         return Decided(lot_id, rejected.panel_id, Decision.REJECT, Meaning.REJECTED, now, by, None)
     panel_id = lot.panel_for_decision()
-    panel = await repos.panels(uow).get(panel_id)
+    panel = await uow.repository(Panel).get(panel_id)
     certificate = lot.release(panel, uow.ids.new_id(), entry.reason, by, now)
-    await lot_repo.save(lot, by.model_dump(), **lineage.save_kw())
-    await uow.publish(
-        messages.lot_released(certificate), subject=certificate.coi, **lineage.publish_kw()
-    )
+    await lot_repo.save(lot, by.model_dump())
+    await uow.publish(messages.lot_released(certificate), subject=certificate.coi)
     return Decided(lot_id, panel_id, Decision.RELEASE, Meaning.RELEASED, now, by, certificate)
 
 
 async def load_lot(uow: UnitOfWork, lot_id: str) -> Lot:
-    lot = await repos.lots(uow).find(lot_stream(lot_id))
+    lot = await uow.repository(Lot).find(lot_stream(lot_id))
     if lot is None:
         raise NotFound("lot-not-found", f"QC knows no lot {lot_id!r}")
     return lot

@@ -7,10 +7,15 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from ..domain.common import Who
-from ..domain.deviation import Classification, DeviationState
 from ..domain.dose import DoseCalculation
-from ..domain.lot import Decision, Meaning
-from ..domain.panel import Failure, PanelStatus
+from ..domain.events import (
+    Classification,
+    Decision,
+    DeviationState,
+    Failure,
+    Meaning,
+    PanelStatus,
+)
 
 
 class ResultEntryView(BaseModel):

@@ -9,56 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from enum import StrEnum
 
-from pydantic import Field
-
-from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict
 
 from .common import QA_REVIEWER, Who, require_role
-from .panel import Failure
-
-
-class Classification(StrEnum):
-    CRITICAL = "critical"
-    MAJOR = "major"
-    MINOR = "minor"
-
+from .events import (
+    Classification,
+    DeviationClosed,
+    DeviationOpened,
+    DeviationState,
+    Failure,
+)
 
 BLOCKING = frozenset({Classification.CRITICAL, Classification.MAJOR})
 OOS_SOURCE = "OOS"
-
-
-class DeviationState(StrEnum):
-    OPENED = "opened"
-    CLOSED = "closed"
-
-
-class DeviationOpened(DomainEvent):
-    kind = "deviation.opened"
-
-    deviation_id: str
-    coi: str
-    lot_id: str
-    panel_id: str | None = None
-    classification: Classification
-    source: str
-    description: str
-    opened_at: datetime
-    opened_by: Who
-
-
-class DeviationClosed(DomainEvent):
-    kind = "deviation.closed"
-
-    deviation_id: str
-    reason: str = Field(min_length=1)
-    closed_at: datetime
-    closed_by: Who
-
-
-DEVIATION_EVENTS: list[type[DomainEvent]] = [DeviationOpened, DeviationClosed]
 
 
 def oos_description(failures: Sequence[Failure]) -> str:

@@ -9,172 +9,37 @@ concurrency: a deviation opened while QA signs makes one of the two fail and ret
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.contracts.qc import RecoveryDecision
-from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict
 
 from .common import QA_REVIEWER, Who, require_role
-from .deviation import BLOCKING, Classification, DeviationState
-from .panel import Panel, PanelStatus
+from .deviation import BLOCKING
+from .events import (
+    Certificate,
+    CertificateDeviation,
+    CertificateResult,
+    Classification,
+    Decision,
+    DeviationLinked,
+    DeviationResolved,
+    DeviationState,
+    LotRegistered,
+    LotRejected,
+    LotReleased,
+    LotWithdrawn,
+    Meaning,
+    PanelAssigned,
+    PanelStatus,
+    RecoveryChosen,
+)
+from .panel import Panel
 
 
 def lot_stream(lot_id: str) -> str:
     """Stream id of a lot in QC's event store."""
     return f"qc-lot:{lot_id}"
-
-
-class Decision(StrEnum):
-    RELEASE = "release"
-    REJECT = "reject"
-
-
-class Meaning(StrEnum):
-    """Part 11 meaning of the QA signature."""
-
-    RELEASED = "released"
-    REJECTED = "rejected"
-
-
-# --- certificate of analysis ------------------------------------------------------------
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class CertificateResult(_Frozen):
-    code: str
-    name: str
-    method: str
-    limit: str
-    value: str
-    unit: str | None
-    within_limit: bool
-    recorded_by: Who
-    recorded_at: datetime
-    corrected: bool = Field(description="changed after the original entry (see history)")
-    revisions: int
-
-
-class CertificateDeviation(_Frozen):
-    deviation_id: str
-    classification: Classification
-    state: DeviationState
-
-
-class Certificate(_Frozen):
-    certificate_id: str
-    coi: str
-    lot_id: str
-    batch_id: str | None
-    panel_id: str
-    product_code: str
-    spec_id: str
-    spec_version: int
-    outcome: PanelStatus
-    results: list[CertificateResult]
-    deviations: list[CertificateDeviation]
-    decision: Decision
-    meaning: Meaning
-    reason: str
-    reviewer: Who
-    decided_at: datetime
-
-
-# --- domain events ----------------------------------------------------------------------
-
-
-class LotRegistered(DomainEvent):
-    kind = "lot.registered"
-
-    lot_id: str
-    coi: str
-    batch_id: str
-    total_viable_cells: float = Field(gt=0)
-    viability_pct: float
-    attempt: int
-    produced_at: datetime
-
-
-class PanelAssigned(DomainEvent):
-    kind = "lot.panel-assigned"
-
-    lot_id: str
-    coi: str
-    panel_id: str
-
-
-class DeviationLinked(DomainEvent):
-    kind = "lot.deviation-linked"
-
-    lot_id: str
-    coi: str
-    deviation_id: str
-    classification: Classification
-
-
-class DeviationResolved(DomainEvent):
-    kind = "lot.deviation-resolved"
-
-    lot_id: str
-    deviation_id: str
-
-
-class LotReleased(DomainEvent):
-    kind = "lot.released"
-
-    lot_id: str
-    certificate: Certificate
-
-
-class LotRejected(DomainEvent):
-    kind = "lot.rejected"
-
-    lot_id: str
-    coi: str
-    panel_id: str
-    reason: str
-    decided_at: datetime
-    decided_by: Who
-
-
-class LotWithdrawn(DomainEvent):
-    """Manufacturing rejected the lot (batch's lot.rejected), whatever QC had decided."""
-
-    kind = "lot.withdrawn"
-
-    lot_id: str
-    reason: str
-    withdrawn_at: datetime
-
-
-class RecoveryChosen(DomainEvent):
-    """People decided how the patient's journey goes on after this lot failed."""
-
-    kind = "lot.recovery-decided"
-
-    lot_id: str
-    coi: str
-    decision: RecoveryDecision
-    reason: str
-    decided_at: datetime
-    decided_by: Who
-
-
-LOT_EVENTS: list[type[DomainEvent]] = [
-    LotRegistered,
-    PanelAssigned,
-    DeviationLinked,
-    DeviationResolved,
-    LotReleased,
-    LotRejected,
-    LotWithdrawn,
-    RecoveryChosen,
-]
 
 
 class Lot(Aggregate):

@@ -10,15 +10,13 @@ forward after an evaluation is a deviation and a QA decision, not an edit).
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict, DomainError
 
 from .common import Who
 from .dose import DoseCalculation
+from .events import Failure, PanelEvaluated, PanelOrdered, PanelStatus, ResultRecorded
 from .spec import (
     CategoricalTest,
     DoseTest,
@@ -28,70 +26,6 @@ from .spec import (
     parse_number,
     whole_cells,
 )
-
-
-class PanelStatus(StrEnum):
-    ORDERED = "ordered"
-    IN_SPECIFICATION = "in-specification"
-    OUT_OF_SPECIFICATION = "out-of-specification"
-
-
-class Failure(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    code: str
-    value: str
-    limit: str
-
-
-# --- domain events ----------------------------------------------------------------------
-
-
-class PanelOrdered(DomainEvent):
-    kind = "panel.ordered"
-
-    panel_id: str
-    coi: str
-    lot_id: str
-    product_code: str
-    spec: Spec
-    patient_weight_kg: float = Field(gt=0)
-    attempt: int = Field(ge=1)
-    ordered_at: datetime
-    ordered_by: Who
-
-
-class ResultRecorded(DomainEvent):
-    kind = "result.recorded"
-
-    panel_id: str
-    test_code: str
-    revision: int = Field(ge=1, description="1 = original entry, 2+ = corrections")
-    value: str
-    numeric: float | None = None
-    unit: str | None = None
-    within_limit: bool
-    recorded_at: datetime
-    recorded_by: Who
-    correction_reason: str | None = None
-    previous_value: str | None = None
-    calculation: DoseCalculation | None = None
-
-
-class PanelEvaluated(DomainEvent):
-    kind = "panel.evaluated"
-
-    panel_id: str
-    outcome: PanelStatus
-    failures: list[Failure] = Field(default_factory=list)
-    deviation_id: str | None = None
-    evaluated_at: datetime
-
-
-PANEL_EVENTS: list[type[DomainEvent]] = [PanelOrdered, ResultRecorded, PanelEvaluated]
-
-
-# --- aggregate --------------------------------------------------------------------------
 
 
 class Panel(Aggregate):

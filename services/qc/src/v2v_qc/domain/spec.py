@@ -1,6 +1,6 @@
 """Product specifications: the release panel and each test's acceptance criterion.
 
-A specification is versioned configuration (JSON files, see ``v2v_qc/specs``), never
+A specification is versioned configuration (JSON files, see ``v2v_qc/config``), never
 code. A panel copies the specification it was ordered from, so a later version of the
 specification never changes a panel already ordered.
 """

@@ -1,21 +1,19 @@
 """Keeps the read models current from the domain events (in the same transaction as the
-append), and rebuilds them from the whole event store."""
+append); replaying the event store through it rebuilds them (v2v rebuild batch)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from v2v_runtime.aggregate import DomainEvent, EventCodec, rebuild_projection
+from v2v_runtime.domain import DomainEvent
 from v2v_runtime.eventstore import StoredEvent
-from v2v_runtime.uow import UnitOfWork
 
 from ...domain.batch import BatchStatus, LotStatus
 from ...domain.events import (
-    DOMAIN_EVENTS,
     STEP_ORDER,
     AliquotsRetained,
     BatchOpened,
@@ -30,9 +28,7 @@ from ...domain.events import (
     UnitCollected,
 )
 from ...domain.material import STREAM_PREFIX
-from .tables import READ_MODEL, batches, lots, materials, steps
-
-CODEC = EventCodec("batch", DOMAIN_EVENTS)
+from .tables import batches, lots, materials, steps
 
 
 def utc(value: datetime) -> datetime:
@@ -233,10 +229,3 @@ async def _unit_collected(session: AsyncSession, ev: UnitCollected) -> None:
             .where(materials.c.apheresis_unit_id == ev.apheresis_unit_id)
             .values(**known)
         )
-
-
-async def rebuild(uow: UnitOfWork) -> int:
-    """Empty the read models and replay the event store into them (one transaction)."""
-    for table in READ_MODEL:
-        await uow.session.execute(delete(table))
-    return await rebuild_projection(uow, CODEC, project)

@@ -1,4 +1,4 @@
-"""Queries on the read models (the HTTP views, and the lot -> batch lookup)."""
+"""Queries on the read models for the HTTP reads."""
 
 from __future__ import annotations
 
@@ -21,11 +21,6 @@ from ...application.views import (
     StepView,
 )
 from .tables import batches, lots, materials, steps
-
-
-async def batch_id_for_lot(session: AsyncSession, lot_id: str) -> str | None:
-    row = (await session.execute(select(lots.c.batch_id).where(lots.c.lot_id == lot_id))).first()
-    return None if row is None else str(row.batch_id)
 
 
 async def _steps_done(session: AsyncSession, batch_ids: Sequence[str]) -> dict[str, list[str]]:

@@ -107,4 +107,4 @@ materials = Table(
     Column("collected_at", UtcDateTime),
 )
 
-READ_MODEL = (steps, lots, materials, batches)
+READ_TABLES = (steps, lots, materials, batches)

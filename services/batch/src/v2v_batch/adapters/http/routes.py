@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from v2v_events.contracts.batch import OpenBatch
 from v2v_events.ids import COI_PATTERN
 from v2v_runtime.errors import NotFound
+from v2v_runtime.http_deps import NewUow
 from v2v_runtime.identity import CurrentActor
-from v2v_runtime.service import kit_of
 from v2v_runtime.uow import UnitOfWork
 from v2v_runtime.windows import ReportedTimeWindow
 
@@ -22,10 +22,6 @@ from ...application.views import BatchRecord, BatchSummary, LotView, MaterialVie
 from ...domain import ProductCatalog
 from ..db import queries
 from .schemas import LotBody, OpenBatchBody, RejectBody, StepBody
-
-
-def _uow(request: Request) -> UnitOfWork:
-    return kit_of(request.app).uow()
 
 
 async def _record(uow: UnitOfWork, batch_id: str) -> BatchRecord:
@@ -47,7 +43,7 @@ def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) ->
 
     @router.post("/batches", status_code=201, response_model=BatchRecord)
     async def open_(
-        body: OpenBatchBody, actor: CurrentActor, request: Request, response: Response
+        body: OpenBatchBody, actor: CurrentActor, uow: NewUow, response: Response
     ) -> BatchRecord:
         """Open a batch from an apheresis unit custody has collected, for its CoI and DIN
         (idempotent per CoI, apheresis unit and attempt: 200 and the existing batch when it
@@ -61,7 +57,7 @@ def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) ->
             attempt=body.attempt,
             actor=actor,
         )
-        async with _uow(request) as uow:
+        async with uow:
             opened = await open_batch(uow, catalog, cmd, actor, product_code=body.product_code)
             assert opened is not None  # HTTP never defers: an unknown unit is a 422
             record = await _record(uow, opened.batch_id)
@@ -71,51 +67,45 @@ def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) ->
 
     @router.get("/batches", response_model=list[BatchSummary])
     async def list_(
-        request: Request, coi: Annotated[str, Query(pattern=COI_PATTERN)]
+        uow: NewUow, coi: Annotated[str, Query(pattern=COI_PATTERN)]
     ) -> list[BatchSummary]:
-        async with _uow(request) as uow:
+        async with uow:
             return await queries.batches_of(uow.session, coi)
 
     @router.get("/batches/{batch_id}", response_model=BatchRecord)
-    async def get_batch(batch_id: str, request: Request) -> BatchRecord:
-        async with _uow(request) as uow:
+    async def get_batch(batch_id: str, uow: NewUow) -> BatchRecord:
+        async with uow:
             return await _record(uow, batch_id)
 
     @router.post("/batches/{batch_id}/steps", status_code=201, response_model=StepView)
-    async def record(
-        batch_id: str, body: StepBody, actor: CurrentActor, request: Request
-    ) -> StepView:
+    async def record(batch_id: str, body: StepBody, actor: CurrentActor, uow: NewUow) -> StepView:
         entry = StepEntry(**body.model_dump())
-        async with _uow(request) as uow:
+        async with uow:
             done = await record_step(uow, batch_id, entry, actor, reported_times)
             view = await queries.step(uow.session, batch_id, done.step.value)
         assert view is not None
         return view
 
     @router.post("/batches/{batch_id}/lot", status_code=201, response_model=LotView)
-    async def produce(
-        batch_id: str, body: LotBody, actor: CurrentActor, request: Request
-    ) -> LotView:
-        async with _uow(request) as uow:
+    async def produce(batch_id: str, body: LotBody, actor: CurrentActor, uow: NewUow) -> LotView:
+        async with uow:
             lot = await produce_lot(uow, batch_id, LotEntry(**body.model_dump()), actor)
             return await _lot(uow, lot.lot_id)
 
     @router.get("/lots/{lot_id}", response_model=LotView)
-    async def get_lot(lot_id: str, request: Request) -> LotView:
-        async with _uow(request) as uow:
+    async def get_lot(lot_id: str, uow: NewUow) -> LotView:
+        async with uow:
             return await _lot(uow, lot_id)
 
     @router.post("/lots/{lot_id}/reject", response_model=LotView)
-    async def reject(
-        lot_id: str, body: RejectBody, actor: CurrentActor, request: Request
-    ) -> LotView:
-        async with _uow(request) as uow:
+    async def reject(lot_id: str, body: RejectBody, actor: CurrentActor, uow: NewUow) -> LotView:
+        async with uow:
             await reject_lot(uow, lot_id, body.reason, actor, deviation_id=body.deviation_id)
             return await _lot(uow, lot_id)
 
     @router.get("/materials/{apheresis_unit_id}", response_model=MaterialView)
-    async def get_material(apheresis_unit_id: str, request: Request) -> MaterialView:
-        async with _uow(request) as uow:
+    async def get_material(apheresis_unit_id: str, uow: NewUow) -> MaterialView:
+        async with uow:
             found = await queries.material(uow.session, apheresis_unit_id)
         if found is None:
             raise NotFound("material-not-found", f"no apheresis unit {apheresis_unit_id!r}")

@@ -14,7 +14,6 @@ from v2v_events.registry import Contract
 from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
-from ...application.common import Trace
 from ...application.open_batch import open_batch
 from ...application.reject_lot import reject_lot
 from ...application.remanufacture import remanufacture
@@ -22,10 +21,6 @@ from ...application.unit_collected import unit_collected
 from ...domain import ProductCatalog
 
 SUBSCRIBED_TOPICS: tuple[str, ...] = (events_topic(Service.CUSTODY),)
-
-
-def _trace(env: Envelope) -> Trace:
-    return Trace(correlation_id=env.correlationid or env.id, causation_id=env.id)
 
 
 def build_handlers(catalog: ProductCatalog) -> Mapping[type[Contract], Handler]:
@@ -37,13 +32,12 @@ def build_handlers(catalog: ProductCatalog) -> Mapping[type[Contract], Handler]:
             msg,
             msg.actor,
             product_code=msg.product_code,
-            trace=_trace(env),
             defer_until_collected=True,
         )
 
     async def on_remanufacture(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
         assert isinstance(msg, Remanufacture)
-        await remanufacture(uow, catalog, msg, msg.actor, trace=_trace(env))
+        await remanufacture(uow, catalog, msg, msg.actor)
 
     async def on_reject_lot(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
         assert isinstance(msg, RejectLot)
@@ -54,12 +48,11 @@ def build_handlers(catalog: ProductCatalog) -> Mapping[type[Contract], Handler]:
             msg.actor,
             deviation_id=msg.deviation_id,
             coi=msg.coi,
-            trace=_trace(env),
         )
 
     async def on_collection_recorded(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
         assert isinstance(msg, CollectionRecorded)
-        await unit_collected(uow, catalog, msg, _trace(env))
+        await unit_collected(uow, catalog, msg)
 
     return {
         OpenBatch: on_open_batch,

@@ -1,5 +1,5 @@
 """Keeps the read models current from QC's domain events (same transaction as the
-append), and rebuilds them by replay."""
+append); replaying the event store through it rebuilds them (v2v rebuild qc)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,28 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from v2v_runtime.aggregate import DomainEvent
+from v2v_runtime.domain import DomainEvent
 from v2v_runtime.eventstore import StoredEvent
 
-from ...domain.deviation import DeviationClosed, DeviationOpened, DeviationState
-from ...domain.lot import (
+from ...domain.events import (
     Decision,
+    DeviationClosed,
     DeviationLinked,
+    DeviationOpened,
     DeviationResolved,
+    DeviationState,
     LotRegistered,
     LotRejected,
     LotReleased,
     LotWithdrawn,
     Meaning,
     PanelAssigned,
+    PanelEvaluated,
+    PanelOrdered,
+    PanelStatus,
     RecoveryChosen,
+    ResultRecorded,
 )
-from ...domain.panel import PanelEvaluated, PanelOrdered, PanelStatus, ResultRecorded
 from .tables import certificates, deviations, lots, panels, results
 
 

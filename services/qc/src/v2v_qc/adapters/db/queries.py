@@ -17,7 +17,7 @@ from ...application.views import (
     ResultView,
     TestView,
 )
-from ...domain.lot import Certificate
+from ...domain.events import Certificate
 from .tables import certificates, deviations, lots, panels, results
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from v2v_runtime.errors import DomainError, NotFound
+from v2v_runtime.http_deps import Kit, NewUow
 from v2v_runtime.identity import CurrentActor
-from v2v_runtime.service import kit_of
 
 from ...application.record_result import ResultEntry, record_result
 from ...application.views import PanelView, RecordedView
@@ -19,17 +19,17 @@ def panels_router(specs: SpecCatalog) -> APIRouter:
 
     @router.get("/panels")
     async def list_panels(
-        request: Request, coi: str | None = None, lot_id: str | None = None
+        kit: Kit, coi: str | None = None, lot_id: str | None = None
     ) -> list[PanelView]:
         """Panels of a chain of identity and/or of a lot."""
         if coi is None and lot_id is None:
             raise DomainError("filter-required", "give coi and/or lot_id")
-        async with kit_of(request.app).sessions() as session:
+        async with kit.sessions() as session:
             return await queries.panel_views(session, coi=coi, lot_id=lot_id)
 
     @router.get("/panels/{panel_id}")
-    async def get_panel(request: Request, panel_id: str) -> PanelView:
-        async with kit_of(request.app).sessions() as session:
+    async def get_panel(kit: Kit, panel_id: str) -> PanelView:
+        async with kit.sessions() as session:
             view = await queries.panel_view(session, panel_id)
         if view is None:
             raise NotFound("panel-not-found", f"no panel {panel_id!r}")
@@ -37,11 +37,11 @@ def panels_router(specs: SpecCatalog) -> APIRouter:
 
     @router.post("/panels/{panel_id}/results", status_code=201)
     async def post_result(
-        request: Request, panel_id: str, entry: ResultEntry, actor: CurrentActor
+        uow: NewUow, panel_id: str, entry: ResultEntry, actor: CurrentActor
     ) -> RecordedView:
         """Record a result (or correct one with a correction_reason). Recording car_pos
         also computes the dose; the last missing result evaluates the panel."""
-        async with kit_of(request.app).uow() as uow:
+        async with uow:
             recorded = await record_result(uow, panel_id, entry, actor)
             view = await queries.panel_view(uow.session, panel_id)
         assert view is not None

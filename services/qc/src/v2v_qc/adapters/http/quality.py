@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from v2v_events.contracts.common import Actor
 from v2v_events.contracts.qc import RecoveryDecided
 from v2v_runtime.errors import DomainError, NotFound
+from v2v_runtime.http_deps import Kit, NewUow
 from v2v_runtime.identity import CurrentActor
-from v2v_runtime.service import kit_of
 
+from ...application import messages
 from ...application.deviations import (
     ClosureEntry,
     DeviationEntry,
@@ -19,7 +19,7 @@ from ...application.deviations import (
 from ...application.recovery import RecoveryEntry, decide_recovery
 from ...application.release import DecisionEntry, decide
 from ...application.views import DecisionOutView, DeviationView
-from ...domain.lot import Certificate
+from ...domain.events import Certificate
 from ..db import queries
 
 
@@ -28,11 +28,11 @@ def quality_router() -> APIRouter:
 
     @router.post("/lots/{lot_id}/decision", status_code=201)
     async def post_decision(
-        request: Request, lot_id: str, entry: DecisionEntry, actor: CurrentActor
+        uow: NewUow, lot_id: str, entry: DecisionEntry, actor: CurrentActor
     ) -> DecisionOutView:
         """QA (role qa-reviewer) releases or rejects the lot; a release issues the
         certificate of analysis."""
-        async with kit_of(request.app).uow() as uow:
+        async with uow:
             d = await decide(uow, lot_id, entry, actor)
         return DecisionOutView(
             lot_id=d.lot_id,
@@ -46,25 +46,18 @@ def quality_router() -> APIRouter:
 
     @router.post("/lots/{lot_id}/recovery-decision", status_code=201)
     async def post_recovery_decision(
-        request: Request, lot_id: str, entry: RecoveryEntry, actor: CurrentActor
+        uow: NewUow, lot_id: str, entry: RecoveryEntry, actor: CurrentActor
     ) -> RecoveryDecided:
         """After the lot was rejected (by QA, or by manufacturing after release), QA (role
         qa-reviewer) decides how the patient's journey goes on: re-manufacture from retained
         material, a new collection, or end the journey. The journey waits for this."""
-        async with kit_of(request.app).uow() as uow:
+        async with uow:
             chosen = await decide_recovery(uow, lot_id, entry, actor)
-        return RecoveryDecided(
-            coi=chosen.coi,
-            lot_id=chosen.lot_id,
-            decision=chosen.decision,
-            reason=chosen.reason,
-            decided_at=chosen.decided_at,
-            actor=Actor(user_id=chosen.decided_by.user_id, role=chosen.decided_by.role),
-        )
+        return messages.recovery_decided(chosen)
 
     @router.get("/certificates/{certificate_id}")
-    async def get_certificate(request: Request, certificate_id: str) -> Certificate:
-        async with kit_of(request.app).sessions() as session:
+    async def get_certificate(kit: Kit, certificate_id: str) -> Certificate:
+        async with kit.sessions() as session:
             found = await queries.certificate(session, certificate_id)
         if found is None:
             raise NotFound("certificate-not-found", f"no certificate {certificate_id!r}")
@@ -72,16 +65,16 @@ def quality_router() -> APIRouter:
 
     @router.get("/deviations")
     async def list_deviations(
-        request: Request, coi: str | None = None, lot_id: str | None = None
+        kit: Kit, coi: str | None = None, lot_id: str | None = None
     ) -> list[DeviationView]:
         if coi is None and lot_id is None:
             raise DomainError("filter-required", "give coi and/or lot_id")
-        async with kit_of(request.app).sessions() as session:
+        async with kit.sessions() as session:
             return await queries.deviation_views(session, coi=coi, lot_id=lot_id)
 
     @router.get("/deviations/{deviation_id}")
-    async def get_deviation(request: Request, deviation_id: str) -> DeviationView:
-        async with kit_of(request.app).sessions() as session:
+    async def get_deviation(kit: Kit, deviation_id: str) -> DeviationView:
+        async with kit.sessions() as session:
             found = await queries.deviation_view(session, deviation_id)
         if found is None:
             raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
@@ -89,10 +82,10 @@ def quality_router() -> APIRouter:
 
     @router.post("/deviations", status_code=201)
     async def post_deviation(
-        request: Request, entry: DeviationEntry, actor: CurrentActor
+        uow: NewUow, entry: DeviationEntry, actor: CurrentActor
     ) -> DeviationView:
         """Open a deviation against a lot QC knows (e.g. a temperature excursion)."""
-        async with kit_of(request.app).uow() as uow:
+        async with uow:
             deviation = await open_deviation(uow, entry, actor)
             view = await queries.deviation_view(uow.session, deviation.id)
         assert view is not None
@@ -100,10 +93,10 @@ def quality_router() -> APIRouter:
 
     @router.post("/deviations/{deviation_id}/close")
     async def post_closure(
-        request: Request, deviation_id: str, entry: ClosureEntry, actor: CurrentActor
+        uow: NewUow, deviation_id: str, entry: ClosureEntry, actor: CurrentActor
     ) -> DeviationView:
         """QA (role qa-reviewer) closes a deviation; it no longer blocks release."""
-        async with kit_of(request.app).uow() as uow:
+        async with uow:
             await close_deviation(uow, deviation_id, entry, actor)
             view = await queries.deviation_view(uow.session, deviation_id)
         assert view is not None

@@ -1,5 +1,5 @@
 """Inbox handlers: OrderPanel (v2v.qc.commands); LotProduced and LotRejected
-(v2v.batch.events)."""
+(v2v.batch.events). The inbox sets the unit of work's lineage from each message."""
 
 from __future__ import annotations
 
@@ -15,26 +15,21 @@ from v2v_runtime.uow import UnitOfWork
 from ...application.order_panel import order_panel
 from ...application.recovery import withdraw_lot
 from ...application.register_lot import register_lot
-from ...application.repos import Lineage
 from ...domain.spec import SpecCatalog
-
-
-def lineage_of(envelope: Envelope) -> Lineage:
-    return Lineage(correlation_id=envelope.correlationid or envelope.id, causation_id=envelope.id)
 
 
 def handlers(specs: SpecCatalog) -> Mapping[type[Contract], Handler]:
     async def on_order_panel(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, OrderPanel)
-        await order_panel(uow, message, specs, lineage_of(envelope))
+        await order_panel(uow, message, specs)
 
     async def on_lot_produced(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, LotProduced)
-        await register_lot(uow, message, lineage_of(envelope))
+        await register_lot(uow, message)
 
     async def on_lot_rejected(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, LotRejected)
-        await withdraw_lot(uow, message, lineage_of(envelope))
+        await withdraw_lot(uow, message)
 
     return {
         OrderPanel: on_order_panel,

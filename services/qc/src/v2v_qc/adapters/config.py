@@ -1,6 +1,6 @@
 """Loads product specifications from JSON files named ``<product_code>.v<version>.json``.
 
-The packaged files (``v2v_qc/specs``) are the defaults; a site points ``V2V_SPEC_DIR`` at
+The packaged files (``v2v_qc/config``) are the defaults; a site points ``V2V_SPEC_DIR`` at
 its own directory of files instead.
 """
 
@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ..domain.spec import Spec, SpecCatalog
 
-PACKAGED_SPECS = Path(__file__).resolve().parent.parent / "specs"
+PACKAGED_SPECS = Path(__file__).resolve().parent.parent / "config"
 
 
 class SpecFileError(ValueError):

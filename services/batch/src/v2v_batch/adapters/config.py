@@ -1,4 +1,5 @@
-"""Versioned per-product manufacturing configuration, read from a JSON file.
+"""Versioned per-product manufacturing configuration, read from a JSON file (the packaged
+``config/products.v1.json`` unless ``V2V_PRODUCTS_CONFIG`` names another).
 
 Format ``v2v-batch-products/1``::
 
@@ -25,7 +26,7 @@ from v2v_events.bounds import LIST_MAX
 
 from ..domain.product import DEFAULT_ENTRY, PRODUCT_CODE_PATTERN, ProductCatalog, ProductSpec
 
-DEFAULT_PRODUCTS_CONFIG = Path(__file__).resolve().parent / "products.v1.json"
+DEFAULT_PRODUCTS_CONFIG = Path(__file__).resolve().parent.parent / "config" / "products.v1.json"
 FORMAT = "v2v-batch-products/1"
 
 

@@ -1,0 +1,274 @@
+"""Domain events of the QC service (internal: stored as ``qc.<kind>``; the application maps
+them to the public contracts in v2v_events.contracts.qc), and the values they carry: the
+outcome of a panel, the classification of a deviation, the QA decision and the certificate
+of analysis.
+
+Streams: a panel (stream id = panel id), a deviation (= deviation id), a lot
+(``qc-lot:<lot id>``, see ``lot_stream``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from v2v_events.contracts.qc import RecoveryDecision
+from v2v_runtime.domain import DomainEvent
+
+from .common import Who
+from .dose import DoseCalculation
+from .spec import Spec
+
+# --- values the events carry ------------------------------------------------------------
+
+
+class PanelStatus(StrEnum):
+    ORDERED = "ordered"
+    IN_SPECIFICATION = "in-specification"
+    OUT_OF_SPECIFICATION = "out-of-specification"
+
+
+class Failure(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str
+    value: str
+    limit: str
+
+
+class Classification(StrEnum):
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+
+
+class DeviationState(StrEnum):
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+class Decision(StrEnum):
+    RELEASE = "release"
+    REJECT = "reject"
+
+
+class Meaning(StrEnum):
+    """Part 11 meaning of the QA signature."""
+
+    RELEASED = "released"
+    REJECTED = "rejected"
+
+
+# --- certificate of analysis ------------------------------------------------------------
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CertificateResult(_Frozen):
+    code: str
+    name: str
+    method: str
+    limit: str
+    value: str
+    unit: str | None
+    within_limit: bool
+    recorded_by: Who
+    recorded_at: datetime
+    corrected: bool = Field(description="changed after the original entry (see history)")
+    revisions: int
+
+
+class CertificateDeviation(_Frozen):
+    deviation_id: str
+    classification: Classification
+    state: DeviationState
+
+
+class Certificate(_Frozen):
+    certificate_id: str
+    coi: str
+    lot_id: str
+    batch_id: str | None
+    panel_id: str
+    product_code: str
+    spec_id: str
+    spec_version: int
+    outcome: PanelStatus
+    results: list[CertificateResult]
+    deviations: list[CertificateDeviation]
+    decision: Decision
+    meaning: Meaning
+    reason: str
+    reviewer: Who
+    decided_at: datetime
+
+
+# --- panel stream ---------------------------------------------------------------------
+
+
+class PanelOrdered(DomainEvent):
+    kind = "panel.ordered"
+
+    panel_id: str
+    coi: str
+    lot_id: str
+    product_code: str
+    spec: Spec
+    patient_weight_kg: float = Field(gt=0)
+    attempt: int = Field(ge=1)
+    ordered_at: datetime
+    ordered_by: Who
+
+
+class ResultRecorded(DomainEvent):
+    kind = "result.recorded"
+
+    panel_id: str
+    test_code: str
+    revision: int = Field(ge=1, description="1 = original entry, 2+ = corrections")
+    value: str
+    numeric: float | None = None
+    unit: str | None = None
+    within_limit: bool
+    recorded_at: datetime
+    recorded_by: Who
+    correction_reason: str | None = None
+    previous_value: str | None = None
+    calculation: DoseCalculation | None = None
+
+
+class PanelEvaluated(DomainEvent):
+    kind = "panel.evaluated"
+
+    panel_id: str
+    outcome: PanelStatus
+    failures: list[Failure] = Field(default_factory=list)
+    deviation_id: str | None = None
+    evaluated_at: datetime
+
+
+# --- deviation stream -----------------------------------------------------------------
+
+
+class DeviationOpened(DomainEvent):
+    kind = "deviation.opened"
+
+    deviation_id: str
+    coi: str
+    lot_id: str
+    panel_id: str | None = None
+    classification: Classification
+    source: str
+    description: str
+    opened_at: datetime
+    opened_by: Who
+
+
+class DeviationClosed(DomainEvent):
+    kind = "deviation.closed"
+
+    deviation_id: str
+    reason: str = Field(min_length=1)
+    closed_at: datetime
+    closed_by: Who
+
+
+# --- lot stream -----------------------------------------------------------------------
+
+
+class LotRegistered(DomainEvent):
+    kind = "lot.registered"
+
+    lot_id: str
+    coi: str
+    batch_id: str
+    total_viable_cells: float = Field(gt=0)
+    viability_pct: float
+    attempt: int
+    produced_at: datetime
+
+
+class PanelAssigned(DomainEvent):
+    kind = "lot.panel-assigned"
+
+    lot_id: str
+    coi: str
+    panel_id: str
+
+
+class DeviationLinked(DomainEvent):
+    kind = "lot.deviation-linked"
+
+    lot_id: str
+    coi: str
+    deviation_id: str
+    classification: Classification
+
+
+class DeviationResolved(DomainEvent):
+    kind = "lot.deviation-resolved"
+
+    lot_id: str
+    deviation_id: str
+
+
+class LotReleased(DomainEvent):
+    kind = "lot.released"
+
+    lot_id: str
+    certificate: Certificate
+
+
+class LotRejected(DomainEvent):
+    kind = "lot.rejected"
+
+    lot_id: str
+    coi: str
+    panel_id: str
+    reason: str
+    decided_at: datetime
+    decided_by: Who
+
+
+class LotWithdrawn(DomainEvent):
+    """Manufacturing rejected the lot (batch's lot.rejected), whatever QC had decided."""
+
+    kind = "lot.withdrawn"
+
+    lot_id: str
+    reason: str
+    withdrawn_at: datetime
+
+
+class RecoveryChosen(DomainEvent):
+    """People decided how the patient's journey goes on after this lot failed."""
+
+    kind = "lot.recovery-decided"
+
+    lot_id: str
+    coi: str
+    decision: RecoveryDecision
+    reason: str
+    decided_at: datetime
+    decided_by: Who
+
+
+DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
+    PanelOrdered,
+    ResultRecorded,
+    PanelEvaluated,
+    DeviationOpened,
+    DeviationClosed,
+    LotRegistered,
+    PanelAssigned,
+    DeviationLinked,
+    DeviationResolved,
+    LotReleased,
+    LotRejected,
+    LotWithdrawn,
+    RecoveryChosen,
+)
