@@ -463,6 +463,11 @@ def test_service_migrates_from_its_wheels_alone(
     )
     assert migrated.returncode == 0, migrated.stderr
     assert "database schema up to date" in migrated.stdout
+    rebuilt = run_from_wheels(
+        wheels, dists, ["-m", "v2v_runtime.image", "rebuild"], tmp_path, image_env
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "read models rebuilt" in rebuilt.stdout
 
 
 def test_journey_runs_from_its_wheels_alone(wheels: dict[str, Path], tmp_path: Path) -> None:

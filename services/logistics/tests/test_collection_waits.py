@@ -17,7 +17,6 @@ from v2v_events.contracts.logistics import (
     SchedulingDecision,
 )
 from v2v_logistics.application import schedule_collection as scheduling
-from v2v_logistics.application.common import waits
 from v2v_logistics.domain.waits import CollectionWait, wait_id
 from v2v_runtime.eventstore import ConcurrencyError
 from v2v_runtime.inbox import Outcome
@@ -76,7 +75,7 @@ async def test_a_coordinator_may_let_a_waiting_collection_keep_waiting(h: Servic
     assert published.decision is SchedulingDecision.KEEP_WAITING
     assert published.reason == "patient can wait two weeks"
     async with stored(h) as uow:
-        wait = await waits(uow).get(wait_id(coi))
+        wait = await uow.repository(CollectionWait).get(wait_id(coi))
         [entry] = await uow.events.read_stream(wait_id(coi), from_version=2)
     assert wait.open and wait.decisions[0].decided_by.user_id == "u-coord-7"
     assert entry.actor == {"user_id": "u-coord-7", "role": "treatment-center-coordinator"}
@@ -122,7 +121,7 @@ async def test_a_booking_racing_the_decision_to_end_is_undone(
     finds the decision and books nothing."""
     booked, coi = await full_then_waiting(h)
     async with stored(h) as uow:
-        stale = await waits(uow).get(wait_id(coi))
+        stale = await uow.repository(CollectionWait).get(wait_id(coi))
     assert (await decide(h, coi, "end-journey")).status_code == 201
     await cancel(h, booked.coi, booked.booking_id)
 
@@ -143,11 +142,20 @@ async def test_a_booking_racing_the_decision_to_end_is_undone(
         earliest_date=THU_26,
         actor=JOURNEY,
     )
-    with monkeypatch.context() as m:
-        m.setattr(scheduling, "waits", lambda uow: StaleRead(waits(uow)))
-        with pytest.raises(ConcurrencyError):
-            async with h.kit.uow() as uow:
-                await scheduling.schedule_collection(uow, ONE_SLOT, cmd)
+
+    async def schedule_with_a_stale_read() -> None:
+        async with h.kit.uow() as uow:
+            real = uow.repository
+
+            def stale_waits(aggregate: Any) -> Any:
+                repo = real(aggregate)
+                return StaleRead(repo) if aggregate is CollectionWait else repo
+
+            monkeypatch.setattr(uow, "repository", stale_waits)
+            await scheduling.schedule_collection(uow, ONE_SLOT, cmd)
+
+    with pytest.raises(ConcurrencyError):
+        await schedule_with_a_stale_read()
     async with h.client() as c:
         assert (await c.get("/bookings", params={"coi": coi})).json() == []
     assert await schedule(h, coi, THU_26) is Outcome.PROCESSED

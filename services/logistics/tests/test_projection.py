@@ -8,7 +8,6 @@ from sqlalchemy import delete, select, update
 
 from v2v_events.contracts.logistics import CollectionScheduled, ShipmentBooked
 from v2v_logistics.adapters.db.tables import READ_MODELS, bookings, slot_days
-from v2v_logistics.application.rebuild import rebuild_read_models
 from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
 
 from .support import (
@@ -73,7 +72,6 @@ async def test_rebuild_by_replay(harness: ServiceHarness) -> None:
         await uow.session.execute(update(bookings).values(status="garbage"))
     assert await snapshot(harness) != before
 
-    async with harness.kit.uow() as uow:
-        replayed = await rebuild_read_models(uow)
+    replayed = await harness.kit.rebuild()
     assert replayed > 0
     assert await snapshot(harness) == before

@@ -64,7 +64,7 @@ class Persistence:
     codec: EventCodec
     projector: Projector = _no_projection
     read_tables: Sequence[Table] = ()
-    ports: Mapping[type[Any], Callable[[AsyncSession], Any]] = field(default_factory=dict)
+    ports: Mapping[Callable[..., Any], Callable[[AsyncSession], Any]] = field(default_factory=dict)
 
 
 class Repository(Generic[A]):

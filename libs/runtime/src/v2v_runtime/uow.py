@@ -3,6 +3,7 @@ does the claim of the HTTP request's Idempotency-Key (see v2v_runtime.idempotenc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
@@ -75,10 +76,11 @@ class UnitOfWork:
             raise RuntimeError("this unit of work has no persistence (service codec) configured")
         return Repository(self, aggregate, self.persistence.codec, self.persistence.projector)
 
-    def port(self, kind: type[P]) -> P:
-        """The service's adapter for the port ``kind``, bound to this transaction."""
+    def port(self, kind: Callable[..., P]) -> P:
+        """The service's adapter for the port ``kind`` (a Protocol class), bound to this
+        transaction. Typed as a callable: mypy does not let a Protocol pass as ``type[P]``."""
         if self.persistence is None or kind not in self.persistence.ports:
-            raise RuntimeError(f"no adapter for port {kind.__name__} in this service")
+            raise RuntimeError(f"no adapter for port {getattr(kind, '__name__', kind)}")
         adapter: P = self.persistence.ports[kind](self.session)
         return adapter
 

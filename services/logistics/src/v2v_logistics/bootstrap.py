@@ -5,15 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from v2v_runtime.clock import Clock, IdGenerator
+from v2v_runtime.repository import Persistence
 from v2v_runtime.service import ServiceSpec
 
 from .adapters.config import load_network
+from .adapters.db.projector import CODEC, project
+from .adapters.db.queries import SqlBookingIndex
+from .adapters.db.tables import READ_MODELS
 from .adapters.http.routes import build_router
 from .adapters.kafka.handlers import build_handlers
+from .application.ports import BookingIndex
 from .domain.network import NetworkConfig
 from .settings import LogisticsSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" / "versions"
+PERSISTENCE = Persistence(
+    codec=CODEC,
+    projector=project,
+    read_tables=READ_MODELS,
+    ports={BookingIndex: SqlBookingIndex},
+)
 
 
 def build(
@@ -32,6 +43,7 @@ def build(
         routers=[build_router(network, settings.reported_times)],
         handlers=build_handlers(network),
         title="vein2vein logistics",
+        persistence=PERSISTENCE,
     )
     if clock is not None:
         spec.clock = clock

@@ -24,8 +24,7 @@ def operator(actor: Actor) -> Operator:
 
 async def batch_of_lot(uow: UnitOfWork, lot_id: str, coi: str | None = None) -> Batch:
     """The batch that produced ``lot_id`` (checked against the caller's CoI if given)."""
-    # mypy refuses a Protocol where uow.port types its argument type[P] (type-abstract).
-    batch_id = await uow.port(LotIndex).batch_of(lot_id)  # type: ignore[type-abstract]
+    batch_id = await uow.port(LotIndex).batch_of(lot_id)
     if batch_id is None:
         raise NotFound("lot-not-found", f"no lot {lot_id!r}")
     batch = await uow.repository(Batch).get(batch_id)

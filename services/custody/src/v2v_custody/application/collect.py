@@ -41,7 +41,7 @@ async def record_collection(
     enrolled = patient.enrolled
     now = uow.clock.now()
     year = now.year % 100
-    sequences = uow.port(Sequences)  # type: ignore[type-abstract]
+    sequences = uow.port(Sequences)
     din = issue_din(
         policy.facility_id, year, await sequences.allocate("din", policy.facility_id, year)
     )

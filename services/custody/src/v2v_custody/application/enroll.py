@@ -64,12 +64,12 @@ async def enroll(
         earliest_collection=cmd.earliest_collection,
     )
     enrollment.check(sites, policy, now)
-    enrolments = uow.port(Enrolments)  # type: ignore[type-abstract]
+    enrolments = uow.port(Enrolments)
     existing = await enrolments.active(cmd.treatment_center, person)
     if existing is not None:
         raise already_enrolled(existing, cmd.treatment_center)
     year = now.year % 100
-    sequences = uow.port(Sequences)  # type: ignore[type-abstract]
+    sequences = uow.port(Sequences)
     seq = await sequences.allocate("coi", policy.facility_id, year)
     coi = issue_coi(policy.facility_id, year, seq)
     patient = Patient.enroll(coi, enrollment, now)

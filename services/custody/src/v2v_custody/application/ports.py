@@ -1,9 +1,6 @@
 """What custody's use cases need from storage beyond the event store. Implemented in
 ``adapters/db``, registered in the service's ``Persistence.ports`` (bootstrap.py) and
-obtained with ``uow.port(Protocol)``, bound to the unit of work's transaction.
-
-(mypy refuses a Protocol where ``UnitOfWork.port`` declares ``type[P]``: the calls carry
-``# type: ignore[type-abstract]`` until the runtime accepts ``Callable[..., P]``.)"""
+obtained with ``uow.port(Protocol)``, bound to the unit of work's transaction."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from .reject import reject_unit
 async def reject_lot_units(uow: UnitOfWork, event: batch.LotRejected) -> list[str]:
     """Returns the unit ids rejected now (already rejected or infused bags are left as
     they are: an infused bag of a lot rejected afterwards is a matter for a deviation)."""
-    lot_units = uow.port(LotUnits)  # type: ignore[type-abstract]
+    lot_units = uow.port(LotUnits)
     rejected = []
     for unit_id in await lot_units.of_lot(event.coi, event.lot_id):
         cmd = custody.RejectUnit(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict, DomainError
 
 

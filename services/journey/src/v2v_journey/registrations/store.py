@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from v2v_runtime.aggregate import EventCodec, Repository
 from v2v_runtime.errors import NotFound
+from v2v_runtime.repository import EventCodec, Repository
 from v2v_runtime.uow import UnitOfWork
 
 from ..model import JourneyInput

@@ -15,7 +15,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.booking import Booking
 from ..domain.events import SlotResource
 from ..domain.slots import SlotDay, slot_day_id
-from .common import Trace, save, slot_days
+from .common import who
 
 log = logging.getLogger("v2v.logistics.slots")
 
@@ -25,7 +25,7 @@ EXTRA_TRIES = 3
 
 
 async def load_slot_day(uow: UnitOfWork, slot_id: str) -> SlotDay:
-    return await slot_days(uow).find(slot_id) or SlotDay(slot_id)
+    return await uow.repository(SlotDay).find(slot_id) or SlotDay(slot_id)
 
 
 async def reserve_first_free(
@@ -38,10 +38,9 @@ async def reserve_first_free(
     booking_id: str,
     coi: str,
     actor: Actor,
-    trace: Trace,
 ) -> date | None:
     """Reserve a slot on the first of ``days`` with room; None if every day is full."""
-    repo = slot_days(uow)
+    repo = uow.repository(SlotDay)
     for day in days:
         slot_id = slot_day_id(resource_kind, resource, day)
         for _ in range(capacity(day) + EXTRA_TRIES):
@@ -57,7 +56,7 @@ async def reserve_first_free(
                 capacity=capacity(day),
             )
             try:
-                await save(repo, slot_day, actor, trace)
+                await repo.save(slot_day, who(actor))
             except ConcurrencyError:
                 log.info(
                     "slot day taken meanwhile; reading it again",
@@ -68,7 +67,7 @@ async def reserve_first_free(
     return None
 
 
-async def release_slot(uow: UnitOfWork, booking: Booking, actor: Actor, trace: Trace) -> None:
+async def release_slot(uow: UnitOfWork, booking: Booking, actor: Actor) -> None:
     """Free the slot the booking holds, if it holds one (idempotent)."""
     held = booking.held_slot()
     if held is None:
@@ -80,7 +79,7 @@ async def release_slot(uow: UnitOfWork, booking: Booking, actor: Actor, trace: T
         if not slot_day.release(resource_kind, resource, day, booking.id):
             return
         try:
-            await save(slot_days(uow), slot_day, actor, trace)
+            await uow.repository(SlotDay).save(slot_day, who(actor))
             return
         except ConcurrencyError:
             if attempt == EXTRA_TRIES:

@@ -4,27 +4,26 @@ availability confirmed); infusion follows after the center's configured lead."""
 
 from __future__ import annotations
 
-from v2v_events.contracts.logistics import BookInfusionSlot, BookingKind, InfusionSlotBooked
+from v2v_events.contracts.logistics import BookInfusionSlot, BookingKind
 from v2v_runtime.errors import DomainError
 from v2v_runtime.uow import UnitOfWork
 
-from ..adapters.db import queries
 from ..domain.booking import Booking
-from ..domain.events import InfusionSlotHeld, SlotResource
+from ..domain.events import SlotResource
 from ..domain.network import NetworkConfig
 from ..domain.slots import infusion_search
+from . import messages
 from .allocation import reserve_first_free
-from .common import NO_TRACE, Trace, bookings, publish, save
+from .common import who
+from .ports import BookingIndex
 
 
-async def book_infusion_slot(
-    uow: UnitOfWork, network: NetworkConfig, cmd: BookInfusionSlot, trace: Trace = NO_TRACE
-) -> str:
+async def book_infusion_slot(uow: UnitOfWork, network: NetworkConfig, cmd: BookInfusionSlot) -> str:
     """The booking id; the existing one for a repeated intent. DomainError when the center
     is unknown or has no free slot within the horizon (nothing booked)."""
-    repo = bookings(uow)
-    existing = await queries.active_booking_id(
-        uow.session, BookingKind.INFUSION_SLOT, cmd.coi, cmd.attempt
+    repo = uow.repository(Booking)
+    existing = await uow.port(BookingIndex).active_booking_id(
+        BookingKind.INFUSION_SLOT, cmd.coi, cmd.attempt
     )
     if existing is not None:
         booking = await repo.get(existing)
@@ -46,7 +45,6 @@ async def book_infusion_slot(
             booking_id=booking_id,
             coi=cmd.coi,
             actor=cmd.actor,
-            trace=trace,
         )
         if infusion_date is None:
             raise DomainError(
@@ -66,21 +64,6 @@ async def book_infusion_slot(
             lymphodepletion_start=option.lymphodepletion_start,
             config_version=network.config_version,
         )
-        await save(repo, booking, cmd.actor, trace)
-    held = booking.booked
-    assert isinstance(held, InfusionSlotHeld)
-    await publish(
-        uow,
-        InfusionSlotBooked(
-            coi=held.coi,
-            booking_id=booking.id,
-            treatment_center=held.treatment_center,
-            infusion_date=held.infusion_date,
-            lymphodepletion_start=held.lymphodepletion_start,
-            attempt=held.attempt,
-            actor=cmd.actor,
-        ),
-        cmd.coi,
-        trace,
-    )
+        await repo.save(booking, who(cmd.actor))
+    await uow.publish(messages.infusion_slot_booked(booking, cmd.actor), subject=cmd.coi)
     return booking.id

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from v2v_events.contracts.logistics import BookingKind, BookShipment, ShipmentBooked
+from v2v_events.contracts.logistics import BookingKind, BookShipment
 from v2v_runtime.uow import UnitOfWork
 
-from ..adapters.db import queries
 from ..domain.booking import Booking
 from ..domain.network import NetworkConfig
-from .common import NO_TRACE, Trace, bookings, publish, save
+from . import messages
+from .common import who
+from .ports import BookingIndex
 
 
-async def book_shipment(
-    uow: UnitOfWork, network: NetworkConfig, cmd: BookShipment, trace: Trace = NO_TRACE
-) -> str:
+async def book_shipment(uow: UnitOfWork, network: NetworkConfig, cmd: BookShipment) -> str:
     """The shipment id (also its booking id); the existing one for a repeated intent."""
-    repo = bookings(uow)
-    existing = await queries.active_booking_id(
-        uow.session, BookingKind.SHIPMENT, cmd.coi, cmd.attempt, cmd.direction
+    repo = uow.repository(Booking)
+    existing = await uow.port(BookingIndex).active_booking_id(
+        BookingKind.SHIPMENT, cmd.coi, cmd.attempt, cmd.direction
     )
     if existing is not None:
         booking = await repo.get(existing)
@@ -34,22 +33,6 @@ async def book_shipment(
             destination=cmd.destination,
             config_version=network.config_version,
         )
-        await save(repo, booking, cmd.actor, trace)
-    booked = booking.shipment_booked()
-    await publish(
-        uow,
-        ShipmentBooked(
-            coi=booked.coi,
-            shipment_id=booking.id,
-            direction=booked.direction,
-            temperature_class=booked.temperature_class,
-            unit_ids=list(booked.unit_ids),
-            origin=booked.origin,
-            destination=booked.destination,
-            attempt=booked.attempt,
-            actor=cmd.actor,
-        ),
-        cmd.coi,
-        trace,
-    )
+        await repo.save(booking, who(cmd.actor))
+    await uow.publish(messages.shipment_booked(booking, cmd.actor), subject=cmd.coi)
     return booking.id

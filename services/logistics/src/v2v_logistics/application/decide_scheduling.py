@@ -12,8 +12,9 @@ from v2v_events.contracts.logistics import SchedulingDecided, SchedulingDecision
 from v2v_runtime.errors import NotFound
 from v2v_runtime.uow import UnitOfWork
 
-from ..domain.waits import wait_id
-from .common import NO_TRACE, Trace, publish, save, waits
+from ..domain.waits import CollectionWait, wait_id
+from . import messages
+from .common import who
 
 
 class SchedulingDecisionEntry(BaseModel):
@@ -24,25 +25,18 @@ class SchedulingDecisionEntry(BaseModel):
 
 
 async def decide_scheduling(
-    uow: UnitOfWork, coi: str, entry: SchedulingDecisionEntry, actor: Actor, trace: Trace = NO_TRACE
+    uow: UnitOfWork, coi: str, entry: SchedulingDecisionEntry, actor: Actor
 ) -> SchedulingDecided:
     """NotFound when no collection of ``coi`` ever waited; Conflict when it does not wait now
     (booked meanwhile) or the journey was already ended by decision."""
-    repo = waits(uow)
+    repo = uow.repository(CollectionWait)
     wait = await repo.find(wait_id(coi))
     if wait is None:
         raise NotFound(
             "collection-not-waiting", f"no collection of {coi} is waiting for a manufacturing slot"
         )
     decided = wait.decide(entry.decision, entry.reason, actor, uow.clock.now())
-    await save(repo, wait, actor, trace)
-    message = SchedulingDecided(
-        coi=coi,
-        attempt=decided.attempt,
-        decision=decided.decision,
-        reason=decided.reason,
-        decided_at=decided.decided_at,
-        actor=actor,
-    )
-    await publish(uow, message, coi, trace)
+    await repo.save(wait, who(actor))
+    message = messages.scheduling_decided(coi, decided, actor)
+    await uow.publish(message, subject=coi)
     return message

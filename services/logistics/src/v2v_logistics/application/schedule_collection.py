@@ -13,24 +13,22 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from v2v_events.bounds import clip
 from v2v_events.contracts.logistics import (
     BookingKind,
-    CollectionScheduled,
-    CollectionUnschedulable,
     ScheduleCollection,
 )
 from v2v_runtime.errors import DomainError
 from v2v_runtime.uow import UnitOfWork
 
-from ..adapters.db import queries
 from ..domain.booking import Booking
-from ..domain.events import CollectionBooked, SlotResource
+from ..domain.events import SlotResource
 from ..domain.network import NetworkConfig
 from ..domain.slots import collection_search
 from ..domain.waits import CollectionWait, wait_id
+from . import messages
 from .allocation import reserve_first_free
-from .common import NO_TRACE, Trace, bookings, publish, save, waits
+from .common import who
+from .ports import BookingIndex
 
 log = logging.getLogger("v2v.logistics.collection")
 
@@ -41,24 +39,24 @@ UNSCHEDULABLE = frozenset(
 
 
 async def schedule_collection(
-    uow: UnitOfWork, network: NetworkConfig, cmd: ScheduleCollection, trace: Trace = NO_TRACE
+    uow: UnitOfWork, network: NetworkConfig, cmd: ScheduleCollection
 ) -> str | None:
     """The booking id, or None when unschedulable (CollectionUnschedulable published)."""
-    existing = await queries.active_booking_id(
-        uow.session, BookingKind.COLLECTION, cmd.coi, cmd.attempt
+    existing = await uow.port(BookingIndex).active_booking_id(
+        BookingKind.COLLECTION, cmd.coi, cmd.attempt
     )
     if existing is not None:
         # The same intent again: answer with the booking already made.
-        booking = await bookings(uow).get(existing)
-        await publish(uow, _scheduled(booking, cmd), cmd.coi, trace)
+        booking = await uow.repository(Booking).get(existing)
+        await uow.publish(messages.collection_scheduled(booking, cmd.actor), subject=cmd.coi)
         return booking.id
 
-    wait = await waits(uow).find(wait_id(cmd.coi))
+    wait = await uow.repository(CollectionWait).find(wait_id(cmd.coi))
     ended = wait.ended(cmd.attempt) if wait is not None else None
     if ended is not None:
         # The journey's last request crossed people's decision to end it: book nothing.
         reason = f"the journey was ended by decision of {ended.decided_by.user_id}: {ended.reason}"
-        await _unschedulable(uow, cmd, cmd.earliest_date, cmd.earliest_date, reason, trace)
+        await _unschedulable(uow, cmd, cmd.earliest_date, cmd.earliest_date, reason)
         return None
 
     try:
@@ -71,8 +69,8 @@ async def schedule_collection(
             raise
         # The journey waits for an answer: tell it, rather than dead-letter the command.
         log.warning("collection unschedulable: %s", exc.detail, extra={"coi": cmd.coi})
-        await _wait(uow, network, cmd, wait, exc.detail, trace)
-        await _unschedulable(uow, cmd, cmd.earliest_date, cmd.earliest_date, exc.detail, trace)
+        await _wait(uow, network, cmd, wait, exc.detail)
+        await _unschedulable(uow, cmd, cmd.earliest_date, cmd.earliest_date, exc.detail)
         return None
 
     site = network.site(cmd.manufacturing_site)
@@ -87,7 +85,6 @@ async def schedule_collection(
         booking_id=booking_id,
         coi=cmd.coi,
         actor=cmd.actor,
-        trace=trace,
     )
     if slot_date is None:
         reason = (
@@ -95,8 +92,8 @@ async def schedule_collection(
             f"{search.searched_from.isoformat()} to {search.searched_until.isoformat()}"
             f" (network configuration {network.config_version})"
         )
-        await _wait(uow, network, cmd, wait, reason, trace)
-        await _unschedulable(uow, cmd, search.searched_from, search.searched_until, reason, trace)
+        await _wait(uow, network, cmd, wait, reason)
+        await _unschedulable(uow, cmd, search.searched_from, search.searched_until, reason)
         return None
 
     option = options[slot_date]
@@ -110,12 +107,12 @@ async def schedule_collection(
         manufacturing_slot_date=option.slot_date,
         config_version=network.config_version,
     )
-    await save(bookings(uow), booking, cmd.actor, trace)
+    await uow.repository(Booking).save(booking, who(cmd.actor))
     if wait is not None:
         wait.booked(cmd.attempt, booking.id)
         # A decision recorded meanwhile conflicts here: the inbox retries and finds it.
-        await save(waits(uow), wait, cmd.actor, trace)
-    await publish(uow, _scheduled(booking, cmd), cmd.coi, trace)
+        await uow.repository(CollectionWait).save(wait, who(cmd.actor))
+    await uow.publish(messages.collection_scheduled(booking, cmd.actor), subject=cmd.coi)
     return booking.id
 
 
@@ -125,11 +122,10 @@ async def _wait(
     cmd: ScheduleCollection,
     wait: CollectionWait | None,
     reason: str,
-    trace: Trace,
 ) -> None:
     wait = wait or CollectionWait(wait_id(cmd.coi))
     wait.refused(cmd.attempt, reason, network.config_version)
-    await save(waits(uow), wait, cmd.actor, trace)
+    await uow.repository(CollectionWait).save(wait, who(cmd.actor))
 
 
 async def _unschedulable(
@@ -138,29 +134,6 @@ async def _unschedulable(
     searched_from: date,
     searched_until: date,
     reason: str,
-    trace: Trace,
 ) -> None:
-    message = CollectionUnschedulable(
-        coi=cmd.coi,
-        manufacturing_site=cmd.manufacturing_site,
-        searched_from=searched_from,
-        searched_until=searched_until,
-        reason=clip(reason),
-        attempt=cmd.attempt,
-    )
-    await publish(uow, message, cmd.coi, trace)
-
-
-def _scheduled(booking: Booking, cmd: ScheduleCollection) -> CollectionScheduled:
-    booked = booking.booked
-    assert isinstance(booked, CollectionBooked)
-    return CollectionScheduled(
-        coi=booked.coi,
-        booking_id=booking.id,
-        apheresis_center=booked.apheresis_center,
-        collection_date=booked.collection_date,
-        manufacturing_site=booked.manufacturing_site,
-        manufacturing_slot_date=booked.manufacturing_slot_date,
-        attempt=booked.attempt,
-        actor=cmd.actor,
-    )
+    message = messages.collection_unschedulable(cmd, searched_from, searched_until, reason)
+    await uow.publish(message, subject=cmd.coi)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from v2v_events.contracts.common import Actor, BoundedDatetime, LoggerSummary, Name
-from v2v_events.contracts.logistics import BookingKind, ShipmentDelivered, ShipmentPickedUp
+from v2v_events.contracts.common import Actor, BoundedDatetime, Name
+from v2v_events.contracts.logistics import BookingKind
 from v2v_runtime.errors import NotFound
 from v2v_runtime.uow import UnitOfWork
 from v2v_runtime.windows import ReportedTimeWindow
@@ -13,7 +13,8 @@ from v2v_runtime.windows import ReportedTimeWindow
 from ..domain.booking import Booking
 from ..domain.logger import Reading
 from ..domain.network import NetworkConfig
-from .common import NO_TRACE, Trace, bookings, find_booking, publish, save
+from . import messages
+from .common import find_booking, who
 
 
 class Pickup(BaseModel):
@@ -45,27 +46,12 @@ async def pick_up_shipment(
     pickup: Pickup,
     actor: Actor,
     window: ReportedTimeWindow,
-    trace: Trace = NO_TRACE,
 ) -> Booking:
-    repo = bookings(uow)
     booking = await _shipment(uow, shipment_id)
     window.check(pickup.picked_up_at, uow.clock.now(), field="picked_up_at", what="pickup")
     if booking.pick_up(pickup.courier, pickup.picked_up_at):
-        await save(repo, booking, actor, trace)
-        booked = booking.shipment_booked()
-        await publish(
-            uow,
-            ShipmentPickedUp(
-                coi=booked.coi,
-                shipment_id=booking.id,
-                direction=booked.direction,
-                courier=pickup.courier,
-                picked_up_at=pickup.picked_up_at,
-                actor=actor,
-            ),
-            booked.coi,
-            trace,
-        )
+        await uow.repository(Booking).save(booking, who(actor))
+        await uow.publish(messages.shipment_picked_up(booking, actor), subject=booking.coi)
     return booking
 
 
@@ -76,9 +62,7 @@ async def deliver_shipment(
     delivery: Delivery,
     actor: Actor,
     window: ReportedTimeWindow,
-    trace: Trace = NO_TRACE,
 ) -> Booking:
-    repo = bookings(uow)
     booking = await _shipment(uow, shipment_id)
     window.check(delivery.delivered_at, uow.clock.now(), field="delivered_at", what="delivery")
     delivered = booking.deliver(
@@ -89,21 +73,6 @@ async def deliver_shipment(
         shock_alarm=delivery.shock_alarm,
     )
     if delivered:
-        await save(repo, booking, actor, trace)
-        booked = booking.shipment_booked()
-        report = booking.logger
-        assert report is not None
-        await publish(
-            uow,
-            ShipmentDelivered(
-                coi=booked.coi,
-                shipment_id=booking.id,
-                direction=booked.direction,
-                delivered_at=delivery.delivered_at,
-                logger=LoggerSummary(**report.model_dump()),
-                actor=actor,
-            ),
-            booked.coi,
-            trace,
-        )
+        await uow.repository(Booking).save(booking, who(actor))
+        await uow.publish(messages.shipment_delivered(booking, actor), subject=booking.coi)
     return booking

@@ -13,7 +13,7 @@ from typing import Self
 
 from v2v_events.contracts.common import ShipmentDirection, TemperatureClass
 from v2v_events.contracts.logistics import BookingKind
-from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict, DomainError
 
 from .events import (

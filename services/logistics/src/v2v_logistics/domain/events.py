@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, Field
 
 from v2v_events.contracts.common import Actor, ShipmentDirection, TemperatureClass
 from v2v_events.contracts.logistics import SchedulingDecision
-from v2v_runtime.aggregate import DomainEvent
+from v2v_runtime.domain import DomainEvent
 
 from .logger import LoggerReport, Reading
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict
 
 from .events import SlotReleased, SlotReserved, SlotResource

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.logistics import SchedulingDecision
-from v2v_runtime.aggregate import Aggregate, DomainEvent
+from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict
 
 from .events import CollectionWaitClosed, CollectionWaitDecided, CollectionWaitOpened

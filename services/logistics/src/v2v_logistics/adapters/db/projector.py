@@ -10,11 +10,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from v2v_events.contracts.logistics import BookingKind
-from v2v_runtime.aggregate import DomainEvent
+from v2v_runtime.domain import DomainEvent
 from v2v_runtime.eventstore import StoredEvent
+from v2v_runtime.repository import EventCodec
 
 from ...domain.booking import BookingStatus
 from ...domain.events import (
+    ALL_EVENTS,
     BookingCancelled,
     CollectionBooked,
     InfusionSlotHeld,
@@ -25,6 +27,8 @@ from ...domain.events import (
     SlotReserved,
 )
 from .tables import bookings, shipments, slot_days
+
+CODEC = EventCodec("logistics", ALL_EVENTS)
 
 
 async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent) -> None:

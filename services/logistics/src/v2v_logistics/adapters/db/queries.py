@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from v2v_events.contracts.common import ShipmentDirection
 from v2v_events.contracts.logistics import BookingKind
 
+from ...application.ports import BookingIndex
 from ...domain.booking import BookingStatus
 from ...domain.events import SlotResource
 from .tables import bookings, shipments, slot_days
@@ -93,3 +94,19 @@ async def booked_per_day(
         )
     )
     return {r.day: int(r.booked) for r in result}
+
+
+class SqlBookingIndex(BookingIndex):
+    """The application's BookingIndex port over the bookings read model."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def active_booking_id(
+        self,
+        kind: BookingKind,
+        coi: str,
+        attempt: int,
+        direction: ShipmentDirection | None = None,
+    ) -> str | None:
+        return await active_booking_id(self._session, kind, coi, attempt, direction)

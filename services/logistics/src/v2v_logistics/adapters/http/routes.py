@@ -6,15 +6,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.contracts.common import ShipmentDirection
 from v2v_events.contracts.logistics import BookingKind, SchedulingDecided
 from v2v_events.ids import COI_PATTERN
 from v2v_runtime.errors import DomainError, NotFound
+from v2v_runtime.http_deps import NewUow
 from v2v_runtime.identity import CurrentActor
-from v2v_runtime.service import kit_of
 from v2v_runtime.uow import UnitOfWork
 from v2v_runtime.windows import ReportedTimeWindow
 
@@ -26,11 +26,11 @@ from ...application.shipment_movements import (
     deliver_shipment,
     pick_up_shipment,
 )
+from ...application.views import BookingView, CapacityDay, CapacityView, ShipmentView
 from ...domain.booking import BookingStatus
 from ...domain.events import SlotResource
 from ...domain.network import NetworkConfig
 from ..db import queries
-from .views import BookingView, CapacityDay, CapacityView, ShipmentView
 
 MAX_CAPACITY_DAYS = 366  # one request covers at most a year
 
@@ -42,10 +42,6 @@ class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)
-
-
-def _uow(request: Request) -> UnitOfWork:
-    return kit_of(request.app).uow()
 
 
 async def _shipment_view(uow: UnitOfWork, shipment_id: str) -> ShipmentView:
@@ -67,71 +63,71 @@ def build_router(network: NetworkConfig, reported_times: ReportedTimeWindow) -> 
 
     @router.get("/bookings")
     async def list_bookings(
-        request: Request, coi: CoIQuery, kind: BookingKind | None = None
+        uow: NewUow, coi: CoIQuery, kind: BookingKind | None = None
     ) -> list[BookingView]:
-        async with _uow(request) as uow:
+        async with uow:
             rows = await queries.list_bookings(uow.session, coi, kind)
         return [BookingView.of(r) for r in rows]
 
     @router.get("/bookings/{booking_id}")
-    async def get_booking(request: Request, booking_id: str) -> BookingView:
-        async with _uow(request) as uow:
+    async def get_booking(uow: NewUow, booking_id: str) -> BookingView:
+        async with uow:
             return await _booking_view(uow, booking_id)
 
     @router.post("/bookings/{booking_id}/cancel")
     async def cancel(
-        request: Request, booking_id: str, body: CancelRequest, actor: CurrentActor
+        uow: NewUow, booking_id: str, body: CancelRequest, actor: CurrentActor
     ) -> BookingView:
-        async with _uow(request) as uow:
+        async with uow:
             await cancel_booking(uow, booking_id, body.reason, actor)
             return await _booking_view(uow, booking_id)
 
     @router.post("/collections/{coi}/decision", status_code=201)
     async def post_scheduling_decision(
-        request: Request, coi: CoIPath, body: SchedulingDecisionEntry, actor: CurrentActor
+        uow: NewUow, coi: CoIPath, body: SchedulingDecisionEntry, actor: CurrentActor
     ) -> SchedulingDecided:
         """While the patient's collection cannot be scheduled (no free manufacturing slot),
         the journey asks again from time to time and waits; a coordinator decides how it goes
         on: ``keep-waiting`` (its reminders restart) or ``end-journey``. 404 when no
         collection of the patient ever waited, 409 when none waits now."""
-        async with _uow(request) as uow:
+        async with uow:
             return await decide_scheduling(uow, coi, body, actor)
 
     @router.get("/shipments")
     async def list_shipments(
-        request: Request,
+        uow: NewUow,
         coi: CoIQuery,
         direction: ShipmentDirection | None = None,
         status: BookingStatus | None = None,
     ) -> list[ShipmentView]:
-        async with _uow(request) as uow:
+        async with uow:
             rows = await queries.list_shipments(uow.session, coi, direction, status)
         return [ShipmentView.of(r) for r in rows]
 
     @router.get("/shipments/{shipment_id}")
-    async def get_shipment(request: Request, shipment_id: str) -> ShipmentView:
-        async with _uow(request) as uow:
+    async def get_shipment(uow: NewUow, shipment_id: str) -> ShipmentView:
+        async with uow:
             return await _shipment_view(uow, shipment_id)
 
     @router.post("/shipments/{shipment_id}/pickup")
     async def pickup(
-        request: Request, shipment_id: str, body: Pickup, actor: CurrentActor
+        uow: NewUow, shipment_id: str, body: Pickup, actor: CurrentActor
     ) -> ShipmentView:
-        async with _uow(request) as uow:
+        async with uow:
             await pick_up_shipment(uow, shipment_id, body, actor, reported_times)
             return await _shipment_view(uow, shipment_id)
 
     @router.post("/shipments/{shipment_id}/delivery")
     async def delivery(
-        request: Request, shipment_id: str, body: Delivery, actor: CurrentActor
+        uow: NewUow, shipment_id: str, body: Delivery, actor: CurrentActor
     ) -> ShipmentView:
-        async with _uow(request) as uow:
+        async with uow:
             await deliver_shipment(uow, network, shipment_id, body, actor, reported_times)
             return await _shipment_view(uow, shipment_id)
 
     @router.get("/capacity/{site}")
     async def capacity(
-        request: Request,
+        uow: NewUow,
         site: str,
         first: Annotated[date | None, Query(alias="from")] = None,
         last: Annotated[date | None, Query(alias="to")] = None,
@@ -139,10 +135,9 @@ def build_router(network: NetworkConfig, reported_times: ReportedTimeWindow) -> 
         """Slots per day at a manufacturing site. Without ``from``: the slot days a collection
         booked today can reach (today + transit + lead, over the scheduling horizon)."""
         plan = network.site(site)
-        kit = kit_of(request.app)
         if first is None:
             offset = network.collection.collection_to_slot_days
-            first = kit.clock.now().date() + timedelta(days=offset)
+            first = uow.clock.now().date() + timedelta(days=offset)
         if last is None:
             try:
                 last = first + timedelta(days=network.scheduling_horizon_days - 1)
@@ -158,7 +153,7 @@ def build_router(network: NetworkConfig, reported_times: ReportedTimeWindow) -> 
                 "invalid-date-range",
                 f"'from' must not be after 'to', and the range is at most {MAX_CAPACITY_DAYS} days",
             )
-        async with _uow(request) as uow:
+        async with uow:
             booked = await queries.booked_per_day(
                 uow.session, SlotResource.MANUFACTURING, site, first, last
             )

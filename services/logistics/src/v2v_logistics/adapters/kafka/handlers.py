@@ -22,7 +22,6 @@ from v2v_runtime.uow import UnitOfWork
 from ...application.book_infusion_slot import book_infusion_slot
 from ...application.book_shipment import book_shipment
 from ...application.cancel_booking import cancel_booking
-from ...application.common import Trace
 from ...application.schedule_collection import schedule_collection
 from ...domain.network import NetworkConfig
 
@@ -32,15 +31,15 @@ log = logging.getLogger("v2v.logistics.commands")
 def build_handlers(network: NetworkConfig) -> Mapping[type[Contract], Handler]:
     async def on_schedule_collection(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
         assert isinstance(msg, ScheduleCollection)
-        await schedule_collection(uow, network, msg, Trace.of(env))
+        await schedule_collection(uow, network, msg)
 
     async def on_book_shipment(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
         assert isinstance(msg, BookShipment)
-        await book_shipment(uow, network, msg, Trace.of(env))
+        await book_shipment(uow, network, msg)
 
     async def on_book_infusion_slot(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
         assert isinstance(msg, BookInfusionSlot)
-        await book_infusion_slot(uow, network, msg, Trace.of(env))
+        await book_infusion_slot(uow, network, msg)
 
     async def on_cancel_booking(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
         assert isinstance(msg, CancelBooking)
@@ -48,9 +47,7 @@ def build_handlers(network: NetworkConfig) -> Mapping[type[Contract], Handler]:
         # booking, delivered shipment) is answered with the state as it is, and logged.
         # Both are refused before anything is written, so nothing partial commits.
         try:
-            await cancel_booking(
-                uow, msg.booking_id, msg.reason, msg.actor, Trace.of(env), coi=msg.coi
-            )
+            await cancel_booking(uow, msg.booking_id, msg.reason, msg.actor, coi=msg.coi)
         except (NotFound, Conflict) as exc:
             log.warning(
                 "cancel booking not applied: %s",

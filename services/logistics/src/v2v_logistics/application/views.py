@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from v2v_events.contracts.common import LoggerSummary, ShipmentDirection, TemperatureClass
 from v2v_events.contracts.logistics import BookingKind
 
-from ...domain.booking import BookingStatus
+from ..domain.booking import BookingStatus
 
 
 class BookingView(BaseModel):
