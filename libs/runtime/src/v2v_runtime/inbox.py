@@ -19,19 +19,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from opentelemetry.trace import SpanKind
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from v2v_events.envelope import Envelope, EnvelopeError, from_kafka, headers_to_dict
-from v2v_events.registry import REGISTRY, Contract, Registry, RegistryError
+from v2v_events.envelope import Envelope
+from v2v_events.registry import REGISTRY, Contract, Registry
 
 from . import telemetry
 from .db.tables import inbox
@@ -52,7 +51,7 @@ from .deadletters import (
 )
 from .kafka import Publisher
 from .lineage import Lineage
-from .tracing import span_from
+from .records import Decoded, RecordDecoder, Skipped
 from .uow import UnitOfWork
 
 __all__ = [
@@ -117,7 +116,9 @@ class InboxProcessor:
         self.dead_letters = DeadLetters(group, dead_letters, retry_backoff)
         self._max_attempts = max_attempts
         self._backoff = retry_backoff
-        self._commands_topics = frozenset(commands_topics)
+        self._decoder = _InboxDecoder(
+            self, self._handlers, registry=registry, commands_topics=commands_topics
+        )
 
     # --- one record ---------------------------------------------------------------------
 
@@ -188,33 +189,14 @@ class InboxProcessor:
     # --- decoding --------------------------------------------------------------------------
 
     async def _decode(self, index: int, record: IncomingRecord) -> Outcome | _Ready:
-        try:
-            envelope = from_kafka(record.key, record.value, record.headers)
-        except EnvelopeError as exc:
-            await self._dead_letter(record, DeadLetterReason.UNDECODABLE, str(exc), 0)
+        decoded = await self._decoder.decode(record)
+        if decoded is Skipped.DEAD_LETTERED:
             return Outcome.DEAD_LETTERED
-        handler = self._handlers.get(envelope.type)
-        if handler is None:
-            return await self._unhandled(record, envelope)
-        try:
-            message = self._registry.decode_envelope(envelope)
-        except RegistryError as exc:
-            await self._dead_letter(record, DeadLetterReason.INVALID, str(exc), 0, envelope)
-            return Outcome.DEAD_LETTERED
-        return _Ready(index, record, envelope, message, handler)
-
-    async def _unhandled(self, record: IncomingRecord, envelope: Envelope) -> Outcome:
-        if record.topic in self._commands_topics:
-            # A command addressed to us that we cannot act on: never silently dropped.
-            known = self._registry.knows(envelope.type)
-            why = "no handler here for" if known else "unknown message type"
-            await self._dead_letter(
-                record, DeadLetterReason.UNKNOWN_TYPE, f"{why} {envelope.type!r}", 0, envelope
-            )
-            return Outcome.DEAD_LETTERED
-        if not self._registry.knows(envelope.type):
-            note_unknown_event(self.group, envelope)
-        return Outcome.IGNORED
+        if decoded is Skipped.IGNORED:
+            return Outcome.IGNORED
+        assert isinstance(decoded, Decoded)
+        handler = self._handlers[decoded.envelope.type]
+        return _Ready(index, record, decoded.envelope, decoded.message, handler)
 
     # --- one record in its own transaction, retried -------------------------------------
 
@@ -327,21 +309,8 @@ class InboxProcessor:
 
     # --- telemetry ---------------------------------------------------------------------------
 
-    @contextmanager
-    def _span(self, r: _Ready) -> Iterator[None]:
-        with span_from(
-            headers_to_dict(r.record.headers),
-            f"process {r.record.topic}",
-            SpanKind.CONSUMER,
-            {
-                "messaging.system": "kafka",
-                "messaging.consumer.group.name": self.group,
-                "messaging.message.id": r.envelope.id,
-                "messaging.destination.name": r.record.topic,
-                "v2v.message.type": r.envelope.type,
-            },
-        ):
-            yield
+    def _span(self, r: _Ready) -> AbstractContextManager[None]:
+        return self._decoder.span(r.record, r.envelope)
 
     def _count(self, envelope: Envelope, outcome: Outcome) -> None:
         telemetry.instruments().handled.add(
@@ -353,3 +322,33 @@ def _describe(exc: BaseException) -> str:
     # The last frames, then the exception itself on the last line (what logs show).
     frames = "".join(traceback.format_tb(exc.__traceback__)[-3:])
     return frames + "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+class _InboxDecoder(RecordDecoder):
+    """The shared decoding, whose dead letters the inbox also remembers by message id (so a
+    redelivery is skipped instead of dead-lettered again)."""
+
+    def __init__(
+        self,
+        inbox: InboxProcessor,
+        handlers: Collection[str],
+        *,
+        registry: Registry,
+        commands_topics: Collection[str],
+    ) -> None:
+        super().__init__(
+            inbox.dead_letters, handlers, registry=registry, commands_topics=commands_topics
+        )
+        self._inbox = inbox
+
+    async def dead_letter(
+        self,
+        record: IncomingRecord,
+        reason: DeadLetterReason,
+        error: str,
+        attempts: int = 0,
+        *,
+        envelope: Envelope | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        await self._inbox._dead_letter(record, reason, error, attempts, envelope)

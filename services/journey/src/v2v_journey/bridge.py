@@ -16,21 +16,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from enum import StrEnum
 
-from opentelemetry.trace import SpanKind
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from v2v_events import REGISTRY, EnvelopeError, from_kafka
+from v2v_events import REGISTRY
 from v2v_events.contracts import batch, custody, logistics, qc
-from v2v_events.envelope import Envelope, headers_to_dict
-from v2v_events.registry import Contract, RegistryError
-from v2v_runtime.inbox import DeadLetterReason, DeadLetters, IncomingRecord, note_unknown_event
-from v2v_runtime.tracing import span_from
+from v2v_events.envelope import Envelope
+from v2v_events.registry import Contract
+from v2v_runtime.deadletters import DeadLetterReason, DeadLetters, IncomingRecord
+from v2v_runtime.records import Decoded, RecordDecoder, Skipped
 
 from .model import (
     TASK_QUEUE,
@@ -116,6 +114,7 @@ class JourneyBridge:
         self.group = dead_letters.group
         self._client = client
         self._dead_letters = dead_letters
+        self._decoder = RecordDecoder(dead_letters, {_ENROLLED, *_FORWARDED_NAMES})
         self._policy_for = policy_for
         self._registrations = registrations
         self._parallel = asyncio.Semaphore(parallel)
@@ -141,32 +140,14 @@ class JourneyBridge:
         return outcomes
 
     async def process(self, record: IncomingRecord) -> Outcome:
-        try:
-            env = from_kafka(record.key, record.value, record.headers)
-        except EnvelopeError as exc:
-            return await self._dead(record, DeadLetterReason.UNDECODABLE, str(exc))
-        if env.type != _ENROLLED and env.type not in _FORWARDED_NAMES:
-            if not REGISTRY.knows(env.type):
-                note_unknown_event(self.group, env)
+        decoded = await self._decoder.decode(record)
+        if decoded is Skipped.DEAD_LETTERED:
+            return Outcome.DEAD_LETTERED
+        if decoded is Skipped.IGNORED:
             return Outcome.IGNORED
-        try:
-            message = REGISTRY.decode_envelope(env)
-        except RegistryError as exc:
-            return await self._dead(record, DeadLetterReason.INVALID, str(exc))
-        carrier = headers_to_dict(record.headers)
-        with span_from(
-            carrier,
-            f"process {record.topic}",
-            SpanKind.CONSUMER,
-            {
-                "messaging.system": "kafka",
-                "messaging.consumer.group.name": self.group,
-                "messaging.message.id": env.id,
-                "messaging.destination.name": record.topic,
-                "v2v.message.type": env.type,
-            },
-        ):
-            return await self._deliver(record, env, message)
+        assert isinstance(decoded, Decoded)
+        with self._decoder.span(record, decoded.envelope):
+            return await self._deliver(record, decoded.envelope, decoded.message)
 
     async def _deliver(self, record: IncomingRecord, env: Envelope, message: Contract) -> Outcome:
         delay = self._backoff
@@ -238,5 +219,5 @@ class JourneyBridge:
         raise RPCError("journey exists but the signal was refused", RPCStatusCode.UNAVAILABLE, b"")
 
     async def _dead(self, record: IncomingRecord, reason: DeadLetterReason, error: str) -> Outcome:
-        await self._dead_letters.send(record, reason, error, 0, datetime.now(UTC))
+        await self._decoder.dead_letter(record, reason, error)
         return Outcome.DEAD_LETTERED
