@@ -105,6 +105,16 @@ async def test_keys_through_discovery(provider: FakeProvider, http: httpx.AsyncC
     assert provider.hits == [WELL_KNOWN, CERTS]  # once, then cached
 
 
+async def test_a_verifier_closes_the_client_it_made(provider: FakeProvider) -> None:
+    idp = LocalIssuer(issuer=provider.issuer)
+    provider.publish(idp)
+    verifier = TokenVerifier.from_settings(idp.settings())
+    assert (await verifier.verify(idp.token())).username == "qa-reviewer"
+    await verifier.aclose()
+    with pytest.raises(RuntimeError):  # httpx refuses requests on a closed client
+        await verifier.keys._source.fetch()  # type: ignore[attr-defined]
+
+
 async def test_discovery_must_name_the_configured_issuer(
     provider: FakeProvider, http: httpx.AsyncClient
 ) -> None:

@@ -39,9 +39,12 @@ _REFUSALS: list[tuple[type[PyJWTError], str, str]] = [
 
 
 class TokenVerifier:
-    def __init__(self, settings: OidcSettings, keys: JwksCache) -> None:
+    def __init__(
+        self, settings: OidcSettings, keys: JwksCache, owned: httpx.AsyncClient | None = None
+    ) -> None:
         self.settings = settings
         self.keys = keys
+        self._owned = owned  # the HTTP client from_settings made, closed by aclose()
 
     @classmethod
     def from_settings(
@@ -50,9 +53,11 @@ class TokenVerifier:
         """A verifier fetching keys through discovery (``client`` lets the caller share a
         connection pool and close it; by default one is created for the verifier)."""
         http = client or httpx.AsyncClient(timeout=settings.http_timeout_s)
-        return cls.with_key_source(
+        verifier = cls.with_key_source(
             settings, DiscoveryKeySource(settings.issuer, settings.discovery, http)
         )
+        verifier._owned = None if client else http
+        return verifier
 
     @classmethod
     def with_key_source(cls, settings: OidcSettings, source: KeySource) -> TokenVerifier:
@@ -63,6 +68,10 @@ class TokenVerifier:
             min_refresh_interval_s=settings.jwks_refresh_min_interval_s,
         )
         return cls(settings, keys)
+
+    async def aclose(self) -> None:
+        if self._owned is not None:
+            await self._owned.aclose()
 
     async def verify(self, token: str) -> Principal:
         """The principal the token speaks for; InvalidToken (→ 401) when it does not hold,
