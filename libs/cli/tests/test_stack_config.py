@@ -20,6 +20,8 @@ def test_defaults_are_resolved_against_cwd(tmp_path: Path, monkeypatch: pytest.M
         15432,
     )
     assert config.kafka_version == "4.1.1"
+    assert (config.keycloak_port, config.keycloak_version) == (18080, "26.7.3")
+    assert config.keycloak_java_home == ""
     assert config.cache_dir == Path.home().resolve() / ".cache" / "vein2vein"
     assert config.temporal_namespace == "default"
 
@@ -54,6 +56,8 @@ def test_endpoints_and_urls(tmp_path: Path) -> None:
     assert config.kafka_bootstrap == "127.0.0.1:1"
     assert config.temporal_address == "127.0.0.1:2"
     assert config.temporal_ui_url == "http://127.0.0.1:8233"
+    assert config.oidc_issuer == "http://127.0.0.1:18080/realms/vein2vein"
+    assert config.keycloak_dist == config.cache_dir / "keycloak-26.7.3"
     assert config.postgres_url("qc") == "postgresql+asyncpg://v2v@127.0.0.1:3/qc"
     assert config.sqlite_url("qc") == f"sqlite+aiosqlite:///{tmp_path}/db/qc.sqlite"
     assert config.sqlite_url("qc").startswith("sqlite+aiosqlite:////")  # absolute path

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 
 def _free_config(data_dir: Path) -> StackConfig:
-    kafka, controller, temporal, ui, pg = free_ports(5)
+    kafka, controller, temporal, ui, pg, keycloak = free_ports(6)
     return StackConfig.from_env().replace(
         data_dir=data_dir,
         kafka_port=kafka,
@@ -33,6 +33,7 @@ def _free_config(data_dir: Path) -> StackConfig:
         temporal_port=temporal,
         temporal_ui_port=ui,
         postgres_port=pg,
+        keycloak_port=keycloak,
     )
 
 
@@ -67,7 +68,8 @@ def _http_status(url: str) -> int:
 
 async def test_up_status_down(stack: Stack) -> None:
     messages: list[str] = []
-    endpoints = stack.up(progress=messages.append)
+    # Keycloak is covered by the integration stack's session (tests/integration).
+    endpoints = stack.up(progress=messages.append, keycloak=False)
     cfg = stack.config
 
     assert {s.name for s in all_topics()} <= await _topics(cfg.kafka_bootstrap)
@@ -80,13 +82,13 @@ async def test_up_status_down(stack: Stack) -> None:
 
     pids = {row.name: row.pid for row in stack.status()}
     again: list[str] = []
-    stack.up(progress=again.append)  # harmless: nothing restarted
+    stack.up(progress=again.append, keycloak=False)  # harmless: nothing restarted
     assert {row.name: row.pid for row in stack.status()} == pids
     assert any("already running" in m for m in again)
 
     rows = {row.name: row for row in stack.status()}
     assert rows["kafka"].state == rows["temporal"].state == "running"
-    assert rows["postgres"].state == "stopped"
+    assert rows["postgres"].state == rows["keycloak"].state == "stopped"
 
     # The CLI, given only the data dir, probes the ports the running servers really use.
     result = CliRunner().invoke(app, ["stack", "status", "--data-dir", str(cfg.data_dir)])
@@ -101,7 +103,7 @@ async def test_up_status_down(stack: Stack) -> None:
 
 
 async def test_postgres(stack: Stack) -> None:
-    endpoints = stack.up(postgres=True, kafka=False, temporal=False)
+    endpoints = stack.up(postgres=True, kafka=False, temporal=False, keycloak=False)
     assert endpoints["storage"] == "postgres"
     url = endpoints["database_urls"]["custody"].replace("postgresql+asyncpg", "postgresql")
     conn = await asyncpg.connect(url)
@@ -118,7 +120,7 @@ async def test_postgres(stack: Stack) -> None:
         assert int(uid) == pwd.getpwnam("postgres").pw_uid
         assert not stack.postgres.root.is_relative_to(stack.config.data_dir)
         assert stack.postgres.location_file.read_text().strip() == str(stack.postgres.root)
-    assert stack.up(postgres=True, kafka=False, temporal=False) == endpoints
+    assert stack.up(postgres=True, kafka=False, temporal=False, keycloak=False) == endpoints
     assert stack.down() == ["postgres"]
     assert not pid_alive(pid)
 

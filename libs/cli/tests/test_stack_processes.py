@@ -37,7 +37,7 @@ def listener() -> Iterator[int]:
 
 
 def _config(tmp_path: Path, **ports: int) -> StackConfig:
-    free = free_ports(5)
+    free = free_ports(6)
     defaults = dict(
         zip(
             [
@@ -46,6 +46,7 @@ def _config(tmp_path: Path, **ports: int) -> StackConfig:
                 "temporal_port",
                 "temporal_ui_port",
                 "postgres_port",
+                "keycloak_port",
             ],
             free,
             strict=True,
@@ -74,6 +75,12 @@ def test_port_taken_by_a_stranger_is_a_clear_error(tmp_path: Path, listener: int
 def test_port_clash_on_temporal_ui(tmp_path: Path, listener: int) -> None:
     with pytest.raises(PortInUseError, match="V2V_STACK_TEMPORAL_UI_PORT"):
         Stack(_config(tmp_path, temporal_ui_port=listener)).up()
+
+
+def test_port_clash_on_keycloak(tmp_path: Path, listener: int) -> None:
+    with pytest.raises(PortInUseError, match="V2V_STACK_KEYCLOAK_PORT"):
+        Stack(_config(tmp_path, keycloak_port=listener)).up()
+    assert not list((tmp_path / "data" / "run").glob("*.pid"))
 
 
 def test_cli_reports_port_clash(tmp_path: Path, listener: int) -> None:
@@ -142,6 +149,7 @@ def test_endpoints_default_to_sqlite(tmp_path: Path) -> None:
         "journey",
         "v2v_test",
     }
+    assert endpoints["oidc_issuer"] == f"{stack.config.keycloak_url}/realms/vein2vein"
     pg = stack.endpoints(postgres=True)
     assert pg["database_urls"]["qc"] == stack.config.postgres_url("qc")
     json.dumps(pg)  # serialisable as written to endpoints.json
@@ -150,7 +158,7 @@ def test_endpoints_default_to_sqlite(tmp_path: Path) -> None:
 def test_cli_status_of_an_empty_data_dir(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["status", "--data-dir", str(tmp_path / "d")])
     assert result.exit_code == 0, result.output
-    for name in ("kafka", "temporal", "postgres"):
+    for name in ("kafka", "temporal", "keycloak", "postgres"):
         assert name in result.output
     assert "stopped" in result.output
 

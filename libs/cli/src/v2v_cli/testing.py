@@ -1,17 +1,20 @@
-"""Kafka, Temporal and PostgreSQL for test suites, from the best source available:
+"""Kafka, Temporal, PostgreSQL and Keycloak for test suites, from the best source available:
 
 1. endpoints given in the environment (CI services, a developer's own stack):
    ``V2V_TEST_KAFKA_BOOTSTRAP``, ``V2V_TEST_TEMPORAL_ADDRESS``, ``V2V_TEST_DATABASE_URL``
-   (a PostgreSQL URL; its database name is replaced per test database);
+   (a PostgreSQL URL; its database name is replaced per test database),
+   ``V2V_TEST_OIDC_ISSUER`` (a provider with the vein2vein realm imported);
 2. Docker via testcontainers for Kafka and PostgreSQL, when an engine answers (Temporal
-   always comes from the native dev server: no image is needed for it);
+   and Keycloak always come from the native launcher);
 3. the native launcher, in a temp data dir on free ports, so a developer's running stack on
    the default ports is never touched.
 
-Each component is chosen separately; catalog topics are created in every case. Usage::
+Each component is chosen separately; catalog topics are created in every case. PostgreSQL
+and Keycloak are opt-in. Usage::
 
-    with provision_stack(need_postgres=True) as infra:
+    with provision_stack(need_postgres=True, need_keycloak=True) as infra:
         infra.kafka_bootstrap, infra.temporal_address, infra.postgres_url_for("v2v_test")
+        infra.oidc_issuer
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ Source = Literal["external", "docker", "native"]
 ENV_KAFKA = "V2V_TEST_KAFKA_BOOTSTRAP"
 ENV_TEMPORAL = "V2V_TEST_TEMPORAL_ADDRESS"
 ENV_DATABASE = "V2V_TEST_DATABASE_URL"
+ENV_OIDC_ISSUER = "V2V_TEST_OIDC_ISSUER"
 TEST_DATABASES: tuple[str, ...] = (*SERVICE_DATABASES, TEST_DATABASE)
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.9.0"
 POSTGRES_IMAGE = "postgres:16-alpine"
@@ -60,6 +64,7 @@ class ProvisionedStack:
     temporal_address: str
     temporal_namespace: str = "default"
     postgres_base_url: str | None = None  # None when PostgreSQL was not asked for
+    oidc_issuer: str | None = None  # None when Keycloak was not asked for
     # How each component was obtained, e.g. {"kafka": "native", "temporal": "native"}.
     sources: dict[str, Source] = field(default_factory=dict)
     data_dir: Path | None = None  # the native stack's temp data dir, if one was started
@@ -118,11 +123,12 @@ def docker_available() -> bool:
     return info.returncode == 0
 
 
-def provision_stack(need_postgres: bool = False) -> ProvisionedStack:
+def provision_stack(need_postgres: bool = False, need_keycloak: bool = False) -> ProvisionedStack:
     env = os.environ
     kafka = env.get(ENV_KAFKA) or None
     temporal = env.get(ENV_TEMPORAL) or None
     database = (env.get(ENV_DATABASE) or None) if need_postgres else None
+    issuer = (env.get(ENV_OIDC_ISSUER) or None) if need_keycloak else None
     sources: dict[str, Source] = {}
     if kafka:
         sources["kafka"] = "external"
@@ -130,6 +136,8 @@ def provision_stack(need_postgres: bool = False) -> ProvisionedStack:
         sources["temporal"] = "external"
     if database:
         sources["postgres"] = "external"
+    if issuer:
+        sources["keycloak"] = "external"
 
     infra = ProvisionedStack(kafka_bootstrap=kafka or "", temporal_address=temporal or "")
     try:
@@ -143,8 +151,11 @@ def provision_stack(need_postgres: bool = False) -> ProvisionedStack:
                 sources["postgres"] = "docker"
         native_kafka = not infra.kafka_bootstrap
         native_pg = need_postgres and not database
-        if native_kafka or not temporal or native_pg:
-            stack = _native_stack(infra, kafka=native_kafka, temporal=not temporal, pg=native_pg)
+        native_kc = need_keycloak and not issuer
+        if native_kafka or not temporal or native_pg or native_kc:
+            stack = _native_stack(
+                infra, kafka=native_kafka, temporal=not temporal, pg=native_pg, keycloak=native_kc
+            )
             cfg = stack.config
             if native_kafka:
                 infra.kafka_bootstrap = cfg.kafka_bootstrap
@@ -156,6 +167,9 @@ def provision_stack(need_postgres: bool = False) -> ProvisionedStack:
             if native_pg:
                 database = cfg.postgres_url("postgres")
                 sources["postgres"] = "native"
+            if native_kc:
+                issuer = cfg.oidc_issuer
+                sources["keycloak"] = "native"
         # The native launcher already created the topics; external/Docker brokers need them.
         if sources["kafka"] != "native":
             run_async(ensure_topics(infra.kafka_bootstrap))
@@ -164,16 +178,20 @@ def provision_stack(need_postgres: bool = False) -> ProvisionedStack:
         if database and sources.get("postgres") == "external":
             run_async(_create_databases(database, TEST_DATABASES))
         infra.postgres_base_url = database
-        infra.sources = {k: sources[k] for k in ("kafka", "temporal", "postgres") if k in sources}
+        infra.oidc_issuer = issuer
+        components = ("kafka", "temporal", "postgres", "keycloak")
+        infra.sources = {k: sources[k] for k in components if k in sources}
     except BaseException:
         infra.close()
         raise
     return infra
 
 
-def _native_stack(infra: ProvisionedStack, *, kafka: bool, temporal: bool, pg: bool) -> Stack:
+def _native_stack(
+    infra: ProvisionedStack, *, kafka: bool, temporal: bool, pg: bool, keycloak: bool
+) -> Stack:
     data_dir = Path(tempfile.mkdtemp(prefix="v2v-test-stack-"))
-    ports = free_ports(5)
+    ports = free_ports(6)
     config = StackConfig.from_env().replace(
         data_dir=data_dir,
         kafka_port=ports[0],
@@ -181,11 +199,12 @@ def _native_stack(infra: ProvisionedStack, *, kafka: bool, temporal: bool, pg: b
         temporal_port=ports[2],
         temporal_ui_port=ports[3],
         postgres_port=ports[4],
+        keycloak_port=ports[5],
     )
     stack = Stack(config)
     infra.data_dir = config.data_dir
     infra._closers.append(stack.purge)  # stops the servers, then deletes their data
-    stack.up(postgres=pg, kafka=kafka, temporal=temporal)
+    stack.up(postgres=pg, kafka=kafka, temporal=temporal, keycloak=keycloak)
     return stack
 
 

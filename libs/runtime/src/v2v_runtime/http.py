@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .auth.errors import AuthError, InvalidToken
 from .errors import DomainError
 from .eventstore import ConcurrencyError
 
@@ -55,6 +56,13 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+def bearer_challenge(exc: InvalidToken) -> str:
+    """RFC 6750 §3: no error code when no token came; else ``invalid_token`` and why."""
+    if exc.reason == "missing":
+        return 'Bearer realm="vein2vein"'
+    return f'Bearer realm="vein2vein", error="invalid_token", error_description="{exc.detail}"'
+
+
 def health_router(checks: Mapping[str, ReadinessCheck]) -> APIRouter:
     """``/healthz``: the process is alive. ``/readyz``: every dependency answers."""
     router = APIRouter(tags=["health"])
@@ -90,6 +98,18 @@ def install_problem_handlers(app: FastAPI) -> None:
             stream_id=exc.stream_id,
             expected_version=exc.expected,
         )
+
+    @app.exception_handler(AuthError)
+    async def _auth(_: Request, exc: AuthError) -> JSONResponse:
+        extra = {"reason": exc.reason} if isinstance(exc, InvalidToken) else {}
+        response = problem(
+            exc.status, exc.title, exc.detail, f"urn:vein2vein:problem:{exc.code}", **extra
+        )
+        if isinstance(exc, InvalidToken):
+            response.headers["WWW-Authenticate"] = bearer_challenge(exc)
+        else:
+            response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:

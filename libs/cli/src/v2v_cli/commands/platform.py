@@ -40,12 +40,12 @@ def up(
         bool, typer.Option("--postgres", help="Services store in PostgreSQL (default SQLite).")
     ] = False,
     stack_only: Annotated[
-        bool, typer.Option("--stack-only", help="Only Kafka, Temporal and storage.")
+        bool, typer.Option("--stack-only", help="Only Kafka, Temporal, Keycloak and storage.")
     ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Start the platform: Kafka, Temporal (+ Web UI), storage, the four services and the
-    journey worker and bridge. Again is harmless: running parts are left alone."""
+    """Start the platform: Kafka, Temporal (+ Web UI), Keycloak, storage, the four services
+    and the journey worker and bridge. Again is harmless: running parts are left alone."""
     stack = _stack(data_dir)
     started = time.monotonic()
     try:
@@ -59,7 +59,7 @@ def up(
     console.print(_table(f"vein2vein ({stack.config.data_dir})", rows))
     console.print(
         f"[bold green]Up[/] in {time.monotonic() - started:.1f} s — "
-        f"Temporal Web UI: {endpoints['temporal_ui_url']}"
+        f"Temporal Web UI: {endpoints['temporal_ui_url']} — OIDC issuer: {endpoints['oidc_issuer']}"
     )
     console.print(
         f"Logs: {stack.config.logs_dir}   Endpoints: {stack.config.endpoints_file}", highlight=False

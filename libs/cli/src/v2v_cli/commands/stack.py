@@ -1,4 +1,5 @@
-"""``v2v stack up|down|status``: the native local stack (Kafka, Temporal, PostgreSQL)."""
+"""``v2v stack up|down|status``: the native local stack (Kafka, Temporal, Keycloak,
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rich.table import Table
 from v2v_cli.stack import Stack, StackConfig, StackError
 
 app = typer.Typer(
-    help="Run Kafka, Temporal and (opt-in) PostgreSQL locally, without Docker.",
+    help="Run Kafka, Temporal, Keycloak and (opt-in) PostgreSQL locally, without Docker.",
     no_args_is_help=True,
 )
 console = Console()
@@ -64,6 +65,7 @@ def up(
     console.print(f"  Kafka bootstrap:  {endpoints['kafka_bootstrap']}")
     console.print(f"  Temporal:         {endpoints['temporal_address']}")
     console.print(f"  Temporal Web UI:  {endpoints['temporal_ui_url']}")
+    console.print(f"  OIDC issuer:      {endpoints['oidc_issuer']}")
     console.print(f"  Storage:          {endpoints['storage']}")
     console.print(f"  Endpoints file:   {stack.config.endpoints_file}", highlight=False)
 

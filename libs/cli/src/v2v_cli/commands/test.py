@@ -10,6 +10,10 @@ from typing import Annotated
 
 import typer
 
+from v2v_cli.stack import KeycloakServer, StackConfig, StackError
+from v2v_cli.stack.kafka import ensure_jars
+from v2v_cli.stack.keycloak import ensure_dist
+
 
 def repo_root() -> Path:
     here = Path.cwd().resolve()
@@ -17,6 +21,22 @@ def repo_root() -> Path:
         if (candidate / "pyproject.toml").exists() and (candidate / "libs" / "events").is_dir():
             return candidate
     raise typer.BadParameter("run v2v test inside the vein2vein repository")
+
+
+def prefetch() -> None:
+    """Fetch the Kafka jars and fetch and build Keycloak once, before pytest runs: on a fresh
+    machine that takes minutes, which must not count against the first test's timeout."""
+    try:
+        config = StackConfig.from_env()
+        ensure_jars(config, _say)
+        ensure_dist(config, KeycloakServer(config).find_java(), _say)
+    except StackError as exc:
+        # The integration tests that need these servers will fail with the same message.
+        _say(f"could not prepare the local stack: {exc}")
+
+
+def _say(message: str) -> None:
+    typer.echo(f"v2v test: {message}", err=True)
 
 
 def register_top_level(root: typer.Typer) -> None:
@@ -32,6 +52,8 @@ def register_top_level(root: typer.Typer) -> None:
         args = [sys.executable, "-m", "pytest"]
         if unit:
             args += ["-m", "not integration"]
+        else:
+            prefetch()
         args += list(ctx.args)
         env = {**os.environ, "HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "ci")}
         raise typer.Exit(subprocess.call(args, cwd=repo_root(), env=env))

@@ -20,6 +20,8 @@ LOCALHOST = "127.0.0.1"
 SERVICE_DATABASES: tuple[str, ...] = ("custody", "logistics", "batch", "qc", "journey")
 TEST_DATABASE = "v2v_test"
 POSTGRES_USER = "v2v"
+# The OpenID Connect realm of the platform (deploy/keycloak/<realm>-realm.json).
+OIDC_REALM = "vein2vein"
 
 
 def env_var(setting: str) -> str:
@@ -47,7 +49,10 @@ class StackConfig:
     logistics_port: int = 8102
     batch_port: int = 8103
     qc_port: int = 8104
+    keycloak_port: int = 18080  # below the ephemeral range, unlike Keycloak's usual 8080
     kafka_version: str = "4.1.1"
+    keycloak_version: str = "26.7.3"
+    keycloak_java_home: str = ""  # a JDK 21+ for Keycloak; empty: searched (see stack/jdk.py)
     cache_dir: Path = field(default_factory=_default_cache_dir)
     temporal_namespace: str = "default"
 
@@ -104,6 +109,15 @@ class StackConfig:
     def temporal_ui_url(self) -> str:
         return f"http://{LOCALHOST}:{self.temporal_ui_port}"
 
+    @property
+    def keycloak_url(self) -> str:
+        return f"http://{LOCALHOST}:{self.keycloak_port}"
+
+    @property
+    def oidc_issuer(self) -> str:
+        """The realm's issuer: tokens carry it as ``iss``, discovery lives below it."""
+        return f"{self.keycloak_url}/realms/{OIDC_REALM}"
+
     def postgres_url(self, dbname: str) -> str:
         return f"postgresql+asyncpg://{POSTGRES_USER}@{LOCALHOST}:{self.postgres_port}/{dbname}"
 
@@ -137,6 +151,11 @@ class StackConfig:
     def kafka_home(self) -> Path:
         """Cached broker jars, shared by every data dir (fetched once per version)."""
         return self.cache_dir / f"kafka-{self.kafka_version}"
+
+    @property
+    def keycloak_dist(self) -> Path:
+        """The unpacked Keycloak distribution, built once, shared by every data dir."""
+        return self.cache_dir / f"keycloak-{self.keycloak_version}"
 
 
 def _parse_port(name: str, raw: str) -> int:

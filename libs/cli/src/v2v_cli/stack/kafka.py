@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
 import hashlib
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -18,7 +16,7 @@ from v2v_cli.stack.component import Component, PortSetting, Progress
 from v2v_cli.stack.config import StackConfig
 from v2v_cli.stack.errors import StackError
 from v2v_cli.stack.ports import listening
-from v2v_cli.stack.process import spawn_detached
+from v2v_cli.stack.process import file_lock, spawn_detached
 from v2v_events.catalog import TopicSpec
 from v2v_runtime import provision
 
@@ -75,18 +73,6 @@ def render_pom(kafka_version: str) -> str:
     )
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    # Two launchers (parallel test runs) must not fill the same cache dir at once.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _jars_ready(home: Path, pom: str) -> bool:
     try:
         return (home / _READY_MARKER).read_text() == _digest(pom)
@@ -106,7 +92,7 @@ def ensure_jars(config: StackConfig, progress: Progress) -> Path:
     pom = render_pom(config.kafka_version)
     if _jars_ready(home, pom):
         return libs
-    with _file_lock(home.parent / f".kafka-{config.kafka_version}.lock"):
+    with file_lock(home.parent / f".kafka-{config.kafka_version}.lock"):
         if _jars_ready(home, pom):
             return libs
         if shutil.which("mvn") is None:

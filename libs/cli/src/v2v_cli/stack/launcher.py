@@ -12,6 +12,7 @@ from v2v_cli.stack.component import Component, Progress, bind_hint, check_ports,
 from v2v_cli.stack.config import SERVICE_DATABASES, TEST_DATABASE, StackConfig, env_var
 from v2v_cli.stack.errors import StackError
 from v2v_cli.stack.kafka import KafkaBroker
+from v2v_cli.stack.keycloak import KeycloakServer
 from v2v_cli.stack.postgres import PostgresCluster
 from v2v_cli.stack.process import pid_alive, read_pid, run_async, tail, write_pid
 from v2v_cli.stack.temporal import TemporalDevServer
@@ -33,11 +34,12 @@ class Stack:
         self.config = config or StackConfig.from_env()
         self.kafka = KafkaBroker(self.config)
         self.temporal = TemporalDevServer(self.config)
+        self.keycloak = KeycloakServer(self.config)
         self.postgres = PostgresCluster(self.config)
 
     @property
     def components(self) -> list[Component]:
-        return [self.kafka, self.temporal, self.postgres]
+        return [self.kafka, self.temporal, self.keycloak, self.postgres]
 
     def recorded_config(self) -> StackConfig | None:
         """The settings of the servers running from this data dir, as ``up`` recorded them."""
@@ -88,6 +90,7 @@ class Stack:
         *,
         kafka: bool = True,
         temporal: bool = True,
+        keycloak: bool = True,
     ) -> dict[str, Any]:
         """Start what is not running yet, wait until everything answers, provision topics,
         search attributes and databases, and write endpoints.json. Safe to call again."""
@@ -97,6 +100,7 @@ class Stack:
             for comp, on in (
                 (self.kafka, kafka),
                 (self.temporal, temporal),
+                (self.keycloak, keycloak),
                 (self.postgres, postgres),
             )
             if on
@@ -228,6 +232,8 @@ class Stack:
             return f"Web UI {self.config.temporal_ui_url}"
         if comp is self.postgres:
             return f"cluster {self.postgres.cluster_dir}"
+        if comp is self.keycloak:
+            return self.keycloak.detail()
         return f"data {self.kafka.storage_dir}"
 
     # endpoints ------------------------------------------------------------------------------------
@@ -248,6 +254,7 @@ class Stack:
             "temporal_address": cfg.temporal_address,
             "temporal_namespace": cfg.temporal_namespace,
             "temporal_ui_url": cfg.temporal_ui_url,
+            "oidc_issuer": cfg.oidc_issuer,
             "storage": "postgres" if postgres else "sqlite",
             "database_urls": {name: url(name) for name in (*SERVICE_DATABASES, TEST_DATABASE)},
         }

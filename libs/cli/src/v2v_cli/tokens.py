@@ -1,0 +1,107 @@
+"""Access tokens from the demo realm (deploy/keycloak/vein2vein-realm.json) for tests and the
+demo: the password grant for people, client credentials for machine clients, each token
+kept until shortly before it expires (one login per user per session, not per request).
+
+The demo realm's passwords and secrets are public on purpose (docs/local-stack.md): it is
+never a production realm.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+DEMO_PASSWORD = "v2v-demo-password"  # noqa: S105 (every demo user of the demo realm)
+PORTAL_CLIENT = "vein2vein-portal"
+SIGNING_CLIENT = "vein2vein-signing"
+# Confidential clients of the demo realm and their secrets.
+DEMO_SECRETS = {
+    SIGNING_CLIENT: "demo-secret-vein2vein-signing",
+    "system-journey": "demo-secret-system-journey",
+    "device-ingest": "demo-secret-device-ingest",
+    "courier-integration": "demo-secret-courier-integration",
+}
+_RENEW_BEFORE_S = 30  # a cached token this close to expiry is replaced
+
+
+class TokenRequestError(Exception):
+    """The provider refused to issue a token (OAuth 2.0 error response, RFC 6749 §5.2)."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(f"HTTP {status} {error}: {description}")
+        self.status = status
+        self.error = error
+        self.description = description
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_at: float  # time.time() seconds
+    raw: dict[str, Any]
+
+
+class TokenBroker:
+    def __init__(self, issuer: str, client: httpx.AsyncClient | None = None) -> None:
+        self.issuer = issuer.rstrip("/")
+        self.token_url = f"{self.issuer}/protocol/openid-connect/token"
+        self._client = client or httpx.AsyncClient(timeout=30)
+        self._owns_client = client is None
+        self._cache: dict[tuple[str, str], IssuedToken] = {}
+        self.requests = 0  # tokens actually requested from the provider
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def for_user(self, username: str, *, client_id: str = PORTAL_CLIENT) -> str:
+        """A cached access token of a demo user (demo password)."""
+        key = (client_id, username)
+        cached = self._cache.get(key)
+        if cached is None or cached.expires_at - time.time() < _RENEW_BEFORE_S:
+            cached = await self.password_grant(username, DEMO_PASSWORD, client_id)
+            self._cache[key] = cached
+        return cached.access_token
+
+    async def for_client(self, client_id: str) -> str:
+        """A cached client-credentials access token of a demo machine client."""
+        key = (client_id, "")
+        cached = self._cache.get(key)
+        if cached is None or cached.expires_at - time.time() < _RENEW_BEFORE_S:
+            form = {"grant_type": "client_credentials", "client_id": client_id}
+            cached = await self.request(form)
+            self._cache[key] = cached
+        return cached.access_token
+
+    async def password_grant(
+        self, username: str, password: str, client_id: str = PORTAL_CLIENT
+    ) -> IssuedToken:
+        """A fresh token (never cached): e.g. a wrong password, or a re-authentication."""
+        form = {
+            "grant_type": "password",
+            "client_id": client_id,
+            "username": username,
+            "password": password,
+            "scope": "openid",
+        }
+        return await self.request(form)
+
+    async def request(self, form: dict[str, str]) -> IssuedToken:
+        secret = DEMO_SECRETS.get(form["client_id"])
+        if secret is not None and "client_secret" not in form:
+            form = {**form, "client_secret": secret}
+        self.requests += 1
+        started = time.time()
+        response = await self._client.post(self.token_url, data=form)
+        body: dict[str, Any] = response.json() if response.content else {}
+        if response.status_code != 200:
+            raise TokenRequestError(
+                response.status_code,
+                str(body.get("error", "unknown")),
+                str(body.get("error_description", "")),
+            )
+        expires_in = float(body.get("expires_in", 60))
+        return IssuedToken(body["access_token"], started + expires_in, body)
