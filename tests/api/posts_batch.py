@@ -16,7 +16,18 @@ from v2v_events.contracts.common import Actor
 from v2v_events.contracts.custody import CollectionRecorded
 from v2v_runtime.testing import ServiceHarness
 
-from .support import COI, NOW, SYSTEM, Call, Scenario, clock_and_ids, deliver, ok
+from .support import (
+    COI,
+    NOW,
+    QA,
+    SPECIALIST,
+    SYSTEM,
+    Call,
+    Scenario,
+    clock_and_ids,
+    deliver,
+    ok,
+)
 
 SITE = "manufacturing-site-1"
 
@@ -77,7 +88,7 @@ async def opened(h: ServiceHarness) -> str:
 async def cryopreserved(h: ServiceHarness, c: httpx.AsyncClient) -> str:
     batch_id = await opened(h)
     for s in STEP_ORDER:
-        await ok(c, f"/batches/{batch_id}/steps", step(s))
+        await ok(c, f"/batches/{batch_id}/steps", step(s), SPECIALIST)
     return batch_id
 
 
@@ -87,20 +98,21 @@ LOT = {"bag_count": 2, "total_viable_cells": 4.0e8, "viability_pct": 88.5}
 async def open_batch(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     await collected(h)
     unit = {"apheresis_unit_id": "APH-1", "din": "G123498654321"}
-    return Call("/batches", {"coi": COI, **unit, "manufacturing_site": SITE, "attempt": 1})
+    body = {"coi": COI, **unit, "manufacturing_site": SITE, "attempt": 1}
+    return Call("/batches", body, SPECIALIST)
 
 
 async def record_step(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    return Call(f"/batches/{await opened(h)}/steps", step(Step.SELECTION))
+    return Call(f"/batches/{await opened(h)}/steps", step(Step.SELECTION), SPECIALIST)
 
 
 async def produce_lot(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    return Call(f"/batches/{await cryopreserved(h, c)}/lot", LOT)
+    return Call(f"/batches/{await cryopreserved(h, c)}/lot", LOT, SPECIALIST)
 
 
 async def reject_lot(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    lot = await ok(c, f"/batches/{await cryopreserved(h, c)}/lot", LOT)
-    return Call(f"/lots/{lot['lot_id']}/reject", {"reason": "QA rejected the lot"})
+    lot = await ok(c, f"/batches/{await cryopreserved(h, c)}/lot", LOT, SPECIALIST)
+    return Call(f"/lots/{lot['lot_id']}/reject", {"reason": "QA rejected the lot"}, QA)
 
 
 SCENARIOS: dict[str, Scenario] = {

@@ -12,7 +12,19 @@ from v2v_custody.bootstrap import build
 from v2v_custody.settings import CustodySettings
 from v2v_runtime.testing import ServiceHarness
 
-from .support import NOW, Call, Scenario, clock_and_ids, deliver, lot_produced, ok
+from .support import (
+    APHERESIS_NURSE,
+    COORDINATOR,
+    INFUSION_NURSE,
+    MATERIALS_HANDLER,
+    NOW,
+    Call,
+    Scenario,
+    clock_and_ids,
+    deliver,
+    lot_produced,
+    ok,
+)
 
 CENTER, APHERESIS, SITE = "treatment-center-1", "apheresis-center-1", "manufacturing-site-1"
 
@@ -52,50 +64,59 @@ def collection() -> dict[str, Any]:
 
 
 async def collected(client: httpx.AsyncClient) -> dict[str, Any]:
-    coi = (await ok(client, "/patients", enrollment()))["coi"]
-    unit: dict[str, Any] = await ok(client, f"/patients/{coi}/collections", collection())
+    coi = (await ok(client, "/patients", enrollment(), COORDINATOR))["coi"]
+    unit: dict[str, Any] = await ok(
+        client, f"/patients/{coi}/collections", collection(), APHERESIS_NURSE
+    )
     return unit
 
 
 async def enroll(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    return Call("/patients", enrollment())
+    return Call("/patients", enrollment(), COORDINATOR)
 
 
 async def collect(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    coi = (await ok(c, "/patients", enrollment()))["coi"]
-    return Call(f"/patients/{coi}/collections", collection())
+    coi = (await ok(c, "/patients", enrollment(), COORDINATOR))["coi"]
+    return Call(f"/patients/{coi}/collections", collection(), APHERESIS_NURSE)
 
 
 async def receive(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     unit = await collected(c)
     scan = {"unit_id": unit["unit_id"], "scanned_coi": unit["coi"], "scanned_din": unit["din"]}
-    return Call("/receipts", {**scan, "location": SITE, "location_kind": "manufacturing-site"})
+    body = {**scan, "location": SITE, "location_kind": "manufacturing-site"}
+    return Call("/receipts", body, MATERIALS_HANDLER)
 
 
 async def transfer(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     unit = await collected(c)
     hand_off = {"from_party": APHERESIS, "to_party": "courier-1", "location": APHERESIS}
-    return Call("/transfers", {"unit_id": unit["unit_id"], **hand_off, "temperature_c": 5.0})
+    body = {"unit_id": unit["unit_id"], **hand_off, "temperature_c": 5.0}
+    return Call("/transfers", body, APHERESIS_NURSE)
 
 
 async def infuse(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    coi = (await ok(c, "/patients", enrollment()))["coi"]
+    coi = (await ok(c, "/patients", enrollment(), COORDINATOR))["coi"]
     await deliver(h, lot_produced("LOT-1", ["BAG-1"], SITE))
     hand_off = {"from_party": SITE, "to_party": "courier-1", "location": SITE}
-    await ok(c, "/transfers", {"unit_id": "BAG-1", **hand_off, "temperature_c": -170.0})
+    await ok(
+        c,
+        "/transfers",
+        {"unit_id": "BAG-1", **hand_off, "temperature_c": -170.0},
+        MATERIALS_HANDLER,
+    )
     scan = {"unit_id": "BAG-1", "scanned_coi": coi, "location": CENTER}
-    await ok(c, "/receipts", {**scan, "location_kind": "treatment-center"})
+    await ok(c, "/receipts", {**scan, "location_kind": "treatment-center"}, COORDINATOR)
     times = {
         "thawed_at": (NOW - timedelta(minutes=60)).isoformat(),
         "infused_at": (NOW - timedelta(minutes=30)).isoformat(),
     }
-    return Call(f"/patients/{coi}/infusions", {"unit_ids": ["BAG-1"], **times})
+    return Call(f"/patients/{coi}/infusions", {"unit_ids": ["BAG-1"], **times}, INFUSION_NURSE)
 
 
 async def correct_identity(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    coi = (await ok(c, "/patients", enrollment()))["coi"]
+    coi = (await ok(c, "/patients", enrollment(), COORDINATOR))["coi"]
     body = {"birth_date": "1961-04-03", "reason": "birth date transposed at enrolment"}
-    return Call(f"/patients/{coi}/identity-corrections", body)
+    return Call(f"/patients/{coi}/identity-corrections", body, COORDINATOR)
 
 
 SCENARIOS: dict[str, Scenario] = {

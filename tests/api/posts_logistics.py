@@ -13,7 +13,18 @@ from v2v_logistics.bootstrap import build
 from v2v_logistics.settings import LogisticsSettings
 from v2v_runtime.testing import ServiceHarness
 
-from .support import COI, NOW, SYSTEM, Call, Scenario, clock_and_ids, deliver, ok
+from .support import (
+    COI,
+    COURIER,
+    LOGISTICS,
+    NOW,
+    SYSTEM,
+    Call,
+    Scenario,
+    clock_and_ids,
+    deliver,
+    ok,
+)
 
 
 def harness(tmp_path: Path) -> ServiceHarness:
@@ -43,19 +54,19 @@ PICKUP = {"courier": "courier-1", "picked_up_at": (NOW - timedelta(hours=6)).iso
 
 
 async def cancel_booking(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    return Call(f"/bookings/{await shipment(h)}/cancel", {"reason": "patient unwell"})
+    return Call(f"/bookings/{await shipment(h)}/cancel", {"reason": "patient unwell"}, LOGISTICS)
 
 
 async def pick_up(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    return Call(f"/shipments/{await shipment(h)}/pickup", PICKUP)
+    return Call(f"/shipments/{await shipment(h)}/pickup", PICKUP, COURIER)
 
 
 async def deliver_shipment(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     shipment_id = await shipment(h)
-    await ok(c, f"/shipments/{shipment_id}/pickup", PICKUP)
+    await ok(c, f"/shipments/{shipment_id}/pickup", PICKUP, COURIER)
     reading = {"at": (NOW - timedelta(hours=3)).isoformat(), "temperature_c": 5.0}
     body = {"delivered_at": (NOW - timedelta(hours=1)).isoformat(), "readings": [reading]}
-    return Call(f"/shipments/{shipment_id}/delivery", body)
+    return Call(f"/shipments/{shipment_id}/delivery", body, COURIER)
 
 
 async def scheduling_decision(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
@@ -70,7 +81,8 @@ async def scheduling_decision(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
             actor=SYSTEM,
         ),
     )
-    return Call(f"/collections/{COI}/decision", {"decision": "keep-waiting", "reason": "ok"})
+    body = {"decision": "keep-waiting", "reason": "ok"}
+    return Call(f"/collections/{COI}/decision", body, LOGISTICS)
 
 
 SCENARIOS: dict[str, Scenario] = {

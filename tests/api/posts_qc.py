@@ -12,7 +12,19 @@ from v2v_qc.bootstrap import build
 from v2v_qc.settings import QcSettings
 from v2v_runtime.testing import ServiceHarness
 
-from .support import COI, QA, SYSTEM, Call, Scenario, clock_and_ids, deliver, lot_produced, ok
+from .support import (
+    ANALYST,
+    COI,
+    QA,
+    SPECIALIST,
+    SYSTEM,
+    Call,
+    Scenario,
+    clock_and_ids,
+    deliver,
+    lot_produced,
+    ok,
+)
 
 
 def harness(tmp_path: Path) -> ServiceHarness:
@@ -54,36 +66,38 @@ DEVIATION = {
 
 
 async def post_result(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    return Call(f"/panels/{await panel(h)}/results", {"test_code": "viability", "value": 85.2})
+    return Call(
+        f"/panels/{await panel(h)}/results", {"test_code": "viability", "value": 85.2}, ANALYST
+    )
 
 
 async def decide(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     panel_id = await panel(h)
     for code, value in PASSING.items():
-        await ok(c, f"/panels/{panel_id}/results", {"test_code": code, "value": value})
+        await ok(c, f"/panels/{panel_id}/results", {"test_code": code, "value": value}, ANALYST)
     body = {"decision": "release", "reason": "batch record and results reviewed"}
-    return Call("/lots/lot-1/decision", body, dict(QA))
+    return Call("/lots/lot-1/decision", body, QA)
 
 
 async def open_deviation(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     await panel(h)
-    return Call("/deviations", DEVIATION)
+    return Call("/deviations", DEVIATION, SPECIALIST)
 
 
 async def close_deviation(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     await panel(h)
-    deviation = await ok(c, "/deviations", DEVIATION)
+    deviation = await ok(c, "/deviations", DEVIATION, SPECIALIST)
     body = {"reason": "no impact on product"}
-    return Call(f"/deviations/{deviation['deviation_id']}/close", body, dict(QA))
+    return Call(f"/deviations/{deviation['deviation_id']}/close", body, QA)
 
 
 async def recovery_decision(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     panel_id = await panel(h)
     for code, value in PASSING.items():
-        await ok(c, f"/panels/{panel_id}/results", {"test_code": code, "value": value})
-    await ok(c, "/lots/lot-1/decision", {"decision": "reject", "reason": "label"}, **QA)
+        await ok(c, f"/panels/{panel_id}/results", {"test_code": code, "value": value}, ANALYST)
+    await ok(c, "/lots/lot-1/decision", {"decision": "reject", "reason": "label"}, QA)
     body = {"decision": "new-collection", "reason": "no retained material suitable"}
-    return Call("/lots/lot-1/recovery-decision", body, dict(QA))
+    return Call("/lots/lot-1/recovery-decision", body, QA)
 
 
 SCENARIOS: dict[str, Scenario] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,13 +11,25 @@ import httpx
 
 from v2v_events.contracts.batch import LotProduced
 from v2v_events.contracts.common import Actor
+from v2v_runtime.authz import Roles as R
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ACTOR_HEADERS, SeqIds, ServiceHarness, StepClock
+from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # the harness clocks' start
 COI = "CHA1B2C26000001"  # the first CoI custody issues (facility A1B2C)
 SYSTEM = Actor(user_id="journey", role="system")
-QA = {"X-V2V-User": "u-qa", "X-V2V-Role": "qa-reviewer"}
+# The people who make each call: signed-in users with the role the route asks for.
+Who = dict[str, str]
+COORDINATOR = as_user("u-coord", R.TREATMENT_CENTER_COORDINATOR)
+APHERESIS_NURSE = as_user("u-aph", R.APHERESIS_NURSE)
+MATERIALS_HANDLER = as_user("u-recv", R.MATERIALS_HANDLER)
+INFUSION_NURSE = as_user("u-inf", R.INFUSION_NURSE)
+COURIER = as_user("u-courier", R.COURIER)
+LOGISTICS = as_user("u-log", R.LOGISTICS_COORDINATOR)
+SPECIALIST = as_user("u-cts", R.CELL_THERAPY_SPECIALIST)
+SUPERVISOR = as_user("u-sup", R.MANUFACTURING_SUPERVISOR)
+ANALYST = as_user("u-qc", R.QC_ANALYST)
+QA = as_user("u-qa", R.QA_REVIEWER)
 
 
 @dataclass
@@ -26,7 +38,7 @@ class Call:
 
     path: str
     body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=lambda: dict(ACTOR_HEADERS))
+    headers: Who
 
 
 # Brings a started service to where the operation succeeds; returns the request to make.
@@ -37,8 +49,8 @@ def clock_and_ids(service: str) -> tuple[StepClock, SeqIds]:
     return StepClock(NOW, tick=timedelta(seconds=1)), SeqIds(service)
 
 
-async def ok(client: httpx.AsyncClient, path: str, body: dict[str, Any], **headers: str) -> Any:
-    r = await client.post(path, json=body, headers={**ACTOR_HEADERS, **headers})
+async def ok(client: httpx.AsyncClient, path: str, body: dict[str, Any], who: Who) -> Any:
+    r = await client.post(path, json=body, headers=who)
     assert r.is_success, r.text
     return r.json()
 

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from v2v_cli.journeys import Endpoints
@@ -59,6 +60,18 @@ async def tokens(oidc_issuer: str) -> AsyncIterator[TokenBroker]:
         yield broker
     finally:
         await broker.aclose()
+
+
+@pytest.fixture(scope="session")
+async def admin(oidc_issuer: str, tokens: TokenBroker) -> AsyncIterator[httpx.AsyncClient]:
+    """The realm's admin API as the demo `administrator` (its role manages users)."""
+    base = oidc_issuer.replace("/realms/", "/admin/realms/", 1)
+
+    async def auth(request: httpx.Request) -> None:
+        request.headers["Authorization"] = f"Bearer {await tokens.for_user('administrator')}"
+
+    async with httpx.AsyncClient(base_url=base, timeout=30, event_hooks={"request": [auth]}) as c:
+        yield c
 
 
 async def _database(kind: str, stack: ProvisionedStack, tmp_path: Path, name: str) -> str:
@@ -108,6 +121,7 @@ async def platform(
         "kafka_bootstrap": stack.kafka_bootstrap,
         "temporal_address": stack.temporal_address,
         "temporal_namespace": stack.temporal_namespace,
+        "oidc_issuer": stack.oidc_issuer,
         "database_urls": {
             s: f"sqlite+aiosqlite:///{data}/{s}.sqlite"
             for s in ("custody", "logistics", "batch", "qc", "journey")
@@ -117,7 +131,7 @@ async def platform(
     plat = Platform(Stack(config))
     try:
         await asyncio.to_thread(plat.up, endpoints)
-        yield Endpoints(*(f"http://127.0.0.1:{p}" for p in ports))
+        yield Endpoints(*(f"http://127.0.0.1:{p}" for p in ports), issuer=str(stack.oidc_issuer))
     finally:
         os.environ.pop("V2V_TRACE_FILE", None)
         await asyncio.to_thread(plat.down)

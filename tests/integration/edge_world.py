@@ -39,11 +39,20 @@ from v2v_logistics.bootstrap import build as build_logistics
 from v2v_logistics.settings import LogisticsSettings
 from v2v_qc.bootstrap import build as build_qc
 from v2v_qc.settings import QcSettings
+from v2v_runtime.authz import PEOPLE, Roles
 from v2v_runtime.service import ServiceSpec
-from v2v_runtime.testing import ACTOR_HEADERS, SeqIds, ServiceHarness, StepClock
+from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user
 
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-ROLES = ("cell-therapy-specialist", "qa-reviewer", "qc-analyst", "courier")
+# The fuzzer calls as any person (a machine's roles are for Kafka and read APIs).
+ROLES = PEOPLE
+# The seed walks one patient to a produced lot: a person with the roles of each step.
+SEEDER = as_user(
+    "u-seed",
+    Roles.TREATMENT_CENTER_COORDINATOR,
+    Roles.APHERESIS_NURSE,
+    Roles.CELL_THERAPY_SPECIALIST,
+)
 JOURNEY = Actor(user_id="journey", role="system")
 SERVICES = ("custody", "logistics", "batch", "qc")
 _BUILD = {
@@ -104,7 +113,7 @@ class World:
             await harness.close()
 
     async def post(self, service: str, path: str, body: Any) -> Any:
-        r = await self.http[service].post(path, json=body, headers=ACTOR_HEADERS)
+        r = await self.http[service].post(path, json=body, headers=SEEDER)
         assert r.status_code in (200, 201), r.text
         return r.json()
 
@@ -248,12 +257,14 @@ class World:
             for name in case.path_parameters or {}:
                 if name in self.ids:
                     case.path_parameters[name] = data.draw(st.sampled_from(self.ids[name]))
-            who = {**ACTOR_HEADERS, "X-V2V-Role": data.draw(st.sampled_from(ROLES))}
-            if wide:
+            user, role = "u-fuzz", data.draw(st.sampled_from(ROLES))
+            if wide:  # signed tokens whose subject and roles are around the Actor's bounds
                 chars = st.characters(min_codepoint=33, max_codepoint=126)
-                user = st.text(chars, min_size=1, max_size=8) | st.text(chars, min_size=120)
-                role = st.text(chars, min_size=1, max_size=8) | st.text(chars, min_size=60)
-                who |= {"X-V2V-User": data.draw(user), "X-V2V-Role": data.draw(role)}
+                user = data.draw(
+                    st.text(chars, min_size=1, max_size=8) | st.text(chars, min_size=120)
+                )
+                role = data.draw(st.sampled_from(ROLES) | st.text(chars, min_size=60))
+            who = as_user(user, role)
             case.headers = {**(case.headers or {}), **who}
             if isinstance(case.body, dict):
                 case.body = {k: self._seed_value(data, k, v, wide) for k, v in case.body.items()}

@@ -32,7 +32,7 @@ from v2v_runtime.provision import ensure_topics
 from v2v_runtime.relay import OutboxRelay
 from v2v_runtime.seal import Seal, Sealer, StaleStore
 from v2v_runtime.seal_external import external_seal_reader, newest_external_seal
-from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
+from v2v_runtime.testing import COORDINATOR_HEADERS, ServiceHarness
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,9 @@ class Custody:
         async with self.harness.client() as client:
             for _ in range(count):
                 self._n += 1
-                r = await client.post("/patients", json=enrolment(self._n), headers=ACTOR_HEADERS)
+                r = await client.post(
+                    "/patients", json=enrolment(self._n), headers=COORDINATOR_HEADERS
+                )
                 assert r.status_code == 201, r.text
                 cois.append(r.json()["coi"])
         return cois
@@ -82,7 +84,7 @@ class Custody:
             r = await client.post(
                 f"/patients/{coi}/identity-corrections",
                 json={"name": f"Corrected Patient {coi[-3:]}", "reason": "spelling"},
-                headers=ACTOR_HEADERS,
+                headers=COORDINATOR_HEADERS,
             )
         assert r.status_code == 201, r.text
 

@@ -28,7 +28,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from v2v_cli.journeys import COORDINATOR, Endpoints
+from v2v_cli.journeys import COORDINATOR, LOGISTICS, SPECIALIST, Endpoints
+from v2v_cli.tokens import TokenBroker
 from v2v_events import REGISTRY
 from v2v_events.contracts.custody import PatientEnrolled
 from v2v_events.contracts.logistics import (
@@ -147,18 +148,21 @@ def _enrolment(**changes: object) -> dict[str, object]:
 
 @pytest.mark.integration
 async def test_e2e_what_no_consumer_could_process_is_refused_at_the_edge(
-    platform: Endpoints,
+    platform: Endpoints, tokens: TokenBroker
 ) -> None:
+    coordinator = await tokens.headers(COORDINATOR)
     async with httpx.AsyncClient(timeout=30) as http:
-        for changes, code in (
-            ({"earliest_collection": "9999-12-31"}, "validation"),
-            ({"earliest_collection": "1900-01-01"}, "validation"),
-            ({"treatment_center": "treatment-center-404"}, "unknown-treatment-center"),
+        for changes, status, code in (
+            ({"earliest_collection": "9999-12-31"}, 422, "validation"),
+            ({"earliest_collection": "1900-01-01"}, 422, "validation"),
+            # a coordinator enrols at their own centers only: an unknown one is nobody's
+            # (the in-process fuzzing, as a user of every site, gets unknown-treatment-center)
+            ({"treatment_center": "treatment-center-404"}, 403, "site-not-yours"),
         ):
             r = await http.post(
-                f"{platform.custody}/patients", json=_enrolment(**changes), headers=COORDINATOR
+                f"{platform.custody}/patients", json=_enrolment(**changes), headers=coordinator
             )
-            assert r.status_code == 422, r.text
+            assert r.status_code == status, r.text
             assert r.json()["type"] == f"urn:vein2vein:problem:{code}"
         never = {
             "coi": "CHA1B2C26999999",
@@ -166,7 +170,8 @@ async def test_e2e_what_no_consumer_could_process_is_refused_at_the_edge(
             "din": "A1B2C26999999",
             "manufacturing_site": "manufacturing-site-1",
         }
-        r = await http.post(f"{platform.batch}/batches", json=never, headers=COORDINATOR)
+        specialist = await tokens.headers(SPECIALIST)
+        r = await http.post(f"{platform.batch}/batches", json=never, headers=specialist)
         assert r.json()["type"] == "urn:vein2vein:problem:apheresis-unit-unknown", r.text
         for command in (
             f"{platform.custody}/patients",
@@ -174,21 +179,31 @@ async def test_e2e_what_no_consumer_could_process_is_refused_at_the_edge(
             f"{platform.batch}/batches",
             f"{platform.qc}/deviations",
         ):
+            # Oversized identities were a 500 on all four; identities now come from tokens,
+            # and a token the platform's provider did not sign is nobody's identity.
             for headers in OVERSIZED_IDENTITIES:
                 r = await http.post(command, json={}, headers=headers)
-                assert r.status_code == 422, (command, r.text)  # was a 500 on all four
+                assert r.status_code == 401, (command, r.text)
+                assert r.headers["content-type"] == "application/problem+json"
 
 
 @pytest.mark.integration
-async def test_e2e_a_valid_enrolment_reaches_its_collection_booking(platform: Endpoints) -> None:
+async def test_e2e_a_valid_enrolment_reaches_its_collection_booking(
+    platform: Endpoints, tokens: TokenBroker
+) -> None:
+    coordinator = await tokens.headers(COORDINATOR)
     async with httpx.AsyncClient(timeout=30) as http:
-        r = await http.post(f"{platform.custody}/patients", json=_enrolment(), headers=COORDINATOR)
+        r = await http.post(f"{platform.custody}/patients", json=_enrolment(), headers=coordinator)
         assert r.status_code == 201, r.text
         coi = r.json()["coi"]
         deadline = datetime.now(UTC) + timedelta(seconds=90)
         bookings: list[dict[str, object]] = []
         while datetime.now(UTC) < deadline:
-            got = await http.get(f"{platform.logistics}/bookings", params={"coi": coi})
+            got = await http.get(
+                f"{platform.logistics}/bookings",
+                params={"coi": coi},
+                headers=await tokens.headers(LOGISTICS),
+            )
             bookings = [b for b in got.json() if b["kind"] == "collection"]
             if bookings:
                 break

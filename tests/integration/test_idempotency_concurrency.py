@@ -15,7 +15,7 @@ from v2v_custody.settings import CustodySettings
 from v2v_events.contracts.custody import PatientEnrolled
 from v2v_events.contracts.journey import JourneyEnded
 from v2v_runtime import idempotency
-from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
+from v2v_runtime.testing import COORDINATOR_HEADERS, ServiceHarness
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +49,7 @@ async def custody(producer_db: str) -> AsyncIterator[ServiceHarness]:
 
 
 async def test_concurrent_requests_with_one_key_act_once(custody: ServiceHarness) -> None:
-    headers = {**ACTOR_HEADERS, "Idempotency-Key": "enrol-once"}
+    headers = {**COORDINATOR_HEADERS, "Idempotency-Key": "enrol-once"}
     async with custody.client() as c:
         rs = await asyncio.gather(
             *(c.post("/patients", json=enrollment("MRN-K1"), headers=headers) for _ in range(N))
@@ -64,7 +64,7 @@ async def test_concurrent_enrolments_of_one_patient_issue_one_coi(custody: Servi
     async with custody.client() as c:
         rs = await asyncio.gather(
             *(
-                c.post("/patients", json=enrollment("MRN-C1"), headers=ACTOR_HEADERS)
+                c.post("/patients", json=enrollment("MRN-C1"), headers=COORDINATOR_HEADERS)
                 for _ in range(N)
             )
         )

@@ -20,9 +20,20 @@ import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from v2v_cli.journeys import COORDINATOR, Driver, Endpoints, Patient, Plan
+from v2v_cli.journeys import (
+    ANALYST,
+    COORDINATOR,
+    LOGISTICS,
+    QA_REVIEWER,
+    SPECIALIST,
+    Driver,
+    Endpoints,
+    Patient,
+    Plan,
+)
 from v2v_cli.stack.platform import DEMO_PRODUCT
 from v2v_cli.testing import ProvisionedStack
+from v2v_cli.tokens import TokenBroker
 from v2v_events.catalog import Service, all_topics, consumer_group, events_topic
 
 from .support import caught_up, eventually, produce_raw, read_all
@@ -40,7 +51,9 @@ REQUIRED = (
 )
 
 
-async def test_three_journeys_end_to_end(platform: Endpoints, stack: ProvisionedStack) -> None:
+async def test_three_journeys_end_to_end(
+    platform: Endpoints, stack: ProvisionedStack, tokens: TokenBroker
+) -> None:
     tag = uuid.uuid4().hex[:6].upper()
     cohort = [
         (
@@ -89,10 +102,17 @@ async def test_three_journeys_end_to_end(platform: Endpoints, stack: Provisioned
     straight, remade, recollected, withdrawn = cois
     await _replayed_enrolment_starts_nothing(stack, client, straight)
     async with httpx.AsyncClient(timeout=30) as http:
+        readers = {
+            platform.custody: COORDINATOR,
+            platform.batch: SPECIALIST,
+            platform.qc: ANALYST,
+            platform.logistics: LOGISTICS,
+        }
 
         async def get(url: str) -> Any:
-            # custody holds patient data: even reads say who asks
-            resp = await http.get(url, headers=COORDINATOR)
+            # every read says who asks: someone whose work it is to read that service
+            who = next(person for base, person in readers.items() if url.startswith(base))
+            resp = await http.get(url, headers=await tokens.headers(who))
             assert resp.status_code == 200, resp.text
             return resp.json()
 
@@ -126,7 +146,8 @@ async def test_three_journeys_end_to_end(platform: Endpoints, stack: Provisioned
         waited = [
             h["note"] for h in views[withdrawn]["history"] if h["stage"] == "awaiting-decision"
         ]
-        assert "remanufacture decided by u-qa-1" in waited, views[withdrawn]["history"]
+        qa = await tokens.subject(QA_REVIEWER)  # records name people by their stable subject
+        assert f"remanufacture decided by {qa}" in waited, views[withdrawn]["history"]
         bookings = await get(f"{platform.logistics}/bookings?coi={withdrawn}")
         cancelled = {(b["kind"], b["attempt"]) for b in bookings if b["status"] == "cancelled"}
         assert {("shipment", 1), ("infusion-slot", 1)} <= cancelled, bookings

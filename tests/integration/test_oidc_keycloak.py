@@ -35,18 +35,6 @@ async def verifier(oidc_issuer: str) -> AsyncIterator[TokenVerifier]:
         yield TokenVerifier.from_settings(OidcSettings(issuer=oidc_issuer), http)
 
 
-@pytest.fixture(scope="session")
-async def admin(oidc_issuer: str, tokens: TokenBroker) -> AsyncIterator[httpx.AsyncClient]:
-    """The realm's admin API as the demo `administrator` (its role manages users)."""
-    base = oidc_issuer.replace("/realms/", "/admin/realms/", 1)
-
-    async def auth(request: httpx.Request) -> None:
-        request.headers["Authorization"] = f"Bearer {await tokens.for_user('administrator')}"
-
-    async with httpx.AsyncClient(base_url=base, timeout=30, event_hooks={"request": [auth]}) as c:
-        yield c
-
-
 @pytest.fixture
 async def own_user(admin: httpx.AsyncClient) -> AsyncIterator[tuple[str, str, str]]:
     """A user of this test alone (username, password, id), removed afterwards."""
@@ -169,7 +157,7 @@ async def test_a_token_for_another_audience_is_refused(
 async def _failures(admin: httpx.AsyncClient, user_id: str, at_least: int) -> dict[str, Any]:
     """The realm's brute-force record of the user, once it counts ``at_least`` failures
     (Keycloak records them asynchronously)."""
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # slow on a loaded machine
     while True:
         record: dict[str, Any] = (
             await admin.get(f"/attack-detection/brute-force/users/{user_id}")

@@ -17,8 +17,9 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from v2v_cli.journeys import COORDINATOR, Driver, Endpoints, Patient
+from v2v_cli.journeys import COORDINATOR, LOGISTICS, Driver, Endpoints, Patient
 from v2v_cli.testing import ProvisionedStack
+from v2v_cli.tokens import TokenBroker
 
 from .support import eventually
 
@@ -29,7 +30,7 @@ CAPACITY = 20 * 2  # weekdays among the 28 slot days after today x slots a weekd
 
 
 async def test_the_41st_collection_waits_and_a_coordinator_ends_it(
-    platform: Endpoints, stack: ProvisionedStack
+    platform: Endpoints, stack: ProvisionedStack, tokens: TokenBroker
 ) -> None:
     tag = uuid.uuid4().hex[:6].upper()
     patients = [
@@ -48,12 +49,15 @@ async def test_the_41st_collection_waits_and_a_coordinator_ends_it(
     finally:
         await driver.close()
 
+    planner = await tokens.headers(LOGISTICS)
     async with httpx.AsyncClient(timeout=30) as http:
 
         async def booked() -> dict[str, list[Any]]:
             found: dict[str, list[Any]] = {}
             for coi in cois:
-                r = await http.get(f"{platform.logistics}/bookings", params={"coi": coi})
+                r = await http.get(
+                    f"{platform.logistics}/bookings", params={"coi": coi}, headers=planner
+                )
                 found[coi] = [b for b in r.json() if b["kind"] == "collection"]
             return found
 
@@ -75,7 +79,12 @@ async def test_the_41st_collection_waits_and_a_coordinator_ends_it(
         assert sum(map(bool, found.values())) == CAPACITY, found
         [coi] = await eventually(waiting, lambda w: len(w) == 1, 60)
         assert found[coi] == []
-        capacity = (await http.get(f"{platform.logistics}/capacity/{SITE}")).json()
+        capacity = (
+            await http.get(
+                f"{platform.logistics}/capacity/{SITE}",
+                headers=await tokens.headers("administrator"),  # sees every site's capacity
+            )
+        ).json()
         assert sum(d["capacity"] for d in capacity["days"]) == CAPACITY
         assert sum(d["available"] for d in capacity["days"]) == 0
 
@@ -85,19 +94,21 @@ async def test_the_41st_collection_waits_and_a_coordinator_ends_it(
         assert "no free manufacturing slot at manufacturing-site-2" in str(view["history"])
 
         body = {"decision": "end-journey", "reason": "no slot in time; physician agrees"}
-        headers = {**COORDINATOR, "Idempotency-Key": f"end-{coi}"}
+        coordinator = await tokens.headers(COORDINATOR)
+        headers = {**coordinator, "Idempotency-Key": f"end-{coi}"}
         r = await http.post(
             f"{platform.logistics}/collections/{coi}/decision", json=body, headers=headers
         )
         assert r.status_code == 201, r.text
         with pytest.raises(WorkflowFailureError) as failed:
             await asyncio.wait_for(handle.result(), 60)
-        assert "ended by decision of u-coord-7" in str(failed.value.cause)
+        decided_by = await tokens.subject(COORDINATOR)
+        assert f"ended by decision of {decided_by}" in str(failed.value.cause)
         view = await handle.query("status")
         assert (view["status"], view["outcome"]) == ("failed", "ended-by-decision")
         again = await http.post(
             f"{platform.logistics}/collections/{coi}/decision",
             json={"decision": "keep-waiting", "reason": "too late"},
-            headers={**COORDINATOR, "Idempotency-Key": f"again-{coi}"},
+            headers={**coordinator, "Idempotency-Key": f"again-{coi}"},
         )
         assert again.status_code == 409

@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from v2v_cli.journeys import COORDINATOR, Driver, Endpoints, Patient
+from v2v_cli.journeys import COORDINATOR, LOGISTICS, Driver, Endpoints, Patient
 from v2v_cli.stack.platform import DEMO_PRODUCT
+from v2v_cli.tokens import TokenBroker
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +28,7 @@ def spans(path: Path) -> list[dict[str, Any]]:
 
 
 async def test_one_trace_links_http_kafka_and_temporal_across_services(
-    platform: Endpoints, trace_file: Path
+    platform: Endpoints, trace_file: Path, tokens: TokenBroker
 ) -> None:
     driver = Driver(platform, log=lambda _: None)
     try:
@@ -38,14 +39,17 @@ async def test_one_trace_links_http_kafka_and_temporal_across_services(
     async with httpx.AsyncClient(timeout=10) as http:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            rows = (await http.get(f"{platform.logistics}/bookings?coi={coi}")).json()
+            url = f"{platform.logistics}/bookings?coi={coi}"
+            rows = (await http.get(url, headers=await tokens.headers(LOGISTICS))).json()
             if any(b["kind"] == "collection" for b in rows):
                 break
             await asyncio.sleep(0.3)
         else:
             raise AssertionError("logistics never booked the collection")
         assert (
-            await http.get(f"{platform.custody}/patients/{coi}", headers=COORDINATOR)
+            await http.get(
+                f"{platform.custody}/patients/{coi}", headers=await tokens.headers(COORDINATOR)
+            )
         ).is_success
 
     def find(trace: str, service: str, name: str, kind: str | None = None) -> dict[str, Any]:

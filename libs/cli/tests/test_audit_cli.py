@@ -21,7 +21,7 @@ from v2v_runtime.db.migrate import upgrade
 from v2v_runtime.db.tables import events, streams
 from v2v_runtime.eventstore import EventStore, NewEvent
 from v2v_runtime.seal import Sealer
-from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness, StepClock
+from v2v_runtime.testing import COORDINATOR_HEADERS, ServiceHarness, StepClock
 
 runner = CliRunner()
 
@@ -109,7 +109,9 @@ def custody_store(tmp_path: Path) -> tuple[str, list[str]]:
         cois = []
         async with harness.client() as client:
             for name, mrn in (("Erika Mustermann", "MRN-A-1"), ("Max Mustermann", "MRN-B-2")):
-                r = await client.post("/patients", json=enrol(name, mrn), headers=ACTOR_HEADERS)
+                r = await client.post(
+                    "/patients", json=enrol(name, mrn), headers=COORDINATOR_HEADERS
+                )
                 assert r.status_code == 201, r.text
                 cois.append(r.json()["coi"])
         await harness.close()

@@ -3,6 +3,7 @@ expiry, the demo secrets for confidential clients, OAuth errors surfaced."""
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import parse_qs
 
 import httpx
@@ -56,3 +57,12 @@ async def test_refusals_carry_the_oauth_error() -> None:
     with pytest.raises(TokenRequestError) as caught:
         await tokens.password_grant("qa-reviewer", "wrong")
     assert (caught.value.status, caught.value.error) == (400, "invalid_grant")
+
+
+async def test_concurrent_callers_share_one_login() -> None:
+    # Keycloak's brute-force protection refuses concurrent logins of one user.
+    seen: list[dict[str, str]] = []
+    tokens = broker(300, seen)
+    got = await asyncio.gather(*(tokens.for_user("courier") for _ in range(8)))
+    assert got == ["token-1"] * 8
+    assert tokens.requests == 1

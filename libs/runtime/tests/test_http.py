@@ -1,11 +1,14 @@
+from typing import Annotated
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from v2v_runtime.auth import install_token_verifier
+from v2v_runtime.authz import Caller, Roles, allowed
 from v2v_runtime.eventstore import ConcurrencyError
 from v2v_runtime.http import health_router, install_problem_handlers
-from v2v_runtime.identity import CurrentActor
-from v2v_runtime.testing import ACTOR_HEADERS, OVERSIZED_IDENTITIES
+from v2v_runtime.testing import OVERSIZED_IDENTITIES, TEST_ISSUER, as_user
 
 
 def make_app(db_ok: bool) -> FastAPI:
@@ -54,21 +57,25 @@ def test_invalid_body_is_a_422_problem() -> None:
     assert r.json()["errors"][0]["loc"] == ["body", "viability"]
 
 
-def test_identity_headers_longer_than_an_actor_are_a_422_problem() -> None:
-    # Found by fuzzing: X-V2V-User over 128 (or X-V2V-Role over 64) characters built an
-    # invalid Actor and answered 500 on every service.
+def test_token_claims_longer_than_an_actor_are_a_4xx_problem() -> None:
+    # Found by fuzzing (then with headers): an identity over 128 characters (or a role over
+    # 64) built an invalid Actor and answered 500 on every service. Now from a token.
     app = FastAPI()
     install_problem_handlers(app)
+    install_token_verifier(app, TEST_ISSUER.verifier())
 
     @app.post("/who")
-    async def who(actor: CurrentActor) -> dict[str, str]:
-        return actor.model_dump()
+    async def who(
+        caller: Annotated[Caller, allowed(Roles.CELL_THERAPY_SPECIALIST)],
+    ) -> dict[str, str]:
+        return caller.actor.model_dump()
 
     c = TestClient(app)
-    ok = c.post("/who", headers=ACTOR_HEADERS | {"X-V2V-User": "u" * 128, "X-V2V-Role": "r" * 64})
-    assert ok.status_code == 200
+    ok = c.post("/who", headers=as_user("u" * 128, Roles.CELL_THERAPY_SPECIALIST))
+    assert ok.status_code == 200, ok.text
+    statuses = []
     for headers in OVERSIZED_IDENTITIES:
         r = c.post("/who", headers=headers)
-        assert r.status_code == 422, r.text
         assert r.headers["content-type"] == "application/problem+json"
-        assert r.json()["errors"][0]["loc"][0] == "header"
+        statuses.append(r.status_code)
+    assert statuses == [401, 403]  # a subject too long: invalid token; an unknown role

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
@@ -16,16 +16,17 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, insert, select
 
+from v2v_runtime.authz import Caller, Roles, allowed
 from v2v_runtime.db.tables import idempotency as claims
 from v2v_runtime.errors import Conflict, DomainError
-from v2v_runtime.identity import CurrentActor
 from v2v_runtime.service import ServiceKit, ServiceSettings, ServiceSpec, kit_of
-from v2v_runtime.testing import SeqIds, StepClock
+from v2v_runtime.testing import TEST_ISSUER, SeqIds, StepClock, as_user
 
 from .conftest import effects, test_metadata
 
-ALICE = {"X-V2V-User": "u-alice", "X-V2V-Role": "coordinator"}
-BOB = {"X-V2V-User": "u-bob", "X-V2V-Role": "coordinator"}
+ALICE = as_user("u-alice", "treatment-center-coordinator")
+BOB = as_user("u-bob", "treatment-center-coordinator")
+Coordinator = Annotated[Caller, allowed(Roles.TREATMENT_CENTER_COORDINATOR)]
 
 
 class Order(BaseModel):
@@ -37,7 +38,7 @@ def orders_router() -> APIRouter:
     router = APIRouter()
 
     @router.post("/orders", status_code=201)
-    async def place(body: Order, request: Request, actor: CurrentActor) -> dict[str, Any]:
+    async def place(body: Order, request: Request, caller: Coordinator) -> dict[str, Any]:
         if body.item == "slow":  # both twins pass the key check before either commits
             await asyncio.sleep(0.2)
         async with kit_of(request.app).uow() as uow:
@@ -49,7 +50,7 @@ def orders_router() -> APIRouter:
             raise DomainError("refused", "refused, and that is on record", order_id=order_id)
         if body.item == "crash":  # committed, then the process dies before answering
             raise RuntimeError("crash after commit")
-        return {"order_id": order_id, "item": body.item, "qty": body.qty, "by": actor.user_id}
+        return {"order_id": order_id, "item": body.item, "qty": body.qty, "by": caller.user_id}
 
     @router.post("/orders/{order_id}/notes", status_code=201)
     async def note(order_id: str, body: Order, request: Request) -> dict[str, str]:
@@ -87,6 +88,7 @@ async def kit(tmp_path: Path) -> AsyncIterator[ServiceKit]:
         handlers={},
         clock=StepClock(),
         ids=SeqIds("order"),
+        token_verifier=TEST_ISSUER.verifier(),
     )
     k = ServiceKit(spec)
     await k.migrate()

@@ -9,7 +9,7 @@ import httpx
 from v2v_batch.domain import Step
 from v2v_events.contracts.batch import LotProduced, LotRejected, RejectLot
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
+from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness, as_user
 
 from .support import (
     COI,
@@ -26,6 +26,7 @@ from .support import (
     step_body,
 )
 
+SUPERVISOR = as_user("u-test", "manufacturing-supervisor")  # records a failed lot
 CRYO_ENDED = datetime.fromisoformat(step_body(Step.CRYOPRESERVATION)["ended_at"])
 
 
@@ -147,7 +148,7 @@ async def test_reject_lot_command_is_idempotent(
     assert (await client.get(f"/batches/{batch_id}")).json()["status"] == "lot-rejected"
 
     # Over HTTP too: 200 with the lot as it is, nothing new published.
-    r = await client.post(f"/lots/{lot_id}/reject", json={"reason": "again"}, headers=ACTOR_HEADERS)
+    r = await client.post(f"/lots/{lot_id}/reject", json={"reason": "again"}, headers=SUPERVISOR)
     assert r.status_code == 200
     assert r.json()["rejection"]["reason"] == "OOS: viability"
     assert len(await harness.published(LotRejected)) == 1
@@ -157,12 +158,12 @@ async def test_reject_lot_over_http(harness: ServiceHarness, client: httpx.Async
     batch_id = await open_batch(harness)
     await record_steps(client, batch_id)
     lot_id = (await produce_lot(client, batch_id))["lot_id"]
-    r = await client.post(f"/lots/{lot_id}/reject", json={"reason": "   "}, headers=ACTOR_HEADERS)
+    r = await client.post(f"/lots/{lot_id}/reject", json={"reason": "   "}, headers=SUPERVISOR)
     assert_problem(r, 422, "rejection-reason-required")
     r = await client.post(
         f"/lots/{lot_id}/reject",
         json={"reason": "bag leak", "deviation_id": "DEV-9"},
-        headers=ACTOR_HEADERS,
+        headers=SUPERVISOR,
     )
     assert r.status_code == 200
     assert r.json()["status"] == "rejected"
@@ -175,7 +176,7 @@ async def test_reject_lot_over_http(harness: ServiceHarness, client: httpx.Async
 async def test_reject_unknown_or_foreign_lot(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
-    r = await client.post("/lots/nope/reject", json={"reason": "x"}, headers=ACTOR_HEADERS)
+    r = await client.post("/lots/nope/reject", json={"reason": "x"}, headers=SUPERVISOR)
     assert_problem(r, 404, "lot-not-found")
     assert_problem(await client.get("/lots/nope"), 404, "lot-not-found")
     batch_id = await open_batch(harness)

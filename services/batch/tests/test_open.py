@@ -20,10 +20,8 @@ from .support import (
     open_cmd,
 )
 
-ACTOR_HEADERS_AS_PERSON = {
-    "user_id": ACTOR_HEADERS["X-V2V-User"],
-    "role": ACTOR_HEADERS["X-V2V-Role"],
-}
+# the person ACTOR_HEADERS signs in as (v2v_runtime.testing)
+ACTOR_HEADERS_AS_PERSON = {"user_id": "u-test", "role": "cell-therapy-specialist"}
 
 
 async def test_open_command_publishes_batch_opened(

@@ -189,7 +189,7 @@ async def test_mutations_need_an_identity(
         ("/lots/nope/reject", {"reason": "x"}),
     ]
     for path, body in calls:
-        r = await client.post(path, json=body, headers={"X-V2V-User": "u-test"})
+        r = await client.post(path, json=body, headers={"Authorization": "Bearer not-a-token"})
         problem = assert_problem(r, 401)
         assert problem["title"] == "Unauthenticated"
     assert await harness.published(StepRecorded) == []

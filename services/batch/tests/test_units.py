@@ -146,11 +146,12 @@ async def test_step_times_outside_the_window(
             assert problem["field"] == "started_at"
 
 
-async def test_identity_headers_longer_than_an_actor_are_a_422_problem(
+async def test_identities_longer_than_an_actor_are_a_4xx_problem(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     await collect(harness)
     for headers in OVERSIZED_IDENTITIES:
         r = await client.post("/batches", json=body(), headers=headers)
-        assert_problem(r, 422, "validation")
+        assert r.status_code in (401, 403), r.text  # a token's claims, never a 500
+        assert r.headers["content-type"] == "application/problem+json"
     assert await harness.published(BatchOpened) == []

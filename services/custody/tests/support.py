@@ -10,7 +10,7 @@ import httpx
 from v2v_events.contracts.batch import LotProduced
 from v2v_events.contracts.common import Actor
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness, StepClock
+from v2v_runtime.testing import ServiceHarness, StepClock, as_user
 
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 # Sites of the packaged site directory (config/sites.v1.json): enrolments name known sites.
@@ -20,7 +20,29 @@ SITE = "manufacturing-site-1"
 NAME = "Erika Mustermann-Zwieback"
 BIRTH = "1961-08-12"
 MRN = "MRN-77-4431-QX"
-ACTOR = Actor(user_id="u-test", role="cell-therapy-specialist")
+# Each act as the person who does it (a token per role, signed by the test issuer; the
+# user is "u-test" throughout, so records name u-test).
+COORDINATOR = as_user("u-test", "treatment-center-coordinator")
+APHERESIS_NURSE = as_user("u-test", "apheresis-nurse")
+INFUSION_NURSE = as_user("u-test", "infusion-nurse")
+MATERIALS_HANDLER = as_user("u-test", "materials-handler")
+COURIER = as_user("u-test", "courier")
+ROLE_OF: list[tuple[str, str, dict[str, str]]] = [
+    ("POST", "/collections", APHERESIS_NURSE),
+    ("POST", "/infusions", INFUSION_NURSE),
+    ("POST", "/receipts", MATERIALS_HANDLER),
+    ("POST", "/transfers", COURIER),
+]
+ACTOR = Actor(user_id="u-test", role="treatment-center-coordinator")
+
+
+def headers_for(method: str, path: str) -> dict[str, str]:
+    """Who does this in real life: the coordinator enrols, corrects and reads; nurses
+    collect and infuse; materials handlers receive; couriers hand over."""
+    for m, fragment, headers in ROLE_OF:
+        if m == method and fragment in path:
+            return headers
+    return COORDINATOR
 
 
 def enrollment(**overrides: Any) -> dict[str, Any]:
@@ -80,10 +102,10 @@ class Custody:
         return clock
 
     async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return await self.client.post(path, json=body, headers=ACTOR_HEADERS)
+        return await self.client.post(path, json=body, headers=headers_for("POST", path))
 
     async def get(self, path: str) -> httpx.Response:
-        return await self.client.get(path, headers=ACTOR_HEADERS)
+        return await self.client.get(path, headers=headers_for("GET", path))
 
     async def enroll(self, **overrides: Any) -> str:
         """Each call enrolls another patient (the first has ``MRN``, the others their own

@@ -8,9 +8,8 @@ import re
 from v2v_custody.domain.isbt128 import mod37_2_value
 from v2v_events.contracts.custody import CollectionRecorded
 from v2v_events.ids import DIN_PATTERN
-from v2v_runtime.testing import ACTOR_HEADERS
 
-from .support import APHERESIS, SITE, START, Custody, assert_problem, collection
+from .support import APHERESIS, APHERESIS_NURSE, SITE, START, Custody, assert_problem, collection
 
 
 async def test_collection_issues_a_din_linked_to_the_coi(custody: Custody) -> None:
@@ -94,6 +93,6 @@ async def test_infinite_cell_count_is_a_422_problem(custody: Custody) -> None:
         r = await custody.client.post(
             f"/patients/{coi}/collections",
             content=json.dumps(body),  # json.dumps writes Infinity / NaN
-            headers={"content-type": "application/json", **ACTOR_HEADERS},
+            headers={"content-type": "application/json", **APHERESIS_NURSE},
         )
         assert_problem(r, 422, "validation")

@@ -24,9 +24,19 @@ from v2v_runtime.db.engine import create_engine
 from v2v_runtime.db.migrate import alembic_config
 from v2v_runtime.db.tables import events
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ACTOR_HEADERS, SeqIds, ServiceHarness, StepClock
+from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock
 
-from .support import BIRTH, MRN, NAME, START, TREATMENT, Custody, assert_problem, enrollment
+from .support import (
+    BIRTH,
+    COORDINATOR,
+    MRN,
+    NAME,
+    START,
+    TREATMENT,
+    Custody,
+    assert_problem,
+    enrollment,
+)
 
 
 def ended(coi: str, status: str = "completed") -> JourneyEnded:
@@ -198,7 +208,7 @@ async def test_migration_guards_the_latest_of_enrolments_made_before_the_guard(
             "CHA1B2C26000003": "MRN-2",
         }
         async with harness.client() as c:
-            r = await c.post("/patients", json=enrollment(), headers=ACTOR_HEADERS)
+            r = await c.post("/patients", json=enrollment(), headers=COORDINATOR)
         assert assert_problem(r, 409, "patient-already-enrolled")["coi"] == "CHA1B2C26000002"
     finally:
         await harness.close()

@@ -136,13 +136,14 @@ async def test_unknown_patient_is_a_404_problem(custody: Custody) -> None:
     assert_problem(await custody.get("/patients/CHA1B2C26999999/units"), 404, "patient-not-found")
 
 
-async def test_missing_identity_headers_is_a_401_problem(client: httpx.AsyncClient) -> None:
+async def test_without_a_bearer_token_it_is_a_401_problem(client: httpx.AsyncClient) -> None:
     r = await client.post("/patients", json=enrollment())
     body = assert_problem(r, 401)
-    assert "X-V2V-User" in body["detail"]
-    assert_problem(
-        await client.post("/patients", json=enrollment(), headers={"X-V2V-User": "u"}), 401
-    )
+    assert "Authorization: Bearer" in body["detail"]
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    # the old identity headers are nobody's identity any more
+    headers = {"X-V2V-User": "u", "X-V2V-Role": "treatment-center-coordinator"}
+    assert_problem(await client.post("/patients", json=enrollment(), headers=headers), 401)
     assert_problem(await client.get("/patients/CHA1B2C26000001"), 401)
 
 

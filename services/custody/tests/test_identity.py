@@ -75,8 +75,9 @@ async def test_a_correction_keeps_the_old_values_and_who_why_when(
     assert body["corrected_by"] == "u-test" and body["corrected_at"]
     got = (await custody.get(f"/patients/{coi}")).json()
     assert (got["name"], got["medical_record_number"]) == (NAME, "MRN-77-4431-XQ")
-    [recorded, corrected] = await identity_events(custody, coi)
+    [recorded, corrected, viewed] = await identity_events(custody, coi)
     assert recorded[0] == "custody.identity.recorded"
+    assert viewed[0] == "custody.identity.viewed"  # the coordinator's read is on the record
     assert corrected == (
         "custody.identity.corrected",
         {

@@ -11,9 +11,9 @@ from v2v_events.contracts.custody import PatientEnrolled, UnitRejected, UnitsReg
 from v2v_events.registry import Contract
 from v2v_runtime.db.tables import events
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
+from v2v_runtime.testing import ServiceHarness
 
-from .support import ACTOR, START, Custody, enrollment, lot
+from .support import ACTOR, COORDINATOR, START, Custody, enrollment, lot
 
 
 def name(contract: type[Contract]) -> str:
@@ -34,7 +34,7 @@ async def test_a_request_names_the_conversation_of_what_it_records(custody: Cust
     r = await custody.client.post(
         "/patients",
         json=enrollment(),
-        headers={**ACTOR_HEADERS, "X-Correlation-Id": "referral-2026-0042"},
+        headers={**COORDINATOR, "X-Correlation-Id": "referral-2026-0042"},
     )
     assert r.status_code == 201, r.text
     coi = r.json()["coi"]

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from v2v_custody.domain.unknown_unit import UnknownUnitScans
+from v2v_events.contracts.common import Actor
 from v2v_events.contracts.custody import (
     CustodyTransferred,
     ReceiptRefused,
@@ -16,9 +17,8 @@ from v2v_events.contracts.custody import (
     UnitReceived,
 )
 from v2v_runtime.db.tables import events
-from v2v_runtime.testing import ACTOR_HEADERS
 
-from .support import ACTOR, APHERESIS, SITE, TREATMENT, Custody, assert_problem
+from .support import ACTOR, APHERESIS, MATERIALS_HANDLER, SITE, TREATMENT, Custody, assert_problem
 
 
 async def apheresis_unit(custody: Custody) -> tuple[str, dict[str, Any]]:
@@ -66,7 +66,7 @@ async def test_matching_receipt_is_accepted(custody: Custody) -> None:
     assert [(t["kind"], t["from_party"], t["to_party"]) for t in chain] == [
         ("receipt", APHERESIS, SITE)
     ]
-    assert chain[0]["actor"] == {"user_id": "u-test", "role": "cell-therapy-specialist"}
+    assert chain[0]["actor"] == {"user_id": "u-test", "role": "materials-handler"}
 
 
 async def test_repeat_receipt_at_the_same_location_is_idempotent(custody: Custody) -> None:
@@ -106,7 +106,7 @@ async def test_mismatching_receipt_is_refused_and_recorded(
     assert refused.coi == coi  # the unit's own journey
     assert refused.unit_id == unit["unit_id"]
     assert refused.reason.startswith(reason)
-    assert refused.actor == ACTOR
+    assert refused.actor == Actor(user_id="u-test", role="materials-handler")
     assert await stream_types(custody, unit["unit_id"]) == [
         "custody.unit.registered",
         "custody.receipt.refused",
@@ -172,7 +172,7 @@ async def test_transfers_make_the_chain_of_custody(custody: Custody) -> None:
     )
     [published] = await custody.harness.published(CustodyTransferred)
     assert (published.transfer_id, published.temperature_c) == (transfer["transfer_id"], 4.0)
-    assert published.actor == ACTOR
+    assert published.actor == Actor(user_id="u-test", role="courier")
     assert (await custody.get(f"/units/{uid}")).json()["status"] == "in-transit"
 
     # Only the holder can hand the unit on.
@@ -236,7 +236,7 @@ async def test_infinite_minutes_out_of_storage_is_a_422_problem(custody: Custody
     r = await custody.client.post(
         "/receipts",
         content=json.dumps(body),  # json.dumps writes Infinity
-        headers={"content-type": "application/json", **ACTOR_HEADERS},
+        headers={"content-type": "application/json", **MATERIALS_HANDLER},
     )
     assert_problem(r, 422, "validation")
     assert await custody.harness.published(ReceiptRefused) == []

@@ -8,7 +8,7 @@ import pytest
 from v2v_logistics.bootstrap import build
 from v2v_logistics.domain.network import NetworkConfig
 from v2v_logistics.settings import LogisticsSettings
-from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock
+from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user
 
 from .support import TEST_NETWORK
 
@@ -29,7 +29,8 @@ async def make_harness(tmp_path: Path) -> AsyncIterator[HarnessFactory]:
             log_json=False,
         )
         spec = build(settings, network=network, clock=clock or StepClock(), ids=SeqIds("bk"))
-        h = ServiceHarness(spec)
+        # a logistics coordinator may call every logistics route
+        h = ServiceHarness(spec, headers=as_user("u-test", "logistics-coordinator"))
         await h.start()
         made.append(h)
         return h

@@ -20,12 +20,12 @@ from v2v_logistics.application import schedule_collection as scheduling
 from v2v_logistics.domain.waits import CollectionWait, wait_id
 from v2v_runtime.eventstore import ConcurrencyError
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ServiceHarness
+from v2v_runtime.testing import ServiceHarness, as_user
 
 from .conftest import HarnessFactory
 from .support import JOURNEY, TEST_NETWORK, THU_26, cancel, new_coi, problem_type, schedule
 
-COORDINATOR = {"X-V2V-User": "u-coord-7", "X-V2V-Role": "treatment-center-coordinator"}
+COORDINATOR = as_user("u-coord-7", "treatment-center-coordinator")
 # One slot a day and a 3-day horizon from Thursday: only Friday's slot is reachable.
 SITE = TEST_NETWORK.manufacturing_sites["site-a"].model_copy(update={"slots_per_day": 1})
 ONE_SLOT = TEST_NETWORK.model_copy(
@@ -78,7 +78,13 @@ async def test_a_coordinator_may_let_a_waiting_collection_keep_waiting(h: Servic
         wait = await uow.repository(CollectionWait).get(wait_id(coi))
         [entry] = await uow.events.read_stream(wait_id(coi), from_version=2)
     assert wait.open and wait.decisions[0].decided_by.user_id == "u-coord-7"
-    assert entry.actor == {"user_id": "u-coord-7", "role": "treatment-center-coordinator"}
+    # the stored event also keeps the person's printed name and login as the token gave them
+    assert entry.actor == {
+        "user_id": "u-coord-7",
+        "role": "treatment-center-coordinator",
+        "name": "Test u-coord-7",
+        "username": "u-coord-7",
+    }
     # it keeps waiting: the next request is refused again, no second wait opened
     await schedule(h, coi, THU_26)
     assert len(await h.published(CollectionUnschedulable)) == 2

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 
 from v2v_events.contracts.logistics import CollectionScheduled, ShipmentBooked
 from v2v_logistics.adapters.db.tables import READ_MODELS, bookings, slot_days
-from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
+from v2v_runtime.testing import ServiceHarness, as_user
 
 from .support import (
     FRI_27,
@@ -21,6 +21,9 @@ from .support import (
     new_coi,
     schedule,
 )
+
+# logistics coordinators may call every logistics route
+LOGISTICS = as_user("u-test", "logistics-coordinator")
 
 
 async def snapshot(h: ServiceHarness) -> dict[str, list[dict[str, Any]]]:
@@ -46,7 +49,7 @@ async def test_rebuild_by_replay(harness: ServiceHarness) -> None:
         await client.post(
             f"/shipments/{ship.shipment_id}/pickup",
             json={"courier": "courier-1", "picked_up_at": "2026-11-23T09:00:00+00:00"},
-            headers=ACTOR_HEADERS,
+            headers=LOGISTICS,
         )
         r = await client.post(
             f"/shipments/{ship.shipment_id}/delivery",
@@ -54,7 +57,7 @@ async def test_rebuild_by_replay(harness: ServiceHarness) -> None:
                 "delivered_at": "2026-11-23T15:00:00+00:00",
                 "readings": [{"at": "2026-11-23T10:00:00+00:00", "temperature_c": 9.0}],
             },
-            headers=ACTOR_HEADERS,
+            headers=LOGISTICS,
         )
         assert r.status_code == 200, r.text
 

@@ -16,12 +16,15 @@ from v2v_events.contracts.logistics import (
     ShipmentPickedUp,
 )
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
+from v2v_runtime.testing import ServiceHarness, as_user
 
 from .support import THU_26, book_shipment, cancel, new_coi, problem_type, schedule
 
 # Couriers report what has happened: the day before the harness clock (2026-11-24 08:00).
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+# logistics coordinators may call every logistics route
+LOGISTICS = as_user("u-test", "logistics-coordinator")
 
 
 def readings(*temps: float, every_min: float = 10, start: datetime = T0) -> list[dict[str, Any]]:
@@ -50,7 +53,7 @@ async def pick_up(h: ServiceHarness, shipment_id: str, at: datetime = T0) -> dic
         r = await c.post(
             f"/shipments/{shipment_id}/pickup",
             json={"courier": "courier-1", "picked_up_at": at.isoformat()},
-            headers=ACTOR_HEADERS,
+            headers=LOGISTICS,
         )
     assert r.status_code == 200, r.text
     return dict(r.json())
@@ -59,7 +62,7 @@ async def pick_up(h: ServiceHarness, shipment_id: str, at: datetime = T0) -> dic
 async def deliver(h: ServiceHarness, shipment_id: str, **body: Any) -> Any:
     body.setdefault("delivered_at", (T0 + timedelta(hours=6)).isoformat())
     async with h.client() as c:
-        return await c.post(f"/shipments/{shipment_id}/delivery", json=body, headers=ACTOR_HEADERS)
+        return await c.post(f"/shipments/{shipment_id}/delivery", json=body, headers=LOGISTICS)
 
 
 async def test_book_pick_up_and_deliver_with_logger_summary(harness: ServiceHarness) -> None:
@@ -221,7 +224,7 @@ async def test_cancel_is_idempotent(harness: ServiceHarness) -> None:
             r = await c.post(
                 f"/bookings/{ship.shipment_id}/cancel",
                 json={"reason": "journey ended"},
-                headers=ACTOR_HEADERS,
+                headers=LOGISTICS,
             )
             assert r.status_code == 200, r.text
             assert r.json()["status"] == "cancelled"
@@ -234,7 +237,7 @@ async def test_cancel_is_idempotent(harness: ServiceHarness) -> None:
         refused = await c.post(
             f"/shipments/{ship.shipment_id}/pickup",
             json={"courier": "courier-1", "picked_up_at": T0.isoformat()},
-            headers=ACTOR_HEADERS,
+            headers=LOGISTICS,
         )
     assert view["status"] == "cancelled" and view["cancel_reason"] == "journey ended"
     assert refused.status_code == 409
@@ -248,7 +251,7 @@ async def test_cancelling_a_delivered_shipment_over_http_is_a_409(
     await deliver(harness, ship.shipment_id, readings=readings(4.0))
     async with harness.client() as c:
         r = await c.post(
-            f"/bookings/{ship.shipment_id}/cancel", json={"reason": "x"}, headers=ACTOR_HEADERS
+            f"/bookings/{ship.shipment_id}/cancel", json={"reason": "x"}, headers=LOGISTICS
         )
     assert r.status_code == 409
     assert problem_type(r.json()) == "shipment-delivered"
@@ -300,7 +303,7 @@ async def test_repeated_book_shipment_returns_the_same_shipment(
 
 async def test_mutations_need_identity(harness: ServiceHarness) -> None:
     ship = await booked(harness)
-    async with harness.client() as c:
+    async with harness.client(headers={}) as c:  # no token at all
         pickup = await c.post(
             f"/shipments/{ship.shipment_id}/pickup",
             json={"courier": "courier-1", "picked_up_at": T0.isoformat()},
@@ -320,13 +323,13 @@ async def test_unknown_shipment_and_bad_input_are_problems(harness: ServiceHarne
         slot_stream = await c.post(
             "/shipments/slots-site-a-2026-11-27/pickup",
             json={"courier": "c", "picked_up_at": T0.isoformat()},
-            headers=ACTOR_HEADERS,
+            headers=LOGISTICS,
         )
         bad_coi = await c.get("/shipments", params={"coi": "not-a-coi"})
         naive = await c.post(
             "/shipments/nope/pickup",
             json={"courier": "c", "picked_up_at": "2026-11-24T09:00:00"},
-            headers=ACTOR_HEADERS,
+            headers=LOGISTICS,
         )
     assert missing.status_code == 404 and problem_type(missing.json()) == "shipment-not-found"
     assert slot_stream.status_code == 404
@@ -341,7 +344,7 @@ async def test_instants_outside_the_utc_range_are_a_422_problem(harness: Service
         r = await c.post(
             f"/shipments/{ship.shipment_id}/pickup",
             json={"courier": "courier-1", "picked_up_at": "0001-01-01T00:00:00+14:00"},
-            headers=ACTOR_HEADERS,
+            headers=LOGISTICS,
         )
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == "application/problem+json"

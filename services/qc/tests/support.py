@@ -16,13 +16,15 @@ from v2v_qc.bootstrap import build
 from v2v_qc.domain.spec import SpecCatalog
 from v2v_qc.settings import QcSettings
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock
+from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user
 
 COI = "CHA1B2C26000123"
 OTHER_COI = "CHA1B2C26000456"
 JOURNEY = Actor(user_id="journey-worker", role="system")
-ANALYST = {"X-V2V-User": "u-analyst", "X-V2V-Role": "qc-analyst"}
-QA = {"X-V2V-User": "u-qa", "X-V2V-Role": "qa-reviewer"}
+ANALYST = as_user("u-analyst", "qc-analyst")
+QA = as_user("u-qa", "qa-reviewer")
+# What a request without its own headers is sent as: a QC reviewer reads everything of QC.
+READER = as_user("u-test", "qc-reviewer")
 
 # Every test of the S1234 / default panel within its limit (the dose is computed).
 PASSING: dict[str, Any] = {
@@ -82,7 +84,8 @@ def build_harness(
 ) -> ServiceHarness:
     settings = QcSettings(database_url=ServiceHarness.sqlite_url(tmp_path, "qc"))
     clock = StepClock(tick=timedelta(seconds=1))
-    return ServiceHarness(build(settings, clock=clock, ids=SeqIds(ids_prefix), specs=specs))
+    spec = build(settings, clock=clock, ids=SeqIds(ids_prefix), specs=specs)
+    return ServiceHarness(spec, headers=READER)
 
 
 async def order_panel(

@@ -9,10 +9,10 @@ from pydantic import ValidationError
 from v2v_events.contracts.qc import DeviationOpened, ResultRecorded
 from v2v_runtime.testing import OVERSIZED_IDENTITIES, ServiceHarness
 
-from .support import COI, order, order_panel, problem, produced
+from .support import COI, order, order_panel, produced
 
 
-async def test_identity_headers_longer_than_an_actor_are_a_422_problem(
+async def test_identities_longer_than_an_actor_are_a_4xx_problem(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     panel = await order_panel(harness)
@@ -21,9 +21,9 @@ async def test_identity_headers_longer_than_an_actor_are_a_422_problem(
         r = await client.post(
             f"/panels/{panel}/results", json={"test_code": "x", "value": 1}, headers=headers
         )
-        problem(r, 422, "validation")
+        assert r.status_code in (401, 403), r.text  # a token's claims, never a 500
         r = await client.post("/deviations", json=body | {"description": "d"}, headers=headers)
-        problem(r, 422, "validation")
+        assert r.status_code in (401, 403), r.text
     assert await harness.published(ResultRecorded) == []
     assert await harness.published(DeviationOpened) == []
 

@@ -152,12 +152,14 @@ async def test_missing_identity_is_a_401_problem(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     panel_id = await order_panel(harness)
-    r = await client.post(
-        f"/panels/{panel_id}/results", json={"test_code": "viability", "value": 80}
-    )
-    problem(r, 401)
-    r = await post_result(client, panel_id, "viability", 80, headers={"X-V2V-User": "u-1"})
-    problem(r, 401)
+    async with harness.client(headers={}) as anonymous:
+        r = await anonymous.post(
+            f"/panels/{panel_id}/results", json={"test_code": "viability", "value": 80}
+        )
+        problem(r, 401)
+        old_headers = {"X-V2V-User": "u-1", "X-V2V-Role": "qc-analyst"}  # not an identity now
+        r = await post_result(anonymous, panel_id, "viability", 80, headers=old_headers)
+        problem(r, 401)
     assert await harness.published(ResultRecorded) == []
 
 

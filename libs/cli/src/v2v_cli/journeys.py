@@ -17,17 +17,22 @@ from typing import Any, TypeVar
 
 import httpx
 
+from v2v_cli.tokens import TokenBroker, TokenRequestError
+
 T = TypeVar("T")
 
-COORDINATOR = {"X-V2V-User": "u-coord-7", "X-V2V-Role": "treatment-center-coordinator"}
-APHERESIS_NURSE = {"X-V2V-User": "u-aph-3", "X-V2V-Role": "apheresis-nurse"}
-COURIER = {"X-V2V-User": "u-courier-9", "X-V2V-Role": "courier"}
-RECEIVER = {"X-V2V-User": "u-recv-2", "X-V2V-Role": "materials-handler"}
-SPECIALIST = {"X-V2V-User": "u-cts-5", "X-V2V-Role": "cell-therapy-specialist"}
-ANALYST = {"X-V2V-User": "u-qc-4", "X-V2V-Role": "qc-analyst"}
-QA_REVIEWER = {"X-V2V-User": "u-qa-1", "X-V2V-Role": "qa-reviewer"}
-NURSE = {"X-V2V-User": "u-tc-nurse-8", "X-V2V-Role": "infusion-nurse"}
-SUPERVISOR = {"X-V2V-User": "u-sup-6", "X-V2V-Role": "manufacturing-supervisor"}
+# The people of the demo realm (deploy/keycloak/vein2vein-realm.json) who do each step; the
+# driver signs in as them at the platform's OpenID Connect provider.
+COORDINATOR = "treatment-center-coordinator"
+APHERESIS_NURSE = "apheresis-nurse"
+LOGISTICS = "logistics-coordinator"
+COURIER = "courier"
+RECEIVER = "materials-handler"
+SPECIALIST = "cell-therapy-specialist"
+ANALYST = "qc-analyst"
+QA_REVIEWER = "qa-reviewer"
+NURSE = "infusion-nurse"
+SUPERVISOR = "manufacturing-supervisor"
 
 STEPS = (
     "selection",
@@ -50,6 +55,7 @@ class Endpoints:
     logistics: str = "http://127.0.0.1:8102"
     batch: str = "http://127.0.0.1:8103"
     qc: str = "http://127.0.0.1:8104"
+    issuer: str = "http://127.0.0.1:8180/realms/vein2vein"  # the local stack's Keycloak
 
 
 @dataclass
@@ -90,9 +96,18 @@ class Driver:
         self.log = log
         self.timeout = timeout
         self.http = httpx.AsyncClient(timeout=30)
+        self.tokens = TokenBroker(endpoints.issuer, self.http)
 
     async def close(self) -> None:
         await self.http.aclose()
+
+    async def headers(self, who: str) -> dict[str, str]:
+        """Signed in as ``who`` (a demo realm user): one login each, renewed near expiry."""
+        try:
+            token = await self.tokens.for_user(who)
+        except TokenRequestError as exc:
+            raise JourneyError(f"{who} could not sign in at {self.ep.issuer}: {exc}") from exc
+        return {"Authorization": f"Bearer {token}"}
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -100,12 +115,13 @@ class Driver:
         self,
         method: str,
         url: str,
-        headers: dict[str, str] | None = None,
+        who: str,
         json: Any = None,
         ok: tuple[int, ...] = (200, 201),
     ) -> Any:
+        headers = await self.headers(who)
         if method == "POST":  # as a client should: safe to repeat (docs/integrators.md)
-            headers = {**(headers or {}), "Idempotency-Key": str(uuid.uuid4())}
+            headers["Idempotency-Key"] = str(uuid.uuid4())
         resp = await self.http.request(method, url, headers=headers, json=json)
         if resp.status_code not in ok:
             raise JourneyError(f"{method} {url} -> {resp.status_code}: {resp.text}")
@@ -146,7 +162,7 @@ class Driver:
 
     async def collect(self, coi: str, p: Patient, attempt: int) -> dict[str, Any]:
         async def booked() -> dict[str, Any] | None:
-            rows = await self._call("GET", f"{self.ep.logistics}/bookings?coi={coi}")
+            rows = await self._call("GET", f"{self.ep.logistics}/bookings?coi={coi}", LOGISTICS)
             for b in rows:
                 if (
                     b.get("kind") == "collection"
@@ -176,7 +192,7 @@ class Driver:
     async def shipment(self, coi: str, direction: str, attempt: int) -> dict[str, Any]:
         async def find() -> dict[str, Any] | None:
             rows = await self._call(
-                "GET", f"{self.ep.logistics}/shipments?coi={coi}&direction={direction}"
+                "GET", f"{self.ep.logistics}/shipments?coi={coi}&direction={direction}", LOGISTICS
             )
             for s in rows:
                 if s.get("attempt") == attempt and s.get("status") == "booked":
@@ -220,12 +236,14 @@ class Driver:
         }
         if din:
             body["scanned_din"] = din
-        await self._call("POST", f"{self.ep.custody}/receipts", RECEIVER, body)
+        # a manufacturing site's materials handler; at a treatment center, its coordinator
+        who = COORDINATOR if kind == "treatment-center" else RECEIVER
+        await self._call("POST", f"{self.ep.custody}/receipts", who, body)
         self.log(f"{coi}: {unit_id} received at {location}")
 
     async def manufacture(self, coi: str, attempt: int, retained: int) -> dict[str, Any]:
         async def opened() -> dict[str, Any] | None:
-            rows = await self._call("GET", f"{self.ep.batch}/batches?coi={coi}")
+            rows = await self._call("GET", f"{self.ep.batch}/batches?coi={coi}", SPECIALIST)
             for b in rows:
                 if b.get("attempt") == attempt:
                     return dict(b)
@@ -257,15 +275,15 @@ class Driver:
 
     async def test_lot(self, coi: str, lot_id: str, product_code: str, oos: bool) -> dict[str, Any]:
         async def ordered() -> dict[str, Any] | None:
-            rows = await self._call("GET", f"{self.ep.qc}/panels?lot_id={lot_id}")
+            rows = await self._call("GET", f"{self.ep.qc}/panels?lot_id={lot_id}", ANALYST)
             return dict(rows[0]) if rows else None
 
         panel = await self._until(f"QC panel for {lot_id}", ordered)
         pid = panel["panel_id"]
-        spec = await self._call("GET", f"{self.ep.qc}/specs/{product_code}")
+        spec = await self._call("GET", f"{self.ep.qc}/specs/{product_code}", ANALYST)
         tests = {t["code"]: t for t in spec["tests"]}
         while True:  # re-read: QC computes some results itself (e.g. the dose)
-            current = await self._call("GET", f"{self.ep.qc}/panels/{pid}")
+            current = await self._call("GET", f"{self.ep.qc}/panels/{pid}", ANALYST)
             entered = [c for c in current["pending"] if tests[c].get("kind") != "dose"]
             if not entered:
                 break
@@ -281,7 +299,7 @@ class Driver:
             )
 
         async def evaluated() -> dict[str, Any] | None:
-            got = await self._call("GET", f"{self.ep.qc}/panels/{pid}")
+            got = await self._call("GET", f"{self.ep.qc}/panels/{pid}", ANALYST)
             return dict(got) if got.get("status") != "ordered" else None
 
         done = await self._until(f"evaluation of panel {pid}", evaluated)
@@ -314,7 +332,10 @@ class Driver:
         async def decided() -> dict[str, Any] | None:
             resp = await self.http.post(
                 f"{self.ep.qc}/lots/{lot_id}/recovery-decision",
-                headers={**QA_REVIEWER, "Idempotency-Key": f"recovery-{lot_id}"},
+                headers={
+                    **await self.headers(QA_REVIEWER),
+                    "Idempotency-Key": f"recovery-{lot_id}",
+                },
                 json={"decision": decision, "reason": "retained material suitable; TC agrees"},
             )
             if resp.status_code == 409 and "lot-not-failed" in resp.text:
@@ -376,7 +397,7 @@ class Driver:
 
     async def _current_attempt(self, coi: str) -> int:
         async def opened() -> int | None:
-            rows = await self._call("GET", f"{self.ep.batch}/batches?coi={coi}")
+            rows = await self._call("GET", f"{self.ep.batch}/batches?coi={coi}", SPECIALIST)
             return max((int(b["attempt"]) for b in rows), default=None)
 
         return await self._until(f"a batch for {coi}", opened)

@@ -11,6 +11,7 @@ from v2v_cli.commands import (
     journey,
     platform,
     rebuild,
+    roles,
     schemas,
     stack,
     test,
@@ -27,6 +28,7 @@ app.add_typer(schemas.app, name="schemas")
 app.add_typer(audit.app, name="audit")
 app.add_typer(asyncapi.app, name="asyncapi")
 app.add_typer(journey.app, name="journey")
+app.add_typer(roles.app, name="roles")
 platform.register_top_level(app)
 demo.register_top_level(app)
 test.register_top_level(app)

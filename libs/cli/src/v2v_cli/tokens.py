@@ -8,11 +8,14 @@ never a production realm.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import jwt
 
 DEMO_PASSWORD = "v2v-demo-password"  # noqa: S105 (every demo user of the demo realm)
 PORTAL_CLIENT = "vein2vein-portal"
@@ -51,6 +54,7 @@ class TokenBroker:
         self._client = client or httpx.AsyncClient(timeout=30)
         self._owns_client = client is None
         self._cache: dict[tuple[str, str], IssuedToken] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.requests = 0  # tokens actually requested from the provider
 
     async def aclose(self) -> None:
@@ -59,22 +63,37 @@ class TokenBroker:
 
     async def for_user(self, username: str, *, client_id: str = PORTAL_CLIENT) -> str:
         """A cached access token of a demo user (demo password)."""
-        key = (client_id, username)
-        cached = self._cache.get(key)
-        if cached is None or cached.expires_at - time.time() < _RENEW_BEFORE_S:
-            cached = await self.password_grant(username, DEMO_PASSWORD, client_id)
-            self._cache[key] = cached
-        return cached.access_token
+        return await self._cached(
+            (client_id, username),
+            lambda: self.password_grant(username, DEMO_PASSWORD, client_id),
+        )
+
+    async def headers(self, username: str) -> dict[str, str]:
+        """Request headers of a demo user, signed in."""
+        return {"Authorization": f"Bearer {await self.for_user(username)}"}
+
+    async def subject(self, username: str) -> str:
+        """The provider's subject id of a demo user (what records carry as user_id)."""
+        claims = jwt.decode(await self.for_user(username), options={"verify_signature": False})
+        return str(claims["sub"])
 
     async def for_client(self, client_id: str) -> str:
         """A cached client-credentials access token of a demo machine client."""
-        key = (client_id, "")
-        cached = self._cache.get(key)
-        if cached is None or cached.expires_at - time.time() < _RENEW_BEFORE_S:
-            form = {"grant_type": "client_credentials", "client_id": client_id}
-            cached = await self.request(form)
-            self._cache[key] = cached
-        return cached.access_token
+        form = {"grant_type": "client_credentials", "client_id": client_id}
+        return await self._cached((client_id, ""), lambda: self.request(form))
+
+    async def _cached(
+        self, key: tuple[str, str], issue: Callable[[], Awaitable[IssuedToken]]
+    ) -> str:
+        # One login at a time per user: with brute-force protection on, Keycloak refuses
+        # concurrent logins of one user as if they were an attack ("Invalid user
+        # credentials"), so concurrent callers wait for the first one's token.
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            cached = self._cache.get(key)
+            if cached is None or cached.expires_at - time.time() < _RENEW_BEFORE_S:
+                cached = await issue()
+                self._cache[key] = cached
+            return cached.access_token
 
     async def password_grant(
         self, username: str, password: str, client_id: str = PORTAL_CLIENT

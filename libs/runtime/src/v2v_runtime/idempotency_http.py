@@ -24,9 +24,10 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import idempotency
+from .auth.errors import AuthError
+from .auth.verifier import TokenVerifier
 from .clock import Clock
 from .http import problem
-from .identity import caller_id
 
 log = logging.getLogger("v2v.idempotency")
 
@@ -70,10 +71,14 @@ class IdempotencyMiddleware:
                 f"{PROBLEM}idempotency-key-invalid",
             )(scope, receive, send)
             return
+        caller = await self._caller(scope, headers)
+        if caller is None:  # no valid token: the route answers 401, nothing to replay
+            await self.app(scope, receive, send)
+            return
         route, path_params = self.operations.match(scope)
         body = await _read_body(receive)
         claim = idempotency.Claim(
-            scope=idempotency.scope_of(scope["method"], route, caller_id(headers)),
+            scope=idempotency.scope_of(scope["method"], route, caller),
             key=key,
             request_hash=idempotency.request_hash(body, path_params, scope["query_string"]),
         )
@@ -95,6 +100,20 @@ class IdempotencyMiddleware:
                 await self._answer(earlier, claim, scope, receive, send)
                 return
         await response.forward(send)
+
+    async def _caller(self, scope: Scope, headers: Headers) -> str | None:
+        """Whose key this is: the subject of the request's verified token. Verified here,
+        before routing, so a forged token can never replay someone else's response."""
+        auth = headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        verifier = getattr(scope["app"].state, "token_verifier", None)
+        if scheme.lower() != "bearer" or not token or not isinstance(verifier, TokenVerifier):
+            return None
+        try:
+            principal = await verifier.verify(token.strip())
+        except AuthError:
+            return None
+        return principal.subject
 
     async def _find(self, claim: idempotency.Claim) -> idempotency.Recorded | None:
         async with self.sessions() as session:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from sqlalchemy import Table, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .caller_context import current_caller
 from .domain import Aggregate, DomainEvent
 from .errors import NotFound
 from .eventstore import NewEvent, StoredEvent
@@ -107,6 +108,9 @@ class Repository(Generic[A]):
         if not pending:
             return []
         lineage = self._uow.lineage
+        caller = current_caller.get()
+        if caller is not None:
+            actor = caller.enrich(actor)
         new = [
             NewEvent(
                 event_id=self._uow.ids.new_id(),

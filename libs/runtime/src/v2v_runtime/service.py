@@ -19,7 +19,7 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from pydantic import Field
+from pydantic import Field, ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -27,10 +27,12 @@ from v2v_events.catalog import commands_topic, consumer_group, seals_topic
 from v2v_events.registry import Contract
 
 from . import idempotency_http, telemetry
+from .auth import OidcSettings, TokenVerifier, install_token_verifier
 from .clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from .consumer import kafka_ready, make_broker, subscribe
 from .db.engine import create_engine, session_factory
 from .db.migrate import upgrade
+from .docs_ui import install_docs
 from .http import (
     PROBLEM_RESPONSES,
     Problem,
@@ -105,6 +107,8 @@ class ServiceSpec:
     ids: IdGenerator = field(default_factory=UuidGenerator)
     # The service's codec, projector, read tables and ports (see v2v_runtime.repository).
     persistence: Persistence | None = None
+    # Verifies bearer tokens; by default from V2V_OIDC_* (the site's OpenID Connect provider).
+    token_verifier: TokenVerifier | None = None
 
 
 class ServiceKit:
@@ -117,6 +121,7 @@ class ServiceKit:
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.clock = spec.clock
         self.ids = spec.ids
+        self._verifier: TokenVerifier | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(
@@ -126,6 +131,23 @@ class ServiceKit:
             self.settings.source,
             persistence=self.spec.persistence,
         )
+
+    def token_verifier(self) -> TokenVerifier:
+        """The spec's verifier, else one for the provider named by V2V_OIDC_ISSUER (made
+        once per kit: its key cache is shared by every app the kit builds)."""
+        if self._verifier is None:
+            if self.spec.token_verifier is not None:
+                self._verifier = self.spec.token_verifier
+            else:
+                try:
+                    settings = OidcSettings()
+                except ValidationError as exc:
+                    raise RuntimeError(
+                        "set V2V_OIDC_ISSUER (and, if not the default, V2V_OIDC_AUDIENCE): "
+                        f"every API request is authenticated by the site's provider\n{exc}"
+                    ) from None
+                self._verifier = TokenVerifier.from_settings(settings)
+        return self._verifier
 
     async def rebuild(self) -> int:
         """Read models from the event store (v2v rebuild); returns the events applied."""
@@ -177,8 +199,12 @@ class ServiceKit:
             lifespan=lifespan,
             version="1",
             responses=PROBLEM_RESPONSES,
+            docs_url=None,
+            redoc_url=None,
         )
         app.state.kit = self
+        install_token_verifier(app, self.token_verifier())
+        install_docs(app)
         # A server span per request: the command's trace starts here and goes on through
         # the outbox row into Kafka.
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")

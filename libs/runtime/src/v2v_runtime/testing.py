@@ -7,7 +7,7 @@ Fast tests only: the cross-process tests in tests/integration use real Kafka.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from v2v_events import REGISTRY, to_kafka
 from v2v_events.envelope import Envelope, from_kafka
 from v2v_events.registry import Contract
 
+from .auth.testing import LocalIssuer
 from .db.tables import outbox
 from .inbox import IncomingRecord, Outcome
 from .service import ServiceKit, ServiceSpec
@@ -74,7 +75,10 @@ class RecordingPublisher:
 
 
 class ServiceHarness:
-    def __init__(self, spec: ServiceSpec) -> None:
+    def __init__(self, spec: ServiceSpec, *, headers: Mapping[str, str] | None = None) -> None:
+        self.headers = headers  # sent by every client() unless it names its own
+        if spec.token_verifier is None:
+            spec.token_verifier = TEST_ISSUER.verifier()
         self.kit = ServiceKit(spec)
         self.dead_letters = RecordingPublisher()
         self._offset = itertools.count()
@@ -90,9 +94,15 @@ class ServiceHarness:
     async def close(self) -> None:
         await self.kit.engine.dispose()
 
-    def client(self) -> httpx.AsyncClient:
+    def client(self, headers: Mapping[str, str] | None = None) -> httpx.AsyncClient:
+        """An HTTP client of the service's app over ASGI; ``headers`` (e.g. ``as_user(…)``)
+        go with every request unless a request gives its own."""
         app = self.kit.http_app(manage_lifecycle=False)
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc")
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://svc",
+            headers=headers if headers is not None else self.headers,
+        )
 
     async def deliver(
         self,
@@ -142,9 +152,52 @@ class ServiceHarness:
         return found
 
 
-ACTOR_HEADERS: dict[str, Any] = {"X-V2V-User": "u-test", "X-V2V-Role": "cell-therapy-specialist"}
-# Identities longer than an Actor may be: every service must answer them with a 422 problem.
+# One throwaway issuer per test process: services built for tests trust it (ServiceHarness),
+# and these helpers sign as it, so unit tests need no identity provider. Integration tests
+# take real tokens from Keycloak instead.
+TEST_ISSUER = LocalIssuer()
+TOKEN_LIFETIME_S = 24 * 3600
+
+
+def as_user(
+    user_id: str,
+    *roles: str,
+    sites: Sequence[str] = ("*",),
+    name: str | None = None,
+) -> dict[str, str]:
+    """Headers of a person with ``roles`` (at every site by default), signed by TEST_ISSUER;
+    their ``sub`` is ``user_id``, which the records then carry."""
+    token = TEST_ISSUER.token(
+        sub=user_id,
+        preferred_username=user_id,
+        name=name or f"Test {user_id}",
+        realm_access={"roles": list(roles)},
+        sites=list(sites),
+        lifetime_s=TOKEN_LIFETIME_S,
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def as_machine(client_id: str, *roles: str) -> dict[str, str]:
+    """Headers of a machine client (client credentials) with ``roles``."""
+    token = TEST_ISSUER.token(
+        sub=f"service-account-{client_id}",
+        preferred_username=f"service-account-{client_id}",
+        name=None,
+        azp=client_id,
+        client_id=client_id,
+        realm_access={"roles": list(roles)},
+        sites=None,
+        lifetime_s=TOKEN_LIFETIME_S,
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+# A cell therapy specialist (batch's tests) and a treatment center coordinator (who enrols).
+ACTOR_HEADERS: dict[str, Any] = as_user("u-test", "cell-therapy-specialist")
+COORDINATOR_HEADERS: dict[str, Any] = as_user("u-coord", "treatment-center-coordinator")
+# Identities longer than an Actor may be: every service must answer them with a 4xx problem.
 OVERSIZED_IDENTITIES: list[dict[str, Any]] = [
-    {**ACTOR_HEADERS, "X-V2V-User": "u" * 129},
-    {**ACTOR_HEADERS, "X-V2V-Role": "r" * 65},
+    as_user("u" * 129, "cell-therapy-specialist"),
+    as_user("u-test", "r" * 65),
 ]

@@ -40,6 +40,7 @@ def endpoints_of(config: Any) -> Endpoints:
         logistics=f"http://127.0.0.1:{config.logistics_port}",
         batch=f"http://127.0.0.1:{config.batch_port}",
         qc=f"http://127.0.0.1:{config.qc_port}",
+        issuer=config.oidc_issuer,
     )
 
 

@@ -36,6 +36,7 @@ _NO_ENDPOINTS: dict[str, Any] = {
     "kafka_bootstrap": "",
     "temporal_address": "",
     "temporal_namespace": "",
+    "oidc_issuer": "",
     "database_urls": {},
 }
 
@@ -107,6 +108,8 @@ class Platform:
         }
         if service in endpoints["database_urls"]:
             env["V2V_DATABASE_URL"] = endpoints["database_urls"][service]
+        if service != "journey":  # the APIs trust the platform's OpenID Connect provider
+            env["V2V_OIDC_ISSUER"] = endpoints["oidc_issuer"]
         if service == "journey":
             env["V2V_TEMPORAL_NAMESPACE"] = endpoints["temporal_namespace"]
             env.setdefault("V2V_POLICY_BY_PRODUCT", json.dumps(POLICY_BY_PRODUCT))

@@ -152,3 +152,9 @@ class PatientSummary(BaseModel):
     collections: list[CollectionView]
     units: list[UnitView]
     infusions: list[InfusionView]
+
+    def without_identity(self) -> PatientSummary:
+        """The record as roles that do not need the patient's identity see it."""
+        return self.model_copy(
+            update={"name": None, "birth_date": None, "medical_record_number": None}
+        )

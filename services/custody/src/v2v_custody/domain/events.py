@@ -131,6 +131,14 @@ class IdentityCorrected(DomainEvent):
     reason: str
 
 
+class IdentityViewed(DomainEvent):
+    """Someone was shown the patient's identity (who and when are the event's actor and
+    time): every read of patient-identifying data is on the record."""
+
+    kind = "identity.viewed"
+    coi: str
+
+
 # --- unit stream (id = unit id) --------------------------------------------------------
 
 
@@ -218,4 +226,5 @@ ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     UnitInfused,
     IdentityRecorded,
     IdentityCorrected,
+    IdentityViewed,
 )

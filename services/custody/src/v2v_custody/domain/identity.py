@@ -11,7 +11,7 @@ from datetime import date
 from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import DomainError
 
-from .events import IdentityCorrected, IdentityFields, IdentityRecorded
+from .events import IdentityCorrected, IdentityFields, IdentityRecorded, IdentityViewed
 from .isbt128 import is_coi
 
 MAX_AGE_YEARS = 130
@@ -110,8 +110,15 @@ class IdentityRecord(Aggregate):
         self._record(event)
         return event
 
+    def viewed(self) -> None:
+        """Record that the identity was shown to someone (the actor of the save)."""
+        self.current  # noqa: B018 (refuses an identity never recorded)
+        self._record(IdentityViewed(coi=self.coi))
+
     def apply(self, event: DomainEvent) -> None:
         match event:
+            case IdentityViewed():
+                pass
             case IdentityRecorded():
                 self._current = PatientIdentity(
                     event.name, event.birth_date, event.medical_record_number

@@ -25,6 +25,7 @@ async def register_lot(uow: UnitOfWork, msg: LotProduced) -> Lot:
         viability_pct=msg.viability_pct,
         attempt=msg.attempt,
         produced_at=msg.produced_at,
+        manufacturing_site=msg.manufacturing_site,
     )
     if event is None:
         return lot  # already known: the state as it is

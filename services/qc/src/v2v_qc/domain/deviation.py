@@ -13,7 +13,7 @@ from datetime import datetime
 from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict
 
-from .common import QA_REVIEWER, Who, require_role
+from .common import QA_REVIEWER, Forbidden, Who, require_role
 from .events import (
     Classification,
     DeviationClosed,
@@ -97,6 +97,12 @@ class Deviation(Aggregate):
         require_role(by, QA_REVIEWER, "closing a deviation")
         if self.closed is not None:
             raise Conflict("deviation-closed", f"deviation {self.id} is already closed")
+        if self.opened is not None and self.opened.opened_by.user_id == by.user_id:
+            # Segregation of duties: the author of a record does not approve it.
+            raise Forbidden(
+                "closure-by-author",
+                f"{by.user_id} opened deviation {self.id}: another QA reviewer closes it",
+            )
         event = DeviationClosed(deviation_id=self.id, reason=reason, closed_at=at, closed_by=by)
         self._record(event)
         return event

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.contracts.qc import RecoveryDecision
-from v2v_runtime.domain import DomainEvent
+from v2v_runtime.domain import DomainEvent, Upcaster
 
 from .common import Who
 from .dose import DoseCalculation
@@ -180,8 +181,15 @@ class DeviationClosed(DomainEvent):
 # --- lot stream -----------------------------------------------------------------------
 
 
+def _registered_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 did not keep the manufacturing site: unknown for lots registered before.
+    return {**payload, "manufacturing_site": None}
+
+
 class LotRegistered(DomainEvent):
     kind = "lot.registered"
+    schema_version = 2  # v2: the manufacturing site (who may see the lot's QC)
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: _registered_v1_to_v2}
 
     lot_id: str
     coi: str
@@ -190,6 +198,7 @@ class LotRegistered(DomainEvent):
     viability_pct: float
     attempt: int
     produced_at: datetime
+    manufacturing_site: str | None
 
 
 class PanelAssigned(DomainEvent):

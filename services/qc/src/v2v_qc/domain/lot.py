@@ -14,7 +14,7 @@ from v2v_events.contracts.qc import RecoveryDecision
 from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict
 
-from .common import QA_REVIEWER, Who, require_role
+from .common import QA_REVIEWER, Forbidden, Who, require_role
 from .deviation import BLOCKING
 from .events import (
     Certificate,
@@ -72,6 +72,7 @@ class Lot(Aggregate):
         viability_pct: float,
         attempt: int,
         produced_at: datetime,
+        manufacturing_site: str | None = None,
     ) -> LotRegistered | None:
         """Manufacturing produced the lot; a repeat is answered with the state as it is."""
         self.check_patient(coi)
@@ -85,6 +86,7 @@ class Lot(Aggregate):
             viability_pct=viability_pct,
             attempt=attempt,
             produced_at=produced_at,
+            manufacturing_site=manufacturing_site,
         )
         self._record(event)
         return event
@@ -122,6 +124,13 @@ class Lot(Aggregate):
                 "panel-not-evaluated",
                 f"lot {self.lot_id} cannot be released: tests without a result",
                 pending=panel.pending_tests,
+            )
+        if by.user_id in panel.result_authors:
+            # Segregation of duties: who entered a result does not release on it.
+            raise Forbidden(
+                "release-by-result-author",
+                f"{by.user_id} entered results of panel {panel.id}: another QA reviewer "
+                "must release lot " + self.lot_id,
             )
         if panel.evaluation.outcome is not PanelStatus.IN_SPECIFICATION:
             raise Conflict(
@@ -252,6 +261,10 @@ class Lot(Aggregate):
         if self.released is not None:
             return Decision.RELEASE
         return None if self.rejected is None else Decision.REJECT
+
+    @property
+    def manufacturing_site(self) -> str | None:
+        return None if self.registered is None else self.registered.manufacturing_site
 
     def apply(self, event: DomainEvent) -> None:
         match event:

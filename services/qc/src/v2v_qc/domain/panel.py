@@ -184,6 +184,11 @@ class Panel(Aggregate):
         return [t.code for t in self.spec.tests if t.code not in self.results]
 
     @property
+    def result_authors(self) -> set[str]:
+        """Everyone who entered or corrected one of the panel's results (their user ids)."""
+        return {r.recorded_by.user_id for revisions in self.history.values() for r in revisions}
+
+    @property
     def complete(self) -> bool:
         return not self.pending_tests
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Response
 
 from v2v_events.contracts.batch import OpenBatch
 from v2v_events.ids import COI_PATTERN
+from v2v_runtime.authz import Caller, Roles, allowed
 from v2v_runtime.errors import NotFound
 from v2v_runtime.http_deps import NewUow
-from v2v_runtime.identity import CurrentActor
 from v2v_runtime.uow import UnitOfWork
 from v2v_runtime.windows import ReportedTimeWindow
 
@@ -23,17 +23,36 @@ from ...domain import ProductCatalog
 from ..db import queries
 from .schemas import LotBody, OpenBatchBody, RejectBody, StepBody
 
+R = Roles
+Manufacturing = Annotated[Caller, allowed(R.CELL_THERAPY_SPECIALIST, R.MANUFACTURING_SUPERVISOR)]
+# Disposition is QA's (a later change makes it QA's alone); a supervisor records a failure.
+Rejecter = Annotated[Caller, allowed(R.MANUFACTURING_SUPERVISOR, R.QA_REVIEWER)]
+Reader = Annotated[
+    Caller,
+    allowed(
+        R.CELL_THERAPY_SPECIALIST,
+        R.MANUFACTURING_SUPERVISOR,
+        R.MATERIALS_HANDLER,
+        R.QC_ANALYST,
+        R.QC_REVIEWER,
+        R.QA_REVIEWER,
+        R.QUALIFIED_PERSON,
+        R.AUDITOR,
+    ),
+]
 
-async def _record(uow: UnitOfWork, batch_id: str) -> BatchRecord:
+
+async def _record(uow: UnitOfWork, caller: Caller, batch_id: str) -> BatchRecord:
+    """404 for a batch that does not exist or was made at a site not the caller's."""
     found = await queries.batch_record(uow.session, batch_id)
-    if found is None:
+    if found is None or not caller.may_see(found.manufacturing_site):
         raise NotFound("batch-not-found", f"no batch {batch_id!r}")
     return found
 
 
-async def _lot(uow: UnitOfWork, lot_id: str) -> LotView:
+async def _lot(uow: UnitOfWork, caller: Caller, lot_id: str) -> LotView:
     found = await queries.lot(uow.session, lot_id)
-    if found is None:
+    if found is None or not caller.may_see(found.manufacturing_site):
         raise NotFound("lot-not-found", f"no lot {lot_id!r}")
     return found
 
@@ -43,12 +62,14 @@ def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) ->
 
     @router.post("/batches", status_code=201, response_model=BatchRecord)
     async def open_(
-        body: OpenBatchBody, actor: CurrentActor, uow: NewUow, response: Response
+        body: OpenBatchBody, caller: Manufacturing, uow: NewUow, response: Response
     ) -> BatchRecord:
         """Open a batch from an apheresis unit custody has collected, for its CoI and DIN
         (idempotent per CoI, apheresis unit and attempt: 200 and the existing batch when it
         is already open with the same details). A unit batch has not (yet) learnt of is a
         422 problem."""
+        caller.require_site(body.manufacturing_site, "opening a batch")
+        actor = caller.actor
         cmd = OpenBatch(
             coi=body.coi,
             apheresis_unit_id=body.apheresis_unit_id,
@@ -60,54 +81,61 @@ def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) ->
         async with uow:
             opened = await open_batch(uow, catalog, cmd, actor, product_code=body.product_code)
             assert opened is not None  # HTTP never defers: an unknown unit is a 422
-            record = await _record(uow, opened.batch_id)
+            record = await _record(uow, caller, opened.batch_id)
         if not opened.created:
             response.status_code = 200
         return record
 
     @router.get("/batches", response_model=list[BatchSummary])
     async def list_(
-        uow: NewUow, coi: Annotated[str, Query(pattern=COI_PATTERN)]
+        uow: NewUow, caller: Reader, coi: Annotated[str, Query(pattern=COI_PATTERN)]
     ) -> list[BatchSummary]:
         async with uow:
-            return await queries.batches_of(uow.session, coi)
+            found = await queries.batches_of(uow.session, coi)
+        return [b for b in found if caller.may_see(b.manufacturing_site)]
 
     @router.get("/batches/{batch_id}", response_model=BatchRecord)
-    async def get_batch(batch_id: str, uow: NewUow) -> BatchRecord:
+    async def get_batch(batch_id: str, caller: Reader, uow: NewUow) -> BatchRecord:
         async with uow:
-            return await _record(uow, batch_id)
+            return await _record(uow, caller, batch_id)
 
     @router.post("/batches/{batch_id}/steps", status_code=201, response_model=StepView)
-    async def record(batch_id: str, body: StepBody, actor: CurrentActor, uow: NewUow) -> StepView:
+    async def record(batch_id: str, body: StepBody, caller: Manufacturing, uow: NewUow) -> StepView:
         entry = StepEntry(**body.model_dump())
         async with uow:
-            done = await record_step(uow, batch_id, entry, actor, reported_times)
+            await _record(uow, caller, batch_id)
+            done = await record_step(uow, batch_id, entry, caller.actor, reported_times)
             view = await queries.step(uow.session, batch_id, done.step.value)
         assert view is not None
         return view
 
     @router.post("/batches/{batch_id}/lot", status_code=201, response_model=LotView)
-    async def produce(batch_id: str, body: LotBody, actor: CurrentActor, uow: NewUow) -> LotView:
+    async def produce(batch_id: str, body: LotBody, caller: Manufacturing, uow: NewUow) -> LotView:
         async with uow:
-            lot = await produce_lot(uow, batch_id, LotEntry(**body.model_dump()), actor)
-            return await _lot(uow, lot.lot_id)
+            await _record(uow, caller, batch_id)
+            lot = await produce_lot(uow, batch_id, LotEntry(**body.model_dump()), caller.actor)
+            return await _lot(uow, caller, lot.lot_id)
 
     @router.get("/lots/{lot_id}", response_model=LotView)
-    async def get_lot(lot_id: str, uow: NewUow) -> LotView:
+    async def get_lot(lot_id: str, caller: Reader, uow: NewUow) -> LotView:
         async with uow:
-            return await _lot(uow, lot_id)
+            return await _lot(uow, caller, lot_id)
 
     @router.post("/lots/{lot_id}/reject", response_model=LotView)
-    async def reject(lot_id: str, body: RejectBody, actor: CurrentActor, uow: NewUow) -> LotView:
+    async def reject(lot_id: str, body: RejectBody, caller: Rejecter, uow: NewUow) -> LotView:
         async with uow:
-            await reject_lot(uow, lot_id, body.reason, actor, deviation_id=body.deviation_id)
-            return await _lot(uow, lot_id)
+            await _lot(uow, caller, lot_id)
+            await reject_lot(uow, lot_id, body.reason, caller.actor, deviation_id=body.deviation_id)
+            return await _lot(uow, caller, lot_id)
 
     @router.get("/materials/{apheresis_unit_id}", response_model=MaterialView)
-    async def get_material(apheresis_unit_id: str, uow: NewUow) -> MaterialView:
+    async def get_material(apheresis_unit_id: str, caller: Reader, uow: NewUow) -> MaterialView:
         async with uow:
             found = await queries.material(uow.session, apheresis_unit_id)
-        if found is None:
+        visible = found is not None and (
+            not found.batches or any(caller.may_see(b.manufacturing_site) for b in found.batches)
+        )
+        if found is None or not visible:
             raise NotFound("material-not-found", f"no apheresis unit {apheresis_unit_id!r}")
         return found
 

@@ -22,6 +22,7 @@ from ...domain.events import (
     CustodyTransferred,
     IdentityCorrected,
     IdentityRecorded,
+    IdentityViewed,
     InfusionRecorded,
     PatientEnrolled,
     PatientJourneyEnded,
@@ -64,6 +65,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
     match event:
         case IdentityRecorded() | IdentityCorrected():
             await identity.project(session, event)
+        case IdentityViewed():
+            pass  # on the identity stream: the read is on the record, nothing to project
         case PatientEnrolled():
             await session.execute(
                 insert(patients).values(

@@ -115,6 +115,7 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                 coi=event.coi,
                 batch_id=event.batch_id,
                 total_viable_cells=event.total_viable_cells,
+                manufacturing_site=event.manufacturing_site,
             )
         case PanelAssigned():
             await _upsert_lot(session, event.lot_id, coi=event.coi, panel_id=event.panel_id)

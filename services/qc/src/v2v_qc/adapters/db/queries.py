@@ -168,3 +168,11 @@ async def deviation_views(
     if lot_id is not None:
         query = query.where(deviations.c.lot_id == lot_id)
     return [_deviation(r) for r in await session.execute(query)]
+
+
+async def lot_site(session: AsyncSession, lot_id: str) -> tuple[bool, str | None]:
+    """(whether QC knows the lot, its manufacturing site if recorded)."""
+    row = (
+        await session.execute(select(lots.c.manufacturing_site).where(lots.c.lot_id == lot_id))
+    ).first()
+    return (row is not None, None if row is None else row.manufacturing_site)

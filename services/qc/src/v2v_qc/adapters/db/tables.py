@@ -61,6 +61,7 @@ lots = Table(
     Column("lot_id", String(128), primary_key=True),
     Column("coi", String(32), nullable=False, index=True),
     Column("batch_id", String(128)),
+    Column("manufacturing_site", String(200)),  # who may see the lot's QC (sites)
     Column("total_viable_cells", Float),
     Column("panel_id", String(64)),
     Column("decision", String(16)),

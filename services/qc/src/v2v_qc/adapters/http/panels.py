@@ -6,12 +6,12 @@ from fastapi import APIRouter
 
 from v2v_runtime.errors import DomainError, NotFound
 from v2v_runtime.http_deps import Kit, NewUow
-from v2v_runtime.identity import CurrentActor
 
 from ...application.record_result import ResultEntry, record_result
 from ...application.views import PanelView, RecordedView
 from ...domain.spec import Spec, SpecCatalog
 from ..db import queries
+from .access import Analyst, Reader, SpecReader, sees_lot
 
 
 def panels_router(specs: SpecCatalog) -> APIRouter:
@@ -19,30 +19,34 @@ def panels_router(specs: SpecCatalog) -> APIRouter:
 
     @router.get("/panels")
     async def list_panels(
-        kit: Kit, coi: str | None = None, lot_id: str | None = None
+        kit: Kit, caller: Reader, coi: str | None = None, lot_id: str | None = None
     ) -> list[PanelView]:
         """Panels of a chain of identity and/or of a lot."""
         if coi is None and lot_id is None:
             raise DomainError("filter-required", "give coi and/or lot_id")
         async with kit.sessions() as session:
-            return await queries.panel_views(session, coi=coi, lot_id=lot_id)
+            found = await queries.panel_views(session, coi=coi, lot_id=lot_id)
+            return [p for p in found if await sees_lot(session, caller, p.lot_id)]
 
     @router.get("/panels/{panel_id}")
-    async def get_panel(kit: Kit, panel_id: str) -> PanelView:
+    async def get_panel(kit: Kit, caller: Reader, panel_id: str) -> PanelView:
         async with kit.sessions() as session:
             view = await queries.panel_view(session, panel_id)
-        if view is None:
-            raise NotFound("panel-not-found", f"no panel {panel_id!r}")
+            if view is None or not await sees_lot(session, caller, view.lot_id):
+                raise NotFound("panel-not-found", f"no panel {panel_id!r}")
         return view
 
     @router.post("/panels/{panel_id}/results", status_code=201)
     async def post_result(
-        uow: NewUow, panel_id: str, entry: ResultEntry, actor: CurrentActor
+        uow: NewUow, panel_id: str, entry: ResultEntry, caller: Analyst
     ) -> RecordedView:
         """Record a result (or correct one with a correction_reason). Recording car_pos
         also computes the dose; the last missing result evaluates the panel."""
         async with uow:
-            recorded = await record_result(uow, panel_id, entry, actor)
+            panel = await queries.panel_view(uow.session, panel_id)
+            if panel is None or not await sees_lot(uow.session, caller, panel.lot_id):
+                raise NotFound("panel-not-found", f"no panel {panel_id!r}")
+            recorded = await record_result(uow, panel_id, entry, caller.actor)
             view = await queries.panel_view(uow.session, panel_id)
         assert view is not None
         by_code = {t.code: t.result for t in view.tests if t.result is not None}
@@ -57,7 +61,7 @@ def panels_router(specs: SpecCatalog) -> APIRouter:
         )
 
     @router.get("/specs/{product_code}")
-    async def get_spec(product_code: str) -> Spec:
+    async def get_spec(product_code: str, caller: SpecReader) -> Spec:
         """The current specification of a product (the default one if it has none)."""
         return specs.current(product_code)
 

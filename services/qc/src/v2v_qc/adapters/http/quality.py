@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from v2v_events.contracts.qc import RecoveryDecided
 from v2v_runtime.errors import DomainError, NotFound
 from v2v_runtime.http_deps import Kit, NewUow
-from v2v_runtime.identity import CurrentActor
 
 from ...application import messages
 from ...application.deviations import (
@@ -21,6 +20,7 @@ from ...application.release import DecisionEntry, decide
 from ...application.views import DecisionOutView, DeviationView
 from ...domain.events import Certificate
 from ..db import queries
+from .access import CertificateReader, QualityUnit, Reader, Reporter, require_lot, sees_lot
 
 
 def quality_router() -> APIRouter:
@@ -28,12 +28,13 @@ def quality_router() -> APIRouter:
 
     @router.post("/lots/{lot_id}/decision", status_code=201)
     async def post_decision(
-        uow: NewUow, lot_id: str, entry: DecisionEntry, actor: CurrentActor
+        uow: NewUow, lot_id: str, entry: DecisionEntry, caller: QualityUnit
     ) -> DecisionOutView:
         """QA (role qa-reviewer) releases or rejects the lot; a release issues the
-        certificate of analysis."""
+        certificate of analysis. Who entered a result of the lot's panel cannot release it."""
         async with uow:
-            d = await decide(uow, lot_id, entry, actor)
+            await require_lot(uow.session, caller, lot_id)
+            d = await decide(uow, lot_id, entry, caller.actor)
         return DecisionOutView(
             lot_id=d.lot_id,
             panel_id=d.panel_id,
@@ -46,58 +47,65 @@ def quality_router() -> APIRouter:
 
     @router.post("/lots/{lot_id}/recovery-decision", status_code=201)
     async def post_recovery_decision(
-        uow: NewUow, lot_id: str, entry: RecoveryEntry, actor: CurrentActor
+        uow: NewUow, lot_id: str, entry: RecoveryEntry, caller: QualityUnit
     ) -> RecoveryDecided:
         """After the lot was rejected (by QA, or by manufacturing after release), QA (role
         qa-reviewer) decides how the patient's journey goes on: re-manufacture from retained
         material, a new collection, or end the journey. The journey waits for this."""
         async with uow:
-            chosen = await decide_recovery(uow, lot_id, entry, actor)
+            await require_lot(uow.session, caller, lot_id)
+            chosen = await decide_recovery(uow, lot_id, entry, caller.actor)
         return messages.recovery_decided(chosen)
 
     @router.get("/certificates/{certificate_id}")
-    async def get_certificate(kit: Kit, certificate_id: str) -> Certificate:
+    async def get_certificate(
+        kit: Kit, caller: CertificateReader, certificate_id: str
+    ) -> Certificate:
         async with kit.sessions() as session:
             found = await queries.certificate(session, certificate_id)
-        if found is None:
-            raise NotFound("certificate-not-found", f"no certificate {certificate_id!r}")
+            if found is None or not await sees_lot(session, caller, found.lot_id):
+                raise NotFound("certificate-not-found", f"no certificate {certificate_id!r}")
         return found
 
     @router.get("/deviations")
     async def list_deviations(
-        kit: Kit, coi: str | None = None, lot_id: str | None = None
+        kit: Kit, caller: Reader, coi: str | None = None, lot_id: str | None = None
     ) -> list[DeviationView]:
         if coi is None and lot_id is None:
             raise DomainError("filter-required", "give coi and/or lot_id")
         async with kit.sessions() as session:
-            return await queries.deviation_views(session, coi=coi, lot_id=lot_id)
+            found = await queries.deviation_views(session, coi=coi, lot_id=lot_id)
+            return [d for d in found if await sees_lot(session, caller, d.lot_id)]
 
     @router.get("/deviations/{deviation_id}")
-    async def get_deviation(kit: Kit, deviation_id: str) -> DeviationView:
+    async def get_deviation(kit: Kit, caller: Reader, deviation_id: str) -> DeviationView:
         async with kit.sessions() as session:
             found = await queries.deviation_view(session, deviation_id)
-        if found is None:
-            raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
+            if found is None or not await sees_lot(session, caller, found.lot_id):
+                raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
         return found
 
     @router.post("/deviations", status_code=201)
-    async def post_deviation(
-        uow: NewUow, entry: DeviationEntry, actor: CurrentActor
-    ) -> DeviationView:
+    async def post_deviation(uow: NewUow, entry: DeviationEntry, caller: Reporter) -> DeviationView:
         """Open a deviation against a lot QC knows (e.g. a temperature excursion)."""
         async with uow:
-            deviation = await open_deviation(uow, entry, actor)
+            await require_lot(uow.session, caller, entry.lot_id)
+            deviation = await open_deviation(uow, entry, caller.actor)
             view = await queries.deviation_view(uow.session, deviation.id)
         assert view is not None
         return view
 
     @router.post("/deviations/{deviation_id}/close")
     async def post_closure(
-        uow: NewUow, deviation_id: str, entry: ClosureEntry, actor: CurrentActor
+        uow: NewUow, deviation_id: str, entry: ClosureEntry, caller: QualityUnit
     ) -> DeviationView:
-        """QA (role qa-reviewer) closes a deviation; it no longer blocks release."""
+        """QA (role qa-reviewer) closes a deviation; it no longer blocks release. Who
+        opened it cannot close it."""
         async with uow:
-            await close_deviation(uow, deviation_id, entry, actor)
+            found = await queries.deviation_view(uow.session, deviation_id)
+            if found is None or not await sees_lot(uow.session, caller, found.lot_id):
+                raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
+            await close_deviation(uow, deviation_id, entry, caller.actor)
             view = await queries.deviation_view(uow.session, deviation_id)
         assert view is not None
         return view

@@ -1,0 +1,188 @@
+"""Who may call what, on the real Keycloak's tokens.
+
+Every route of every service is called with every role (people by the password grant,
+machine clients by client credentials: one token each per session) and with tokens that
+must never pass: none, expired, from another issuer, with a tampered payload, with
+``alg: none``. The GMP-critical operations are checked against expectations written down
+here, not read from the declarations in code, so a wrong declaration fails. In-process
+over ASGI, on SQLite: the services' own apps with the verifier they run with in production.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from v2v_cli.tokens import TokenBroker
+from v2v_runtime.auth.testing import LocalIssuer
+from v2v_runtime.authz import MACHINES, PEOPLE
+
+from .access_world import BUILD, PROBLEM, World, bearer, declarations, open_world
+
+pytestmark = pytest.mark.integration
+
+ROLES = (*PEOPLE, *MACHINES)
+MISSING = "matrix-404"  # every path parameter: an id nothing has
+
+# GMP-critical operations and who may do them, written here independently of the code.
+CRITICAL: dict[tuple[str, str], set[str]] = {
+    # disposition is the quality unit's; manufacturing may also reject a failed lot
+    ("qc", "POST /lots/{lot_id}/decision"): {"qa-reviewer"},
+    ("qc", "POST /lots/{lot_id}/recovery-decision"): {"qa-reviewer"},
+    ("batch", "POST /lots/{lot_id}/reject"): {"qa-reviewer", "manufacturing-supervisor"},
+    ("qc", "POST /panels/{panel_id}/results"): {"qc-analyst"},
+    ("qc", "POST /deviations/{deviation_id}/close"): {"qa-reviewer"},
+    ("batch", "POST /batches/{batch_id}/steps"): {
+        "cell-therapy-specialist",
+        "manufacturing-supervisor",
+    },
+    ("batch", "POST /batches/{batch_id}/lot"): {
+        "cell-therapy-specialist",
+        "manufacturing-supervisor",
+    },
+    ("custody", "POST /patients"): {"treatment-center-coordinator"},
+    ("custody", "POST /patients/{coi}/identity-corrections"): {"treatment-center-coordinator"},
+    ("custody", "POST /patients/{coi}/collections"): {"apheresis-nurse"},
+    ("custody", "POST /patients/{coi}/infusions"): {"infusion-nurse"},
+}
+# Who reads a patient's record at all (identity or not: see test_patient_identity.py).
+PATIENT_READERS = {
+    "treatment-center-coordinator",
+    "apheresis-nurse",
+    "infusion-nurse",
+    "logistics-coordinator",
+    "courier",
+    "materials-handler",
+    "cell-therapy-specialist",
+    "manufacturing-supervisor",
+    "qa-reviewer",
+    "qualified-person",
+    "auditor",
+}
+CRITICAL[("custody", "GET /patients/{coi}")] = PATIENT_READERS
+# A machine feeds data in; it never decides, signs, disposes or reads patients.
+MACHINE_FEEDS = {
+    ("logistics", "POST /shipments/{shipment_id}/pickup"): {"courier-integration"},
+    ("logistics", "POST /shipments/{shipment_id}/delivery"): {"courier-integration"},
+}
+READ_ONLY = {"auditor", "administrator"}  # never write a GMP record
+
+
+@pytest.fixture(scope="module")
+async def world(
+    tmp_path_factory: pytest.TempPathFactory, oidc_issuer: str, tokens: TokenBroker
+) -> AsyncIterator[World]:
+    async with open_world(tmp_path_factory.mktemp("matrix"), oidc_issuer, tokens) as w:
+        yield w
+
+
+DECLARED = declarations()
+ROUTES = sorted(DECLARED)
+
+
+async def call(
+    world: World, service: str, operation: str, headers: dict[str, str]
+) -> httpx.Response:
+    method, path = operation.split(" ", 1)
+    for name in ("coi", "lot_id", "panel_id", "batch_id", "booking_id", "shipment_id"):
+        path = path.replace("{" + name + "}", MISSING)
+    for name in ("deviation_id", "certificate_id", "unit_id", "apheresis_unit_id"):
+        path = path.replace("{" + name + "}", MISSING)
+    path = path.replace("{product_code}", "S1234").replace("{site}", "manufacturing-site-1")
+    assert "{" not in path, path
+    async with world.client(service) as client:
+        if method == "POST":
+            return await client.post(path, json={}, headers=headers)
+        return await client.request(method, path, headers=headers)
+
+
+def refused_for_role(r: httpx.Response) -> bool:
+    assert r.status_code < 500, r.text
+    assert r.status_code != 401, r.text  # a valid token is always someone
+    return r.status_code == 403 and r.json()["type"] == f"{PROBLEM}role-not-allowed"
+
+
+def test_every_service_has_routes_in_the_matrix() -> None:
+    assert {s for s, _ in ROUTES} == set(BUILD)
+    assert len(ROUTES) >= 30
+
+
+@pytest.mark.parametrize(("service", "operation"), ROUTES, ids=[f"{s}:{o}" for s, o in ROUTES])
+async def test_every_role_on_every_route(world: World, service: str, operation: str) -> None:
+    allowed_by_behaviour = set()
+    for role in ROLES:
+        r = await call(world, service, operation, await world.as_(role))
+        if not refused_for_role(r):
+            allowed_by_behaviour.add(role)
+    # what the route does is what it declares (and so what docs/roles.md says) ...
+    assert allowed_by_behaviour == DECLARED[(service, operation)]
+    # ... and what GMP demands, written down above
+    expected = CRITICAL.get((service, operation))
+    if expected is not None:
+        assert allowed_by_behaviour == expected
+    method = operation.split(" ", 1)[0]
+    if method == "POST":
+        assert not allowed_by_behaviour & READ_ONLY
+        machines = allowed_by_behaviour & set(MACHINES)
+        assert machines <= MACHINE_FEEDS.get((service, operation), set())
+    if service == "custody":  # patient records: people only
+        assert not allowed_by_behaviour & set(MACHINES)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+async def bad_tokens(world: World, oidc_issuer: str) -> dict[str, dict[str, str]]:
+    real = await world.token("qc-analyst")
+    header, payload, signature = real.split(".")
+    claims = json.loads(_unb64(payload))
+    # the analyst makes themself QA: the provider's signature no longer matches
+    promoted = claims | {"realm_access": {"roles": ["qa-reviewer", "qc-analyst"]}}
+    tampered = ".".join([header, _b64(json.dumps(promoted).encode()), signature])
+    none_header = json.loads(_unb64(header)) | {"alg": "none"}
+    unsigned = ".".join([_b64(json.dumps(none_header).encode()), payload, ""])
+    now = int(time.time())
+    every_role = {"realm_access": {"roles": list(PEOPLE)}, "sites": ["*"]}
+    expired = world.second.token(iat=now - 7200, exp=now - 3600, **every_role)
+    elsewhere = LocalIssuer(issuer=oidc_issuer.replace("vein2vein", "elsewhere"))
+    return {
+        "none": {},
+        "not a bearer token": {"Authorization": f"Basic {_b64(b'qa-reviewer:pw')}"},
+        "malformed": bearer("not.a.jwt"),
+        "expired": bearer(expired),
+        "another issuer": bearer(elsewhere.token(**every_role)),
+        "tampered payload": bearer(tampered),
+        "alg none": bearer(unsigned),
+    }
+
+
+@pytest.mark.parametrize(("service", "operation"), ROUTES, ids=[f"{s}:{o}" for s, o in ROUTES])
+async def test_tokens_that_must_not_pass(
+    world: World, oidc_issuer: str, service: str, operation: str
+) -> None:
+    for what, headers in (await bad_tokens(world, oidc_issuer)).items():
+        r = await call(world, service, operation, headers)
+        assert r.status_code == 401, (what, r.text)
+        assert r.headers["content-type"] == "application/problem+json", what
+        assert r.headers["www-authenticate"].startswith("Bearer"), what
+
+
+async def test_the_second_key_is_trusted_so_expiry_is_what_refuses(world: World) -> None:
+    """The control for the expired token above: the same key, not expired, passes."""
+    now = int(time.time())
+    valid = world.second.token(
+        iat=now, exp=now + 300, realm_access={"roles": ["qa-reviewer"]}, sites=["*"]
+    )
+    async with world.client("qc") as qc:
+        r = await qc.get("/deviations", params={"coi": "CHA1B2C26000001"}, headers=bearer(valid))
+    assert r.status_code == 200, r.text
