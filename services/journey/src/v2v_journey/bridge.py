@@ -5,7 +5,8 @@ the journey's own store first, then signal-with-starts the workflow with Tempora
 reject-duplicate id policy. A duplicate or replayed enrolment — also long after the journey
 ended, when Temporal may have dropped the closed run — never starts a second run; only an
 operator's ``v2v journey reopen`` does. Every other event the workflow waits for is
-signalled to its journey under the event's short type name. The Kafka offset moves only
+signalled to its journey under the event's short type name: exactly the events the
+workflow declares it listens to (``listens.LISTENS_TO``). The Kafka offset moves only
 after Temporal accepted the signal; while Temporal is unreachable the bridge retries and
 does not move on. An event for a journey that does not exist goes to the dead letters; one
 for a journey already closed is logged and skipped.
@@ -24,12 +25,13 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from v2v_events import REGISTRY
-from v2v_events.contracts import batch, custody, logistics, qc
+from v2v_events.contracts import custody
 from v2v_events.envelope import Envelope
 from v2v_events.registry import Contract
 from v2v_runtime.deadletters import DeadLetterReason, DeadLetters, IncomingRecord
 from v2v_runtime.records import Decoded, RecordDecoder, Skipped
 
+from .listens import LISTENS_TO, STARTS_JOURNEY
 from .model import (
     TASK_QUEUE,
     JourneyInput,
@@ -42,27 +44,11 @@ from .starts import start_journey
 
 log = logging.getLogger("v2v.journey.bridge")
 
-# The events the journey waits for; the rest stay on Kafka for other readers.
-FORWARDED: tuple[type[Contract], ...] = (
-    logistics.CollectionScheduled,
-    logistics.CollectionUnschedulable,
-    logistics.SchedulingDecided,
-    logistics.ShipmentBooked,
-    logistics.InfusionSlotBooked,
-    custody.CollectionRecorded,
-    custody.UnitReceived,
-    custody.InfusionRecorded,
-    batch.BatchOpened,
-    batch.RemanufactureRefused,
-    batch.LotProduced,
-    batch.LotRejected,
-    qc.PanelEvaluated,
-    qc.LotReleased,
-    qc.LotReleaseRejected,
-    qc.RecoveryDecided,
-)
+# The events the journey waits for, as the workflow declares them; the rest stay on Kafka
+# for other readers.
+FORWARDED: tuple[type[Contract], ...] = LISTENS_TO
 _FORWARDED_NAMES = {REGISTRY.for_model(m).name for m in FORWARDED}
-_ENROLLED = REGISTRY.for_model(custody.PatientEnrolled).name
+_ENROLLED = REGISTRY.for_model(STARTS_JOURNEY).name
 
 
 class Outcome(StrEnum):

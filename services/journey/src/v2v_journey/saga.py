@@ -1,18 +1,38 @@
-"""Compensations, registered before each step and run in reverse on failure."""
+"""The journey's saga: compensations registered before each step and run in reverse when
+the step's stage fails, and the compensation steps themselves (cancel a booking, cancel what
+a confirmation booked, reject the lot or the apheresis unit)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from v2v_events.bounds import clip
+    from v2v_events.contracts.batch import RejectLot
+    from v2v_events.contracts.custody import RejectUnit
+    from v2v_events.contracts.journey import NotificationReason
+    from v2v_events.contracts.logistics import CancelBooking
+    from v2v_events.registry import Contract
+
+    from .activities import JourneyActivities
+    from .mailbox import Expect
+    from .model import Stage
+
+from .mechanics import SYSTEM, JourneyMechanics
+
+C = TypeVar("C", bound=Contract)
+Step = Callable[[], Awaitable[None]]
 
 
 class Compensations:
     def __init__(self) -> None:
-        self._steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        self._steps: list[tuple[str, Step]] = []
         self.done: list[str] = []
 
-    def add(self, name: str, step: Callable[[], Awaitable[None]]) -> None:
+    def add(self, name: str, step: Step) -> None:
         self._steps.append((name, step))
 
     def __bool__(self) -> bool:
@@ -30,3 +50,106 @@ class Compensations:
                 workflow.logger.exception("compensation %s failed", name)
                 self.done.append(f"{name} (failed)")
         return self.done
+
+
+class JourneySaga(JourneyMechanics):
+    """The open sagas of one journey (one per stage that booked something)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sagas: list[Compensations] = []
+
+    def _saga(self) -> Compensations:
+        saga = Compensations()
+        self._sagas.append(saga)
+        return saga
+
+    def _done(self, saga: Compensations) -> None:
+        if saga in self._sagas:
+            self._sagas.remove(saga)
+
+    async def _compensate(
+        self,
+        saga: Compensations,
+        reason: NotificationReason,
+        detail: str,
+        lot_id: str | None = None,
+    ) -> None:
+        self._note(Stage.COMPENSATING, detail)
+        done = await saga.run()
+        self._done(saga)
+        self._note(Stage.COMPENSATING, "compensated: " + (", ".join(done) or "nothing booked"))
+        await self._notify(reason, detail, lot_id)
+
+    async def _compensate_all(self) -> None:
+        """Undo everything still booked, newest saga first (an operator cancelled)."""
+        for saga in reversed(self._sagas):
+            await saga.run()
+
+    # --- compensation steps: built when the step is booked, run only on failure ---------------
+
+    def _cancel(self, booking_id: str, reason: str) -> Step:
+        async def step() -> None:
+            await self._act(
+                JourneyActivities.cancel_booking,
+                CancelBooking(
+                    coi=self.inp.coi, booking_id=booking_id, reason=clip(reason), actor=SYSTEM
+                ),
+                f"cancel booking {booking_id}",
+            )
+
+        return step
+
+    def _cancel_booked(
+        self, booked: Expect[C], booking_id: Callable[[C], str], reason: str
+    ) -> Step:
+        """Cancel what a service confirmed as ``booked``, once its confirmation is here."""
+
+        async def step() -> None:
+            confirmation = self._peek(booked)
+            if confirmation is None:  # the confirmation may still be on its way
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._peek(booked) is not None,
+                        timeout=self.inp.policy.command_reply,
+                    )
+                except TimeoutError:
+                    workflow.logger.warning("nothing booked to cancel for %s", booked.kind.__name__)
+                    return
+                confirmation = self._peek(booked)
+            assert confirmation is not None
+            await self._cancel(booking_id(confirmation), reason)()
+
+        return step
+
+    def _reject_lot(self, lot_id: str) -> Step:
+        async def step() -> None:
+            await self._act(
+                JourneyActivities.reject_lot,
+                RejectLot(
+                    coi=self.inp.coi,
+                    lot_id=lot_id,
+                    # why the lot failed is known only when the step runs
+                    reason=clip(self._failure or "journey compensation"),
+                    deviation_id=self._deviation,
+                    actor=SYSTEM,
+                ),
+                f"reject lot {lot_id}",
+            )
+
+        return step
+
+    def _reject_unit(self, unit_id: str) -> Step:
+        async def step() -> None:
+            await self._act(
+                JourneyActivities.reject_unit,
+                RejectUnit(
+                    coi=self.inp.coi,
+                    unit_id=unit_id,
+                    reason=clip(self._failure or "journey compensation"),
+                    actor=SYSTEM,
+                ),
+                f"reject unit {unit_id}",
+            )
+
+        return step

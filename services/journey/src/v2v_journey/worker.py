@@ -101,7 +101,18 @@ def make_worker(client: Client, publisher: KafkaPublisher, task_queue: str) -> W
     )
 
 
+def stop_on_signals() -> asyncio.Event:
+    """Set on SIGTERM or SIGINT: the process then winds down, as a service's does
+    (``v2v_runtime.service.run``)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
 async def run(roles: set[str]) -> None:
+    """Run the worker and/or the bridge in this process until SIGTERM/SIGINT."""
     settings = JourneySettings()
     configure_logging("journey", settings.log_level, settings.log_json)
     telemetry.configure("journey")
@@ -119,12 +130,11 @@ async def run(roles: set[str]) -> None:
     kafka_opts = settings.kafka_options()
     publisher = KafkaPublisher(settings.kafka_bootstrap_servers, "journey-producer", **kafka_opts)
     await publisher.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     broker = None
+    worker: Worker | None = None
     worker_task = None
+    server = None
     health_task = None
     try:
         if "worker" in roles:
@@ -151,12 +161,17 @@ async def run(roles: set[str]) -> None:
         print(f"journey ready: roles {sorted(roles)}", flush=True)
         await stop.wait()
     finally:
+        if server is not None:
+            server.should_exit = True
         if health_task is not None:
-            health_task.cancel()
+            with contextlib.suppress(Exception):
+                await health_task
         if broker is not None:
             await broker.stop()
-        if worker_task is not None:
-            worker_task.cancel()
+        if worker is not None and worker_task is not None:
+            # The SDK's graceful way (a cancel could also cut its shutdown short).
+            with contextlib.suppress(Exception):
+                await worker.shutdown()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await worker_task
         await publisher.stop()
