@@ -1,20 +1,27 @@
-"""`v2v audit verify` on SQLite: seals, a plain file path, no store, and custody's check
-chosen from the store's own schema. (With Kafka: tests/integration/test_audit_seals.py.)"""
+"""`v2v audit verify` on SQLite: seals, a plain file path, no store, custody's check chosen
+from the store's own schema, and the journey's store at the URL endpoints.json gives. (With
+Kafka: tests/integration/test_audit_seals.py.)"""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from v2v_cli.audit_store import to_url
 from v2v_cli.main import app
+from v2v_cli.stack import Stack, StackConfig
 from v2v_custody.adapters.db.tables import patient_identity
 from v2v_custody.bootstrap import build
 from v2v_custody.settings import CustodySettings
+from v2v_journey.model import JourneyInput
+from v2v_journey.settings import JourneySettings
+from v2v_journey.worker import registrations
 from v2v_runtime.clock import SystemClock
 from v2v_runtime.db.engine import create_engine, session_factory
 from v2v_runtime.db.migrate import upgrade
@@ -164,3 +171,79 @@ def test_custodys_identity_check_runs_on_custodys_store(tmp_path: Path) -> None:
     for coi in (first, second):
         assert f"patient_identity {coi}: row differs" in text
     assert "Mustermann" not in bad.output and "MRN-" not in bad.output
+
+
+def journey_store(url: str) -> None:
+    """The journey's own store (its registrations), as the journey writes it."""
+    inp = JourneyInput(
+        coi="CHA1B2C26000123",
+        therapy="CAR-T",
+        product_code="S9DEMO",
+        treatment_center="treatment-center-1",
+        apheresis_center="apheresis-center-1",
+        manufacturing_site="manufacturing-site-1",
+        patient_weight_kg=70,
+        earliest_collection=date(2026, 11, 30),
+    )
+
+    async def go() -> None:
+        await upgrade(url)
+        store, engine = registrations(JourneySettings(database_url=url))
+        assert await store.claim(inp.coi, "enrolment-1", inp)
+        await store.started(inp.coi, "run-1")
+        await engine.dispose()
+
+    asyncio.run(go())
+
+
+def test_the_journeys_url_from_endpoints_json_is_verified(tmp_path: Path) -> None:
+    endpoints = Stack(StackConfig(data_dir=tmp_path / "v2v")).endpoints(postgres=False)
+    url = endpoints["database_urls"]["journey"]
+    journey_store(url)
+    path = make_url(url).database
+    for given in (url, str(path)):
+        result = runner.invoke(app, ["audit", "verify", "--database-url", given])
+        assert result.exit_code == 0, result.output
+        assert "service: journey" in result.output
+        assert "checked 2 events in 1 streams" in result.output
+        assert "seals: none (journey does not seal its store)" in result.output
+        assert "audit trail intact" in result.output
+    # Asked to compare with Kafka: the journey publishes no seals, which is said, not an error.
+    kafka = runner.invoke(
+        app, ["audit", "verify", "--database-url", url, "--kafka-bootstrap", "127.0.0.1:1"]
+    )
+    assert kafka.exit_code == 0, kafka.output
+    assert "external seal: not compared (journey publishes no seals)" in kafka.output
+
+
+def test_an_empty_database_file_has_no_event_store(tmp_path: Path) -> None:
+    (tmp_path / "journey.sqlite").write_bytes(b"")  # what looking used to leave behind
+    result = runner.invoke(
+        app, ["audit", "verify", "--database-url", str(tmp_path / "journey.sqlite")]
+    )
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "this database has no event store" in text
+    assert "it is empty" in text
+    assert "database_urls in .v2v/endpoints.json" in text
+
+
+def test_urls_as_people_copy_them_get_the_async_driver(tmp_path: Path) -> None:
+    assert to_url("postgresql://auditor@pg:5432/custody") == (
+        "postgresql+asyncpg://auditor@pg:5432/custody"
+    )
+    assert to_url("postgres://pg/qc") == "postgresql+asyncpg://pg/qc"
+    sealed_store(tmp_path / "batch.sqlite")
+    assert to_url(f"sqlite:///{tmp_path}/batch.sqlite") == (
+        f"sqlite+aiosqlite:///{tmp_path}/batch.sqlite"
+    )
+    assert to_url(str(tmp_path / "batch.sqlite")) == f"sqlite+aiosqlite:///{tmp_path}/batch.sqlite"
+
+
+def test_rebuild_of_a_missing_database_creates_nothing(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["rebuild", "custody", "--database-url", str(tmp_path / "custody.sqlite")]
+    )
+    assert result.exit_code == 2, result.output
+    assert "nothing was created" in result.output
+    assert list(tmp_path.iterdir()) == []

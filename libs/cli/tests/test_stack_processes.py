@@ -109,7 +109,7 @@ def test_spawn_detached_and_stop(tmp_path: Path) -> None:
     assert not pid_alive(pid)
 
 
-def test_stale_pid_file_means_stopped(tmp_path: Path) -> None:
+def test_a_pid_file_whose_process_is_gone_means_exited(tmp_path: Path) -> None:
     stack = Stack(_config(tmp_path))
     pid = spawn_detached(["true"], tmp_path / "t.log")
     for _ in range(50):
@@ -118,11 +118,13 @@ def test_stale_pid_file_means_stopped(tmp_path: Path) -> None:
         time.sleep(0.05)
     write_pid(stack.kafka.pid_file, pid)
     rows = {row.name: row for row in stack.status()}
-    assert rows["kafka"].state == "stopped"
-    assert "stale" in rows["kafka"].detail
-    assert rows["temporal"].state == "stopped"
+    assert rows["kafka"].state == "exited"
+    assert f"pid {pid} is gone" in rows["kafka"].detail
+    assert "./v2v up" in rows["kafka"].detail
+    assert rows["temporal"].state == "stopped"  # never started: nothing wrong
     assert stack.down() == []
     assert not stack.kafka.pid_file.exists()
+    assert {row.name: row.state for row in stack.status()}["kafka"] == "stopped"
 
 
 def test_down_leaves_foreign_processes_alone(tmp_path: Path) -> None:
@@ -141,14 +143,8 @@ def test_endpoints_default_to_sqlite(tmp_path: Path) -> None:
     endpoints = stack.endpoints(postgres=False)
     assert endpoints["storage"] == "sqlite"
     assert endpoints["database_urls"]["custody"] == stack.config.sqlite_url("custody")
-    assert set(endpoints["database_urls"]) == {
-        "custody",
-        "logistics",
-        "batch",
-        "qc",
-        "journey",
-        "v2v_test",
-    }
+    # The platform's databases only: the test runner's v2v_test is not this data dir's.
+    assert set(endpoints["database_urls"]) == {"custody", "logistics", "batch", "qc", "journey"}
     assert endpoints["oidc_issuer"] == f"{stack.config.keycloak_url}/realms/vein2vein"
     pg = stack.endpoints(postgres=True)
     assert pg["database_urls"]["qc"] == stack.config.postgres_url("qc")

@@ -175,7 +175,8 @@ def provision_stack(need_postgres: bool = False, need_keycloak: bool = False) ->
             run_async(ensure_topics(infra.kafka_bootstrap))
         if sources["temporal"] == "external":
             run_async(_register_search_attributes(infra.temporal_address))
-        if database and sources.get("postgres") == "external":
+        # Docker's container got them at start; the native cluster holds the platform's.
+        if database and sources.get("postgres") in ("external", "native"):
             run_async(_create_databases(database, TEST_DATABASES))
         infra.postgres_base_url = database
         infra.oidc_issuer = issuer
@@ -246,7 +247,7 @@ async def _register_search_attributes(address: str) -> None:
 
 
 async def _create_databases(url: str, names: Iterable[str]) -> None:
-    """Best effort on an external server: create missing databases if we may."""
+    """Create missing databases if we may (best effort on an external server)."""
     import asyncpg  # type: ignore[import-untyped]
 
     dsn = with_database(url, "postgres").replace("postgresql+asyncpg://", "postgresql://", 1)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from v2v_cli.output import console
 from v2v_events import REGISTRY
 from v2v_events.catalog import Service, consumer_group
 from v2v_events.registry import Contract
@@ -21,7 +21,6 @@ from v2v_runtime.asyncapi import document, owned_events
 SERVICES = ("custody", "logistics", "batch", "qc")
 DEFAULT_DIR = Path("docs/asyncapi")
 app = typer.Typer(help="AsyncAPI documents of every service.", no_args_is_help=True)
-console = Console()
 
 
 def _by_topic(models: list[type[Contract]]) -> dict[str, list[type[Contract]]]:

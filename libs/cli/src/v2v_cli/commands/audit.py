@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,10 +19,17 @@ from v2v_runtime.seal import Seal
 from v2v_runtime.seal_external import ExternalSealError, newest_external_seal
 from v2v_runtime.settings import RuntimeSettings
 
-from ..audit_store import StoreUnreadable, describe, inspect_store, service_checks, to_url
+from ..audit_store import (
+    StoreUnreadable,
+    describe,
+    inspect_store,
+    is_sealed,
+    service_checks,
+    to_url,
+)
+from ..output import console
 
 app = typer.Typer(help="Audit-trail integrity of the event stores.", no_args_is_help=True)
-console = Console()
 
 
 @dataclass
@@ -53,7 +59,8 @@ async def run_audit(
         service = service or found
         if bootstrap and not service:
             raise StoreUnreadable("which service's seals? The store does not say: give --service")
-        topic = (topic or seals_topic(service)) if bootstrap and service else None
+        if bootstrap and service and not topic and is_sealed(service):
+            topic = seals_topic(service)
         # The outside first: a seal made while the store is read is then in the snapshot.
         external = (
             await _external(bootstrap, topic, service) if bootstrap and topic and service else None
@@ -69,16 +76,26 @@ async def run_audit(
 
 def _print(audit: Audit) -> None:
     r = audit.report
+    # A service that does not seal its store (the journey) has no seals to compare.
+    unsealed = audit.service is not None and not is_sealed(audit.service)
+    if audit.service:
+        console.print(f"service: {audit.service}")
     console.print(f"checked {r.events_checked} events in {r.streams_checked} streams")
     if r.newest_seal is None:
-        console.print("seals: none in the store yet")
+        console.print(
+            f"seals: none ({audit.service} does not seal its store)"
+            if unsealed
+            else "seals: none in the store yet"
+        )
     else:
         newest = r.newest_seal
         console.print(
             f"seals: {r.seals_checked} checked, newest #{newest.seq} sealed "
             f"{newest.sealed_at.isoformat()}"
         )
-    if not audit.bootstrap:
+    if audit.bootstrap and not audit.topic:
+        console.print(f"external seal: not compared ({audit.service} publishes no seals)")
+    elif not audit.bootstrap:
         console.print(
             "external seal: not compared (give --kafka-bootstrap or V2V_KAFKA_BOOTSTRAP_SERVERS)"
         )
@@ -100,7 +117,8 @@ def verify_cmd(
         str | None,
         typer.Option(
             "--database-url",
-            help="the service's database URL, or a SQLite file path [env V2V_DATABASE_URL]",
+            help="the service's database URL, or a SQLite file path (./v2v up lists them in "
+            ".v2v/endpoints.json) [env V2V_DATABASE_URL]",
         ),
     ] = None,
     kafka_bootstrap: Annotated[
@@ -112,7 +130,9 @@ def verify_cmd(
     ] = None,
     service: Annotated[
         str | None,
-        typer.Option("--service", help="the store's service (default: from its schema)"),
+        typer.Option(
+            "--service", help="the store's service (default: from its migrations or events)"
+        ),
     ] = None,
     seals_topic_name: Annotated[
         str | None,

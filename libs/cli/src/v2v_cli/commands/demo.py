@@ -5,19 +5,24 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from v2v_cli.commands.stack import DataDirOption, _stack
 from v2v_cli.journeys import Driver, Endpoints, JourneyError, Patient, Plan
-from v2v_cli.stack.platform import DEMO_PRODUCT
+from v2v_cli.output import console, err_console, print_table
+from v2v_cli.stack import Stack
+from v2v_cli.stack.platform import DEMO_PRODUCT, SERVICES, Platform
 
-console = Console()
+# What the demo drives: the services and the journey, on Kafka and Temporal.
+NEEDED = ("kafka", "temporal", *SERVICES, "journey")
 
 COHORT: list[tuple[str, Patient, Plan]] = [
     ("straight through", Patient("Ada Example", "1961-04-02", "MRN-100231"), Plan()),
@@ -78,6 +83,34 @@ async def run_cohort(
     return results
 
 
+class NotUp(Exception):
+    """A part of the platform the demo needs does not answer."""
+
+
+def not_running(stack: Stack) -> list[str]:
+    """The parts the demo needs that are not running, each with its state."""
+    rows = stack.status() + Platform(stack).status()
+    return [f"{r.name} ({r.state})" for r in rows if r.name in NEEDED and r.state != "running"]
+
+
+async def connect(address: str) -> Client:
+    try:
+        return await Client.connect(address, data_converter=pydantic_data_converter)
+    except RuntimeError as exc:  # the SDK's "Failed client connect: … Connection refused"
+        raise NotUp(f"Temporal does not answer at {address}") from exc
+
+
+def _not_up(stack: Stack, why: str, data_dir: Path | None) -> typer.Exit:
+    where = f" --data-dir {data_dir}" if data_dir is not None else ""
+    err_console.print(
+        f"[bold red]The platform is not up[/] ({stack.config.data_dir}): {escape(why)}.\n"
+        f"Start it with `./v2v up{where}`, then run `./v2v demo{where}` again; "
+        f"`./v2v status{where}` shows each part.",
+        highlight=False,
+    )
+    return typer.Exit(1)
+
+
 def demo(
     data_dir: DataDirOption = None,
     timeout: Annotated[float, typer.Option(help="seconds to wait for each step")] = 180.0,
@@ -86,15 +119,15 @@ def demo(
     is re-manufactured from retained material, one whose apheresis arrives too late and is
     re-collected. Needs `v2v up` first; watch them in the Temporal Web UI."""
     stack = _stack(data_dir)
+    missing = not_running(stack)
+    if missing:
+        raise _not_up(stack, ", ".join(missing), data_dir)
     config = stack.recorded_config() or stack.config
     eps = stack.endpoints()
     ui = eps.get("temporal_ui_url", config.temporal_ui_url)
 
     async def main() -> list[tuple[str, str, str, str]]:
-        client = await Client.connect(
-            eps.get("temporal_address", config.temporal_address),
-            data_converter=pydantic_data_converter,
-        )
+        client = await connect(eps.get("temporal_address", config.temporal_address))
         driver = Driver(
             endpoints_of(config),
             log=lambda m: console.print(f"  {m}", highlight=False),
@@ -114,15 +147,20 @@ def demo(
     started = time.monotonic()
     try:
         results = asyncio.run(main())
-    except (JourneyError, OSError) as exc:
-        console.print(f"[red]demo failed:[/] {exc}\nIs the platform up? Run `./v2v up`.")
-        raise typer.Exit(1) from exc
+    except NotUp as exc:
+        raise _not_up(stack, str(exc), data_dir) from None
+    except (httpx.TransportError, OSError) as exc:
+        why = f"a service stopped answering: {type(exc).__name__}: {exc}"
+        raise _not_up(stack, why, data_dir) from None
+    except JourneyError as exc:
+        err_console.print(f"[bold red]demo failed:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
     table = Table(title=f"demo cohort ({time.monotonic() - started:.0f} s)")
     for col in ("CoI", "journey", "status", "outcome"):
         table.add_column(col)
     for row in results:
         table.add_row(*row)
-    console.print(table)
+    print_table(table)
     if any(status != "completed" for _, _, status, _ in results):
         raise typer.Exit(1)
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from v2v_cli.commands.stack import DataDirOption, _stack
+from v2v_cli.output import console
 from v2v_events.ids import COI_PATTERN
 from v2v_journey.registrations.reopen import reopen_journey
 from v2v_journey.settings import JourneySettings
@@ -23,7 +23,6 @@ from v2v_journey.worker import connect, registrations
 from v2v_runtime.errors import DomainError
 
 app = typer.Typer(help="Operator actions on patient journeys.", no_args_is_help=True)
-console = Console()
 
 
 def _settings(

@@ -7,37 +7,28 @@ import time
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from v2v_cli.commands.stack import (
-    _STATE_STYLE,
     DataDirOption,
     _fail,
     _progress,
     _stack,
-    console,
+    show_status,
+    status_table,
 )
+from v2v_cli.output import console, print_table
 from v2v_cli.stack import StackError
-from v2v_cli.stack.launcher import ComponentStatus
 from v2v_cli.stack.platform import Platform
-
-
-def _table(title: str, rows: list[ComponentStatus]) -> Table:
-    table = Table(title=title)
-    for column in ("component", "state", "pid", "endpoint"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("detail", overflow="fold")
-    for row in rows:
-        style = _STATE_STYLE[row.state]
-        table.add_row(
-            row.name, f"[{style}]{row.state}[/]", str(row.pid or ""), row.endpoint, row.detail
-        )
-    return table
 
 
 def up(
     postgres: Annotated[
-        bool, typer.Option("--postgres", help="Services store in PostgreSQL (default SQLite).")
+        bool,
+        typer.Option(
+            "--postgres",
+            help="Services store in PostgreSQL (default SQLite). A data dir keeps the storage "
+            "it started with.",
+        ),
     ] = False,
     stack_only: Annotated[
         bool, typer.Option("--stack-only", help="Only Kafka, Temporal, Keycloak and storage.")
@@ -56,7 +47,7 @@ def up(
         rows = stack.status() + ([] if stack_only else platform.status())
     except StackError as exc:
         _fail(exc)
-    console.print(_table(f"vein2vein ({stack.config.data_dir})", rows))
+    print_table(status_table(f"vein2vein ({stack.config.data_dir})", rows))
     console.print(
         f"[bold green]Up[/] in {time.monotonic() - started:.1f} s — "
         f"Temporal Web UI: {endpoints['temporal_ui_url']} — OIDC issuer: {endpoints['oidc_issuer']}"
@@ -77,15 +68,14 @@ def down(data_dir: DataDirOption = None) -> None:
 
 
 def status(data_dir: DataDirOption = None) -> None:
-    """Every component and process; exit code 1 if something started is unhealthy."""
+    """Every component and process; exit code 1 if something started is unhealthy or has
+    exited."""
     stack = _stack(data_dir)
     try:
         rows = stack.status() + Platform(stack).status()
     except StackError as exc:
         _fail(exc)
-    console.print(_table(f"vein2vein ({stack.config.data_dir})", rows))
-    if any(row.state == "unhealthy" for row in rows):
-        raise typer.Exit(1)
+    show_status(f"vein2vein ({stack.config.data_dir})", rows)
 
 
 def register_top_level(root: typer.Typer) -> None:

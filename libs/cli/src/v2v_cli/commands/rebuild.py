@@ -10,17 +10,16 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from v2v_cli.audit_store import StoreUnreadable, to_url
 from v2v_cli.commands.stack import DataDirOption, _stack
+from v2v_cli.output import console
 from v2v_runtime.service import ServiceSpec, rebuild_read_models
 
 SERVICES = ("custody", "logistics", "batch", "qc")
-console = Console()
 
 
 def spec_of(service: str, database_url: str) -> ServiceSpec:
@@ -45,9 +44,12 @@ def register_top_level(app: typer.Typer) -> None:
         if service not in SERVICES:
             console.print(f"[red]unknown service {service!r}: one of {', '.join(SERVICES)}[/red]")
             raise typer.Exit(2)
-        url = database_url or _stack(data_dir).endpoints()["database_urls"][service]
-        if "://" not in url:  # a plain SQLite file path
-            url = f"sqlite+aiosqlite:///{Path(url).resolve()}"
+        given = database_url or _stack(data_dir).endpoints()["database_urls"][service]
+        try:
+            url = to_url(given)  # a plain path is a SQLite file; a missing one is not created
+        except StoreUnreadable as exc:
+            console.print(f"[red]rebuild refused: {exc}[/red]")
+            raise typer.Exit(2) from exc
         try:
             count = asyncio.run(rebuild_read_models(spec_of(service, url)))
         except Exception as exc:

@@ -6,13 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from v2v_cli.output import console
 from v2v_events import REGISTRY
 from v2v_events.schemas import export
 
 app = typer.Typer(help="The public event contracts as JSON Schema.", no_args_is_help=True)
-console = Console()
 
 
 @app.command("export")

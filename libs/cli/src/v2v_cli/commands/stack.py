@@ -8,18 +8,16 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from v2v_cli.output import console, err_console, print_table
 from v2v_cli.stack import Stack, StackConfig, StackError
+from v2v_cli.stack.launcher import FAILING, ComponentStatus
 
 app = typer.Typer(
     help="Run Kafka, Temporal, Keycloak and (opt-in) PostgreSQL locally, without Docker.",
     no_args_is_help=True,
 )
-console = Console()
-err_console = Console(stderr=True)
-
 DataDirOption = Annotated[
     Path | None,
     typer.Option(
@@ -28,7 +26,7 @@ DataDirOption = Annotated[
         file_okay=False,
     ),
 ]
-_STATE_STYLE = {"running": "green", "stopped": "dim", "unhealthy": "bold red"}
+_STATE_STYLE = {"running": "green", "stopped": "dim", "unhealthy": "bold red", "exited": "bold red"}
 
 
 def _stack(data_dir: Path | None) -> Stack:
@@ -48,9 +46,39 @@ def _progress(message: str) -> None:
     console.print(f"[cyan]•[/] {message}", highlight=False)
 
 
+def status_table(title: str, rows: list[ComponentStatus]) -> Table:
+    table = Table(title=title)
+    for column in ("component", "state", "pid", "endpoint"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail", overflow="fold")  # log paths must stay copyable
+    for row in rows:
+        style = _STATE_STYLE[row.state]
+        table.add_row(
+            row.name, f"[{style}]{row.state}[/]", str(row.pid or ""), row.endpoint, row.detail
+        )
+    return table
+
+
+def show_status(title: str, rows: list[ComponentStatus]) -> None:
+    """The table; exit code 1 when something started does not answer or is gone."""
+    print_table(status_table(title, rows))
+    if any(row.state in FAILING for row in rows):
+        err_console.print(
+            "[bold red]Something started is not running:[/] see its detail; `./v2v up` "
+            "starts what is gone again.",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+
+
 def up(
     postgres: Annotated[
-        bool, typer.Option("--postgres", help="Also run PostgreSQL (default storage: SQLite).")
+        bool,
+        typer.Option(
+            "--postgres",
+            help="Also run PostgreSQL (default storage: SQLite). A data dir keeps the storage "
+            "its services started with.",
+        ),
     ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -81,35 +109,14 @@ def down(data_dir: DataDirOption = None) -> None:
 
 
 def status(data_dir: DataDirOption = None) -> None:
-    """Show each component; exit code 1 if a started component is unhealthy."""
+    """Show each component; exit code 1 if something started is unhealthy or has exited."""
     stack = _stack(data_dir)
     try:
         rows = stack.status()
     except StackError as exc:
         _fail(exc)
-    table = Table(title=f"vein2vein stack ({stack.config.data_dir})")
-    for column in ("component", "state", "pid", "endpoint"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("detail", overflow="fold")  # log paths must stay copyable
-    for row in rows:
-        style = _STATE_STYLE[row.state]
-        table.add_row(
-            row.name,
-            f"[{style}]{row.state}[/]",
-            str(row.pid or ""),
-            row.endpoint,
-            row.detail,
-        )
-    console.print(table)
-    if any(row.state == "unhealthy" for row in rows):
-        raise typer.Exit(1)
+    show_status(f"vein2vein stack ({stack.config.data_dir})", rows)
 
 
 for _command in (up, down, status):
     app.command()(_command)
-
-
-def register_top_level(root: typer.Typer) -> None:
-    """``v2v up|down|status`` are shortcuts for the stack commands (services join them later)."""
-    for command in (up, down, status):
-        root.command()(command)

@@ -16,7 +16,8 @@ from v2v_cli.stack.errors import StackError
 
 ENV_PREFIX = "V2V_STACK_"
 LOCALHOST = "127.0.0.1"
-# One database per service; the test suite gets its own so it never touches service data.
+# One database per service (the journey's holds its registrations); the test suite creates
+# its own in its own stack, so it never touches service data.
 SERVICE_DATABASES: tuple[str, ...] = ("custody", "logistics", "batch", "qc", "journey")
 TEST_DATABASE = "v2v_test"
 POSTGRES_USER = "v2v"
@@ -141,6 +142,11 @@ class StackConfig:
     @property
     def endpoints_file(self) -> Path:
         return self.data_dir / "endpoints.json"
+
+    @property
+    def storage_file(self) -> Path:
+        """The storage the services keep their data in (kept by ``down``: see storage.py)."""
+        return self.data_dir / "storage"
 
     @property
     def recorded_file(self) -> Path:

@@ -7,6 +7,10 @@ class StackError(Exception):
     """A component could not be prepared, started, checked or stopped."""
 
 
+class StorageSwitchError(StackError):
+    """The data dir's services hold their data in the other storage (see stack/storage.py)."""
+
+
 class PortInUseError(StackError):
     """A port the stack needs is held by a process the stack did not start."""
 

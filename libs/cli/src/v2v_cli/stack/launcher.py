@@ -9,15 +9,20 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from v2v_cli.stack.component import Component, Progress, bind_hint, check_ports, no_progress
-from v2v_cli.stack.config import SERVICE_DATABASES, TEST_DATABASE, StackConfig, env_var
+from v2v_cli.stack.config import SERVICE_DATABASES, StackConfig, env_var
 from v2v_cli.stack.errors import StackError
 from v2v_cli.stack.kafka import KafkaBroker
 from v2v_cli.stack.keycloak import KeycloakServer
 from v2v_cli.stack.postgres import PostgresCluster
 from v2v_cli.stack.process import pid_alive, read_pid, run_async, tail, write_pid
+from v2v_cli.stack.storage import check_storage, held_storage, storage_of
 from v2v_cli.stack.temporal import TemporalDevServer
 
-State = Literal["running", "stopped", "unhealthy"]
+State = Literal["running", "stopped", "unhealthy", "exited"]
+# The one command for PostgreSQL storage, as the README gives it.
+POSTGRES_COMMAND = "./v2v up --postgres"
+# What `status` fails on (exit code 1): something started that does not answer, or is gone.
+FAILING: frozenset[State] = frozenset({"unhealthy", "exited"})
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,16 @@ class ComponentStatus:
     pid: int | None
     endpoint: str
     detail: str = ""
+
+
+def exited_row(comp: Component) -> ComponentStatus | None:
+    """The row of a component whose pid file outlived its process (crashed, killed, or the
+    machine restarted); None when it was never started or was stopped by ``down``."""
+    pid = read_pid(comp.pid_file)
+    if pid is None:
+        return None
+    detail = f"pid {pid} is gone (see {comp.log_files()[-1]}); `./v2v up` starts it again"
+    return ComponentStatus(comp.name, "exited", None, comp.endpoint, detail)
 
 
 class Stack:
@@ -95,6 +110,8 @@ class Stack:
         """Start what is not running yet, wait until everything answers, provision topics,
         search attributes and databases, and write endpoints.json. Safe to call again."""
         report = progress or no_progress
+        # Before anything starts: a data dir keeps the storage its services hold data in.
+        check_storage(self.config, self.postgres.cluster_dir, storage_of(postgres))
         wanted: list[Component] = [
             comp
             for comp, on in (
@@ -209,11 +226,11 @@ class Stack:
         rows: list[ComponentStatus] = []
         for comp, pid in pids.items():
             if pid is None:
-                stale = read_pid(comp.pid_file) is not None
-                detail = "stale pid file (process gone)" if stale else ""
-                if comp is self.postgres and not stale:
-                    detail = "opt-in: v2v stack up --postgres"
-                rows.append(ComponentStatus(comp.name, "stopped", None, comp.endpoint, detail))
+                exited = exited_row(comp)
+                detail = self._postgres_hint() if comp is self.postgres else ""
+                rows.append(
+                    exited or ComponentStatus(comp.name, "stopped", None, comp.endpoint, detail)
+                )
             elif answers[comp]:
                 rows.append(
                     ComponentStatus(comp.name, "running", pid, comp.endpoint, self._detail(comp))
@@ -222,6 +239,11 @@ class Stack:
                 hint = f"process alive but not answering; see {comp.log_files()[-1]}"
                 rows.append(ComponentStatus(comp.name, "unhealthy", pid, comp.endpoint, hint))
         return rows
+
+    def _postgres_hint(self) -> str:
+        if held_storage(self.config, self.postgres.cluster_dir) == {"sqlite"}:
+            return "not used: this data dir keeps its data in SQLite"
+        return f"opt-in: {POSTGRES_COMMAND}"
 
     async def _probe_all(self, comps: list[Component]) -> dict[Component, bool]:
         results = await asyncio.gather(*(comp.probe() for comp in comps))
@@ -239,15 +261,19 @@ class Stack:
     # endpoints ------------------------------------------------------------------------------------
     def endpoints(self, postgres: bool | None = None) -> dict[str, Any]:
         """Connection settings for tools and services. With ``postgres=None``: what the last
-        ``up`` recorded, else PostgreSQL URLs only if our cluster is running."""
+        ``up`` recorded, else the storage the services hold data in (or PostgreSQL URLs if
+        our cluster runs)."""
         if postgres is None:
             try:
                 recorded: dict[str, Any] = json.loads(self.config.endpoints_file.read_text())
                 return recorded
             except (OSError, ValueError):
-                postgres = self.postgres.running_pid() is not None
+                held = held_storage(self.config, self.postgres.cluster_dir)
+                postgres = held == {"postgres"} or self.postgres.running_pid() is not None
         cfg = self.config
         url = cfg.postgres_url if postgres else cfg.sqlite_url
+        # The platform's databases only: the test runner's database is its own business
+        # (a throwaway stack, or V2V_TEST_DATABASE_URL), never this data dir's.
         return {
             "data_dir": str(cfg.data_dir),
             "kafka_bootstrap": cfg.kafka_bootstrap,
@@ -255,6 +281,6 @@ class Stack:
             "temporal_namespace": cfg.temporal_namespace,
             "temporal_ui_url": cfg.temporal_ui_url,
             "oidc_issuer": cfg.oidc_issuer,
-            "storage": "postgres" if postgres else "sqlite",
-            "database_urls": {name: url(name) for name in (*SERVICE_DATABASES, TEST_DATABASE)},
+            "storage": storage_of(postgres),
+            "database_urls": {name: url(name) for name in SERVICE_DATABASES},
         }

@@ -14,16 +14,10 @@ from typing import Any
 from v2v_cli.stack.component import Component, PortSetting, Progress, check_ports, no_progress
 from v2v_cli.stack.config import LOCALHOST, StackConfig
 from v2v_cli.stack.errors import StackError
-from v2v_cli.stack.launcher import ComponentStatus, Stack, State
+from v2v_cli.stack.launcher import ComponentStatus, Stack, State, exited_row
 from v2v_cli.stack.ports import listening
-from v2v_cli.stack.process import (
-    pid_alive,
-    read_pid,
-    run_async,
-    spawn_detached,
-    tail,
-    write_pid,
-)
+from v2v_cli.stack.process import pid_alive, run_async, spawn_detached, tail, write_pid
+from v2v_cli.stack.storage import claim_storage
 
 SERVICES = ("custody", "logistics", "batch", "qc")
 # Journeys of the demo product run on the demo policy (deadlines in seconds).
@@ -131,6 +125,9 @@ class Platform:
             comp.pid_file.unlink(missing_ok=True)
             to_start.append(comp)
         check_ports(to_start)
+        if to_start and "storage" in endpoints:
+            # From the first start on, custody may issue CoIs in this storage.
+            claim_storage(self.config, self.stack.postgres.cluster_dir, endpoints["storage"])
         started: dict[Component, int] = {}
         try:
             for comp in to_start:
@@ -162,9 +159,9 @@ class Platform:
         for comp in comps:
             pid = comp.running_pid()
             if pid is None:
-                stale = read_pid(comp.pid_file) is not None
-                detail = "stale pid file (process gone)" if stale else ""
-                rows.append(ComponentStatus(comp.name, "stopped", None, comp.endpoint, detail))
+                rows.append(
+                    exited_row(comp) or ComponentStatus(comp.name, "stopped", None, comp.endpoint)
+                )
                 continue
             ok = run_async(comp.probe()) and pid_alive(pid)
             state: State = "running" if ok else "unhealthy"

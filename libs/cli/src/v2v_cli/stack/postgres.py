@@ -18,7 +18,6 @@ from v2v_cli.stack.config import (
     LOCALHOST,
     POSTGRES_USER,
     SERVICE_DATABASES,
-    TEST_DATABASE,
     StackConfig,
 )
 from v2v_cli.stack.errors import StackError
@@ -27,7 +26,8 @@ from v2v_cli.stack.process import read_pid, stop_process
 
 # PostgreSQL refuses to run as root, so as root the server runs as the package's system user.
 SERVER_USER = "postgres"
-DATABASES: tuple[str, ...] = (*SERVICE_DATABASES, TEST_DATABASE)
+# The platform's databases; a test stack adds its own (v2v_cli.testing).
+DATABASES: tuple[str, ...] = SERVICE_DATABASES
 # sockaddr_un.sun_path holds 107 bytes; leave room.
 _MAX_SOCKET_PATH = 100
 
