@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from v2v_cli.stack import StackConfig
+from v2v_runtime.auth import OidcSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -352,3 +353,52 @@ def test_keycloak_imports_the_realm_of_the_native_stack(
     assert "--health-enabled=true" in kc["command"]
     assert "/health/ready" in " ".join(kc["healthcheck"]["test"])
     assert kc["environment"]["KC_BOOTSTRAP_ADMIN_USERNAME"]
+
+
+# ---------------------------------------------------------------- sign-in
+
+
+def api_serving(services: dict[str, dict[str, Any]]) -> list[str]:
+    """The containers that serve a service's HTTP API (role `api`, or every role at once)."""
+    return sorted(
+        name
+        for name, s in services.items()
+        if "build" in s and s.get("command") in (["api"], ["all"])
+    )
+
+
+def test_every_api_verifies_tokens_against_the_compose_keycloak(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    kc = services["keycloak"]
+    hostname = next(a.split("=", 1)[1] for a in kc["command"] if a.startswith("--hostname="))
+    realm = json.loads((ROOT / "deploy" / "keycloak" / "vein2vein-realm.json").read_text())
+    issuer = f"{hostname}/realms/{realm['realm']}"
+    (container_port,) = {target for _, target in ports(kc)}
+    discovery = f"http://keycloak:{container_port}/realms/{realm['realm']}"
+    assert api_serving(services) == sorted(f"{svc}-api" for svc in SERVICES)
+    for name in api_serving(services):
+        env = services[name]["environment"]
+        # The issuer tokens carry (the host's address); the keys from inside the network.
+        assert env["V2V_OIDC_ISSUER"] == issuer, name
+        assert env["V2V_OIDC_DISCOVERY_URL"] == f"{discovery}/.well-known/openid-configuration"
+        assert env["V2V_OIDC_ALLOW_INSECURE_HTTP"] == "true", name
+        settings = OidcSettings(
+            issuer=env["V2V_OIDC_ISSUER"],
+            discovery_url=env["V2V_OIDC_DISCOVERY_URL"],
+            allow_insecure_http=env["V2V_OIDC_ALLOW_INSECURE_HTTP"] == "true",
+        )  # the runtime accepts them (it refuses plain http beyond the loopback otherwise)
+        assert settings.discovery.startswith("http://keycloak:")
+        assert depends(services[name])["keycloak"] == HEALTHY, name
+    assert kc["healthcheck"]["test"] and not kc["healthcheck"].get("disable")
+
+
+def test_roles_without_an_api_need_no_identity_provider(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name in ROLES:
+        if name.endswith("-api"):
+            continue
+        env = services[name]["environment"]
+        assert not [k for k in env if k.startswith("V2V_OIDC_")], name
+        assert "keycloak" not in depends(services[name]), name

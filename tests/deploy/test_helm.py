@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 
 import helm_python as helm
 import pytest
+
+from v2v_runtime.auth import OidcSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK_PY = ROOT / "deploy" / "helm" / "check.py"
@@ -37,6 +40,7 @@ SITE_REQUIRED: dict[str, Any] = {
     "image": {"registry": "registry.example.com"},
     "kafka": {"bootstrapServers": "kafka.example.internal:9092"},
     "temporal": {"address": "temporal.example.internal:7233"},
+    "oidc": {"issuer": "https://login.example.internal/realms/vein2vein"},
 }
 VALUE_SETS = ["defaults", *CI_FILES]
 
@@ -378,8 +382,10 @@ def test_production_secret_references() -> None:
         svc = component.split("-")[0]
         assert env["V2V_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
         assert env["V2V_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        # One Kafka principal per service (services.<svc>.kafka.sasl).
+        assert env["V2V_KAFKA_SASL_USERNAME"] == f"vein2vein-{svc}"
         assert env["V2V_KAFKA_SASL_PASSWORD"] == {
-            "secretKeyRef": {"name": "vein2vein-kafka-credentials", "key": "password"}
+            "secretKeyRef": {"name": f"vein2vein-{svc}", "key": "password"}
         }
         assert env["V2V_KAFKA_SSL_CAFILE"] == "/etc/vein2vein/kafka-ca/ca.crt"
         mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
@@ -479,6 +485,8 @@ def test_network_policies_restrict_ingress_and_egress() -> None:
     for spec in (api, workers):
         assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
         ports = {(p["protocol"], p["port"]) for r in spec["egress"] for p in r["ports"]}
+        # Only the APIs verify tokens: only they reach the identity provider (8443 here).
+        oidc = {("TCP", 8443)} if spec is api else set()
         assert ports == {
             ("UDP", 53),
             ("TCP", 53),
@@ -486,6 +494,7 @@ def test_network_policies_restrict_ingress_and_egress() -> None:
             ("TCP", 7233),
             ("TCP", 5432),
             ("TCP", 4318),
+            *oidc,
         }
         to = [peer for r in spec["egress"] for peer in r.get("to", [])]
         assert {"ipBlock": {"cidr": "10.20.0.0/24"}} in to
@@ -595,6 +604,30 @@ BAD_VALUES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "database secret without a name": lambda v: merged(
         v, {"services": {"qc": {"database": {"existingSecret": ""}}}}
     ),
+    "oidc issuer not a URL": lambda v: merged(v, {"oidc": {"issuer": "login.example.com"}}),
+    "oidc issuer with a query": lambda v: merged(
+        v, {"oidc": {"issuer": "https://login.example.com/realms/x?y=1"}}
+    ),
+    "oidc discoveryUrl not http(s)": lambda v: merged(
+        v, {"oidc": {"discoveryUrl": "ftp://idp.example.com/.well-known/openid-configuration"}}
+    ),
+    "oidc HMAC algorithm": lambda v: merged(v, {"oidc": {"algorithms": ["RS256", "HS256"]}}),
+    "oidc algorithm none": lambda v: merged(v, {"oidc": {"algorithms": ["none"]}}),
+    "oidc leeway above 300 s": lambda v: merged(v, {"oidc": {"leewaySeconds": 301}}),
+    "oidc roles claim with a comma": lambda v: merged(
+        v, {"oidc": {"claims": {"roles": ["roles,groups"]}}}
+    ),
+    "unknown oidc key": lambda v: merged(v, {"oidc": {"clientSecret": "x"}}),
+    "unknown oidc claim": lambda v: merged(v, {"oidc": {"claims": {"email": "email"}}}),
+    "oidc allowInsecureHttp not a boolean": lambda v: merged(
+        v, {"oidc": {"allowInsecureHttp": "yes"}}
+    ),
+    "service Kafka principal without a Secret": lambda v: merged(
+        v, {"services": {"qc": {"kafka": {"sasl": {"username": "vein2vein-qc"}}}}}
+    ),
+    "unknown key in a service's kafka": lambda v: merged(
+        v, {"services": {"qc": {"kafka": {"tls": {}}}}}
+    ),
 }
 
 
@@ -638,3 +671,180 @@ def test_an_existing_service_account_is_used_by_every_pod() -> None:
     nameless = merged(values_of("defaults"), {"serviceAccount": {"create": False}})
     with pytest.raises(helm.HelmRenderError, match=r"serviceAccount\.name is required"):
         render(nameless)
+
+
+# --- sign-in: the OpenID Connect provider ----------------------------------------------
+
+
+def oidc_env(objs: list[dict[str, Any]], component: str) -> dict[str, str]:
+    """The V2V_OIDC_* settings one Deployment's container sees."""
+    (c,) = by_component(objs, "Deployment")[component]["spec"]["template"]["spec"]["containers"]
+    return {k: v for k, v in effective_env(objs, c).items() if k.startswith("V2V_OIDC_")}
+
+
+def settings_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> OidcSettings:
+    """What the API process makes of that environment (the runtime's own settings class)."""
+    for name in [n for n in os.environ if n.startswith("V2V_OIDC_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return OidcSettings()  # the issuer comes from the environment
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_every_api_pod_gets_the_issuer(value_set: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    objs = objects(value_set)
+    issuer = values_of(value_set)["oidc"]["issuer"]
+    for svc in DOMAIN_SERVICES:
+        env = oidc_env(objs, f"{svc}-api")
+        assert env["V2V_OIDC_ISSUER"] == issuer
+        assert settings_from(env, monkeypatch).issuer == issuer
+
+
+def test_defaults_render_the_issuer_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset settings stay out of the ConfigMap: the runtime's defaults apply."""
+    env = oidc_env(objects("defaults"), "custody-api")
+    assert env == {"V2V_OIDC_ISSUER": SITE_REQUIRED["oidc"]["issuer"]}
+    settings = settings_from(env, monkeypatch)
+    assert settings.audience == "vein2vein-api"
+    assert settings.roles_claim == ("realm_access.roles",)
+    issuer = SITE_REQUIRED["oidc"]["issuer"]
+    assert settings.discovery == f"{issuer}/.well-known/openid-configuration"
+
+
+def test_every_oidc_value_reaches_the_runtime_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    oidc = {
+        "issuer": "https://login.microsoftonline.com/tenant-1/v2.0",
+        "audience": "api://vein2vein",
+        "discoveryUrl": "https://idp.iam.svc:8443/tenant-1/v2.0/.well-known/openid-configuration",
+        "claims": {
+            "roles": ["roles", "scp"],
+            "sites": "extn.sites",
+            "name": "display_name",
+            "username": "upn",
+            "machine": "idtyp=app",
+        },
+        "algorithms": ["RS256", "PS256"],
+        "leewaySeconds": 0,
+    }
+    objs = objects_of(merged(values_of("defaults"), {"oidc": oidc}))
+    env = oidc_env(objs, "qc-api")
+    assert env["V2V_OIDC_LEEWAY_S"] == "0"  # zero is a value, not "unset"
+    assert "V2V_OIDC_ALLOW_INSECURE_HTTP" not in env
+    s = settings_from(env, monkeypatch)
+    assert (s.issuer, s.audience, s.discovery) == (
+        oidc["issuer"],
+        oidc["audience"],
+        oidc["discoveryUrl"],
+    )
+    assert s.roles_claim == ("roles", "scp")
+    assert (s.sites_claim, s.name_claim, s.username_claim, s.machine_claim) == (
+        "extn.sites",
+        "display_name",
+        "upn",
+        "idtyp=app",
+    )
+    assert s.algorithms == ("RS256", "PS256")
+    assert s.leeway_s == 0
+    assert s.allow_insecure_http is False
+    # The ConfigMap feeds every pod; the journey ignores these (it serves no API).
+    assert oidc_env(objs, "journey-worker") == env
+
+
+def test_a_missing_issuer_fails_the_render_with_a_clear_message() -> None:
+    given_empty = merged(values_of("defaults"), {"oidc": {"issuer": ""}})
+    not_given = {k: v for k, v in values_of("defaults").items() if k != "oidc"}
+    for values in (given_empty, not_given):
+        with pytest.raises(helm.HelmRenderError, match=r"oidc\.issuer is required"):
+            render(values)
+    # helm lint only logs a template's `fail` (Helm's lint mode); check.py renders too.
+    minimal = str(CI_DIR / "minimal-values.yaml")
+    assert check.main(["-f", minimal, "--set", "oidc.issuer="]) == 1
+
+
+def test_plain_http_provider_only_when_explicitly_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plain = {"issuer": "http://keycloak.test.svc:8080/realms/vein2vein"}
+    with pytest.raises(helm.HelmRenderError, match=r"oidc\.issuer .* is plain http"):
+        render(merged(values_of("defaults"), {"oidc": plain}))
+    via = {"discoveryUrl": "http://keycloak.iam.svc:8080/realms/vein2vein/.well-known/x"}
+    with pytest.raises(helm.HelmRenderError, match=r"oidc\.discoveryUrl .* is plain http"):
+        render(merged(values_of("defaults"), {"oidc": via}))
+    allowed = merged(values_of("defaults"), {"oidc": {**plain, "allowInsecureHttp": True}})
+    env = oidc_env(objects_of(allowed), "batch-api")
+    assert env["V2V_OIDC_ALLOW_INSECURE_HTTP"] == "true"
+    assert settings_from(env, monkeypatch).allow_insecure_http is True
+    # The loopback needs no exception (the runtime allows it too).
+    loopback = {"issuer": "http://localhost:18080/realms/vein2vein"}
+    assert objects_of(merged(values_of("defaults"), {"oidc": loopback}))
+
+
+def test_api_pods_may_reach_the_identity_provider_and_no_other_pod() -> None:
+    def egress_ports(objs: list[dict[str, Any]]) -> dict[str, set[int]]:
+        return {
+            p["metadata"]["name"]: {x["port"] for r in p["spec"]["egress"] for x in r["ports"]}
+            for p in kinds(objs, "NetworkPolicy")
+        }
+
+    default = egress_ports(objects("defaults"))
+    assert 443 in default["vein2vein-api"]
+    assert 443 not in default["vein2vein-workers"] and 443 not in default["vein2vein-hooks"]
+    production = objects("production-values.yaml")
+    (rule,) = [
+        r
+        for p in kinds(production, "NetworkPolicy")
+        if p["metadata"]["name"] == "vein2vein-api"
+        for r in p["spec"]["egress"]
+        if {"protocol": "TCP", "port": 8443} in r["ports"]
+    ]
+    assert rule["to"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "iam"}}}
+    ]
+
+
+# --- Kafka principals ------------------------------------------------------------------
+
+
+def test_each_service_may_have_its_own_kafka_principal() -> None:
+    objs = objects("production-values.yaml")
+    jobs = by_component(objs, "Job")
+    for svc in (*DOMAIN_SERVICES, "journey"):
+        (c,) = jobs[f"{svc}-migrate"]["spec"]["template"]["spec"]["containers"]
+        env = effective_env(objs, c)
+        assert env["V2V_KAFKA_SASL_USERNAME"] == f"vein2vein-{svc}"
+    # The topic provisioning Job is the principal of kafka.sasl (allowed to create topics).
+    (topics,) = jobs["topics"]["spec"]["template"]["spec"]["containers"]
+    env = effective_env(objs, topics)
+    assert env["V2V_KAFKA_SASL_USERNAME"] == {
+        "secretKeyRef": {"name": "vein2vein-kafka-credentials", "key": "username"}
+    }
+    assert env["V2V_KAFKA_SASL_PASSWORD"] == {
+        "secretKeyRef": {"name": "vein2vein-kafka-credentials", "key": "password"}
+    }
+
+
+def test_a_service_without_its_own_principal_uses_the_shared_one() -> None:
+    sasl = {
+        "securityProtocol": "SASL_SSL",
+        "sasl": {"existingSecret": "kafka-shared", "username": "vein2vein"},
+    }
+    own = {"kafka": {"sasl": {"existingSecret": "kafka-qc"}}}  # user name from the Secret
+    objs = objects_of(merged(values_of("defaults"), {"kafka": sasl, "services": {"qc": own}}))
+    for component, d in by_component(objs, "Deployment").items():
+        (c,) = d["spec"]["template"]["spec"]["containers"]
+        env = effective_env(objs, c)
+        if component.startswith("qc-"):
+            assert env["V2V_KAFKA_SASL_USERNAME"] == {
+                "secretKeyRef": {"name": "kafka-qc", "key": "username"}
+            }, component
+            assert env["V2V_KAFKA_SASL_PASSWORD"]["secretKeyRef"]["name"] == "kafka-qc"
+        else:
+            assert env["V2V_KAFKA_SASL_USERNAME"] == "vein2vein", component
+            assert env["V2V_KAFKA_SASL_PASSWORD"]["secretKeyRef"]["name"] == "kafka-shared"
+
+
+def test_a_service_principal_without_sasl_fails_the_render() -> None:
+    own = {"services": {"batch": {"kafka": {"sasl": {"existingSecret": "kafka-batch"}}}}}
+    with pytest.raises(helm.HelmRenderError, match=r"services\.batch\.kafka\.sasl is set"):
+        render(merged(values_of("defaults"), own))

@@ -170,6 +170,7 @@ V2V_TEMPORAL_NAMESPACE: {{ .Values.temporal.namespace | quote }}
 V2V_HTTP_HOST: "0.0.0.0"
 V2V_HTTP_PORT: "8080"
 V2V_HEALTH_PORT: "8081"
+{{- include "vein2vein.oidcConfig" . }}
 {{- /* The migration hook Jobs own the schema: a rollback must not meet pods that migrate. */}}
 V2V_MIGRATE_ON_START: "false"
 V2V_LOG_LEVEL: {{ .Values.config.logLevel | quote }}
@@ -180,6 +181,40 @@ OTEL_EXPORTER_OTLP_PROTOCOL: {{ $.Values.otel.protocol | quote }}
 {{- end }}
 {{- range $k, $v := .Values.config.extraEnv }}
 {{ $k }}: {{ $v | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+How the APIs verify bearer tokens (V2V_OIDC_*, v2v_runtime.auth.OidcSettings): the issuer
+always, every other setting only when the site gave it (the runtime's defaults otherwise),
+so the ConfigMap shows what a site chose. The journey reads none of them: it serves no API.
+*/}}
+{{- define "vein2vein.oidcConfig" -}}
+{{- $o := .Values.oidc -}}
+{{- $claims := $o.claims | default dict }}
+V2V_OIDC_ISSUER: {{ $o.issuer | quote }}
+{{- with $o.audience }}
+V2V_OIDC_AUDIENCE: {{ . | quote }}
+{{- end }}
+{{- with $o.discoveryUrl }}
+V2V_OIDC_DISCOVERY_URL: {{ . | quote }}
+{{- end }}
+{{- with $claims.roles }}
+V2V_OIDC_ROLES_CLAIM: {{ join "," . | quote }}
+{{- end }}
+{{- range $key, $env := dict "sites" "SITES" "name" "NAME" "username" "USERNAME" "machine" "MACHINE" }}
+{{- with index $claims $key }}
+V2V_OIDC_{{ $env }}_CLAIM: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- with $o.algorithms }}
+V2V_OIDC_ALGORITHMS: {{ join "," . | quote }}
+{{- end }}
+{{- if not (kindIs "invalid" $o.leewaySeconds) }}
+V2V_OIDC_LEEWAY_S: {{ $o.leewaySeconds | toString | quote }}
+{{- end }}
+{{- if $o.allowInsecureHttp }}
+V2V_OIDC_ALLOW_INSECURE_HTTP: "true"
 {{- end }}
 {{- end -}}
 
@@ -206,8 +241,22 @@ which win over the chart's. In Deployments it adds to the ConfigMap (envFrom) an
 {{- end -}}
 {{- if include "vein2vein.kafkaSasl" $root -}}
 {{- $s := $v.kafka.sasl -}}
-{{- $entries = append $entries (dict "name" "V2V_KAFKA_SASL_USERNAME" "valueFrom" (dict "secretKeyRef" (dict "name" $s.existingSecret "key" $s.usernameKey))) -}}
-{{- $entries = append $entries (dict "name" "V2V_KAFKA_SASL_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" $s.existingSecret "key" $s.passwordKey))) -}}
+{{- $secret := $s.existingSecret -}}
+{{- $user := $s.username | default "" -}}
+{{- if .svc -}}
+{{- /* The service's own principal, when it has one: Secret and user name together. */ -}}
+{{- $own := dig "kafka" "sasl" dict (index $v.services .svc) -}}
+{{- if $own.existingSecret -}}
+{{- $secret = $own.existingSecret -}}
+{{- $user = $own.username | default "" -}}
+{{- end -}}
+{{- end -}}
+{{- if $user -}}
+{{- $entries = append $entries (dict "name" "V2V_KAFKA_SASL_USERNAME" "value" $user) -}}
+{{- else -}}
+{{- $entries = append $entries (dict "name" "V2V_KAFKA_SASL_USERNAME" "valueFrom" (dict "secretKeyRef" (dict "name" $secret "key" $s.usernameKey))) -}}
+{{- end -}}
+{{- $entries = append $entries (dict "name" "V2V_KAFKA_SASL_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" $secret "key" $s.passwordKey))) -}}
 {{- end -}}
 {{- if .temporal -}}
 {{- $j := $v.services.journey -}}
@@ -401,14 +450,17 @@ spec:
 {{- end -}}
 
 {{/*
-Egress rules of every pod (YAML list): DNS, Kafka, Temporal, PostgreSQL, OTLP (when an
-endpoint is set), then networkPolicy.egress.extra. A destination with neither cidrs nor peers
-is open on its ports to any address.
+Egress rules (YAML list) of every pod: DNS, Kafka, Temporal, PostgreSQL, OTLP (when an
+endpoint is set); of the API pods also the OpenID Connect provider; then
+networkPolicy.egress.extra. A destination with neither cidrs nor peers is open on its ports
+to any address. (dict "root" $ "api" bool)
 */}}
 {{- define "vein2vein.egressRules" -}}
-{{- $e := .Values.networkPolicy.egress -}}
+{{- $root := .root -}}
+{{- $e := $root.Values.networkPolicy.egress -}}
 {{- $names := list "dns" "kafka" "temporal" "postgresql" -}}
-{{- if .Values.otel.endpoint }}{{ $names = append $names "otlp" }}{{ end -}}
+{{- if $root.Values.otel.endpoint }}{{ $names = append $names "otlp" }}{{ end -}}
+{{- if .api }}{{ $names = append $names "oidc" }}{{ end -}}
 {{- $rules := list -}}
 {{- range $name := $names -}}
 {{- $dest := index $e $name -}}
