@@ -26,7 +26,9 @@ def assert_not_up(result: Any, why: str) -> None:
 
 def test_demo_before_up(free_config: StackConfig, stack_env: dict[str, str]) -> None:
     result = runner.invoke(app, ["demo"], env=stack_env)
-    assert_not_up(result, "kafka (stopped), temporal (stopped), custody (stopped)")
+    assert_not_up(
+        result, "kafka (stopped), temporal (stopped), keycloak (stopped), custody (stopped)"
+    )
     assert len(result.output.splitlines()) <= 3
 
 

@@ -22,7 +22,7 @@ from v2v_cli.stack import Stack
 from v2v_cli.stack.platform import DEMO_PRODUCT, SERVICES, Platform
 
 # What the demo drives: the services and the journey, on Kafka and Temporal.
-NEEDED = ("kafka", "temporal", *SERVICES, "journey")
+NEEDED = ("kafka", "temporal", "keycloak", *SERVICES, "journey")  # keycloak: sign-in
 
 COHORT: list[tuple[str, Patient, Plan]] = [
     ("straight through", Patient("Ada Example", "1961-04-02", "MRN-100231"), Plan()),
