@@ -29,7 +29,13 @@ def _enrolled() -> PatientEnrolled:
 
 def _envelope():  # type: ignore[no-untyped-def]
     env = REGISTRY.envelope(
-        _enrolled(), subject=COI, source="/v2v/custody", id="evt-1", time=T0, causationid="cmd-9"
+        _enrolled(),
+        subject=COI,
+        source="/v2v/custody",
+        id="evt-1",
+        time=T0,
+        causationid="cmd-9",
+        actor="3f2b6c1e-9a57-4d2e-8c1b-2f6a0d4e7b90",
     )
     return env.model_copy(update={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"})
 
@@ -53,6 +59,7 @@ def test_binary_mode_headers() -> None:
     assert rec.header("ce_schemaversion") == "1"
     assert rec.header("ce_correlationid") == "evt-1"  # a new conversation starts with itself
     assert rec.header("ce_causationid") == "cmd-9"
+    assert rec.header("ce_actor") == "3f2b6c1e-9a57-4d2e-8c1b-2f6a0d4e7b90"  # who caused it
     assert (
         rec.header(
             "traceparent",

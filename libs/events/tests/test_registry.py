@@ -106,3 +106,15 @@ def test_duplicate_registration_is_refused() -> None:
     reg.register(Y, owner=Service.QC, kind=Kind.EVENT, name="y", version=1)
     with pytest.raises(RegistryError, match="twice"):
         reg.register(Y, owner=Service.QC, kind=Kind.EVENT, name="y", version=1)
+
+
+def test_a_command_names_who_may_send_it() -> None:
+    reg = Registry()
+
+    class Order(Contract):
+        lot_id: str
+
+    with pytest.raises(RegistryError, match="names the services that may send it"):
+        reg.register(Order, owner=Service.QC, kind=Kind.COMMAND, name="x.order", version=1)
+    reg.command(Service.QC, "x.order")(Order)
+    assert reg.for_model(Order).sender_sources == {"/vein2vein/journey"}

@@ -4,6 +4,7 @@ layer from X-Correlation-Id; saved events and published messages read it."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
@@ -13,12 +14,13 @@ from v2v_events.contracts.common import Actor
 from v2v_events.contracts.custody import PatientEnrolled
 from v2v_events.envelope import Envelope, from_kafka
 from v2v_events.registry import Contract
+from v2v_runtime.authz import Caller, Roles, allowed
 from v2v_runtime.db.tables import events, outbox
 from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.inbox import InboxProcessor, IncomingRecord, Outcome
 from v2v_runtime.repository import EventCodec, Persistence
 from v2v_runtime.service import ServiceSettings, ServiceSpec, kit_of
-from v2v_runtime.testing import RecordingPublisher, SeqIds, ServiceHarness
+from v2v_runtime.testing import RecordingPublisher, SeqIds, ServiceHarness, as_user
 from v2v_runtime.uow import UnitOfWork
 
 COI = "CHA1B2C26000777"
@@ -106,6 +108,8 @@ async def test_the_inbox_gives_the_message_lineage_to_what_its_handler_writes(
         stored, sent = await lineage_rows(u)
     assert stored == {("conversation-7", "incoming-1")}
     assert [(e.correlationid, e.causationid) for e in sent] == [("conversation-7", "incoming-1")]
+    # an automatic reaction: the service itself acted (the causation id leads to why)
+    assert [e.actor for e in sent] == ["system:t"]
 
 
 async def test_an_http_request_names_its_conversation(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -129,5 +133,34 @@ async def test_an_http_request_names_its_conversation(tmp_path) -> None:  # type
             stored, sent = await lineage_rows(u)
         assert stored == {("order-2026-0042", None)}
         assert [e.correlationid for e in sent] == ["order-2026-0042"]
+    finally:
+        await h.close()
+
+
+async def test_what_a_person_causes_carries_them_as_actor(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    router = APIRouter()
+
+    @router.post("/things", status_code=201)
+    async def post(
+        request: Request, caller: Annotated[Caller, allowed(Roles.QA_REVIEWER)]
+    ) -> dict[str, str]:
+        async with kit_of(request.app).uow() as uow:
+            await note_and_publish(uow)
+        return {"ok": "yes"}
+
+    settings = ServiceSettings(service="qc", database_url=ServiceHarness.sqlite_url(tmp_path, "t"))
+    spec = ServiceSpec("qc", settings, [], [router], {}, persistence=PERSISTENCE)
+    h = ServiceHarness(spec)
+    await h.start()
+    try:
+        async with h.client() as c:
+            r = await c.post("/things", headers=as_user("u-qa-7", Roles.QA_REVIEWER))
+            assert r.status_code == 201, r.text
+        # the request's caller does not outlive it (ASGI runs in this very task here)
+        async with h.kit.uow() as u:
+            assert u.actor == "system:qc"
+            await note_and_publish(u)
+            _, sent = await lineage_rows(u)
+        assert [e.actor for e in sent] == ["u-qa-7", "system:qc"]
     finally:
         await h.close()

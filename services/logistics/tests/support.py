@@ -66,6 +66,7 @@ async def schedule(
     attempt: int = 1,
     site: str = "site-a",
     id: str | None = None,
+    center: str | None = "center-a",
 ) -> Outcome:
     cmd = ScheduleCollection(
         coi=coi,
@@ -74,6 +75,7 @@ async def schedule(
         earliest_date=earliest,
         attempt=attempt,
         actor=JOURNEY,
+        treatment_center=center,
     )
     return await h.deliver(cmd, subject=coi, id=id)
 

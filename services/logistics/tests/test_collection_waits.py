@@ -39,13 +39,17 @@ async def h(make_harness: HarnessFactory) -> ServiceHarness:
 
 
 async def decide(
-    h: ServiceHarness, coi: str, decision: str, reason: str = "patient can wait two weeks"
+    h: ServiceHarness,
+    coi: str,
+    decision: str,
+    reason: str = "patient can wait two weeks",
+    who: dict[str, str] = COORDINATOR,
 ) -> httpx.Response:
     async with h.client() as c:
         return await c.post(
             f"/collections/{coi}/decision",
             json={"decision": decision, "reason": reason},
-            headers={**COORDINATOR, "Idempotency-Key": f"k-{coi}-{decision}-{reason}"},
+            headers={**who, "Idempotency-Key": f"k-{coi}-{decision}-{reason}"},
         )
 
 
@@ -200,3 +204,18 @@ async def test_a_wait_is_not_a_booking(h: ServiceHarness) -> None:
             f"/bookings/{wait_id(coi)}/cancel", json={"reason": "x"}, headers=COORDINATOR
         )
         assert r.status_code == 404
+
+
+async def test_only_people_of_the_patients_sites_decide(h: ServiceHarness) -> None:
+    _, coi = await full_then_waiting(h)  # the patient of center-a, collected at apheresis-center-1
+    elsewhere = as_user("u-coord-b", "treatment-center-coordinator", sites=["center-b"])
+    r = await decide(h, coi, "end-journey", who=elsewhere)
+    assert r.status_code == 404, r.text  # another center's patient is not disclosed
+    assert problem_type(r.json()) == "collection-not-waiting"
+    assert await h.published(SchedulingDecided) == []
+    own = as_user("u-coord-a", "treatment-center-coordinator", sites=["center-a"])
+    r = await decide(h, coi, "keep-waiting", who=own)
+    assert r.status_code == 201, r.text
+    planner = as_user("u-log-1", "logistics-coordinator", sites=["apheresis-center-1"])
+    r = await decide(h, coi, "keep-waiting", "the planner agrees", who=planner)
+    assert r.status_code == 201, r.text

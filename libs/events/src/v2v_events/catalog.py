@@ -68,6 +68,11 @@ SEALED_SERVICES: tuple[Service, ...] = (
 )
 
 
+def source_of(service: Service | str) -> str:
+    """The CloudEvents ``source`` of everything ``service`` emits."""
+    return f"/vein2vein/{service}"  # a StrEnum formats as its value
+
+
 def events_topic(service: Service | str) -> str:
     return f"{PREFIX}.{Service(service).value}.events"
 

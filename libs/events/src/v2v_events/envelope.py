@@ -3,10 +3,12 @@
 Binary mode puts the context attributes in Kafka headers (``ce_<attribute>``) and the event
 data, JSON, in the record value; the record key is the chain-of-identity id (also the
 CloudEvents ``subject``) so one patient's messages stay ordered within a partition.
-Extensions: ``correlationid`` and ``causationid`` (message lineage), ``schemaversion`` (the
-data's schema version) and the W3C trace context (``traceparent``/``tracestate``, the
-CloudEvents distributed-tracing extension, sent under its plain W3C header names so any
-OpenTelemetry propagator reads them).
+Extensions: ``correlationid`` and ``causationid`` (message lineage), ``actor`` (who caused
+the message: a person's subject id at the identity provider, or ``system:<client or
+service>`` for an automatic reaction, whose causation id leads to the act behind it),
+``schemaversion`` (the data's schema version) and the W3C trace context
+(``traceparent``/``tracestate``, the CloudEvents distributed-tracing extension, sent under
+its plain W3C header names so any OpenTelemetry propagator reads them).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from .bounds import ID_MAX
 
 SPEC_VERSION = "1.0"
 JSON = "application/json"
@@ -33,6 +37,7 @@ H_DATASCHEMA = "ce_dataschema"
 H_SCHEMAVERSION = "ce_schemaversion"
 H_CORRELATION = "ce_correlationid"
 H_CAUSATION = "ce_causationid"
+H_ACTOR = "ce_actor"
 H_CONTENT_TYPE = "content-type"
 H_TRACEPARENT = "traceparent"
 H_TRACESTATE = "tracestate"
@@ -64,6 +69,7 @@ class Envelope(BaseModel):
     schemaversion: int = Field(ge=1)
     correlationid: str | None = None
     causationid: str | None = None
+    actor: str | None = Field(None, max_length=ID_MAX)
     traceparent: str | None = None
     tracestate: str | None = None
     data: dict[str, Any]
@@ -108,6 +114,7 @@ def to_kafka(envelope: Envelope) -> KafkaRecord:
         (H_DATASCHEMA, envelope.dataschema),
         (H_CORRELATION, envelope.correlationid),
         (H_CAUSATION, envelope.causationid),
+        (H_ACTOR, envelope.actor),
         (H_TRACEPARENT, envelope.traceparent),
         (H_TRACESTATE, envelope.tracestate),
     )
@@ -162,6 +169,7 @@ def from_kafka(
             schemaversion=h.get(H_SCHEMAVERSION, "1"),
             correlationid=h.get(H_CORRELATION),
             causationid=h.get(H_CAUSATION),
+            actor=h.get(H_ACTOR),
             traceparent=h.get(H_TRACEPARENT),
             tracestate=h.get(H_TRACESTATE),
             data=data,

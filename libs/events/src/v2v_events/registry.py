@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .bounds import TEXT_MAX
-from .catalog import Service, TopicKind, commands_topic, events_topic, seals_topic
+from .catalog import Service, TopicKind, commands_topic, events_topic, seals_topic, source_of
 from .envelope import Envelope
 
 TYPE_PREFIX = "org.vein2vein"
@@ -60,6 +60,13 @@ class MessageType:
     upcasters: dict[int, Upcaster] = field(default_factory=dict)
     # Events go to the owner's events topic, except the store seals (their own topic).
     channel: TopicKind = TopicKind.EVENTS
+    # Commands: the services allowed to send them. The receiving consumer dead-letters a
+    # command whose ce_source is another (unauthorized-source); Kafka ACLs are the first line.
+    senders: tuple[Service, ...] = ()
+
+    @property
+    def sender_sources(self) -> frozenset[str]:
+        return frozenset(source_of(s) for s in self.senders)
 
     @property
     def topic(self) -> str:
@@ -97,6 +104,7 @@ class Registry:
         name: str,
         version: int,
         channel: TopicKind = TopicKind.EVENTS,
+        senders: tuple[Service, ...] = (),
     ) -> MessageType:
         full = f"{TYPE_PREFIX}.{owner.value}.{name}"
         if full in self._by_name:
@@ -104,7 +112,9 @@ class Registry:
         if version < 1:
             raise RegistryError(f"{full}: schema versions start at 1")
         doc = (model.__doc__ or "").strip()
-        mt = MessageType(full, version, model, owner, kind, doc, channel=channel)
+        if kind is Kind.COMMAND and not senders:
+            raise RegistryError(f"{full}: a command names the services that may send it")
+        mt = MessageType(full, version, model, owner, kind, doc, channel=channel, senders=senders)
         self._by_name[full] = mt
         self._by_model[model] = mt
         return mt
@@ -125,9 +135,20 @@ class Registry:
 
         return deco
 
-    def command(self, owner: Service, name: str, version: int = 1) -> Callable[[C], C]:
+    def command(
+        self,
+        owner: Service,
+        name: str,
+        version: int = 1,
+        *,
+        senders: tuple[Service, ...] = (Service.JOURNEY,),
+    ) -> Callable[[C], C]:
+        """A command to ``owner``; by default only the journey (the orchestrator) sends it."""
+
         def deco(model: C) -> C:
-            self.register(model, owner=owner, kind=Kind.COMMAND, name=name, version=version)
+            self.register(
+                model, owner=owner, kind=Kind.COMMAND, name=name, version=version, senders=senders
+            )
             return model
 
         return deco
@@ -190,6 +211,7 @@ class Registry:
         time: datetime,
         correlationid: str | None = None,
         causationid: str | None = None,
+        actor: str | None = None,
     ) -> Envelope:
         """Wrap a message; id and time are passed in (no hidden clock or id generator)."""
         mt = self.for_model(type(message))
@@ -203,6 +225,7 @@ class Registry:
             schemaversion=mt.version,
             correlationid=correlationid or id,
             causationid=causationid,
+            actor=actor,
             data=message.model_dump(mode="json"),
         )
 

@@ -18,7 +18,8 @@ from v2v_events.registry import Contract
 DESCRIPTION = (
     "CloudEvents 1.0 in Kafka binary mode: ce_* headers (ce_id, ce_type, ce_source, "
     "ce_specversion, ce_time, ce_subject = chain-of-identity id, ce_schemaversion, "
-    "ce_correlationid, ce_causationid), W3C traceparent; key = chain-of-identity id; value = "
+    "ce_correlationid, ce_causationid, ce_actor), W3C traceparent; key = chain-of-identity id; "
+    "value = "
     "the JSON payload below, its type named by ce_type. See docs/messaging.md."
 )
 

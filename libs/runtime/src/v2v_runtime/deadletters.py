@@ -38,6 +38,8 @@ class DeadLetterReason(StrEnum):
     HANDLER_FAILED = "handler_failed"
     NO_TARGET = "no_target"  # e.g. an event for a journey that does not exist
     UNKNOWN_TYPE = "unknown-type"  # a command this service does not know
+    # a command from a source not allowed to send it (v2v_events registry: senders)
+    UNAUTHORIZED_SOURCE = "unauthorized-source"
 
 
 @dataclass(frozen=True)

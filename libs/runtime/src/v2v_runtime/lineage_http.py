@@ -7,7 +7,8 @@ import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .lineage import Lineage, request_lineage
+from .caller_context import current_caller
+from .lineage import NONE, Lineage, request_lineage
 
 HEADER = b"x-correlation-id"
 _VALID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
@@ -16,7 +17,7 @@ _VALID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 class LineageMiddleware:
     """Pure ASGI: sets the request's lineage for the units of work opened while serving it.
     A missing or malformed header leaves it empty (each message is then its own
-    conversation, as before)."""
+    conversation)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -26,11 +27,12 @@ class LineageMiddleware:
             await self.app(scope, receive, send)
             return
         value = next((v for k, v in scope.get("headers", ()) if k == HEADER), None)
-        if value is None or not _VALID.match(value):
-            await self.app(scope, receive, send)
-            return
-        token = request_lineage.set(Lineage(correlation_id=value.decode()))
+        lineage = Lineage(correlation_id=value.decode()) if value and _VALID.match(value) else NONE
+        # The caller (set by the route's role check) and the lineage are this request's
+        # alone: reset afterwards, even where the app runs in its caller's task (ASGI tests).
+        token, caller = request_lineage.set(lineage), current_caller.set(None)
         try:
             await self.app(scope, receive, send)
         finally:
+            current_caller.reset(caller)
             request_lineage.reset(token)

@@ -14,7 +14,7 @@ from enum import StrEnum
 from opentelemetry.trace import SpanKind
 
 from v2v_events.envelope import Envelope, EnvelopeError, from_kafka, headers_to_dict
-from v2v_events.registry import REGISTRY, Contract, Registry, RegistryError
+from v2v_events.registry import REGISTRY, Contract, Kind, Registry, RegistryError
 
 from .deadletters import DeadLetterReason, DeadLetters, IncomingRecord, note_unknown_event
 from .tracing import span_from
@@ -59,12 +59,26 @@ class RecordDecoder:
             return Skipped.DEAD_LETTERED
         if envelope.type not in self._wanted:
             return await self._unwanted(record, envelope)
+        if record.topic in self._commands_topics and not self._may_send(envelope):
+            await self.dead_letter(
+                record,
+                DeadLetterReason.UNAUTHORIZED_SOURCE,
+                f"{envelope.source!r} may not send {envelope.type!r}",
+                envelope=envelope,
+            )
+            return Skipped.DEAD_LETTERED
         try:
             message = self._registry.decode_envelope(envelope)
         except RegistryError as exc:
             await self.dead_letter(record, DeadLetterReason.INVALID, str(exc), envelope=envelope)
             return Skipped.DEAD_LETTERED
         return Decoded(record, envelope, message)
+
+    def _may_send(self, envelope: Envelope) -> bool:
+        """Whether the command's declared source is one of its allowed senders (defence in
+        depth: ce_source is self-declared, the broker's ACLs decide who can write at all)."""
+        mt = self._registry.get(envelope.type)
+        return mt.kind is not Kind.COMMAND or envelope.source in mt.sender_sources
 
     async def _unwanted(self, record: IncomingRecord, envelope: Envelope) -> Skipped:
         if record.topic in self._commands_topics:

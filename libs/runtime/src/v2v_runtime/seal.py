@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from v2v_events import REGISTRY
+from v2v_events.catalog import source_of
 from v2v_events.contracts.store import MAX_ENTRIES, StoreSealed, seal_contract
 
 from .clock import Clock
@@ -217,7 +218,7 @@ class Sealer:
             envelope = REGISTRY.envelope(
                 seal.contract(),
                 subject=self._service,
-                source=f"/vein2vein/{self._service}",
+                source=source_of(self._service),
                 id=seal.hash,
                 time=seal.sealed_at,
             )

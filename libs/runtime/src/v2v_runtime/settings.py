@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from v2v_events.catalog import source_of
+
 
 class RuntimeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="V2V_", extra="ignore")
@@ -55,4 +57,4 @@ class RuntimeSettings(BaseSettings):
     @property
     def source(self) -> str:
         """CloudEvents ``source`` of everything this service emits."""
-        return f"/vein2vein/{self.service}"
+        return source_of(self.service)

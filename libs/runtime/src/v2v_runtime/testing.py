@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy import select
 
 from v2v_events import REGISTRY, to_kafka
+from v2v_events.catalog import source_of
 from v2v_events.envelope import Envelope, from_kafka
 from v2v_events.registry import Contract
 
@@ -111,18 +112,21 @@ class ServiceHarness:
         subject: str,
         id: str | None = None,
         topic: str | None = None,
+        source: str | None = None,
     ) -> Outcome:
-        """Deliver a command or event as Kafka would, through the service's inbox."""
+        """Deliver a command or event as Kafka would, through the service's inbox; from
+        its rightful ``source`` unless given (a command's first sender, an event's owner)."""
+        mt = REGISTRY.for_model(type(message))
         env = REGISTRY.envelope(
             message,
             subject=subject,
-            source="/vein2vein/test",
+            source=source or source_of(mt.senders[0] if mt.senders else mt.owner),
             id=id or f"msg-{next(self._offset)}",
             time=self.kit.clock.now(),
         )
         rec = to_kafka(env)
         incoming = IncomingRecord(
-            topic or REGISTRY.for_model(type(message)).topic,
+            topic or mt.topic,
             0,
             next(self._offset),
             rec.key,

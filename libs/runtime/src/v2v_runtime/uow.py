@@ -14,6 +14,7 @@ from v2v_events.envelope import Envelope
 from v2v_events.registry import REGISTRY, Contract, Registry
 
 from . import idempotency, wakeup
+from .caller_context import current_caller
 from .clock import Clock, IdGenerator
 from .db.engine import writer_turn
 from .domain import Aggregate
@@ -96,6 +97,16 @@ class UnitOfWork:
         bind = self._sessions.kw.get("bind")
         return bind if isinstance(bind, AsyncEngine) else None
 
+    @property
+    def actor(self) -> str:
+        """Who causes what this unit of work changes: the authenticated caller of the HTTP
+        request being served (their subject id, or ``system:<client>``), else the service
+        itself reacting to a message (``system:<service>``; the causation id leads to it)."""
+        caller = current_caller.get()
+        if caller is not None:
+            return caller.user_id
+        return f"system:{self.source.rsplit('/', 1)[-1]}"
+
     async def publish(
         self,
         message: Contract,
@@ -106,7 +117,8 @@ class UnitOfWork:
         message_id: str | None = None,
     ) -> Envelope:
         """Queue ``message`` for Kafka in this transaction; returns its envelope. Its
-        lineage is the unit of work's unless given."""
+        lineage is the unit of work's unless given; its actor (``ce_actor``) is who caused
+        it (``actor``)."""
         env = self.registry.envelope(
             message,
             subject=subject,
@@ -115,6 +127,7 @@ class UnitOfWork:
             time=self.clock.now(),
             correlationid=correlationid or self.lineage.correlation_id,
             causationid=causationid or self.lineage.causation_id,
+            actor=self.actor,
         )
         await self.outbox.add(env, self.registry.for_model(type(message)).topic, env.time)
         return env

@@ -14,6 +14,7 @@ from typing import Any
 from temporalio import activity
 
 from v2v_events import REGISTRY, to_kafka
+from v2v_events.catalog import Service, source_of
 from v2v_events.contracts.batch import OpenBatch, RejectLot, Remanufacture
 from v2v_events.contracts.custody import RejectUnit
 from v2v_events.contracts.journey import JourneyEnded, TreatmentCenterNotified
@@ -28,7 +29,9 @@ from v2v_events.registry import Contract
 from v2v_runtime.kafka import Publisher
 from v2v_runtime.tracing import current_carrier
 
-SOURCE = "/vein2vein/journey"
+from .model import JOURNEY_ACTOR
+
+SOURCE = source_of(Service.JOURNEY)
 _NAMESPACE = uuid.UUID("6f1c1c8e-3d7e-4c55-9a43-0b5f2f6f7a10")
 
 
@@ -49,6 +52,7 @@ class JourneyActivities:
             id=message_id(info.workflow_id or "", info.workflow_run_id or "", info.activity_id),
             time=datetime.now(UTC),
             correlationid=info.workflow_id or None,
+            actor=JOURNEY_ACTOR.user_id,
         )
         carrier = current_carrier()
         if carrier:

@@ -13,7 +13,6 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from v2v_events.bounds import clip
-    from v2v_events.contracts.common import Actor
     from v2v_events.contracts.journey import (
         JourneyEnded,
         NotificationReason,
@@ -23,10 +22,19 @@ with workflow.unsafe.imports_passed_through():
 
     from .activities import JourneyActivities
     from .mailbox import Expect, Mailbox
-    from .model import SA_STAGE, SA_STATUS, HistoryEntry, JourneyInput, JourneyView, Stage, Status
+    from .model import (
+        JOURNEY_ACTOR,
+        SA_STAGE,
+        SA_STATUS,
+        HistoryEntry,
+        JourneyInput,
+        JourneyView,
+        Stage,
+        Status,
+    )
 
 C = TypeVar("C", bound=Contract)
-SYSTEM = Actor(user_id="journey", role="system")
+SYSTEM = JOURNEY_ACTOR
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 

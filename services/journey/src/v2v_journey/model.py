@@ -9,6 +9,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import SearchAttributeKey
 
+from v2v_events.contracts.common import Actor
+
+# The journey acts as a system identity, over Kafka only (never over HTTP): the machine
+# client system-journey of the identity provider, as every record names it.
+JOURNEY_ACTOR = Actor(user_id="system:system-journey", role="system-journey")
 TASK_QUEUE = "v2v-journey"
 WORKFLOW_NAME = "Journey"
 

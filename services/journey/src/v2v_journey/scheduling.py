@@ -41,6 +41,7 @@ class Scheduling(JourneyMechanics):
                 earliest_date=max(inp.earliest_collection, workflow.now().date()),
                 attempt=self._collection_attempt,
                 actor=SYSTEM,
+                treatment_center=inp.treatment_center,
             ),
             "book collection + manufacturing slot",
         )

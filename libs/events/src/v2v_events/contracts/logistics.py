@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -35,9 +36,12 @@ class BookingKind(StrEnum):
 # --- commands -------------------------------------------------------------------------
 
 
-@REGISTRY.command(L, "collection.schedule", version=1)
+@REGISTRY.command(L, "collection.schedule", version=2)
 class ScheduleCollection(Contract):
-    """Book an apheresis collection slot, only when a manufacturing slot is free downstream."""
+    """Book an apheresis collection slot, only when a manufacturing slot is free downstream.
+
+    v2 adds ``treatment_center``: the patient's center, whose coordinators may decide on a
+    collection that waits for a slot (site scoping)."""
 
     coi: CoI
     apheresis_center: Name
@@ -45,6 +49,12 @@ class ScheduleCollection(Contract):
     earliest_date: BoundedDate
     attempt: Attempt = 1
     actor: Actor
+    treatment_center: Name | None = None
+
+
+@REGISTRY.upcaster(ScheduleCollection, 1)
+def _schedule_collection_v1(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "treatment_center": None}  # v1 did not say
 
 
 @REGISTRY.command(L, "shipment.book", version=1)

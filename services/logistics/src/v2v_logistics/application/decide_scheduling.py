@@ -5,6 +5,8 @@ this decision and never ends itself."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.contracts.common import Actor
@@ -25,13 +27,18 @@ class SchedulingDecisionEntry(BaseModel):
 
 
 async def decide_scheduling(
-    uow: UnitOfWork, coi: str, entry: SchedulingDecisionEntry, actor: Actor
+    uow: UnitOfWork,
+    coi: str,
+    entry: SchedulingDecisionEntry,
+    actor: Actor,
+    may_see: Callable[..., bool],
 ) -> SchedulingDecided:
-    """NotFound when no collection of ``coi`` ever waited; Conflict when it does not wait now
-    (booked meanwhile) or the journey was already ended by decision."""
+    """NotFound when no collection of ``coi`` ever waited, or it waits at none of the sites
+    ``may_see`` (the caller's: not disclosed); Conflict when it does not wait now (booked
+    meanwhile) or the journey was already ended by decision."""
     repo = uow.repository(CollectionWait)
     wait = await repo.find(wait_id(coi))
-    if wait is None:
+    if wait is None or not may_see(*wait.sites):
         raise NotFound(
             "collection-not-waiting", f"no collection of {coi} is waiting for a manufacturing slot"
         )

@@ -124,7 +124,10 @@ async def _wait(
     reason: str,
 ) -> None:
     wait = wait or CollectionWait(wait_id(cmd.coi))
-    wait.refused(cmd.attempt, reason, network.config_version)
+    sites = [cmd.apheresis_center, cmd.manufacturing_site]
+    if cmd.treatment_center:
+        sites.append(cmd.treatment_center)
+    wait.refused(cmd.attempt, reason, network.config_version, sites)
     await uow.repository(CollectionWait).save(wait, who(cmd.actor))
 
 

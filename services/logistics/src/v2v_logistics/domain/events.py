@@ -121,6 +121,9 @@ class CollectionWaitOpened(DomainEvent):
     attempt: int
     reason: str
     config_version: str
+    # The patient's sites (apheresis center, manufacturing site, treatment center): whose
+    # people may decide. Empty in waits recorded before sites were: people of every site.
+    sites: list[str] = []
 
 
 class CollectionWaitDecided(DomainEvent):

@@ -10,6 +10,7 @@ decision is taken.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from v2v_events.contracts.common import Actor
@@ -38,17 +39,22 @@ class CollectionWait(Aggregate):
         self.reason = ""
         self.ended_by: CollectionWaitDecided | None = None
         self.decisions: list[CollectionWaitDecided] = []
+        self.sites: tuple[str, ...] = ()
 
     @property
     def coi(self) -> str:
         return self.id.removeprefix(PREFIX)
 
-    def refused(self, attempt: int, reason: str, config_version: str) -> None:
+    def refused(
+        self, attempt: int, reason: str, config_version: str, sites: Sequence[str] = ()
+    ) -> None:
         """The attempt could not be scheduled: open the wait (once per attempt)."""
         if attempt < self.attempt or (attempt == self.attempt and (self.open or self.ended_by)):
             return
         self._record(
-            CollectionWaitOpened(attempt=attempt, reason=reason, config_version=config_version)
+            CollectionWaitOpened(
+                attempt=attempt, reason=reason, config_version=config_version, sites=list(sites)
+            )
         )
 
     def booked(self, attempt: int, booking_id: str) -> None:
@@ -86,6 +92,7 @@ class CollectionWait(Aggregate):
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, CollectionWaitOpened):
             self.attempt, self.open, self.reason = event.attempt, True, event.reason
+            self.sites = tuple(event.sites) or self.sites
             self.ended_by = None
         elif isinstance(event, CollectionWaitClosed):
             self.open = False

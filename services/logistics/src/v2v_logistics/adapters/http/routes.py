@@ -128,7 +128,7 @@ def build_router(network: NetworkConfig, reported_times: ReportedTimeWindow) -> 
         on: ``keep-waiting`` (its reminders restart) or ``end-journey``. 404 when no
         collection of the patient ever waited, 409 when none waits now."""
         async with uow:
-            return await decide_scheduling(uow, coi, body, caller.actor)
+            return await decide_scheduling(uow, coi, body, caller.actor, caller.may_see)
 
     @router.get("/shipments")
     async def list_shipments(
