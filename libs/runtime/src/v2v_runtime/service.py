@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from .http import (
 )
 from .inbox import Handler, InboxProcessor
 from .kafka import KafkaPublisher, Publisher
+from .lifecycle import stop_on_signals
 from .lineage_http import LineageMiddleware
 from .logging import configure_logging
 from .relay import OutboxRelay
@@ -276,10 +276,7 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
     kit = ServiceKit(spec)
     if s.migrate_on_start:
         await kit.migrate()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
 
     # The api role only writes the outbox: it needs no broker to answer.
     telemetry.configure(spec.name)

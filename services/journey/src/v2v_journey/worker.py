@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from v2v_runtime.db.migrate import upgrade
 from v2v_runtime.http import ReadinessCheck
 from v2v_runtime.inbox import DeadLetters
 from v2v_runtime.kafka import KafkaPublisher
+from v2v_runtime.lifecycle import stop_on_signals
 from v2v_runtime.logging import configure_logging
 from v2v_runtime.service import health_server
 from v2v_runtime.uow import UnitOfWork
@@ -99,16 +99,6 @@ def make_worker(client: Client, publisher: KafkaPublisher, task_queue: str) -> W
         workflows=[JourneyWorkflow],
         activities=JourneyActivities(publisher).all(),
     )
-
-
-def stop_on_signals() -> asyncio.Event:
-    """Set on SIGTERM or SIGINT: the process then winds down, as a service's does
-    (``v2v_runtime.service.run``)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
 
 
 async def run(roles: set[str]) -> None:

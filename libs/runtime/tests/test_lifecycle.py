@@ -1,4 +1,4 @@
-"""The journey process winds down on SIGTERM/SIGINT, as the services do."""
+"""Every process (services and the journey) winds down on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from v2v_journey.worker import stop_on_signals
+from v2v_runtime.lifecycle import stop_on_signals
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
