@@ -45,8 +45,42 @@ STEPS = (
 )
 
 
+# Answers that mean "not now, ask again": a proxy or a restarting service in between.
+RETRIED_STATUSES = frozenset({502, 503, 504})
+PROBLEM = "urn:vein2vein:problem:"
+PROBLEM_APPLIED = f"{PROBLEM}idempotency-request-applied"
+PROBLEM_KEY_IN_USE = f"{PROBLEM}idempotency-key-in-use"
+
+
 class JourneyError(RuntimeError):
     pass
+
+
+@dataclass
+class CallStats:
+    """What the driver met on the way: requests repeated, answers lost, and when each
+    service last answered (the chaos run reads these while it kills processes)."""
+
+    retries: dict[str, int] = field(default_factory=dict)  # by service base URL
+    last_answer: dict[str, float] = field(default_factory=dict)  # time.monotonic()
+    answers_lost: int = 0
+
+    @staticmethod
+    def base(url: str) -> str:
+        parts = httpx.URL(url)
+        return f"{parts.scheme}://{parts.host}:{parts.port}"
+
+    def retried(self, url: str) -> None:
+        base = self.base(url)
+        self.retries[base] = self.retries.get(base, 0) + 1
+
+    def answered(self, url: str) -> None:
+        self.last_answer[self.base(url)] = time.monotonic()
+
+
+def _key_in_use(resp: httpx.Response) -> bool:
+    """A concurrent twin of this request (same key) was applied: ask again for its answer."""
+    return resp.status_code == 409 and PROBLEM_KEY_IN_USE in resp.text
 
 
 @dataclass(frozen=True)
@@ -90,13 +124,18 @@ def now() -> str:
 
 class Driver:
     def __init__(
-        self, endpoints: Endpoints, log: Callable[[str], None] = print, timeout: float = 120.0
+        self,
+        endpoints: Endpoints,
+        log: Callable[[str], None] = print,
+        timeout: float = 120.0,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
         self.ep = endpoints
         self.log = log
         self.timeout = timeout
-        self.http = httpx.AsyncClient(timeout=30)
+        self.http = http or httpx.AsyncClient(timeout=30)
         self.tokens = TokenBroker(endpoints.issuer, self.http)
+        self.stats = CallStats()
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -111,6 +150,35 @@ class Driver:
 
     # --- plumbing --------------------------------------------------------------------------
 
+    async def _request(
+        self, method: str, url: str, who: str, json: Any = None, key: str | None = None
+    ) -> httpx.Response:
+        """One request, repeated while the service cannot be reached (restarting, a process
+        killed mid-request) until ``timeout``. A POST carries one Idempotency-Key on every
+        attempt: an attempt applied before its answer was lost is answered from its record
+        on the next one, never applied twice (docs/integrators.md)."""
+        headers: dict[str, str] = {}
+        if method == "POST":
+            headers["Idempotency-Key"] = key or str(uuid.uuid4())
+        deadline = time.monotonic() + self.timeout
+        pause = 0.25
+        while True:
+            try:
+                resp = await self.http.request(
+                    method, url, headers={**headers, **await self.headers(who)}, json=json
+                )
+                if resp.status_code not in RETRIED_STATUSES and not _key_in_use(resp):
+                    self.stats.answered(url)
+                    return resp
+                failure = f"HTTP {resp.status_code}"
+            except httpx.TransportError as exc:
+                failure = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() > deadline:
+                raise JourneyError(f"{method} {url} unanswered for {self.timeout:.0f} s: {failure}")
+            self.stats.retried(url)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
     async def _call(
         self,
         method: str,
@@ -118,11 +186,15 @@ class Driver:
         who: str,
         json: Any = None,
         ok: tuple[int, ...] = (200, 201),
+        applied: Callable[[], Awaitable[Any]] | None = None,
     ) -> Any:
-        headers = await self.headers(who)
-        if method == "POST":  # as a client should: safe to repeat (docs/integrators.md)
-            headers["Idempotency-Key"] = str(uuid.uuid4())
-        resp = await self.http.request(method, url, headers=headers, json=json)
+        """The JSON answer. ``applied`` finds the outcome when the service says the request
+        was applied but its answer is lost (it failed in between): GET what it made."""
+        resp = await self._request(method, url, who, json)
+        if resp.status_code == 409 and PROBLEM_APPLIED in resp.text:
+            self.stats.answers_lost += 1
+            self.log(f"{method} {url}: applied, answer lost; reading the outcome instead")
+            return await applied() if applied is not None else {}
         if resp.status_code not in ok:
             raise JourneyError(f"{method} {url} -> {resp.status_code}: {resp.text}")
         return resp.json()
@@ -155,7 +227,9 @@ class Driver:
             "patient_weight_kg": p.weight_kg,
             "earliest_collection": datetime.now(UTC).date().isoformat(),
         }
-        out = await self._call("POST", f"{self.ep.custody}/patients", COORDINATOR, body)
+        out = await self._call(
+            "POST", f"{self.ep.custody}/patients", COORDINATOR, body, applied=_coi_lost
+        )
         coi = str(out["coi"])
         self.log(f"{coi}: enrolled ({p.therapy}, {p.product_code})")
         return coi
@@ -185,6 +259,7 @@ class Driver:
                 "collection_started_at": start.isoformat(),
                 "collection_ended_at": (start + timedelta(hours=3)).isoformat(),
             },
+            applied=lambda: self._newest_apheresis_unit(coi),
         )
         self.log(f"{coi}: collected, DIN {out['din']}{out['din_check']} unit {out['unit_id']}")
         return dict(out)
@@ -269,6 +344,7 @@ class Driver:
             f"{self.ep.batch}/batches/{bid}/lot",
             SPECIALIST,
             {"bag_count": 2, "total_viable_cells": 3.0e8, "viability_pct": 88.0},
+            applied=lambda: self._lot_of(bid),
         )
         self.log(f"{coi}: batch {bid} ({b.get('source')}) -> lot {lot['lot_id']}")
         return dict(lot)
@@ -330,16 +406,17 @@ class Driver:
         self.log(f"{coi}: released lot {lot_id} rejected by manufacturing")
 
         async def decided() -> dict[str, Any] | None:
-            resp = await self.http.post(
+            resp = await self._request(
+                "POST",
                 f"{self.ep.qc}/lots/{lot_id}/recovery-decision",
-                headers={
-                    **await self.headers(QA_REVIEWER),
-                    "Idempotency-Key": f"recovery-{lot_id}",
-                },
-                json={"decision": decision, "reason": "retained material suitable; TC agrees"},
+                QA_REVIEWER,
+                {"decision": decision, "reason": "retained material suitable; TC agrees"},
+                key=f"recovery-{lot_id}",
             )
             if resp.status_code == 409 and "lot-not-failed" in resp.text:
                 return None  # QC has not yet consumed batch's lot.rejected
+            if resp.status_code == 409 and PROBLEM_APPLIED in resp.text:
+                return {}  # decided; the answer was lost in a failure
             if resp.status_code != 201:
                 raise JourneyError(f"recovery decision on {lot_id}: {resp.text}")
             return dict(resp.json())
@@ -401,6 +478,27 @@ class Driver:
             return max((int(b["attempt"]) for b in rows), default=None)
 
         return await self._until(f"a batch for {coi}", opened)
+
+    # --- outcomes of requests whose answer was lost -------------------------------------------
+
+    async def _newest_apheresis_unit(self, coi: str) -> dict[str, Any]:
+        units = await self._call("GET", f"{self.ep.custody}/patients/{coi}/units", COORDINATOR)
+        apheresis = [u for u in units if u["kind"] == "apheresis"]
+        if not apheresis:
+            raise JourneyError(f"{coi}: collection applied, but no apheresis unit is listed")
+        return dict(max(apheresis, key=lambda u: str(u["registered_at"])))
+
+    async def _lot_of(self, batch_id: str) -> dict[str, Any]:
+        record = await self._call("GET", f"{self.ep.batch}/batches/{batch_id}", SPECIALIST)
+        if not record.get("lot"):
+            raise JourneyError(f"lot of batch {batch_id} applied, but the batch shows none")
+        return dict(record["lot"])
+
+
+async def _coi_lost() -> Any:
+    # Custody lists patients by CoI only: the CoI of an enrolment whose answer was lost is
+    # on its record (and on Kafka), not for the driver to find.
+    raise JourneyError("the enrolment was applied but its answer (the CoI) was lost")
 
 
 # CAR+ % sets the dose: 3e8 viable cells x 40 % / 70 kg = 1.7e6 CAR+ cells/kg, in range.

@@ -1,0 +1,106 @@
+"""The journey driver against stand-in services: a request the service applied but whose
+answer was lost (its process killed) is repeated with the same Idempotency-Key and so acts
+once; a service that cannot be reached is asked again until the driver's timeout."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from v2v_cli.journeys import (
+    PROBLEM_APPLIED,
+    Driver,
+    Endpoints,
+    JourneyError,
+    Patient,
+)
+
+EP = Endpoints(
+    custody="http://custody.test:1",
+    logistics="http://logistics.test:2",
+    batch="http://batch.test:3",
+    qc="http://qc.test:4",
+    issuer="http://idp.test:5/realms/vein2vein",
+)
+
+
+class Service:
+    """Applies each Idempotency-Key once and replays its stored answer, as the services do;
+    ``fail`` decides, per attempt, how the attempt goes wrong (None: it answers)."""
+
+    def __init__(self) -> None:
+        self.applied: dict[str, httpx.Response] = {}
+        self.keys: list[str] = []
+        self.attempts = 0
+        self.fail: list[str | None] = []
+        self.units: list[dict[str, Any]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/protocol/openid-connect/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 300})
+        self.attempts += 1
+        how = self.fail.pop(0) if self.fail else None
+        if how == "refused":
+            raise httpx.ConnectError("connection refused", request=request)
+        if request.method == "GET":
+            return httpx.Response(200, json=self.units)
+        key = request.headers["Idempotency-Key"]
+        self.keys.append(key)
+        if key not in self.applied:
+            self.applied[key] = httpx.Response(201, json={"coi": f"COI{len(self.applied) + 1}"})
+        if how == "killed-after-commit":
+            raise httpx.RemoteProtocolError("server disconnected", request=request)
+        if how == "answer-not-recorded":
+            problem = {"type": PROBLEM_APPLIED, "status": 409}
+            return httpx.Response(409, text=json.dumps(problem))
+        return self.applied[key]
+
+
+def driver(service: Service, timeout: float = 5.0) -> Driver:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(service))
+    return Driver(EP, log=lambda _: None, timeout=timeout, http=client)
+
+
+PATIENT = Patient("A Test", "1960-01-01", "MRN-1")
+
+
+async def test_a_post_lost_in_a_kill_is_repeated_with_its_key_and_acts_once() -> None:
+    service = Service()
+    service.fail = ["killed-after-commit", "refused", "refused"]
+    d = driver(service)
+    assert await d.enroll(PATIENT) == "COI1"
+    assert len(service.applied) == 1, "the repeat acted a second time"
+    assert len(set(service.keys)) == 1 and len(service.keys) == 2
+    assert d.stats.retries == {EP.custody: 3}
+
+
+async def test_each_logical_post_has_its_own_key() -> None:
+    service = Service()
+    d = driver(service)
+    assert [await d.enroll(PATIENT), await d.enroll(PATIENT)] == ["COI1", "COI2"]
+
+
+async def test_an_applied_request_whose_answer_was_lost_is_read_back() -> None:
+    service = Service()
+    service.units = [
+        {"kind": "apheresis", "unit_id": "U1", "din": "D1", "din_check": "A", "registered_at": "1"},
+        {"kind": "apheresis", "unit_id": "U2", "din": "D2", "din_check": "B", "registered_at": "2"},
+    ]
+    # the collection booking the nurse waits for, listed by the same stand-in
+    service.units.append({"kind": "collection", "attempt": 1, "status": "booked"})
+    service.fail = [None, "answer-not-recorded"]  # the booking lookup, then the collection
+    d = driver(service)
+    got = await d.collect("COI1", PATIENT, 1)
+    assert got["unit_id"] == "U2"
+    assert d.stats.answers_lost == 1
+
+
+async def test_a_service_away_longer_than_the_timeout_fails_the_step() -> None:
+    service = Service()
+    service.fail = ["refused"] * 100
+    d = driver(service, timeout=0.5)
+    with pytest.raises(JourneyError, match="unanswered"):
+        await d.enroll(PATIENT)
