@@ -266,7 +266,7 @@ def test_shipment_direction_names_are_stable() -> None:
     assert qc.PanelOutcome.OUT_OF_SPECIFICATION.value == "out-of-specification"
 
 
-@pytest.mark.parametrize("policy_id", ["default", "demo"])
+@pytest.mark.parametrize("policy_id", ["default", "demo", "chaos"])
 def test_packaged_policies_load(policy_id: str) -> None:
     from v2v_journey import policies
 

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -104,6 +104,7 @@ class Patient:
     treatment_center: str = "treatment-center-1"
     apheresis_center: str = "apheresis-center-1"
     manufacturing_site: str = "manufacturing-site-1"
+    earliest_collection: date | None = None  # today unless given
 
 
 @dataclass
@@ -225,7 +226,7 @@ class Driver:
             "apheresis_center": p.apheresis_center,
             "manufacturing_site": p.manufacturing_site,
             "patient_weight_kg": p.weight_kg,
-            "earliest_collection": datetime.now(UTC).date().isoformat(),
+            "earliest_collection": (p.earliest_collection or datetime.now(UTC).date()).isoformat(),
         }
         out = await self._call(
             "POST", f"{self.ep.custody}/patients", COORDINATOR, body, applied=_coi_lost

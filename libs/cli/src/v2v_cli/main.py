@@ -7,6 +7,7 @@ import typer
 from v2v_cli.commands import (
     asyncapi,
     audit,
+    chaos,
     demo,
     journey,
     platform,
@@ -33,6 +34,7 @@ platform.register_top_level(app)
 demo.register_top_level(app)
 test.register_top_level(app)
 rebuild.register_top_level(app)
+chaos.register_top_level(app)
 
 if __name__ == "__main__":
     app()

@@ -1,11 +1,17 @@
 """The platform's own processes on top of the stack: the four services (API + consumer +
-relay in one process each, locally) and the journey (Temporal worker + bridge)."""
+relay in one process each, locally) and the journey (Temporal worker + bridge).
+
+With ``health_ports`` the platform runs each role as its own process instead, as a cluster
+does (one Deployment per role): api, consumer and relay of each service, the journey's
+worker and bridge, each answering /readyz (the api on its service's port, the others on
+their health port), so that one role can fail alone (``v2v chaos``)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -20,6 +26,8 @@ from v2v_cli.stack.process import pid_alive, run_async, spawn_detached, tail, wr
 from v2v_cli.stack.storage import claim_storage
 
 SERVICES = ("custody", "logistics", "batch", "qc")
+SERVICE_ROLES = ("api", "consumer", "relay")
+JOURNEY_ROLES = ("worker", "bridge")
 # Journeys of the demo product run on the demo policy (deadlines in seconds).
 DEMO_PRODUCT = "S9DEMO"
 POLICY_BY_PRODUCT = {DEMO_PRODUCT: "demo"}
@@ -38,27 +46,47 @@ _NO_ENDPOINTS: dict[str, Any] = {
 class ServiceProcess(Component):
     ready_timeout = 90.0
 
-    def __init__(self, config: StackConfig, service: str, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        config: StackConfig,
+        service: str,
+        env: dict[str, str],
+        role: str = "all",
+        health_port: int | None = None,
+    ) -> None:
         super().__init__(config)
         self.service = service
-        self.name = service
-        self.title = f"{service} service" if service != "journey" else "journey worker + bridge"
+        self.role = role
+        self.health_port = health_port
+        self.name = service if role == "all" else f"{service}-{role}"
+        if role != "all":
+            self.title = f"{service} {role}"
+        else:
+            self.title = f"{service} service" if service != "journey" else "journey worker + bridge"
         self._env = env
 
     @property
     def port(self) -> int | None:
+        """The API's port (None for roles without the API)."""
+        if self.role not in ("all", "api"):
+            return None
         value = getattr(self.config, f"{self.service}_port", None)
         return int(value) if value is not None else None
 
     @property
     def endpoint(self) -> str:
-        return f"http://{LOCALHOST}:{self.port}" if self.port else "Temporal task queue v2v-journey"
+        if self.port:
+            return f"http://{LOCALHOST}:{self.port}"
+        if self.health_port:
+            return f"http://{LOCALHOST}:{self.health_port}/readyz"
+        return "Temporal task queue v2v-journey"
 
     def ports(self) -> list[PortSetting]:
         return [PortSetting(self.port, f"{self.service}_port")] if self.port else []
 
     def marker(self) -> str:
-        return f"v2v_{self.service}"
+        # The role too: the processes of one service differ only by it.
+        return f"v2v_{self.service}" if self.role == "all" else f"v2v_{self.service} {self.role}"
 
     def prepare(self, progress: Progress) -> None:
         return None
@@ -67,17 +95,20 @@ class ServiceProcess(Component):
         env = {**os.environ, **self._env}
         if self.port:
             env["V2V_HTTP_PORT"] = str(self.port)
-        args = [sys.executable, "-m", f"v2v_{self.service}", "all"]
+        if self.health_port:
+            env["V2V_HEALTH_PORT"] = str(self.health_port)
+        args = [sys.executable, "-m", f"v2v_{self.service}", self.role]
         return spawn_detached(args, self.log_file, env=env)
 
     async def probe(self) -> bool:
-        if self.port is None:
+        port = self.port or self.health_port
+        if port is None:
             # The journey prints its ready line once the worker and the bridge run.
             return "journey ready" in tail(self.log_file, 400)
-        # Only once the API listens: a connect to its port before that could self-connect.
-        if not listening(self.port):
+        # Only once it listens: a connect to its port before that could self-connect.
+        if not listening(port):
             return False
-        return await asyncio.to_thread(_http_ok, f"{self.endpoint}/readyz")
+        return await asyncio.to_thread(_http_ok, f"http://{LOCALHOST}:{port}/readyz")
 
 
 def _http_ok(url: str) -> bool:
@@ -89,9 +120,25 @@ def _http_ok(url: str) -> bool:
 
 
 class Platform:
-    def __init__(self, stack: Stack) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        health_ports: dict[str, int] | None = None,
+        policy_by_product: dict[str, str] | None = None,
+    ) -> None:
         self.stack = stack
         self.config = stack.config
+        # Role per process (see the module); keys are the names of ``role_names()``.
+        self.health_ports = health_ports
+        self.policy_by_product = policy_by_product or POLICY_BY_PRODUCT
+
+    @staticmethod
+    def role_names() -> list[str]:
+        """The processes that answer on a health port in the role-per-process mode."""
+        return [
+            *(f"{s}-{r}" for s in SERVICES for r in SERVICE_ROLES if r != "api"),
+            *(f"journey-{r}" for r in JOURNEY_ROLES),
+        ]
 
     def _env(self, service: str, endpoints: dict[str, Any]) -> dict[str, str]:
         env = {
@@ -106,12 +153,49 @@ class Platform:
             env["V2V_OIDC_ISSUER"] = endpoints["oidc_issuer"]
         if service == "journey":
             env["V2V_TEMPORAL_NAMESPACE"] = endpoints["temporal_namespace"]
-            env.setdefault("V2V_POLICY_BY_PRODUCT", json.dumps(POLICY_BY_PRODUCT))
+            env["V2V_POLICY_BY_PRODUCT"] = json.dumps(self.policy_by_product)
+        if self.health_ports is not None:
+            # Several processes share each database: it is migrated once, before they start.
+            env["V2V_MIGRATE_ON_START"] = "false"
         return env
 
     def components(self, endpoints: dict[str, Any] | None = None) -> list[ServiceProcess]:
         eps = endpoints or self.stack.endpoints()
-        return [ServiceProcess(self.config, s, self._env(s, eps)) for s in (*SERVICES, "journey")]
+        if self.health_ports is None:
+            return [
+                ServiceProcess(self.config, s, self._env(s, eps)) for s in (*SERVICES, "journey")
+            ]
+        ports = self.health_ports
+        procs = []
+        for service in (*SERVICES, "journey"):
+            env = self._env(service, eps)
+            for role in JOURNEY_ROLES if service == "journey" else SERVICE_ROLES:
+                port = ports.get(f"{service}-{role}")
+                procs.append(ServiceProcess(self.config, service, env, role, port))
+        return procs
+
+    def migrate(self, endpoints: dict[str, Any]) -> None:
+        """Bring every service's schema up to date (``python -m v2v_<service> migrate``),
+        the services side by side."""
+        running = []
+        for service in (*SERVICES, "journey"):
+            env = {**os.environ, **self._env(service, endpoints)}
+            args = [sys.executable, "-m", f"v2v_{service}", "migrate"]
+            running.append(
+                (
+                    service,
+                    subprocess.Popen(
+                        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                    ),
+                )
+            )
+        failed = []
+        for service, proc in running:
+            out, _ = proc.communicate()
+            if proc.returncode != 0:
+                failed.append(f"{service}: {out.strip()[-1500:]}")
+        if failed:
+            raise StackError("migrating the platform's databases failed:\n" + "\n".join(failed))
 
     def up(self, endpoints: dict[str, Any], progress: Progress | None = None) -> None:
         report = progress or no_progress
@@ -128,6 +212,8 @@ class Platform:
         if to_start and "storage" in endpoints:
             # From the first start on, custody may issue CoIs in this storage.
             claim_storage(self.config, self.stack.postgres.cluster_dir, endpoints["storage"])
+        if to_start and self.health_ports is not None:
+            self.migrate(endpoints)
         started: dict[Component, int] = {}
         try:
             for comp in to_start:
@@ -171,4 +257,4 @@ class Platform:
         return rows
 
 
-__all__ = ["SERVICES", "Platform", "ServiceProcess", "StackError"]
+__all__ = ["JOURNEY_ROLES", "SERVICES", "SERVICE_ROLES", "Platform", "ServiceProcess", "StackError"]

@@ -135,6 +135,14 @@ def stop_process(pid: int, *, timeout: float = 20.0) -> None:
         raise StackError(f"process {pid} did not exit after SIGKILL")
 
 
+def kill_now(pid: int, *, timeout: float = 10.0) -> None:
+    """SIGKILL the process (its whole group when it leads one), as a crash would end it: no
+    shutdown code runs. Returns once it is gone."""
+    _signal(pid, _group_of(pid), signal.SIGKILL)
+    if not wait_gone(pid, timeout):
+        raise StackError(f"process {pid} did not exit after SIGKILL")
+
+
 def _group_of(pid: int) -> int | None:
     try:
         # Only signal the group when the server leads it: never our own group.
@@ -189,6 +197,7 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 
 __all__ = [
     "free_ports",
+    "kill_now",
     "owned_pid",
     "pid_alive",
     "pid_cmdline",

@@ -1,0 +1,83 @@
+"""The chaos run's own platform: a throwaway stack (Kafka, Temporal, Keycloak, PostgreSQL)
+in a temp data dir on free ports — never a developer's ``./v2v up`` — and every role of
+every service as its own process, so that each can be killed alone.
+
+PostgreSQL, not SQLite: three processes write each service's database here (api, consumer,
+relay), as in a cluster; SQLite would serialise them through its file lock and its busy
+handler, and the relay in its own process could not be woken by commits (LISTEN/NOTIFY)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from v2v_cli.commands.demo import endpoints_of
+from v2v_cli.journeys import Endpoints
+from v2v_cli.stack import Stack, StackConfig
+from v2v_cli.stack.component import Component, Progress
+from v2v_cli.stack.platform import DEMO_PRODUCT, SERVICES, Platform
+from v2v_cli.stack.process import free_ports
+
+# Journeys of the demo product on the chaos policy: deadlines beyond the longest recovery,
+# so that a journey leaves its designed path only if something was lost (docs/operations.md).
+CHAOS_POLICY = {DEMO_PRODUCT: "chaos"}
+_STACK_PORTS = (
+    "kafka_port",
+    "kafka_controller_port",
+    "temporal_port",
+    "temporal_ui_port",
+    "postgres_port",
+    "keycloak_port",
+    *(f"{service}_port" for service in SERVICES),
+)
+
+
+@dataclass
+class ChaosPlatform:
+    stack: Stack
+    platform: Platform
+    endpoints: dict[str, Any]
+
+    @classmethod
+    def start(cls, data_dir: Path, progress: Progress) -> ChaosPlatform:
+        roles = Platform.role_names()
+        ports = free_ports(len(_STACK_PORTS) + len(roles))
+        settings = dict(zip(_STACK_PORTS, ports, strict=False))
+        config = StackConfig.from_env().replace(data_dir=data_dir, **settings)
+        stack = Stack(config)
+        try:
+            endpoints = stack.up(postgres=True, progress=progress)
+            health = dict(zip(roles, ports[len(_STACK_PORTS) :], strict=True))
+            platform = Platform(stack, health, CHAOS_POLICY)
+            platform.up(endpoints, progress)
+        except BaseException:
+            stack.purge()
+            raise
+        return cls(stack, platform, endpoints)
+
+    def process(self, name: str) -> Component:
+        """A server of the stack (``kafka``, ``temporal``) or a role (``custody-relay``)."""
+        for comp in [*self.stack.components, *self.platform.components(self.endpoints)]:
+            if comp.name == name:
+                return comp
+        raise LookupError(f"no process {name!r} in the chaos platform")
+
+    @property
+    def database_urls(self) -> dict[str, str]:
+        return dict(self.endpoints["database_urls"])
+
+    @property
+    def api(self) -> Endpoints:
+        return endpoints_of(self.stack.config)
+
+    def stop_roles(self) -> None:
+        self.platform.down()
+
+    def close(self, keep: bool = False) -> None:
+        """Stop everything; delete the data dir unless ``keep`` (to look at after a failure)."""
+        self.platform.down()
+        if keep:
+            self.stack.down()
+        else:
+            self.stack.purge()
