@@ -51,6 +51,7 @@ from .latency import positioned_consumer
 from .patients import patient
 
 ENROLMENT_CLIENTS = 8
+BROKEN_OFF_GRACE_S = 30.0  # a journey whose walk broke off may still be closing by itself
 ANSWERS = {REGISTRY.for_model(m).name for m in (CollectionScheduled, CollectionUnschedulable)}
 
 
@@ -63,6 +64,7 @@ class Journey:
     status: str = "lost"  # completed | failed | lost
     outcome: str = ""  # the workflow's outcome, or why it failed / was lost
     driver_error: str = ""
+    settled: bool = False  # its fate is known (for the progress lines)
     doubled: list[str] = field(default_factory=list)
 
 
@@ -126,7 +128,7 @@ async def _why_lost(client: Client, j: Journey) -> str:
         raise
     status = desc.status.name if desc.status else "unknown"
     stage = (desc.search_attributes.get("JourneyStage") or ["?"])[0]
-    return f"workflow {status} at stage {stage} when the cohort's time was up"
+    return f"workflow {status} at stage {stage}"
 
 
 async def follow(
@@ -146,7 +148,26 @@ async def follow(
             pass  # the workflow ended first: nothing left to walk
         except Exception as exc:
             j.driver_error = f"{type(exc).__name__}: {exc}"[:300]
-    await end
+    if j.driver_error and not end.done():
+        # Nobody walks this journey on: only its own deadlines could still end it (a new
+        # collection waits for its date, days away). Give it a moment to close, then say
+        # why it stopped.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(end), BROKEN_OFF_GRACE_S)
+        if not end.done():
+            end.cancel()
+            await _broke_off(client, j)
+    with contextlib.suppress(asyncio.CancelledError):
+        await end
+    j.settled = True
+
+
+async def _broke_off(client: Client, j: Journey) -> None:
+    """The walk broke off while the workflow runs on: lost if a step never came (the driver
+    timed out waiting for it), failed if an API refused a step."""
+    where = await _why_lost(client, j)
+    j.status = "lost" if "timed out waiting" in j.driver_error else "failed"
+    j.outcome = f"the walk broke off ({j.driver_error}); {where}"
 
 
 def live(rows: list[dict[str, Any]], *keys: str) -> list[str]:
@@ -169,17 +190,20 @@ async def doubled(driver: Driver, j: Journey) -> list[str]:
     return found
 
 
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def normalised(reason: str) -> str:
-    """A reason with its dates, ids and numbers masked, to count alike failures together."""
-    return re.sub(r"\d", "#", reason)[:200]
+    """A reason with its ids, dates and numbers masked, to count alike failures together."""
+    return re.sub(r"\d", "#", UUID.sub("<id>", reason))[:240]
 
 
 async def _report_progress(journeys: list[Journey], stop: asyncio.Event) -> None:
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 15)
-        ended = Counter(j.status for j in journeys if j.ended_at is not None)
-        progress(f"  cohort: {dict(ended)} ended of {len(journeys)}")
+        settled = Counter(j.status for j in journeys if j.settled)
+        progress(f"  cohort: {dict(settled)} of {len(journeys)}")
 
 
 async def measure(

@@ -3,19 +3,24 @@
 Custody refuses a second active enrolment of a patient (same MRN at a treatment center), a
 site its directory does not know, and an earliest collection outside today..+180 days; so
 every patient of a run has its own MRN and the sites come from custody's packaged directory.
-For the latency and command measures the dates are spread over the window, so logistics finds
+Manufacturing sites and treatment centers are taken in proportion to their configured daily
+slots (logistics' packaged network), so no site is asked for more than it offers. For the
+latency and command measures the dates are also spread over the window, so logistics finds
 slots without running out of capacity (not what those measures are about); the cohort's
 journeys start today, as the demo's do.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from v2v_cli.journeys import Patient
 from v2v_custody.adapters.config import load_sites
+from v2v_logistics.adapters.config import load_network
 
 SPREAD_FROM_DAYS = 7  # first earliest-collection offset; well inside custody's window
 SPREAD_DAYS = 170  # offsets cycle over this many days
@@ -29,13 +34,34 @@ def facility_id(first: str) -> str:
     return f"{first}{uuid.uuid4().hex[:4].upper()}"
 
 
+def weighted(names: Iterable[str], weight: Callable[[str], int]) -> list[str]:
+    """One cycle of ``names``, each repeated as often as its weight (over the weights' gcd):
+    patient ``i`` takes ``cycle[i % len(cycle)]``."""
+    ordered = sorted(names)
+    weights = {n: max(weight(n), 0) for n in ordered}
+    if not any(weights.values()):
+        return ordered
+    g = math.gcd(*(w for w in weights.values() if w))
+    return [n for n in ordered for _ in range(weights[n] // g)]
+
+
 def sites() -> tuple[list[str], list[str], list[str]]:
-    """(treatment centers, apheresis centers, manufacturing sites), sorted."""
-    directory = load_sites()
+    """Cycles of (treatment centers, apheresis centers, manufacturing sites): custody's
+    directory, weighted by logistics' slots a day (infusion, manufacturing)."""
+    directory, network = load_sites(), load_network()
+
+    def infusion(name: str) -> int:
+        tc = network.treatment_centers.get(name)
+        return tc.infusion_slots_per_day if tc else 1
+
+    def manufacturing(name: str) -> int:
+        site = network.manufacturing_sites.get(name)
+        return site.slots_per_day if site else 1
+
     return (
-        sorted(directory.treatment_centers),
+        weighted(directory.treatment_centers, infusion),
         sorted(directory.apheresis_centers),
-        sorted(directory.manufacturing_sites),
+        weighted(directory.manufacturing_sites, manufacturing),
     )
 
 
@@ -55,7 +81,7 @@ def earliest_collection(i: int) -> date:
 
 
 def patient(run: str, i: int, product_code: str) -> Patient:
-    """Patient ``i`` of ``run`` for the journey driver; sites taken in turn."""
+    """Patient ``i`` of ``run`` for the journey driver; sites taken in turn (weighted)."""
     tcs, acs, mss = sites()
     name, born, mrn = identity(run, i)
     return Patient(

@@ -19,11 +19,14 @@ from bench.patients import (
     earliest_collection,
     enrolment_body,
     facility_id,
+    sites,
     today,
+    weighted,
 )
 from v2v_custody.adapters.config import load_sites
 from v2v_custody.application.enroll import EnrollPatient
 from v2v_custody.domain.isbt128 import validate_facility_id
+from v2v_logistics.adapters.config import load_network
 
 
 def test_percentiles_are_nearest_rank_observed_values() -> None:
@@ -126,6 +129,21 @@ def test_patients_are_distinct_and_valid_for_custody() -> None:
     assert enrolment_body("run2", 0)["medical_record_number"] != bodies[0]["medical_record_number"]
     assert isinstance(earliest_collection(0), date)
     assert earliest_collection(0) - today() == timedelta(days=SPREAD_FROM_DAYS)
+
+
+def test_sites_are_taken_in_proportion_to_their_slots() -> None:
+    assert weighted(["b", "a"], {"a": 4, "b": 2}.__getitem__) == ["a", "a", "b"]
+    assert weighted(["a", "b"], lambda _: 0) == ["a", "b"]
+    network = load_network()
+    tcs, _, mss = sites()
+    # e.g. 4 and 2 manufacturing slots a weekday: two patients of three at the first site
+    for cycle, slots in (
+        (mss, {n: s.slots_per_day for n, s in network.manufacturing_sites.items()}),
+        (tcs, {n: c.infusion_slots_per_day for n, c in network.treatment_centers.items()}),
+    ):
+        total = sum(slots.values())
+        for name, per_day in slots.items():
+            assert cycle.count(name) / len(cycle) == per_day / total
 
 
 def test_facility_ids_are_valid_and_fresh() -> None:
