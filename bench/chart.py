@@ -23,6 +23,7 @@ from .harness import validate
 LEFT, BAR_W, RIGHT, ROW, TOP = 200, 420, 170, 26, 58
 DECADES = (-3, 3)  # 0.001 … 1000
 GREEN, RED, GREY = "#2e7d32", "#c62828", "#9e9e9e"
+SIGNS = {">=": "≥", "<=": "≤"}
 
 
 def load(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -110,7 +111,7 @@ def svg(results: Sequence[dict[str, Any]], header: dict[str, Any]) -> str:
                 f'<line x1="{gx:.1f}" y1="{y + 1}" x2="{gx:.1f}" y2="{y + 23}" '
                 f'stroke="black" stroke-width="2"/>'
             )
-        goal_text = f" (goal {goal['op']} {goal['value']:g})" if goal else ""
+        goal_text = f" (goal {SIGNS[goal['op']]} {goal['value']:g})" if goal else ""
         value = "—" if ratio is None else f"{ratio:.3g}"
         out.append(f'<text x="{LEFT + BAR_W + 8}" y="{y + 16}">{escape(value + goal_text)}</text>')
     out.append("</svg>")

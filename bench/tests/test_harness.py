@@ -104,7 +104,7 @@ def test_chart_is_svg_with_a_row_per_result_and_the_table_says_whether_goals_are
     texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert "catchup · sqlite" in texts
     assert "cohort · postgresql" in texts
-    assert any(t.startswith("0.05 (goal >= 0.5)") for t in texts)
+    assert any(t.startswith("0.05 (goal ≥ 0.5)") for t in texts)
     table = chart.markdown(results)
     assert "| catchup | sqlite | 200.0 | 4000.0 | msg/s | 0.05 | ratio >= 0.5 | no |" in table
     assert "1 failed, 0 lost, 0 doubled" in table
