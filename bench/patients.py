@@ -22,8 +22,10 @@ from v2v_cli.journeys import Patient
 from v2v_custody.adapters.config import load_sites
 from v2v_logistics.adapters.config import load_network
 
-SPREAD_FROM_DAYS = 7  # first earliest-collection offset; well inside custody's window
-SPREAD_DAYS = 170  # offsets cycle over this many days
+# Spread earliest collections start beyond logistics' 28-day search horizon from today, so
+# those patients never take a slot a cohort journey (earliest today) could want.
+SPREAD_FROM_DAYS = 30
+SPREAD_DAYS = 145  # offsets cycle over 30 … 174 days, inside custody's 180-day window
 
 
 def facility_id(first: str) -> str:

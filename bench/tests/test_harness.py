@@ -129,6 +129,8 @@ def test_patients_are_distinct_and_valid_for_custody() -> None:
     assert enrolment_body("run2", 0)["medical_record_number"] != bodies[0]["medical_record_number"]
     assert isinstance(earliest_collection(0), date)
     assert earliest_collection(0) - today() == timedelta(days=SPREAD_FROM_DAYS)
+    # beyond the cohort's reach: its journeys (earliest today) search this many days ahead
+    assert load_network().scheduling_horizon_days < SPREAD_FROM_DAYS
 
 
 def test_sites_are_taken_in_proportion_to_their_slots() -> None:
