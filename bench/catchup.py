@@ -41,7 +41,17 @@ from v2v_runtime.relay import OutboxRelay
 from v2v_runtime.settings import RuntimeSettings
 from v2v_runtime.uow import UnitOfWork
 
-from .harness import Bench, Goal, Result, bench_stack, create_topics, finish, parser, progress
+from .harness import (
+    PROMPT_FETCH_MS,
+    Bench,
+    Goal,
+    Result,
+    bench_stack,
+    create_topics,
+    finish,
+    parser,
+    progress,
+)
 
 WRITE_CHUNK = 500  # rows per transaction while filling the outbox (not timed)
 POLL_S = 0.02
@@ -104,6 +114,7 @@ async def raw_produce_consume(bootstrap: str, n: int, limit_s: float) -> float:
         group_id=f"bench-raw-{uuid.uuid4().hex[:8]}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        fetch_max_wait_ms=PROMPT_FETCH_MS,  # a fetch parked at the broker is not woken early
     )
     await producer.start()
     await consumer.start()
