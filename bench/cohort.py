@@ -6,9 +6,11 @@ On the real platform, N patients are enrolled (8 at a time, sites taken in turn,
 collection today, as the demo's), then each journey is walked as the people would
 (``v2v_cli.journeys.Driver``: collection, courier, manufacturing, QC, QA release, shipment,
 infusion), ``--drivers`` journeys at a time. Each journey's outcome is Temporal's:
-completed; failed (the workflow failed: its reason is printed); lost (enrolled, but no
-journey started, or still running at the deadline). Doubled: a command applied twice — more
-than one live booking of a kind, shipment of a direction, or batch, for one CoI and attempt.
+completed; failed (the workflow failed, or the walk broke off because an API refused a step
+or the journey had given up on it after a deadline; the reason is printed); lost (no journey
+started, a step both sides waited for never came, or still running at the deadline).
+Doubled: a command applied twice — more than one live booking of a kind, shipment of a
+direction, or batch, for one CoI and attempt.
 Also reported: how fast journeys start (bridge → Temporal; Temporal's start times against the
 enrolments), how long the enrolments took to reach logistics (its first answer on its
 events topic), and time to completion. The goal (from the issue) has no baseline: 0 failed,
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -163,11 +165,32 @@ async def follow(
 
 
 async def _broke_off(client: Client, j: Journey) -> None:
-    """The walk broke off while the workflow runs on: lost if a step never came (the driver
-    timed out waiting for it), failed if an API refused a step."""
+    """The walk broke off while the workflow runs on. Failed if the journey had given up on a
+    step (a deadline passed: it compensated and went another way) or an API refused a step;
+    lost if both sides were waiting for a step that never came."""
     where = await _why_lost(client, j)
-    j.status = "lost" if "timed out waiting" in j.driver_error else "failed"
-    j.outcome = f"the walk broke off ({j.driver_error}); {where}"
+    compensated = [
+        str(h.get("note"))
+        for h in await _history(client, j)
+        if h.get("stage") == "compensating" and not str(h.get("note")).startswith("compensated")
+    ]
+    if compensated:
+        j.status = "failed"
+        j.outcome = f"the journey compensated ({compensated[0]}); the walk broke off; {where}"
+    elif "timed out waiting" in j.driver_error:
+        j.status, j.outcome = "lost", f"a step never came ({j.driver_error}); {where}"
+    else:
+        j.status, j.outcome = "failed", f"an API refused a step ({j.driver_error}); {where}"
+
+
+async def _history(client: Client, j: Journey) -> list[dict[str, Any]]:
+    """The journey's own history (its ``status`` query), empty if it cannot answer."""
+    try:
+        view = await client.get_workflow_handle(f"journey-{j.coi}").query("status")
+    except (RPCError, WorkflowQueryFailedError):
+        return []
+    history = view.get("history", []) if isinstance(view, dict) else []
+    return [h for h in history if isinstance(h, dict)]
 
 
 def live(rows: list[dict[str, Any]], *keys: str) -> list[str]:
