@@ -129,9 +129,12 @@ def _detail(r: dict[str, Any]) -> str:
         )
     if r["measure"].startswith("commands"):
         errors = d["requests"] - d["ok"]
+        shared = d.get("baseline_one_connection_per_s")
         return (
             f"p50 {d.get('p50_ms', '—')} / p99 {d.get('p99_ms', '—')} ms "
-            f"(raw p99 {d['baseline_p99_ms']:g} ms); {errors} refused"
+            f"(raw p99 {d['baseline_p99_ms']:g} ms"
+            + (f"; raw through one connection {shared:g}/s" if shared is not None else "")
+            + f"); {errors} refused"
         )
     if r["measure"] == "cohort":
         return (

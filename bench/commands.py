@@ -126,7 +126,8 @@ ROW = "INSERT INTO bench_rows (stream_id, payload, recorded_at) VALUES"
 
 
 class RawInserts:
-    """One comparable row per operation: INSERT + COMMIT, one connection per client."""
+    """One comparable row per operation: INSERT + COMMIT, one connection per client (or
+    ``connections`` shared by the clients, each held for a whole transaction)."""
 
     def __init__(self, db: str, url: str) -> None:
         self.db = db
@@ -137,15 +138,17 @@ class RawInserts:
         payload = json.dumps(enrolment_body("raw", i))
         return f"patient-{i}", payload, datetime.now(UTC).isoformat()
 
-    async def run(self, clients: int, total: int) -> Load:
+    async def run(self, clients: int, total: int, connections: int | None = None) -> Load:
+        n = min(connections or clients, clients)
         if self.db == "sqlite":
-            return await self._sqlite(clients, total)
-        return await self._postgresql(clients, total)
+            return await self._sqlite(clients, total, n)
+        return await self._postgresql(clients, total, n)
 
-    async def _sqlite(self, clients: int, total: int) -> Load:
+    async def _sqlite(self, clients: int, total: int, n: int) -> Load:
         path = str(self.url.database)
         conns = []
-        for _ in range(clients):
+        locks = [asyncio.Lock() for _ in range(n)]
+        for _ in range(n):
             # As v2v_runtime.db.engine: driver timeout 30 s, SQLAlchemy decides transactions.
             conn = await aiosqlite.connect(path, timeout=30, isolation_level=None)
             for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL"):
@@ -157,12 +160,13 @@ class RawInserts:
         )
 
         async def insert(client: int, i: int, load: Load) -> None:
-            conn = conns[client]
+            conn = conns[client % n]
             started = time.perf_counter()
             try:
-                await conn.execute("BEGIN IMMEDIATE")
-                await conn.execute(f"{ROW} (?, ?, ?)", self.row(i))
-                await conn.execute("COMMIT")
+                async with locks[client % n]:
+                    await conn.execute("BEGIN IMMEDIATE")
+                    await conn.execute(f"{ROW} (?, ?, ?)", self.row(i))
+                    await conn.execute("COMMIT")
             except aiosqlite.Error as exc:
                 if conn.in_transaction:
                     await conn.execute("ROLLBACK")
@@ -177,19 +181,20 @@ class RawInserts:
             for conn in conns:
                 await conn.close()
 
-    async def _postgresql(self, clients: int, total: int) -> Load:
+    async def _postgresql(self, clients: int, total: int, n: int) -> Load:
         dsn = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        conns = [await asyncpg.connect(dsn) for _ in range(clients)]
+        conns = [await asyncpg.connect(dsn) for _ in range(n)]
+        locks = [asyncio.Lock() for _ in range(n)]
         await conns[0].execute(
             "CREATE TABLE IF NOT EXISTS bench_rows (id BIGSERIAL PRIMARY KEY, "
             "stream_id TEXT NOT NULL, payload TEXT NOT NULL, recorded_at TEXT NOT NULL)"
         )
 
         async def insert(client: int, i: int, load: Load) -> None:
-            conn = conns[client]
+            conn = conns[client % n]
             started = time.perf_counter()
             try:
-                async with conn.transaction():
+                async with locks[client % n], conn.transaction():
                     await conn.execute(f"{ROW} ($1, $2, $3)", *self.row(i))
             except asyncpg.PostgresError as exc:
                 load.failed(type(exc).__name__, str(exc))
@@ -211,7 +216,7 @@ def median_run(runs: list[Load]) -> Load:
     return sorted(runs, key=lambda load: load.rate)[len(runs) // 2]
 
 
-def result(db: str, ours: Load, runs: list[Load], requests: int, top: bool) -> Result:
+def result(db: str, ours: Load, runs: list[Load], shared: Load, requests: int, top: bool) -> Result:
     raw = median_run(runs)
     details: dict[str, Any] = {
         "clients": ours.clients,
@@ -222,6 +227,10 @@ def result(db: str, ours: Load, runs: list[Load], requests: int, top: bool) -> R
         "seconds": round(ours.wall_s, 3),
         **(latency_summary(ours.latencies) if ours.latencies else {}),
         "baseline_runs_per_s": [load.rate for load in runs],
+        # The same clients through ONE connection (one writer at a time, no lock contention):
+        # on SQLite the steadier reference at high concurrency.
+        "baseline_one_connection_per_s": shared.rate,
+        "baseline_one_connection_p99_ms": latency_summary(shared.latencies)["p99_ms"],
         "baseline_outcomes": dict(raw.outcomes),
         "baseline_errors": raw.errors,
         **{f"baseline_{k}": v for k, v in latency_summary(raw.latencies).items()},
@@ -255,10 +264,11 @@ async def measure(
         for clients in levels:
             progress(f"commands: baseline, raw INSERT+COMMIT ({db}), {clients} client(s)…")
             base = [await raw.run(clients, requests) for _ in range(BASELINE_RUNS)]
+            shared = await raw.run(clients, requests, connections=1)
             progress(f"commands: POST /patients ({db}), {clients} client(s), {requests} requests…")
             ours = await post_patients(base_url, clients, requests, run, first)
             first += requests
-            results.append(result(db, ours, base, requests, clients == max(levels)))
+            results.append(result(db, ours, base, shared, requests, clients == max(levels)))
             await asyncio.sleep(settle_s)
     return results
 
