@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 from .harness import validate
 
 # Layout (pixels).
-LEFT, BAR_W, RIGHT, ROW, TOP = 200, 420, 170, 26, 58
+LEFT, BAR_W, RIGHT, ROW, TOP = 200, 420, 290, 26, 58
 DECADES = (-3, 3)  # 0.001 … 1000
 GREEN, RED, GREY = "#2e7d32", "#c62828", "#9e9e9e"
 SIGNS = {">=": "≥", "<=": "≤"}
@@ -104,6 +104,8 @@ def svg(results: Sequence[dict[str, Any]], header: dict[str, Any]) -> str:
                 f'<rect x="{x0:.1f}" y="{y + 5}" width="{max(x1 - x0, 1.5):.1f}" height="14" '
                 f'fill="{colour}"/>'
             )
+            # a dot at the ratio, visible even when the bar is short
+            out.append(f'<circle cx="{_x(float(ratio)):.1f}" cy="{y + 12}" r="4" fill="{colour}"/>')
         goal = _goal(r)
         if goal is not None:
             gx = _x(float(goal["value"]))
@@ -112,6 +114,14 @@ def svg(results: Sequence[dict[str, Any]], header: dict[str, Any]) -> str:
                 f'stroke="black" stroke-width="2"/>'
             )
         goal_text = f" (goal {SIGNS[goal['op']]} {goal['value']:g})" if goal else ""
+        if goal and "what" not in goal:
+            goal_text = " (goal: all completed)"
+        # goals on other figures (a p99, failed journeys) that are not met, said in words
+        goal_text += "".join(
+            f"; {g['what']} {g['actual']:g}, goal {SIGNS[g['op']]} {g['value']:g}"
+            for g in r["details"].get("goals", [])
+            if g["what"] != "ratio" and not g["met"] and g["actual"] is not None
+        )
         value = "—" if ratio is None else f"{ratio:.3g}"
         out.append(f'<text x="{LEFT + BAR_W + 8}" y="{y + 16}">{escape(value + goal_text)}</text>')
     out.append("</svg>")
