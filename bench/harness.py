@@ -43,9 +43,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 Database = Literal["sqlite", "postgresql"]
 DATABASES: tuple[Database, ...] = ("sqlite", "postgresql")
 PLATFORM_SERVICES = ("custody", "logistics", "batch", "qc", "journey")
-# A fetch waiting at this broker is answered when its max wait expires, not when a record
-# arrives (measured: a record sent 0.1 s after the last one arrives ~505 ms later with the
-# clients' default of 500 ms). Our consumers (instruments and baseline) ask for 10 ms.
+# With aiokafka against the stack's broker, a parked fetch is answered when its max wait
+# expires, not when a record arrives (observed: a record sent 0.1 s after the last one arrives
+# ~505 ms later with the client's default of 500 ms). Our consumers (instruments, baselines)
+# ask for 10 ms; docs/performance.md.
 PROMPT_FETCH_MS = 10
 DEFAULT_FETCH_MS = 500  # aiokafka's default, which the platform's consumers use
 
