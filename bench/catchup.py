@@ -15,13 +15,11 @@ run before, between and after ours, the median kept.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -41,17 +39,9 @@ from v2v_runtime.relay import OutboxRelay
 from v2v_runtime.settings import RuntimeSettings
 from v2v_runtime.uow import UnitOfWork
 
-from .harness import (
-    PROMPT_FETCH_MS,
-    Bench,
-    Goal,
-    Result,
-    bench_stack,
-    create_topics,
-    finish,
-    parser,
-    progress,
-)
+from .harness import Goal, Result, finish, parser, progress
+from .kafka import create_topics, raw_produce_consume
+from .stack import Bench, bench_stack
 
 WRITE_CHUNK = 500  # rows per transaction while filling the outbox (not timed)
 POLL_S = 0.02
@@ -95,59 +85,6 @@ async def until(probe: Callable[[], Awaitable[bool]], limit_s: float, what: str)
         if time.monotonic() > deadline:
             raise TimeoutError(f"catch-up: {what} not done after {limit_s:.0f} s")
         await asyncio.sleep(POLL_S)
-
-
-# --- baseline: raw aiokafka ----------------------------------------------------------------
-
-
-async def raw_produce_consume(bootstrap: str, n: int, limit_s: float) -> float:
-    """Seconds to produce the N records (acks=all, idempotent) and consume them all."""
-    topic = f"v2v.bench-raw-{uuid.uuid4().hex[:8]}.events"
-    await create_topics(bootstrap, topic)
-    records = [to_kafka(envelope(i)) for i in range(n + 1)]
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-    )
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"bench-raw-{uuid.uuid4().hex[:8]}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=PROMPT_FETCH_MS,  # a fetch parked at the broker is not woken early
-    )
-    await producer.start()
-    await consumer.start()
-    try:
-        seen = 0
-
-        async def consume(upto: int) -> None:
-            nonlocal seen
-            deadline = time.monotonic() + limit_s
-            while seen < upto:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"raw consumer saw {seen} of {upto}")
-                batch = await consumer.getmany(timeout_ms=200)
-                for recs in batch.values():
-                    for r in recs:
-                        json.loads(r.value)  # decode, as any consumer would
-                        seen += 1
-                if batch:
-                    await consumer.commit()
-
-        # Warm-up record: the group has joined and fetches before the clock starts.
-        first = records[0]
-        await producer.send_and_wait(topic, first.value, first.key, headers=list(first.headers))
-        await consume(1)
-        started = time.perf_counter()
-        for rec in records[1:]:
-            await producer.send(topic, value=rec.value, key=rec.key, headers=list(rec.headers))
-        await producer.flush()
-        await consume(n + 1)
-        return time.perf_counter() - started
-    finally:
-        await producer.stop()
-        await consumer.stop()
 
 
 # --- ours: outbox → relay → Kafka → inbox → projection ------------------------------------------
@@ -287,7 +224,8 @@ async def measure(bench: Bench, db: str, n: int = 5000, limit_s: float = 900) ->
 
     async def raw_run(when: str) -> float:
         progress(f"catch-up baseline ({when}): raw aiokafka produce+consume of {n} records…")
-        return await raw_produce_consume(bootstrap, n, limit_s)
+        records = [to_kafka(envelope(i)) for i in range(n + 1)]
+        return await raw_produce_consume(bootstrap, records, limit_s)
 
     # The baseline runs before, between and after ours; its median is kept (a run of a few
     # hundred milliseconds swings with whatever else the box does).

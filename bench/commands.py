@@ -33,18 +33,9 @@ from sqlalchemy.engine import make_url
 
 from v2v_cli.journeys import COORDINATOR
 
-from .harness import (
-    Bench,
-    Goal,
-    Result,
-    bench_stack,
-    finish,
-    latency_summary,
-    parser,
-    progress,
-    service_process,
-)
+from .harness import Goal, Result, finish, latency_summary, parser, progress
 from .patients import enrolment_body, facility_id
+from .stack import Bench, bench_stack, service_process
 
 SETTLE_S = 2.0  # after each load: let the relay publish what it wrote before the next one
 # The baseline is repeated and its median run kept: many SQLite connections contending for

@@ -26,104 +26,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from v2v_cli.journeys import COORDINATOR, Endpoints
 from v2v_events import REGISTRY
 from v2v_events.catalog import Service, events_topic
 from v2v_events.contracts.custody import PatientEnrolled
 
-from .harness import (
-    DEFAULT_FETCH_MS,
-    PROMPT_FETCH_MS,
-    Bench,
-    Goal,
-    Result,
-    bench_stack,
-    create_topics,
-    finish,
-    latency_summary,
-    parser,
-    progress,
-    running_platform,
-)
+from .harness import Goal, Result, finish, latency_summary, parser, progress
+from .kafka import DEFAULT_FETCH_MS, PROMPT_FETCH_MS, RoundTrips, positioned_consumer
 from .patients import enrolment_body
+from .stack import Bench, bench_stack, running_platform
 
 ENROLLED = REGISTRY.for_model(PatientEnrolled).name
 WARMUP = 2  # first enrolments (cold workflow cache, first connections) are not counted
 WAIT_S = 60.0  # a booking not visible by then is a failure, reported
-
-
-async def positioned_consumer(
-    bootstrap: str, topic: str, fetch_max_wait_ms: int = PROMPT_FETCH_MS
-) -> AIOKafkaConsumer:
-    """A group-less consumer on every partition of ``topic``, at its end. By default it asks
-    the broker to answer a fetch within 10 ms: an instrument must not add latency."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        fetch_max_wait_ms=fetch_max_wait_ms,
-    )
-    await consumer.start()
-    parts = None
-    for _ in range(100):
-        parts = consumer.partitions_for_topic(topic)
-        if parts:
-            break
-        await consumer._client.force_metadata_update()
-        await asyncio.sleep(0.1)
-    if not parts:
-        await consumer.stop()
-        raise RuntimeError(f"topic {topic} has no partitions")
-    tps = [TopicPartition(topic, p) for p in sorted(parts)]
-    consumer.assign(tps)
-    await consumer.seek_to_end(*tps)
-    for tp in tps:  # resolve the positions now, not at the first timed fetch
-        await consumer.position(tp)
-    return consumer
-
-
-class RoundTrips:
-    """The raw Kafka round trip: one record produced (acks=all, idempotent, linger 0) and
-    received by a consumer positioned at the end beforehand, one at a time."""
-
-    def __init__(self, bootstrap: str, fetch_max_wait_ms: int = PROMPT_FETCH_MS) -> None:
-        self.bootstrap = bootstrap
-        self.fetch_max_wait_ms = fetch_max_wait_ms
-        self.topic = f"v2v.bench-rtt-{uuid.uuid4().hex[:8]}.events"
-        self.times: list[float] = []
-        self._sent = 0
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0
-        )
-        self._consumer: AIOKafkaConsumer | None = None
-
-    async def start(self) -> None:
-        await create_topics(self.bootstrap, self.topic)
-        await self._producer.start()
-        self._consumer = await positioned_consumer(
-            self.bootstrap, self.topic, self.fetch_max_wait_ms
-        )
-        await self.sample(3, keep=False)  # warm-up
-
-    async def sample(self, count: int, keep: bool = True) -> None:
-        assert self._consumer is not None, "start() first"
-        for _ in range(count):
-            self._sent += 1
-            value = f'{{"n": {self._sent}}}'.encode()
-            started = time.perf_counter()
-            await self._producer.send_and_wait(self.topic, value=value, key=b"CHA1B2C26000001")
-            record = await asyncio.wait_for(self._consumer.getone(), WAIT_S)
-            elapsed = time.perf_counter() - started
-            if record.value != value:
-                raise RuntimeError("raw round trip: a record other than the one sent")
-            if keep:
-                self.times.append(elapsed)
-
-    async def stop(self) -> None:
-        await self._producer.stop()
-        if self._consumer is not None:
-            await self._consumer.stop()
 
 
 @dataclass

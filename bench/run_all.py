@@ -16,7 +16,8 @@ import asyncio
 from pathlib import Path
 
 from . import catchup, cohort, commands, latency
-from .harness import DATABASES, Result, bench_stack, finish, parser, progress, running_platform
+from .harness import DATABASES, Result, finish, parser, progress
+from .stack import bench_stack, running_platform
 
 MEASURES = ("latency", "cohort", "commands", "catchup")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.cohort import live, normalised
+from bench.walks import live, normalised
 
 
 def test_doubled_means_two_live_rows_for_one_kind_and_attempt() -> None:

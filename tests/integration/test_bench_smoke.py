@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bench import catchup, cohort, commands, latency
-from bench.harness import Bench, Result, validate, write_results
+from bench.harness import Result, validate, write_results
+from bench.stack import Bench
 from v2v_cli.journeys import Endpoints
 from v2v_cli.testing import ProvisionedStack
 
