@@ -14,8 +14,8 @@ from v2v_cli.journeys import (
     PROBLEM_APPLIED,
     Driver,
     Endpoints,
-    JourneyError,
     Patient,
+    Unreachable,
 )
 
 EP = Endpoints(
@@ -61,7 +61,7 @@ class Service:
 
 def driver(service: Service, timeout: float = 5.0) -> Driver:
     client = httpx.AsyncClient(transport=httpx.MockTransport(service))
-    return Driver(EP, log=lambda _: None, timeout=timeout, http=client)
+    return Driver(EP, log=lambda _: None, timeout=timeout, http=client, unreachable_s=timeout)
 
 
 PATIENT = Patient("A Test", "1960-01-01", "MRN-1")
@@ -98,9 +98,21 @@ async def test_an_applied_request_whose_answer_was_lost_is_read_back() -> None:
     assert d.stats.answers_lost == 1
 
 
-async def test_a_service_away_longer_than_the_timeout_fails_the_step() -> None:
+async def test_a_service_away_longer_than_the_window_fails_the_step() -> None:
     service = Service()
     service.fail = ["refused"] * 100
     d = driver(service, timeout=0.5)
-    with pytest.raises(JourneyError, match="unanswered"):
+    with pytest.raises(Unreachable, match="unanswered for 0 s: ConnectError"):
         await d.enroll(PATIENT)
+    assert service.attempts > 1
+
+
+async def test_without_a_window_an_unreachable_service_is_asked_once() -> None:
+    service = Service()
+    service.fail = ["refused"] * 100
+    client = httpx.AsyncClient(transport=httpx.MockTransport(service))
+    d = Driver(EP, log=lambda _: None, timeout=60, http=client)
+    with pytest.raises(Unreachable) as caught:
+        await d.enroll(PATIENT)
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    assert service.attempts == 1

@@ -21,8 +21,8 @@ from v2v_cli.tokens import TokenBroker, TokenRequestError
 
 T = TypeVar("T")
 
-# The people of the demo realm (deploy/keycloak/vein2vein-realm.json) who do each step; the
-# driver signs in as them at the platform's OpenID Connect provider.
+# The people of the demo realm (deploy/keycloak/vein2vein-realm.json) who do each step, by
+# role; the driver signs in as the one of the site where the step happens (demo_person).
 COORDINATOR = "treatment-center-coordinator"
 APHERESIS_NURSE = "apheresis-nurse"
 LOGISTICS = "logistics-coordinator"
@@ -54,6 +54,10 @@ PROBLEM_KEY_IN_USE = f"{PROBLEM}idempotency-key-in-use"
 
 class JourneyError(RuntimeError):
     pass
+
+
+class Unreachable(JourneyError):
+    """A service (or the sign-in) could not be reached for the driver's whole window."""
 
 
 @dataclass
@@ -119,6 +123,12 @@ class Plan:
     withdrawn_after_release: set[int] = field(default_factory=set)
 
 
+def demo_person(role: str, site: str) -> str:
+    """The demo realm's user with ``role`` at ``site``: ``<role>`` works at the first site's
+    centers, ``<role>-site2`` at the second's (docs/local-stack.md, demo users)."""
+    return f"{role}-site2" if site.endswith("-2") else role
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -129,9 +139,15 @@ class Driver:
         endpoints: Endpoints,
         log: Callable[[str], None] = print,
         timeout: float = 120.0,
+        person: Callable[[str, str], str] = demo_person,
         http: httpx.AsyncClient | None = None,
+        unreachable_s: float = 0.0,
     ) -> None:
         self.ep = endpoints
+        # how long a service that cannot be reached is asked again (0: once); the chaos
+        # run waits out restarts, the demo says at once that the platform is not up
+        self.unreachable_s = unreachable_s
+        self.person = person  # (role, site) -> who signs in
         self.log = log
         self.timeout = timeout
         self.http = http or httpx.AsyncClient(timeout=30)
@@ -155,13 +171,13 @@ class Driver:
         self, method: str, url: str, who: str, json: Any = None, key: str | None = None
     ) -> httpx.Response:
         """One request, repeated while the service cannot be reached (restarting, a process
-        killed mid-request) until ``timeout``. A POST carries one Idempotency-Key on every
+        killed mid-request) for ``unreachable_s``. A POST carries one Idempotency-Key on every
         attempt: an attempt applied before its answer was lost is answered from its record
         on the next one, never applied twice (docs/integrators.md)."""
         headers: dict[str, str] = {}
         if method == "POST":
             headers["Idempotency-Key"] = key or str(uuid.uuid4())
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + self.unreachable_s
         pause = 0.25
         while True:
             try:
@@ -171,11 +187,14 @@ class Driver:
                 if resp.status_code not in RETRIED_STATUSES and not _key_in_use(resp):
                     self.stats.answered(url)
                     return resp
-                failure = f"HTTP {resp.status_code}"
+                if time.monotonic() >= deadline:
+                    return resp  # the caller says what the answer was
             except httpx.TransportError as exc:
-                failure = f"{type(exc).__name__}: {exc}"
-            if time.monotonic() > deadline:
-                raise JourneyError(f"{method} {url} unanswered for {self.timeout:.0f} s: {failure}")
+                if time.monotonic() >= deadline:
+                    waited = f" for {self.unreachable_s:.0f} s" if self.unreachable_s else ""
+                    raise Unreachable(
+                        f"{method} {url} unanswered{waited}: {type(exc).__name__}: {exc}"
+                    ) from exc
             self.stats.retried(url)
             await asyncio.sleep(pause)
             pause = min(pause * 2, 2.0)
@@ -228,16 +247,19 @@ class Driver:
             "patient_weight_kg": p.weight_kg,
             "earliest_collection": (p.earliest_collection or datetime.now(UTC).date()).isoformat(),
         }
+        coordinator = self.person(COORDINATOR, p.treatment_center)
         out = await self._call(
-            "POST", f"{self.ep.custody}/patients", COORDINATOR, body, applied=_coi_lost
+            "POST", f"{self.ep.custody}/patients", coordinator, body, applied=_coi_lost
         )
         coi = str(out["coi"])
         self.log(f"{coi}: enrolled ({p.therapy}, {p.product_code})")
         return coi
 
     async def collect(self, coi: str, p: Patient, attempt: int) -> dict[str, Any]:
+        nurse = self.person(APHERESIS_NURSE, p.apheresis_center)
+
         async def booked() -> dict[str, Any] | None:
-            rows = await self._call("GET", f"{self.ep.logistics}/bookings?coi={coi}", LOGISTICS)
+            rows = await self._call("GET", f"{self.ep.logistics}/bookings?coi={coi}", nurse)
             for b in rows:
                 if (
                     b.get("kind") == "collection"
@@ -252,7 +274,7 @@ class Driver:
         out = await self._call(
             "POST",
             f"{self.ep.custody}/patients/{coi}/collections",
-            APHERESIS_NURSE,
+            nurse,
             {
                 "apheresis_center": p.apheresis_center,
                 "volume_ml": 240.0,
@@ -260,16 +282,17 @@ class Driver:
                 "collection_started_at": start.isoformat(),
                 "collection_ended_at": (start + timedelta(hours=3)).isoformat(),
             },
-            applied=lambda: self._newest_apheresis_unit(coi),
+            applied=lambda: self._newest_apheresis_unit(coi, nurse),
         )
         self.log(f"{coi}: collected, DIN {out['din']}{out['din_check']} unit {out['unit_id']}")
         return dict(out)
 
-    async def shipment(self, coi: str, direction: str, attempt: int) -> dict[str, Any]:
+    async def shipment(
+        self, coi: str, direction: str, attempt: int, courier: str
+    ) -> dict[str, Any]:
         async def find() -> dict[str, Any] | None:
-            rows = await self._call(
-                "GET", f"{self.ep.logistics}/shipments?coi={coi}&direction={direction}", LOGISTICS
-            )
+            url = f"{self.ep.logistics}/shipments?coi={coi}&direction={direction}"
+            rows = await self._call("GET", url, courier)
             for s in rows:
                 if s.get("attempt") == attempt and s.get("status") == "booked":
                     return dict(s)
@@ -277,14 +300,19 @@ class Driver:
 
         return await self._until(f"{direction} shipment {attempt} of {coi}", find)
 
-    async def ship(self, coi: str, direction: str, attempt: int, temps: list[float]) -> None:
-        s = await self.shipment(coi, direction, attempt)
+    async def ship(
+        self, coi: str, p: Patient, direction: str, attempt: int, temps: list[float]
+    ) -> None:
+        # the courier serving where the shipment starts
+        origin = p.apheresis_center if direction == "inbound" else p.manufacturing_site
+        courier = self.person(COURIER, origin)
+        s = await self.shipment(coi, direction, attempt, courier)
         sid = s["shipment_id"]
         picked = datetime.now(UTC) - timedelta(minutes=len(temps) * 10 + 5)
         await self._call(
             "POST",
             f"{self.ep.logistics}/shipments/{sid}/pickup",
-            COURIER,
+            courier,
             {"courier": "cryo-courier-eu", "picked_up_at": picked.isoformat()},
         )
         readings = [
@@ -294,7 +322,7 @@ class Driver:
         await self._call(
             "POST",
             f"{self.ep.logistics}/shipments/{sid}/delivery",
-            COURIER,
+            courier,
             {"delivered_at": now(), "readings": readings},
         )
         self.log(f"{coi}: {direction} shipment {sid} delivered")
@@ -313,13 +341,15 @@ class Driver:
         if din:
             body["scanned_din"] = din
         # a manufacturing site's materials handler; at a treatment center, its coordinator
-        who = COORDINATOR if kind == "treatment-center" else RECEIVER
+        who = self.person(COORDINATOR if kind == "treatment-center" else RECEIVER, location)
         await self._call("POST", f"{self.ep.custody}/receipts", who, body)
         self.log(f"{coi}: {unit_id} received at {location}")
 
-    async def manufacture(self, coi: str, attempt: int, retained: int) -> dict[str, Any]:
+    async def manufacture(self, coi: str, site: str, attempt: int, retained: int) -> dict[str, Any]:
+        specialist = self.person(SPECIALIST, site)
+
         async def opened() -> dict[str, Any] | None:
-            rows = await self._call("GET", f"{self.ep.batch}/batches?coi={coi}", SPECIALIST)
+            rows = await self._call("GET", f"{self.ep.batch}/batches?coi={coi}", specialist)
             for b in rows:
                 if b.get("attempt") == attempt:
                     return dict(b)
@@ -339,28 +369,32 @@ class Driver:
             }
             if step == "selection" and b.get("source") != "retained-apheresis":
                 body["retained_aliquots"] = retained
-            await self._call("POST", f"{self.ep.batch}/batches/{bid}/steps", SPECIALIST, body)
+            await self._call("POST", f"{self.ep.batch}/batches/{bid}/steps", specialist, body)
         lot = await self._call(
             "POST",
             f"{self.ep.batch}/batches/{bid}/lot",
-            SPECIALIST,
+            specialist,
             {"bag_count": 2, "total_viable_cells": 3.0e8, "viability_pct": 88.0},
-            applied=lambda: self._lot_of(bid),
+            applied=lambda: self._lot_of(bid, specialist),
         )
         self.log(f"{coi}: batch {bid} ({b.get('source')}) -> lot {lot['lot_id']}")
         return dict(lot)
 
-    async def test_lot(self, coi: str, lot_id: str, product_code: str, oos: bool) -> dict[str, Any]:
+    async def test_lot(
+        self, coi: str, site: str, lot_id: str, product_code: str, oos: bool
+    ) -> dict[str, Any]:
+        analyst = self.person(ANALYST, site)
+
         async def ordered() -> dict[str, Any] | None:
-            rows = await self._call("GET", f"{self.ep.qc}/panels?lot_id={lot_id}", ANALYST)
+            rows = await self._call("GET", f"{self.ep.qc}/panels?lot_id={lot_id}", analyst)
             return dict(rows[0]) if rows else None
 
         panel = await self._until(f"QC panel for {lot_id}", ordered)
         pid = panel["panel_id"]
-        spec = await self._call("GET", f"{self.ep.qc}/specs/{product_code}", ANALYST)
+        spec = await self._call("GET", f"{self.ep.qc}/specs/{product_code}", analyst)
         tests = {t["code"]: t for t in spec["tests"]}
         while True:  # re-read: QC computes some results itself (e.g. the dose)
-            current = await self._call("GET", f"{self.ep.qc}/panels/{pid}", ANALYST)
+            current = await self._call("GET", f"{self.ep.qc}/panels/{pid}", analyst)
             entered = [c for c in current["pending"] if tests[c].get("kind") != "dose"]
             if not entered:
                 break
@@ -371,23 +405,23 @@ class Driver:
             await self._call(
                 "POST",
                 f"{self.ep.qc}/panels/{pid}/results",
-                ANALYST,
+                analyst,
                 {"test_code": code, "value": value, "unit": tests[code].get("unit")},
             )
 
         async def evaluated() -> dict[str, Any] | None:
-            got = await self._call("GET", f"{self.ep.qc}/panels/{pid}", ANALYST)
+            got = await self._call("GET", f"{self.ep.qc}/panels/{pid}", analyst)
             return dict(got) if got.get("status") != "ordered" else None
 
         done = await self._until(f"evaluation of panel {pid}", evaluated)
         self.log(f"{coi}: QC panel {pid}: {done['status']}")
         return done
 
-    async def release(self, coi: str, lot_id: str) -> str:
+    async def release(self, coi: str, site: str, lot_id: str) -> str:
         out = await self._call(
             "POST",
             f"{self.ep.qc}/lots/{lot_id}/decision",
-            QA_REVIEWER,
+            self.person(QA_REVIEWER, site),
             {
                 "decision": "release",
                 "reason": "batch record, deviations, QC results and audit trail reviewed",
@@ -396,12 +430,12 @@ class Driver:
         self.log(f"{coi}: lot {lot_id} released, certificate {out.get('certificate_id')}")
         return str(out.get("certificate_id"))
 
-    async def withdraw_and_decide(self, coi: str, lot_id: str, decision: str) -> None:
+    async def withdraw_and_decide(self, coi: str, site: str, lot_id: str, decision: str) -> None:
         """Manufacturing rejects a released lot; once QC knows it, QA decides how to go on."""
         await self._call(
             "POST",
             f"{self.ep.batch}/lots/{lot_id}/reject",
-            SUPERVISOR,
+            self.person(SUPERVISOR, site),
             {"reason": "bag integrity failure found at final inspection"},
         )
         self.log(f"{coi}: released lot {lot_id} rejected by manufacturing")
@@ -410,7 +444,7 @@ class Driver:
             resp = await self._request(
                 "POST",
                 f"{self.ep.qc}/lots/{lot_id}/recovery-decision",
-                QA_REVIEWER,
+                self.person(QA_REVIEWER, site),
                 {"decision": decision, "reason": "retained material suitable; TC agrees"},
                 key=f"recovery-{lot_id}",
             )
@@ -425,12 +459,12 @@ class Driver:
         await self._until(f"QC to take a recovery decision on {lot_id}", decided)
         self.log(f"{coi}: QA decided {decision} after lot {lot_id} was rejected")
 
-    async def infuse(self, coi: str, bag_ids: list[str]) -> None:
+    async def infuse(self, coi: str, center: str, bag_ids: list[str]) -> None:
         thawed = datetime.now(UTC) - timedelta(minutes=40)
         await self._call(
             "POST",
             f"{self.ep.custody}/patients/{coi}/infusions",
-            NURSE,
+            self.person(NURSE, center),
             {
                 "unit_ids": bag_ids,
                 "thawed_at": thawed.isoformat(),
@@ -446,7 +480,7 @@ class Driver:
         collection = 1
         while True:
             col = await self.collect(coi, p, collection)
-            await self.ship(coi, "inbound", collection, [4.1, 4.6, 5.2, 4.8])
+            await self.ship(coi, p, "inbound", collection, [4.1, 4.6, 5.2, 4.8])
             if collection in plan.late_collection_attempts:
                 self.log(f"{coi}: receipt of {col['unit_id']} held back: the window will pass")
                 collection += 1
@@ -455,42 +489,45 @@ class Driver:
                 coi, col["unit_id"], col["din"], p.manufacturing_site, "manufacturing-site"
             )
             break
-        attempt = await self._current_attempt(coi)
+        ms = p.manufacturing_site
+        attempt = await self._current_attempt(coi, ms)
         while True:
-            lot = await self.manufacture(coi, attempt, plan.retained_aliquots)
+            lot = await self.manufacture(coi, ms, attempt, plan.retained_aliquots)
             panel = await self.test_lot(
-                coi, lot["lot_id"], p.product_code, oos=attempt in plan.oos_attempts
+                coi, ms, lot["lot_id"], p.product_code, oos=attempt in plan.oos_attempts
             )
             if panel["status"] == "in-specification":
-                await self.release(coi, lot["lot_id"])
+                await self.release(coi, ms, lot["lot_id"])
                 if attempt not in plan.withdrawn_after_release:
                     break
-                await self.withdraw_and_decide(coi, lot["lot_id"], "remanufacture")
+                await self.withdraw_and_decide(coi, ms, lot["lot_id"], "remanufacture")
             attempt += 1
-        await self.ship(coi, "outbound", attempt, [-186.0, -183.5, -181.2])
+        await self.ship(coi, p, "outbound", attempt, [-186.0, -183.5, -181.2])
         for bag in lot["bag_ids"]:
             await self.receive(coi, bag, None, p.treatment_center, "treatment-center")
-        await self.infuse(coi, lot["bag_ids"])
+        await self.infuse(coi, p.treatment_center, lot["bag_ids"])
         return coi
 
-    async def _current_attempt(self, coi: str) -> int:
+    async def _current_attempt(self, coi: str, site: str) -> int:
         async def opened() -> int | None:
-            rows = await self._call("GET", f"{self.ep.batch}/batches?coi={coi}", SPECIALIST)
+            rows = await self._call(
+                "GET", f"{self.ep.batch}/batches?coi={coi}", self.person(SPECIALIST, site)
+            )
             return max((int(b["attempt"]) for b in rows), default=None)
 
         return await self._until(f"a batch for {coi}", opened)
 
     # --- outcomes of requests whose answer was lost -------------------------------------------
 
-    async def _newest_apheresis_unit(self, coi: str) -> dict[str, Any]:
-        units = await self._call("GET", f"{self.ep.custody}/patients/{coi}/units", COORDINATOR)
+    async def _newest_apheresis_unit(self, coi: str, who: str) -> dict[str, Any]:
+        units = await self._call("GET", f"{self.ep.custody}/patients/{coi}/units", who)
         apheresis = [u for u in units if u["kind"] == "apheresis"]
         if not apheresis:
             raise JourneyError(f"{coi}: collection applied, but no apheresis unit is listed")
         return dict(max(apheresis, key=lambda u: str(u["registered_at"])))
 
-    async def _lot_of(self, batch_id: str) -> dict[str, Any]:
-        record = await self._call("GET", f"{self.ep.batch}/batches/{batch_id}", SPECIALIST)
+    async def _lot_of(self, batch_id: str, who: str) -> dict[str, Any]:
+        record = await self._call("GET", f"{self.ep.batch}/batches/{batch_id}", who)
         if not record.get("lot"):
             raise JourneyError(f"lot of batch {batch_id} applied, but the batch shows none")
         return dict(record["lot"])

@@ -123,6 +123,7 @@ def subscribe(
     *topics: str,
     max_batch: int = 500,
     retry_pause: float = 1.0,
+    fetch_max_wait_ms: int = 50,
 ) -> None:
     """Register ``processor`` as the consumer group ``processor.group`` on ``topics``.
 
@@ -139,6 +140,9 @@ def subscribe(
         batch=True,
         max_records=max_batch,
         batch_timeout_ms=100,
+        # How long the broker may hold a fetch that finds nothing: aiokafka's 500 ms default
+        # put up to half a second on every quiet hop of a journey (docs/performance.md).
+        fetch_max_wait_ms=fetch_max_wait_ms,
         title=processor.group,
         parser=_raw_parser(_Late(holder)),
         decoder=_no_decode,

@@ -296,7 +296,13 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
                 retry_backoff=s.inbox_retry_backoff_s,
             )
             broker = make_broker(s.kafka_bootstrap_servers, f"{spec.name}-consumer", kafka_opts)
-            subscribe(broker, processor, *kit.topics, max_batch=s.inbox_max_batch)
+            subscribe(
+                broker,
+                processor,
+                *kit.topics,
+                max_batch=s.inbox_max_batch,
+                fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
+            )
             await broker.start()
             log.info("consumer started", extra={"group": kit.group, "topics": kit.topics})
         if Role.RELAY in roles:

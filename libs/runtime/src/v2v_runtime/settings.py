@@ -36,6 +36,13 @@ class RuntimeSettings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: str | None = Field(None, description="CA bundle to verify the brokers")
+    kafka_fetch_max_wait_ms: int = Field(
+        50,
+        ge=1,
+        le=500,
+        description="how long the broker holds a consumer's fetch that finds nothing: each "
+        "quiet hop of a journey waits up to this long (aiokafka's default is 500)",
+    )
 
     def kafka_options(self) -> dict[str, Any]:
         """aiokafka client options for the configured security (PLAINTEXT locally)."""

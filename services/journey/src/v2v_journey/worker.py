@@ -140,7 +140,13 @@ async def run(roles: set[str]) -> None:
                 task_queue=settings.task_queue,
             )
             broker = make_broker(settings.kafka_bootstrap_servers, "journey-bridge", kafka_opts)
-            subscribe(broker, bridge, *BRIDGED_TOPICS, max_batch=settings.inbox_max_batch)
+            subscribe(
+                broker,
+                bridge,
+                *BRIDGED_TOPICS,
+                max_batch=settings.inbox_max_batch,
+                fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            )
             await broker.start()
         if settings.health_port:
             checks: dict[str, ReadinessCheck] = {"temporal": _temporal_check(client)}

@@ -76,7 +76,12 @@ async def _run(
         return f"[{time.monotonic() - started:6.0f} s]"
 
     journeys = cohort(options.seed, options.journeys, uuid.uuid4().hex[:6].upper(), _today())
-    driver = Driver(plat.api, log=lambda _: None, timeout=options.step_timeout_s)
+    driver = Driver(
+        plat.api,
+        log=lambda _: None,
+        timeout=options.step_timeout_s,
+        unreachable_s=options.step_timeout_s,
+    )
 
     def ended(j: Journey) -> None:
         state = "done" if j.error is None else f"FAILED: {j.error}"

@@ -16,7 +16,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from v2v_cli.commands.stack import DataDirOption, _stack
-from v2v_cli.journeys import Driver, Endpoints, JourneyError, Patient, Plan
+from v2v_cli.journeys import Driver, Endpoints, JourneyError, Patient, Plan, Unreachable
 from v2v_cli.output import console, err_console, print_table
 from v2v_cli.stack import Stack
 from v2v_cli.stack.platform import DEMO_PRODUCT, SERVICES, Platform
@@ -149,8 +149,9 @@ def demo(
         results = asyncio.run(main())
     except NotUp as exc:
         raise _not_up(stack, str(exc), data_dir) from None
-    except (httpx.TransportError, OSError) as exc:
-        why = f"a service stopped answering: {type(exc).__name__}: {exc}"
+    except (Unreachable, httpx.TransportError, OSError) as exc:
+        cause = exc.__cause__ if isinstance(exc, Unreachable) and exc.__cause__ else exc
+        why = f"a service stopped answering: {type(cause).__name__}: {cause}"
         raise _not_up(stack, why, data_dir) from None
     except JourneyError as exc:
         err_console.print(f"[bold red]demo failed:[/] {escape(str(exc))}", highlight=False)
