@@ -1,6 +1,7 @@
 """The chaos run's own platform: a throwaway stack (Kafka, Temporal, Keycloak, PostgreSQL)
 in a temp data dir on free ports — never a developer's ``./v2v up`` — and every role of
-every service as its own process, so that each can be killed alone.
+every service as its own process, so that each can be killed alone. Keycloak may be one
+already running (``oidc_issuer``: the test suite's), as it is never a fault's target.
 
 PostgreSQL, not SQLite: three processes write each service's database here (api, consumer,
 relay), as in a cluster; SQLite would serialise them through its file lock and its busy
@@ -8,7 +9,9 @@ handler, and the relay in its own process could not be woken by commits (LISTEN/
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,11 @@ from v2v_cli.stack.process import free_ports
 # Journeys of the demo product on the chaos policy: deadlines beyond the longest recovery,
 # so that a journey leaves its designed path only if something was lost (docs/operations.md).
 CHAOS_POLICY = {DEMO_PRODUCT: "chaos"}
+# The reference network's sites with room for a whole cohort: every journey of a run holds
+# its infusion slot within the same 28 days from today (the journeys of weeks run in
+# minutes), so the reference capacity (3 infusions a day) would run out after ~60 journeys
+# and the chaos run would measure the network's capacity, not its recovery.
+CHAOS_SLOTS_PER_DAY = 15
 _STACK_PORTS = (
     "kafka_port",
     "kafka_controller_port",
@@ -40,16 +48,22 @@ class ChaosPlatform:
     endpoints: dict[str, Any]
 
     @classmethod
-    def start(cls, data_dir: Path, progress: Progress) -> ChaosPlatform:
+    def start(
+        cls, data_dir: Path, progress: Progress, oidc_issuer: str | None = None
+    ) -> ChaosPlatform:
         roles = Platform.role_names()
         ports = free_ports(len(_STACK_PORTS) + len(roles))
         settings = dict(zip(_STACK_PORTS, ports, strict=False))
         config = StackConfig.from_env().replace(data_dir=data_dir, **settings)
         stack = Stack(config)
         try:
-            endpoints = stack.up(postgres=True, progress=progress)
+            endpoints = stack.up(postgres=True, progress=progress, keycloak=oidc_issuer is None)
+            if oidc_issuer is not None:
+                endpoints["oidc_issuer"] = oidc_issuer
             health = dict(zip(roles, ports[len(_STACK_PORTS) :], strict=True))
-            platform = Platform(stack, health, CHAOS_POLICY)
+            network = write_network(data_dir / "chaos-network.json")
+            logistics = {"V2V_NETWORK_CONFIG": str(network)}
+            platform = Platform(stack, health, CHAOS_POLICY, {"logistics": logistics})
             platform.up(endpoints, progress)
         except BaseException:
             stack.purge()
@@ -69,7 +83,7 @@ class ChaosPlatform:
 
     @property
     def api(self) -> Endpoints:
-        return endpoints_of(self.stack.config)
+        return replace(endpoints_of(self.stack.config), issuer=self.endpoints["oidc_issuer"])
 
     def stop_roles(self) -> None:
         self.platform.down()
@@ -81,3 +95,18 @@ class ChaosPlatform:
             self.stack.down()
         else:
             self.stack.purge()
+
+
+def write_network(path: Path, slots_per_day: int = CHAOS_SLOTS_PER_DAY) -> Path:
+    """Logistics' packaged network with ``slots_per_day`` at every manufacturing site and
+    treatment center (same sites, days and leads), as a configuration of its own version."""
+    packaged = resources.files("v2v_logistics").joinpath("config", "network.v1.json")
+    network = json.loads(packaged.read_text("utf-8"))
+    network["config_version"] = f"{network['config_version']}-chaos"
+    network["description"] = "The reference network with room for a chaos run's cohort."
+    for site in network["manufacturing_sites"].values():
+        site["slots_per_day"] = slots_per_day
+    for center in network["treatment_centers"].values():
+        center["infusion_slots_per_day"] = slots_per_day
+    path.write_text(json.dumps(network, indent=2) + "\n")
+    return path

@@ -55,7 +55,8 @@ def kind_of(target: str) -> FaultKind:
 
 class Schedule:
     """The faults in order: first the ``minimum`` (every process once, or one fault of each
-    kind), then further rounds of every process for as long as the caller asks."""
+    kind); with ``every_process``, further rounds of every process for as long as the caller
+    asks."""
 
     def __init__(self, seed: int, *, every_process: bool, gap_s: tuple[float, float]) -> None:
         self.seed = seed
@@ -72,6 +73,8 @@ class Schedule:
 
     def __iter__(self) -> Iterator[Fault]:
         yield from self.minimum()
+        if not self.every_process:
+            return
         n = 1
         while True:
             yield from self._round(self._rng(n))

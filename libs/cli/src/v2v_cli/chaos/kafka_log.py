@@ -34,6 +34,16 @@ def flow_topics() -> list[str]:
     return [t.name for t in all_topics() if t.kind in kinds]
 
 
+def compacted_topics() -> list[str]:
+    """The seals topics: compaction keeps the newest record per key (older ones may go)."""
+    return [t.name for t in all_topics() if t.kind is TopicKind.SEALS]
+
+
+def published_topics() -> list[str]:
+    """Every topic an outbox publishes to: the flow and the seals."""
+    return [*flow_topics(), *compacted_topics()]
+
+
 def dead_letter_topics() -> list[str]:
     return [t.name for t in all_topics() if t.kind is TopicKind.DEAD_LETTER]
 

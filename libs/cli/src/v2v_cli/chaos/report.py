@@ -3,6 +3,7 @@ verdict (lost, doubled, stuck); printed as tables and kept as JSON."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ class KindSummary:
 class Report:
     seed: int
     journeys: int
+    extra_journeys: int  # of them, started beyond the cohort's size to keep the load up
     concurrency: int
     storage: str
     seconds: float
@@ -107,11 +109,12 @@ def build(
         "off design": verdict.other_outcome,
         "dead letters": delivery.dead_letters,
         "read model differs from a rebuild": read_model_diffs,
-        "faults": [f"{r.fault.target}: {r.error}" for r in results if r.error],
+        "faults": [f"{r.fault.target}: {_unrecovered(r)}" for r in results if _unrecovered(r)],
     }
     return Report(
         seed=seed,
         journeys=len(journeys),
+        extra_journeys=sum(j.extra for j in journeys),
         concurrency=concurrency,
         storage="postgres",
         seconds=round(seconds, 1),
@@ -154,10 +157,20 @@ def build(
     )
 
 
+def _unrecovered(r: FaultResult) -> str:
+    """Why the process hit by ``r`` did not recover ("" if it did): it never answered its
+    readiness probe again, or none of its work moved on (with journeys in flight)."""
+    if r.error or r.ready_s is None:
+        return r.error or "not ready again"
+    return "" if r.working_s is not None else "ready, but none of its work moved on"
+
+
 def _p95(values: list[float]) -> float | None:
-    if len(values) < 2:
-        return round(values[0], 1) if values else None
-    return round(statistics.quantiles(values, n=20)[-1], 1)
+    """The nearest-rank 95th percentile: a value that was measured."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[math.ceil(0.95 * len(ordered)) - 1], 1)
 
 
 def _s(spread: dict[str, float | None]) -> str:
@@ -191,8 +204,10 @@ def fault_table(report: Report) -> Table:
 
 
 def verdict_table(report: Report) -> Table:
+    extra = f" ({report.extra_journeys} extra)" if report.extra_journeys else ""
     table = Table(
-        title=f"{report.journeys} journeys, {report.concurrency} at a time, {report.seconds:.0f} s"
+        title=f"{report.journeys} journeys{extra}, {report.concurrency} at a time, "
+        f"{report.seconds:.0f} s"
     )
     table.add_column("check")
     table.add_column("result")

@@ -4,6 +4,7 @@ injected meanwhile, then settle, reconcile, compare with a rebuild, report, tear
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
 import uuid
@@ -18,7 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from v2v_cli.chaos import kafka_log, rebuild_check, report
 from v2v_cli.chaos.chaos_platform import ChaosPlatform
-from v2v_cli.chaos.cohort import CohortRun, Journey, cohort
+from v2v_cli.chaos.cohort import CohortRun, Journey, journey_at
 from v2v_cli.chaos.evidence import Evidence
 from v2v_cli.chaos.faults import TITLES, Schedule
 from v2v_cli.chaos.injector import FaultResult, Injector
@@ -42,14 +43,19 @@ class ChaosOptions:
     every_process: bool = True
     gap_s: tuple[float, float] = (5.0, 20.0)
     step_timeout_s: float = 300.0
+    # journeys whose apheresis arrives too late (they wait out the policy's fresh window)
+    late_apheresis: bool = True
     data_dir: Path | None = None
     keep: bool = False  # keep the data dir (logs, databases) afterwards
+    oidc_issuer: str | None = None  # a running Keycloak with the realm; else one of its own
 
 
 async def run_chaos(options: ChaosOptions, say: Say) -> report.Report:
     data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="v2v-chaos-"))
     say(f"chaos platform in {data_dir} (PostgreSQL, one process per role)…")
-    plat = await asyncio.to_thread(ChaosPlatform.start, data_dir, say)
+    begun = time.monotonic()
+    plat = await asyncio.to_thread(ChaosPlatform.start, data_dir, say, options.oidc_issuer)
+    say(f"chaos platform up in {time.monotonic() - begun:.0f} s")
     engines = {s: create_engine(plat.database_urls[s]) for s in SERVICES}
     started = time.monotonic()
     keep = options.keep
@@ -75,7 +81,7 @@ async def _run(
     def clock() -> str:
         return f"[{time.monotonic() - started:6.0f} s]"
 
-    journeys = cohort(options.seed, options.journeys, uuid.uuid4().hex[:6].upper(), _today())
+    tag, today = uuid.uuid4().hex[:6].upper(), _today()
     driver = Driver(
         plat.api,
         log=lambda _: None,
@@ -87,28 +93,43 @@ async def _run(
         state = "done" if j.error is None else f"FAILED: {j.error}"
         say(
             f"{clock()} journey {j.index} {j.coi} ({j.design.name}) {state} in {j.seconds:.0f} s"
-            f" — {run.done}/{len(journeys)} done, {run.in_flight} in flight"
+            f" — {run.done}/{len(run.journeys)} done, {run.in_flight} in flight"
         )
 
-    run = CohortRun(driver, journeys, options.concurrency, ended)
+    run = CohortRun(
+        driver,
+        lambda i, extra: journey_at(
+            options.seed, tag, today, i, extra=extra, late=options.late_apheresis
+        ),
+        options.journeys,
+        options.concurrency,
+        ended,
+    )
     driver.log = run.log
     bases = {s: getattr(plat.api, s) for s in SERVICES}
     evidence = Evidence(engines, plat.endpoints["kafka_bootstrap"], driver.stats, bases)
     injector = Injector(plat, evidence, driver.stats, started=started)
     schedule = Schedule(options.seed, every_process=options.every_process, gap_s=options.gap_s)
     results: list[FaultResult] = []
+    minimum_done = asyncio.Event()
 
     async def faults() -> None:
+        try:
+            await inject_all()
+        finally:
+            minimum_done.set()
+
+    async def inject_all() -> None:
         minimum = len(schedule.minimum())
         for n, fault in enumerate(schedule):
+            if n == minimum:
+                minimum_done.set()
             if n >= minimum and run.finished.is_set():
                 return
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(run.finished.wait(), fault.gap_s)
                 if n >= minimum:
-                    return
-            except TimeoutError:
-                pass
+                    return  # every journey ended: no more faults to hit them
             result = await injector.inject(fault)
             results.append(result)
             ready = "-" if result.ready_s is None else f"{result.ready_s:.1f} s"
@@ -120,17 +141,18 @@ async def _run(
             )
 
     try:
-        await asyncio.gather(run.run(), faults())
+        # The cohort goes on (extra journeys) until every process was hit once at least.
+        await asyncio.gather(run.run(more=lambda: not minimum_done.is_set()), faults())
         say(f"{clock()} cohort done; waiting for the platform to settle…")
         bootstrap = plat.endpoints["kafka_bootstrap"]
         not_quiet = await settle(engines, bootstrap)
         say(f"{clock()} reading every topic and reconciling…")
-        records = await kafka_log.read_all(bootstrap, kafka_log.flow_topics())
+        records = await kafka_log.read_all(bootstrap, kafka_log.published_topics())
         dead = await kafka_log.read_all(bootstrap, kafka_log.dead_letter_topics())
         client = await Client.connect(
             plat.endpoints["temporal_address"], data_converter=pydantic_data_converter
         )
-        verdict = await check_journeys(client, journeys, records)
+        verdict = await check_journeys(client, run.journeys, records)
         delivery = await reconcile(engines, records, dead)
         say(f"{clock()} stopping the roles; comparing read models with a rebuild…")
         await asyncio.to_thread(plat.stop_roles)
@@ -142,7 +164,7 @@ async def _run(
         concurrency=options.concurrency,
         seconds=time.monotonic() - started,
         results=results,
-        journeys=journeys,
+        journeys=run.journeys,
         verdict=verdict,
         delivery=delivery,
         read_model_rows=rows,

@@ -34,6 +34,13 @@ def chaos(
     step_timeout: Annotated[
         float, typer.Option(help="seconds a journey waits for one step before it counts as stuck")
     ] = 300.0,
+    late_apheresis: Annotated[
+        bool,
+        typer.Option(
+            help="include journeys whose apheresis arrives too late and is re-collected "
+            "(each waits out the chaos policy's 150 s fresh window)"
+        ),
+    ] = True,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="also write the report as JSON here")
     ] = None,
@@ -56,6 +63,7 @@ def chaos(
         every_process=not one_per_kind,
         gap_s=gap,
         step_timeout_s=step_timeout,
+        late_apheresis=late_apheresis,
         data_dir=data_dir,
         keep=keep,
     )

@@ -125,12 +125,15 @@ class Platform:
         stack: Stack,
         health_ports: dict[str, int] | None = None,
         policy_by_product: dict[str, str] | None = None,
+        settings: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.stack = stack
         self.config = stack.config
         # Role per process (see the module); keys are the names of ``role_names()``.
         self.health_ports = health_ports
         self.policy_by_product = policy_by_product or POLICY_BY_PRODUCT
+        # More settings (environment) by service, e.g. logistics' V2V_NETWORK_CONFIG.
+        self.settings = settings or {}
 
     @staticmethod
     def role_names() -> list[str]:
@@ -157,7 +160,7 @@ class Platform:
         if self.health_ports is not None:
             # Several processes share each database: it is migrated once, before they start.
             env["V2V_MIGRATE_ON_START"] = "false"
-        return env
+        return {**env, **self.settings.get(service, {})}
 
     def components(self, endpoints: dict[str, Any] | None = None) -> list[ServiceProcess]:
         eps = endpoints or self.stack.endpoints()
