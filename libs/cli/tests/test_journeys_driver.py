@@ -14,6 +14,7 @@ from v2v_cli.journeys import (
     PROBLEM_APPLIED,
     Driver,
     Endpoints,
+    JourneyError,
     Patient,
     Unreachable,
 )
@@ -116,3 +117,69 @@ async def test_without_a_window_an_unreachable_service_is_asked_once() -> None:
         await d.enroll(PATIENT)
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
     assert service.attempts == 1
+
+
+def problem(status: int, code: str, **extra: Any) -> httpx.Response:
+    body = {"type": f"urn:vein2vein:problem:{code}", "status": status, **extra}
+    return httpx.Response(status, json=body, headers={"content-type": "application/problem+json"})
+
+
+def token_or(answer: Any) -> Any:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/protocol/openid-connect/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 300})
+        response: httpx.Response = answer(request)
+        return response
+
+    return handle
+
+
+def driver_for(handle: Any) -> Driver:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(token_or(handle)))
+    return Driver(EP, log=lambda _: None, timeout=5.0, http=client, unreachable_s=5.0)
+
+
+async def test_an_enrolment_whose_answer_was_lost_is_found_by_enrolling_again() -> None:
+    # The first enrolment committed, then its process died before recording the answer.
+    # Custody refuses a second active enrolment of the patient, naming the first one's CoI.
+    keys: list[str] = []
+
+    def custody(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers["Idempotency-Key"])
+        if len(keys) == 1:
+            return problem(409, "idempotency-request-applied")
+        return problem(409, "patient-already-enrolled", coi="COI-FIRST")
+
+    d = driver_for(custody)
+    assert await d.enroll(PATIENT) == "COI-FIRST"
+    assert len(set(keys)) == 2, "the second enrolment is a new request (a new key)"
+    assert d.stats.answers_lost == 1
+
+
+async def test_a_bag_custody_does_not_know_yet_is_scanned_again_with_the_same_key() -> None:
+    # Custody registers a lot's bags when it consumes batch's lot.produced: under load or
+    # while its consumer restarts, the bags may arrive at the treatment center first.
+    keys: list[str] = []
+
+    def custody(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers["Idempotency-Key"])
+        if len(keys) < 3:
+            return problem(422, "receipt-mismatch", reason="unknown-unit", unit_id="BAG1")
+        return httpx.Response(201, json={"unit_id": "BAG1"})
+
+    d = driver_for(custody)
+    await d.receive("COI1", "BAG1", None, "treatment-center-1", "treatment-center")
+    assert len(keys) == 3 and len(set(keys)) == 1
+
+
+async def test_another_refused_receipt_fails_the_step_at_once() -> None:
+    calls: list[str] = []
+
+    def custody(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return problem(422, "receipt-mismatch", reason="coi-mismatch")
+
+    d = driver_for(custody)
+    with pytest.raises(JourneyError, match="coi-mismatch"):
+        await d.receive("COI1", "BAG1", None, "treatment-center-1", "treatment-center")
+    assert len(calls) == 1

@@ -211,6 +211,16 @@ class Driver:
         """The JSON answer. ``applied`` finds the outcome when the service says the request
         was applied but its answer is lost (it failed in between): GET what it made."""
         resp = await self._request(method, url, who, json)
+        return await self._answer(method, url, resp, ok, applied)
+
+    async def _answer(
+        self,
+        method: str,
+        url: str,
+        resp: httpx.Response,
+        ok: tuple[int, ...] = (200, 201),
+        applied: Callable[[], Awaitable[Any]] | None = None,
+    ) -> Any:
         if resp.status_code == 409 and PROBLEM_APPLIED in resp.text:
             self.stats.answers_lost += 1
             self.log(f"{method} {url}: applied, answer lost; reading the outcome instead")
@@ -248,9 +258,17 @@ class Driver:
             "earliest_collection": (p.earliest_collection or datetime.now(UTC).date()).isoformat(),
         }
         coordinator = self.person(COORDINATOR, p.treatment_center)
-        out = await self._call(
-            "POST", f"{self.ep.custody}/patients", coordinator, body, applied=_coi_lost
-        )
+        url = f"{self.ep.custody}/patients"
+
+        async def enrolled_as() -> dict[str, Any]:
+            # Custody refuses a second active enrolment of the patient, naming the CoI the
+            # first one issued: asking again (a new request, a new key) tells it.
+            resp = await self._request("POST", url, coordinator, body)
+            if resp.status_code == 409 and _problem(resp) == f"{PROBLEM}patient-already-enrolled":
+                return {"coi": resp.json()["coi"]}
+            raise JourneyError(f"enrolment applied, its CoI lost; asking again: {resp.text}")
+
+        out = await self._call("POST", url, coordinator, body, applied=enrolled_as)
         coi = str(out["coi"])
         self.log(f"{coi}: enrolled ({p.therapy}, {p.product_code})")
         return coi
@@ -342,7 +360,18 @@ class Driver:
             body["scanned_din"] = din
         # a manufacturing site's materials handler; at a treatment center, its coordinator
         who = self.person(COORDINATOR if kind == "treatment-center" else RECEIVER, location)
-        await self._call("POST", f"{self.ep.custody}/receipts", who, body)
+        url, key = f"{self.ep.custody}/receipts", str(uuid.uuid4())
+
+        async def accepted() -> Any:
+            resp = await self._request("POST", url, who, body, key=key)
+            if resp.status_code == 422 and _reason(resp) == "unknown-unit":
+                # Custody registers a lot's bags when it consumes batch's lot.produced: they
+                # can reach the treatment center before (its consumer restarting, or busy).
+                # Scanned again, with the same key: it is one receipt.
+                return None
+            return await self._answer("POST", url, resp)
+
+        await self._until(f"custody to know unit {unit_id}", accepted)
         self.log(f"{coi}: {unit_id} received at {location}")
 
     async def manufacture(self, coi: str, site: str, attempt: int, retained: int) -> dict[str, Any]:
@@ -533,10 +562,21 @@ class Driver:
         return dict(record["lot"])
 
 
-async def _coi_lost() -> Any:
-    # Custody lists patients by CoI only: the CoI of an enrolment whose answer was lost is
-    # on its record (and on Kafka), not for the driver to find.
-    raise JourneyError("the enrolment was applied but its answer (the CoI) was lost")
+def _problem(resp: httpx.Response) -> str:
+    """The problem type of an RFC 9457 answer ("" for any other answer)."""
+    return str(_problem_body(resp).get("type", ""))
+
+
+def _reason(resp: httpx.Response) -> str:
+    return str(_problem_body(resp).get("reason", ""))
+
+
+def _problem_body(resp: httpx.Response) -> dict[str, Any]:
+    try:
+        body = resp.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 # CAR+ % sets the dose: 3e8 viable cells x 40 % / 70 kg = 1.7e6 CAR+ cells/kg, in range.

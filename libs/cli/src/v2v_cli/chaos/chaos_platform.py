@@ -9,6 +9,7 @@ handler, and the relay in its own process could not be woken by commits (LISTEN/
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -19,7 +20,7 @@ from v2v_cli.commands.demo import endpoints_of
 from v2v_cli.journeys import Endpoints
 from v2v_cli.stack import Stack, StackConfig
 from v2v_cli.stack.component import Component, Progress
-from v2v_cli.stack.platform import DEMO_PRODUCT, SERVICES, Platform
+from v2v_cli.stack.platform import DEMO_PRODUCT, SERVICES, Platform, ServiceProcess
 from v2v_cli.stack.process import free_ports
 
 # Journeys of the demo product on the chaos policy: deadlines beyond the longest recovery,
@@ -85,8 +86,18 @@ class ChaosPlatform:
     def api(self) -> Endpoints:
         return replace(endpoints_of(self.stack.config), issuer=self.endpoints["oidc_issuer"])
 
-    def stop_roles(self) -> None:
-        self.platform.down()
+    async def stop_roles(self, *roles: str) -> None:
+        """Stop (SIGTERM, side by side) the processes of ``roles`` (e.g. "relay"), or all."""
+
+        def stop(comp: ServiceProcess) -> None:
+            pid = comp.running_pid()
+            if pid is not None:
+                comp.stop(pid)
+            comp.pid_file.unlink(missing_ok=True)
+
+        comps = self.platform.components(self.endpoints)
+        chosen = [c for c in comps if not roles or c.role in roles]
+        await asyncio.gather(*(asyncio.to_thread(stop, c) for c in chosen))
 
     def close(self, keep: bool = False) -> None:
         """Stop everything; delete the data dir unless ``keep`` (to look at after a failure)."""

@@ -146,7 +146,12 @@ async def _run(
         say(f"{clock()} cohort done; waiting for the platform to settle…")
         bootstrap = plat.endpoints["kafka_bootstrap"]
         not_quiet = await settle(engines, bootstrap)
-        say(f"{clock()} reading every topic and reconciling…")
+        # The verdict is taken at rest: nothing may write meanwhile (the relays' sealers
+        # would). Everything but the relays stops, the relays publish what is left, stop.
+        await plat.stop_roles("api", "consumer", "worker", "bridge")
+        not_quiet += await settle(engines, bootstrap, consumers=False)
+        await plat.stop_roles("relay")
+        say(f"{clock()} platform at rest; reading every topic and reconciling…")
         records = await kafka_log.read_all(bootstrap, kafka_log.published_topics())
         dead = await kafka_log.read_all(bootstrap, kafka_log.dead_letter_topics())
         client = await Client.connect(
@@ -154,8 +159,7 @@ async def _run(
         )
         verdict = await check_journeys(client, run.journeys, records)
         delivery = await reconcile(engines, records, dead)
-        say(f"{clock()} stopping the roles; comparing read models with a rebuild…")
-        await asyncio.to_thread(plat.stop_roles)
+        say(f"{clock()} comparing read models with a rebuild…")
         rows, diffs = await rebuild_check.compare(engines, plat.database_urls)
     finally:
         await driver.close()

@@ -17,8 +17,11 @@ from v2v_journey.worker import BRIDGED_TOPICS
 from v2v_runtime.db.tables import outbox
 
 
-async def in_flight(engines: dict[str, AsyncEngine], bootstrap: str) -> list[str]:
-    """What is still on its way: unpublished outbox rows, records not yet consumed."""
+async def in_flight(
+    engines: dict[str, AsyncEngine], bootstrap: str, consumers: bool = True
+) -> list[str]:
+    """What is still on its way: unpublished outbox rows, records not yet consumed (unless
+    not ``consumers``: they are stopped)."""
     left = []
     for service, engine in engines.items():
         async with engine.connect() as conn:
@@ -27,6 +30,8 @@ async def in_flight(engines: dict[str, AsyncEngine], bootstrap: str) -> list[str
             )
         if backlog:
             left.append(f"{service} outbox: {backlog} row(s) unpublished")
+    if not consumers:
+        return left
     groups = {consumer_group(s, "inbox"): handled(s)[1] for s in engines}
     groups[BRIDGE_GROUP] = list(BRIDGED_TOPICS)
     ends = await kafka_log.end_offsets(bootstrap, kafka_log.flow_topics())
@@ -38,13 +43,16 @@ async def in_flight(engines: dict[str, AsyncEngine], bootstrap: str) -> list[str
 
 
 async def settle(
-    engines: dict[str, AsyncEngine], bootstrap: str, within_s: float = 180.0
+    engines: dict[str, AsyncEngine],
+    bootstrap: str,
+    within_s: float = 180.0,
+    consumers: bool = True,
 ) -> list[str]:
     """[] once nothing is in flight; else what still was after ``within_s``."""
     deadline = time.monotonic() + within_s
     while True:
         try:
-            left = await in_flight(engines, bootstrap)
+            left = await in_flight(engines, bootstrap, consumers)
         except Exception as exc:  # the broker or a database not answering
             left = [f"could not read the platform's state: {type(exc).__name__}: {exc}"]
         if not left or time.monotonic() > deadline:
