@@ -29,7 +29,7 @@ REDUCED = ChaosOptions(
 )
 
 
-@pytest.mark.timeout(480)
+@pytest.mark.timeout(900)
 async def test_one_fault_of_each_kind_loses_doubles_and_strands_nothing(
     oidc_issuer: str,
 ) -> None:

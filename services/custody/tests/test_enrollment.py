@@ -6,15 +6,21 @@ import asyncio
 import json
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from v2v_custody.adapters.db import sequences
 from v2v_custody.adapters.db.tables import patient_identity
+from v2v_custody.adapters.db.tables import sequences as sequence_table
+from v2v_custody.domain.isbt128 import SEQUENCE_MAX
 from v2v_events.contracts.custody import PatientEnrolled
 from v2v_events.ids import COI_PATTERN
 from v2v_runtime.db.tables import events, outbox
+from v2v_runtime.errors import Conflict
 from v2v_runtime.testing import ServiceHarness
 
 from .support import (
@@ -88,6 +94,50 @@ async def test_sequences_are_per_kind_facility_and_year(harness: ServiceHarness)
         pass
     async with harness.kit.uow() as uow:
         assert await sequences.allocate(uow.session, "coi", "A1B2C", 26) == 3
+
+
+class CounterCreatedMeanwhile:
+    """The session of a transaction whose UPDATE found no counter, while a concurrent first
+    allocation inserted it and committed at once (PostgreSQL, READ COMMITTED: the UPDATE
+    does not see the uncommitted row; the next statement sees it committed)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.raced = False
+
+    async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        result = await self.session.execute(statement, *args, **kwargs)
+        if not self.raced and statement.is_dml and statement.table.name == "custody_sequences":
+            self.raced = True
+            await self.session.execute(
+                insert(sequence_table).values(
+                    name="din", facility_id="A1B2C", year=26, last_value=1
+                )
+            )
+        return result
+
+
+async def test_a_counter_created_by_a_concurrent_first_number_is_not_exhausted(
+    harness: ServiceHarness,
+) -> None:
+    # Found by the chaos run (issue 10): three journeys' first collections of a year at once;
+    # one got "no din numbers left" (409 sequence-exhausted) from a counter at 1.
+    async with harness.kit.uow() as uow:
+        racing: Any = CounterCreatedMeanwhile(uow.session)
+        assert await sequences.allocate(racing, "din", "A1B2C", 26) == 2
+        assert racing.raced
+
+
+async def test_a_counter_at_its_maximum_is_exhausted(harness: ServiceHarness) -> None:
+    async with harness.kit.uow() as uow:
+        await uow.session.execute(
+            insert(sequence_table).values(
+                name="din", facility_id="A1B2C", year=26, last_value=SEQUENCE_MAX
+            )
+        )
+        with pytest.raises(Conflict) as refused:
+            await sequences.allocate(uow.session, "din", "A1B2C", 26)
+    assert refused.value.code == "sequence-exhausted"
 
 
 async def test_pii_never_leaves_custody(custody: Custody) -> None:

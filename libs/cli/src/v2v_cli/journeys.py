@@ -360,14 +360,14 @@ class Driver:
             body["scanned_din"] = din
         # a manufacturing site's materials handler; at a treatment center, its coordinator
         who = self.person(COORDINATOR if kind == "treatment-center" else RECEIVER, location)
-        url, key = f"{self.ep.custody}/receipts", str(uuid.uuid4())
+        url = f"{self.ep.custody}/receipts"
 
         async def accepted() -> Any:
-            resp = await self._request("POST", url, who, body, key=key)
+            resp = await self._request("POST", url, who, body)
             if resp.status_code == 422 and _reason(resp) == "unknown-unit":
                 # Custody registers a lot's bags when it consumes batch's lot.produced: they
                 # can reach the treatment center before (its consumer restarting, or busy).
-                # Scanned again, with the same key: it is one receipt.
+                # The refusal is on record (its key answers it again): scan again, anew.
                 return None
             return await self._answer("POST", url, resp)
 

@@ -60,7 +60,11 @@ async def run_chaos(options: ChaosOptions, say: Say) -> report.Report:
     started = time.monotonic()
     keep = options.keep
     try:
-        return await _run(options, plat, engines, started, say)
+        found = await _run(options, plat, engines, started, say)
+        if not found.ok and not keep:
+            keep = True
+            say(f"the verdict failed; the data dir (logs, databases) stays: {data_dir}")
+        return found
     except BaseException:
         keep = True
         say(f"the run broke off; its data dir stays for a look: {data_dir}")

@@ -4,7 +4,8 @@ A number is allocated inside the transaction that uses it (enrollment, collectio
 transaction rolls back, so does the allocation. One ``UPDATE … SET last_value = last_value +
 1 … RETURNING`` both increments and reads the counter: the row lock (PostgreSQL) or the
 write lock (SQLite) makes concurrent transactions take turns, so no number is handed out
-twice and nobody retries. The first number of a year creates the counter.
+twice. The first number of a year creates the counter; a transaction that raced it (its
+UPDATE ran before the counter was committed) increments it again.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ async def allocate(session: AsyncSession, name: str, facility_id: str, year: int
         & (sequences.c.facility_id == facility_id)
         & (sequences.c.year == year)
     )
-    for _ in range(2):
+    for _ in range(3):
         taken = (
             await session.execute(
                 update(sequences)
@@ -48,11 +49,16 @@ async def allocate(session: AsyncSession, name: str, facility_id: str, year: int
         ).scalar_one_or_none()
         if taken is not None:
             return int(taken)
-        if (await session.execute(select(sequences.c.last_value).where(key))).first():
+        last = (await session.execute(select(sequences.c.last_value).where(key))).scalar()
+        if last is not None and last >= SEQUENCE_MAX:
             raise Conflict(
                 "sequence-exhausted",
                 f"no {name} numbers left for facility {facility_id} in year {year:02d}",
             )
+        if last is not None:
+            # A concurrent first number created the counter after the UPDATE looked (it
+            # could not see the uncommitted row): increment it now.
+            continue
         try:
             async with session.begin_nested():
                 await session.execute(
