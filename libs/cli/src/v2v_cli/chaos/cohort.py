@@ -31,6 +31,11 @@ class Design:
     withdrawn: bool = False
     late: bool = False
 
+    @property
+    def collections(self) -> int:
+        """Apheresis collections the journey makes: a late one is collected again."""
+        return 2 if self.late else 1
+
     def plan(self) -> Plan:
         return Plan(
             oos_attempts={1} if self.oos else set(),

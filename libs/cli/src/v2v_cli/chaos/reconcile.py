@@ -1,6 +1,7 @@
 """Nothing lost, nothing doubled, by message id: each service's outbox against the topics,
 the topics against each consumer's inbox; effects applied twice in the event stores (one
-Kafka message twice) or in the Idempotency-Key claims (one HTTP request twice)."""
+Kafka message twice) or in the Idempotency-Key claims (the same HTTP request applied
+under two keys); effects a journey has once are counted in ``doubles``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from v2v_cli.chaos import kafka_log
@@ -75,6 +76,7 @@ async def reconcile(
             doubled_requests = (
                 await conn.execute(
                     select(idempotency.c.scope, func.count())
+                    .where(_applied(idempotency.c.response_status))
                     .group_by(idempotency.c.scope, idempotency.c.request_hash)
                     .having(func.count() > 1)
                 )
@@ -90,6 +92,12 @@ async def reconcile(
         ]
     found.dead_letters += [f"{r.topic}: {r.type or '?'} {r.id} ({r.subject})" for r in dead]
     return found
+
+
+def _applied(status: ColumnElement[int | None]) -> ColumnElement[bool]:
+    """A request that acted: answered 2xx, or its answer lost. A refusal is committed too
+    when it is evidence (a refused scan), but it changed nothing: scanning again is fine."""
+    return or_(status.is_(None), status.between(200, 299))
 
 
 def _outbox(

@@ -20,6 +20,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from v2v_cli.chaos import kafka_log, rebuild_check, report
 from v2v_cli.chaos.chaos_platform import ChaosPlatform
 from v2v_cli.chaos.cohort import CohortRun, Journey, journey_at
+from v2v_cli.chaos.doubles import doubled_effects
 from v2v_cli.chaos.evidence import Evidence
 from v2v_cli.chaos.faults import TITLES, Schedule
 from v2v_cli.chaos.injector import FaultResult, Injector
@@ -163,6 +164,8 @@ async def _run(
         )
         verdict = await check_journeys(client, run.journeys, records)
         delivery = await reconcile(engines, records, dead)
+        designed = {j.coi: j.design.collections for j in run.journeys if j.coi}
+        delivery.doubled += await doubled_effects(engines, designed)
         say(f"{clock()} comparing read models with a rebuild…")
         rows, diffs = await rebuild_check.compare(engines, plat.database_urls)
     finally:
