@@ -70,13 +70,15 @@ def differences(service: str, live: Dump, rebuilt: Dump) -> list[str]:
 
 
 async def compare(engines: dict[str, AsyncEngine], urls: dict[str, str]) -> tuple[int, list[str]]:
-    """Rows compared and the differences, over every service."""
-    rows, found = 0, []
-    for service, engine in engines.items():
+    """Rows compared and the differences, over every service (side by side: each service
+    rebuilds its own database)."""
+
+    async def one(service: str, engine: AsyncEngine) -> tuple[int, list[str]]:
         tables = read_tables(service)
         live = await dump(engine, tables)
         await rebuild(service, urls[service])
         rebuilt = await dump(engine, tables)
-        rows += sum(sum(c.values()) for c in live.values())
-        found += differences(service, live, rebuilt)
-    return rows, found
+        return sum(sum(c.values()) for c in live.values()), differences(service, live, rebuilt)
+
+    done = await asyncio.gather(*(one(s, e) for s, e in engines.items()))
+    return sum(rows for rows, _ in done), [d for _, found in done for d in found]
