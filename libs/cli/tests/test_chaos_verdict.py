@@ -7,15 +7,18 @@ import json
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from aiokafka import TopicPartition
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 
 from v2v_cli.chaos import report
 from v2v_cli.chaos.chaos_platform import write_network
 from v2v_cli.chaos.cohort import journey_at
 from v2v_cli.chaos.faults import Fault, FaultKind
 from v2v_cli.chaos.injector import FaultResult
-from v2v_cli.chaos.journeys_check import JourneyVerdict
+from v2v_cli.chaos.journeys_check import SKIPPED, JourneyVerdict, _signals, bridge_skips
 from v2v_cli.chaos.kafka_log import Record, behind
 from v2v_cli.chaos.rebuild_check import differences
 from v2v_cli.chaos.reconcile import Delivery, _inbox, _outbox
@@ -139,3 +142,38 @@ def test_the_report_is_ok_only_with_every_kind_and_nothing_lost_doubled_or_stuck
     assert not idle.ok and idle.findings["faults"] == [
         f"{first.value}: ready, but none of its work moved on"
     ]
+
+
+def test_the_bridge_log_names_the_events_it_skipped_for_ended_journeys(tmp_path: Path) -> None:
+    skip = {"message": SKIPPED, "coi": "C1", "event_id": "e2", "level": "INFO"}
+    other = {"message": "journey started", "coi": "C1", "event_id": "e1"}
+    log = tmp_path / "journey-bridge.log"
+    log.write_text(
+        "\n".join(["journey ready: roles ['bridge']", json.dumps(other), json.dumps(skip)])
+    )
+    assert bridge_skips(log) == {"e2"}
+    assert bridge_skips(tmp_path / "missing.log") == set()
+
+
+class History:
+    """A workflow history of signals, each carrying its event's id."""
+
+    def __init__(self, *event_ids: str) -> None:
+        self.events = []
+        for event_id in event_ids:
+            event = HistoryEvent(event_type=EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+            payload = event.workflow_execution_signaled_event_attributes.input.payloads.add()
+            payload.data = json.dumps({"event_id": event_id}).encode()
+            self.events.append(event)
+
+    async def fetch_history(self) -> History:
+        return self
+
+
+async def test_an_event_neither_signalled_nor_skipped_for_an_ended_journey_is_lost() -> None:
+    verdict = JourneyVerdict()
+    bridged = [record("v2v.logistics.events", i) for i in ("e1", "e2", "e3")]
+    handle: Any = History("e1", "e1")
+    await _signals(handle, bridged, {"e2"}, "#1", verdict)
+    assert (verdict.signals, verdict.resignalled, verdict.after_end) == (2, 1, 1)
+    assert verdict.lost == [f"#1: {LOT_PRODUCED} e3 never signalled"]

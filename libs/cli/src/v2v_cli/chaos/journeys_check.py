@@ -1,15 +1,19 @@
 """Each journey as Temporal tells it: ended with its designed outcome, one run only, and
-every event it listens to signalled (redeliveries are counted; the mailbox keeps each
-event once)."""
+every event it listens to signalled — or skipped by the bridge because the journey had
+already ended when the event reached it (the journey did not wait for it: e.g. a booking
+confirmed while logistics' relay was down). Redeliveries are counted; the mailbox keeps
+each event once."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import Counter
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
@@ -24,6 +28,7 @@ from v2v_journey.model import workflow_id
 FORWARDED = {REGISTRY.for_model(m).name for m in LISTENS_TO} | {
     REGISTRY.for_model(STARTS_JOURNEY).name
 }
+SKIPPED = "event for a closed journey skipped"  # v2v_journey.bridge's log line
 
 
 @dataclass
@@ -35,10 +40,29 @@ class JourneyVerdict:
     lost: list[str] = field(default_factory=list)  # events never signalled to their journey
     signals: int = 0
     resignalled: int = 0  # the same event signalled again (kept once)
+    after_end: int = 0  # reached the bridge once its journey had ended: skipped, logged
+
+
+def bridge_skips(log_file: Path) -> set[str]:
+    """Ids of the events the bridge skipped because their journey had ended (its log)."""
+    skipped = set()
+    with contextlib.suppress(OSError):
+        for line in log_file.read_text(errors="replace").splitlines():
+            if SKIPPED not in line:
+                continue
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if entry.get("message") == SKIPPED and entry.get("event_id"):
+                    skipped.add(str(entry["event_id"]))
+    return skipped
 
 
 async def check_journeys(
-    client: Client, journeys: Sequence[Journey], records: Sequence[Record], wait_s: float = 60.0
+    client: Client,
+    journeys: Sequence[Journey],
+    records: Sequence[Record],
+    skipped: AbstractSet[str] = frozenset(),
+    wait_s: float = 60.0,
 ) -> JourneyVerdict:
     verdict = JourneyVerdict()
     bridged: dict[str, list[Record]] = {}
@@ -69,7 +93,7 @@ async def check_journeys(
         ]
         if len(runs) > 1:
             verdict.doubled.append(f"{name}: {len(runs)} runs")
-        await _signals(handle, bridged.get(journey.coi, []), name, verdict)
+        await _signals(handle, bridged.get(journey.coi, []), skipped, name, verdict)
     return verdict
 
 
@@ -86,19 +110,25 @@ async def _ending(handle: WorkflowHandle[Any, Any], wait_s: float) -> tuple[str,
 
 
 async def _signals(
-    handle: WorkflowHandle[Any, Any], bridged: list[Record], name: str, verdict: JourneyVerdict
+    handle: WorkflowHandle[Any, Any],
+    bridged: list[Record],
+    skipped: AbstractSet[str],
+    name: str,
+    verdict: JourneyVerdict,
 ) -> None:
     history = await handle.fetch_history()
     seen: Counter[str] = Counter()
-    closed: datetime | None = None
     for event in history.events:
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
             payloads = event.workflow_execution_signaled_event_attributes.input.payloads
             if payloads:
                 seen[str(json.loads(payloads[0].data).get("event_id", ""))] += 1
-        closed = event.event_time.ToDatetime(tzinfo=UTC)
     verdict.signals += sum(seen.values())
     verdict.resignalled += sum(n - 1 for n in seen.values() if n > 1)
     for r in bridged:
-        if r.id not in seen and closed is not None and datetime.fromisoformat(r.time) < closed:
+        if r.id in seen:
+            continue
+        if r.id in skipped:
+            verdict.after_end += 1
+        else:
             verdict.lost.append(f"{name}: {r.type} {r.id} never signalled")

@@ -151,6 +151,7 @@ def build(
             "republished (relay at-least-once)": delivery.republished,
             "signals": verdict.signals,
             "re-signalled (kept once)": verdict.resignalled,
+            "reached the bridge after their journey ended (skipped)": verdict.after_end,
         },
         read_model_rows=read_model_rows,
         findings={k: shown(v) for k, v in findings.items() if v},

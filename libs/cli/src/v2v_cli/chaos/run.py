@@ -24,7 +24,7 @@ from v2v_cli.chaos.doubles import doubled_effects
 from v2v_cli.chaos.evidence import Evidence
 from v2v_cli.chaos.faults import TITLES, Schedule
 from v2v_cli.chaos.injector import FaultResult, Injector
-from v2v_cli.chaos.journeys_check import check_journeys
+from v2v_cli.chaos.journeys_check import bridge_skips, check_journeys
 from v2v_cli.chaos.reconcile import reconcile
 from v2v_cli.chaos.settle import settle
 from v2v_cli.journeys import Driver
@@ -162,7 +162,8 @@ async def _run(
         client = await Client.connect(
             plat.endpoints["temporal_address"], data_converter=pydantic_data_converter
         )
-        verdict = await check_journeys(client, run.journeys, records)
+        skipped = bridge_skips(plat.process("journey-bridge").log_file)
+        verdict = await check_journeys(client, run.journeys, records, skipped)
         delivery = await reconcile(engines, records, dead)
         designed = {j.coi: j.design.collections for j in run.journeys if j.coi}
         delivery.doubled += await doubled_effects(engines, designed)
