@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -67,6 +68,8 @@ def chaos(
         data_dir=data_dir,
         keep=keep,
     )
+    # The run's own Kafka clients meet the broker it restarts: their errors are expected.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         found = asyncio.run(run_chaos(options, lambda m: console.print(m, highlight=False)))
     except StackError as exc:
