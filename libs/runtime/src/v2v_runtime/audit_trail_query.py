@@ -4,7 +4,7 @@ from the service's read models) so that a caller sees only the CoIs of their sit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -45,6 +45,18 @@ class AuditScope(Protocol):
 
 
 ScopeFactory = Callable[[AsyncSession], AuditScope]
+
+
+def scopes_by_coi(
+    cois: Mapping[str, str], sites: Mapping[str, Collection[str]]
+) -> dict[str, StreamScope]:
+    """The scope of each stream of ``cois`` (stream -> CoI) from its CoI's ``sites``; a CoI
+    without known sites is left out (visible to callers of every site only)."""
+    return {
+        sid: StreamScope(coi, tuple(sorted(sites[coi])))
+        for sid, coi in cois.items()
+        if sites.get(coi)
+    }
 
 
 class IdentityDisclosure(Protocol):
