@@ -1,7 +1,8 @@
 """The audit trail on the real Keycloak's demo users of two sites: who acted with the printed
 name their token carried, identity redacted for the inspector and shown (the read recorded)
 to the patient's coordinator, another site's people seeing none of it; QC's trail scoped to
-the lots' manufacturing sites. In-process services over ASGI (access_world)."""
+the lots' manufacturing sites. In-process services over ASGI (access_world); the filters on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,13 +14,17 @@ from typing import Any
 import pytest
 
 from v2v_cli.tokens import TokenBroker
+from v2v_custody.bootstrap import build as build_custody
 from v2v_custody.domain.identity import identity_stream
+from v2v_custody.settings import CustodySettings
+from v2v_runtime.testing import ServiceHarness, as_user
 
 from .access_world import World, open_world
 from .test_access_scoping import (
     COORDINATOR,
     QA,
     enrolled,
+    enrolment,
     identity_reads,
     lot_with_panel,
     ok,
@@ -90,3 +95,47 @@ async def test_qc_trail_follows_the_lots_sites(world: World) -> None:
         assert await entries(world, "qc", QA[site], coi=other) == []
     everything = {e["coi"] for e in await entries(world, "qc", "auditor")}
     assert {one, two} <= everything
+
+
+async def test_the_trail_and_its_filters_on_sqlite_and_postgresql(producer_db: str) -> None:
+    """The same queries (JSON user filter, record-time range, paging, chain check) on both
+    stores a service may run on."""
+    harness = ServiceHarness(build_custody(CustodySettings(database_url=producer_db)))
+    await harness.start()
+    coordinator = as_user("u-coord-pg", "treatment-center-coordinator")
+    auditor = as_user("u-aud-pg", "auditor")
+    try:
+        async with harness.client() as c:
+            r = await c.post("/patients", json=enrolment(1, "MRN-TRAIL-PG"), headers=coordinator)
+            coi = ok(r)["coi"]
+            body = {"name": "Pg Testperson", "reason_code": "entry-error", "reason": "typo"}
+            ok(
+                await c.post(
+                    f"/patients/{coi}/identity-corrections", json=body, headers=coordinator
+                )
+            )
+
+            async def trail(**params: Any) -> dict[str, Any]:
+                r = await c.get("/audit-trail", params=params, headers=auditor)
+                found: dict[str, Any] = ok(r)
+                assert found["verification"]["status"] == "ok"
+                return found
+
+            every = (await trail(coi=coi))["entries"]
+            assert len(every) == 3  # enrolled, identity recorded, identity corrected
+            mine = (await trail(user="u-coord-pg"))["entries"]
+            assert [e["event_id"] for e in mine] == [e["event_id"] for e in every]
+            assert (await trail(user="someone-else"))["entries"] == []
+            [fixed] = (await trail(type="identity.corrected"))["entries"]
+            assert fixed["reason_code"] == "entry-error"
+            at = fixed["recorded_at"]
+            assert [e["event_id"] for e in (await trail(**{"from": at, "to": at}))["entries"]] == [
+                fixed["event_id"]
+            ]
+            first = await trail(coi=coi, limit=2)
+            rest = await trail(coi=coi, after=first["next_after"])
+            assert [e["event_id"] for e in first["entries"] + rest["entries"]] == [
+                e["event_id"] for e in every
+            ]
+    finally:
+        await harness.close()
