@@ -115,7 +115,11 @@ async def infuse(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
 
 async def correct_identity(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     coi = (await ok(c, "/patients", enrollment(), COORDINATOR))["coi"]
-    body = {"birth_date": "1961-04-03", "reason": "birth date transposed at enrolment"}
+    body = {
+        "birth_date": "1961-04-03",
+        "reason_code": "transcription-error",
+        "reason": "birth date transposed at enrolment",
+    }
     return Call(f"/patients/{coi}/identity-corrections", body, COORDINATOR)
 
 

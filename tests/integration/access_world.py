@@ -49,7 +49,7 @@ def declarations() -> dict[tuple[str, str], set[str]]:
     found: dict[tuple[str, str], set[str]] = {}
     for service in BUILD:
         api = FastAPI()
-        for router in spec_of(service).routers:
+        for router in spec_of(service).api_routers:
             api.include_router(router)
         for r in declared_roles(api):
             found[(service, f"{r.method} {r.path}")] = set(r.roles)

@@ -75,7 +75,7 @@ def operations(method: str) -> list[tuple[str, str]]:
     return [
         (service, route.path)
         for service in SERVICES
-        for router in spec(service).routers
+        for router in spec(service).api_routers
         for route in router.routes
         if method in getattr(route, "methods", ())
     ]

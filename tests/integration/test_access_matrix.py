@@ -65,6 +65,16 @@ PATIENT_READERS = {
     "auditor",
 }
 CRITICAL[("custody", "GET /patients/{coi}")] = PATIENT_READERS
+# Audit trails: the quality unit, the QP and inspectors everywhere, and each service's own
+# reviewer of its records; never a machine.
+TRAIL_READERS = {"auditor", "qa-reviewer", "qualified-person"}
+for service, reviewer in (
+    ("custody", "treatment-center-coordinator"),
+    ("logistics", "logistics-coordinator"),
+    ("batch", "manufacturing-supervisor"),
+    ("qc", "qc-reviewer"),
+):
+    CRITICAL[(service, "GET /audit-trail")] = TRAIL_READERS | {reviewer}
 # A machine feeds data in; it never decides, signs, disposes or reads patients.
 MACHINE_FEEDS = {
     ("logistics", "POST /shipments/{shipment_id}/pickup"): {"courier-integration"},

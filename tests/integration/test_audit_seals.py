@@ -83,7 +83,11 @@ class Custody:
         async with self.harness.client() as client:
             r = await client.post(
                 f"/patients/{coi}/identity-corrections",
-                json={"name": f"Corrected Patient {coi[-3:]}", "reason": "spelling"},
+                json={
+                    "name": f"Corrected Patient {coi[-3:]}",
+                    "reason_code": "entry-error",
+                    "reason": "spelling",
+                },
                 headers=COORDINATOR_HEADERS,
             )
         assert r.status_code == 201, r.text

@@ -29,3 +29,10 @@ def test_every_service_route_declares_its_roles() -> None:
         assert routes, service
         undeclared = [f"{r.method} {r.path}" for r in routes if not r.roles]
         assert undeclared == [], f"{service} routes anyone may call: {undeclared}"
+
+
+def test_every_service_serves_its_audit_trail() -> None:
+    for service in ("custody", "logistics", "batch", "qc"):
+        routes = {(r.method, r.path): r.roles for r in service_routes(service)}
+        readers = routes[("GET", "/audit-trail")]
+        assert {"auditor", "qa-reviewer", "qualified-person"} <= set(readers), service

@@ -113,8 +113,25 @@ def test_a_second_result_is_a_correction_that_needs_a_reason() -> None:
     assert err.value.code == "result-already-recorded"
     with pytest.raises(Conflict):
         panel.record("viability", 75, None, "   ", ANALYST, AT)
-    fixed = panel.record("viability", 75, None, "transcription error", ANALYST, AT + timedelta(1))
+    with pytest.raises(DomainError) as err:  # the text alone: which of the codes?
+        panel.record("viability", 75, None, "transcription error", ANALYST, AT)
+    assert (err.value.code, err.value.extra["field"]) == ("reason-code-missing", "reason_code")
+    fixed = panel.record(
+        "viability",
+        75,
+        None,
+        "transcription error",
+        ANALYST,
+        AT + timedelta(1),
+        reason_code="transcription-error",
+    )
     assert (fixed.revision, fixed.previous_value, fixed.within_limit) == (2, "65", True)
+    assert (fixed.reason_code, fixed.correction_reason) == (
+        "transcription-error",
+        "transcription error",
+    )
+    assert [(c.field, c.old, c.new) for c in fixed.changes()] == [("viability", "65", "75")]
+    assert panel.history["viability"][0].changes() == []  # the first entry changes nothing
     assert panel.corrected("viability") and [r.value for r in panel.history["viability"]] == [
         "65",
         "75",
@@ -122,15 +139,16 @@ def test_a_second_result_is_a_correction_that_needs_a_reason() -> None:
 
 
 def test_nothing_to_correct() -> None:
-    with pytest.raises(DomainError) as err:
-        new_panel().record("viability", 75, None, "typo", ANALYST, AT)
-    assert err.value.code == "nothing-to-correct"
+    for reason, code in (("typo", None), (None, "entry-error"), ("typo", "entry-error")):
+        with pytest.raises(DomainError) as err:
+            new_panel().record("viability", 75, None, reason, ANALYST, AT, reason_code=code)
+        assert err.value.code == "nothing-to-correct"
 
 
 def test_replay_restores_results_and_history() -> None:
     panel = new_panel()
     panel.record("viability", 65, None, None, ANALYST, AT)
-    panel.record("viability", 75, None, "typo", ANALYST, AT)
+    panel.record("viability", 75, None, "typo", ANALYST, AT, reason_code="entry-error")
     again = Panel.replay("panel-1", panel.pending)
     assert again.results["viability"].value == "75" and again.corrected("viability")
     assert again.version == 3 and again.spec == panel.spec

@@ -170,13 +170,29 @@ async def test_a_correction_keeps_the_earlier_value(
     await post_result(client, panel_id, "viability", 65)
     r = await post_result(client, panel_id, "viability", 75)
     problem(r, 409, "result-already-recorded")
+    # a correction names one of the configured reason codes and says why
+    r = await post_result(client, panel_id, "viability", 75, correction_reason="misread")
+    assert problem(r, 422, "reason-code-missing")["field"] == "reason_code"
     r = await post_result(
-        client, panel_id, "viability", 75, correction_reason="transcription error"
+        client, panel_id, "viability", 75, correction_reason="misread", reason_code="oops"
+    )
+    unknown = problem(r, 422, "reason-code-unknown")
+    assert unknown["field"] == "reason_code" and "transcription-error" in unknown["allowed_codes"]
+    r = await post_result(client, panel_id, "viability", 75, reason_code="transcription-error")
+    problem(r, 409, "result-already-recorded")  # the code alone says not why
+    r = await post_result(
+        client,
+        panel_id,
+        "viability",
+        75,
+        correction_reason="transcription error",
+        reason_code="transcription-error",
     )
     assert r.status_code == 201
     result = r.json()
     assert (result["value"], result["revision"], result["corrected"]) == ("75", 2, True)
     assert result["correction_reason"] == "transcription error"
+    assert result["reason_code"] == "transcription-error"
     assert [(h["value"], h["within_limit"]) for h in result["history"]] == [("65", False)]
     panel = (await client.get(f"/panels/{panel_id}")).json()
     [viability] = [t for t in panel["tests"] if t["code"] == "viability"]
@@ -204,10 +220,22 @@ async def test_dose_is_computed_when_car_pos_is_recorded(
         ("dose", "qc-dose-calculator"),
     ]
     # A corrected CAR+ % recomputes the dose, as a correction of the dose.
-    r = await post_result(client, panel_id, "car_pos", 10, correction_reason="gating error")
+    r = await post_result(
+        client,
+        panel_id,
+        "car_pos",
+        10,
+        correction_reason="gating error",
+        reason_code="instrument-error",
+    )
     dose = r.json()["computed"]["dose"]
     assert dose["value"] == "657143" and dose["within_limit"] is False and dose["corrected"]
     assert dose["history"][0]["value"] == "1971429"
+    # the dose changes for the reason its input changed
+    assert (dose["reason_code"], dose["correction_reason"]) == (
+        "instrument-error",
+        "recomputed after a correction of car_pos",
+    )
 
 
 async def test_dose_is_computed_when_the_lot_arrives_after_car_pos(
@@ -251,7 +279,9 @@ async def test_in_specification_panel(harness: ServiceHarness, client: httpx.Asy
     assert panel["status"] == "in-specification" and panel["pending"] == []
     assert panel["evaluated_at"] is not None
     # Evaluated once: a correction is refused now.
-    r = await post_result(client, panel_id, "viability", 90, correction_reason="late")
+    r = await post_result(
+        client, panel_id, "viability", 90, correction_reason="late", reason_code="other"
+    )
     problem(r, 409, "panel-already-evaluated")
 
 

@@ -29,7 +29,9 @@ async def test_read_models_rebuild_by_replay(
     # Lot 1: a correction, a manual deviation opened and closed, released.
     good = await order_panel(harness, "lot-1")
     await post_result(client, good, "viability", 65)
-    await post_result(client, good, "viability", 80, correction_reason="typo")
+    await post_result(
+        client, good, "viability", 80, correction_reason="typo", reason_code="entry-error"
+    )
     await post_all(client, good, skip=("viability",))
     dev = await client.post(
         "/deviations",

@@ -38,7 +38,12 @@ async def test_release_issues_a_certificate_of_analysis(
     await post_all(client, panel_id, {"viability": 72})
     late = await client.post(
         f"/panels/{panel_id}/results",
-        json={"test_code": "potency", "value": 1300, "correction_reason": "plate re-read"},
+        json={
+            "test_code": "potency",
+            "value": 1300,
+            "correction_reason": "plate re-read",
+            "reason_code": "instrument-error",
+        },
         headers=ANALYST,
     )
     problem(late, 409, "panel-already-evaluated")  # the certificate shows evaluated values
@@ -90,7 +95,12 @@ async def test_certificate_shows_corrected_results(
     )
     await client.post(
         f"/panels/{panel_id}/results",
-        json={"test_code": "cd3_pos", "value": 91, "correction_reason": "wrong gate"},
+        json={
+            "test_code": "cd3_pos",
+            "value": 91,
+            "correction_reason": "wrong gate",
+            "reason_code": "instrument-error",
+        },
         headers=ANALYST,
     )
     await post_all(client, panel_id, skip=("cd3_pos",))

@@ -36,6 +36,7 @@ __all__ = [
     "recompute",
     "stream_id_batches",
     "verify",
+    "verify_stream",
 ]
 
 
@@ -172,17 +173,48 @@ async def _check_streams(
         seen.add(sid)
         report.streams_checked += 1
         last_version, last_hash = _check_stream(sid, evs, report)
-        head = heads.get(sid)
-        if head is None:
-            report.findings.append(Finding(sid, "events exist but the stream head is missing"))
-        elif head != (last_version, last_hash):
-            report.findings.append(
-                Finding(
-                    sid,
-                    f"stream head says version {head[0]} but the last stored event is version "
-                    f"{last_version} or differs from it (events removed at the end?)",
-                )
-            )
+        report.findings.extend(_head_findings(sid, heads.get(sid), last_version, last_hash))
         if sid in sealed.heads:
             check_stream_against_seal(sid, evs, sealed.heads[sid], report.findings)
     return seen
+
+
+def _head_findings(
+    sid: str, head: tuple[int, str] | None, last_version: int, last_hash: str
+) -> list[Finding]:
+    if head is None:
+        return [Finding(sid, "events exist but the stream head is missing")]
+    if head != (last_version, last_hash):
+        return [
+            Finding(
+                sid,
+                f"stream head says version {head[0]} but the last stored event is version "
+                f"{last_version} or differs from it (events removed at the end?)",
+            )
+        ]
+    return []
+
+
+async def verify_stream(session: AsyncSession, stream_id: str) -> tuple[int, list[Finding]]:
+    """One stream's hash chain and head (as the audit trail reports it for what it shows):
+    the events checked and the findings (none: intact). Seals are ``verify``'s part."""
+    rows = await session.execute(
+        select(events).where(events.c.stream_id == stream_id).order_by(events.c.version)
+    )
+    evs = [_stored(r) for r in rows]
+    head_row = (
+        await session.execute(
+            select(streams.c.version, streams.c.head_hash).where(streams.c.stream_id == stream_id)
+        )
+    ).first()
+    head = None if head_row is None else (int(head_row.version), str(head_row.head_hash))
+    report = AuditReport()
+    if not evs:
+        if head is not None:
+            report.findings.append(
+                Finding(stream_id, f"stream head at version {head[0]} but no events stored")
+            )
+        return 0, report.findings
+    last_version, last_hash = _check_stream(stream_id, evs, report)
+    report.findings.extend(_head_findings(stream_id, head, last_version, last_hash))
+    return report.events_checked, report.findings

@@ -26,6 +26,7 @@ from v2v_events.catalog import commands_topic, consumer_group, seals_topic
 from v2v_events.registry import Contract
 
 from . import idempotency_http, telemetry
+from .audit_trail_query import AuditTrailSpec
 from .auth import OidcSettings, TokenVerifier, install_token_verifier
 from .clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from .consumer import kafka_ready, make_broker, subscribe
@@ -44,6 +45,7 @@ from .kafka import KafkaPublisher, Publisher
 from .lifecycle import stop_on_signals
 from .lineage_http import LineageMiddleware
 from .logging import configure_logging
+from .reasons import ReasonCodes, load_reason_codes
 from .relay import OutboxRelay
 from .repository import Persistence, rebuild
 from .seal import Sealer
@@ -75,12 +77,20 @@ class ServiceSettings(RuntimeSettings):
     future_tolerance_minutes: float = Field(5, ge=0, le=24 * 60)
     # ... and at most this far in the past.
     reported_time_max_age_days: float = Field(90, gt=0, le=3650)
+    # Recorded more than this after the time it reports: the entry is marked late.
+    late_entry_minutes: float = Field(60, gt=0, le=30 * 24 * 60)
+    reason_codes_config: Path | None = Field(
+        None,
+        description="reason codes JSON (V2V_REASON_CODES_CONFIG); default: the version "
+        "shipped with the runtime (config/reason-codes.v1.json)",
+    )
 
     @property
     def reported_times(self) -> ReportedTimeWindow:
         return ReportedTimeWindow(
             future_tolerance=timedelta(minutes=self.future_tolerance_minutes),
             max_age=timedelta(days=self.reported_time_max_age_days),
+            late_after=timedelta(minutes=self.late_entry_minutes),
         )
 
 
@@ -109,6 +119,18 @@ class ServiceSpec:
     persistence: Persistence | None = None
     # Verifies bearer tokens; by default from V2V_OIDC_* (the site's OpenID Connect provider).
     token_verifier: TokenVerifier | None = None
+    # Whose records its streams hold (and how identity is disclosed): GET /audit-trail.
+    audit_trail: AuditTrailSpec | None = None
+
+    @property
+    def api_routers(self) -> list[APIRouter]:
+        """The routers the kit mounts: the service's own, then its audit trail."""
+        from .audit_trail_http import audit_trail_router  # it depends on the kit
+
+        routers = list(self.routers)
+        if self.audit_trail is not None:
+            routers.append(audit_trail_router(self.name, self.audit_trail))
+        return routers
 
 
 class ServiceKit:
@@ -121,6 +143,8 @@ class ServiceKit:
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.clock = spec.clock
         self.ids = spec.ids
+        # Loaded at start: a broken file stops the service, not the first correction.
+        self.reason_codes: ReasonCodes = load_reason_codes(spec.settings.reason_codes_config)
         self._verifier: TokenVerifier | None = None
 
     def uow(self) -> UnitOfWork:
@@ -209,7 +233,7 @@ class ServiceKit:
         # the outbox row into Kafka.
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
         app.include_router(health_router({"database": self.check_database}))
-        for router in self.spec.routers:
+        for router in self.spec.api_routers:
             app.include_router(router)
         install_problem_handlers(app)
         app.add_middleware(LineageMiddleware)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from v2v_runtime.audit_trail_query import AuditTrailSpec
+from v2v_runtime.authz import Roles
 from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from v2v_runtime.repository import EventCodec, Persistence
 from v2v_runtime.service import ServiceSpec
 
 from .adapters.config import load_catalog
+from .adapters.db.audit_trail import BatchAuditScope
 from .adapters.db.ports import SqlLotIndex
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
@@ -28,6 +31,9 @@ PERSISTENCE = Persistence(
     read_tables=READ_TABLES,
     ports={LotIndex: SqlLotIndex},
 )
+# GET /audit-trail: the manufacturing supervisor reviews the batch records besides QA, the
+# QP and auditors.
+AUDIT_TRAIL = AuditTrailSpec(scope=BatchAuditScope, supervisors=(Roles.MANUFACTURING_SUPERVISOR,))
 
 
 def build(
@@ -49,4 +55,5 @@ def build(
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),
         persistence=PERSISTENCE,
+        audit_trail=AUDIT_TRAIL,
     )

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from v2v_events.catalog import events_topic
+from v2v_runtime.audit_trail_query import AuditTrailSpec
+from v2v_runtime.authz import Roles
 from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from v2v_runtime.repository import EventCodec, Persistence
 from v2v_runtime.service import ServiceSpec
 
 from .adapters.config import load_specs
+from .adapters.db.audit_trail import QcAuditScope
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
 from .adapters.http.panels import panels_router
@@ -28,6 +31,8 @@ PERSISTENCE = Persistence(
     projector=project,
     read_tables=READ_TABLES,
 )
+# GET /audit-trail: the QC reviewer reviews QC's records besides QA, the QP and auditors.
+AUDIT_TRAIL = AuditTrailSpec(scope=QcAuditScope, supervisors=(Roles.QC_REVIEWER,))
 
 
 def build(
@@ -50,4 +55,5 @@ def build(
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),
         persistence=PERSISTENCE,
+        audit_trail=AUDIT_TRAIL,
     )

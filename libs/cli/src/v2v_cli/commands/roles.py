@@ -64,11 +64,11 @@ def _service_table(service: str, routes: list[RouteRoles]) -> list[str]:
 
 
 def service_routes(service: str) -> list[RouteRoles]:
-    """The declarations of ``service``'s own routes (its routers, without the kit's health
-    and docs routes)."""
+    """The declarations of ``service``'s own routes (its routers and its audit trail, without
+    the kit's health and docs routes)."""
     spec = importlib.import_module(f"v2v_{service}.bootstrap").build()
     api = FastAPI()
-    for router in spec.routers:
+    for router in spec.api_routers:
         api.include_router(router)
     return declared_roles(api)
 

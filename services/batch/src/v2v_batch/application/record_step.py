@@ -48,6 +48,7 @@ async def record_step(
         viable_cell_count=entry.viable_cell_count,
         viability_pct=entry.viability_pct,
         retained_aliquots=entry.retained_aliquots,
+        late=window.is_late(entry.ended_at, now),
     )
     if record.retained_aliquots:
         materials = uow.repository(ApheresisMaterial)

@@ -32,6 +32,7 @@ class StepView(_View):
     flags: list[Flag]
     operator: Person
     recorded_at: datetime
+    late: bool = False  # entered more than V2V_LATE_ENTRY_MINUTES after the step ended
 
 
 class Rejection(_View):

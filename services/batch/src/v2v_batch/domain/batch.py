@@ -133,7 +133,9 @@ class Batch(Aggregate):
         viable_cell_count: float | None = None,
         viability_pct: float | None = None,
         retained_aliquots: int | None = None,
+        late: bool = False,
     ) -> StepRecord:
+        """``late``: recorded more than the configured gap after the step ended."""
         spec = self._spec()
         if self.lot is not None:
             raise Conflict(
@@ -165,6 +167,7 @@ class Batch(Aggregate):
                 viable_cell_count=viable_cell_count,
                 viability_pct=viability_pct,
                 retained_aliquots=retained_aliquots,
+                late=late,
             )
         )
         return self.steps[step]
@@ -288,6 +291,7 @@ class Batch(Aggregate):
                     retained_aliquots=event.retained_aliquots,
                     flags=event.flags,
                     recorded_at=event.recorded_at,
+                    late=event.late,
                 )
             case LotProduced():
                 self.lot = Lot(

@@ -69,6 +69,7 @@ class BatchOpened(DomainEvent):
 
 class StepRecorded(DomainEvent):
     kind = "step-recorded"
+    observed_times = ("started_at", "ended_at")
 
     step: Step
     equipment_id: str | None
@@ -79,6 +80,7 @@ class StepRecorded(DomainEvent):
     retained_aliquots: int | None
     flags: tuple[StepFlag, ...] = ()
     recorded_at: AwareDatetime
+    late: bool = False  # recorded more than the configured gap after the step ended
 
 
 class LotProduced(DomainEvent):

@@ -30,6 +30,7 @@ class StepRecord:
     retained_aliquots: int | None
     flags: tuple[StepFlag, ...]
     recorded_at: datetime
+    late: bool = False
 
 
 def checked_step(
@@ -44,6 +45,7 @@ def checked_step(
     viable_cell_count: float | None,
     viability_pct: float | None,
     retained_aliquots: int | None,
+    late: bool = False,
 ) -> StepRecorded:
     """The event recording ``step`` with these values in a batch made from ``source``
     under ``spec``; refuses values no step may have. Selection always states its retained
@@ -85,6 +87,7 @@ def checked_step(
         retained_aliquots=retained_aliquots,
         flags=_flags(step, viability_pct, spec),
         recorded_at=recorded_at,
+        late=late,
     )
 
 

@@ -47,6 +47,7 @@ class CollectionView(BaseModel):
     collection_started_at: datetime
     collection_ended_at: datetime
     recorded_at: datetime
+    late: bool = False  # entered more than V2V_LATE_ENTRY_MINUTES after the collection ended
 
     @staticmethod
     def flag_of(din: str) -> str:
@@ -121,6 +122,7 @@ class InfusionView(BaseModel):
     thaw_to_infusion_limit_minutes: float
     flags: list[str]  # e.g. thaw-to-infusion-limit-exceeded
     recorded_at: datetime
+    late: bool = False  # entered more than V2V_LATE_ENTRY_MINUTES after the infusion
 
     @classmethod
     def of(cls, coi: str, event: InfusionRecorded) -> InfusionView:

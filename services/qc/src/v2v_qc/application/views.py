@@ -28,6 +28,7 @@ class ResultEntryView(BaseModel):
     recorded_by: Who
     recorded_at: datetime
     correction_reason: str | None = None
+    reason_code: str | None = None  # of a correction: one of the configured reason codes
     calculation: DoseCalculation | None = None
 
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.contracts.qc import RecoveryDecision
-from v2v_runtime.domain import DomainEvent, Upcaster
+from v2v_runtime.domain import Change, DomainEvent, Upcaster
 
 from .common import Who
 from .dose import DoseCalculation
@@ -138,8 +138,15 @@ class ResultRecorded(DomainEvent):
     recorded_at: datetime
     recorded_by: Who
     correction_reason: str | None = None
+    # one of the configured reason codes (a correction; None before codes were kept)
+    reason_code: str | None = None
     previous_value: str | None = None
     calculation: DoseCalculation | None = None
+
+    def changes(self) -> list[Change]:
+        if self.revision == 1 or self.previous_value is None:
+            return []
+        return [Change(field=self.test_code, old=self.previous_value, new=self.value)]
 
 
 class PanelEvaluated(DomainEvent):

@@ -82,8 +82,10 @@ class Panel(Aggregate):
         correction_reason: str | None,
         by: Who,
         at: datetime,
+        reason_code: str | None = None,
     ) -> ResultRecorded:
-        """Record (or, with a reason, correct) the result of one ordered test."""
+        """Record (or, with a reason code and text, correct) the result of one ordered
+        test. The code is checked against the configured codes by the caller."""
         test = self.spec.test(test_code)
         if test is None:
             raise DomainError(
@@ -98,7 +100,7 @@ class Panel(Aggregate):
                 f"{test_code!r} is computed by QC from {test.from_test!r} and the lot's "
                 "total viable cells; it cannot be entered",
             )
-        reason = self._check_revision(test_code, correction_reason)
+        reason = self._check_revision(test_code, correction_reason, reason_code)
         if isinstance(test, NumericTest):
             if unit is not None and unit.strip() != test.unit:
                 raise DomainError(
@@ -131,7 +133,11 @@ class Panel(Aggregate):
         previous = self.results.get(dose.code)
         if previous is not None and previous.calculation == calc:
             return None
-        reason = None if previous is None else f"recomputed after a correction of {dose.from_test}"
+        reason = None
+        if previous is not None:  # a correction of the input, for the input's reason
+            source = self.results.get(dose.from_test)
+            text = f"recomputed after a correction of {dose.from_test}"
+            reason = (None if source is None else source.reason_code, text)
         within = dose.within(calc.per_kg, calc.car_pos_viable_cells)
         value = str(whole_cells(calc.per_kg))
         return self._add(dose.code, value, calc.per_kg, dose.unit, within, reason, by, at, calc)
@@ -212,22 +218,35 @@ class Panel(Aggregate):
 
     # -- helpers --
 
-    def _check_revision(self, code: str, correction_reason: str | None) -> str | None:
+    def _check_revision(
+        self, code: str, correction_reason: str | None, reason_code: str | None
+    ) -> tuple[str | None, str] | None:
+        """A correction's (reason code, text); None for the first entry of a result."""
         reason = (correction_reason or "").strip() or None
+        reason_code = (reason_code or "").strip() or None
         if self.evaluation is not None:
             raise Conflict(
                 "panel-already-evaluated",
                 f"panel {self.id} was evaluated {self.evaluation.outcome.value}; results can "
                 "no longer be corrected (open a deviation instead)",
             )
-        if code in self.results and reason is None:
+        if code not in self.results:
+            if reason is not None or reason_code is not None:
+                raise DomainError("nothing-to-correct", f"{code!r} has no result to correct yet")
+            return None
+        if reason is None:
             raise Conflict(
                 "result-already-recorded",
-                f"{code!r} already has a result; a correction needs a correction_reason",
+                f"{code!r} already has a result; a correction needs a correction_reason and "
+                "a reason_code",
             )
-        if code not in self.results and reason is not None:
-            raise DomainError("nothing-to-correct", f"{code!r} has no result to correct yet")
-        return reason
+        if reason_code is None:
+            raise DomainError(
+                "reason-code-missing",
+                f"correcting {code!r} needs a reason_code besides the correction_reason",
+                field="reason_code",
+            )
+        return reason_code, reason
 
     def _add(
         self,
@@ -236,7 +255,7 @@ class Panel(Aggregate):
         numeric: float | None,
         unit: str | None,
         within: bool,
-        reason: str | None,
+        reason: tuple[str | None, str] | None,  # a correction's (reason code, text)
         by: Who,
         at: datetime,
         calc: DoseCalculation | None,
@@ -252,7 +271,8 @@ class Panel(Aggregate):
             within_limit=within,
             recorded_at=at,
             recorded_by=by,
-            correction_reason=reason,
+            correction_reason=None if reason is None else reason[1],
+            reason_code=None if reason is None else reason[0],
             previous_value=None if previous is None else previous.value,
             calculation=calc,
         )

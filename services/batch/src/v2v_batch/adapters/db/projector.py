@@ -117,6 +117,7 @@ async def _step_recorded(session: AsyncSession, stored: StoredEvent, ev: StepRec
             operator_role=role,
             recorded_at=utc(ev.recorded_at),
             event_id=stored.event_id,
+            late=ev.late,
         )
     )
     values: dict[str, Any] = {

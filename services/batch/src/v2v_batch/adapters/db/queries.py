@@ -80,6 +80,7 @@ def _step(r: Any) -> StepView:
         flags=[Flag(**f) for f in r.flags],
         operator=Person(user_id=r.operator_user, role=r.operator_role),
         recorded_at=r.recorded_at,
+        late=r.late,
     )
 
 

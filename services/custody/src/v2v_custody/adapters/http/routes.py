@@ -13,7 +13,7 @@ from fastapi import APIRouter, Response
 
 from v2v_runtime.authz import Caller, Roles, allowed
 from v2v_runtime.errors import DomainError, NotFound
-from v2v_runtime.http_deps import NewUow
+from v2v_runtime.http_deps import NewUow, Reasons
 from v2v_runtime.uow import UnitOfWork
 
 from ...application.collect import RecordCollection, record_collection
@@ -123,13 +123,14 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
 
     @router.post("/patients/{coi}/identity-corrections", status_code=201)
     async def correct_patient_identity(
-        coi: str, body: CorrectIdentity, caller: Coordinator, uow: NewUow
+        coi: str, body: CorrectIdentity, caller: Coordinator, uow: NewUow, reasons: Reasons
     ) -> IdentityCorrection:
-        """Correct the name, birth date or MRN with a reason; the old values are kept."""
+        """Correct the name, birth date or MRN with a reason code and text; the old values
+        are kept."""
         async with uow:
             patient = await _visible(uow, caller, coi)
             caller.require_site(patient.treatment_center, "correcting an identity")
-            return await correct_identity(uow, coi, body, caller.actor)
+            return await correct_identity(uow, coi, body, caller.actor, reasons)
 
     @router.post("/patients/{coi}/collections", status_code=201)
     async def record_patient_collection(

@@ -66,6 +66,7 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     recorded_at=event.recorded_at,
                     recorded_by=event.recorded_by.model_dump(),
                     correction_reason=event.correction_reason,
+                    reason_code=event.reason_code,
                     calculation=None
                     if event.calculation is None
                     else event.calculation.model_dump(mode="json"),

@@ -59,6 +59,7 @@ async def _views(session: AsyncSession, rows: Sequence[Any]) -> list[PanelView]:
                 recorded_by=r.recorded_by,
                 recorded_at=r.recorded_at,
                 correction_reason=r.correction_reason,
+                reason_code=r.reason_code,
                 calculation=r.calculation,
             )
         )

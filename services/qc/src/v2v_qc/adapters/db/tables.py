@@ -53,6 +53,7 @@ results = Table(
     Column("recorded_by", JSON, nullable=False),
     Column("correction_reason", Text),
     Column("calculation", JSON),
+    Column("reason_code", String(64)),  # qc_0003
 )
 
 lots = Table(

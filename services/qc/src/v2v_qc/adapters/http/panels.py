@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from v2v_runtime.errors import DomainError, NotFound
-from v2v_runtime.http_deps import Kit, NewUow
+from v2v_runtime.http_deps import Kit, NewUow, Reasons
 
 from ...application.record_result import ResultEntry, record_result
 from ...application.views import PanelView, RecordedView
@@ -38,15 +38,16 @@ def panels_router(specs: SpecCatalog) -> APIRouter:
 
     @router.post("/panels/{panel_id}/results", status_code=201)
     async def post_result(
-        uow: NewUow, panel_id: str, entry: ResultEntry, caller: Analyst
+        uow: NewUow, panel_id: str, entry: ResultEntry, caller: Analyst, reasons: Reasons
     ) -> RecordedView:
-        """Record a result (or correct one with a correction_reason). Recording car_pos
-        also computes the dose; the last missing result evaluates the panel."""
+        """Record a result (or correct one with a reason_code and a correction_reason).
+        Recording car_pos also computes the dose; the last missing result evaluates the
+        panel."""
         async with uow:
             panel = await queries.panel_view(uow.session, panel_id)
             if panel is None or not await sees_lot(uow.session, caller, panel.lot_id):
                 raise NotFound("panel-not-found", f"no panel {panel_id!r}")
-            recorded = await record_result(uow, panel_id, entry, caller.actor)
+            recorded = await record_result(uow, panel_id, entry, caller.actor, reasons)
             view = await queries.panel_view(uow.session, panel_id)
         assert view is not None
         by_code = {t.code: t.result for t in view.tests if t.result is not None}
