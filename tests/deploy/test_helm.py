@@ -762,6 +762,7 @@ def test_a_missing_issuer_fails_the_render_with_a_clear_message() -> None:
     assert check.main(["-f", minimal, "--set", "oidc.issuer="]) == 1
 
 
+@pytest.mark.requirement("21CFR11.30")
 def test_plain_http_provider_only_when_explicitly_allowed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -122,6 +122,7 @@ def test_every_service_has_routes_in_the_matrix() -> None:
     assert len(ROUTES) >= 30
 
 
+@pytest.mark.requirement("21CFR11.10(g)")
 @pytest.mark.parametrize(("service", "operation"), ROUTES, ids=[f"{s}:{o}" for s, o in ROUTES])
 async def test_every_role_on_every_route(world: World, service: str, operation: str) -> None:
     allowed_by_behaviour = set()
@@ -176,6 +177,7 @@ async def bad_tokens(world: World, oidc_issuer: str) -> dict[str, dict[str, str]
     }
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "EU-Annex11.12.1")
 @pytest.mark.parametrize(("service", "operation"), ROUTES, ids=[f"{s}:{o}" for s, o in ROUTES])
 async def test_tokens_that_must_not_pass(
     world: World, oidc_issuer: str, service: str, operation: str

@@ -121,6 +121,7 @@ async def lot_with_panel(world: World, site: int, coi: str, lot_id: str) -> str:
     return next(p.panel_id for p in await qc.published(PanelOrdered) if p.lot_id == lot_id)
 
 
+@pytest.mark.requirement("21CFR11.10(g)", "EU-Annex11.12.1")
 async def test_people_see_and_act_on_their_own_sites_only(world: World) -> None:
     one, two = await enrolled(world, 1, "MRN-SCOPE-1"), await enrolled(world, 2, "MRN-SCOPE-2")
 
@@ -229,6 +230,7 @@ async def identity_reads(world: World, coi: str) -> list[str]:
         return [r.actor["user_id"] for r in rows if r.event_type == "custody.identity.viewed"]
 
 
+@pytest.mark.requirement("21CFR11.10(g)")
 async def test_patient_identity_only_for_clinical_roles_and_every_read_recorded(
     world: World,
 ) -> None:
@@ -264,6 +266,7 @@ async def test_patient_identity_only_for_clinical_roles_and_every_read_recorded(
     assert sorted(await identity_reads(world, coi)) == sorted(shown_to)
 
 
+@pytest.mark.requirement("21CFR11.10(g)", "EU-Annex11.15", "EU-PartIV.11.3.1")
 async def test_who_entered_a_result_cannot_release_the_lot(
     world: World, admin: httpx.AsyncClient
 ) -> None:
@@ -292,6 +295,7 @@ async def test_who_entered_a_result_cannot_release_the_lot(
         assert released["decision"] == "release"
 
 
+@pytest.mark.requirement("21CFR11.10(g)", "EU-PartIV.11.4")
 async def test_who_opened_a_deviation_cannot_close_it(world: World) -> None:
     coi = await enrolled(world, 1, "MRN-SOD-2")
     await lot_with_panel(world, 1, coi, "lot-sod-2")
@@ -310,6 +314,7 @@ async def test_who_opened_a_deviation_cannot_close_it(world: World) -> None:
     assert closed["state"] == "closed"
 
 
+@pytest.mark.requirement("21CFR11.10(g)", "21CFR11.10(h)", "EU-Annex11.15")
 async def test_machine_clients_feed_data_but_never_decide(world: World) -> None:
     coi = await enrolled(world, 1, "MRN-MACHINE-1")
     await lot_with_panel(world, 1, coi, "lot-machine-1")

@@ -51,6 +51,7 @@ REQUIRED = (
 )
 
 
+@pytest.mark.requirement("EU-Annex11.5", "EU-PartIV.6.7")
 async def test_three_journeys_end_to_end(
     platform: Endpoints, stack: ProvisionedStack, tokens: TokenBroker
 ) -> None:

@@ -9,6 +9,8 @@ import importlib
 import re
 from pathlib import Path
 
+import pytest
+
 from v2v_cli.stack import StackConfig, env_var
 from v2v_cli.stack.launcher import POSTGRES_COMMAND
 from v2v_runtime.audit_trail import CSV_COLUMNS
@@ -23,6 +25,7 @@ def newcomer_docs() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
+@pytest.mark.requirement("21CFR11.10(k)(2)")
 def test_every_stack_setting_is_listed_with_its_default() -> None:
     rows = {
         line.split("|")[1].strip(" `"): line

@@ -43,6 +43,7 @@ def _broken(change: Any) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.requirement("EU-Annex11.10")
 @pytest.mark.parametrize(
     "data",
     [

@@ -62,6 +62,7 @@ def record(batch: Batch, step: Step, **values: object) -> None:
     batch.record_step(step=step, **kwargs)  # type: ignore[arg-type]
 
 
+@pytest.mark.requirement("21CFR11.10(f)")
 def test_steps_follow_the_fixed_order() -> None:
     batch = new_batch()
     assert batch.status is BatchStatus.OPEN
@@ -85,6 +86,7 @@ def test_selection_defaults_retained_aliquots_to_zero() -> None:
     assert batch.steps[Step.SELECTION].retained_aliquots == 0
 
 
+@pytest.mark.requirement("EU-Annex11.6")
 @pytest.mark.parametrize(
     ("values", "code"),
     [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
+import pytest
 
 from v2v_batch.domain import Step
 from v2v_events.contracts.batch import LotProduced, LotRejected, RejectLot
@@ -30,6 +31,7 @@ SUPERVISOR = as_user("u-test", "manufacturing-supervisor")  # records a failed l
 CRYO_ENDED = datetime.fromisoformat(step_body(Step.CRYOPRESERVATION)["ended_at"])
 
 
+@pytest.mark.requirement("21CFR11.10(f)")
 async def test_lot_only_after_cryopreservation(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -54,6 +56,7 @@ async def record_steps_from(client: httpx.AsyncClient, batch_id: str, step: Step
     assert r.status_code == 201, r.text
 
 
+@pytest.mark.requirement("EU-PartIV.6.4")
 async def test_lot_expires_the_configured_shelf_life_after_cryopreservation(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -154,6 +157,7 @@ async def test_reject_lot_command_is_idempotent(
     assert len(await harness.published(LotRejected)) == 1
 
 
+@pytest.mark.requirement("EU-PartIV.14.2")
 async def test_reject_lot_over_http(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
     batch_id = await open_batch(harness)
     await record_steps(client, batch_id)

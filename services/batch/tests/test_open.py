@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from v2v_events.contracts.batch import BatchOpened, MaterialSource
 from v2v_runtime.inbox import Outcome
@@ -86,6 +87,7 @@ async def test_another_attempt_opens_another_batch(
     assert [b["attempt"] for b in listed] == [1, 2]
 
 
+@pytest.mark.requirement("EU-PartIV.9")
 async def test_unit_of_another_chain_of_identity_is_refused(harness: ServiceHarness) -> None:
     await collect(harness)
     await harness.deliver(open_cmd(), subject=COI)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from v2v_batch.domain import Step
 from v2v_events.contracts.batch import (
@@ -39,6 +40,7 @@ async def first_lot(harness: ServiceHarness, client: httpx.AsyncClient, retained
     return lot_id
 
 
+@pytest.mark.requirement("EU-PartIV.6.7")
 async def test_remanufacture_consumes_one_retained_aliquot(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:

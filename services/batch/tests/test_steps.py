@@ -28,6 +28,7 @@ async def post_step(client: httpx.AsyncClient, batch_id: str, body: dict[str, An
     return await client.post(f"/batches/{batch_id}/steps", json=body, headers=ACTOR_HEADERS)
 
 
+@pytest.mark.requirement("EU-Annex11.12.4", "EU-PartIV.6.4")
 async def test_steps_in_order_build_the_batch_record(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -66,6 +67,7 @@ async def test_steps_in_order_build_the_batch_record(
     assert all(p.actor.user_id == "u-test" and p.batch_id == batch_id for p in published)
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "EU-PartIV.9")
 async def test_out_of_order_and_repeated_steps_are_conflicts(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -89,6 +91,7 @@ async def test_out_of_order_and_repeated_steps_are_conflicts(
     assert len(await harness.published(StepRecorded)) == 3
 
 
+@pytest.mark.requirement("21CFR11.10(f)")
 async def test_no_step_after_the_lot(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
     batch_id = await open_batch(harness)
     await record_steps(client, batch_id)
@@ -145,6 +148,7 @@ async def test_harvest_needs_viability(harness: ServiceHarness, client: httpx.As
     assert_problem(r, 422, "harvest-viability-required")
 
 
+@pytest.mark.requirement("EU-PartIV.9")
 @pytest.mark.parametrize(("viability", "flagged"), [(69.9, True), (70.0, False), (95.0, False)])
 async def test_harvest_viability_below_the_configured_minimum_is_flagged(
     harness: ServiceHarness, client: httpx.AsyncClient, viability: float, flagged: bool
@@ -178,6 +182,7 @@ async def test_flag_uses_the_products_own_minimum(
     assert "80 %" in flag["detail"] and "test-S1234-3" in flag["detail"]
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "EU-Annex11.12.1")
 async def test_mutations_need_an_identity(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:

@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from v2v_custody.adapters.db import sequences
@@ -136,6 +137,7 @@ async def test_unknown_patient_is_a_404_problem(custody: Custody) -> None:
     assert_problem(await custody.get("/patients/CHA1B2C26999999/units"), 404, "patient-not-found")
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "EU-Annex11.12.1")
 async def test_without_a_bearer_token_it_is_a_401_problem(client: httpx.AsyncClient) -> None:
     r = await client.post("/patients", json=enrollment())
     body = assert_problem(r, 401)

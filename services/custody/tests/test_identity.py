@@ -30,6 +30,7 @@ TODAY = date(2026, 11, 24)
 # --- the domain ---------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-PartIV.6.1")
 def test_a_correction_needs_a_reason_and_a_change() -> None:
     person = PatientIdentity(NAME, date(1961, 8, 12), MRN)
     record = IdentityRecord.record("CHA1B2C26000001", person, TODAY)
@@ -68,6 +69,7 @@ async def identity_events(custody: Custody, coi: str) -> list[tuple[str, dict[st
         return [(r.event_type, {**r.payload, "by": r.actor["user_id"]}) for r in rows]
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-PartIV.6.1")
 async def test_a_correction_keeps_the_old_values_and_who_why_when(
     custody: Custody, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -176,6 +178,7 @@ async def test_identity_rows_match_their_streams(custody: Custody) -> None:
     ]
 
 
+@pytest.mark.requirement("21CFR11.10(a)")
 async def test_swapped_identity_rows_are_named_without_their_values(custody: Custody) -> None:
     first = await custody.enroll()
     second = await custody.enroll(
@@ -197,6 +200,7 @@ async def test_swapped_identity_rows_are_named_without_their_values(custody: Cus
         assert "Mustermann" not in str(finding) and "MRN" not in str(finding)
 
 
+@pytest.mark.requirement("21CFR11.10(a)")
 async def test_deleted_added_and_edited_rows_are_named(custody: Custody) -> None:
     kept, gone = await custody.enroll(), await custody.enroll()
     async with custody.harness.kit.sessions.begin() as s:
@@ -222,6 +226,7 @@ async def test_deleted_added_and_edited_rows_are_named(custody: Custody) -> None
     assert len(problems) == 3
 
 
+@pytest.mark.requirement("21CFR11.10(c)")
 async def test_a_rebuild_restores_damaged_identity_rows(custody: Custody) -> None:
     coi = await custody.enroll()
     async with custody.harness.kit.sessions.begin() as s:
@@ -232,6 +237,7 @@ async def test_a_rebuild_restores_damaged_identity_rows(custody: Custody) -> Non
     assert (await custody.get(f"/patients/{coi}")).json()["name"] == NAME
 
 
+@pytest.mark.requirement("EU-Annex11.4.8")
 async def test_identity_rows_from_before_are_given_their_streams(tmp_path: Path) -> None:
     url = ServiceHarness.sqlite_url(tmp_path, "old")
     cfg = alembic_config(url, [MIGRATIONS])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select, update
 
 from v2v_custody.adapters.db.tables import (
@@ -65,6 +66,7 @@ async def a_busy_day(custody: Custody) -> str:
     return coi
 
 
+@pytest.mark.requirement("21CFR11.10(c)")
 async def test_rebuild_reproduces_the_read_models(custody: Custody) -> None:
     await a_busy_day(custody)
     before = await snapshot(custody.harness)

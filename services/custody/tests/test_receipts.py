@@ -48,6 +48,7 @@ async def stream_types(custody: Custody, stream_id: str) -> list[str]:
         return list(rows.scalars())
 
 
+@pytest.mark.requirement("EU-PartIV.6.7", "EU-PartIV.7")
 async def test_matching_receipt_is_accepted(custody: Custody) -> None:
     coi, unit = await apheresis_unit(custody)
     r = await custody.receive(unit["unit_id"], coi, **at_site(coi, unit))
@@ -82,6 +83,7 @@ async def test_repeat_receipt_at_the_same_location_is_idempotent(custody: Custod
     assert await stream_types(custody, unit["unit_id"]) == types
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.6", "EU-PartIV.7")
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
@@ -116,6 +118,7 @@ async def test_mismatching_receipt_is_refused_and_recorded(
     assert (state["status"], state["custodian"]) == ("registered", APHERESIS)
 
 
+@pytest.mark.requirement("EU-Annex11.6")
 async def test_unknown_unit_is_refused_and_recorded(custody: Custody) -> None:
     coi = await custody.enroll()
     r = await custody.receive("bag-nobody-knows", coi, location=SITE)
@@ -132,6 +135,7 @@ async def test_unknown_unit_is_refused_and_recorded(custody: Custody) -> None:
     assert len(await stream_types(custody, stream)) == 2
 
 
+@pytest.mark.requirement("EU-PartIV.7", "EU-PartIV.14.2")
 async def test_rejected_unit_is_refused(custody: Custody) -> None:
     coi, unit = await apheresis_unit(custody)
     cmd = RejectUnit(coi=coi, unit_id=unit["unit_id"], reason="past stability window", actor=ACTOR)
@@ -152,6 +156,7 @@ async def test_invalid_receipt_is_a_validation_problem(custody: Custody) -> None
     assert await custody.harness.published(ReceiptRefused) == []
 
 
+@pytest.mark.requirement("EU-Annex11.12.4", "EU-PartIV.6.7")
 async def test_transfers_make_the_chain_of_custody(custody: Custody) -> None:
     coi, unit = await apheresis_unit(custody)
     uid = unit["unit_id"]
@@ -206,6 +211,7 @@ async def test_transfers_make_the_chain_of_custody(custody: Custody) -> None:
     assert_problem(await custody.get("/units/nope/transfers"), 404, "unit-not-found")
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "EU-PartIV.14.2")
 async def test_rejected_unit_cannot_be_transferred(custody: Custody) -> None:
     coi, unit = await apheresis_unit(custody)
     cmd = RejectUnit(coi=coi, unit_id=unit["unit_id"], reason="damaged bag", actor=ACTOR)

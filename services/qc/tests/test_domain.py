@@ -60,6 +60,7 @@ def test_dose_inputs_must_make_sense(tvc: float, pct: float, kg: float) -> None:
         compute_dose(tvc, pct, kg)
 
 
+@pytest.mark.requirement("EU-PartIV.12")
 def test_dose_result_is_recorded_with_its_calculation_and_judged() -> None:
     panel = new_panel(weight=50)
     low = panel.record_dose(compute_dose(1e8, 49.9, 50), DOSE_CALCULATOR, AT)
@@ -84,6 +85,7 @@ def test_numeric_results_accept_numbers_and_numeric_text() -> None:
     assert (b.value, b.numeric, b.within_limit) == ("5.0", 5.0, True)
 
 
+@pytest.mark.requirement("EU-Annex11.6")
 @pytest.mark.parametrize(
     ("code", "value", "unit", "error"),
     [
@@ -105,6 +107,7 @@ def test_refused_entries(code: str, value: float | str, unit: str | None, error:
     assert err.value.status == 422
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-PartIV.6.1")
 def test_a_second_result_is_a_correction_that_needs_a_reason() -> None:
     panel = new_panel()
     panel.record("viability", 65, None, None, ANALYST, AT)
@@ -157,6 +160,7 @@ def test_replay_restores_results_and_history() -> None:
 # --- evaluation -----------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("21CFR11.10(f)")
 def test_evaluation_needs_every_result() -> None:
     panel = new_panel()
     panel.record("viability", 85, None, None, ANALYST, AT)
@@ -176,6 +180,7 @@ def test_in_specification() -> None:
     assert evaluated.outcome is PanelStatus.IN_SPECIFICATION and panel.status == "in-specification"
 
 
+@pytest.mark.requirement("EU-PartIV.12")
 def test_out_of_specification_lists_each_failure() -> None:
     panel = new_panel()
     fill(panel, viability=69.9, mycoplasma="positive")
@@ -190,6 +195,7 @@ def test_out_of_specification_lists_each_failure() -> None:
     assert panel.evaluate(AT, "dev-1").deviation_id == "dev-1"
 
 
+@pytest.mark.requirement("21CFR11.10(f)")
 def test_evaluation_happens_once_and_freezes_results() -> None:
     panel = new_panel()
     fill(panel)
@@ -205,6 +211,7 @@ def test_evaluation_happens_once_and_freezes_results() -> None:
 # --- lot and deviations --------------------------------------------------------------------
 
 
+@pytest.mark.requirement("EU-PartIV.11.3.1")
 def test_release_rules() -> None:
     panel = new_panel()
     lot = Lot.named("lot-1")
@@ -233,6 +240,7 @@ def test_release_rules() -> None:
     assert err.value.code == "lot-already-decided"
 
 
+@pytest.mark.requirement("EU-PartIV.9")
 def test_a_lot_belongs_to_one_chain_of_identity() -> None:
     lot = Lot.named("lot-1")
     lot.assign_panel("CHA1B2C26000123", "panel-1")
@@ -248,6 +256,7 @@ def test_a_lot_belongs_to_one_chain_of_identity() -> None:
     assert err.value.code == "lot-coi-mismatch"
 
 
+@pytest.mark.requirement("21CFR11.10(g)", "EU-PartIV.11.4")
 def test_only_qa_closes_a_deviation_and_only_once() -> None:
     dev = Deviation.open(
         "dev-1",

@@ -60,6 +60,7 @@ async def test_order_panel_is_idempotent_per_lot(
     assert [p["panel_id"] for p in panels] == [first]
 
 
+@pytest.mark.requirement("EU-Annex11.5")
 async def test_an_order_for_a_lot_of_another_patient_is_dead_lettered(
     harness: ServiceHarness,
 ) -> None:
@@ -75,6 +76,7 @@ async def test_unknown_product_uses_the_default_spec(harness: ServiceHarness) ->
     assert ordered.spec_id == "SPEC-DEFAULT"
 
 
+@pytest.mark.requirement("EU-Annex11.10", "EU-PartIV.6.2")
 async def test_a_new_spec_version_does_not_change_an_ordered_panel(tmp_path: Path) -> None:
     specs_dir = tmp_path / "specs"
     specs_dir.mkdir()
@@ -148,6 +150,7 @@ async def test_unknown_panel_is_404(client: httpx.AsyncClient) -> None:
     problem(await client.get("/panels/nope"), 404, "panel-not-found")
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "EU-Annex11.12.1")
 async def test_missing_identity_is_a_401_problem(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -163,6 +166,7 @@ async def test_missing_identity_is_a_401_problem(
     assert await harness.published(ResultRecorded) == []
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-PartIV.6.1")
 async def test_a_correction_keeps_the_earlier_value(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -203,6 +207,7 @@ async def test_a_correction_keeps_the_earlier_value(
     assert [p.value for p in published] == ["65", "75"]
 
 
+@pytest.mark.requirement("EU-PartIV.12")
 async def test_dose_is_computed_when_car_pos_is_recorded(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -266,6 +271,7 @@ async def test_the_last_missing_result_can_be_the_lot_itself(
     assert evaluated.outcome is PanelOutcome.IN_SPECIFICATION
 
 
+@pytest.mark.requirement("EU-PartIV.12")
 async def test_in_specification_panel(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
     panel_id = await order_panel(harness)
     responses = await post_all(client, panel_id)
@@ -285,6 +291,7 @@ async def test_in_specification_panel(harness: ServiceHarness, client: httpx.Asy
     problem(r, 409, "panel-already-evaluated")
 
 
+@pytest.mark.requirement("EU-PartIV.11.4")
 async def test_one_oos_result_opens_a_deviation(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -318,6 +325,7 @@ async def test_one_oos_result_opens_a_deviation(
     assert [d["deviation_id"] for d in listed] == [deviation.deviation_id]
 
 
+@pytest.mark.requirement("EU-PartIV.12")
 async def test_a_low_dose_is_out_of_specification(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import inspect, select, update
 
 from v2v_qc.adapters.db.tables import READ_TABLES, metadata, panels
@@ -23,6 +24,7 @@ async def snapshot(c: httpx.AsyncClient, certificate_id: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.requirement("21CFR11.10(c)")
 async def test_read_models_rebuild_by_replay(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -71,6 +73,7 @@ async def test_read_models_rebuild_by_replay(
     assert await snapshot(client, release.json()["certificate_id"]) == before
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-Annex11.12.4", "EU-PartIV.6.1")
 async def test_every_stored_event_carries_its_actor(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:

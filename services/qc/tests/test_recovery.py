@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from v2v_events.contracts.batch import LotRejected
 from v2v_events.contracts.common import Actor
@@ -36,6 +37,7 @@ async def released(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
     assert r.status_code == 201, r.text
 
 
+@pytest.mark.requirement("EU-PartIV.14.1")
 async def test_a_lot_rejected_by_manufacturing_after_release_gets_a_recovery_decision(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:

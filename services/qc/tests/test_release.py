@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from v2v_events.contracts.qc import (
     DeviationOpened,
@@ -31,6 +32,7 @@ async def released_lots(h: ServiceHarness) -> list[LotReleased]:
     return await h.published(LotReleased)
 
 
+@pytest.mark.requirement("EU-Annex11.15", "EU-PartIV.6.4", "EU-PartIV.11.3.1")
 async def test_release_issues_a_certificate_of_analysis(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -86,6 +88,7 @@ async def test_release_issues_a_certificate_of_analysis(
     problem(await client.get("/certificates/nope"), 404, "certificate-not-found")
 
 
+@pytest.mark.requirement("EU-Annex11.8.2")
 async def test_certificate_shows_corrected_results(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -110,6 +113,7 @@ async def test_certificate_shows_corrected_results(
     assert (cd3["value"], cd3["corrected"], cd3["revisions"]) == ("91", True, 2)
 
 
+@pytest.mark.requirement("21CFR11.10(g)", "EU-Annex11.15")
 async def test_only_a_qa_reviewer_decides(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -124,6 +128,7 @@ async def test_only_a_qa_reviewer_decides(
     assert (await decide(client, "release")).status_code == 201
 
 
+@pytest.mark.requirement("EU-PartIV.11.3.1")
 async def test_release_refused_when_out_of_specification(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -146,6 +151,7 @@ async def test_release_refused_when_out_of_specification(
     assert rejected.meaning == "rejected" and rejected.actor.user_id == "u-qa"
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "EU-PartIV.11.3.1")
 async def test_release_refused_before_the_panel_is_complete(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -155,6 +161,7 @@ async def test_release_refused_before_the_panel_is_complete(
     problem(await decide(client, "release", lot_id="lot-unknown"), 404, "lot-not-found")
 
 
+@pytest.mark.requirement("EU-PartIV.11.3.1", "EU-PartIV.11.4")
 async def test_release_refused_while_a_major_deviation_is_open(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -228,6 +235,7 @@ async def test_deviation_for_an_unknown_lot_or_another_patient(
         problem(await anonymous.post("/deviations", json=body), 401)
 
 
+@pytest.mark.requirement("21CFR11.10(f)")
 async def test_a_second_decision_is_a_conflict(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:

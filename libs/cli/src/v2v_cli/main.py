@@ -7,6 +7,7 @@ import typer
 from v2v_cli.commands import (
     asyncapi,
     audit,
+    compliance,
     demo,
     journey,
     platform,
@@ -29,6 +30,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(asyncapi.app, name="asyncapi")
 app.add_typer(journey.app, name="journey")
 app.add_typer(roles.app, name="roles")
+app.add_typer(compliance.app, name="compliance")
 platform.register_top_level(app)
 demo.register_top_level(app)
 test.register_top_level(app)
