@@ -24,6 +24,8 @@ from .support import (
     deliver,
     lot_produced,
     ok,
+    signed_call,
+    signed_ok,
 )
 
 
@@ -76,7 +78,7 @@ async def decide(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     for code, value in PASSING.items():
         await ok(c, f"/panels/{panel_id}/results", {"test_code": code, "value": value}, ANALYST)
     body = {"decision": "release", "reason": "batch record and results reviewed"}
-    return Call("/lots/lot-1/decision", body, QA)
+    return await signed_call(c, "/lots/lot-1/decision", body, QA)
 
 
 async def open_deviation(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
@@ -95,7 +97,7 @@ async def recovery_decision(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     panel_id = await panel(h)
     for code, value in PASSING.items():
         await ok(c, f"/panels/{panel_id}/results", {"test_code": code, "value": value}, ANALYST)
-    await ok(c, "/lots/lot-1/decision", {"decision": "reject", "reason": "label"}, QA)
+    await signed_ok(c, "/lots/lot-1/decision", {"decision": "reject", "reason": "label"}, QA)
     body = {"decision": "new-collection", "reason": "no retained material suitable"}
     return Call("/lots/lot-1/recovery-decision", body, QA)
 

@@ -13,7 +13,15 @@ from v2v_events.contracts.batch import LotProduced
 from v2v_events.contracts.common import Actor
 from v2v_runtime.authz import Roles as R
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user
+from v2v_runtime.testing import (
+    SeqIds,
+    ServiceHarness,
+    StepClock,
+    as_user,
+    signed,
+    signing_password,
+    token_subject,
+)
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # the harness clocks' start
 COI = "CHA1B2C26000001"  # the first CoI custody issues (facility A1B2C)
@@ -53,6 +61,21 @@ async def ok(client: httpx.AsyncClient, path: str, body: dict[str, Any], who: Wh
     r = await client.post(path, json=body, headers=who)
     assert r.is_success, r.text
     return r.json()
+
+
+async def signed_ok(client: httpx.AsyncClient, path: str, body: dict[str, Any], who: Who) -> Any:
+    r = await signed(client, path, body, who)
+    assert r.is_success, r.text
+    return r.json()
+
+
+async def signed_call(client: httpx.AsyncClient, path: str, body: dict[str, Any], who: Who) -> Call:
+    """The request of a signed act, as the signer sends it after seeing the content (428)."""
+    shown = await client.post(path, json=body, headers=who)
+    assert shown.status_code == 428, shown.text
+    password = signing_password(token_subject(who))
+    signature = {"content_hash": shown.json()["content_hash"], "username": token_subject(who)}
+    return Call(path, {**body, "signature": {**signature, "password": password}}, who)
 
 
 async def deliver(h: ServiceHarness, message: Any) -> None:

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from v2v_batch.bootstrap import build as build_batch
 from v2v_batch.settings import BatchSettings
-from v2v_cli.tokens import TokenBroker
+from v2v_cli.tokens import DEMO_PASSWORD, DEMO_SECRETS, SIGNING_CLIENT, TokenBroker
 from v2v_custody.bootstrap import build as build_custody
 from v2v_custody.settings import CustodySettings
 from v2v_logistics.bootstrap import build as build_logistics
@@ -27,7 +27,8 @@ from v2v_runtime.auth.jwks import DiscoveryKeySource
 from v2v_runtime.auth.testing import LocalIssuer
 from v2v_runtime.authz import MACHINES, declared_roles
 from v2v_runtime.service import ServiceSpec
-from v2v_runtime.testing import ServiceHarness
+from v2v_runtime.signatures.reauth import PasswordGrant
+from v2v_runtime.testing import ServiceHarness, signed
 
 PROBLEM = "urn:vein2vein:problem:"
 
@@ -96,6 +97,14 @@ class World:
         async with self.client(service) as c:
             return await c.post(path, json=body, headers=await self.as_(who))
 
+    async def signed(
+        self, service: str, path: str, body: Any, who: str, password: str = DEMO_PASSWORD
+    ) -> httpx.Response:
+        """A signed act of ``who`` (shown: 428; then signed with user id and password)."""
+        async with self.client(service) as c:
+            headers = await self.as_(who)
+            return await signed(c, path, body, headers, signer=who, password=password)
+
     async def get(self, service: str, path: str, who: str, **params: Any) -> httpx.Response:
         async with self.client(service) as c:
             return await c.get(path, params=params, headers=await self.as_(who))
@@ -111,7 +120,16 @@ async def open_world(data: Path, issuer: str, broker: TokenBroker) -> AsyncItera
         harnesses = {}
         for service in BUILD:
             spec = spec_of(service, ServiceHarness.sqlite_url(data, service))
-            harnesses[service] = ServiceHarness(replace(spec, token_verifier=verifier))
+            # Signers re-authenticate at the real Keycloak (the demo realm's signing client).
+            signing = PasswordGrant(
+                token_url=None,
+                discovery_url=settings.discovery,
+                client_id=SIGNING_CLIENT,
+                client_secret=DEMO_SECRETS[SIGNING_CLIENT],
+            )
+            harnesses[service] = ServiceHarness(
+                replace(spec, token_verifier=verifier, reauthenticator=signing)
+            )
             await harnesses[service].start()
         try:
             yield World(harnesses, broker, second)

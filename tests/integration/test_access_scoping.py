@@ -21,7 +21,7 @@ from v2v_events.contracts.logistics import BookShipment, ShipmentBooked
 from v2v_events.contracts.qc import OrderPanel, PanelOrdered
 from v2v_runtime.eventstore import events
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ServiceHarness
+from v2v_runtime.testing import ServiceHarness, signed
 
 from .access_world import PROBLEM, World, open_world, own_user
 
@@ -193,7 +193,7 @@ async def test_people_see_and_act_on_their_own_sites_only(world: World) -> None:
         assert ok(await world.get("qc", "/panels", QA[3 - site], coi=coi)) == []
     problem(await world.get("qc", f"/panels/{panel_one}", QA[2]), 404, "panel-not-found")
     decision = {"decision": "reject", "reason": "not this reviewer's site"}
-    r = await world.post("qc", "/lots/lot-scope-1/decision", decision, QA[2])
+    r = await world.signed("qc", "/lots/lot-scope-1/decision", decision, QA[2])
     problem(r, 404, "lot-not-found")
 
     # logistics: a courier of site 1 sees and moves site 1's shipments only
@@ -288,10 +288,11 @@ async def test_who_entered_a_result_cannot_release_the_lot(
                 body = {"test_code": code, "value": value}
                 ok(await world.post("qc", f"/panels/{panel_id}/results", body, "qc-analyst"))
             release = {"decision": "release", "reason": "record, results and trail reviewed"}
-            r = await qc.post("/lots/lot-sod-1/decision", json=release, headers=both)
+            path = "/lots/lot-sod-1/decision"
+            r = await signed(qc, path, release, both, signer=username, password=password)
             problem(r, 403, "release-by-result-author")
         # another QA reviewer, who entered nothing, releases it
-        released = ok(await world.post("qc", "/lots/lot-sod-1/decision", release, "qa-reviewer"))
+        released = ok(await world.signed("qc", "/lots/lot-sod-1/decision", release, "qa-reviewer"))
         assert released["decision"] == "release"
 
 

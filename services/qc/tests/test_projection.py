@@ -11,7 +11,7 @@ from sqlalchemy import inspect, select, update
 
 from v2v_qc.adapters.db.tables import READ_TABLES, metadata, panels
 from v2v_runtime.db.tables import events
-from v2v_runtime.testing import ServiceHarness
+from v2v_runtime.testing import ServiceHarness, signed
 
 from .support import ANALYST, COI, QA, order_panel, post_all, post_result
 
@@ -49,15 +49,13 @@ async def test_read_models_rebuild_by_replay(
     await client.post(
         f"/deviations/{dev.json()['deviation_id']}/close", json={"reason": "ok"}, headers=QA
     )
-    release = await client.post(
-        "/lots/lot-1/decision", json={"decision": "release", "reason": "ok"}, headers=QA
+    release = await signed(
+        client, "/lots/lot-1/decision", {"decision": "release", "reason": "ok"}, QA
     )
     # Lot 2: out of specification (OOS deviation), rejected.
     bad = await order_panel(harness, "lot-2", attempt=2)
     await post_all(client, bad, {"vcn": 6.2})
-    await client.post(
-        "/lots/lot-2/decision", json={"decision": "reject", "reason": "VCN"}, headers=QA
-    )
+    await signed(client, "/lots/lot-2/decision", {"decision": "reject", "reason": "VCN"}, QA)
     before = await snapshot(client, release.json()["certificate_id"])
     assert len(before["panels"]) == 2 and len(before["deviations"]) == 2
 

@@ -11,7 +11,7 @@ from v2v_events.contracts.batch import LotRejected
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.qc import RecoveryDecided
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ServiceHarness
+from v2v_runtime.testing import ServiceHarness, signed
 
 from .support import ANALYST, COI, QA, order_panel, post_all, problem
 
@@ -29,10 +29,8 @@ async def recover(
 async def released(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
     panel_id = await order_panel(harness)
     await post_all(client, panel_id)
-    r = await client.post(
-        "/lots/lot-1/decision",
-        json={"decision": "release", "reason": "reviewed"},
-        headers=QA,
+    r = await signed(
+        client, "/lots/lot-1/decision", {"decision": "release", "reason": "reviewed"}, QA
     )
     assert r.status_code == 201, r.text
 
@@ -71,9 +69,7 @@ async def test_a_lot_qa_rejected_gets_a_recovery_decision_and_unknown_lots_none(
 ) -> None:
     panel_id = await order_panel(harness)
     await post_all(client, panel_id)
-    r = await client.post(
-        "/lots/lot-1/decision", json={"decision": "reject", "reason": "label"}, headers=QA
-    )
+    r = await signed(client, "/lots/lot-1/decision", {"decision": "reject", "reason": "label"}, QA)
     assert r.status_code == 201, r.text
     assert (await recover(client, "end-journey")).status_code == 201
     problem(await recover(client, "end-journey", lot_id="no-such-lot"), 404, "lot-not-found")

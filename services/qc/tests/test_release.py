@@ -11,7 +11,7 @@ from v2v_events.contracts.qc import (
     LotReleaseRejected,
     PanelEvaluated,
 )
-from v2v_runtime.testing import ServiceHarness
+from v2v_runtime.testing import ServiceHarness, signed
 
 from .support import ANALYST, COI, OTHER_COI, QA, order_panel, post_all, problem
 
@@ -23,9 +23,8 @@ async def decide(
     headers: dict[str, str] = QA,
     reason: str = "batch record, deviations, QC results and audit trail reviewed",
 ) -> httpx.Response:
-    return await c.post(
-        f"/lots/{lot_id}/decision", json={"decision": decision, "reason": reason}, headers=headers
-    )
+    body = {"decision": decision, "reason": reason}
+    return await signed(c, f"/lots/{lot_id}/decision", body, headers)
 
 
 async def released_lots(h: ServiceHarness) -> list[LotReleased]:

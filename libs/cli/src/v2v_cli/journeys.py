@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from v2v_cli.tokens import TokenBroker, TokenRequestError
+from v2v_cli.tokens import DEMO_PASSWORD, TokenBroker, TokenRequestError
 
 T = TypeVar("T")
 
@@ -137,6 +137,20 @@ class Driver:
         if resp.status_code not in ok:
             raise JourneyError(f"{method} {url} -> {resp.status_code}: {resp.text}")
         return resp.json()
+
+    async def _signed(self, url: str, who: str, body: dict[str, Any]) -> Any:
+        """A signed act, as a person signs it: the service shows the content (428), the
+        person signs its hash with their user id and password (re-authenticated at the
+        provider by the service)."""
+        shown = await self.http.post(url, headers=await self.headers(who), json=body)
+        if shown.status_code != 428:
+            raise JourneyError(f"POST {url} -> {shown.status_code} (expected 428): {shown.text}")
+        signature = {
+            "content_hash": shown.json()["content_hash"],
+            "username": who,
+            "password": DEMO_PASSWORD,
+        }
+        return await self._call("POST", url, who, {**body, "signature": signature})
 
     async def _until(
         self, what: str, probe: Callable[[], Awaitable[T | None]], wait_s: float | None = None
@@ -333,8 +347,7 @@ class Driver:
         return done
 
     async def release(self, coi: str, site: str, lot_id: str) -> str:
-        out = await self._call(
-            "POST",
+        out = await self._signed(
             f"{self.ep.qc}/lots/{lot_id}/decision",
             self.person(QA_REVIEWER, site),
             {

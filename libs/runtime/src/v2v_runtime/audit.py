@@ -9,7 +9,7 @@ store that moves while it is read would otherwise look tampered with.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from .eventstore import StoredEvent, _stored
 from .findings import Check, CheckResult, Finding
 from .hashchain import GENESIS, event_hash
 from .seal import Seal
+from .signatures.model import RUNTIME_PREFIX, SignatureRecorded, check_signature
 
 __all__ = [
     "AuditReport",
@@ -45,6 +46,8 @@ class AuditReport:
     streams_checked: int = 0
     events_checked: int = 0
     seals_checked: int = 0
+    signatures_checked: int = 0
+    signature_ids: set[str] = field(default_factory=set)
     newest_seal: Seal | None = None
     external_seal: Seal | None = None
     checks: list[CheckResult] = field(default_factory=list)
@@ -109,6 +112,7 @@ async def _events_by_stream(
 
 def _check_stream(sid: str, evs: list[StoredEvent], report: AuditReport) -> tuple[int, str]:
     prev_hash, prev_version, prev_position = GENESIS, 0, 0
+    hashes = {ev.version: ev.hash for ev in evs}
     for ev in evs:
         report.events_checked += 1
 
@@ -123,8 +127,31 @@ def _check_stream(sid: str, evs: list[StoredEvent], report: AuditReport) -> tupl
             find("content altered: stored hash does not match the record")
         if ev.position < prev_position:
             find("reordered: stored before the event it follows")
+        if ev.event_type == SIGNATURE_TYPE:
+            _check_signature(sid, ev, hashes, report, find)
         prev_hash, prev_version, prev_position = ev.hash, ev.version, ev.position
     return prev_version, prev_hash
+
+
+SIGNATURE_TYPE = f"{RUNTIME_PREFIX}.{SignatureRecorded.kind}"
+
+
+def _check_signature(
+    sid: str,
+    ev: StoredEvent,
+    hashes: dict[int, str],
+    report: AuditReport,
+    find: Callable[[str], None],
+) -> None:
+    """A signature signs the record it is stored in, as it stood (11.70): recompute the
+    content hash and the record hash it names; a signature id seen twice is a copy."""
+    report.signatures_checked += 1
+    for problem in check_signature(sid, ev.version, ev.payload, hashes):
+        find(f"signature {ev.payload.get('signature_id')!r}: {problem}")
+    signature_id = str(ev.payload.get("signature_id"))
+    if signature_id in report.signature_ids:
+        find(f"signature {signature_id!r} stored twice (copied)")
+    report.signature_ids.add(signature_id)
 
 
 async def verify(

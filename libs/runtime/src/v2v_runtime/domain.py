@@ -40,6 +40,9 @@ class DomainEvent(BaseModel):
     # step's start and end), as against the record time the event store stamps. The audit
     # trail shows them; such an event also carries ``late`` (ReportedTimeWindow.is_late).
     observed_times: ClassVar[tuple[str, ...]] = ()
+    # True for what the runtime stores in a record's stream about the record (a signature):
+    # counted in the record's version, never applied to its state.
+    annotates_record: ClassVar[bool] = False
 
     def changes(self) -> list[Change]:
         """Old -> new of the values entered earlier that this event changes (a correction);
@@ -95,6 +98,7 @@ class Aggregate:
     def replay(cls, id: str, events: Sequence[DomainEvent]) -> Self:
         agg = cls(id)
         for ev in events:
-            agg.apply(ev)
+            if not ev.annotates_record:  # a signature: part of the record, not of its state
+                agg.apply(ev)
         agg.version = len(events)
         return agg

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from .reasons import ReasonCodes
 from .service import ServiceKit, kit_of
+from .signatures.gate import Signing
 from .uow import UnitOfWork
 
 
@@ -28,3 +29,11 @@ def _reasons(kit: Annotated[ServiceKit, Depends(_kit)]) -> ReasonCodes:
 Kit = Annotated[ServiceKit, Depends(_kit)]
 NewUow = Annotated[UnitOfWork, Depends(_new_uow)]
 Reasons = Annotated[ReasonCodes, Depends(_reasons)]
+
+
+def _signing(kit: Annotated[ServiceKit, Depends(_kit)]) -> Signing:
+    return kit.signing()
+
+
+# The gate of signed acts (v2v_runtime.signatures.gate).
+SigningGate = Annotated[Signing, Depends(_signing)]

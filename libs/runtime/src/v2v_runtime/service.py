@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import Field, ValidationError
 from sqlalchemy import text
@@ -39,6 +40,7 @@ from .http import (
     ReadinessCheck,
     health_router,
     install_problem_handlers,
+    problem,
 )
 from .inbox import Handler, InboxProcessor
 from .kafka import KafkaPublisher, Publisher
@@ -51,6 +53,10 @@ from .repository import Persistence, rebuild
 from .seal import Sealer
 from .seal_external import external_seal_reader
 from .settings import RuntimeSettings
+from .signatures.gate import Signing, SigningRefusal
+from .signatures.notify import SecurityNotifier, notifier_for
+from .signatures.reauth import PasswordGrant, Reauthenticator
+from .signatures.settings import SigningSettings
 from .uow import UnitOfWork
 from .windows import ReportedTimeWindow
 
@@ -121,6 +127,10 @@ class ServiceSpec:
     token_verifier: TokenVerifier | None = None
     # Whose records its streams hold (and how identity is disclosed): GET /audit-trail.
     audit_trail: AuditTrailSpec | None = None
+    # Re-authenticates signers; by default the provider's password grant on the signing
+    # client (V2V_SIGNING_*). Tests pass v2v_runtime.testing.TestReauthenticator.
+    reauthenticator: Reauthenticator | None = None
+    security_notifier: SecurityNotifier | None = None
 
     @property
     def api_routers(self) -> list[APIRouter]:
@@ -146,6 +156,7 @@ class ServiceKit:
         # Loaded at start: a broken file stops the service, not the first correction.
         self.reason_codes: ReasonCodes = load_reason_codes(spec.settings.reason_codes_config)
         self._verifier: TokenVerifier | None = None
+        self._signing: Signing | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(
@@ -172,6 +183,28 @@ class ServiceKit:
                     ) from None
                 self._verifier = TokenVerifier.from_settings(settings)
         return self._verifier
+
+    def signing(self) -> Signing:
+        """How this service's signed acts authenticate signers (made once per kit)."""
+        if self._signing is None:
+            settings = SigningSettings()
+            verifier = self.token_verifier()
+            reauth = self.spec.reauthenticator or PasswordGrant(
+                token_url=settings.token_url,
+                discovery_url=verifier.settings.discovery,
+                client_id=settings.client_id,
+                client_secret=(
+                    None
+                    if settings.client_secret is None
+                    else settings.client_secret.get_secret_value()
+                ),
+                timeout_s=verifier.settings.http_timeout_s,
+            )
+            notifier = self.spec.security_notifier or notifier_for(settings)
+            self._signing = Signing(
+                settings, reauth, verifier, notifier, self.uow, self.clock, self.ids
+            )
+        return self._signing
 
     async def rebuild(self) -> int:
         """Read models from the event store (v2v rebuild); returns the events applied."""
@@ -236,6 +269,19 @@ class ServiceKit:
         for router in self.spec.api_routers:
             app.include_router(router)
         install_problem_handlers(app)
+
+        @app.exception_handler(SigningRefusal)
+        async def _signing_refused(_: Request, exc: SigningRefusal) -> JSONResponse:
+            # Recorded here, once the act's transaction has rolled back (11.300(d)).
+            failed = await self.signing().record_refusal(exc)
+            return problem(
+                failed.status,
+                failed.title,
+                failed.detail,
+                f"urn:vein2vein:problem:{failed.code}",
+                **failed.extra,
+            )
+
         app.add_middleware(LineageMiddleware)
         app.add_middleware(
             idempotency_http.IdempotencyMiddleware,

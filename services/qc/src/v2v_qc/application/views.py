@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from v2v_runtime.signatures.model import SignatureView
+
 from ..domain.common import Who
 from ..domain.dose import DoseCalculation
 from ..domain.events import (
@@ -59,6 +61,7 @@ class DecisionView(BaseModel):
     decided_at: datetime
     decided_by: Who
     certificate_id: str | None = None
+    signature: SignatureView | None = None  # printed name, time, meaning (11.50)
 
 
 class PanelView(BaseModel):
@@ -103,6 +106,7 @@ class DecisionOutView(BaseModel):
     decided_at: datetime
     decided_by: Who
     certificate_id: str | None = None
+    signature: SignatureView | None = None  # printed name, time, meaning (11.50)
 
 
 class DeviationView(BaseModel):

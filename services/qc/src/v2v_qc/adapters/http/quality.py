@@ -5,8 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from v2v_events.contracts.qc import RecoveryDecided
+from v2v_runtime.authz import Roles
 from v2v_runtime.errors import DomainError, NotFound
-from v2v_runtime.http_deps import Kit, NewUow
+from v2v_runtime.http_deps import Kit, NewUow, SigningGate
+from v2v_runtime.signatures.model import Meaning as SignatureMeaning
+from v2v_runtime.signatures.model import SignatureRequest
+from v2v_runtime.signatures.store import signatures_of
 
 from ...application import messages
 from ...application.deviations import (
@@ -18,9 +22,14 @@ from ...application.deviations import (
 from ...application.recovery import RecoveryEntry, decide_recovery
 from ...application.release import DecisionEntry, decide
 from ...application.views import DecisionOutView, DeviationView
-from ...domain.events import Certificate
+from ...domain.events import Certificate, Decision
+from ...domain.lot import lot_stream
 from ..db import queries
 from .access import CertificateReader, QualityUnit, Reader, Reporter, require_lot, sees_lot
+
+
+class SignedDecision(DecisionEntry):
+    signature: SignatureRequest | None = None
 
 
 def quality_router() -> APIRouter:
@@ -28,13 +37,30 @@ def quality_router() -> APIRouter:
 
     @router.post("/lots/{lot_id}/decision", status_code=201)
     async def post_decision(
-        uow: NewUow, lot_id: str, entry: DecisionEntry, caller: QualityUnit
+        uow: NewUow, signing: SigningGate, lot_id: str, entry: SignedDecision, caller: QualityUnit
     ) -> DecisionOutView:
-        """QA (role qa-reviewer) releases or rejects the lot; a release issues the
+        """QA (role qa-reviewer) releases or rejects the lot, signed (meaning released or
+        rejected; without a signature: 428 with the content to sign); a release issues the
         certificate of analysis. Who entered a result of the lot's panel cannot release it."""
+        released = entry.decision is Decision.RELEASE
         async with uow:
             await require_lot(uow.session, caller, lot_id)
-            d = await decide(uow, lot_id, entry, caller.actor)
+            pending = await signing.authorize(
+                uow,
+                caller,
+                record_id=lot_stream(lot_id),
+                meaning=SignatureMeaning.RELEASED if released else SignatureMeaning.REJECTED,
+                statement=f"I {'release' if released else 'reject'} lot {lot_id}.",
+                values={"lot_id": lot_id, **entry.model_dump(mode="json", exclude={"signature"})},
+                request=entry.signature,
+                roles=(Roles.QA_REVIEWER,),
+            )
+            await require_lot(uow.session, pending.signer, lot_id)
+            d = await decide(uow, lot_id, entry, pending.signer.actor)
+            signature = await pending.record(uow)
+            [shown] = (await signatures_of(uow.session, [signature.record_id]))[
+                signature.record_id
+            ][-1:]
         return DecisionOutView(
             lot_id=d.lot_id,
             panel_id=d.panel_id,
@@ -43,6 +69,7 @@ def quality_router() -> APIRouter:
             decided_at=d.decided_at,
             decided_by=d.decided_by,
             certificate_id=None if d.certificate is None else d.certificate.certificate_id,
+            signature=shown,
         )
 
     @router.post("/lots/{lot_id}/recovery-decision", status_code=201)
