@@ -73,10 +73,31 @@ async def post_result(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     )
 
 
+async def trail_review_body(c: httpx.AsyncClient) -> dict[str, Any]:
+    """QA's review of lot-1's trail: QC's part as its audit trail shows it (QC has heard of
+    no batch or custody head in these tests: any is current)."""
+    trail = await c.get("/audit-trail", params={"coi": COI}, headers=QA)
+    head = trail.json()["head"]
+    parts = [
+        {"service": "batch", "position": 3, "hash": "b" * 64},
+        {"service": "custody", "position": 5, "hash": "c" * 64},
+        {"service": "qc", "position": head["position"], "hash": head["hash"]},
+    ]
+    return {"parts": parts, "comment": "trails reviewed"}
+
+
+async def trail_review(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    panel_id = await panel(h)
+    for code, value in PASSING.items():
+        await ok(c, f"/panels/{panel_id}/results", {"test_code": code, "value": value}, ANALYST)
+    return await signed_call(c, "/lots/lot-1/audit-trail-review", await trail_review_body(c), QA)
+
+
 async def decide(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     panel_id = await panel(h)
     for code, value in PASSING.items():
         await ok(c, f"/panels/{panel_id}/results", {"test_code": code, "value": value}, ANALYST)
+    await signed_ok(c, "/lots/lot-1/audit-trail-review", await trail_review_body(c), QA)
     body = {"decision": "release", "reason": "batch record and results reviewed"}
     return await signed_call(c, "/lots/lot-1/decision", body, QA)
 
@@ -108,4 +129,5 @@ SCENARIOS: dict[str, Scenario] = {
     "POST /deviations": open_deviation,
     "POST /deviations/{deviation_id}/close": close_deviation,
     "POST /lots/{lot_id}/recovery-decision": recovery_decision,
+    "POST /lots/{lot_id}/audit-trail-review": trail_review,
 }

@@ -34,6 +34,7 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
     # disposition is the quality unit's; manufacturing may also reject a failed lot
     ("qc", "POST /lots/{lot_id}/decision"): {"qa-reviewer"},
     ("qc", "POST /lots/{lot_id}/recovery-decision"): {"qa-reviewer"},
+    ("qc", "POST /lots/{lot_id}/audit-trail-review"): {"qa-reviewer"},
     ("batch", "POST /lots/{lot_id}/reject"): {"qa-reviewer", "manufacturing-supervisor"},
     ("qc", "POST /panels/{panel_id}/results"): {"qc-analyst"},
     ("qc", "POST /deviations/{deviation_id}/close"): {"qa-reviewer"},

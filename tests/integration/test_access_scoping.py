@@ -292,6 +292,7 @@ async def test_who_entered_a_result_cannot_release_the_lot(
             r = await signed(qc, path, release, both, signer=username, password=password)
             problem(r, 403, "release-by-result-author")
         # another QA reviewer, who entered nothing, releases it
+        ok(await world.review_trail("lot-sod-1", coi, "qa-reviewer"))
         released = ok(await world.signed("qc", "/lots/lot-sod-1/decision", release, "qa-reviewer"))
         assert released["decision"] == "release"
 

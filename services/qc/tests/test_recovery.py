@@ -13,7 +13,7 @@ from v2v_events.contracts.qc import RecoveryDecided
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, signed
 
-from .support import ANALYST, COI, QA, order_panel, post_all, problem
+from .support import ANALYST, COI, QA, order_panel, post_all, problem, review_trail
 
 
 async def recover(
@@ -29,6 +29,7 @@ async def recover(
 async def released(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
     panel_id = await order_panel(harness)
     await post_all(client, panel_id)
+    assert (await review_trail(client)).status_code == 201
     r = await signed(
         client, "/lots/lot-1/decision", {"decision": "release", "reason": "reviewed"}, QA
     )

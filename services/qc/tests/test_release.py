@@ -13,7 +13,7 @@ from v2v_events.contracts.qc import (
 )
 from v2v_runtime.testing import ServiceHarness, signed
 
-from .support import ANALYST, COI, OTHER_COI, QA, order_panel, post_all, problem
+from .support import ANALYST, COI, OTHER_COI, QA, order_panel, post_all, problem, review_trail
 
 
 async def decide(
@@ -24,6 +24,9 @@ async def decide(
     reason: str = "batch record, deviations, QC results and audit trail reviewed",
 ) -> httpx.Response:
     body = {"decision": decision, "reason": reason}
+    if decision == "release":
+        reviewed = await review_trail(c, lot_id)
+        assert reviewed.status_code in (201, 404, 409), reviewed.text  # some tests refuse
     return await signed(c, f"/lots/{lot_id}/decision", body, headers)
 
 

@@ -16,7 +16,7 @@ from v2v_runtime.db.tables import events
 from v2v_runtime.signatures.model import content_hash, refusals_stream
 from v2v_runtime.testing import ServiceHarness, as_user, signed, signing_password
 
-from .support import ANALYST, QA, order_panel, post_all, problem
+from .support import ANALYST, QA, order_panel, post_all, problem, review_trail
 
 DECISION = "/lots/lot-1/decision"
 RELEASE = {"decision": "release", "reason": "record, results and audit trail reviewed"}
@@ -35,6 +35,7 @@ class Notices:
 async def ready_lot(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
     panel_id = await order_panel(harness)
     await post_all(client, panel_id)
+    assert (await review_trail(client)).status_code == 201
 
 
 async def stored(harness: ServiceHarness, stream: str) -> list[Any]:
@@ -186,29 +187,32 @@ async def test_one_component_only_in_a_continuous_session_where_the_site_allows_
     problem(r, 403, "signature-authentication-failed")
     monkeypatch.setenv("V2V_SIGNING_ONE_COMPONENT_IN_SESSION", "true")
     harness.kit._signing = None  # settings are read when the gate is made
-    # allowed, but not before a two-component signing in this session
-    r = await signed(client, DECISION, RELEASE, QA, one_component=True)
+    # allowed, but not before a two-component signing in this session (QA_2's: none yet)
+    r = await signed(client, DECISION, RELEASE, QA_2, one_component=True)
     assert "first in this session" in problem(r, 403, "signature-authentication-failed")["detail"]
     reject_2 = {"decision": "reject", "reason": "label"}
     panel_2 = await order_panel(harness, "lot-2", attempt=2)
     await post_all(client, panel_2)
-    assert (await signed(client, "/lots/lot-2/decision", reject_2, QA)).status_code == 201
+    assert (await signed(client, "/lots/lot-2/decision", reject_2, QA_2)).status_code == 201
     # a token is not a component: the session's bearer token as the password fails
-    token = QA["Authorization"].removeprefix("Bearer ")
-    r = await signed(client, DECISION, RELEASE, QA, one_component=True, password=token)
+    token = QA_2["Authorization"].removeprefix("Bearer ")
+    r = await signed(client, DECISION, RELEASE, QA_2, one_component=True, password=token)
     problem(r, 403, "signature-authentication-failed")
-    refusals = await stored(harness, refusals_stream("u-qa"))
-    reasons = [e.payload["reason"] for e in refusals if e.event_type == "v2v.signature.refused"]
-    assert reasons == [
-        "this site signs with user id and password every time",
+    refusals = await stored(harness, refusals_stream("u-qa-2"))
+    assert [e.payload["reason"] for e in refusals] == [
         "sign with user id and password first in this session",
         "wrong user id or password",
     ]
-    # the password re-entered signs
-    r = await signed(client, DECISION, RELEASE, QA, one_component=True)
+    assert [e.payload["reason"] for e in await stored(harness, refusals_stream("u-qa"))] == [
+        "this site signs with user id and password every time"
+    ]
+    # the password re-entered signs (once lot 1's trail, moved by lot 2, is reviewed again)
+    assert (await review_trail(client)).status_code == 201
+    r = await signed(client, DECISION, RELEASE, QA_2, one_component=True)
     assert r.status_code == 201, r.text
     assert r.json()["signature"]["components"] == "password"
-    assert signing_password("u-qa") != token
+    assert r.json()["signature"]["signer_id"] == "u-qa-2"
+    assert signing_password("u-qa-2") != token
 
 
 @pytest.mark.requirement("21CFR11.70", "EU-Annex11.14(b)")
@@ -224,7 +228,7 @@ async def test_a_moved_signature_is_caught_by_the_audit(
     async with harness.kit.uow() as uow:
         report = await verify(uow.session)
     assert report.ok, report.findings
-    assert report.signatures_checked == 1
+    assert report.signatures_checked == 2  # the trail review's and the release's
     [*_, sig] = await stored(harness, "qc-lot:lot-1")
     moved = await move(harness, sig, "qc-lot:lot-2")
     async with harness.kit.uow() as uow:

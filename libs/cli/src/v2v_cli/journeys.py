@@ -347,16 +347,45 @@ class Driver:
         return done
 
     async def release(self, coi: str, site: str, lot_id: str) -> str:
-        out = await self._signed(
-            f"{self.ep.qc}/lots/{lot_id}/decision",
-            self.person(QA_REVIEWER, site),
-            {
-                "decision": "release",
-                "reason": "batch record, deviations, QC results and audit trail reviewed",
-            },
-        )
+        """QA reviews the lot's audit trail (batch, custody, QC), then releases it, both
+        signed; a trail that moves in between (a late record) is reviewed again."""
+        qa = self.person(QA_REVIEWER, site)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                await self.review_trail(coi, qa, lot_id)
+                out = await self._signed(
+                    f"{self.ep.qc}/lots/{lot_id}/decision",
+                    qa,
+                    {
+                        "decision": "release",
+                        "reason": "batch record, deviations, QC results and audit trail reviewed",
+                    },
+                )
+                break
+            except JourneyError as exc:
+                if "audit-trail-review-stale" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                self.log(f"{coi}: records moved during the trail review of {lot_id}: again")
+                await asyncio.sleep(0.5)
         self.log(f"{coi}: lot {lot_id} released, certificate {out.get('certificate_id')}")
         return str(out.get("certificate_id"))
+
+    async def review_trail(self, coi: str, qa: str, lot_id: str) -> None:
+        """QA's audit-trail review: each service's part as its audit trail shows it."""
+        parts = []
+        for service, base in (
+            ("batch", self.ep.batch),
+            ("custody", self.ep.custody),
+            ("qc", self.ep.qc),
+        ):
+            trail = await self._call("GET", f"{base}/audit-trail?coi={coi}&limit=1", qa)
+            head = trail.get("head")
+            if head is None:
+                raise JourneyError(f"{service} shows {qa} no audit trail of {coi}")
+            parts.append({"service": service, "position": head["position"], "hash": head["hash"]})
+        body = {"parts": parts, "comment": "batch, custody and QC trails reviewed; no findings"}
+        await self._signed(f"{self.ep.qc}/lots/{lot_id}/audit-trail-review", qa, body)
 
     async def withdraw_and_decide(self, coi: str, site: str, lot_id: str, decision: str) -> None:
         """Manufacturing rejects a released lot; once QC knows it, QA decides how to go on."""

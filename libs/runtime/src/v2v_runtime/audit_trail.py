@@ -81,6 +81,17 @@ class TrailPage(BaseModel):
     entries: list[TrailEntry]
     verification: Verification
     next_after: int | None
+    # With a ``coi`` filter: the newest record of that CoI in this service (position, hash),
+    # whatever the page — what an audit-trail review before release records as this
+    # service's part (the same head the service publishes: audit-trail.advanced).
+    head: TrailHead | None = None
+
+
+class TrailHead(BaseModel):
+    service: str
+    coi: str
+    position: int
+    hash: str
 
 
 def verification_of(checked: Sequence[tuple[str, int, list[Finding]]]) -> Verification:

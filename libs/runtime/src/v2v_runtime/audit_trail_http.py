@@ -22,7 +22,15 @@ from pydantic import AwareDatetime
 from v2v_events.bounds import ID_MAX, MAX_INSTANT, MIN_INSTANT
 
 from .audit import verify_stream
-from .audit_trail import TrailEntry, TrailPage, entry_of, redacted, to_csv, verification_of
+from .audit_trail import (
+    TrailEntry,
+    TrailHead,
+    TrailPage,
+    entry_of,
+    redacted,
+    to_csv,
+    verification_of,
+)
 from .audit_trail_query import (
     AuditScope,
     AuditTrailSpec,
@@ -36,6 +44,7 @@ from .domain import DomainEvent
 from .errors import DomainError
 from .eventstore import StoredEvent
 from .http_deps import NewUow
+from .trail_heads import coi_head
 from .uow import UnitOfWork
 
 log = logging.getLogger("v2v.audit_trail")
@@ -96,11 +105,17 @@ def audit_trail_router(service: str, spec: AuditTrailSpec) -> APIRouter:
             for sid in dict.fromkeys(e.record for e in entries):
                 count, findings = await verify_stream(uow.session, sid)
                 checked.append((sid, count, findings))
+            head = None
+            if coi is not None and streams and (entries or caller.sees_all_sites):
+                found = await coi_head(uow.session, streams)
+                if found is not None:
+                    head = TrailHead(service=service, coi=coi, position=found[0], hash=found[1])
         trail = TrailPage(
             service=service,
             entries=entries,
             verification=verification_of(checked),
             next_after=page.next_after,
+            head=head,
         )
         headers: dict[str, str] = {"X-V2V-Chain": trail.verification.status}
         if trail.next_after is not None:

@@ -57,6 +57,7 @@ from .signatures.gate import Signing, SigningRefusal
 from .signatures.notify import SecurityNotifier, notifier_for
 from .signatures.reauth import PasswordGrant, Reauthenticator
 from .signatures.settings import SigningSettings
+from .trail_heads import TrailHeads
 from .uow import UnitOfWork
 from .windows import ReportedTimeWindow
 
@@ -159,12 +160,14 @@ class ServiceKit:
         self._signing: Signing | None = None
 
     def uow(self) -> UnitOfWork:
+        trail = self.spec.audit_trail
         return UnitOfWork(
             self.sessions,
             self.clock,
             self.ids,
             self.settings.source,
             persistence=self.spec.persistence,
+            trail=None if trail is None else TrailHeads(self.spec.name, trail.scope),
         )
 
     def token_verifier(self) -> TokenVerifier:

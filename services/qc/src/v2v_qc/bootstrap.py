@@ -15,11 +15,15 @@ from .adapters.config import load_specs
 from .adapters.db.audit_trail import QcAuditScope
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
+from .adapters.db.trail_heads import SqlTrailHeads
 from .adapters.http.panels import panels_router
 from .adapters.http.quality import quality_router
+from .adapters.http.trail_review import trail_review_router
 from .adapters.kafka.handlers import handlers
+from .application.ports import TrailHeads
 from .domain.events import DOMAIN_EVENTS
 from .domain.spec import SpecCatalog
+from .domain.trail_review import TrailReviewed
 from .settings import QcSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" / "versions"
@@ -27,9 +31,10 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 # Stored as qc.<kind>; the projector keeps the read tables current in the same
 # transaction, and a rebuild (python -m v2v_qc rebuild) replays the store into them.
 PERSISTENCE = Persistence(
-    codec=EventCodec("qc", DOMAIN_EVENTS),
+    codec=EventCodec("qc", (*DOMAIN_EVENTS, TrailReviewed)),
     projector=project,
     read_tables=READ_TABLES,
+    ports={TrailHeads: SqlTrailHeads},
 )
 # GET /audit-trail: the QC reviewer reviews QC's records besides QA, the QP and auditors.
 AUDIT_TRAIL = AuditTrailSpec(scope=QcAuditScope, supervisors=(Roles.QC_REVIEWER,))
@@ -48,9 +53,10 @@ def build(
         name="qc",
         settings=s,
         migrations=[MIGRATIONS],
-        routers=[panels_router(catalog), quality_router()],
+        routers=[panels_router(catalog), quality_router(), trail_review_router()],
         handlers=handlers(catalog),
-        subscribed_topics=[events_topic("batch")],
+        # batch: its lots; custody: its audit-trail heads (QA's review before release)
+        subscribed_topics=[events_topic("batch"), events_topic("custody")],
         title="vein2vein qc: release testing and QA release",
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),

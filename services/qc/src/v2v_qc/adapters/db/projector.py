@@ -30,6 +30,7 @@ from ...domain.events import (
     RecoveryChosen,
     ResultRecorded,
 )
+from ...domain.trail_review import TrailReviewed
 from .tables import certificates, deviations, lots, panels, results
 
 
@@ -157,6 +158,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             pass  # the deviations table already shows them
         case LotWithdrawn() | RecoveryChosen():
             pass  # on the lot's stream and, for decisions, on Kafka (qc.recovery.decided)
+        case TrailReviewed():
+            pass  # read from its own stream (GET /lots/{lot_id}/audit-trail-review)
         case _:
             raise TypeError(f"no projection for {type(event).__name__}")
 

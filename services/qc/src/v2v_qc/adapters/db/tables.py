@@ -102,3 +102,16 @@ certificates = Table(
 )
 
 READ_TABLES = (results, panels, deviations, certificates, lots)
+
+# The newest audit-trail head of each CoI in batch and custody, as their audit-trail.advanced
+# messages tell it (not derived from QC's store, so not a read table: a rebuild keeps it; the
+# inbox keeps it current). QA's audit-trail review and the release are checked against it.
+trail_heads = Table(
+    "qc_trail_heads",
+    metadata,
+    Column("coi", String(32), primary_key=True),
+    Column("service", String(32), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
