@@ -20,7 +20,7 @@ from v2v_runtime.testing import (
     as_user,
     signed,
     signing_password,
-    token_subject,
+    token_username,
 )
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # the harness clocks' start
@@ -73,8 +73,8 @@ async def signed_call(client: httpx.AsyncClient, path: str, body: dict[str, Any]
     """The request of a signed act, as the signer sends it after seeing the content (428)."""
     shown = await client.post(path, json=body, headers=who)
     assert shown.status_code == 428, shown.text
-    password = signing_password(token_subject(who))
-    signature = {"content_hash": shown.json()["content_hash"], "username": token_subject(who)}
+    password = signing_password(token_username(who))
+    signature = {"content_hash": shown.json()["content_hash"], "username": token_username(who)}
     return Call(path, {**body, "signature": {**signature, "password": password}}, who)
 
 

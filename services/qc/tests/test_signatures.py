@@ -5,12 +5,15 @@ views show."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from v2v_cli.main import app as cli
 from v2v_runtime.audit import verify
 from v2v_runtime.db.tables import events
 from v2v_runtime.signatures.model import content_hash, refusals_stream
@@ -238,6 +241,13 @@ async def test_a_moved_signature_is_caught_by_the_audit(
     assert any("signed record hash differs" in p for p in problems), problems
     assert any("stored twice" in p for p in problems), problems
     assert moved
+    # and as an inspector runs it: `v2v audit verify` names the signature, exit code 1
+    url = harness.kit.settings.database_url
+    out = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["audit", "verify", "--database-url", url, "--service", "qc"]
+    )
+    assert out.exit_code == 1, out.output
+    assert "qc-lot:lot-2" in out.output and "moved or copied" in out.output
 
 
 async def move(harness: ServiceHarness, sig: Any, target: str) -> bool:

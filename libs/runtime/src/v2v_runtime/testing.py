@@ -240,7 +240,7 @@ async def signed(
     if first.status_code != 428:
         return first
     if signer is None:
-        signer = token_subject(headers or client.headers)
+        signer = token_username(headers or client.headers)
     signature: dict[str, Any] = {
         "content_hash": first.json()["content_hash"],
         "password": password or signing_password(signer),
@@ -250,10 +250,11 @@ async def signed(
     return await client.post(url, json={**body, "signature": signature}, headers=headers)
 
 
-def token_subject(headers: Mapping[str, str]) -> str:
+def token_username(headers: Mapping[str, str]) -> str:
+    """The login of the person whose bearer token ``headers`` carry (what they sign with)."""
     token = headers["Authorization"].removeprefix("Bearer ")
-    sub: str = jwt.decode(token, options={"verify_signature": False})["sub"]
-    return sub
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return str(claims.get("preferred_username") or claims["sub"])
 
 
 def as_machine(client_id: str, *roles: str) -> dict[str, str]:
