@@ -34,7 +34,9 @@ async def released_lots(h: ServiceHarness) -> list[LotReleased]:
     return await h.published(LotReleased)
 
 
-@pytest.mark.requirement("EU-Annex11.15", "EU-PartIV.6.4", "EU-PartIV.11.3.1")
+@pytest.mark.requirement(
+    "EU-Annex11.15", "EU-PartIV.6.4", "EU-PartIV.11.3.1", "21CFR11.50(b)", "EU-Annex11.14(c)"
+)
 async def test_release_issues_a_certificate_of_analysis(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -76,6 +78,13 @@ async def test_release_issues_a_certificate_of_analysis(
     assert (cert["decision"], cert["meaning"]) == ("release", "released")
     assert cert["reviewer"] == {"user_id": "u-qa", "role": "qa-reviewer"}
     assert cert["batch_id"] == "batch-of-lot-1" and cert["decided_at"]
+    # the certificate shows who signed, when and meaning what (11.50): release and review
+    [sig] = cert["signatures"]
+    assert (sig["signer_name"], sig["meaning"]) == ("Test u-qa", "released")
+    assert sig["signed_at"] and sig["signed_at_site"].endswith("UTC")
+    assert sig["signature_id"] == out["signature"]["signature_id"]
+    [review] = cert["audit_trail_review"]
+    assert (review["meaning"], review["signer_id"]) == ("reviewed", "u-qa")
     results = {r["code"]: r for r in cert["results"]}
     assert len(results) == 11
     assert (results["viability"]["value"], results["viability"]["limit"]) == ("72", ">= 70 %")

@@ -9,7 +9,7 @@ from v2v_runtime.authz import Roles
 from v2v_runtime.errors import DomainError, NotFound
 from v2v_runtime.http_deps import Kit, NewUow, SigningGate
 from v2v_runtime.signatures.model import Meaning as SignatureMeaning
-from v2v_runtime.signatures.model import SignatureRequest
+from v2v_runtime.signatures.model import SignatureRequest, SignatureView
 from v2v_runtime.signatures.store import signatures_of
 
 from ...application import messages
@@ -24,8 +24,14 @@ from ...application.release import DecisionEntry, decide
 from ...application.views import DecisionOutView, DeviationView
 from ...domain.events import Certificate, Decision
 from ...domain.lot import lot_stream
+from ...domain.trail_review import trail_review_stream
 from ..db import queries
 from .access import CertificateReader, QualityUnit, Reader, Reporter, require_lot, sees_lot
+
+
+class CertificateView(Certificate):
+    signatures: list[SignatureView]  # QA's release signature
+    audit_trail_review: list[SignatureView]  # the latest signed review of the lot's trail
 
 
 class SignedDecision(DecisionEntry):
@@ -87,12 +93,20 @@ def quality_router() -> APIRouter:
     @router.get("/certificates/{certificate_id}")
     async def get_certificate(
         kit: Kit, caller: CertificateReader, certificate_id: str
-    ) -> Certificate:
+    ) -> CertificateView:
+        """The certificate of analysis, with QA's release signature (printed name, time,
+        meaning) and QA's signed audit-trail review."""
         async with kit.sessions() as session:
             found = await queries.certificate(session, certificate_id)
             if found is None or not await sees_lot(session, caller, found.lot_id):
                 raise NotFound("certificate-not-found", f"no certificate {certificate_id!r}")
-        return found
+            lot, review = lot_stream(found.lot_id), trail_review_stream(found.lot_id)
+            signed = await signatures_of(session, [lot, review], kit.signing().settings.time_zone)
+        return CertificateView(
+            **found.model_dump(),
+            signatures=[s for s in signed.get(lot, []) if s.meaning is SignatureMeaning.RELEASED],
+            audit_trail_review=signed.get(review, [])[-1:],
+        )
 
     @router.get("/deviations")
     async def list_deviations(
