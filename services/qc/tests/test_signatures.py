@@ -146,7 +146,7 @@ async def test_wrong_passwords_are_refused_counted_recorded_and_reported(
     assert (await signed(client, DECISION, RELEASE, QA)).status_code == 201
 
 
-@pytest.mark.requirement("21CFR11.70")
+@pytest.mark.requirement("21CFR11.70", "21CFR11.10(e)")
 async def test_a_record_changed_since_it_was_shown_is_not_signed(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -178,6 +178,11 @@ async def test_a_record_changed_since_it_was_shown_is_not_signed(
         headers=QA,
     )
     problem(r, 409, "signed-content-changed")
+    # both refusals are recorded; neither counts as a failed authentication
+    refused = await stored(harness, refusals_stream("u-qa"))
+    assert [e.payload["authentication_failed"] for e in refused] == [False, False]
+    assert [e.payload["failures_in_window"] for e in refused] == [0, 0]
+    assert "hash differs" in refused[0].payload["reason"]
 
 
 @pytest.mark.requirement("21CFR11.200(a)(1)(i)")

@@ -62,15 +62,23 @@ class SigningFailed(DomainError):
 
 
 class SigningRefusal(Exception):
-    """The components did not authenticate: raised out of the act's transaction, recorded
-    by the HTTP layer once it has rolled back (``Signing.record_refusal``)."""
+    """A signing refused: raised out of the act's transaction, recorded by the HTTP layer
+    once it has rolled back (``Signing.record_refusal``). ``problem``: what to answer other
+    than 403 signature-authentication-failed — such a refusal (content changed since shown)
+    is recorded but not counted as a failed authentication."""
 
     def __init__(
-        self, caller: Caller, username: str, record_id: str, meaning: Meaning, reason: str
+        self,
+        caller: Caller,
+        username: str,
+        record_id: str,
+        meaning: Meaning,
+        reason: str,
+        problem: DomainError | None = None,
     ) -> None:
         super().__init__(reason)
         self.caller, self.username, self.record_id = caller, username, record_id
-        self.meaning, self.reason = meaning, reason
+        self.meaning, self.reason, self.problem = meaning, reason, problem
 
 
 @dataclass
@@ -145,13 +153,16 @@ class Signing:
                 content_hash=digest,
             )
         if request.content_hash != digest:
-            raise SignedContentChanged(
+            changed = SignedContentChanged(
                 "signed-content-changed",
-                "the record changed since it was shown to the signer: nothing was signed; "
-                "show the new content and sign again",
+                "the record changed since it was shown to the signer (or other values were "
+                "sent): nothing was signed; show the new content and sign again",
                 content=content,
                 content_hash=digest,
             )
+            who = request.username or caller.principal.username
+            reason = "the content signed is not the record's now (hash differs)"
+            raise SigningRefusal(caller, who, record_id, meaning, reason, changed)
         signer, components = await self._authenticate(uow, caller, request, record_id, meaning)
         role = next((r for r in roles if r in signer.roles), None)
         if role is None or signer.machine:
@@ -252,10 +263,10 @@ class Signing:
             return "the session is not continuous (no signing for too long): both components"
         return None
 
-    async def record_refusal(self, refusal: SigningRefusal) -> SigningFailed:
-        """Record a failed signing in its own transaction (after the act's rolled back),
-        count the account's failures, tell security when they reach the threshold; the
-        403 to answer."""
+    async def record_refusal(self, refusal: SigningRefusal) -> DomainError:
+        """Record a refused signing in its own transaction (after the act's rolled back);
+        for a failed authentication count the account's failures and tell security when
+        they reach the threshold. The problem to answer."""
         caller, username, record_id = refusal.caller, refusal.username, refusal.record_id
         meaning, reason = refusal.meaning, refusal.reason
         now = self.clock.now()
@@ -263,10 +274,12 @@ class Signing:
         stream = refusals_stream(username)
         async with self.new_uow() as uow:
             earlier = await uow.events.read_stream(stream)
-            count = 1 + sum(
+            failed = refusal.problem is None  # an authentication that failed
+            count = int(failed) + sum(
                 1
                 for e in earlier
                 if e.event_type.endswith(SigningRefused.kind)
+                and e.payload.get("authentication_failed", True)
                 and datetime.fromisoformat(e.payload["refused_at"]) >= since
             )
             refused = SigningRefused(
@@ -277,9 +290,10 @@ class Signing:
                 reason=reason,
                 refused_at=now,
                 failures_in_window=count,
+                authentication_failed=failed,
             )
             found: list[Any] = [refused]
-            if count >= self.settings.failures_before_notice:
+            if failed and count >= self.settings.failures_before_notice:
                 contact = self.settings.security_contact or "(none configured)"
                 delivered, detail = await self.notifier.notify(
                     f"vein2vein: {count} failed signings of {username!r}",
@@ -312,6 +326,8 @@ class Signing:
                     for ev in found
                 ],
             )
+        if refusal.problem is not None:
+            return refusal.problem
         return SigningFailed(
             "signature-authentication-failed",
             f"the signature was not accepted: {reason}; the attempt is recorded",

@@ -122,8 +122,9 @@ class SignatureRecorded(DomainEvent):
 
 
 class SigningRefused(DomainEvent):
-    """A failed signing (wrong password, a token offered as the component, no continuous
-    session): refused, counted, recorded (11.300(d))."""
+    """A refused signing: a failed authentication (wrong password, a token offered as the
+    component, no continuous session: counted, 11.300(d)) or content that is not the
+    record's any more (recorded, not counted)."""
 
     kind: ClassVar[str] = "signature.refused"
 
@@ -133,7 +134,8 @@ class SigningRefused(DomainEvent):
     meaning: Meaning
     reason: str
     refused_at: datetime
-    failures_in_window: int
+    failures_in_window: int  # failed authentications of the account in the window
+    authentication_failed: bool = True  # False: refused for another reason (content changed)
 
 
 class SecurityNotified(DomainEvent):
