@@ -14,8 +14,8 @@ from v2v_runtime.testing import ServiceHarness, StepClock, as_user
 from .support import COI, SITE, UNIT, open_batch, post_step, step_body
 
 AUDITOR = as_user("u-auditor", "auditor")
-SUPERVISOR = as_user("u-sup", "manufacturing-supervisor", sites=[SITE])
-ELSEWHERE = as_user("u-sup2", "manufacturing-supervisor", sites=["SITE-PARIS-1"])
+SUPERVISOR = as_user("u-batch-sup", "manufacturing-supervisor", sites=[SITE])
+ELSEWHERE = as_user("u-batch-sup2", "manufacturing-supervisor", sites=["SITE-PARIS-1"])
 
 
 async def trail(c: httpx.AsyncClient, headers: dict[str, str], **params: Any) -> list[Any]:
