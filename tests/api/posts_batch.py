@@ -27,6 +27,8 @@ from .support import (
     clock_and_ids,
     deliver,
     ok,
+    signed_call,
+    signed_ok,
 )
 
 SITE = "manufacturing-site-1"
@@ -85,11 +87,23 @@ async def opened(h: ServiceHarness) -> str:
     return (await h.published(BatchOpened))[-1].batch_id
 
 
+# The second person who verifies a specialist's steps, on the specialist's tablet: the
+# login of SUPERVISOR (tests/api/support.py).
+VERIFIER = "u-sup"
+
+
 async def cryopreserved(h: ServiceHarness, c: httpx.AsyncClient) -> str:
+    """Every step recorded (signed by the specialist) and verified where needed."""
     batch_id = await opened(h)
     for s in STEP_ORDER:
-        await ok(c, f"/batches/{batch_id}/steps", step(s), SPECIALIST)
+        done = await signed_ok(c, f"/batches/{batch_id}/steps", step(s), SPECIALIST)
+        if done["verification_required"]:
+            await signed_ok(c, verification(batch_id, s), {}, SPECIALIST, signer=VERIFIER)
     return batch_id
+
+
+def verification(batch_id: str, s: Step) -> str:
+    return f"/batches/{batch_id}/steps/{s.value}/verification"
 
 
 LOT = {"bag_count": 2, "total_viable_cells": 4.0e8, "viability_pct": 88.5}
@@ -103,7 +117,17 @@ async def open_batch(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
 
 
 async def record_step(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    return Call(f"/batches/{await opened(h)}/steps", step(Step.SELECTION), SPECIALIST)
+    return await signed_call(
+        c, f"/batches/{await opened(h)}/steps", step(Step.SELECTION), SPECIALIST
+    )
+
+
+async def verify_step(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    batch_id = await opened(h)
+    await signed_ok(c, f"/batches/{batch_id}/steps", step(Step.SELECTION), SPECIALIST)
+    return await signed_call(
+        c, verification(batch_id, Step.SELECTION), {}, SPECIALIST, signer=VERIFIER
+    )
 
 
 async def produce_lot(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
@@ -118,6 +142,7 @@ async def reject_lot(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
 SCENARIOS: dict[str, Scenario] = {
     "POST /batches": open_batch,
     "POST /batches/{batch_id}/steps": record_step,
+    "POST /batches/{batch_id}/steps/{step}/verification": verify_step,
     "POST /batches/{batch_id}/lot": produce_lot,
     "POST /lots/{lot_id}/reject": reject_lot,
 }

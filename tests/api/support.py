@@ -63,19 +63,35 @@ async def ok(client: httpx.AsyncClient, path: str, body: dict[str, Any], who: Wh
     return r.json()
 
 
-async def signed_ok(client: httpx.AsyncClient, path: str, body: dict[str, Any], who: Who) -> Any:
-    r = await signed(client, path, body, who)
+async def signed_ok(
+    client: httpx.AsyncClient,
+    path: str,
+    body: dict[str, Any],
+    who: Who,
+    signer: str | None = None,
+) -> Any:
+    """A signed act of ``who``'s session, signed by ``signer`` (by default ``who``)."""
+    r = await signed(client, path, body, who, signer=signer)
     assert r.is_success, r.text
     return r.json()
 
 
-async def signed_call(client: httpx.AsyncClient, path: str, body: dict[str, Any], who: Who) -> Call:
-    """The request of a signed act, as the signer sends it after seeing the content (428)."""
+async def signed_call(
+    client: httpx.AsyncClient,
+    path: str,
+    body: dict[str, Any],
+    who: Who,
+    signer: str | None = None,
+) -> Call:
+    """The request of a signed act, as the signer sends it after seeing the content (428):
+    on ``who``'s session, signed by ``signer`` (by default ``who``)."""
     shown = await client.post(path, json=body, headers=who)
     assert shown.status_code == 428, shown.text
-    password = signing_password(token_username(who))
-    signature = {"content_hash": shown.json()["content_hash"], "username": token_username(who)}
-    return Call(path, {**body, "signature": {**signature, "password": password}}, who)
+    signer = signer or token_username(who)
+    signature = {"content_hash": shown.json()["content_hash"], "username": signer}
+    return Call(
+        path, {**body, "signature": {**signature, "password": signing_password(signer)}}, who
+    )
 
 
 async def deliver(h: ServiceHarness, message: Any) -> None:

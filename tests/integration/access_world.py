@@ -98,12 +98,19 @@ class World:
             return await c.post(path, json=body, headers=await self.as_(who))
 
     async def signed(
-        self, service: str, path: str, body: Any, who: str, password: str = DEMO_PASSWORD
+        self,
+        service: str,
+        path: str,
+        body: Any,
+        who: str,
+        password: str = DEMO_PASSWORD,
+        signer: str | None = None,
     ) -> httpx.Response:
-        """A signed act of ``who`` (shown: 428; then signed with user id and password)."""
+        """A signed act on ``who``'s session (shown: 428; then signed with user id and
+        password by ``signer``, by default ``who``: another person on the same tablet)."""
         async with self.client(service) as c:
             headers = await self.as_(who)
-            return await signed(c, path, body, headers, signer=who, password=password)
+            return await signed(c, path, body, headers, signer=signer or who, password=password)
 
     async def review_trail(self, lot_id: str, coi: str, who: str) -> httpx.Response:
         """QA's audit-trail review of a lot: each service's head of the CoI as its trail

@@ -42,6 +42,10 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
         "cell-therapy-specialist",
         "manufacturing-supervisor",
     },
+    ("batch", "POST /batches/{batch_id}/steps/{step}/verification"): {
+        "cell-therapy-specialist",
+        "manufacturing-supervisor",
+    },
     ("batch", "POST /batches/{batch_id}/lot"): {
         "cell-therapy-specialist",
         "manufacturing-supervisor",
@@ -105,6 +109,7 @@ async def call(
     for name in ("deviation_id", "certificate_id", "unit_id", "apheresis_unit_id"):
         path = path.replace("{" + name + "}", MISSING)
     path = path.replace("{product_code}", "S1234").replace("{site}", "manufacturing-site-1")
+    path = path.replace("{step}", "transduction")
     assert "{" not in path, path
     async with world.client(service) as client:
         if method == "POST":

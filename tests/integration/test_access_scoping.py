@@ -316,6 +316,64 @@ async def test_who_opened_a_deviation_cannot_close_it(world: World) -> None:
     assert closed["state"] == "closed"
 
 
+@pytest.mark.requirement("21CFR11.10(g)", "21CFR11.100(a)", "21CFR11.200(a)(2)", "EU-PartIV.6.4")
+async def test_a_second_person_verifies_a_batch_step_on_the_performers_tablet(
+    world: World,
+) -> None:
+    """The specialist performs and signs the steps; the site's supervisor verifies the
+    critical one on the specialist's session, with their own Keycloak password; the
+    specialist cannot verify their own step, nor can the other site's supervisor."""
+    coi = await enrolled(world, 1, "MRN-SOD-3")
+    ended = datetime.now(UTC) - timedelta(hours=1)
+    collection = {
+        "apheresis_center": SITE[1]["ac"],
+        "volume_ml": 220.0,
+        "total_nucleated_cells": 1.1e10,
+        "collection_started_at": (ended - timedelta(hours=3)).isoformat(),
+        "collection_ended_at": ended.isoformat(),
+    }
+    path = f"/patients/{coi}/collections"
+    unit = ok(await world.post("custody", path, collection, APHERESIS_NURSE[1]))
+    collected = CollectionRecorded(
+        coi=coi,
+        din=unit["din"],
+        din_check=unit["din_check"],
+        unit_id=unit["unit_id"],
+        apheresis_center=SITE[1]["ac"],
+        volume_ml=220.0,
+        total_nucleated_cells=1.1e10,
+        collection_started_at=ended - timedelta(hours=3),
+        collection_ended_at=ended,
+        actor=Actor(user_id="nurse", role="apheresis-nurse"),
+    )
+    await deliver(world.harnesses["batch"], collected)
+    body = {"coi": coi, "apheresis_unit_id": unit["unit_id"], "din": unit["din"]}
+    body |= {"manufacturing_site": SITE[1]["ms"]}
+    batch_id = ok(await world.post("batch", "/batches", body, SPECIALIST[1]))["batch_id"]
+    for i, step in enumerate(("selection", "activation", "transduction")):
+        at = ended + timedelta(minutes=10 * i)
+        times = {"started_at": at.isoformat(), "ended_at": (at + timedelta(minutes=5)).isoformat()}
+        r = await world.signed("batch", f"/batches/{batch_id}/steps", {"step": step, **times},
+                               SPECIALIST[1])  # fmt: skip
+        performed = ok(r)
+    [sig] = performed["signatures"]
+    assert (sig["meaning"], sig["signer_name"]) == ("performed", "Sam Okafor")
+    assert performed["verification_required"] is True
+    url = f"/batches/{batch_id}/steps/transduction/verification"
+    problem(await world.signed("batch", url, {}, SPECIALIST[1]), 403, "verification-by-performer")
+    r = await world.signed("batch", url, {}, SPECIALIST[1], signer="manufacturing-supervisor-site2")
+    problem(r, 403, "signer-not-allowed")
+    r = await world.signed("batch", url, {}, SPECIALIST[1], signer="manufacturing-supervisor")
+    verified = ok(r)
+    by, performer = verified["verified_by"], verified["operator"]
+    assert by["role"] == "manufacturing-supervisor" and by["user_id"] != performer["user_id"]
+    assert [(s["meaning"], s["signer_name"]) for s in verified["signatures"]] == [
+        ("performed", "Sam Okafor"),
+        ("verified", "Maria Lopez"),
+    ]
+    assert verified["signatures"][1]["signer_id"] == by["user_id"]
+
+
 @pytest.mark.requirement("21CFR11.10(g)", "21CFR11.10(h)", "EU-Annex11.15")
 async def test_machine_clients_feed_data_but_never_decide(world: World) -> None:
     coi = await enrolled(world, 1, "MRN-MACHINE-1")

@@ -9,13 +9,13 @@ from typing import Any
 import httpx
 
 from v2v_batch.domain import Step
-from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness, StepClock, as_user
+from v2v_runtime.testing import ServiceHarness, StepClock, as_user
 
-from .support import COI, SITE, UNIT, open_batch, step_body
+from .support import COI, SITE, UNIT, open_batch, post_step, step_body
 
 AUDITOR = as_user("u-auditor", "auditor")
-SUPERVISOR = as_user("u-sup", "manufacturing-supervisor", sites=[SITE])
-ELSEWHERE = as_user("u-sup2", "manufacturing-supervisor", sites=["SITE-PARIS-1"])
+SUPERVISOR = as_user("u-batch-sup", "manufacturing-supervisor", sites=[SITE])
+ELSEWHERE = as_user("u-batch-sup2", "manufacturing-supervisor", sites=["SITE-PARIS-1"])
 
 
 async def trail(c: httpx.AsyncClient, headers: dict[str, str], **params: Any) -> list[Any]:
@@ -41,10 +41,10 @@ async def test_a_step_entered_long_after_it_ended_is_late(
     now = clock.now()
     batch_id = await open_batch(harness)
     prompt = step_body(Step.SELECTION, retained_aliquots=0, **times(now - timedelta(minutes=59)))
-    r = await client.post(f"/batches/{batch_id}/steps", json=prompt, headers=ACTOR_HEADERS)
+    r = await post_step(client, batch_id, prompt)
     assert r.status_code == 201 and r.json()["late"] is False, r.text
     late = step_body(Step.ACTIVATION, **times(now - timedelta(minutes=61)))
-    r = await client.post(f"/batches/{batch_id}/steps", json=late, headers=ACTOR_HEADERS)
+    r = await post_step(client, batch_id, late)
     assert r.status_code == 201 and r.json()["late"] is True, r.text
     record = (await client.get(f"/batches/{batch_id}")).json()
     assert [s["late"] for s in record["steps"]] == [False, True]

@@ -120,6 +120,7 @@ async def test_http_open_with_product_code_then_the_journeys_command(
         "lot_shelf_life_days": 180,
         "min_harvest_viability_pct": 80.0,
         "max_bags_per_lot": 4,
+        "verified_steps": ["harvest", "cryopreservation"],  # configured: in process order
     }
     assert record["opened_by"] == ACTOR_HEADERS_AS_PERSON
 

@@ -138,16 +138,19 @@ class Driver:
             raise JourneyError(f"{method} {url} -> {resp.status_code}: {resp.text}")
         return resp.json()
 
-    async def _signed(self, url: str, who: str, body: dict[str, Any]) -> Any:
+    async def _signed(
+        self, url: str, who: str, body: dict[str, Any], signer: str | None = None
+    ) -> Any:
         """A signed act, as a person signs it: the service shows the content (428), the
         person signs its hash with their user id and password (re-authenticated at the
-        provider by the service)."""
+        provider by the service). On ``who``'s session; ``signer`` (by default ``who``)
+        signs — a second person on the same tablet."""
         shown = await self.http.post(url, headers=await self.headers(who), json=body)
         if shown.status_code != 428:
             raise JourneyError(f"POST {url} -> {shown.status_code} (expected 428): {shown.text}")
         signature = {
             "content_hash": shown.json()["content_hash"],
-            "username": who,
+            "username": signer or who,
             "password": DEMO_PASSWORD,
         }
         return await self._call("POST", url, who, {**body, "signature": signature})
@@ -276,7 +279,11 @@ class Driver:
         self.log(f"{coi}: {unit_id} received at {location}")
 
     async def manufacture(self, coi: str, site: str, attempt: int, retained: int) -> dict[str, Any]:
+        """The site's specialist performs and signs each step; the site's supervisor, a
+        second person, verifies those the batch's configuration names, signing on the
+        specialist's tablet; then the lot."""
         specialist = self.person(SPECIALIST, site)
+        supervisor = self.person(SUPERVISOR, site)
 
         async def opened() -> dict[str, Any] | None:
             rows = await self._call("GET", f"{self.ep.batch}/batches?coi={coi}", specialist)
@@ -299,7 +306,11 @@ class Driver:
             }
             if step == "selection" and b.get("source") != "retained-apheresis":
                 body["retained_aliquots"] = retained
-            await self._call("POST", f"{self.ep.batch}/batches/{bid}/steps", specialist, body)
+            steps = f"{self.ep.batch}/batches/{bid}/steps"
+            done = await self._signed(steps, specialist, body)
+            if done.get("verification_required"):
+                url = f"{steps}/{step}/verification"
+                await self._signed(url, specialist, {}, signer=supervisor)
         lot = await self._call(
             "POST",
             f"{self.ep.batch}/batches/{bid}/lot",

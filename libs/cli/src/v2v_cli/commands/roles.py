@@ -42,7 +42,8 @@ read patient identity and never dispose of material. The journey acts over Kafka
 
 Segregation of duties, enforced whatever the roles: whoever entered a QC result of a lot
 cannot release that lot (`release-by-result-author`); whoever opened a deviation cannot close
-it (`closure-by-author`).
+it (`closure-by-author`); whoever performed a batch step cannot verify it
+(`verification-by-performer`).
 """
 
 

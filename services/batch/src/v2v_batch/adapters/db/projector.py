@@ -25,6 +25,7 @@ from ...domain.events import (
     Source,
     Step,
     StepRecorded,
+    StepVerified,
     UnitCollected,
 )
 from ...domain.material import STREAM_PREFIX
@@ -52,6 +53,17 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             await _batch_opened(session, stored, event)
         case StepRecorded():
             await _step_recorded(session, stored, event)
+        case StepVerified():
+            await session.execute(
+                update(steps)
+                .where(steps.c.batch_id == stored.stream_id, steps.c.step == event.step.value)
+                .values(
+                    verified_by_user=event.verified_by.user_id,
+                    verified_by_role=event.verified_by.role,
+                    verified_at=utc(event.verified_at),
+                    verification_signature_id=event.signature_id,
+                )
+            )
         case LotProduced():
             await _lot_produced(session, stored, event)
         case LotRejected():
@@ -118,6 +130,7 @@ async def _step_recorded(session: AsyncSession, stored: StoredEvent, ev: StepRec
             recorded_at=utc(ev.recorded_at),
             event_id=stored.event_id,
             late=ev.late,
+            signature_id=ev.signature_id,
         )
     )
     values: dict[str, Any] = {
