@@ -1,11 +1,13 @@
-"""HTTP: QA release decisions, certificates of analysis, deviations."""
+"""HTTP: QA release decisions, certificates of analysis, deviations (classification and
+closure signed by QA)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from v2v_events.contracts.qc import RecoveryDecided
-from v2v_runtime.authz import Roles
+from v2v_runtime.authz import Caller, Roles
 from v2v_runtime.errors import DomainError, NotFound
 from v2v_runtime.http_deps import Kit, NewUow, SigningGate
 from v2v_runtime.signatures.model import Meaning as SignatureMeaning
@@ -14,8 +16,10 @@ from v2v_runtime.signatures.store import signatures_of
 
 from ...application import messages
 from ...application.deviations import (
+    ClassificationEntry,
     ClosureEntry,
     DeviationEntry,
+    classify_deviation,
     close_deviation,
     open_deviation,
 )
@@ -26,9 +30,18 @@ from ...domain.events import Certificate, Decision
 from ...domain.lot import lot_stream
 from ..db import queries
 from .access import CertificateReader, QualityUnit, Reader, Reporter, require_lot, sees_lot
+from .signing import SiteZone, lot_sites
 
 
 class SignedDecision(DecisionEntry):
+    signature: SignatureRequest | None = None
+
+
+class SignedClosure(ClosureEntry):
+    signature: SignatureRequest | None = None
+
+
+class SignedClassification(ClassificationEntry):
     signature: SignatureRequest | None = None
 
 
@@ -96,18 +109,20 @@ def quality_router() -> APIRouter:
 
     @router.get("/deviations")
     async def list_deviations(
-        kit: Kit, caller: Reader, coi: str | None = None, lot_id: str | None = None
+        kit: Kit, caller: Reader, zone: SiteZone, coi: str | None = None, lot_id: str | None = None
     ) -> list[DeviationView]:
         if coi is None and lot_id is None:
             raise DomainError("filter-required", "give coi and/or lot_id")
         async with kit.sessions() as session:
-            found = await queries.deviation_views(session, coi=coi, lot_id=lot_id)
+            found = await queries.deviation_views(session, coi=coi, lot_id=lot_id, time_zone=zone)
             return [d for d in found if await sees_lot(session, caller, d.lot_id)]
 
     @router.get("/deviations/{deviation_id}")
-    async def get_deviation(kit: Kit, caller: Reader, deviation_id: str) -> DeviationView:
+    async def get_deviation(
+        kit: Kit, caller: Reader, zone: SiteZone, deviation_id: str
+    ) -> DeviationView:
         async with kit.sessions() as session:
-            found = await queries.deviation_view(session, deviation_id)
+            found = await queries.deviation_view(session, deviation_id, zone)
             if found is None or not await sees_lot(session, caller, found.lot_id):
                 raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
         return found
@@ -124,17 +139,88 @@ def quality_router() -> APIRouter:
 
     @router.post("/deviations/{deviation_id}/close")
     async def post_closure(
-        uow: NewUow, deviation_id: str, entry: ClosureEntry, caller: QualityUnit
+        uow: NewUow,
+        signing: SigningGate,
+        zone: SiteZone,
+        deviation_id: str,
+        entry: SignedClosure,
+        caller: QualityUnit,
     ) -> DeviationView:
-        """QA (role qa-reviewer) closes a deviation; it no longer blocks release. Who
+        """QA (role qa-reviewer) closes a classified deviation, signed (meaning approved;
+        without a signature: 428 with the content to sign); it no longer blocks release. Who
         opened it cannot close it."""
         async with uow:
-            found = await queries.deviation_view(uow.session, deviation_id)
-            if found is None or not await sees_lot(uow.session, caller, found.lot_id):
-                raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
-            await close_deviation(uow, deviation_id, entry, caller.actor)
-            view = await queries.deviation_view(uow.session, deviation_id)
+            found = await visible_deviation(uow.session, caller, deviation_id)
+            pending = await signing.authorize(
+                uow,
+                caller,
+                record_id=deviation_id,
+                meaning=SignatureMeaning.APPROVED,
+                statement=(
+                    f"I approve the closure of deviation {deviation_id} "
+                    f"({found.classification.value}) of lot {found.lot_id}."
+                ),
+                values={
+                    "deviation_id": deviation_id,
+                    **entry.model_dump(mode="json", exclude={"signature"}),
+                },
+                request=entry.signature,
+                roles=(Roles.QA_REVIEWER,),
+                sites=await lot_sites(uow.session, found.lot_id),
+            )
+            await close_deviation(uow, deviation_id, entry, pending.signer.actor)
+            await pending.record(uow)
+            view = await queries.deviation_view(uow.session, deviation_id, zone)
+        assert view is not None
+        return view
+
+    @router.post("/deviations/{deviation_id}/classification")
+    async def post_classification(
+        uow: NewUow,
+        signing: SigningGate,
+        zone: SiteZone,
+        deviation_id: str,
+        entry: SignedClassification,
+        caller: QualityUnit,
+    ) -> DeviationView:
+        """QA (role qa-reviewer) classifies a deviation — confirming or changing the class
+        its opener proposed, with a rationale — signed (meaning approved); again if the
+        investigation changes it, while it is open. An open critical or major deviation
+        blocks the lot's release. Who opened it cannot classify it."""
+        async with uow:
+            found = await visible_deviation(uow.session, caller, deviation_id)
+            pending = await signing.authorize(
+                uow,
+                caller,
+                record_id=deviation_id,
+                meaning=SignatureMeaning.APPROVED,
+                statement=(
+                    f"I classify deviation {deviation_id} of lot {found.lot_id} as "
+                    f"{entry.classification.value}."
+                ),
+                values={
+                    "deviation_id": deviation_id,
+                    "proposed_classification": found.proposed_classification.value,
+                    **entry.model_dump(mode="json", exclude={"signature"}),
+                },
+                request=entry.signature,
+                roles=(Roles.QA_REVIEWER,),
+                sites=await lot_sites(uow.session, found.lot_id),
+            )
+            await classify_deviation(uow, deviation_id, entry, pending.signer.actor)
+            await pending.record(uow)
+            view = await queries.deviation_view(uow.session, deviation_id, zone)
         assert view is not None
         return view
 
     return router
+
+
+async def visible_deviation(
+    session: AsyncSession, caller: Caller, deviation_id: str
+) -> DeviationView:
+    """The deviation, or 404 (also for another site's lot's)."""
+    found = await queries.deviation_view(session, deviation_id)
+    if found is None or not await sees_lot(session, caller, found.lot_id):
+        raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
+    return found
