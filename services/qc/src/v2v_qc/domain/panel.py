@@ -20,7 +20,7 @@ from datetime import datetime
 from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict, DomainError
 
-from .common import QC_REVIEWER, Forbidden, Who, require_role
+from .common import Who
 from .dose import DoseCalculation
 from .events import (
     Failure,
@@ -30,6 +30,7 @@ from .events import (
     PanelStatus,
     ResultRecorded,
 )
+from .review import changed_since, require_current_review, review_of
 from .spec import (
     CategoricalTest,
     DoseTest,
@@ -193,50 +194,15 @@ class Panel(Aggregate):
         return event
 
     def review(self, by: Who, at: datetime, comment: str | None = None) -> PanelReviewed:
-        """A QC reviewer reviews the evaluated results as they stand now."""
-        require_role(by, QC_REVIEWER, "reviewing QC results")
-        if self.evaluation is None:
-            raise Conflict(
-                "panel-not-evaluated",
-                f"panel {self.id} is not evaluated yet: its results cannot be reviewed",
-                pending=self.pending_tests,
-            )
-        if by.user_id in self.result_authors:
-            # Segregation of duties: a second person reviews the analysts' work.
-            raise Forbidden(
-                "review-by-analyst",
-                f"{by.user_id} entered results of panel {self.id}: another person reviews them",
-            )
-        if self.reviewed_current:
-            raise Conflict(
-                "panel-already-reviewed",
-                f"the results of panel {self.id} are reviewed and unchanged since",
-            )
-        event = PanelReviewed(
-            panel_id=self.id,
-            results=self.revisions,
-            outcome=self.evaluation.outcome,
-            comment=(comment or "").strip() or None,
-            reviewed_at=at,
-            reviewed_by=by,
-        )
+        """A QC reviewer reviews the evaluated results as they stand now (rules: review.py)."""
+        event = review_of(self, by, at, comment)
         self._record(event)
         return event
 
     def check_reviewed(self) -> None:
-        """409 unless a QC review covers the results as they stand (what QA's release needs)."""
-        if not self.reviews:
-            raise Conflict(
-                "results-not-reviewed",
-                f"the results of panel {self.id} have not been reviewed by QC",
-            )
-        if not self.reviewed_current:
-            raise Conflict(
-                "results-review-stale",
-                f"results of panel {self.id} changed since their QC review: "
-                f"{', '.join(self.changed_since_review)}; a new review is needed",
-                changed=self.changed_since_review,
-            )
+        """409 unless a QC review covers the results as they stand (what QA's release needs:
+        ``results-not-reviewed`` or ``results-review-stale``)."""
+        require_current_review(self)
 
     # -- state --
 
@@ -267,13 +233,12 @@ class Panel(Aggregate):
     @property
     def reviewed_current(self) -> bool:
         """Whether the last QC review saw the results as they stand (none changed since)."""
-        return bool(self.reviews) and self.reviews[-1].results == self.revisions
+        return bool(self.reviews) and not self.changed_since_review
 
     @property
     def changed_since_review(self) -> list[str]:
         """Test codes whose result changed since the last review (all, without one)."""
-        seen = self.reviews[-1].results if self.reviews else {}
-        return sorted(c for c, r in self.revisions.items() if seen.get(c) != r)
+        return changed_since(self.reviews, self.revisions)
 
     @property
     def complete(self) -> bool:

@@ -4,10 +4,9 @@ closure signed by QA)."""
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from v2v_events.contracts.qc import RecoveryDecided
-from v2v_runtime.authz import Caller, Roles
+from v2v_runtime.authz import Roles
 from v2v_runtime.errors import DomainError, NotFound
 from v2v_runtime.http_deps import Kit, NewUow, SigningGate
 from v2v_runtime.signatures.model import Meaning as SignatureMeaning
@@ -16,8 +15,6 @@ from v2v_runtime.signatures.store import signatures_of
 
 from ...application import messages
 from ...application.deviations import (
-    ClassificationEntry,
-    ClosureEntry,
     DeviationEntry,
     classify_deviation,
     close_deviation,
@@ -30,18 +27,11 @@ from ...domain.events import Certificate, Decision
 from ...domain.lot import lot_stream
 from ..db import queries
 from .access import CertificateReader, QualityUnit, Reader, Reporter, require_lot, sees_lot
-from .signing import SiteZone, lot_sites
+from .deviation_acts import SignedClassification, SignedClosure, signed_deviation_act
+from .signing import SiteZone
 
 
 class SignedDecision(DecisionEntry):
-    signature: SignatureRequest | None = None
-
-
-class SignedClosure(ClosureEntry):
-    signature: SignatureRequest | None = None
-
-
-class SignedClassification(ClassificationEntry):
     signature: SignatureRequest | None = None
 
 
@@ -149,30 +139,19 @@ def quality_router() -> APIRouter:
         """QA (role qa-reviewer) closes a classified deviation, signed (meaning approved;
         without a signature: 428 with the content to sign); it no longer blocks release. Who
         opened it cannot close it."""
-        async with uow:
-            found = await visible_deviation(uow.session, caller, deviation_id)
-            pending = await signing.authorize(
-                uow,
-                caller,
-                record_id=deviation_id,
-                meaning=SignatureMeaning.APPROVED,
-                statement=(
-                    f"I approve the closure of deviation {deviation_id} "
-                    f"({found.classification.value}) of lot {found.lot_id}."
-                ),
-                values={
-                    "deviation_id": deviation_id,
-                    **entry.model_dump(mode="json", exclude={"signature"}),
-                },
-                request=entry.signature,
-                roles=(Roles.QA_REVIEWER,),
-                sites=await lot_sites(uow.session, found.lot_id),
-            )
-            await close_deviation(uow, deviation_id, entry, pending.signer.actor)
-            await pending.record(uow)
-            view = await queries.deviation_view(uow.session, deviation_id, zone)
-        assert view is not None
-        return view
+        return await signed_deviation_act(
+            uow,
+            signing,
+            caller,
+            deviation_id,
+            entry,
+            zone,
+            statement=lambda d: (
+                f"I approve the closure of deviation {d.deviation_id} "
+                f"({d.classification.value}) of lot {d.lot_id}."
+            ),
+            act=lambda who: close_deviation(uow, deviation_id, entry, who),
+        )
 
     @router.post("/deviations/{deviation_id}/classification")
     async def post_classification(
@@ -187,40 +166,19 @@ def quality_router() -> APIRouter:
         its opener proposed, with a rationale — signed (meaning approved); again if the
         investigation changes it, while it is open. An open critical or major deviation
         blocks the lot's release. Who opened it cannot classify it."""
-        async with uow:
-            found = await visible_deviation(uow.session, caller, deviation_id)
-            pending = await signing.authorize(
-                uow,
-                caller,
-                record_id=deviation_id,
-                meaning=SignatureMeaning.APPROVED,
-                statement=(
-                    f"I classify deviation {deviation_id} of lot {found.lot_id} as "
-                    f"{entry.classification.value}."
-                ),
-                values={
-                    "deviation_id": deviation_id,
-                    "proposed_classification": found.proposed_classification.value,
-                    **entry.model_dump(mode="json", exclude={"signature"}),
-                },
-                request=entry.signature,
-                roles=(Roles.QA_REVIEWER,),
-                sites=await lot_sites(uow.session, found.lot_id),
-            )
-            await classify_deviation(uow, deviation_id, entry, pending.signer.actor)
-            await pending.record(uow)
-            view = await queries.deviation_view(uow.session, deviation_id, zone)
-        assert view is not None
-        return view
+        return await signed_deviation_act(
+            uow,
+            signing,
+            caller,
+            deviation_id,
+            entry,
+            zone,
+            statement=lambda d: (
+                f"I classify deviation {d.deviation_id} of lot {d.lot_id} as "
+                f"{entry.classification.value}."
+            ),
+            act=lambda who: classify_deviation(uow, deviation_id, entry, who),
+            shown=lambda d: {"proposed_classification": d.proposed_classification.value},
+        )
 
     return router
-
-
-async def visible_deviation(
-    session: AsyncSession, caller: Caller, deviation_id: str
-) -> DeviationView:
-    """The deviation, or 404 (also for another site's lot's)."""
-    found = await queries.deviation_view(session, deviation_id)
-    if found is None or not await sees_lot(session, caller, found.lot_id):
-        raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
-    return found
