@@ -37,6 +37,7 @@ LOGISTICS = as_user("u-log", R.LOGISTICS_COORDINATOR)
 SPECIALIST = as_user("u-cts", R.CELL_THERAPY_SPECIALIST)
 SUPERVISOR = as_user("u-sup", R.MANUFACTURING_SUPERVISOR)
 ANALYST = as_user("u-qc", R.QC_ANALYST)
+QC_REVIEWER = as_user("u-qcr", R.QC_REVIEWER)
 QA = as_user("u-qa", R.QA_REVIEWER)
 
 

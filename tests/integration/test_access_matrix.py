@@ -37,6 +37,8 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
     ("qc", "POST /lots/{lot_id}/audit-trail-review"): {"qa-reviewer"},
     ("batch", "POST /lots/{lot_id}/reject"): {"qa-reviewer", "manufacturing-supervisor"},
     ("qc", "POST /panels/{panel_id}/results"): {"qc-analyst"},
+    ("qc", "POST /panels/{panel_id}/review"): {"qc-reviewer"},
+    ("qc", "POST /deviations/{deviation_id}/classification"): {"qa-reviewer"},
     ("qc", "POST /deviations/{deviation_id}/close"): {"qa-reviewer"},
     ("batch", "POST /batches/{batch_id}/steps"): {
         "cell-therapy-specialist",

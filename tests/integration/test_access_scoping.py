@@ -267,30 +267,37 @@ async def test_patient_identity_only_for_clinical_roles_and_every_read_recorded(
 
 
 @pytest.mark.requirement("21CFR11.10(g)", "EU-Annex11.15", "EU-PartIV.11.3.1")
-async def test_who_entered_a_result_cannot_release_the_lot(
+async def test_who_entered_a_result_cannot_review_or_release_the_lot(
     world: World, admin: httpx.AsyncClient
 ) -> None:
     coi = await enrolled(world, 1, "MRN-SOD-1")
     panel_id = await lot_with_panel(world, 1, coi, "lot-sod-1")
-    roles, sites = ["qc-analyst", "qa-reviewer"], [SITE[1]["ms"]]
+    roles, sites = ["qc-analyst", "qa-reviewer", "qc-reviewer"], [SITE[1]["ms"]]
     async with own_user(admin, roles, sites) as (username, password):
         issued = await world.broker.password_grant(username, password)
         both = {"Authorization": f"Bearer {issued.access_token}"}
         async with world.client("qc") as qc:
             first, *rest = PASSING.items()
-            r = await qc.post(
-                f"/panels/{panel_id}/results",
-                json={"test_code": first[0], "value": first[1]},
-                headers=both,
-            )
+            results = f"/panels/{panel_id}/results"
+            entry = {"test_code": first[0], "value": first[1]}
+            r = await signed(qc, results, entry, both, signer=username, password=password)
             assert r.status_code == 201, r.text
             for code, value in rest:
                 body = {"test_code": code, "value": value}
-                ok(await world.post("qc", f"/panels/{panel_id}/results", body, "qc-analyst"))
+                ok(await world.signed("qc", results, body, "qc-analyst"))
+            # nor review them (QC review: a second person)
+            review = f"/panels/{panel_id}/review"
+            r = await signed(qc, review, {}, both, signer=username, password=password)
+            problem(r, 403, "review-by-analyst")
             release = {"decision": "release", "reason": "record, results and trail reviewed"}
             path = "/lots/lot-sod-1/decision"
             r = await signed(qc, path, release, both, signer=username, password=password)
             problem(r, 403, "release-by-result-author")
+        # the site's QC reviewer, who entered nothing, reviews them
+        reviewed = ok(await world.signed("qc", review, {}, "qc-reviewer"))
+        assert reviewed["review_status"] == "current"
+        [signature] = [s for s in reviewed["signatures"] if s["meaning"] == "reviewed"]
+        assert signature["signer_name"] == "Rita Chen"
         # another QA reviewer, who entered nothing, releases it
         ok(await world.review_trail("lot-sod-1", coi, "qa-reviewer"))
         released = ok(await world.signed("qc", "/lots/lot-sod-1/decision", release, "qa-reviewer"))
@@ -309,11 +316,20 @@ async def test_who_opened_a_deviation_cannot_close_it(world: World) -> None:
         "description": "label printed twice",
     }
     opened = ok(await world.post("qc", "/deviations", deviation, "qa-reviewer"))
-    path = f"/deviations/{opened['deviation_id']}/close"
+    path = f"/deviations/{opened['deviation_id']}"
+    classified = {"classification": "minor", "rationale": "no product contact"}
+    r = await world.signed("qc", f"{path}/classification", classified, "qa-reviewer")
+    problem(r, 403, "classification-by-author")
+    ok(await world.signed("qc", f"{path}/classification", classified, "qa-reviewer-2"))
     closing = {"reason": "reprint destroyed; no product impact"}
-    problem(await world.post("qc", path, closing, "qa-reviewer"), 403, "closure-by-author")
-    closed = ok(await world.post("qc", path, closing, "qa-reviewer-2"))
+    r = await world.signed("qc", f"{path}/close", closing, "qa-reviewer")
+    problem(r, 403, "closure-by-author")
+    closed = ok(await world.signed("qc", f"{path}/close", closing, "qa-reviewer-2"))
     assert closed["state"] == "closed"
+    assert [(s["meaning"], s["signer_name"]) for s in closed["signatures"]] == [
+        ("approved", "Ruth Becker"),
+        ("approved", "Ruth Becker"),
+    ]
 
 
 @pytest.mark.requirement("21CFR11.10(g)", "21CFR11.100(a)", "21CFR11.200(a)(2)", "EU-PartIV.6.4")

@@ -135,6 +135,13 @@ async def test_three_journeys_end_to_end(
         panels = await get(f"{platform.qc}/panels?coi={remade}")
         assert sorted(p["status"] for p in panels) == ["in-specification", "out-of-specification"]
         assert all(p["deviation_id"] for p in panels if p["status"] == "out-of-specification")
+        # each panel's results signed by the analyst and reviewed (signed) by the QC reviewer
+        for panel in panels:
+            assert panel["review_status"] == "current", panel
+            meanings = {s["meaning"] for s in panel["signatures"]}
+            assert meanings == {"performed", "reviewed"}, panel["signatures"]
+        [released] = [p for p in panels if p["status"] == "in-specification"]
+        assert released["decision"]["signature"]["meaning"] == "released"
         bookings = await get(f"{platform.logistics}/bookings?coi={remade}")
         cancelled = {(b["kind"], b["attempt"]) for b in bookings if b["status"] == "cancelled"}
         assert {("shipment", 1), ("infusion-slot", 1)} <= cancelled, bookings

@@ -23,6 +23,8 @@ OTHER_COI = "CHA1B2C26000456"
 JOURNEY = Actor(user_id="journey-worker", role="system")
 ANALYST = as_user("u-analyst", "qc-analyst")
 QA = as_user("u-qa", "qa-reviewer")
+QA_2 = as_user("u-qa-2", "qa-reviewer", name="Quinn Second")
+REVIEWER = as_user("u-reviewer", "qc-reviewer", name="Rita Reviewer")
 # What a request without its own headers is sent as: a QC reviewer reads everything of QC.
 READER = as_user("u-test", "qc-reviewer")
 
@@ -116,8 +118,9 @@ async def post_result(
     headers: Mapping[str, str] = ANALYST,
     **extra: Any,
 ) -> httpx.Response:
+    """Enter (or correct) a result, signed by the analyst as they do (428, then signed)."""
     body = {"test_code": code, "value": value, **extra}
-    return await c.post(f"/panels/{panel_id}/results", json=body, headers=dict(headers))
+    return await signed(c, f"/panels/{panel_id}/results", body, dict(headers))
 
 
 async def post_all(

@@ -196,16 +196,45 @@ def test_out_of_specification_lists_each_failure() -> None:
 
 
 @pytest.mark.requirement("21CFR11.10(f)")
-def test_evaluation_happens_once_and_freezes_results() -> None:
+def test_evaluation_happens_once_and_a_later_correction_leaves_it_standing() -> None:
     panel = new_panel()
     fill(panel)
     panel.evaluate(AT, None)
-    with pytest.raises(Conflict) as err:
-        panel.record("viability", 90, None, "late correction", ANALYST, AT)
-    assert err.value.code == "panel-already-evaluated"
     with pytest.raises(Conflict):
         panel.evaluate(AT, None)
-    assert panel.record_dose(compute_dose(4.6e8, 40, 70), DOSE_CALCULATOR, AT) is None
+    # a result within its limit may be corrected (a transcription error the review found) ...
+    fixed = panel.record("viability", 90, None, "transcribed wrong", ANALYST, AT, "entry-error")
+    assert (fixed.revision, fixed.previous_value, fixed.within_limit) == (2, "85.2", True)
+    # ... within its limit only: the evaluation stands
+    with pytest.raises(Conflict) as err:
+        panel.record("viability", 60, None, "re-read", ANALYST, AT, "entry-error")
+    assert err.value.code == "correction-changes-evaluation"
+    assert err.value.extra["outcome"] == "in-specification"
+    # the dose follows a corrected CAR+ %, and may not cross its limit either
+    with pytest.raises(Conflict) as err:
+        panel.record_dose(compute_dose(4.6e8, 5, 70), DOSE_CALCULATOR, AT)
+    assert err.value.code == "correction-changes-evaluation"
+    dose = panel.record_dose(compute_dose(4.6e8, 40, 70), DOSE_CALCULATOR, AT)
+    assert dose is not None and dose.revision == 2 and dose.within_limit
+    # once QA decided on the lot, its results no longer change
+    with pytest.raises(Conflict) as err:
+        panel.record("cd3_pos", 91, None, "late", ANALYST, AT, "entry-error", lot_decided=True)
+    assert err.value.code == "lot-already-decided"
+    assert panel.status is PanelStatus.IN_SPECIFICATION and panel.revisions["viability"] == 2
+
+
+@pytest.mark.requirement("21CFR11.10(f)", "EU-PartIV.12")
+def test_a_failure_is_not_corrected_after_the_evaluation() -> None:
+    """An OOS result is the deviation's investigation, not an edit; the other results may
+    still be corrected within their limits."""
+    panel = new_panel()
+    fill(panel, viability=60)
+    panel.evaluate(AT, "dev-1")
+    with pytest.raises(Conflict) as err:
+        panel.record("viability", 75, None, "re-read", ANALYST, AT, "entry-error")
+    assert err.value.code == "correction-changes-evaluation"
+    assert err.value.extra["deviation_id"] == "dev-1"
+    assert panel.record("potency", 1300, None, "plate re-read", ANALYST, AT, "other").revision == 2
 
 
 # --- lot and deviations --------------------------------------------------------------------
@@ -270,10 +299,17 @@ def test_only_qa_closes_a_deviation_and_only_once() -> None:
     )
     with pytest.raises(Forbidden):
         dev.close("investigated", ANALYST, AT)
+    with pytest.raises(Conflict) as err:  # QA classifies it first
+        dev.close("investigated, no impact", QA, AT)
+    assert err.value.code == "deviation-not-classified"
+    dev.classify(Classification.MINOR, "no product contact", QA, AT)
     dev.close("investigated, no impact", QA, AT)
     assert dev.state == "closed"
     with pytest.raises(Conflict):
         dev.close("again", QA, AT)
+    with pytest.raises(Conflict) as err:
+        dev.classify(Classification.MAJOR, "reopened?", QA, AT)
+    assert err.value.code == "deviation-closed"
 
 
 def test_results_are_domain_events() -> None:

@@ -284,11 +284,17 @@ async def test_in_specification_panel(harness: ServiceHarness, client: httpx.Asy
     panel = (await client.get("/panels", params={"lot_id": "lot-1"})).json()[0]
     assert panel["status"] == "in-specification" and panel["pending"] == []
     assert panel["evaluated_at"] is not None
-    # Evaluated once: a correction is refused now.
+    # Evaluated once: a correction may follow while it leaves the evaluation standing ...
     r = await post_result(
         client, panel_id, "viability", 90, correction_reason="late", reason_code="other"
     )
-    problem(r, 409, "panel-already-evaluated")
+    assert r.status_code == 201 and r.json()["panel_status"] == "in-specification"
+    # ... and none that would change it
+    r = await post_result(
+        client, panel_id, "viability", 60, correction_reason="late", reason_code="other"
+    )
+    problem(r, 409, "correction-changes-evaluation")
+    assert len(await harness.published(PanelEvaluated)) == 1
 
 
 @pytest.mark.requirement("EU-PartIV.11.4")

@@ -13,7 +13,17 @@ from v2v_events.contracts.qc import (
 )
 from v2v_runtime.testing import ServiceHarness, signed
 
-from .support import ANALYST, COI, OTHER_COI, QA, order_panel, post_all, problem, review_trail
+from .support import (
+    ANALYST,
+    COI,
+    OTHER_COI,
+    QA,
+    order_panel,
+    post_all,
+    post_result,
+    problem,
+    review_trail,
+)
 
 
 async def decide(
@@ -42,17 +52,9 @@ async def test_release_issues_a_certificate_of_analysis(
 ) -> None:
     panel_id = await order_panel(harness)
     await post_all(client, panel_id, {"viability": 72})
-    late = await client.post(
-        f"/panels/{panel_id}/results",
-        json={
-            "test_code": "potency",
-            "value": 1300,
-            "correction_reason": "plate re-read",
-            "reason_code": "instrument-error",
-        },
-        headers=ANALYST,
-    )
-    problem(late, 409, "panel-already-evaluated")  # the certificate shows evaluated values
+    late = {"correction_reason": "plate re-read", "reason_code": "instrument-error"}
+    r = await post_result(client, panel_id, "potency", 300, **late)
+    problem(r, 409, "correction-changes-evaluation")  # the certificate shows evaluated values
     r = await decide(client, "release")
     assert r.status_code == 201, r.text
     out = r.json()
@@ -104,24 +106,20 @@ async def test_certificate_shows_corrected_results(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     panel_id = await order_panel(harness)
-    await client.post(
-        f"/panels/{panel_id}/results", json={"test_code": "cd3_pos", "value": 60}, headers=ANALYST
-    )
-    await client.post(
-        f"/panels/{panel_id}/results",
-        json={
-            "test_code": "cd3_pos",
-            "value": 91,
-            "correction_reason": "wrong gate",
-            "reason_code": "instrument-error",
-        },
-        headers=ANALYST,
-    )
+    await post_result(client, panel_id, "cd3_pos", 60)
+    fix = {"correction_reason": "wrong gate", "reason_code": "instrument-error"}
+    assert (await post_result(client, panel_id, "cd3_pos", 91, **fix)).status_code == 201
     await post_all(client, panel_id, skip=("cd3_pos",))
+    # after the evaluation too (within its limit): e.g. what the QC review found
+    fix = {"correction_reason": "sheet says 1250", "reason_code": "entry-error"}
+    assert (await post_result(client, panel_id, "potency", 1250, **fix)).status_code == 201
     cert_id = (await decide(client, "release")).json()["certificate_id"]
     cert = (await client.get(f"/certificates/{cert_id}")).json()
-    cd3 = next(r for r in cert["results"] if r["code"] == "cd3_pos")
-    assert (cd3["value"], cd3["corrected"], cd3["revisions"]) == ("91", True, 2)
+    shown = {r["code"]: (r["value"], r["corrected"], r["revisions"]) for r in cert["results"]}
+    assert shown["cd3_pos"] == ("91", True, 2) and shown["potency"] == ("1250", True, 2)
+    # QA decided: the results no longer change
+    r = await post_result(client, panel_id, "potency", 1300, **fix)
+    problem(r, 409, "lot-already-decided")
 
 
 @pytest.mark.requirement("21CFR11.10(g)", "EU-Annex11.15")
@@ -212,13 +210,16 @@ async def test_release_refused_while_a_major_deviation_is_open(
     assert [d.classification for d in opened] == ["minor", "major"]
     body = problem(await decide(client, "release"), 409, "open-deviation")
     assert body["deviation_ids"] == [major["deviation_id"]]
-    # Only QA closes a deviation; then the lot can be released.
+    # Only QA classifies and closes a deviation; then the lot can be released.
     close = f"/deviations/{major['deviation_id']}/close"
     problem(await client.post(close, json={"reason": "ok"}, headers=ANALYST), 403)
-    r = await client.post(close, json={"reason": "no impact on product"}, headers=QA)
+    classify = f"/deviations/{major['deviation_id']}/classification"
+    confirmed = {"classification": "major", "rationale": "product temperature unknown"}
+    assert (await signed(client, classify, confirmed, QA)).status_code == 200
+    r = await signed(client, close, {"reason": "no impact on product"}, QA)
     assert r.status_code == 200 and r.json()["state"] == "closed"
     assert r.json()["closed_by"]["role"] == "qa-reviewer"
-    problem(await client.post(close, json={"reason": "again"}, headers=QA), 409)
+    problem(await signed(client, close, {"reason": "again"}, QA), 409, "deviation-closed")
     cert_id = (await decide(client, "release")).json()["certificate_id"]
     cert = (await client.get(f"/certificates/{cert_id}")).json()
     assert {d["classification"]: d["state"] for d in cert["deviations"]} == {

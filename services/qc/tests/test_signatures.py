@@ -19,7 +19,7 @@ from v2v_runtime.db.tables import events
 from v2v_runtime.signatures.model import content_hash, refusals_stream
 from v2v_runtime.testing import ServiceHarness, as_user, signed, signing_password
 
-from .support import ANALYST, QA, order_panel, post_all, problem, review_trail
+from .support import ANALYST, PASSING, QA, order_panel, post_all, problem, review_trail
 
 DECISION = "/lots/lot-1/decision"
 RELEASE = {"decision": "release", "reason": "record, results and audit trail reviewed"}
@@ -236,7 +236,8 @@ async def test_a_moved_signature_is_caught_by_the_audit(
     async with harness.kit.uow() as uow:
         report = await verify(uow.session)
     assert report.ok, report.findings
-    assert report.signatures_checked == 2  # the trail review's and the release's
+    # the trail review, the release and every result entered on the two panels (signed too)
+    assert report.signatures_checked == 2 + 2 * len(PASSING)
     [*_, sig] = await stored(harness, "qc-lot:lot-1")
     moved = await move(harness, sig, "qc-lot:lot-2")
     async with harness.kit.uow() as uow:

@@ -1,6 +1,7 @@
 """Drive patient journeys through the services' public HTTP APIs only, doing what the
 people do: coordinators enroll, apheresis centers collect, couriers ship, specialists
-manufacture, QC analysts test, QA releases, treatment centers receive and infuse.
+manufacture, QC analysts test and QC reviewers review, QA releases, treatment centers receive
+and infuse. GMP acts are signed as people sign them (user id and password re-entered).
 
 Used by ``v2v demo`` and by the end-to-end tests.
 """
@@ -30,6 +31,7 @@ COURIER = "courier"
 RECEIVER = "materials-handler"
 SPECIALIST = "cell-therapy-specialist"
 ANALYST = "qc-analyst"
+QC_REVIEWER = "qc-reviewer"
 QA_REVIEWER = "qa-reviewer"
 NURSE = "infusion-nurse"
 SUPERVISOR = "manufacturing-supervisor"
@@ -342,8 +344,7 @@ class Driver:
             value = passing_value(tests[code])
             if oos and code == "viability":
                 value = float(tests[code]["min"]) - 12.0
-            await self._call(
-                "POST",
+            await self._signed(  # the analyst signs each result entered (performed)
                 f"{self.ep.qc}/panels/{pid}/results",
                 analyst,
                 {"test_code": code, "value": value, "unit": tests[code].get("unit")},
@@ -354,8 +355,14 @@ class Driver:
             return dict(got) if got.get("status") != "ordered" else None
 
         done = await self._until(f"evaluation of panel {pid}", evaluated)
-        self.log(f"{coi}: QC panel {pid}: {done['status']}")
-        return done
+        # a second person, the site's QC reviewer, reviews the results (signed: reviewed)
+        reviewed = await self._signed(
+            f"{self.ep.qc}/panels/{pid}/review",
+            self.person(QC_REVIEWER, site),
+            {"comment": "raw data, calculations and entries checked"},
+        )
+        self.log(f"{coi}: QC panel {pid}: {done['status']}, review {reviewed['review_status']}")
+        return dict(reviewed)
 
     async def release(self, coi: str, site: str, lot_id: str) -> str:
         """QA reviews the lot's audit trail (batch, custody, QC), then releases it, both

@@ -41,9 +41,11 @@ Machine clients (OAuth client credentials) hold only machine roles: they never s
 read patient identity and never dispose of material. The journey acts over Kafka only.
 
 Segregation of duties, enforced whatever the roles: whoever entered a QC result of a lot
-cannot release that lot (`release-by-result-author`); whoever opened a deviation cannot close
-it (`closure-by-author`); whoever performed a batch step cannot verify it
-(`verification-by-performer`).
+cannot review that panel's results (`review-by-analyst`) nor release the lot
+(`release-by-result-author`); whoever opened a deviation can neither classify it
+(`classification-by-author`) nor close it (`closure-by-author`); whoever performed a batch
+step cannot verify it (`verification-by-performer`). In a signed act the person
+who signs is the one acting (and so the one these rules check).
 """
 
 

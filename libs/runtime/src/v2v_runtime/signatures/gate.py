@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import rfc8785
 from sqlalchemy import func, select
 
 from ..auth.errors import AuthError
@@ -142,7 +143,14 @@ class Signing:
             statement=statement,
             values=values,
         )
-        digest = content_hash(content)
+        try:
+            digest = content_hash(content)
+        except rfc8785.CanonicalizationError:
+            raise DomainError(
+                "content-not-signable",
+                "the values of this act cannot be signed: a number in them has no exact JSON "
+                "form (RFC 8785: an integer beyond +-(2**53 - 1), or not finite)",
+            ) from None
         if request is None:
             raise SignatureRequired(
                 "signature-required",

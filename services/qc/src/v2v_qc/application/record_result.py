@@ -66,6 +66,7 @@ async def record_result(
         reasons.require(entry.reason_code)
     panel_repo = uow.repository(Panel)
     panel = await panel_repo.get(panel_id)
+    lot = await uow.repository(Lot).get(lot_stream(panel.lot_id))
     by = messages.who(who)
     event = panel.record(
         entry.test_code,
@@ -75,10 +76,10 @@ async def record_result(
         by,
         uow.clock.now(),
         reason_code=entry.reason_code,
+        lot_decided=lot.decision is not None,
     )
     await panel_repo.save(panel, by.model_dump())
     await uow.publish(messages.result_recorded(panel, event), subject=panel.coi)
-    lot = await uow.repository(Lot).get(lot_stream(panel.lot_id))
     computed, evaluation = await settle(uow, panel, lot)
     return Recorded(panel, [event, *computed], evaluation)
 

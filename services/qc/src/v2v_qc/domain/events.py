@@ -159,6 +159,20 @@ class PanelEvaluated(DomainEvent):
     evaluated_at: datetime
 
 
+class PanelReviewed(DomainEvent):
+    """A QC reviewer reviewed the panel's results as they stood: ``results`` names the
+    revision of each result reviewed, so a later correction makes this review stale."""
+
+    kind = "panel.reviewed"
+
+    panel_id: str
+    results: dict[str, int] = Field(description="test code -> revision reviewed")
+    outcome: PanelStatus
+    comment: str | None = None
+    reviewed_at: datetime
+    reviewed_by: Who
+
+
 # --- deviation stream -----------------------------------------------------------------
 
 
@@ -174,6 +188,24 @@ class DeviationOpened(DomainEvent):
     description: str
     opened_at: datetime
     opened_by: Who
+
+
+class DeviationClassified(DomainEvent):
+    """QA classified the deviation (the opener's classification was a proposal)."""
+
+    kind = "deviation.classified"
+
+    deviation_id: str
+    classification: Classification
+    previous: Classification  # the proposed one, or QA's earlier classification
+    reason: str = Field(min_length=1)  # the rationale (the audit trail's "why")
+    classified_at: datetime
+    classified_by: Who
+
+    def changes(self) -> list[Change]:
+        if self.previous is self.classification:
+            return []
+        return [Change(field="classification", old=self.previous, new=self.classification)]
 
 
 class DeviationClosed(DomainEvent):
@@ -221,6 +253,16 @@ class DeviationLinked(DomainEvent):
 
     lot_id: str
     coi: str
+    deviation_id: str
+    classification: Classification
+
+
+class LotDeviationClassified(DomainEvent):
+    """A deviation of the lot was classified by QA: whether it blocks release may change."""
+
+    kind = "lot.deviation-classified"
+
+    lot_id: str
     deviation_id: str
     classification: Classification
 
@@ -277,11 +319,14 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     PanelOrdered,
     ResultRecorded,
     PanelEvaluated,
+    PanelReviewed,
     DeviationOpened,
+    DeviationClassified,
     DeviationClosed,
     LotRegistered,
     PanelAssigned,
     DeviationLinked,
+    LotDeviationClassified,
     DeviationResolved,
     LotReleased,
     LotRejected,

@@ -1,4 +1,5 @@
-"""HTTP: QA release decisions, certificates of analysis, deviations."""
+"""HTTP: QA release decisions, certificates of analysis, deviations (classification and
+closure signed by QA)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from v2v_runtime.signatures.store import signatures_of
 
 from ...application import messages
 from ...application.deviations import (
-    ClosureEntry,
     DeviationEntry,
+    classify_deviation,
     close_deviation,
     open_deviation,
 )
@@ -27,6 +28,8 @@ from ...domain.lot import lot_stream
 from ...domain.trail_review import trail_review_stream
 from ..db import queries
 from .access import CertificateReader, QualityUnit, Reader, Reporter, require_lot, sees_lot
+from .deviation_acts import SignedClassification, SignedClosure, signed_deviation_act
+from .signing import SiteZone
 
 
 class CertificateView(Certificate):
@@ -110,18 +113,20 @@ def quality_router() -> APIRouter:
 
     @router.get("/deviations")
     async def list_deviations(
-        kit: Kit, caller: Reader, coi: str | None = None, lot_id: str | None = None
+        kit: Kit, caller: Reader, zone: SiteZone, coi: str | None = None, lot_id: str | None = None
     ) -> list[DeviationView]:
         if coi is None and lot_id is None:
             raise DomainError("filter-required", "give coi and/or lot_id")
         async with kit.sessions() as session:
-            found = await queries.deviation_views(session, coi=coi, lot_id=lot_id)
+            found = await queries.deviation_views(session, coi=coi, lot_id=lot_id, time_zone=zone)
             return [d for d in found if await sees_lot(session, caller, d.lot_id)]
 
     @router.get("/deviations/{deviation_id}")
-    async def get_deviation(kit: Kit, caller: Reader, deviation_id: str) -> DeviationView:
+    async def get_deviation(
+        kit: Kit, caller: Reader, zone: SiteZone, deviation_id: str
+    ) -> DeviationView:
         async with kit.sessions() as session:
-            found = await queries.deviation_view(session, deviation_id)
+            found = await queries.deviation_view(session, deviation_id, zone)
             if found is None or not await sees_lot(session, caller, found.lot_id):
                 raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
         return found
@@ -138,17 +143,56 @@ def quality_router() -> APIRouter:
 
     @router.post("/deviations/{deviation_id}/close")
     async def post_closure(
-        uow: NewUow, deviation_id: str, entry: ClosureEntry, caller: QualityUnit
+        uow: NewUow,
+        signing: SigningGate,
+        zone: SiteZone,
+        deviation_id: str,
+        entry: SignedClosure,
+        caller: QualityUnit,
     ) -> DeviationView:
-        """QA (role qa-reviewer) closes a deviation; it no longer blocks release. Who
+        """QA (role qa-reviewer) closes a classified deviation, signed (meaning approved;
+        without a signature: 428 with the content to sign); it no longer blocks release. Who
         opened it cannot close it."""
-        async with uow:
-            found = await queries.deviation_view(uow.session, deviation_id)
-            if found is None or not await sees_lot(uow.session, caller, found.lot_id):
-                raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
-            await close_deviation(uow, deviation_id, entry, caller.actor)
-            view = await queries.deviation_view(uow.session, deviation_id)
-        assert view is not None
-        return view
+        return await signed_deviation_act(
+            uow,
+            signing,
+            caller,
+            deviation_id,
+            entry,
+            zone,
+            statement=lambda d: (
+                f"I approve the closure of deviation {d.deviation_id} "
+                f"({d.classification.value}) of lot {d.lot_id}."
+            ),
+            act=lambda who: close_deviation(uow, deviation_id, entry, who),
+        )
+
+    @router.post("/deviations/{deviation_id}/classification")
+    async def post_classification(
+        uow: NewUow,
+        signing: SigningGate,
+        zone: SiteZone,
+        deviation_id: str,
+        entry: SignedClassification,
+        caller: QualityUnit,
+    ) -> DeviationView:
+        """QA (role qa-reviewer) classifies a deviation — confirming or changing the class
+        its opener proposed, with a rationale — signed (meaning approved); again if the
+        investigation changes it, while it is open. An open critical or major deviation
+        blocks the lot's release. Who opened it cannot classify it."""
+        return await signed_deviation_act(
+            uow,
+            signing,
+            caller,
+            deviation_id,
+            entry,
+            zone,
+            statement=lambda d: (
+                f"I classify deviation {d.deviation_id} of lot {d.lot_id} as "
+                f"{entry.classification.value}."
+            ),
+            act=lambda who: classify_deviation(uow, deviation_id, entry, who),
+            shown=lambda d: {"proposed_classification": d.proposed_classification.value},
+        )
 
     return router
