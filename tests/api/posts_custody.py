@@ -15,6 +15,7 @@ from v2v_runtime.testing import ServiceHarness
 from .support import (
     APHERESIS_NURSE,
     COORDINATOR,
+    COURIER,
     INFUSION_NURSE,
     MATERIALS_HANDLER,
     NOW,
@@ -24,6 +25,8 @@ from .support import (
     deliver,
     lot_produced,
     ok,
+    signed_call,
+    signed_ok,
 )
 
 CENTER, APHERESIS, SITE = "treatment-center-1", "apheresis-center-1", "manufacturing-site-1"
@@ -84,33 +87,36 @@ async def receive(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     unit = await collected(c)
     scan = {"unit_id": unit["unit_id"], "scanned_coi": unit["coi"], "scanned_din": unit["din"]}
     body = {**scan, "location": SITE, "location_kind": "manufacturing-site"}
-    return Call("/receipts", body, MATERIALS_HANDLER)
+    return await signed_call(c, "/receipts", body, MATERIALS_HANDLER)
 
 
 async def transfer(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    """In person: the apheresis nurse hands the unit over, the courier signs taking it."""
     unit = await collected(c)
     hand_off = {"from_party": APHERESIS, "to_party": "courier-1", "location": APHERESIS}
     body = {"unit_id": unit["unit_id"], **hand_off, "temperature_c": 5.0}
-    return Call("/transfers", body, APHERESIS_NURSE)
+    return await signed_call(c, "/transfers", body, APHERESIS_NURSE, {"counter_signature": COURIER})
 
 
 async def infuse(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     coi = (await ok(c, "/patients", enrollment(), COORDINATOR))["coi"]
     await deliver(h, lot_produced("LOT-1", ["BAG-1"], SITE))
     hand_off = {"from_party": SITE, "to_party": "courier-1", "location": SITE}
-    await ok(
+    await signed_ok(
         c,
         "/transfers",
         {"unit_id": "BAG-1", **hand_off, "temperature_c": -170.0},
         MATERIALS_HANDLER,
+        {"counter_signature": COURIER},
     )
     scan = {"unit_id": "BAG-1", "scanned_coi": coi, "location": CENTER}
-    await ok(c, "/receipts", {**scan, "location_kind": "treatment-center"}, COORDINATOR)
+    await signed_ok(c, "/receipts", {**scan, "location_kind": "treatment-center"}, COORDINATOR)
     times = {
         "thawed_at": (NOW - timedelta(minutes=60)).isoformat(),
         "infused_at": (NOW - timedelta(minutes=30)).isoformat(),
     }
-    return Call(f"/patients/{coi}/infusions", {"unit_ids": ["BAG-1"], **times}, INFUSION_NURSE)
+    body = {"unit_ids": ["BAG-1"], **times}
+    return await signed_call(c, f"/patients/{coi}/infusions", body, INFUSION_NURSE)
 
 
 async def correct_identity(h: ServiceHarness, c: httpx.AsyncClient) -> Call:

@@ -18,7 +18,7 @@ from v2v_runtime.testing import (
     ServiceHarness,
     StepClock,
     as_user,
-    signed,
+    cosigned,
     signing_password,
     token_subject,
 )
@@ -63,19 +63,44 @@ async def ok(client: httpx.AsyncClient, path: str, body: dict[str, Any], who: Wh
     return r.json()
 
 
-async def signed_ok(client: httpx.AsyncClient, path: str, body: dict[str, Any], who: Who) -> Any:
-    r = await signed(client, path, body, who)
+async def signed_ok(
+    client: httpx.AsyncClient,
+    path: str,
+    body: dict[str, Any],
+    who: Who,
+    also: dict[str, Who] | None = None,
+) -> Any:
+    """A signed act of ``who`` (``signature``); ``also``: who signs the act's other fields
+    (e.g. a handoff's receiving party, ``counter_signature``)."""
+    signers = {"signature": who, **(also or {})}
+    by_login = {field: token_subject(person) for field, person in signers.items()}
+    r = await cosigned(client, path, body, who, signers=by_login)
     assert r.is_success, r.text
     return r.json()
 
 
-async def signed_call(client: httpx.AsyncClient, path: str, body: dict[str, Any], who: Who) -> Call:
-    """The request of a signed act, as the signer sends it after seeing the content (428)."""
-    shown = await client.post(path, json=body, headers=who)
-    assert shown.status_code == 428, shown.text
-    password = signing_password(token_subject(who))
-    signature = {"content_hash": shown.json()["content_hash"], "username": token_subject(who)}
-    return Call(path, {**body, "signature": {**signature, "password": password}}, who)
+async def signed_call(
+    client: httpx.AsyncClient,
+    path: str,
+    body: dict[str, Any],
+    who: Who,
+    also: dict[str, Who] | None = None,
+) -> Call:
+    """The request of a signed act, as sent once each signer has seen their content (428)
+    and signed it: ``who`` in ``signature``, ``also`` in the fields they name."""
+    signers = {"signature": who, **(also or {})}
+    sent = dict(body)
+    while any(field not in sent for field in signers):
+        shown = await client.post(path, json=sent, headers=who)
+        assert shown.status_code == 428, shown.text
+        field = shown.json().get("field", "signature")
+        login = token_subject(signers[field])
+        sent[field] = {
+            "content_hash": shown.json()["content_hash"],
+            "username": login,
+            "password": signing_password(login),
+        }
+    return Call(path, sent, who)
 
 
 async def deliver(h: ServiceHarness, message: Any) -> None:
