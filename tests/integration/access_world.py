@@ -28,7 +28,7 @@ from v2v_runtime.auth.testing import LocalIssuer
 from v2v_runtime.authz import MACHINES, declared_roles
 from v2v_runtime.service import ServiceSpec
 from v2v_runtime.signatures.reauth import PasswordGrant
-from v2v_runtime.testing import ServiceHarness, signed
+from v2v_runtime.testing import ServiceHarness, cosigned
 
 PROBLEM = "urn:vein2vein:problem:"
 
@@ -98,12 +98,22 @@ class World:
             return await c.post(path, json=body, headers=await self.as_(who))
 
     async def signed(
-        self, service: str, path: str, body: Any, who: str, password: str = DEMO_PASSWORD
+        self,
+        service: str,
+        path: str,
+        body: Any,
+        who: str,
+        password: str = DEMO_PASSWORD,
+        also: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """A signed act of ``who`` (shown: 428; then signed with user id and password)."""
+        """A signed act of ``who`` (shown: 428; then signed with user id and password);
+        ``also``: the demo users signing the act's other fields (e.g. a handoff's receiving
+        party, ``counter_signature``), with the demo password."""
+        signers = {"signature": who, **(also or {})}
+        passwords = {name: DEMO_PASSWORD for name in signers} | {"signature": password}
         async with self.client(service) as c:
             headers = await self.as_(who)
-            return await signed(c, path, body, headers, signer=who, password=password)
+            return await cosigned(c, path, body, headers, signers=signers, passwords=passwords)
 
     async def get(self, service: str, path: str, who: str, **params: Any) -> httpx.Response:
         async with self.client(service) as c:
