@@ -28,7 +28,7 @@ COORDINATOR = as_user("u-test", "treatment-center-coordinator")
 APHERESIS_NURSE = as_user("u-apheresis", "apheresis-nurse", name="Anna Apheresis")
 INFUSION_NURSE = as_user("u-infusion", "infusion-nurse", name="Ines Infusion")
 MATERIALS_HANDLER = as_user("u-handler", "materials-handler", name="Mia Handler")
-COURIER = as_user("u-courier", "courier", name="Carl Courier")
+COURIER = as_user("u-carl", "courier", name="Carl Courier")
 ROLE_OF: list[tuple[str, str, dict[str, str]]] = [
     ("POST", "/collections", APHERESIS_NURSE),
     ("POST", "/infusions", INFUSION_NURSE),
@@ -38,7 +38,7 @@ ROLE_OF: list[tuple[str, str, dict[str, str]]] = [
 # Who signs each signed act by default: the handoff's releasing party (the manufacturing
 # site's materials handler) and receiving party (the courier); the receiver; the nurse.
 SIGNERS: list[tuple[str, dict[str, str]]] = [
-    ("/transfers", {"signature": "u-handler", "counter_signature": "u-courier"}),
+    ("/transfers", {"signature": "u-handler", "counter_signature": "u-carl"}),
     ("/receipts", {"signature": "u-handler"}),
     ("/infusions", {"signature": "u-infusion"}),
 ]

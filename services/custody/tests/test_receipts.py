@@ -168,7 +168,7 @@ async def test_transfers_make_the_chain_of_custody(custody: Custody) -> None:
         "temperature_c": 4.0,
     }
     # on one tablet: the apheresis nurse hands over, the courier takes over
-    parties = {"signature": "u-apheresis", "counter_signature": "u-courier"}
+    parties = {"signature": "u-apheresis", "counter_signature": "u-carl"}
     r = await custody.post("/transfers", handoff, signers=parties)
     assert r.status_code == 201, r.text
     transfer = r.json()

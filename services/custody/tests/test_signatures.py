@@ -28,9 +28,9 @@ from .support import (
 
 SIGNED = "v2v.signature.recorded"
 # People who authenticate fine, but whose role does not sign these acts.
-as_user("u-analyst", "qc-analyst")
+as_user("u-custody-analyst", "qc-analyst")
 as_user("u-coordinator-2", "treatment-center-coordinator", name="Cora Coordinator")
-BOTH = {"signature": "u-apheresis", "counter_signature": "u-courier"}
+BOTH = {"signature": "u-apheresis", "counter_signature": "u-carl"}
 
 
 async def collected(custody: Custody) -> tuple[str, str, dict[str, Any]]:
@@ -98,11 +98,11 @@ async def test_a_handoff_shows_each_party_what_they_sign_before_anyone_authentic
     assert await stored(custody, uid) == before
     assert await custody.harness.published(CustodyTransferred) == []
     # both sign: the handoff is recorded, the releasing party's act
-    both = {**once, "counter_signature": signature(counter, "u-courier")}
+    both = {**once, "counter_signature": signature(counter, "u-carl")}
     r = await custody.unsigned("/transfers", both)
     assert r.status_code == 201, r.text
     assert r.json()["actor"] == {"user_id": "u-apheresis", "role": "apheresis-nurse"}
-    assert sorted(reauth(custody).attempts) == ["u-apheresis", "u-courier"]
+    assert sorted(reauth(custody).attempts) == ["u-apheresis", "u-carl"]
     [published] = await custody.harness.published(CustodyTransferred)
     assert published.coi == coi and published.actor.user_id == "u-apheresis"
 
@@ -117,20 +117,20 @@ async def test_both_parties_signatures_carry_their_own_subject(custody: Custody)
     shown = r.json()["signatures"]
     assert [(s["meaning"], s["signer_id"], s["signer_name"], s["signer_role"]) for s in shown] == [
         ("performed", "u-apheresis", "Anna Apheresis", "apheresis-nurse"),
-        ("received", "u-courier", "Carl Courier", "courier"),
+        ("received", "u-carl", "Carl Courier", "courier"),
     ]
     [*_, act, performed, received] = await stored(custody, uid)
     assert act.event_type.endswith(".transferred")
     assert (performed.event_type, received.event_type) == (SIGNED, SIGNED)
-    for sig, who in ((performed, "u-apheresis"), (received, "u-courier")):
+    for sig, who in ((performed, "u-apheresis"), (received, "u-carl")):
         assert sig.payload["signer"]["user_id"] == who
         assert sig.actor["user_id"] == who
         # the session on the tablet is the courier's (the bearer token)
-        assert sig.payload["authentication"]["session_user_id"] == "u-courier"
+        assert sig.payload["authentication"]["session_user_id"] == "u-carl"
         assert sig.payload["authentication"]["components"] == ["user-id", "password"]
         assert sig.payload["content"]["record"]["version"] == act.version - 1
     chain = (await custody.get(f"/units/{uid}/transfers")).json()
-    assert [s["signer_id"] for s in chain[0]["signatures"]] == ["u-apheresis", "u-courier"]
+    assert [s["signer_id"] for s in chain[0]["signatures"]] == ["u-apheresis", "u-carl"]
     unit = (await custody.get(f"/units/{uid}")).json()
     assert [s["meaning"] for s in unit["signatures"]] == ["performed", "received"]
 
@@ -139,13 +139,13 @@ async def test_both_parties_signatures_carry_their_own_subject(custody: Custody)
 async def test_one_person_cannot_sign_both_sides_of_a_handoff(custody: Custody) -> None:
     _, uid, handoff = await collected(custody)
     before = await stored(custody, uid)
-    same = {"signature": "u-courier", "counter_signature": "u-courier"}
+    same = {"signature": "u-carl", "counter_signature": "u-carl"}
     r = await custody.post("/transfers", handoff, signers=same)
     assert_problem(r, 403, "handoff-to-self")
     # a party without a handoff role may not sign either side
     for signers in (
-        {"signature": "u-analyst", "counter_signature": "u-courier"},
-        {"signature": "u-apheresis", "counter_signature": "u-analyst"},
+        {"signature": "u-custody-analyst", "counter_signature": "u-carl"},
+        {"signature": "u-apheresis", "counter_signature": "u-custody-analyst"},
     ):
         r = await custody.post("/transfers", handoff, signers=signers)
         assert_problem(r, 403, "signer-not-allowed")
@@ -159,14 +159,14 @@ async def test_a_wrong_or_stale_counter_signature_acts_nothing(custody: Custody)
     shown = (await custody.unsigned("/transfers", handoff)).json()
     first = {**handoff, "signature": signature(shown, "u-apheresis")}
     counter = (await custody.unsigned("/transfers", first)).json()
-    wrong = {**first, "counter_signature": signature(counter, "u-courier", "not-the-couriers")}
+    wrong = {**first, "counter_signature": signature(counter, "u-carl", "not-the-couriers")}
     r = await custody.unsigned("/transfers", wrong)
     assert assert_problem(r, 403, "signature-authentication-failed")["failures"] == 1
-    [refused] = await stored(custody, refusals_stream("u-courier"))
+    [refused] = await stored(custody, refusals_stream("u-carl"))
     assert refused.payload["record_id"] == uid and refused.payload["meaning"] == "received"
     # the unit moves on (a refused scan is recorded on it) after both were shown it
     await custody.receive(uid, "CHA1B2C26000777", location=SITE, scanned_din="x")
-    stale = {**first, "counter_signature": signature(counter, "u-courier")}
+    stale = {**first, "counter_signature": signature(counter, "u-carl")}
     r = await custody.unsigned("/transfers", stale)
     assert assert_problem(r, 409, "signed-content-changed")["field"] == "signature"
     assert await custody.harness.published(CustodyTransferred) == []
@@ -192,7 +192,7 @@ async def test_the_receipt_is_signed_by_the_receiver(custody: Custody) -> None:
     assert shown["meaning"] == "received" and shown["content"]["values"]["unit_id"] == uid
     assert await custody.harness.published(UnitReceived) == []
     # an analyst authenticates, but receiving is not theirs to sign
-    r = await custody.post("/receipts", scan, signers={"signature": "u-analyst"})
+    r = await custody.post("/receipts", scan, signers={"signature": "u-custody-analyst"})
     assert_problem(r, 403, "signer-not-allowed")
     r = await custody.post("/receipts", scan)
     assert r.status_code == 201, r.text
@@ -279,7 +279,7 @@ async def test_the_views_show_the_signatures_in_the_sites_time(
     assert [u["signatures"] for u in listed] == [u["signatures"] for u in patient["units"]]
     chain = (await custody.get("/units/BAG-1/transfers")).json()
     assert [[s["signer_id"] for s in t["signatures"]] for t in chain] == [
-        ["u-handler", "u-courier"],
+        ["u-handler", "u-carl"],
         ["u-handler"],
     ]
 
