@@ -10,7 +10,8 @@ import httpx
 
 from v2v_custody.bootstrap import build
 from v2v_custody.settings import CustodySettings
-from v2v_runtime.testing import ServiceHarness
+from v2v_runtime.authz import Roles as R
+from v2v_runtime.testing import ServiceHarness, as_user
 
 from .support import (
     APHERESIS_NURSE,
@@ -30,6 +31,9 @@ from .support import (
 )
 
 CENTER, APHERESIS, SITE = "treatment-center-1", "apheresis-center-1", "manufacturing-site-1"
+# Who receives the product at the center and signs for it: a login of these scenarios alone
+# (signers are known by login process-wide; "u-coord" is registered at other sites elsewhere).
+CENTER_RECEIVER = as_user("u-tc-receiver", R.TREATMENT_CENTER_COORDINATOR, sites=[CENTER])
 
 
 def harness(tmp_path: Path) -> ServiceHarness:
@@ -110,7 +114,8 @@ async def infuse(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
         {"counter_signature": COURIER},
     )
     scan = {"unit_id": "BAG-1", "scanned_coi": coi, "location": CENTER}
-    await signed_ok(c, "/receipts", {**scan, "location_kind": "treatment-center"}, COORDINATOR)
+    arrival = {**scan, "location_kind": "treatment-center"}
+    await signed_ok(c, "/receipts", arrival, CENTER_RECEIVER)
     times = {
         "thawed_at": (NOW - timedelta(minutes=60)).isoformat(),
         "infused_at": (NOW - timedelta(minutes=30)).isoformat(),
