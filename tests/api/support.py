@@ -18,7 +18,7 @@ from v2v_runtime.testing import (
     ServiceHarness,
     StepClock,
     as_user,
-    signed,
+    cosigned,
     signing_password,
     token_username,
 )
@@ -70,9 +70,12 @@ async def signed_ok(
     body: dict[str, Any],
     who: Who,
     signer: str | None = None,
+    also: dict[str, Who] | None = None,
 ) -> Any:
-    """A signed act of ``who``'s session, signed by ``signer`` (by default ``who``)."""
-    r = await signed(client, path, body, who, signer=signer)
+    """A signed act of ``who``'s session, signed by ``signer`` (a login; by default ``who``)
+    in ``signature``; ``also``: who signs the act's other fields (e.g. a handoff's receiving
+    party, ``counter_signature``)."""
+    r = await cosigned(client, path, body, who, signers=_logins(who, signer, also))
     assert r.is_success, r.text
     return r.json()
 
@@ -83,16 +86,28 @@ async def signed_call(
     body: dict[str, Any],
     who: Who,
     signer: str | None = None,
+    also: dict[str, Who] | None = None,
 ) -> Call:
-    """The request of a signed act, as the signer sends it after seeing the content (428):
-    on ``who``'s session, signed by ``signer`` (by default ``who``)."""
-    shown = await client.post(path, json=body, headers=who)
-    assert shown.status_code == 428, shown.text
-    signer = signer or token_username(who)
-    signature = {"content_hash": shown.json()["content_hash"], "username": signer}
-    return Call(
-        path, {**body, "signature": {**signature, "password": signing_password(signer)}}, who
-    )
+    """The request of a signed act, as sent once each signer has seen their content (428)
+    and signed it: ``signer`` (by default ``who``) in ``signature``, ``also`` in the fields
+    they name."""
+    logins = _logins(who, signer, also)
+    sent = dict(body)
+    while any(field not in sent for field in logins):
+        shown = await client.post(path, json=sent, headers=who)
+        assert shown.status_code == 428, shown.text
+        field = shown.json().get("field", "signature")
+        sent[field] = {
+            "content_hash": shown.json()["content_hash"],
+            "username": logins[field],
+            "password": signing_password(logins[field]),
+        }
+    return Call(path, sent, who)
+
+
+def _logins(who: Who, signer: str | None, also: dict[str, Who] | None) -> dict[str, str]:
+    others = {field: token_username(person) for field, person in (also or {}).items()}
+    return {"signature": signer or token_username(who), **others}
 
 
 async def deliver(h: ServiceHarness, message: Any) -> None:

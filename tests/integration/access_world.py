@@ -28,7 +28,7 @@ from v2v_runtime.auth.testing import LocalIssuer
 from v2v_runtime.authz import MACHINES, declared_roles
 from v2v_runtime.service import ServiceSpec
 from v2v_runtime.signatures.reauth import PasswordGrant
-from v2v_runtime.testing import ServiceHarness, signed
+from v2v_runtime.testing import ServiceHarness, cosigned
 
 PROBLEM = "urn:vein2vein:problem:"
 
@@ -105,12 +105,17 @@ class World:
         who: str,
         password: str = DEMO_PASSWORD,
         signer: str | None = None,
+        also: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """A signed act on ``who``'s session (shown: 428; then signed with user id and
-        password by ``signer``, by default ``who``: another person on the same tablet)."""
+        password by ``signer``, by default ``who``: another person on the same tablet);
+        ``also``: the demo users signing the act's other fields (e.g. a handoff's receiving
+        party, ``counter_signature``), with the demo password."""
+        signers = {"signature": signer or who, **(also or {})}
+        passwords = {name: DEMO_PASSWORD for name in signers} | {"signature": password}
         async with self.client(service) as c:
             headers = await self.as_(who)
-            return await signed(c, path, body, headers, signer=signer or who, password=password)
+            return await cosigned(c, path, body, headers, signers=signers, passwords=passwords)
 
     async def review_trail(self, lot_id: str, coi: str, who: str) -> httpx.Response:
         """QA's audit-trail review of a lot: each service's head of the CoI as its trail

@@ -23,8 +23,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from v2v_cli.journeys import (
     ANALYST,
     COORDINATOR,
+    COURIER,
     LOGISTICS,
+    NURSE,
     QA_REVIEWER,
+    RECEIVER,
     SPECIALIST,
     Driver,
     Endpoints,
@@ -126,6 +129,22 @@ async def test_three_journeys_end_to_end(
             # the bags of a rejected lot are rejected in custody too
             if coi == cois[1]:
                 assert sum(u["status"] == "rejected" for u in final) == 2, units
+        # custody's acts are signed by the demo people who did them (subjects as records)
+        people = {w: await tokens.subject(w) for w in (RECEIVER, COURIER, COORDINATOR, NURSE)}
+        units = await get(f"{platform.custody}/patients/{straight}/units")
+        for bag in (u for u in units if u["kind"] == "final-product"):
+            chain = await get(f"{platform.custody}/units/{bag['unit_id']}/transfers")
+            assert [
+                [(s["meaning"], s["signer_id"]) for s in link["signatures"]] for link in chain
+            ] == [
+                [("performed", people[RECEIVER]), ("received", people[COURIER])],
+                [("received", people[COORDINATOR])],
+            ], chain
+        record = await get(f"{platform.custody}/patients/{straight}")
+        [infusion] = record["infusions"]
+        assert [(s["meaning"], s["signer_id"]) for s in infusion["signatures"]] == [
+            ("performed", people[NURSE])
+        ]
         # the failed lot of the re-manufactured journey was rejected, its bookings cancelled
         batches = await get(f"{platform.batch}/batches?coi={remade}")
         assert sorted(b["attempt"] for b in batches) == [1, 2]

@@ -67,7 +67,7 @@ async def test_matching_receipt_is_accepted(custody: Custody) -> None:
     assert [(t["kind"], t["from_party"], t["to_party"]) for t in chain] == [
         ("receipt", APHERESIS, SITE)
     ]
-    assert chain[0]["actor"] == {"user_id": "u-test", "role": "materials-handler"}
+    assert chain[0]["actor"] == {"user_id": "u-handler", "role": "materials-handler"}
 
 
 async def test_repeat_receipt_at_the_same_location_is_idempotent(custody: Custody) -> None:
@@ -108,7 +108,7 @@ async def test_mismatching_receipt_is_refused_and_recorded(
     assert refused.coi == coi  # the unit's own journey
     assert refused.unit_id == unit["unit_id"]
     assert refused.reason.startswith(reason)
-    assert refused.actor == Actor(user_id="u-test", role="materials-handler")
+    assert refused.actor == Actor(user_id="u-handler", role="materials-handler")
     assert await stream_types(custody, unit["unit_id"]) == [
         "custody.unit.registered",
         "custody.receipt.refused",
@@ -167,7 +167,9 @@ async def test_transfers_make_the_chain_of_custody(custody: Custody) -> None:
         "location": APHERESIS,
         "temperature_c": 4.0,
     }
-    r = await custody.post("/transfers", handoff)
+    # on one tablet: the apheresis nurse hands over, the courier takes over
+    parties = {"signature": "u-apheresis", "counter_signature": "u-carl"}
+    r = await custody.post("/transfers", handoff, signers=parties)
     assert r.status_code == 201, r.text
     transfer = r.json()
     assert (transfer["coi"], transfer["kind"], transfer["to_party"]) == (
@@ -177,7 +179,7 @@ async def test_transfers_make_the_chain_of_custody(custody: Custody) -> None:
     )
     [published] = await custody.harness.published(CustodyTransferred)
     assert (published.transfer_id, published.temperature_c) == (transfer["transfer_id"], 4.0)
-    assert published.actor == Actor(user_id="u-test", role="courier")
+    assert published.actor == Actor(user_id="u-apheresis", role="apheresis-nurse")
     assert (await custody.get(f"/units/{uid}")).json()["status"] == "in-transit"
 
     # Only the holder can hand the unit on.

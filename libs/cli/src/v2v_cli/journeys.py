@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -35,6 +35,7 @@ QC_REVIEWER = "qc-reviewer"
 QA_REVIEWER = "qa-reviewer"
 NURSE = "infusion-nurse"
 SUPERVISOR = "manufacturing-supervisor"
+COURIER_COMPANY = "cryo-courier-eu"  # the party custody hands units to for transport
 
 STEPS = (
     "selection",
@@ -141,21 +142,35 @@ class Driver:
         return resp.json()
 
     async def _signed(
-        self, url: str, who: str, body: dict[str, Any], signer: str | None = None
+        self,
+        url: str,
+        who: str,
+        body: dict[str, Any],
+        signer: str | None = None,
+        also: Mapping[str, str] | None = None,
     ) -> Any:
-        """A signed act, as a person signs it: the service shows the content (428), the
-        person signs its hash with their user id and password (re-authenticated at the
-        provider by the service). On ``who``'s session; ``signer`` (by default ``who``)
-        signs — a second person on the same tablet."""
-        shown = await self.http.post(url, headers=await self.headers(who), json=body)
-        if shown.status_code != 428:
-            raise JourneyError(f"POST {url} -> {shown.status_code} (expected 428): {shown.text}")
-        signature = {
-            "content_hash": shown.json()["content_hash"],
-            "username": signer or who,
-            "password": DEMO_PASSWORD,
-        }
-        return await self._call("POST", url, who, {**body, "signature": signature})
+        """A signed act, as people sign it: the service shows each signer the content (428,
+        naming the request field it is for), each signs its hash with their own user id and
+        password (re-authenticated at the provider by the service). ``who`` is signed in;
+        ``signer`` (by default ``who``; or another person on the same tablet) signs
+        ``signature``; ``also`` names who signs the act's other fields (a handoff's
+        receiving party, on the same tablet: ``counter_signature``)."""
+        signers = {"signature": signer or who, **(also or {})}
+        headers = await self.headers(who)
+        sent = dict(body)
+        while any(name not in sent for name in signers):
+            shown = await self.http.post(url, headers=headers, json=sent)
+            name = shown.json().get("field", "signature") if shown.status_code == 428 else None
+            if name not in signers or name in sent:
+                raise JourneyError(
+                    f"POST {url} -> {shown.status_code} (expected 428): {shown.text}"
+                )
+            sent[name] = {
+                "content_hash": shown.json()["content_hash"],
+                "username": signers[name],
+                "password": DEMO_PASSWORD,
+            }
+        return await self._call("POST", url, who, sent)
 
     async def _until(
         self, what: str, probe: Callable[[], Awaitable[T | None]], wait_s: float | None = None
@@ -236,19 +251,28 @@ class Driver:
         return await self._until(f"{direction} shipment {attempt} of {coi}", find)
 
     async def ship(
-        self, coi: str, p: Patient, direction: str, attempt: int, temps: list[float]
+        self,
+        coi: str,
+        p: Patient,
+        direction: str,
+        attempt: int,
+        temps: list[float],
+        units: Sequence[str] = (),
     ) -> None:
         # the courier serving where the shipment starts
         origin = p.apheresis_center if direction == "inbound" else p.manufacturing_site
         courier = self.person(COURIER, origin)
         s = await self.shipment(coi, direction, attempt, courier)
         sid = s["shipment_id"]
+        releasing = self.person(APHERESIS_NURSE if direction == "inbound" else RECEIVER, origin)
+        for unit_id in units:
+            await self.hand_over(unit_id, origin, releasing, courier, temps[0])
         picked = datetime.now(UTC) - timedelta(minutes=len(temps) * 10 + 5)
         await self._call(
             "POST",
             f"{self.ep.logistics}/shipments/{sid}/pickup",
             courier,
-            {"courier": "cryo-courier-eu", "picked_up_at": picked.isoformat()},
+            {"courier": COURIER_COMPANY, "picked_up_at": picked.isoformat()},
         )
         readings = [
             {"at": (picked + timedelta(minutes=10 * (i + 1))).isoformat(), "temperature_c": t}
@@ -261,6 +285,25 @@ class Driver:
             {"delivered_at": now(), "readings": readings},
         )
         self.log(f"{coi}: {direction} shipment {sid} delivered")
+
+    async def hand_over(
+        self, unit_id: str, site: str, releasing: str, receiving: str, temperature_c: float
+    ) -> None:
+        """The site hands the unit to the courier in person, both signing on one tablet: the
+        site's person (performed), then the courier (received)."""
+        await self._signed(
+            f"{self.ep.custody}/transfers",
+            releasing,
+            {
+                "unit_id": unit_id,
+                "from_party": site,
+                "to_party": COURIER_COMPANY,
+                "location": site,
+                "temperature_c": temperature_c,
+            },
+            also={"counter_signature": receiving},
+        )
+        self.log(f"{unit_id}: handed over to {COURIER_COMPANY} at {site}")
 
     async def receive(
         self, coi: str, unit_id: str, din: str | None, location: str, kind: str
@@ -275,9 +318,10 @@ class Driver:
         }
         if din:
             body["scanned_din"] = din
-        # a manufacturing site's materials handler; at a treatment center, its coordinator
+        # a manufacturing site's materials handler; at a treatment center, its coordinator;
+        # who receives signs the receipt
         who = self.person(COORDINATOR if kind == "treatment-center" else RECEIVER, location)
-        await self._call("POST", f"{self.ep.custody}/receipts", who, body)
+        await self._signed(f"{self.ep.custody}/receipts", who, body)
         self.log(f"{coi}: {unit_id} received at {location}")
 
     async def manufacture(self, coi: str, site: str, attempt: int, retained: int) -> dict[str, Any]:
@@ -435,8 +479,7 @@ class Driver:
 
     async def infuse(self, coi: str, center: str, bag_ids: list[str]) -> None:
         thawed = datetime.now(UTC) - timedelta(minutes=40)
-        await self._call(
-            "POST",
+        await self._signed(  # signed by the infusing nurse
             f"{self.ep.custody}/patients/{coi}/infusions",
             self.person(NURSE, center),
             {
@@ -454,7 +497,7 @@ class Driver:
         collection = 1
         while True:
             col = await self.collect(coi, p, collection)
-            await self.ship(coi, p, "inbound", collection, [4.1, 4.6, 5.2, 4.8])
+            await self.ship(coi, p, "inbound", collection, [4.1, 4.6, 5.2, 4.8], [col["unit_id"]])
             if collection in plan.late_collection_attempts:
                 self.log(f"{coi}: receipt of {col['unit_id']} held back: the window will pass")
                 collection += 1
@@ -476,7 +519,7 @@ class Driver:
                     break
                 await self.withdraw_and_decide(coi, ms, lot["lot_id"], "remanufacture")
             attempt += 1
-        await self.ship(coi, p, "outbound", attempt, [-186.0, -183.5, -181.2])
+        await self.ship(coi, p, "outbound", attempt, [-186.0, -183.5, -181.2], lot["bag_ids"])
         for bag in lot["bag_ids"]:
             await self.receive(coi, bag, None, p.treatment_center, "treatment-center")
         await self.infuse(coi, p.treatment_center, lot["bag_ids"])

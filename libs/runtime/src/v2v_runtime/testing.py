@@ -250,6 +250,36 @@ async def signed(
     return await client.post(url, json={**body, "signature": signature}, headers=headers)
 
 
+async def cosigned(
+    client: httpx.AsyncClient,
+    url: str,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str] | None = None,
+    *,
+    signers: Mapping[str, str],
+    passwords: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """POST an act several people sign (e.g. both parties of a handoff on one tablet): each
+    428 names the request field still unsigned (``field``; ``signature`` if it names none),
+    which ``signers[field]`` (a login) signs with their password (``passwords[field]``, by
+    default ``signing_password``). Returns the first answer that is not such a 428."""
+    sent = dict(body)
+    while True:
+        r = await client.post(url, json=sent, headers=headers)
+        if r.status_code != 428:
+            return r
+        shown = r.json()
+        field = shown.get("field", "signature")
+        if field in sent or field not in signers:
+            return r
+        who = signers[field]
+        sent[field] = {
+            "content_hash": shown["content_hash"],
+            "username": who,
+            "password": (passwords or {}).get(field) or signing_password(who),
+        }
+
+
 def token_username(headers: Mapping[str, str]) -> str:
     """The login of the person whose bearer token ``headers`` carry (what they sign with)."""
     token = headers["Authorization"].removeprefix("Bearer ")

@@ -175,8 +175,17 @@ RUNTIME_EVENTS: tuple[type[DomainEvent], ...] = (
 RUNTIME_PREFIX = "v2v"
 
 
+STREAM_ID_MAX = 200  # = the event store's stream ids (v2v_streams.stream_id)
+
+
 def refusals_stream(username: str) -> str:
-    return f"signing-{username.lower()}"
+    """Where an account's failed signings are counted: by login; a login too long for a
+    stream id (a provider may allow 255 characters) by its SHA-256."""
+    name = username.lower()
+    stream = f"signing-{name}"
+    if len(stream) <= STREAM_ID_MAX:
+        return stream
+    return f"signing-sha256-{hashlib.sha256(name.encode()).hexdigest()}"
 
 
 def check_signature(

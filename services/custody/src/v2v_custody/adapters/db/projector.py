@@ -122,6 +122,7 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     flags=list(event.flags),
                     recorded_at=event.recorded_at,
                     late=event.late,
+                    position=stored.position,
                     **_actor(stored),
                 )
             )

@@ -155,6 +155,7 @@ infusions = Table(
     Column("actor_user_id", String(128), nullable=False),
     Column("actor_role", String(64), nullable=False),
     Column("late", Boolean, nullable=False, server_default=false()),  # custody_0004
+    Column("position", Position),  # custody_0005; empty on rows from before (never signed)
 )
 
 READ_MODELS: tuple[Table, ...] = (patients, collections, units, transfers, receipts, infusions)
