@@ -922,6 +922,7 @@ EVERY_SIGNING_VALUE: dict[str, Any] = {
     "clientId": "v2v-sign",
     "clientSecret": {"existingSecret": "signing-client", "key": "client-secret"},
     "tokenUrl": "https://login.site.example/realms/v2v/protocol/openid-connect/token",
+    "scope": "openid api://vein2vein/.default",
     "oneComponentInSession": True,
     "sessionIdleMinutes": 20,
     "failuresBeforeNotice": 4,
@@ -960,6 +961,7 @@ def test_every_signing_value_reaches_the_runtime_settings(
         assert s.client_secret is not None
         assert s.client_secret.get_secret_value() == "from-the-secret"
         assert s.token_url == EVERY_SIGNING_VALUE["tokenUrl"]
+        assert s.scope == EVERY_SIGNING_VALUE["scope"]
         assert s.one_component_in_session is True
         assert (s.session_idle_minutes, s.failures_before_notice, s.failure_window_minutes) == (
             20,
@@ -993,6 +995,7 @@ def test_only_the_api_pods_get_signing_settings() -> None:
         for n in (
             "CLIENT_ID",
             "TOKEN_URL",
+            "SCOPE",
             "ONE_COMPONENT_IN_SESSION",
             "SESSION_IDLE_MINUTES",
             "FAILURES_BEFORE_NOTICE",

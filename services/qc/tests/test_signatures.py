@@ -24,6 +24,7 @@ from .support import ANALYST, PASSING, QA, order_panel, post_all, problem, revie
 DECISION = "/lots/lot-1/decision"
 RELEASE = {"decision": "release", "reason": "record, results and audit trail reviewed"}
 QA_2 = as_user("u-qa-2", "qa-reviewer", name="Quinn Second")
+AUDITOR = as_user("u-auditor-sig", "auditor")
 
 
 class Notices:
@@ -142,6 +143,12 @@ async def test_wrong_passwords_are_refused_counted_recorded_and_reported(
     assert refusals[0].payload["record_id"] == "qc-lot:lot-1"
     [(subject, text)] = notices.sent  # at the third failure (the default threshold)
     assert "u-qa" in subject and "3 failed" in text
+    # in the audit trail, for the quality unit and inspectors
+    params = {"record": refusals_stream("u-qa"), "type": "v2v.signature.refused"}
+    trail = await client.get("/audit-trail", params=params, headers=AUDITOR)
+    assert [e["values"]["reason"] for e in trail.json()["entries"]] == [
+        "wrong user id or password"
+    ] * 3
     # the lot is still undecided: the right password signs
     assert (await signed(client, DECISION, RELEASE, QA)).status_code == 201
 

@@ -230,6 +230,7 @@ Secret reference in the API containers' env. Returns YAML (empty when nothing is
 {{- $settings := dict
   "CLIENT_ID" $s.clientId
   "TOKEN_URL" $s.tokenUrl
+  "SCOPE" $s.scope
   "ONE_COMPONENT_IN_SESSION" $s.oneComponentInSession
   "SESSION_IDLE_MINUTES" $s.sessionIdleMinutes
   "FAILURES_BEFORE_NOTICE" $s.failuresBeforeNotice

@@ -81,7 +81,7 @@ def audit_trail_router(service: str, spec: AuditTrailSpec) -> APIRouter:
         """Who did what, when and why — with old -> new values, observed times, late
         entries — and the hash-chain verification of the records shown (JSON or CSV)."""
         _check_range(recorded_from, recorded_to)
-        if event_type is not None and not event_type.startswith(f"{service}."):
+        if event_type is not None and not event_type.startswith((f"{service}.", "v2v.")):
             event_type = f"{service}.{event_type}"
         async with uow:
             port = spec.scope(uow.session)

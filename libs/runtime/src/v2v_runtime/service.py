@@ -196,6 +196,7 @@ class ServiceKit:
                 token_url=settings.token_url,
                 discovery_url=verifier.settings.discovery,
                 client_id=settings.client_id,
+                scope=settings.scope,
                 client_secret=(
                     None
                     if settings.client_secret is None

@@ -33,13 +33,16 @@ class PasswordGrant:
         discovery_url: str,
         client_id: str,
         client_secret: str | None,
+        scope: str = "openid",
         timeout_s: float = 5,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._url = token_url  # else found through discovery at the first signing
         self._discovery_url = discovery_url
         self._client_id = client_id
         self._secret = client_secret
-        self._http = httpx.AsyncClient(timeout=timeout_s)
+        self._scope = scope
+        self._http = httpx.AsyncClient(timeout=timeout_s, transport=transport)
 
     async def token(self, username: str, password: str) -> str:
         form = {
@@ -47,7 +50,7 @@ class PasswordGrant:
             "client_id": self._client_id,
             "username": username,
             "password": password,
-            "scope": "openid",
+            "scope": self._scope,
         }
         if self._secret is not None:
             form["client_secret"] = self._secret
@@ -57,10 +60,18 @@ class PasswordGrant:
             resp = await self._http.post(self._url, data=form)
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(f"the signing provider cannot be reached: {exc}") from exc
+        error = _error_of(resp)
+        if resp.status_code in (400, 401) and error == "invalid_grant":
+            # wrong password, unknown user, locked or disabled account: the provider does
+            # not say which, nor do we.
+            raise BadCredentials(error)
         if resp.status_code in (400, 401):
-            # invalid_grant: wrong password, unknown user, locked or disabled account; the
-            # provider does not say which, nor do we.
-            raise BadCredentials(resp.json().get("error", "invalid_grant"))
+            # invalid_client, unauthorized_client, invalid_scope…: the site's signing client
+            # is misconfigured (secret, direct grants off) — not the signer's failure.
+            raise ProviderUnavailable(
+                f"the signing client {self._client_id!r} was refused by the provider "
+                f"({error or resp.status_code}): check V2V_SIGNING_CLIENT_ID/_SECRET/_SCOPE"
+            )
         if resp.status_code != 200:
             raise ProviderUnavailable(f"the signing provider answered {resp.status_code}")
         token = resp.json().get("access_token")
@@ -80,3 +91,12 @@ async def token_endpoint(http: httpx.AsyncClient, discovery_url: str) -> str:
     if not isinstance(url, str):
         raise ProviderUnavailable(f"{discovery_url} names no token_endpoint")
     return url
+
+
+def _error_of(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else ""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +17,11 @@ class SigningSettings(BaseSettings):
         "password grant; confidential)",
     )
     client_secret: SecretStr | None = Field(None, description="that client's secret")
+    scope: str = Field(
+        "openid",
+        description="scopes asked for at signing; the token must be for the API (its audience): "
+        "e.g. Entra ID: 'api://<api-app-id>/.default'",
+    )
     token_url: str | None = Field(
         None, description="the provider's token endpoint, if not the discovery document's"
     )
@@ -39,3 +46,12 @@ class SigningSettings(BaseSettings):
     time_zone: str = Field(
         "UTC", description="the site's time zone (IANA) signatures are shown in, beside UTC"
     )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+        return value
