@@ -67,7 +67,7 @@ async def ready_lot(world: World, lot_id: str, mrn: str) -> str:
     panel_id = await lot_with_panel(world, 1, coi, lot_id)
     for code, value in PASSING.items():
         body = {"test_code": code, "value": value}
-        ok(await world.post("qc", f"/panels/{panel_id}/results", body, "qc-analyst"))
+        ok(await world.signed("qc", f"/panels/{panel_id}/results", body, "qc-analyst"))
     ok(await world.review_trail(lot_id, coi, "qa-reviewer"))  # signed at Keycloak
     return coi
 
