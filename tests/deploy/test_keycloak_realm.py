@@ -117,7 +117,7 @@ def test_accounts_are_unique_and_never_renamed_or_self_registered() -> None:
     assert len(emails) == len(set(emails))
 
 
-@pytest.mark.requirement("21CFR11.300(b)", "21CFR11.300(d)", "EU-Annex11.12.3")
+@pytest.mark.requirement("21CFR11.300(b)", "21CFR11.300(d)", "EU-Annex11.12.3", "21CFR11.200(a)(3)")
 def test_password_policy_lockout_and_otp() -> None:
     policy = REALM["passwordPolicy"]
     length = int(re.search(r"length\((\d+)\)", policy).group(1))  # type: ignore[union-attr]

@@ -332,7 +332,9 @@ async def test_who_opened_a_deviation_cannot_close_it(world: World) -> None:
     ]
 
 
-@pytest.mark.requirement("21CFR11.10(g)", "21CFR11.100(a)", "21CFR11.200(a)(2)", "EU-PartIV.6.4")
+@pytest.mark.requirement(
+    "21CFR11.10(g)", "21CFR11.100(a)", "21CFR11.200(a)(2)", "EU-PartIV.6.4", "EU-Annex11.6"
+)
 async def test_a_second_person_verifies_a_batch_step_on_the_performers_tablet(
     world: World,
 ) -> None:

@@ -48,6 +48,7 @@ async def entries(world: World, service: str, who: str, **params: Any) -> list[A
     return found
 
 
+@pytest.mark.requirement("21CFR11.10(b)", "21CFR11.10(e)", "21CFR11.10(g)", "EU-Annex11.9")
 async def test_custody_trail_for_inspectors_coordinators_and_other_sites(world: World) -> None:
     coi = await enrolled(world, 1, "MRN-TRAIL-1")
     correction = {
@@ -85,6 +86,7 @@ async def test_custody_trail_for_inspectors_coordinators_and_other_sites(world: 
     assert coi not in {e["coi"] for e in await entries(world, "custody", COORDINATOR[2])}
 
 
+@pytest.mark.requirement("21CFR11.10(g)")
 async def test_qc_trail_follows_the_lots_sites(world: World) -> None:
     one, two = await enrolled(world, 1, "MRN-TRAIL-Q1"), await enrolled(world, 2, "MRN-TRAIL-Q2")
     panel_one = await lot_with_panel(world, 1, one, "lot-trail-1")
@@ -97,6 +99,7 @@ async def test_qc_trail_follows_the_lots_sites(world: World) -> None:
     assert {one, two} <= everything
 
 
+@pytest.mark.requirement("21CFR11.10(b)", "21CFR11.10(e)")
 async def test_the_trail_and_its_filters_on_sqlite_and_postgresql(producer_db: str) -> None:
     """The same queries (JSON user filter, record-time range, paging, chain check) on both
     stores a service may run on."""

@@ -61,7 +61,7 @@ def handoff(unit_id: str, site: str, temperature_c: float) -> dict[str, Any]:
     }
 
 
-@pytest.mark.requirement("21CFR11.100(a)", "21CFR11.200(a)(2)", "EU-Annex11.14(a)")
+@pytest.mark.requirement("21CFR11.100(a)", "21CFR11.200(a)(2)", "EU-Annex11.14(a)", "21CFR11.10(g)")
 async def test_custody_acts_are_signed_by_the_people_who_do_them(world: World) -> None:
     now = datetime.now(UTC)
     enrolment = {

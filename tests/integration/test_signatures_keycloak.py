@@ -82,7 +82,9 @@ async def refusals(world: World, username: str) -> list[Any]:
         return list(rows)
 
 
-@pytest.mark.requirement("21CFR11.100(a)", "21CFR11.200(a)(1)(ii)", "21CFR11.200(a)(2)")
+@pytest.mark.requirement(
+    "21CFR11.100(a)", "21CFR11.200(a)(1)(ii)", "21CFR11.200(a)(2)", "EU-Annex11.15"
+)
 async def test_a_second_person_signs_on_anothers_session(world: World) -> None:
     await ready_lot(world, "lot-sign-1", "MRN-SIGN-1")
     release = {"decision": "release", "reason": "record, results and trail reviewed"}

@@ -155,6 +155,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await h.close()
 
 
+@pytest.mark.requirement("21CFR11.10(b)", "21CFR11.10(e)", "EU-Annex11.9")
 async def test_each_entry_says_who_what_when_why_and_old_to_new(world: World) -> None:
     r = await world.trail(AUDITOR, coi=COI_1)
     assert r.status_code == 200, r.text
@@ -197,6 +198,7 @@ async def test_each_entry_says_who_what_when_why_and_old_to_new(world: World) ->
     assert r.headers["x-v2v-chain"] == "ok"
 
 
+@pytest.mark.requirement("21CFR11.10(b)", "21CFR11.10(e)", "EU-Annex11.9")
 async def test_filters_by_record_user_type_and_record_time(world: World) -> None:
     def keys(entries: list[Any]) -> list[tuple[str, int]]:
         return [(e["record"], e["version"]) for e in entries]
@@ -228,6 +230,7 @@ async def test_bad_filters_are_problems(world: World) -> None:
         assert r.json()["type"] == f"urn:vein2vein:problem:{code}", r.text
 
 
+@pytest.mark.requirement("21CFR11.10(b)")
 async def test_pages_follow_the_recorded_order(world: World) -> None:
     r = await world.trail(AUDITOR, limit=2)
     first = r.json()
@@ -241,6 +244,7 @@ async def test_pages_follow_the_recorded_order(world: World) -> None:
     assert (await world.trail(AUDITOR, after=after, limit=10)).json()["next_after"] is None
 
 
+@pytest.mark.requirement("21CFR11.10(g)")
 async def test_a_caller_sees_the_cois_of_their_sites_only(world: World) -> None:
     site2 = await world.entries(SITE2_AUDITOR)
     assert [e["record"] for e in site2] == ["sample-2"]  # not site 1, not the unknown stream
@@ -265,6 +269,7 @@ async def test_a_site_callers_scan_is_bounded_and_resumable(
     assert seen == ["sample-2"]
 
 
+@pytest.mark.requirement("21CFR11.10(g)")
 async def test_identity_is_redacted_unless_the_caller_may_read_it(world: World) -> None:
     [redacted] = await world.entries(AUDITOR, record="secret-1")
     assert redacted["redacted"] is True
@@ -300,6 +305,7 @@ def rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
+@pytest.mark.requirement("21CFR11.10(b)", "EU-Annex11.9")
 async def test_csv_has_stable_columns_and_rfc4180_quoting(world: World) -> None:
     r = await world.trail(AUDITOR, coi=COI_1, format="csv")
     assert r.status_code == 200, r.text
@@ -328,6 +334,7 @@ async def test_a_formula_in_free_text_is_not_run_by_a_spreadsheet(world: World) 
     assert (await world.entries(record="sample-2"))[-1]["reason"] == "=HYPERLINK(1)"  # JSON: as is
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)", "21CFR11.10(e)")
 async def test_an_altered_record_is_reported_with_where(world: World) -> None:
     async with world.harness.kit.sessions() as s, s.begin():
         await s.execute(

@@ -56,6 +56,7 @@ async def test_a_refused_signing_client_is_the_sites_problem(status: int, error:
         await grant(status, {"error": error}, []).token("qa", "pw")
 
 
+@pytest.mark.requirement("EU-Annex11.14(c)")
 def test_the_sites_time_zone_is_checked_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("V2V_SIGNING_TIME_ZONE", "Europe/Berlin")
     assert SigningSettings().time_zone == "Europe/Berlin"

@@ -27,6 +27,7 @@ def test_the_packaged_codes() -> None:
     assert codes.require("other") == "other"
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9")
 def test_an_unknown_code_names_the_field_and_the_allowed_codes() -> None:
     codes = load_reason_codes()
     with pytest.raises(DomainError) as refused:
@@ -54,6 +55,7 @@ def test_a_broken_file_is_refused_naming_it(tmp_path: Path, content: str) -> Non
         load_reason_codes(path)
 
 
+@pytest.mark.requirement("EU-Annex11.9")
 async def test_a_site_configures_its_own_codes(tmp_path: Path) -> None:
     path = tmp_path / "site-reasons.v3.json"
     path.write_text(json.dumps(OWN))

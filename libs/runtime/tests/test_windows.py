@@ -21,6 +21,7 @@ def test_times_within_the_window_pass(value: datetime) -> None:
     WINDOW.check(value, NOW, field="picked_up_at", what="pickup")
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-PartIV.6.1")
 @pytest.mark.parametrize(
     ("value", "code"),
     [
@@ -60,6 +61,7 @@ def test_dates_within_a_range() -> None:
         assert refused.value.extra["field"] == "earliest_collection"
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-PartIV.6.1")
 def test_an_entry_recorded_beyond_the_gap_is_late() -> None:
     window = ReportedTimeWindow(timedelta(minutes=5), timedelta(days=90), timedelta(minutes=60))
     assert not window.is_late(NOW - timedelta(minutes=60), NOW)  # at the gap: on time
@@ -69,6 +71,7 @@ def test_an_entry_recorded_beyond_the_gap_is_late() -> None:
         ReportedTimeWindow(timedelta(0), timedelta(days=1), timedelta(0))
 
 
+@pytest.mark.requirement("21CFR11.10(e)")
 def test_the_late_entry_gap_is_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ServiceSettings().reported_times.late_after == timedelta(minutes=60)
     monkeypatch.setenv("V2V_LATE_ENTRY_MINUTES", "15")

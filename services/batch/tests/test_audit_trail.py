@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from v2v_batch.domain import Step
 from v2v_runtime.testing import ServiceHarness, StepClock, as_user
@@ -33,6 +34,7 @@ def times(ended: datetime) -> dict[str, str]:
     }
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-PartIV.6.1")
 async def test_a_step_entered_long_after_it_ended_is_late(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -60,6 +62,7 @@ async def test_a_step_entered_long_after_it_ended_is_late(
     assert records == {batch_id, f"material-{UNIT}"}
 
 
+@pytest.mark.requirement("21CFR11.10(g)")
 async def test_another_sites_supervisor_sees_none_of_it(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:

@@ -237,7 +237,7 @@ def test_check_step_refuses_what_record_step_would_and_records_nothing() -> None
     assert batch.steps == {} and len(batch.pending) == 1  # only BatchOpened
 
 
-@pytest.mark.requirement("21CFR11.10(g)", "EU-PartIV.6.4")
+@pytest.mark.requirement("21CFR11.10(g)", "EU-PartIV.6.4", "EU-Annex11.6")
 def test_a_second_person_verifies_the_configured_steps_before_the_lot() -> None:
     batch = new_batch(spec=VERIFIED)
     for step in STEP_ORDER:

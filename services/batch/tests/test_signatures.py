@@ -63,7 +63,7 @@ async def up_to(client: httpx.AsyncClient, batch_id: str, step: Step) -> None:
     assert r.status_code == 201, r.text
 
 
-@pytest.mark.requirement("21CFR11.50(a)", "21CFR11.70", "EU-Annex11.14(c)")
+@pytest.mark.requirement("21CFR11.50(a)", "21CFR11.70", "EU-Annex11.14(c)", "EU-Annex11.14(a)")
 async def test_an_unsigned_step_shows_what_will_be_signed_and_records_nothing(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -142,7 +142,7 @@ async def test_whoever_signs_a_step_performed_it(
     assert r.json()["verified_by"] == {"user_id": OPERATOR_ID, "role": "cell-therapy-specialist"}
 
 
-@pytest.mark.requirement("21CFR11.10(g)", "21CFR11.100(a)")
+@pytest.mark.requirement("21CFR11.10(g)", "21CFR11.100(a)", "EU-Annex11.6")
 async def test_the_performer_cannot_verify_their_own_step(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -157,7 +157,9 @@ async def test_the_performer_cannot_verify_their_own_step(
     assert step["verified_by"] is None and len(step["signatures"]) == 1
 
 
-@pytest.mark.requirement("21CFR11.50(a)", "21CFR11.100(a)", "21CFR11.200(a)(2)", "EU-PartIV.6.4")
+@pytest.mark.requirement(
+    "21CFR11.50(a)", "21CFR11.100(a)", "21CFR11.200(a)(2)", "EU-PartIV.6.4", "EU-Annex11.6"
+)
 async def test_a_second_person_verifies_on_the_performers_tablet(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -198,7 +200,7 @@ async def test_a_second_person_verifies_on_the_performers_tablet(
     assert_problem(r, 409, "step-already-verified")
 
 
-@pytest.mark.requirement("21CFR11.10(g)")
+@pytest.mark.requirement("21CFR11.10(g)", "21CFR11.300(d)")
 async def test_who_may_verify(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
     """A supervisor or another specialist of the batch's site; not QA, not another site's
     supervisor; a wrong password is refused and recorded."""
@@ -237,7 +239,7 @@ async def test_what_cannot_be_verified_is_refused_before_signing(
     assert_problem(r, 409, "lot-already-produced")
 
 
-@pytest.mark.requirement("EU-PartIV.6.4", "EU-PartIV.9")
+@pytest.mark.requirement("EU-PartIV.6.4", "EU-PartIV.9", "EU-Annex11.6")
 async def test_the_lot_waits_for_the_steps_that_need_verification(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -259,6 +261,7 @@ async def test_the_lot_waits_for_the_steps_that_need_verification(
     assert lot["status"] == "quarantined"
 
 
+@pytest.mark.requirement("EU-Annex11.6", "EU-PartIV.6.4")
 async def test_a_product_configures_its_verified_steps(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from v2v_custody.domain.identity import identity_stream
@@ -59,6 +60,7 @@ async def patient_with_history(custody: Custody) -> tuple[str, str]:
     return coi, collected["unit_id"]
 
 
+@pytest.mark.requirement("21CFR11.10(b)", "21CFR11.10(e)", "EU-Annex11.9")
 async def test_an_inspector_reads_a_cois_trail_without_its_identity(custody: Custody) -> None:
     coi, unit_id = await patient_with_history(custody)
     body = await trail(custody, AUDITOR, coi=coi)
@@ -94,6 +96,7 @@ async def test_an_inspector_reads_a_cois_trail_without_its_identity(custody: Cus
     assert await views_of(custody, coi) == 0
 
 
+@pytest.mark.requirement("21CFR11.10(g)")
 async def test_a_clinical_reader_sees_the_identity_and_the_read_is_recorded(
     custody: Custody,
 ) -> None:
@@ -113,6 +116,7 @@ async def test_a_clinical_reader_sees_the_identity_and_the_read_is_recorded(
     assert viewed["user_id"] == "u-coord"
 
 
+@pytest.mark.requirement("21CFR11.10(g)")
 async def test_another_sites_reader_sees_none_of_the_patient(custody: Custody) -> None:
     coi, _ = await patient_with_history(custody)
     assert (await trail(custody, OTHER_SITE_QA, coi=coi))["entries"] == []
@@ -120,6 +124,7 @@ async def test_another_sites_reader_sees_none_of_the_patient(custody: Custody) -
     assert len((await trail(custody, AUDITOR))["entries"]) > 0
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-PartIV.6.1")
 async def test_a_late_collection_shows_in_the_patient_record(custody: Custody) -> None:
     coi, _ = await patient_with_history(custody)
     on_time = await custody.enroll()

@@ -119,6 +119,7 @@ async def test_a_correction_keeps_the_old_values_and_who_why_when(
     ]
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-PartIV.6.1")
 async def test_bad_corrections_are_problems_and_change_nothing(custody: Custody) -> None:
     coi = await custody.enroll()
     path = f"/patients/{coi}/identity-corrections"

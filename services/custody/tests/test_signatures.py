@@ -71,7 +71,7 @@ def reauth(custody: Custody) -> TestReauthenticator:
     return found
 
 
-@pytest.mark.requirement("21CFR11.50(a)", "21CFR11.70", "EU-Annex11.14(c)")
+@pytest.mark.requirement("21CFR11.50(a)", "21CFR11.70", "EU-Annex11.14(c)", "EU-Annex11.14(a)")
 async def test_a_handoff_shows_each_party_what_they_sign_before_anyone_authenticates(
     custody: Custody,
 ) -> None:
@@ -107,7 +107,14 @@ async def test_a_handoff_shows_each_party_what_they_sign_before_anyone_authentic
     assert published.coi == coi and published.actor.user_id == "u-apheresis"
 
 
-@pytest.mark.requirement("21CFR11.100(a)", "21CFR11.200(a)(2)", "EU-Annex11.14(a)")
+@pytest.mark.requirement(
+    "21CFR11.100(a)",
+    "21CFR11.200(a)(2)",
+    "EU-Annex11.14(a)",
+    "21CFR11.50(b)",
+    "21CFR11.70",
+    "EU-Annex11.14(b)",
+)
 async def test_both_parties_signatures_carry_their_own_subject(custody: Custody) -> None:
     """Two people on the courier's tablet: each signature is its signer's, not the session
     owner's; the chain of custody, the unit and the answer show both."""
@@ -173,7 +180,14 @@ async def test_a_wrong_or_stale_counter_signature_acts_nothing(custody: Custody)
     assert [e.event_type for e in await stored(custody, uid)][-1].endswith(".refused")
 
 
-@pytest.mark.requirement("21CFR11.50(a)", "EU-PartIV.6.7", "EU-PartIV.7")
+@pytest.mark.requirement(
+    "21CFR11.50(a)",
+    "EU-PartIV.6.7",
+    "EU-PartIV.7",
+    "21CFR11.10(g)",
+    "21CFR11.50(b)",
+    "EU-Annex11.14(a)",
+)
 async def test_the_receipt_is_signed_by_the_receiver(custody: Custody) -> None:
     coi, uid, handoff = await collected(custody)
     assert (await custody.post("/transfers", handoff, signers=BOTH)).status_code == 201
@@ -224,7 +238,9 @@ async def infused(custody: Custody) -> tuple[str, dict[str, Any]]:
     return coi, body
 
 
-@pytest.mark.requirement("21CFR11.50(a)", "21CFR11.100(a)", "EU-PartIV.6.7")
+@pytest.mark.requirement(
+    "21CFR11.50(a)", "21CFR11.100(a)", "EU-PartIV.6.7", "21CFR11.10(g)", "EU-Annex11.14(a)"
+)
 async def test_the_infusion_is_signed_by_the_infusing_person(custody: Custody) -> None:
     coi, body = await infused(custody)
     url = f"/patients/{coi}/infusions"

@@ -4,6 +4,8 @@ GET /audit-trail shows, which QA's review before release records."""
 
 from __future__ import annotations
 
+import pytest
+
 from v2v_events.contracts.trail import CustodyTrailAdvanced
 from v2v_runtime.testing import as_user
 
@@ -12,6 +14,7 @@ from .support import Custody
 AUDITOR = as_user("u-auditor", "auditor")
 
 
+@pytest.mark.requirement("EU-Annex11.9")
 async def test_each_change_publishes_the_cois_trail_head(custody: Custody) -> None:
     coi = await custody.enroll()
     other = await custody.enroll()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from v2v_events.contracts.logistics import ShipmentBooked
 from v2v_logistics.adapters.db.audit_trail import slot_day_site
 from v2v_runtime.inbox import Outcome
@@ -31,6 +33,7 @@ def reading(at: datetime) -> list[dict[str, Any]]:
     return [{"at": at.isoformat(), "temperature_c": 5.0}]
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-PartIV.6.1")
 async def test_a_pickup_entered_late_and_a_delivery_on_time(harness: ServiceHarness) -> None:
     clock = harness.kit.clock
     assert isinstance(clock, StepClock)
@@ -60,6 +63,7 @@ async def test_a_pickup_entered_late_and_a_delivery_on_time(harness: ServiceHarn
     assert moves[0]["observed"] == {"picked_up_at": picked.isoformat().replace("+00:00", "Z")}
 
 
+@pytest.mark.requirement("21CFR11.10(g)")
 async def test_slot_days_belong_to_their_site_and_bookings_to_their_places(
     harness: ServiceHarness,
 ) -> None:

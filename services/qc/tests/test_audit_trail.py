@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from v2v_events.contracts.qc import DeviationOpened
 from v2v_runtime.testing import ServiceHarness, as_user
@@ -24,6 +25,7 @@ async def trail(c: httpx.AsyncClient, headers: dict[str, str], **params: Any) ->
     return body
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-PartIV.6.1")
 async def test_a_correction_shows_why_and_old_to_new(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -60,6 +62,7 @@ async def test_a_correction_shows_why_and_old_to_new(
     assert records == {panel_id, "qc-lot:lot-1", deviation.deviation_id}
 
 
+@pytest.mark.requirement("21CFR11.10(g)")
 async def test_a_reviewer_sees_the_qc_of_their_sites_lots_only(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:

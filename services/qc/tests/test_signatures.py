@@ -57,7 +57,9 @@ def signature(shown: httpx.Response, user: str | None, password: str) -> dict[st
     return sig
 
 
-@pytest.mark.requirement("21CFR11.50(a)", "21CFR11.70", "EU-Annex11.14(c)")
+@pytest.mark.requirement(
+    "21CFR11.50(a)", "21CFR11.70", "EU-Annex11.14(c)", "EU-Annex11.14(a)", "EU-Annex11.15"
+)
 async def test_an_unsigned_decision_shows_what_will_be_signed(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -86,7 +88,9 @@ async def test_an_unsigned_decision_shows_what_will_be_signed(
     assert out["decided_by"]["user_id"] == "u-qa"
 
 
-@pytest.mark.requirement("21CFR11.100(a)", "21CFR11.200(a)(1)(ii)", "21CFR11.200(a)(2)")
+@pytest.mark.requirement(
+    "21CFR11.100(a)", "21CFR11.200(a)(1)(ii)", "21CFR11.200(a)(2)", "EU-Annex11.15"
+)
 async def test_the_signer_is_who_authenticates_not_the_session(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -105,7 +109,9 @@ async def test_the_signer_is_who_authenticates_not_the_session(
     assert last.payload["authentication"]["components"] == ["user-id", "password"]
 
 
-@pytest.mark.requirement("21CFR11.100(a)", "21CFR11.200(a)(2)")
+@pytest.mark.requirement(
+    "21CFR11.100(a)", "21CFR11.200(a)(2)", "21CFR11.10(g)", "21CFR11.200(a)(3)"
+)
 async def test_nobody_signs_as_someone_else_nor_without_the_role(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -153,7 +159,7 @@ async def test_wrong_passwords_are_refused_counted_recorded_and_reported(
     assert (await signed(client, DECISION, RELEASE, QA)).status_code == 201
 
 
-@pytest.mark.requirement("21CFR11.70", "21CFR11.10(e)")
+@pytest.mark.requirement("21CFR11.70", "21CFR11.10(e)", "EU-Annex11.14(b)")
 async def test_a_record_changed_since_it_was_shown_is_not_signed(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -192,7 +198,7 @@ async def test_a_record_changed_since_it_was_shown_is_not_signed(
     assert "hash differs" in refused[0].payload["reason"]
 
 
-@pytest.mark.requirement("21CFR11.200(a)(1)(i)")
+@pytest.mark.requirement("21CFR11.200(a)(1)(i)", "21CFR11.200(a)(1)(ii)", "21CFR11.200(a)(3)")
 async def test_one_component_only_in_a_continuous_session_where_the_site_allows_it(
     harness: ServiceHarness, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

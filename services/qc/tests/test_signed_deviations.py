@@ -43,7 +43,9 @@ def classification(kind: str, rationale: str = "logger fault") -> dict[str, Any]
     return {"classification": kind, "rationale": rationale}
 
 
-@pytest.mark.requirement("21CFR11.50(a)", "21CFR11.70", "21CFR11.10(e)", "EU-PartIV.11.4")
+@pytest.mark.requirement(
+    "21CFR11.50(a)", "21CFR11.70", "21CFR11.10(e)", "EU-PartIV.11.4", "EU-Annex11.14(a)"
+)
 async def test_qa_classifies_a_deviation_signed(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -128,7 +130,7 @@ async def test_who_opened_a_deviation_neither_classifies_nor_closes_it(
     problem(r, 403, "signer-not-allowed")
 
 
-@pytest.mark.requirement("21CFR11.50(a)", "21CFR11.200(a)(2)", "EU-PartIV.11.4")
+@pytest.mark.requirement("21CFR11.50(a)", "21CFR11.200(a)(2)", "EU-PartIV.11.4", "21CFR11.50(b)")
 async def test_qa_closes_a_deviation_signed_by_who_authenticates(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:

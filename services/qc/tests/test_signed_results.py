@@ -44,7 +44,9 @@ def review_url(panel_id: str) -> str:
     return f"/panels/{panel_id}/review"
 
 
-@pytest.mark.requirement("21CFR11.50(a)", "21CFR11.70", "EU-Annex11.14(c)", "EU-PartIV.12")
+@pytest.mark.requirement(
+    "21CFR11.50(a)", "21CFR11.70", "EU-Annex11.14(c)", "EU-PartIV.12", "EU-Annex11.14(a)"
+)
 async def test_a_result_is_entered_signed_by_the_analyst(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -88,7 +90,7 @@ async def test_a_result_is_entered_signed_by_the_analyst(
     assert signature.payload["content"]["values"]["test_code"] == "viability"
 
 
-@pytest.mark.requirement("21CFR11.100(a)", "21CFR11.200(a)(2)")
+@pytest.mark.requirement("21CFR11.100(a)", "21CFR11.200(a)(2)", "21CFR11.10(g)")
 async def test_the_signer_enters_the_result_and_only_an_analyst_of_the_lot_s_site_signs(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -145,7 +147,7 @@ async def test_a_correction_is_signed_with_its_reason(
     assert (r.json()["revision"], r.json()["signature"]["meaning"]) == (2, "performed")
 
 
-@pytest.mark.requirement("21CFR11.10(g)", "21CFR11.50(a)", "EU-PartIV.12")
+@pytest.mark.requirement("21CFR11.10(g)", "21CFR11.50(a)", "EU-PartIV.12", "EU-Annex11.6")
 async def test_a_qc_reviewer_reviews_the_evaluated_results_signed(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -190,7 +192,7 @@ async def test_a_qc_reviewer_reviews_the_evaluated_results_signed(
     problem(r, 409, "panel-already-reviewed")
 
 
-@pytest.mark.requirement("21CFR11.10(g)", "EU-PartIV.12")
+@pytest.mark.requirement("21CFR11.10(g)", "EU-PartIV.12", "EU-Annex11.6")
 async def test_who_entered_a_result_of_the_panel_does_not_review_it(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -237,7 +239,7 @@ async def test_a_correction_after_the_review_makes_it_stale(
     assert report.ok, report.findings
 
 
-@pytest.mark.requirement("21CFR11.50(a)", "EU-Annex11.14(c)")
+@pytest.mark.requirement("21CFR11.50(a)", "EU-Annex11.14(c)", "21CFR11.50(b)")
 async def test_the_panel_shows_its_signatures_in_the_site_s_time_zone(
     harness: ServiceHarness, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

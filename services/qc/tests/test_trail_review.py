@@ -62,7 +62,7 @@ async def test_no_release_without_a_current_audit_trail_review(
     assert (await release(client)).status_code == 201
 
 
-@pytest.mark.requirement("21CFR11.10(e)")
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9")
 async def test_a_review_of_parts_already_moved_on_is_refused(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
