@@ -161,9 +161,9 @@ def test_a_released_lot_may_be_rejected_then_never_used() -> None:
     with pytest.raises(Conflict) as caught:
         found.check_rejection("again")
     assert caught.value.code == "material-lot-already-rejected"
-    with pytest.raises(DomainError) as caught:
+    with pytest.raises(DomainError) as blank:
         lot().check_rejection("  ")
-    assert caught.value.code == "rejection-reason-required"
+    assert blank.value.code == "rejection-reason-required"
 
 
 # --- use -----------------------------------------------------------------------------------

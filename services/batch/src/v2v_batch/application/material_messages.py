@@ -2,40 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from v2v_events.contracts import batch as contracts
 from v2v_events.contracts.common import Actor
 
+from ..domain.material_events import MaterialLotReceived
 from ..domain.material_lot import MaterialLot
 
 
+def _lot(lot: MaterialLot) -> tuple[MaterialLotReceived, dict[str, Any]]:
+    """The lot as both messages name it: what was received, from whom."""
+    got = lot.received
+    assert got is not None
+    return got, {
+        "lot_id": lot.lot_id,
+        "material_code": got.material_code,
+        "material_type": contracts.MaterialType(got.material_type.value),
+        "site": got.site,
+        "supplier": got.supplier,
+        "supplier_lot": got.supplier_lot,
+    }
+
+
 def material_lot_released(lot: MaterialLot, actor: Actor) -> contracts.MaterialLotReleased:
-    got, released = lot.received, lot.released
-    assert got is not None and released is not None
+    got, named = _lot(lot)
+    assert lot.released is not None
     return contracts.MaterialLotReleased(
-        lot_id=lot.lot_id,
-        material_code=got.material_code,
-        material_type=contracts.MaterialType(got.material_type.value),
-        site=got.site,
-        supplier=got.supplier,
-        supplier_lot=got.supplier_lot,
+        **named,
         certificate_ref=got.certificate_ref,
         expires_at=got.expires_at,
-        released_at=released.released_at,
+        released_at=lot.released.released_at,
         actor=actor,
     )
 
 
 def material_lot_rejected(lot: MaterialLot, actor: Actor) -> contracts.MaterialLotRejected:
-    got, rejected = lot.received, lot.rejected
-    assert got is not None and rejected is not None
+    _, named = _lot(lot)
+    assert lot.rejected is not None
     return contracts.MaterialLotRejected(
-        lot_id=lot.lot_id,
-        material_code=got.material_code,
-        material_type=contracts.MaterialType(got.material_type.value),
-        site=got.site,
-        supplier=got.supplier,
-        supplier_lot=got.supplier_lot,
-        reason=rejected.reason,
-        rejected_at=rejected.rejected_at,
-        actor=actor,
+        **named, reason=lot.rejected.reason, rejected_at=lot.rejected.rejected_at, actor=actor
     )

@@ -45,6 +45,9 @@ UNITS: dict[str, tuple[str, Decimal]] = {
     },
 }
 QUANTITY_MAX = 1e15  # as large as the largest count of the contracts (transducing units)
+# The smallest quantity entered: converted across the widest span of units (ng into kg,
+# 1e-12) it stays a normal float, never rounding to zero.
+QUANTITY_MIN = 1e-9
 
 
 def check_unit(unit: str, field: str = "unit") -> str:
@@ -61,9 +64,11 @@ def check_unit(unit: str, field: str = "unit") -> str:
 
 def check_quantity(value: float, field: str = "quantity") -> Decimal:
     """A positive, finite quantity as a decimal; 422 ``quantity-invalid`` otherwise."""
-    if not (math.isfinite(value) and 0 < value <= QUANTITY_MAX):
+    if not (math.isfinite(value) and QUANTITY_MIN <= value <= QUANTITY_MAX):
         raise DomainError(
-            "quantity-invalid", f"{field} must be > 0 and at most {QUANTITY_MAX:g}", field=field
+            "quantity-invalid",
+            f"{field} must be {QUANTITY_MIN:g} to {QUANTITY_MAX:g}",
+            field=field,
         )
     return Decimal(str(value))
 

@@ -9,12 +9,12 @@ from v2v_runtime.signatures.model import SignatureRequest
 
 from ...domain.material_events import MaterialType, StorageCondition
 from ...domain.material_master import MATERIAL_CODE_PATTERN
-from ...domain.material_units import QUANTITY_MAX, UNITS
+from ...domain.material_units import QUANTITY_MAX, QUANTITY_MIN, UNITS
 from .schemas import Id, _Body
 
 MaterialCode = Field(pattern=MATERIAL_CODE_PATTERN, description="the material master's code")
 Unit = Field(min_length=1, max_length=16, description=f"one of {', '.join(UNITS)}")
-Quantity = Field(gt=0, le=QUANTITY_MAX, allow_inf_nan=False)
+Quantity = Field(ge=QUANTITY_MIN, le=QUANTITY_MAX, allow_inf_nan=False)
 
 
 class MaterialBody(_Body):
