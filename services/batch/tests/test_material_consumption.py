@@ -12,8 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from v2v_batch.adapters.db.material_tables import MATERIAL_TABLES
-from v2v_batch.domain import STEP_ORDER, Step
+from v2v_batch.adapters.http.refusals import keeping_refusals
+from v2v_batch.application.consume_material import MaterialLots
+from v2v_batch.application.refusals import RecordedRefusal
+from v2v_batch.domain import STEP_ORDER, Batch, Step
+from v2v_batch.domain.batch_materials import MaterialUse
 from v2v_events.contracts.batch import BatchOpened
+from v2v_events.contracts.common import Actor
 from v2v_runtime.testing import ServiceHarness, as_user
 
 from .materials import (
@@ -23,6 +28,7 @@ from .materials import (
     QA,
     VECTOR,
     clock_of,
+    now,
     receive,
     reject,
     released_lot,
@@ -299,3 +305,42 @@ async def test_rebuild_restores_the_material_read_models(
     assert await snapshot() == before
     again = await client.get(f"/material-lots/{vector['lot_id']}/genealogy", headers=QA)
     assert again.json() == genealogy
+
+
+async def test_the_port_checks_a_steps_scans_together_and_keeps_a_refusal(
+    harness: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    """As step execution uses it: every scan of a step checked before signing (one lot's
+    quantities add up), the refusal kept once the act rolled back; then consumed under the
+    step's own name."""
+    vector = await released_lot(harness, client, VECTOR)
+    batch_id = await open_batch(harness)
+    uses = [MaterialUse("LV-CD19-01", vector["lot_id"], 6, "mL")] * 2
+    by = Actor(user_id=OPERATOR_ID, role="cell-therapy-specialist")
+
+    async def before_signing() -> None:
+        uow = harness.kit.uow()
+        async with keeping_refusals(uow), uow:
+            batch = await uow.repository(Batch).get(batch_id)
+            await MaterialLots(uow).check_scans(batch, "transduce-1", uses, by)
+
+    with pytest.raises(RecordedRefusal) as caught:
+        await before_signing()
+    assert (caught.value.code, caught.value.extra["remaining"]) == ("material-lot-insufficient", 4)
+    [kept] = (await materials_of(client, batch_id))["refused_scans"]
+    assert (kept["step"], kept["quantity"], kept["code"]) == (
+        "transduce-1",
+        6,
+        "material-lot-insufficient",
+    )
+    async with harness.kit.uow() as uow:
+        batch = await uow.repository(Batch).get(batch_id)
+        lots = MaterialLots(uow)
+        await lots.check_scans(batch, "transduce-1", uses[:1], by)
+        assert await lots.check_use(
+            "LV-CD19-01", vector["lot_id"], 6, "mL", now(harness), site=SITE
+        )
+        await lots.consume(batch, "transduce-1", uses[0], by)
+    record = await materials_of(client, batch_id)
+    assert [(c["step"], c["lot_quantity"]) for c in record["consumed"]] == [("transduce-1", 6)]
+    assert (await lot_of(client, vector["lot_id"]))["remaining_quantity"] == 4

@@ -1,83 +1,47 @@
-"""The materials gate at a step of a batch: a scanned lot is consumed only if it is the
-material asked for, at the batch's site, released, not expired at the time of use and has
-the quantity left; consuming draws the lot down and records the lot in the batch's
-materials (the genealogy).
+"""The materials gate at a step of a batch: a scanned lot is used only if it is the material
+asked for, at the batch's site, released, not expired at the time of use and has the
+quantity left; using it draws the lot down and records the lot in the batch's materials
+(the genealogy).
 
-A refused use raises ``RefusedScan`` (a 422 problem naming the reason and the field). The
-refused scan is recorded in the batch's record once the act's transaction has rolled back:
-wrap the unit of work in ``refused_scans_recorded`` —
+The port step execution calls, ``MaterialLots(uow)``:
 
-    async with refused_scans_recorded(kit.uow), uow:
-        batch = await uow.repository(Batch).get(batch_id)
-        await MaterialLots(uow).consume(batch, step, use, caller.actor)
+- ``check_use(material_code, lot_id, quantity, unit, at, site=...)``: a dry check — the
+  quantity in the lot's unit, or ``MaterialUseRefused`` (422 naming the reason and the
+  field), recorded nowhere;
+- ``check_scans(batch, step, uses, actor)``: the scans of a step before anyone signs (the
+  quantities of one lot add up), refused with a ``RecordedRefusal``;
+- ``consume(batch, step, use, actor)``: the use, checked again, refused the same way.
 
-This is the port the step execution calls (``MaterialLots.check_use`` for a dry check,
-``consume`` to use); ``POST /batches/{batch_id}/steps/{step}/materials`` is its route."""
+A ``RecordedRefusal`` is kept in the batch's materials as a refused scan once the act's
+transaction has rolled back — ``async with keeping_refusals(uow), uow: ...``
+(adapters/http/refusals.py) — and answers 422. Bad input (a unit that does not convert, a
+quantity out of range) is a plain 422, not a scan. ``step`` is the step's name (a fixed
+process step, or an MBR step id); which step may consume is the caller's rule
+(``check_consuming_step`` for the fixed process)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from v2v_events.contracts.common import Actor
 from v2v_runtime.errors import Conflict
 from v2v_runtime.uow import UnitOfWork
 
-from ..domain import Batch, Operator, Step
+from ..domain import Batch, Step
 from ..domain.batch_materials import BatchMaterials, MaterialUse
 from ..domain.material_events import MaterialConsumed
 from ..domain.material_lot import MaterialLot, MaterialUseRefused
 from ..domain.steps import check_order
 from .common import operator, who
-
-
-class RefusedScan(MaterialUseRefused):
-    """A refused use with what the batch's record keeps of it (``record``)."""
-
-    def __init__(
-        self,
-        refusal: MaterialUseRefused,
-        *,
-        batch_id: str,
-        step: str,
-        use: MaterialUse,
-        at: datetime,
-        by: Operator,
-        actor: dict[str, Any],
-    ) -> None:
-        super().__init__(refusal.code, refusal.detail, **refusal.extra)
-        self.refusal, self.batch_id, self.step, self.use = refusal, batch_id, step, use
-        self.at, self.by, self.actor = at, by, actor
-
-    async def record(self, uow: UnitOfWork) -> None:
-        """Keep the refused scan in the batch's materials (its own transaction)."""
-        materials = uow.repository(BatchMaterials)
-        stream = BatchMaterials.stream_for(self.batch_id)
-        found = await materials.find(stream) or BatchMaterials(stream)
-        found.refuse_scan(self.use, self.refusal, step=self.step, at=self.at, by=self.by)
-        await materials.save(found, self.actor)
-
-
-@asynccontextmanager
-async def refused_scans_recorded(new_uow: Callable[[], UnitOfWork]) -> AsyncIterator[None]:
-    """Record a ``RefusedScan`` raised inside (after the act's unit of work rolled back, in
-    a new one), then let it go on to become the 422 problem."""
-    try:
-        yield
-    except RefusedScan as refused:
-        async with new_uow() as uow:
-            await refused.record(uow)
-        raise
+from .refusals import Record, RecordedRefusal
 
 
 def check_consuming_step(batch: Batch, step: Step) -> None:
-    """Materials are consumed at the step being performed: the batch's next step, while the
-    batch is open (its lot not produced)."""
-    if batch.spec is None:
-        raise ValueError("the batch is not loaded")
+    """In the fixed process, materials are consumed at the step being performed: the
+    batch's next step, while its lot is not produced."""
     if batch.lot is not None:
         raise Conflict(
             "lot-already-produced",
@@ -85,6 +49,19 @@ def check_consuming_step(batch: Batch, step: Step) -> None:
             lot_id=batch.lot.lot_id,
         )
     check_order(batch.id, step, batch.steps, batch.next_step)
+
+
+def _recorder(
+    batch_id: str, step: str, use: MaterialUse, refusal: MaterialUseRefused, at: datetime, by: Actor
+) -> Record:
+    async def record(uow: UnitOfWork) -> None:
+        materials = uow.repository(BatchMaterials)
+        stream = BatchMaterials.stream_for(batch_id)
+        found = await materials.find(stream) or BatchMaterials(stream)
+        found.refuse_scan(use, refusal, step=step, at=at, by=operator(by))
+        await materials.save(found, who(by))
+
+    return record
 
 
 class MaterialLots:
@@ -108,17 +85,48 @@ class MaterialLots:
         lot = await self._lot(lot_id)
         return lot.check_use(material_code, quantity, unit, at, site)
 
+    async def check_scans(
+        self,
+        batch: Batch,
+        step: str,
+        uses: Sequence[MaterialUse],
+        actor: Actor,
+        at: datetime | None = None,
+    ) -> None:
+        """Every scan of ``step`` may be used at ``at`` (now by default), several of one
+        lot together; else a ``RecordedRefusal`` of the first refused."""
+        at = at or self.uow.clock.now()
+        reserved: dict[str, Decimal] = defaultdict(Decimal)
+        for use in uses:
+            try:
+                lot = await self._lot(use.lot_id)
+                reserved[use.lot_id] += lot.check_use(
+                    use.material_code,
+                    use.quantity,
+                    use.unit,
+                    at,
+                    batch.manufacturing_site,
+                    reserved=reserved[use.lot_id],
+                )
+            except MaterialUseRefused as refusal:
+                raise self._refused(batch, step, use, refusal, at, actor) from None
+
     async def consume(
-        self, batch: Batch, step: Step, use: MaterialUse, actor: Actor
+        self,
+        batch: Batch,
+        step: str,
+        use: MaterialUse,
+        actor: Actor,
+        at: datetime | None = None,
     ) -> MaterialConsumed:
-        """``actor`` uses the lot at ``step`` of ``batch`` now; ``RefusedScan`` if refused."""
-        check_consuming_step(batch, step)
-        at, by = self.uow.clock.now(), operator(actor)
+        """``actor`` uses the lot at ``step`` of ``batch`` at ``at`` (now by default): the
+        lot drawn down, the use in the batch's materials; a ``RecordedRefusal`` if refused."""
+        at = at or self.uow.clock.now()
         try:
             lot = await self._lot(use.lot_id)
             needed = lot.consume(
                 batch_id=batch.id,
-                step=step.value,
+                step=step,
                 material_code=use.material_code,
                 quantity=use.quantity,
                 unit=use.unit,
@@ -126,26 +134,35 @@ class MaterialLots:
                 site=batch.manufacturing_site,
             )
         except MaterialUseRefused as refusal:
-            raise RefusedScan(
-                refusal, batch_id=batch.id, step=step.value, use=use, at=at, by=by, actor=who(actor)
-            ) from None
+            raise self._refused(batch, step, use, refusal, at, actor) from None
+        assert lot.received is not None
         materials = self.uow.repository(BatchMaterials)
         stream = BatchMaterials.stream_for(batch.id)
         record = await materials.find(stream) or BatchMaterials(stream)
-        assert lot.received is not None
         consumed = record.consume(
             use,
-            step=step.value,
+            step=step,
             lot_quantity=needed,
             lot_unit=lot.received.unit,
             coi=batch.coi,
             site=batch.manufacturing_site,
             at=at,
-            by=by,
+            by=operator(actor),
         )
         await self.uow.repository(MaterialLot).save(lot, who(actor))
         await materials.save(record, who(actor))
         return consumed
+
+    @staticmethod
+    def _refused(
+        batch: Batch,
+        step: str,
+        use: MaterialUse,
+        refusal: MaterialUseRefused,
+        at: datetime,
+        actor: Actor,
+    ) -> RecordedRefusal:
+        return RecordedRefusal(refusal, _recorder(batch.id, step, use, refusal, at, actor))
 
     async def _lot(self, lot_id: str) -> MaterialLot:
         found = await self.uow.repository(MaterialLot).find(MaterialLot.stream_for(lot_id))

@@ -192,10 +192,18 @@ class MaterialLot(Aggregate):
         return self.status
 
     def check_use(
-        self, material_code: str, quantity: float, unit: str, at: datetime, site: str
+        self,
+        material_code: str,
+        quantity: float,
+        unit: str,
+        at: datetime,
+        site: str,
+        *,
+        reserved: Decimal = Decimal(0),
     ) -> Decimal:
-        """The quantity in the lot's unit, if the lot may be used so at ``at`` at ``site``;
-        otherwise ``MaterialUseRefused`` naming the reason and the field."""
+        """The quantity in the lot's unit, if the lot may be used so at ``at`` at ``site``
+        (besides ``reserved``, the lot's unit, for other uses of the same act); otherwise
+        ``MaterialUseRefused`` naming the reason and the field."""
         got = self._got()
         lot = self.lot_id
         if got.material_code != material_code:
@@ -220,13 +228,14 @@ class MaterialLot(Aggregate):
             }[state]
             raise self._refused(f"material-lot-{state.value}", f"material lot {lot} {detail}")
         needed = convert(check_quantity(quantity), unit, got.unit)
-        if needed > self.remaining:
+        left = self.remaining - reserved
+        if needed > left:
             raise self._refused(
                 "material-lot-insufficient",
-                f"material lot {lot} has {as_float(self.remaining):g} {got.unit} left, not "
+                f"material lot {lot} has {as_float(left):g} {got.unit} left, not "
                 f"{quantity:g} {unit}",
                 "quantity",
-                remaining=as_float(self.remaining),
+                remaining=as_float(left),
                 remaining_unit=got.unit,
             )
         return needed

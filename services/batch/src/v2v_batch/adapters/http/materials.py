@@ -15,11 +15,11 @@ from fastapi import APIRouter, Query, Response
 from v2v_runtime.authz import Caller, Roles
 from v2v_runtime.authz import allowed as allow
 from v2v_runtime.errors import NotFound
-from v2v_runtime.http_deps import Kit, NewUow, SigningGate
+from v2v_runtime.http_deps import NewUow, SigningGate
 from v2v_runtime.signatures.model import Meaning, SignatureRequest
 from v2v_runtime.uow import UnitOfWork
 
-from ...application.consume_material import MaterialLots, refused_scans_recorded
+from ...application.consume_material import MaterialLots, check_consuming_step
 from ...application.define_material import MaterialEntry, define_material
 from ...application.dispose_material_lot import reject_material_lot, release_material_lot
 from ...application.material_views import (
@@ -44,6 +44,7 @@ from .material_schemas import (
     RejectionBody,
     ReleaseBody,
 )
+from .refusals import keeping_refusals
 from .routes import Manufacturing, Reader, _record
 from .signing import GateSign
 
@@ -214,7 +215,6 @@ def materials_router() -> APIRouter:
         body: ConsumptionBody,
         caller: Manufacturing,
         uow: NewUow,
-        kit: Kit,
     ) -> ConsumptionView:
         """Use a scanned lot at the step being performed (the batch's next step): drawn
         down by the quantity. Refused — 422 naming the reason and the field, and kept in
@@ -224,10 +224,11 @@ def materials_router() -> APIRouter:
         material-lot-quarantine, material-lot-rejected, material-lot-expired,
         material-lot-insufficient)."""
         use = MaterialUse(**body.model_dump())
-        async with refused_scans_recorded(kit.uow), uow:
+        async with keeping_refusals(uow), uow:
             await _record(uow, caller, batch_id)
             batch = await uow.repository(Batch).get(batch_id)
-            used = await MaterialLots(uow).consume(batch, step, use, caller.actor)
+            check_consuming_step(batch, step)
+            used = await MaterialLots(uow).consume(batch, step.value, use, caller.actor)
         return ConsumptionView(
             batch_id=batch_id,
             coi=used.coi,
