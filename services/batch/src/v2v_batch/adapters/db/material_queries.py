@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from v2v_runtime.signatures.store import signatures_of
@@ -138,7 +138,7 @@ async def material_lot_list(
     time_zone: str = "UTC",
 ) -> list[MaterialLotView]:
     c = material_lots.c
-    where: list[ColumnElement[bool]] = [c.lot_id.is_not(None)]
+    where: list[ColumnElement[bool]] = [true()]
     if material_code is not None:
         where.append(c.material_code == material_code)
     if supplier_lot is not None:
