@@ -52,6 +52,16 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
         "cell-therapy-specialist",
         "manufacturing-supervisor",
     },
+    # supplied materials: received by materials management, disposed of by QA alone,
+    # consumed at a step by manufacturing
+    ("batch", "POST /material-master"): {"materials-handler", "qa-reviewer"},
+    ("batch", "POST /material-lots"): {"materials-handler"},
+    ("batch", "POST /material-lots/{lot_id}/release"): {"qa-reviewer"},
+    ("batch", "POST /material-lots/{lot_id}/rejection"): {"qa-reviewer"},
+    ("batch", "POST /batches/{batch_id}/steps/{step}/materials"): {
+        "cell-therapy-specialist",
+        "manufacturing-supervisor",
+    },
     ("custody", "POST /patients"): {"treatment-center-coordinator"},
     ("custody", "POST /patients/{coi}/identity-corrections"): {"treatment-center-coordinator"},
     ("custody", "POST /patients/{coi}/collections"): {"apheresis-nurse"},
@@ -108,7 +118,7 @@ async def call(
     method, path = operation.split(" ", 1)
     for name in ("coi", "lot_id", "panel_id", "batch_id", "booking_id", "shipment_id"):
         path = path.replace("{" + name + "}", MISSING)
-    for name in ("deviation_id", "certificate_id", "unit_id", "apheresis_unit_id"):
+    for name in ("deviation_id", "certificate_id", "unit_id", "apheresis_unit_id", "material_code"):
         path = path.replace("{" + name + "}", MISSING)
     path = path.replace("{product_code}", "S1234").replace("{site}", "manufacturing-site-1")
     path = path.replace("{step}", "transduction")

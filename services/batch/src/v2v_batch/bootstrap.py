@@ -12,13 +12,16 @@ from v2v_runtime.service import ServiceSpec
 
 from .adapters.config import load_catalog
 from .adapters.db.audit_trail import BatchAuditScope
+from .adapters.db.material_tables import MATERIAL_TABLES
 from .adapters.db.ports import SqlLotIndex
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
+from .adapters.http.materials import materials_router
 from .adapters.http.routes import build_router
 from .adapters.kafka.handlers import SUBSCRIBED_TOPICS, build_handlers
 from .application.ports import LotIndex
 from .domain.events import DOMAIN_EVENTS
+from .domain.material_events import MATERIAL_EVENTS
 from .settings import BatchSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" / "versions"
@@ -26,9 +29,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 # Stored as batch.<kind>; the projector keeps the read tables current in the same
 # transaction, and a rebuild (python -m v2v_batch rebuild) replays the store into them.
 PERSISTENCE = Persistence(
-    codec=EventCodec("batch", DOMAIN_EVENTS),
+    codec=EventCodec("batch", (*DOMAIN_EVENTS, *MATERIAL_EVENTS)),
     projector=project,
-    read_tables=READ_TABLES,
+    read_tables=(*READ_TABLES, *MATERIAL_TABLES),
     ports={LotIndex: SqlLotIndex},
 )
 # GET /audit-trail: the manufacturing supervisor reviews the batch records besides QA, the
@@ -48,7 +51,7 @@ def build(
         name="batch",
         settings=settings,
         migrations=[MIGRATIONS],
-        routers=[build_router(catalog, settings.reported_times)],
+        routers=[build_router(catalog, settings.reported_times), materials_router()],
         handlers=build_handlers(catalog),
         subscribed_topics=list(SUBSCRIBED_TOPICS),
         title="vein2vein batch (manufacturing)",

@@ -1,7 +1,7 @@
 """Batch's scope port for the audit trail (v2v_runtime.audit_trail_query.AuditScope): a CoI's
 batch records are its batches' streams and its apheresis material's (``material-<unit>``);
 they belong to the manufacturing sites of its batches (material no batch was opened from
-yet: to callers of every site only)."""
+yet: to callers of every site only). Supplied materials: ``material_audit``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from v2v_runtime.audit_trail_query import StreamScope, scopes_by_coi
 
 from ...domain.material import STREAM_PREFIX
+from .material_audit import batch_materials_streams, is_material_stream, material_scopes
 from .tables import batches, materials
 
 
@@ -33,10 +34,16 @@ class BatchAuditScope:
                 await s.execute(select(materials.c.apheresis_unit_id).where(materials.c.coi == coi))
             ).scalars()
         )
-        return [*(r.batch_id for r in rows), *(STREAM_PREFIX + u for u in sorted(units))]
+        return [
+            *(r.batch_id for r in rows),
+            *(STREAM_PREFIX + u for u in sorted(units)),
+            *batch_materials_streams([r.batch_id for r in rows]),
+        ]
 
     async def scopes(self, stream_ids: Collection[str]) -> dict[str, StreamScope]:
         s = self._session
+        supplied = [sid for sid in stream_ids if is_material_stream(sid)]
+        stream_ids = [sid for sid in stream_ids if not is_material_stream(sid)]
         units = {
             sid.removeprefix(STREAM_PREFIX): sid
             for sid in stream_ids
@@ -71,4 +78,4 @@ class BatchAuditScope:
             )
             for r in rows:
                 sites.setdefault(r.coi, set()).add(r.manufacturing_site)
-        return scopes_by_coi(cois, sites)
+        return scopes_by_coi(cois, sites) | await material_scopes(s, supplied)

@@ -29,6 +29,7 @@ from ...domain.events import (
     UnitCollected,
 )
 from ...domain.material import STREAM_PREFIX
+from .material_projector import is_material_event, project_material
 from .tables import batches, lots, materials, steps
 
 
@@ -81,6 +82,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             await _unit_collected(session, event)
         case OpenDeferred() | OpenRefused():
             pass  # kept in the material's stream: no read model shows pending requests
+        case _ if is_material_event(event):
+            await project_material(session, stored, event)
         case _:
             raise TypeError(f"no projection for {type(event).__name__}")
 
