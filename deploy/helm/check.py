@@ -6,9 +6,10 @@
     uv run python deploy/helm/check.py -f v.yaml --out rendered/   # also write the manifests
 
 For each set of values: `helm lint --strict` (Helm 4 SDK, via helm-python-sdk), a render with
-Helm's engine (values.schema.json applies), and a strict check of every rendered object
-against the Kubernetes schemas (kubernetes-validate) of the oldest supported version (1.30)
-and of the newest one it knows. Exit code 1 when anything fails.
+Helm's engine (values.schema.json applies), a strict check of every rendered object against
+the Kubernetes schemas (kubernetes-validate) of the oldest supported version (1.30) and of
+the newest one it knows, and the values Helm cannot check (signing.timeZone against the IANA
+time-zone database). Exit code 1 when anything fails.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+from zoneinfo import available_timezones
 
 import helm_python as helm
 import kubernetes_validate
@@ -112,6 +114,25 @@ def validate(objects: Sequence[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def site_checks(values: dict[str, Any]) -> list[str]:
+    """What neither values.schema.json nor the templates can check: that signing.timeZone is
+    a zone of the IANA database (the services look it up whenever they show a signature, so
+    a misspelt zone would fail there, not at install)."""
+    signing = values.get("signing") or {}
+    zone = signing.get("timeZone") if isinstance(signing, dict) else None
+    if not isinstance(zone, str) or not zone:
+        return []  # unset (UTC), or not a string: the schema says so
+    known = available_timezones()
+    if not known:
+        return [f"signing.timeZone {zone!r} cannot be checked: no time-zone database here"]
+    if zone not in known:
+        return [
+            f"signing.timeZone {zone!r} is not a zone of the IANA time-zone database "
+            "(e.g. Europe/Amsterdam, America/New_York, UTC)"
+        ]
+    return []
+
+
 def write_manifests(rendered: dict[str, str], directory: Path) -> list[Path]:
     """Write each rendered template as a file (e.g. for `kubernetes-validate --strict`)."""
     written: list[Path] = []
@@ -134,6 +155,7 @@ def check(label: str, values: dict[str, Any], out: Path | None = None) -> bool:
         rendered = {}
     objects = manifests(rendered)
     problems += [f"kubernetes: {p}" for p in validate(objects)]
+    problems += [f"values: {p}" for p in site_checks(values)]
     if out is not None and rendered:
         write_manifests(rendered, out / label)
     versions = " and ".join(kube_versions())

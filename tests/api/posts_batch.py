@@ -18,6 +18,7 @@ from v2v_runtime.testing import ServiceHarness
 
 from .support import (
     COI,
+    MATERIALS_HANDLER,
     NOW,
     QA,
     SPECIALIST,
@@ -27,6 +28,8 @@ from .support import (
     clock_and_ids,
     deliver,
     ok,
+    signed_call,
+    signed_ok,
 )
 
 SITE = "manufacturing-site-1"
@@ -85,11 +88,23 @@ async def opened(h: ServiceHarness) -> str:
     return (await h.published(BatchOpened))[-1].batch_id
 
 
+# The second person who verifies a specialist's steps, on the specialist's tablet: the
+# login of SUPERVISOR (tests/api/support.py).
+VERIFIER = "u-sup"
+
+
 async def cryopreserved(h: ServiceHarness, c: httpx.AsyncClient) -> str:
+    """Every step recorded (signed by the specialist) and verified where needed."""
     batch_id = await opened(h)
     for s in STEP_ORDER:
-        await ok(c, f"/batches/{batch_id}/steps", step(s), SPECIALIST)
+        done = await signed_ok(c, f"/batches/{batch_id}/steps", step(s), SPECIALIST)
+        if done["verification_required"]:
+            await signed_ok(c, verification(batch_id, s), {}, SPECIALIST, signer=VERIFIER)
     return batch_id
+
+
+def verification(batch_id: str, s: Step) -> str:
+    return f"/batches/{batch_id}/steps/{s.value}/verification"
 
 
 LOT = {"bag_count": 2, "total_viable_cells": 4.0e8, "viability_pct": 88.5}
@@ -103,7 +118,17 @@ async def open_batch(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
 
 
 async def record_step(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    return Call(f"/batches/{await opened(h)}/steps", step(Step.SELECTION), SPECIALIST)
+    return await signed_call(
+        c, f"/batches/{await opened(h)}/steps", step(Step.SELECTION), SPECIALIST
+    )
+
+
+async def verify_step(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    batch_id = await opened(h)
+    await signed_ok(c, f"/batches/{batch_id}/steps", step(Step.SELECTION), SPECIALIST)
+    return await signed_call(
+        c, verification(batch_id, Step.SELECTION), {}, SPECIALIST, signer=VERIFIER
+    )
 
 
 async def produce_lot(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
@@ -115,9 +140,66 @@ async def reject_lot(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     return Call(f"/lots/{lot['lot_id']}/reject", {"reason": "QA rejected the lot"}, QA)
 
 
+# Supplied materials: a vector in the material master, a lot of it received at the site.
+VECTOR = {
+    "material_code": "LV-CD19-01",
+    "name": "Lentiviral vector anti-CD19 CAR",
+    "material_type": "vector",
+    "storage_condition": "frozen-minus-80C",
+    "unit": "mL",
+}
+RECEIPT = {
+    "material_code": "LV-CD19-01",
+    "site": SITE,
+    "supplier": "Vectorworks GmbH",
+    "supplier_lot": "LV26-0114",
+    "quantity": 10,
+    "unit": "mL",
+    "expires_at": (NOW + timedelta(days=180)).isoformat(),
+    "certificate_ref": "COA-LV-2026-0114",
+}
+
+
+async def define_material(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    return Call("/material-master", VECTOR, MATERIALS_HANDLER)
+
+
+async def received(c: httpx.AsyncClient) -> str:
+    await ok(c, "/material-master", VECTOR, MATERIALS_HANDLER)
+    lot: dict[str, Any] = await ok(c, "/material-lots", RECEIPT, MATERIALS_HANDLER)
+    return str(lot["lot_id"])
+
+
+async def receive_material_lot(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    await ok(c, "/material-master", VECTOR, MATERIALS_HANDLER)
+    return Call("/material-lots", RECEIPT, MATERIALS_HANDLER)
+
+
+async def release_material_lot(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    return await signed_call(c, f"/material-lots/{await received(c)}/release", {}, QA)
+
+
+async def reject_material_lot(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    url = f"/material-lots/{await received(c)}/rejection"
+    return await signed_call(c, url, {"reason": "certificate does not match the lot"}, QA)
+
+
+async def consume_material(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    lot_id = await received(c)
+    await signed_ok(c, f"/material-lots/{lot_id}/release", {}, QA)
+    scan = {"material_code": "LV-CD19-01", "lot_id": lot_id, "quantity": 2.5, "unit": "mL"}
+    return Call(f"/batches/{await opened(h)}/steps/selection/materials", scan, SPECIALIST)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "POST /batches": open_batch,
     "POST /batches/{batch_id}/steps": record_step,
+    "POST /batches/{batch_id}/steps/{step}/verification": verify_step,
     "POST /batches/{batch_id}/lot": produce_lot,
     "POST /lots/{lot_id}/reject": reject_lot,
+    "POST /material-master": define_material,
+    "POST /material-lots": receive_material_lot,
+    "POST /material-lots/{lot_id}/release": release_material_lot,
+    "POST /material-lots/{lot_id}/rejection": reject_material_lot,
+    "POST /batches/{batch_id}/steps/{step}/materials": consume_material,
 }

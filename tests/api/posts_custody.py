@@ -10,11 +10,13 @@ import httpx
 
 from v2v_custody.bootstrap import build
 from v2v_custody.settings import CustodySettings
-from v2v_runtime.testing import ServiceHarness
+from v2v_runtime.authz import Roles as R
+from v2v_runtime.testing import ServiceHarness, as_user
 
 from .support import (
     APHERESIS_NURSE,
     COORDINATOR,
+    COURIER,
     INFUSION_NURSE,
     MATERIALS_HANDLER,
     NOW,
@@ -24,9 +26,14 @@ from .support import (
     deliver,
     lot_produced,
     ok,
+    signed_call,
+    signed_ok,
 )
 
 CENTER, APHERESIS, SITE = "treatment-center-1", "apheresis-center-1", "manufacturing-site-1"
+# Who receives the product at the center and signs for it: a login of these scenarios alone
+# (signers are known by login process-wide; "u-coord" is registered at other sites elsewhere).
+CENTER_RECEIVER = as_user("u-tc-receiver", R.TREATMENT_CENTER_COORDINATOR, sites=[CENTER])
 
 
 def harness(tmp_path: Path) -> ServiceHarness:
@@ -84,38 +91,48 @@ async def receive(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     unit = await collected(c)
     scan = {"unit_id": unit["unit_id"], "scanned_coi": unit["coi"], "scanned_din": unit["din"]}
     body = {**scan, "location": SITE, "location_kind": "manufacturing-site"}
-    return Call("/receipts", body, MATERIALS_HANDLER)
+    return await signed_call(c, "/receipts", body, MATERIALS_HANDLER)
 
 
 async def transfer(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    """In person: the apheresis nurse hands the unit over, the courier signs taking it."""
     unit = await collected(c)
     hand_off = {"from_party": APHERESIS, "to_party": "courier-1", "location": APHERESIS}
     body = {"unit_id": unit["unit_id"], **hand_off, "temperature_c": 5.0}
-    return Call("/transfers", body, APHERESIS_NURSE)
+    return await signed_call(
+        c, "/transfers", body, APHERESIS_NURSE, also={"counter_signature": COURIER}
+    )
 
 
 async def infuse(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     coi = (await ok(c, "/patients", enrollment(), COORDINATOR))["coi"]
     await deliver(h, lot_produced("LOT-1", ["BAG-1"], SITE))
     hand_off = {"from_party": SITE, "to_party": "courier-1", "location": SITE}
-    await ok(
+    await signed_ok(
         c,
         "/transfers",
         {"unit_id": "BAG-1", **hand_off, "temperature_c": -170.0},
         MATERIALS_HANDLER,
+        also={"counter_signature": COURIER},
     )
     scan = {"unit_id": "BAG-1", "scanned_coi": coi, "location": CENTER}
-    await ok(c, "/receipts", {**scan, "location_kind": "treatment-center"}, COORDINATOR)
+    arrival = {**scan, "location_kind": "treatment-center"}
+    await signed_ok(c, "/receipts", arrival, CENTER_RECEIVER)
     times = {
         "thawed_at": (NOW - timedelta(minutes=60)).isoformat(),
         "infused_at": (NOW - timedelta(minutes=30)).isoformat(),
     }
-    return Call(f"/patients/{coi}/infusions", {"unit_ids": ["BAG-1"], **times}, INFUSION_NURSE)
+    body = {"unit_ids": ["BAG-1"], **times}
+    return await signed_call(c, f"/patients/{coi}/infusions", body, INFUSION_NURSE)
 
 
 async def correct_identity(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     coi = (await ok(c, "/patients", enrollment(), COORDINATOR))["coi"]
-    body = {"birth_date": "1961-04-03", "reason": "birth date transposed at enrolment"}
+    body = {
+        "birth_date": "1961-04-03",
+        "reason_code": "transcription-error",
+        "reason": "birth date transposed at enrolment",
+    }
     return Call(f"/patients/{coi}/identity-corrections", body, COORDINATOR)
 
 

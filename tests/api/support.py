@@ -13,7 +13,15 @@ from v2v_events.contracts.batch import LotProduced
 from v2v_events.contracts.common import Actor
 from v2v_runtime.authz import Roles as R
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user
+from v2v_runtime.testing import (
+    SeqIds,
+    ServiceHarness,
+    StepClock,
+    as_user,
+    cosigned,
+    signing_password,
+    token_username,
+)
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # the harness clocks' start
 COI = "CHA1B2C26000001"  # the first CoI custody issues (facility A1B2C)
@@ -29,6 +37,7 @@ LOGISTICS = as_user("u-log", R.LOGISTICS_COORDINATOR)
 SPECIALIST = as_user("u-cts", R.CELL_THERAPY_SPECIALIST)
 SUPERVISOR = as_user("u-sup", R.MANUFACTURING_SUPERVISOR)
 ANALYST = as_user("u-qc", R.QC_ANALYST)
+QC_REVIEWER = as_user("u-qcr", R.QC_REVIEWER)
 QA = as_user("u-qa", R.QA_REVIEWER)
 
 
@@ -53,6 +62,52 @@ async def ok(client: httpx.AsyncClient, path: str, body: dict[str, Any], who: Wh
     r = await client.post(path, json=body, headers=who)
     assert r.is_success, r.text
     return r.json()
+
+
+async def signed_ok(
+    client: httpx.AsyncClient,
+    path: str,
+    body: dict[str, Any],
+    who: Who,
+    signer: str | None = None,
+    also: dict[str, Who] | None = None,
+) -> Any:
+    """A signed act of ``who``'s session, signed by ``signer`` (a login; by default ``who``)
+    in ``signature``; ``also``: who signs the act's other fields (e.g. a handoff's receiving
+    party, ``counter_signature``)."""
+    r = await cosigned(client, path, body, who, signers=_logins(who, signer, also))
+    assert r.is_success, r.text
+    return r.json()
+
+
+async def signed_call(
+    client: httpx.AsyncClient,
+    path: str,
+    body: dict[str, Any],
+    who: Who,
+    signer: str | None = None,
+    also: dict[str, Who] | None = None,
+) -> Call:
+    """The request of a signed act, as sent once each signer has seen their content (428)
+    and signed it: ``signer`` (by default ``who``) in ``signature``, ``also`` in the fields
+    they name."""
+    logins = _logins(who, signer, also)
+    sent = dict(body)
+    while any(field not in sent for field in logins):
+        shown = await client.post(path, json=sent, headers=who)
+        assert shown.status_code == 428, shown.text
+        field = shown.json().get("field", "signature")
+        sent[field] = {
+            "content_hash": shown.json()["content_hash"],
+            "username": logins[field],
+            "password": signing_password(logins[field]),
+        }
+    return Call(path, sent, who)
+
+
+def _logins(who: Who, signer: str | None, also: dict[str, Who] | None) -> dict[str, str]:
+    others = {field: token_username(person) for field, person in (also or {}).items()}
+    return {"signature": signer or token_username(who), **others}
 
 
 async def deliver(h: ServiceHarness, message: Any) -> None:

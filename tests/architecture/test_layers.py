@@ -76,6 +76,7 @@ def service_modules(service: str) -> list[tuple[str, Path]]:
     return list(modules(ROOT / "services" / service / "src" / pkg, pkg))
 
 
+@pytest.mark.requirement("EU-Annex11.4.6")
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_domain_imports_only_the_standard_library_pydantic_and_the_runtime_domain(
     service: str,
@@ -91,6 +92,7 @@ def test_the_domain_imports_only_the_standard_library_pydantic_and_the_runtime_d
     assert bad == []
 
 
+@pytest.mark.requirement("EU-Annex11.4.6")
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_application_never_imports_adapters(service: str) -> None:
     pkg = f"v2v_{service}"
@@ -104,6 +106,7 @@ def test_the_application_never_imports_adapters(service: str) -> None:
     assert bad == []
 
 
+@pytest.mark.requirement("EU-Annex11.4.6")
 @pytest.mark.parametrize("service", ALL_SERVICES)
 def test_no_service_imports_another(service: str) -> None:
     others = {f"v2v_{s}" for s in ALL_SERVICES} - {f"v2v_{service}"}
@@ -116,6 +119,7 @@ def test_no_service_imports_another(service: str) -> None:
     assert bad == []
 
 
+@pytest.mark.requirement("EU-Annex11.4.6")
 def test_the_public_contracts_import_nothing_of_the_platform() -> None:
     pkg_dir = ROOT / "libs" / "events" / "src" / "v2v_events"
     bad = [
@@ -127,6 +131,7 @@ def test_the_public_contracts_import_nothing_of_the_platform() -> None:
     assert bad == []
 
 
+@pytest.mark.requirement("EU-Annex11.4.6")
 def test_the_runtime_domain_imports_only_the_standard_library_and_pydantic() -> None:
     runtime = ROOT / "libs" / "runtime" / "src" / "v2v_runtime"
     bad = [
@@ -138,6 +143,7 @@ def test_the_runtime_domain_imports_only_the_standard_library_and_pydantic() -> 
     assert bad == []
 
 
+@pytest.mark.requirement("EU-Annex11.4.6")
 @pytest.mark.parametrize("service", SERVICES)
 def test_importing_the_domain_loads_no_io_library(service: str) -> None:
     pkg = f"v2v_{service}"

@@ -18,6 +18,7 @@ import helm_python as helm
 import pytest
 
 from v2v_runtime.auth import OidcSettings
+from v2v_runtime.signatures.settings import SigningSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK_PY = ROOT / "deploy" / "helm" / "check.py"
@@ -485,8 +486,9 @@ def test_network_policies_restrict_ingress_and_egress() -> None:
     for spec in (api, workers):
         assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
         ports = {(p["protocol"], p["port"]) for r in spec["egress"] for p in r["ports"]}
-        # Only the APIs verify tokens: only they reach the identity provider (8443 here).
-        oidc = {("TCP", 8443)} if spec is api else set()
+        # Only the APIs verify tokens and sign: only they reach the identity provider (8443
+        # here) and the mail relay of security notices (25).
+        api_only = {("TCP", 8443), ("TCP", 25)} if spec is api else set()
         assert ports == {
             ("UDP", 53),
             ("TCP", 53),
@@ -494,7 +496,7 @@ def test_network_policies_restrict_ingress_and_egress() -> None:
             ("TCP", 7233),
             ("TCP", 5432),
             ("TCP", 4318),
-            *oidc,
+            *api_only,
         }
         to = [peer for r in spec["egress"] for peer in r.get("to", [])]
         assert {"ipBlock": {"cidr": "10.20.0.0/24"}} in to
@@ -762,6 +764,7 @@ def test_a_missing_issuer_fails_the_render_with_a_clear_message() -> None:
     assert check.main(["-f", minimal, "--set", "oidc.issuer="]) == 1
 
 
+@pytest.mark.requirement("21CFR11.30")
 def test_plain_http_provider_only_when_explicitly_allowed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -848,3 +851,320 @@ def test_a_service_principal_without_sasl_fails_the_render() -> None:
     own = {"services": {"batch": {"kafka": {"sasl": {"existingSecret": "kafka-batch"}}}}}
     with pytest.raises(helm.HelmRenderError, match=r"services\.batch\.kafka\.sasl is set"):
         render(merged(values_of("defaults"), own))
+
+
+# --- electronic signatures ------------------------------------------------------------
+
+SIGNING_CM = "vein2vein-signing"
+RELAY = {"securityContact": "security@site.example", "smtp": {"host": "smtp.site.example"}}
+
+
+def signing_env(objs: list[dict[str, Any]], container: dict[str, Any]) -> dict[str, Any]:
+    """The V2V_SIGNING_* settings (values, or Secret references) a container sees."""
+    env = effective_env(objs, container)
+    return {k: v for k, v in env.items() if k.startswith("V2V_SIGNING_")}
+
+
+def containers(objs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(component, container) of every pod of a render: Deployments, Jobs, the test Pod."""
+    for name, spec in pod_specs(objs):
+        for c in spec["containers"]:
+            yield name, c
+
+
+def signing_values(signing: dict[str, Any]) -> dict[str, Any]:
+    return merged(values_of("defaults"), {"signing": signing})
+
+
+def signing_settings_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> SigningSettings:
+    """What an API process makes of that environment (the runtime's own settings class)."""
+    for name in [n for n in os.environ if n.startswith("V2V_SIGNING_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return SigningSettings()
+
+
+@pytest.mark.parametrize("value_set", ["defaults", "minimal-values.yaml"])
+def test_defaults_render_no_signing_setting(
+    value_set: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing given, nothing rendered: the runtime's defaults apply, as the docs say."""
+    objs = objects(value_set)
+    assert SIGNING_CM not in {c["metadata"]["name"] for c in kinds(objs, "ConfigMap")}
+    for name, c in containers(objs):
+        assert signing_env(objs, c) == {}, name
+    for d in kinds(objs, "Deployment"):
+        assert "checksum/signing" not in d["spec"]["template"]["metadata"]["annotations"]
+    s = signing_settings_from({}, monkeypatch)
+    assert (s.client_id, s.client_secret, s.token_url) == ("vein2vein-signing", None, None)
+    assert (s.security_contact, s.smtp_host, s.time_zone) == (None, None, "UTC")
+
+
+def test_the_client_secret_alone_renders_its_reference_in_the_api_pods() -> None:
+    secret = {"existingSecret": "vein2vein-signing-client", "key": "secret"}
+    objs = objects_of(signing_values({"clientSecret": secret}))
+    ref = {"secretKeyRef": {"name": "vein2vein-signing-client", "key": "secret"}}
+    assert SIGNING_CM not in {c["metadata"]["name"] for c in kinds(objs, "ConfigMap")}
+    for component, d in by_component(objs, "Deployment").items():
+        (c,) = d["spec"]["template"]["spec"]["containers"]
+        expected = {"V2V_SIGNING_CLIENT_SECRET": ref} if component.endswith("-api") else {}
+        assert signing_env(objs, c) == expected, component
+    # The key defaults to client-secret.
+    objs = objects_of(signing_values({"clientSecret": {"existingSecret": "sig"}}))
+    (c,) = by_component(objs, "Deployment")["batch-api"]["spec"]["template"]["spec"]["containers"]
+    assert signing_env(objs, c)["V2V_SIGNING_CLIENT_SECRET"] == {
+        "secretKeyRef": {"name": "sig", "key": "client-secret"}
+    }
+
+
+EVERY_SIGNING_VALUE: dict[str, Any] = {
+    "clientId": "v2v-sign",
+    "clientSecret": {"existingSecret": "signing-client", "key": "client-secret"},
+    "tokenUrl": "https://login.site.example/realms/v2v/protocol/openid-connect/token",
+    "scope": "openid api://vein2vein/.default",
+    "oneComponentInSession": True,
+    "sessionIdleMinutes": 20,
+    "failuresBeforeNotice": 4,
+    "failureWindowMinutes": 30,
+    "securityContact": "gmp-security@site.example",
+    "smtp": {"host": "smtp-relay.mail.svc", "port": 2525, "sender": "vein2vein@site.example"},
+    "timeZone": "Europe/Amsterdam",
+}
+
+
+def every_signing_value() -> dict[str, Any]:
+    return merged(
+        signing_values(EVERY_SIGNING_VALUE),
+        {"networkPolicy": {"egress": {"smtp": {"ports": [2525]}}}},  # the relay's port
+    )
+
+
+@pytest.mark.requirement("21CFR11.300(d)")
+def test_every_signing_value_reaches_the_runtime_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    objs = objects_of(every_signing_value())
+    assert check.validate(objs) == []
+    for svc in DOMAIN_SERVICES:
+        d = by_component(objs, "Deployment")[f"{svc}-api"]
+        (c,) = d["spec"]["template"]["spec"]["containers"]
+        env = signing_env(objs, c)
+        # The secret is a reference: the process gets the Secret's value under that name.
+        assert env.pop("V2V_SIGNING_CLIENT_SECRET") == {
+            "secretKeyRef": {"name": "signing-client", "key": "client-secret"}
+        }
+        s = signing_settings_from(
+            {**env, "V2V_SIGNING_CLIENT_SECRET": "from-the-secret"}, monkeypatch
+        )
+        assert s.client_id == "v2v-sign"
+        assert s.client_secret is not None
+        assert s.client_secret.get_secret_value() == "from-the-secret"
+        assert s.token_url == EVERY_SIGNING_VALUE["tokenUrl"]
+        assert s.scope == EVERY_SIGNING_VALUE["scope"]
+        assert s.one_component_in_session is True
+        assert (s.session_idle_minutes, s.failures_before_notice, s.failure_window_minutes) == (
+            20,
+            4,
+            30,
+        )
+        assert s.security_contact == "gmp-security@site.example"
+        assert (s.smtp_host, s.smtp_port, s.smtp_sender) == (
+            "smtp-relay.mail.svc",
+            2525,
+            "vein2vein@site.example",
+        )
+        assert s.time_zone == "Europe/Amsterdam"
+    # An explicit false (and any number) is the site's choice, rendered as such.
+    objs = objects_of(signing_values({"oneComponentInSession": False, "sessionIdleMinutes": 1}))
+    (c,) = by_component(objs, "Deployment")["qc-api"]["spec"]["template"]["spec"]["containers"]
+    env = signing_env(objs, c)
+    assert env == {
+        "V2V_SIGNING_ONE_COMPONENT_IN_SESSION": "false",
+        "V2V_SIGNING_SESSION_IDLE_MINUTES": "1",
+    }
+    assert signing_settings_from(env, monkeypatch).one_component_in_session is False
+
+
+def test_only_the_api_pods_get_signing_settings() -> None:
+    """The journey serves no API and signs nothing; consumers, relays and hook Jobs neither."""
+    objs = objects_of(every_signing_value())
+    (cm,) = [c for c in kinds(objs, "ConfigMap") if c["metadata"]["name"] == SIGNING_CM]
+    assert set(cm["data"]) == {
+        f"V2V_SIGNING_{n}"
+        for n in (
+            "CLIENT_ID",
+            "TOKEN_URL",
+            "SCOPE",
+            "ONE_COMPONENT_IN_SESSION",
+            "SESSION_IDLE_MINUTES",
+            "FAILURES_BEFORE_NOTICE",
+            "FAILURE_WINDOW_MINUTES",
+            "SECURITY_CONTACT",
+            "SMTP_HOST",
+            "SMTP_PORT",
+            "SMTP_SENDER",
+            "TIME_ZONE",
+        )
+    }
+    signing_pods: set[str] = set()
+    for name, c in containers(objs):
+        sources = {s["configMapRef"]["name"] for s in c.get("envFrom", [])}
+        if signing_env(objs, c) or SIGNING_CM in sources:
+            signing_pods.add(name)
+    assert signing_pods == {f"Deployment/vein2vein-{svc}-api" for svc in DOMAIN_SERVICES}
+    shared = next(
+        c for c in kinds(objs, "ConfigMap") if c["metadata"]["name"] == "vein2vein-config"
+    )
+    assert not [k for k in shared["data"] if k.startswith("V2V_SIGNING_")]
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_the_signing_secret_is_referenced_never_inlined(value_set: str) -> None:
+    objs = objects(value_set)
+    assert kinds(objs, "Secret") == []
+    for cm in kinds(objs, "ConfigMap"):  # no ConfigMap carries the secret
+        assert not [k for k in cm.get("data", {}) if "SECRET" in k], cm["metadata"]["name"]
+    for name, c in containers(objs):
+        for e in c.get("env", []):
+            if e["name"] == "V2V_SIGNING_CLIENT_SECRET":
+                assert set(e) == {"name", "valueFrom"}, name
+                assert set(e["valueFrom"]) == {"secretKeyRef"}, name
+    if value_set == "production-values.yaml":
+        api = by_component(objs, "Deployment")["custody-api"]
+        (c,) = api["spec"]["template"]["spec"]["containers"]
+        assert signing_env(objs, c)["V2V_SIGNING_CLIENT_SECRET"] == {
+            "secretKeyRef": {"name": "vein2vein-signing-client", "key": "client-secret"}
+        }
+
+
+def test_a_signing_change_rolls_the_api_pods_only() -> None:
+    def annotations(values: dict[str, Any]) -> dict[str, dict[str, str]]:
+        return {
+            component: d["spec"]["template"]["metadata"]["annotations"]
+            for component, d in by_component(objects_of(values), "Deployment").items()
+        }
+
+    before = annotations(signing_values({"timeZone": "Europe/Amsterdam"}))
+    after = annotations(signing_values({"timeZone": "Europe/Berlin"}))
+    for component in COMPONENTS:
+        assert before[component]["checksum/config"] == after[component]["checksum/config"]
+        if component.endswith("-api"):
+            assert before[component]["checksum/signing"] != after[component]["checksum/signing"]
+        else:
+            assert "checksum/signing" not in before[component] | after[component], component
+
+
+def test_the_api_pods_may_reach_the_mail_relay_when_there_is_one() -> None:
+    def smtp_rules(objs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        return {
+            p["metadata"]["name"]: [
+                r for r in p["spec"]["egress"] if {"protocol": "TCP", "port": 25} in r["ports"]
+            ]
+            for p in kinds(objs, "NetworkPolicy")
+        }
+
+    without = smtp_rules(objects("defaults"))
+    assert all(rules == [] for rules in without.values())
+    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "mail"}}}
+    values = merged(
+        signing_values(RELAY),
+        {"networkPolicy": {"egress": {"smtp": {"cidrs": ["10.40.0.0/24"], "peers": [peer]}}}},
+    )
+    found = smtp_rules(objects_of(values))
+    assert found["vein2vein-workers"] == [] and found["vein2vein-hooks"] == []
+    assert found["vein2vein-api"] == [
+        {
+            "ports": [{"protocol": "TCP", "port": 25}],
+            "to": [{"ipBlock": {"cidr": "10.40.0.0/24"}}, peer],
+        }
+    ]
+
+
+def test_notes_say_where_security_notices_go() -> None:
+    def notes(values: dict[str, Any]) -> str:
+        text = next(t for p, t in render(values).items() if p.endswith("NOTES.txt"))
+        return " ".join(text.split())
+
+    assert "only logged at ERROR" in notes(values_of("defaults"))
+    assert "no client secret given" in notes(values_of("defaults"))
+    mailed = notes(merged(signing_values(RELAY), {"signing": {"smtp": {"port": 25}}}))
+    assert "mailed to security@site.example via smtp.site.example:25" in mailed
+
+
+BAD_SIGNING: dict[str, dict[str, Any]] = {
+    "plain client secret": {"clientSecret": "s3cret"},
+    "client secret value": {"clientSecret": {"value": "s3cret"}},
+    "client secret in a bad Secret name": {"clientSecret": {"existingSecret": "Not_A_Name"}},
+    "unknown signing key": {"password": "x"},
+    "empty client id": {"clientId": ""},
+    "token URL not http(s)": {"tokenUrl": "ftp://login.site.example/token"},
+    "one component not a boolean": {"oneComponentInSession": "yes"},
+    "idle minutes 0": {"sessionIdleMinutes": 0},
+    "idle minutes above 480": {"sessionIdleMinutes": 481},
+    "failures 0": {"failuresBeforeNotice": 0},
+    "failures above 100": {"failuresBeforeNotice": 101},
+    "window 0": {"failureWindowMinutes": 0},
+    "contact not an address": {**RELAY, "securityContact": "security team"},
+    "two contacts": {**RELAY, "securityContact": "a@site.example,b@site.example"},
+    "smtp port 0": {**RELAY, "smtp": {"host": "smtp.site.example", "port": 0}},
+    "smtp port above 65535": {**RELAY, "smtp": {"host": "smtp.site.example", "port": 65536}},
+    "smtp host with a port": {**RELAY, "smtp": {"host": "smtp.site.example:25"}},
+    "smtp host a URL": {**RELAY, "smtp": {"host": "smtp://smtp.site.example"}},
+    "sender not an address": {**RELAY, "smtp": {"host": "smtp.site.example", "sender": "v2v"}},
+    "unknown smtp key": {**RELAY, "smtp": {"host": "smtp.site.example", "tls": True}},
+    "empty time zone": {"timeZone": ""},
+    "time zone with a space": {"timeZone": "Europe/Amster dam"},
+    "time zone an offset": {"timeZone": "+02:00"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SIGNING))
+def test_schema_rejects_bad_signing_values(case: str) -> None:
+    values = signing_values(BAD_SIGNING[case])
+    with pytest.raises(helm.HelmValuesError):
+        render(values)
+    assert check.lint(values), "helm lint --strict must fail too"
+
+
+@pytest.mark.requirement("21CFR11.300(d)")
+def test_a_security_notice_needs_both_its_recipient_and_a_relay() -> None:
+    """Either alone would be a notice that reaches nobody: the render says so."""
+    contact_only = signing_values({"securityContact": "security@site.example"})
+    with pytest.raises(helm.HelmRenderError, match=r"signing\.smtp\.host is not"):
+        render(contact_only)
+    relay_only = signing_values({"smtp": {"host": "smtp.site.example"}})
+    with pytest.raises(helm.HelmRenderError, match=r"signing\.securityContact is not"):
+        render(relay_only)
+    minimal = str(CI_DIR / "minimal-values.yaml")
+    assert check.main(["-f", minimal, "--set", "signing.securityContact=s@site.example"]) == 1
+    assert objects_of(signing_values(RELAY))
+
+
+def test_the_relay_port_must_be_open_to_the_api_pods() -> None:
+    other_port = merged(signing_values(RELAY), {"signing": {"smtp": {"port": 587}}})
+    with pytest.raises(helm.HelmRenderError, match=r"signing\.smtp\.port 587 is not in"):
+        render(other_port)
+    opened = merged(other_port, {"networkPolicy": {"egress": {"smtp": {"ports": [587]}}}})
+    assert objects_of(opened)
+    unrestricted = merged(other_port, {"networkPolicy": {"enabled": False}})
+    assert kinds(objects_of(unrestricted), "NetworkPolicy") == []
+
+
+def test_a_plain_http_token_endpoint_only_when_explicitly_allowed() -> None:
+    plain = signing_values({"tokenUrl": "http://keycloak.iam.svc:8080/realms/v2v/token"})
+    with pytest.raises(helm.HelmRenderError, match=r"signing\.tokenUrl .* is plain http"):
+        render(plain)
+    assert objects_of(merged(plain, {"oidc": {"allowInsecureHttp": True}}))
+    assert objects_of(signing_values({"tokenUrl": "http://localhost:18080/realms/v2v/token"}))
+
+
+def test_check_refuses_a_time_zone_outside_the_iana_database(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    minimal = str(CI_DIR / "minimal-values.yaml")
+    assert check.main(["-f", minimal, "--set", "signing.timeZone=Mars/Olympus_Mons"]) == 1
+    assert "signing.timeZone 'Mars/Olympus_Mons' is not a zone" in capsys.readouterr().out
+    assert check.site_checks({"signing": {"timeZone": "America/New_York"}}) == []
+    assert check.site_checks({"signing": {"timeZone": None}}) == []
+    assert check.site_checks({}) == []

@@ -12,6 +12,7 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 import yaml
 
 from v2v_events.catalog import (
@@ -113,6 +114,7 @@ def command_grants() -> tuple[set[Grant], set[Grant]]:
     return literal, prefixed
 
 
+@pytest.mark.requirement("21CFR11.10(k)(2)")
 def test_the_table_lists_every_topic_and_group_of_the_catalog() -> None:
     documented = documented_table()
     catalog = {spec.name for spec in all_topics()} | set(CONSUMER_GROUPS)
@@ -120,6 +122,7 @@ def test_the_table_lists_every_topic_and_group_of_the_catalog() -> None:
     assert len(catalog) == len(all_topics()) + len(CONSUMER_GROUPS)  # no group named as a topic
 
 
+@pytest.mark.requirement("21CFR11.10(h)")
 def test_the_table_grants_what_the_services_do() -> None:
     documented, expected = documented_table(), expected_table()
     wrong = {
@@ -132,6 +135,7 @@ def test_the_table_grants_what_the_services_do() -> None:
     assert {p for n, (_, w, _) in documented.items() if ".commands" in n for p in w} == {"journey"}
 
 
+@pytest.mark.requirement("21CFR11.10(h)")
 def test_the_kafka_acls_commands_grant_exactly_the_table() -> None:
     literal, prefixed = command_grants()
     wanted = table_grants()

@@ -97,6 +97,7 @@ def test_credentials_carry_no_creation_date() -> None:
     assert "createdDate" not in json.dumps(REALM["users"])
 
 
+@pytest.mark.requirement("EU-Annex11.12.3")
 def test_the_declared_user_profile_keeps_sites() -> None:
     (provider,) = REALM["components"]["org.keycloak.userprofile.UserProfileProvider"]
     profile = json.loads(provider["config"]["kc.user.profile.config"][0])
@@ -105,6 +106,18 @@ def test_the_declared_user_profile_keeps_sites() -> None:
     assert sites["permissions"]["edit"] == ["admin"], "users do not choose their own sites"
 
 
+@pytest.mark.requirement("21CFR11.100(a)", "21CFR11.300(a)")
+def test_accounts_are_unique_and_never_renamed_or_self_registered() -> None:
+    """One person, one account: nobody registers themselves, renames their username or
+    shares an e-mail address with another account."""
+    assert REALM["registrationAllowed"] is False
+    assert REALM["editUsernameAllowed"] is False
+    assert REALM["duplicateEmailsAllowed"] is False
+    emails = [u["email"] for u in PEOPLE.values()]
+    assert len(emails) == len(set(emails))
+
+
+@pytest.mark.requirement("21CFR11.300(b)", "21CFR11.300(d)", "EU-Annex11.12.3", "21CFR11.200(a)(3)")
 def test_password_policy_lockout_and_otp() -> None:
     policy = REALM["passwordPolicy"]
     length = int(re.search(r"length\((\d+)\)", policy).group(1))  # type: ignore[union-attr]
@@ -133,6 +146,7 @@ def test_people_clients_map_sites_into_the_token(client_id: str) -> None:
     assert sites["multivalued"] == "true" and sites["access.token.claim"] == "true"
 
 
+@pytest.mark.requirement("21CFR11.200(a)(1)(ii)")
 def test_portal_and_signing_clients() -> None:
     portal = CLIENTS["vein2vein-portal"]
     assert portal["publicClient"] and portal["standardFlowEnabled"]

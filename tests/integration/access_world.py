@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from v2v_batch.bootstrap import build as build_batch
 from v2v_batch.settings import BatchSettings
-from v2v_cli.tokens import TokenBroker
+from v2v_cli.tokens import DEMO_PASSWORD, DEMO_SECRETS, SIGNING_CLIENT, TokenBroker
 from v2v_custody.bootstrap import build as build_custody
 from v2v_custody.settings import CustodySettings
 from v2v_logistics.bootstrap import build as build_logistics
@@ -27,7 +27,8 @@ from v2v_runtime.auth.jwks import DiscoveryKeySource
 from v2v_runtime.auth.testing import LocalIssuer
 from v2v_runtime.authz import MACHINES, declared_roles
 from v2v_runtime.service import ServiceSpec
-from v2v_runtime.testing import ServiceHarness
+from v2v_runtime.signatures.reauth import PasswordGrant
+from v2v_runtime.testing import ServiceHarness, cosigned
 
 PROBLEM = "urn:vein2vein:problem:"
 
@@ -49,7 +50,7 @@ def declarations() -> dict[tuple[str, str], set[str]]:
     found: dict[tuple[str, str], set[str]] = {}
     for service in BUILD:
         api = FastAPI()
-        for router in spec_of(service).routers:
+        for router in spec_of(service).api_routers:
             api.include_router(router)
         for r in declared_roles(api):
             found[(service, f"{r.method} {r.path}")] = set(r.roles)
@@ -96,6 +97,39 @@ class World:
         async with self.client(service) as c:
             return await c.post(path, json=body, headers=await self.as_(who))
 
+    async def signed(
+        self,
+        service: str,
+        path: str,
+        body: Any,
+        who: str,
+        password: str = DEMO_PASSWORD,
+        signer: str | None = None,
+        also: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """A signed act on ``who``'s session (shown: 428; then signed with user id and
+        password by ``signer``, by default ``who``: another person on the same tablet);
+        ``also``: the demo users signing the act's other fields (e.g. a handoff's receiving
+        party, ``counter_signature``), with the demo password."""
+        signers = {"signature": signer or who, **(also or {})}
+        passwords = {name: DEMO_PASSWORD for name in signers} | {"signature": password}
+        async with self.client(service) as c:
+            headers = await self.as_(who)
+            return await cosigned(c, path, body, headers, signers=signers, passwords=passwords)
+
+    async def review_trail(self, lot_id: str, coi: str, who: str) -> httpx.Response:
+        """QA's audit-trail review of a lot: each service's head of the CoI as its trail
+        shows it (a service with no record of it here, e.g. a lot made up for a test: a
+        placeholder head, which QC — that heard of none over Kafka — accepts)."""
+        parts = []
+        for service in ("batch", "custody", "qc"):
+            r = await self.get(service, "/audit-trail", who, coi=coi, limit=1)
+            head = r.json().get("head") if r.status_code == 200 else None
+            at = {"position": 1, "hash": "0" * 64} if head is None else head
+            parts.append({"service": service, "position": at["position"], "hash": at["hash"]})
+        body = {"parts": parts, "comment": "batch, custody and QC trails reviewed"}
+        return await self.signed("qc", f"/lots/{lot_id}/audit-trail-review", body, who)
+
     async def get(self, service: str, path: str, who: str, **params: Any) -> httpx.Response:
         async with self.client(service) as c:
             return await c.get(path, params=params, headers=await self.as_(who))
@@ -111,7 +145,16 @@ async def open_world(data: Path, issuer: str, broker: TokenBroker) -> AsyncItera
         harnesses = {}
         for service in BUILD:
             spec = spec_of(service, ServiceHarness.sqlite_url(data, service))
-            harnesses[service] = ServiceHarness(replace(spec, token_verifier=verifier))
+            # Signers re-authenticate at the real Keycloak (the demo realm's signing client).
+            signing = PasswordGrant(
+                token_url=None,
+                discovery_url=settings.discovery,
+                client_id=SIGNING_CLIENT,
+                client_secret=DEMO_SECRETS[SIGNING_CLIENT],
+            )
+            harnesses[service] = ServiceHarness(
+                replace(spec, token_verifier=verifier, reauthenticator=signing)
+            )
             await harnesses[service].start()
         try:
             yield World(harnesses, broker, second)

@@ -41,7 +41,7 @@ from v2v_qc.bootstrap import build as build_qc
 from v2v_qc.settings import QcSettings
 from v2v_runtime.authz import PEOPLE, Roles
 from v2v_runtime.service import ServiceSpec
-from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user
+from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user, signed
 
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 # The fuzzer calls as any person (a machine's roles are for Kafka and read APIs).
@@ -53,6 +53,9 @@ SEEDER = as_user(
     Roles.APHERESIS_NURSE,
     Roles.CELL_THERAPY_SPECIALIST,
 )
+# A second person verifies the seeder's critical batch steps, on the seeder's session.
+VERIFIER = "u-seed-verifier"
+as_user(VERIFIER, Roles.MANUFACTURING_SUPERVISOR)
 JOURNEY = Actor(user_id="journey", role="system")
 SERVICES = ("custody", "logistics", "batch", "qc")
 _BUILD = {
@@ -75,7 +78,7 @@ def operations(method: str) -> list[tuple[str, str]]:
     return [
         (service, route.path)
         for service in SERVICES
-        for router in spec(service).routers
+        for router in spec(service).api_routers
         for route in router.routes
         if method in getattr(route, "methods", ())
     ]
@@ -114,6 +117,13 @@ class World:
 
     async def post(self, service: str, path: str, body: Any) -> Any:
         r = await self.http[service].post(path, json=body, headers=SEEDER)
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+    async def signed(self, service: str, path: str, body: Any, signer: str | None = None) -> Any:
+        """A signed act on the seeder's session, signed by ``signer`` (by default the
+        seeder)."""
+        r = await signed(self.http[service], path, body, SEEDER, signer=signer)
         assert r.status_code in (200, 201), r.text
         return r.json()
 
@@ -193,7 +203,10 @@ class World:
             body = {"step": step, "started_at": at.isoformat(), "ended_at": at.isoformat()}
             if step == "harvest":
                 body |= {"viable_cell_count": 2.5e9, "viability_pct": 91.0}
-            await self.post("batch", f"/batches/{first}/steps", body)
+            done = await self.signed("batch", f"/batches/{first}/steps", body)
+            if done["verification_required"]:
+                url = f"/batches/{first}/steps/{step}/verification"
+                await self.signed("batch", url, {}, signer=VERIFIER)
         lot = await self.post(
             "batch",
             f"/batches/{first}/lot",

@@ -34,14 +34,31 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
     # disposition is the quality unit's; manufacturing may also reject a failed lot
     ("qc", "POST /lots/{lot_id}/decision"): {"qa-reviewer"},
     ("qc", "POST /lots/{lot_id}/recovery-decision"): {"qa-reviewer"},
+    ("qc", "POST /lots/{lot_id}/audit-trail-review"): {"qa-reviewer"},
     ("batch", "POST /lots/{lot_id}/reject"): {"qa-reviewer", "manufacturing-supervisor"},
     ("qc", "POST /panels/{panel_id}/results"): {"qc-analyst"},
+    ("qc", "POST /panels/{panel_id}/review"): {"qc-reviewer"},
+    ("qc", "POST /deviations/{deviation_id}/classification"): {"qa-reviewer"},
     ("qc", "POST /deviations/{deviation_id}/close"): {"qa-reviewer"},
     ("batch", "POST /batches/{batch_id}/steps"): {
         "cell-therapy-specialist",
         "manufacturing-supervisor",
     },
+    ("batch", "POST /batches/{batch_id}/steps/{step}/verification"): {
+        "cell-therapy-specialist",
+        "manufacturing-supervisor",
+    },
     ("batch", "POST /batches/{batch_id}/lot"): {
+        "cell-therapy-specialist",
+        "manufacturing-supervisor",
+    },
+    # supplied materials: received by materials management, disposed of by QA alone,
+    # consumed at a step by manufacturing
+    ("batch", "POST /material-master"): {"materials-handler", "qa-reviewer"},
+    ("batch", "POST /material-lots"): {"materials-handler"},
+    ("batch", "POST /material-lots/{lot_id}/release"): {"qa-reviewer"},
+    ("batch", "POST /material-lots/{lot_id}/rejection"): {"qa-reviewer"},
+    ("batch", "POST /batches/{batch_id}/steps/{step}/materials"): {
         "cell-therapy-specialist",
         "manufacturing-supervisor",
     },
@@ -65,6 +82,16 @@ PATIENT_READERS = {
     "auditor",
 }
 CRITICAL[("custody", "GET /patients/{coi}")] = PATIENT_READERS
+# Audit trails: the quality unit, the QP and inspectors everywhere, and each service's own
+# reviewer of its records; never a machine.
+TRAIL_READERS = {"auditor", "qa-reviewer", "qualified-person"}
+for service, reviewer in (
+    ("custody", "treatment-center-coordinator"),
+    ("logistics", "logistics-coordinator"),
+    ("batch", "manufacturing-supervisor"),
+    ("qc", "qc-reviewer"),
+):
+    CRITICAL[(service, "GET /audit-trail")] = TRAIL_READERS | {reviewer}
 # A machine feeds data in; it never decides, signs, disposes or reads patients.
 MACHINE_FEEDS = {
     ("logistics", "POST /shipments/{shipment_id}/pickup"): {"courier-integration"},
@@ -91,9 +118,10 @@ async def call(
     method, path = operation.split(" ", 1)
     for name in ("coi", "lot_id", "panel_id", "batch_id", "booking_id", "shipment_id"):
         path = path.replace("{" + name + "}", MISSING)
-    for name in ("deviation_id", "certificate_id", "unit_id", "apheresis_unit_id"):
+    for name in ("deviation_id", "certificate_id", "unit_id", "apheresis_unit_id", "material_code"):
         path = path.replace("{" + name + "}", MISSING)
     path = path.replace("{product_code}", "S1234").replace("{site}", "manufacturing-site-1")
+    path = path.replace("{step}", "transduction")
     assert "{" not in path, path
     async with world.client(service) as client:
         if method == "POST":
@@ -112,6 +140,7 @@ def test_every_service_has_routes_in_the_matrix() -> None:
     assert len(ROUTES) >= 30
 
 
+@pytest.mark.requirement("21CFR11.10(g)")
 @pytest.mark.parametrize(("service", "operation"), ROUTES, ids=[f"{s}:{o}" for s, o in ROUTES])
 async def test_every_role_on_every_route(world: World, service: str, operation: str) -> None:
     allowed_by_behaviour = set()
@@ -166,6 +195,7 @@ async def bad_tokens(world: World, oidc_issuer: str) -> dict[str, dict[str, str]
     }
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "EU-Annex11.12.1")
 @pytest.mark.parametrize(("service", "operation"), ROUTES, ids=[f"{s}:{o}" for s, o in ROUTES])
 async def test_tokens_that_must_not_pass(
     world: World, oidc_issuer: str, service: str, operation: str

@@ -21,7 +21,7 @@ from v2v_events.contracts.logistics import BookShipment, ShipmentBooked
 from v2v_events.contracts.qc import OrderPanel, PanelOrdered
 from v2v_runtime.eventstore import events
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ServiceHarness
+from v2v_runtime.testing import ServiceHarness, signed
 
 from .access_world import PROBLEM, World, open_world, own_user
 
@@ -121,6 +121,7 @@ async def lot_with_panel(world: World, site: int, coi: str, lot_id: str) -> str:
     return next(p.panel_id for p in await qc.published(PanelOrdered) if p.lot_id == lot_id)
 
 
+@pytest.mark.requirement("21CFR11.10(g)", "EU-Annex11.12.1")
 async def test_people_see_and_act_on_their_own_sites_only(world: World) -> None:
     one, two = await enrolled(world, 1, "MRN-SCOPE-1"), await enrolled(world, 2, "MRN-SCOPE-2")
 
@@ -192,7 +193,7 @@ async def test_people_see_and_act_on_their_own_sites_only(world: World) -> None:
         assert ok(await world.get("qc", "/panels", QA[3 - site], coi=coi)) == []
     problem(await world.get("qc", f"/panels/{panel_one}", QA[2]), 404, "panel-not-found")
     decision = {"decision": "reject", "reason": "not this reviewer's site"}
-    r = await world.post("qc", "/lots/lot-scope-1/decision", decision, QA[2])
+    r = await world.signed("qc", "/lots/lot-scope-1/decision", decision, QA[2])
     problem(r, 404, "lot-not-found")
 
     # logistics: a courier of site 1 sees and moves site 1's shipments only
@@ -229,6 +230,7 @@ async def identity_reads(world: World, coi: str) -> list[str]:
         return [r.actor["user_id"] for r in rows if r.event_type == "custody.identity.viewed"]
 
 
+@pytest.mark.requirement("21CFR11.10(g)")
 async def test_patient_identity_only_for_clinical_roles_and_every_read_recorded(
     world: World,
 ) -> None:
@@ -264,34 +266,45 @@ async def test_patient_identity_only_for_clinical_roles_and_every_read_recorded(
     assert sorted(await identity_reads(world, coi)) == sorted(shown_to)
 
 
-async def test_who_entered_a_result_cannot_release_the_lot(
+@pytest.mark.requirement("21CFR11.10(g)", "EU-Annex11.15", "EU-PartIV.11.3.1")
+async def test_who_entered_a_result_cannot_review_or_release_the_lot(
     world: World, admin: httpx.AsyncClient
 ) -> None:
     coi = await enrolled(world, 1, "MRN-SOD-1")
     panel_id = await lot_with_panel(world, 1, coi, "lot-sod-1")
-    roles, sites = ["qc-analyst", "qa-reviewer"], [SITE[1]["ms"]]
+    roles, sites = ["qc-analyst", "qa-reviewer", "qc-reviewer"], [SITE[1]["ms"]]
     async with own_user(admin, roles, sites) as (username, password):
         issued = await world.broker.password_grant(username, password)
         both = {"Authorization": f"Bearer {issued.access_token}"}
         async with world.client("qc") as qc:
             first, *rest = PASSING.items()
-            r = await qc.post(
-                f"/panels/{panel_id}/results",
-                json={"test_code": first[0], "value": first[1]},
-                headers=both,
-            )
+            results = f"/panels/{panel_id}/results"
+            entry = {"test_code": first[0], "value": first[1]}
+            r = await signed(qc, results, entry, both, signer=username, password=password)
             assert r.status_code == 201, r.text
             for code, value in rest:
                 body = {"test_code": code, "value": value}
-                ok(await world.post("qc", f"/panels/{panel_id}/results", body, "qc-analyst"))
+                ok(await world.signed("qc", results, body, "qc-analyst"))
+            # nor review them (QC review: a second person)
+            review = f"/panels/{panel_id}/review"
+            r = await signed(qc, review, {}, both, signer=username, password=password)
+            problem(r, 403, "review-by-analyst")
             release = {"decision": "release", "reason": "record, results and trail reviewed"}
-            r = await qc.post("/lots/lot-sod-1/decision", json=release, headers=both)
+            path = "/lots/lot-sod-1/decision"
+            r = await signed(qc, path, release, both, signer=username, password=password)
             problem(r, 403, "release-by-result-author")
+        # the site's QC reviewer, who entered nothing, reviews them
+        reviewed = ok(await world.signed("qc", review, {}, "qc-reviewer"))
+        assert reviewed["review_status"] == "current"
+        [signature] = [s for s in reviewed["signatures"] if s["meaning"] == "reviewed"]
+        assert signature["signer_name"] == "Rita Chen"
         # another QA reviewer, who entered nothing, releases it
-        released = ok(await world.post("qc", "/lots/lot-sod-1/decision", release, "qa-reviewer"))
+        ok(await world.review_trail("lot-sod-1", coi, "qa-reviewer"))
+        released = ok(await world.signed("qc", "/lots/lot-sod-1/decision", release, "qa-reviewer"))
         assert released["decision"] == "release"
 
 
+@pytest.mark.requirement("21CFR11.10(g)", "EU-PartIV.11.4")
 async def test_who_opened_a_deviation_cannot_close_it(world: World) -> None:
     coi = await enrolled(world, 1, "MRN-SOD-2")
     await lot_with_panel(world, 1, coi, "lot-sod-2")
@@ -303,13 +316,83 @@ async def test_who_opened_a_deviation_cannot_close_it(world: World) -> None:
         "description": "label printed twice",
     }
     opened = ok(await world.post("qc", "/deviations", deviation, "qa-reviewer"))
-    path = f"/deviations/{opened['deviation_id']}/close"
+    path = f"/deviations/{opened['deviation_id']}"
+    classified = {"classification": "minor", "rationale": "no product contact"}
+    r = await world.signed("qc", f"{path}/classification", classified, "qa-reviewer")
+    problem(r, 403, "classification-by-author")
+    ok(await world.signed("qc", f"{path}/classification", classified, "qa-reviewer-2"))
     closing = {"reason": "reprint destroyed; no product impact"}
-    problem(await world.post("qc", path, closing, "qa-reviewer"), 403, "closure-by-author")
-    closed = ok(await world.post("qc", path, closing, "qa-reviewer-2"))
+    r = await world.signed("qc", f"{path}/close", closing, "qa-reviewer")
+    problem(r, 403, "closure-by-author")
+    closed = ok(await world.signed("qc", f"{path}/close", closing, "qa-reviewer-2"))
     assert closed["state"] == "closed"
+    assert [(s["meaning"], s["signer_name"]) for s in closed["signatures"]] == [
+        ("approved", "Ruth Becker"),
+        ("approved", "Ruth Becker"),
+    ]
 
 
+@pytest.mark.requirement(
+    "21CFR11.10(g)", "21CFR11.100(a)", "21CFR11.200(a)(2)", "EU-PartIV.6.4", "EU-Annex11.6"
+)
+async def test_a_second_person_verifies_a_batch_step_on_the_performers_tablet(
+    world: World,
+) -> None:
+    """The specialist performs and signs the steps; the site's supervisor verifies the
+    critical one on the specialist's session, with their own Keycloak password; the
+    specialist cannot verify their own step, nor can the other site's supervisor."""
+    coi = await enrolled(world, 1, "MRN-SOD-3")
+    ended = datetime.now(UTC) - timedelta(hours=1)
+    collection = {
+        "apheresis_center": SITE[1]["ac"],
+        "volume_ml": 220.0,
+        "total_nucleated_cells": 1.1e10,
+        "collection_started_at": (ended - timedelta(hours=3)).isoformat(),
+        "collection_ended_at": ended.isoformat(),
+    }
+    path = f"/patients/{coi}/collections"
+    unit = ok(await world.post("custody", path, collection, APHERESIS_NURSE[1]))
+    collected = CollectionRecorded(
+        coi=coi,
+        din=unit["din"],
+        din_check=unit["din_check"],
+        unit_id=unit["unit_id"],
+        apheresis_center=SITE[1]["ac"],
+        volume_ml=220.0,
+        total_nucleated_cells=1.1e10,
+        collection_started_at=ended - timedelta(hours=3),
+        collection_ended_at=ended,
+        actor=Actor(user_id="nurse", role="apheresis-nurse"),
+    )
+    await deliver(world.harnesses["batch"], collected)
+    body = {"coi": coi, "apheresis_unit_id": unit["unit_id"], "din": unit["din"]}
+    body |= {"manufacturing_site": SITE[1]["ms"]}
+    batch_id = ok(await world.post("batch", "/batches", body, SPECIALIST[1]))["batch_id"]
+    for i, step in enumerate(("selection", "activation", "transduction")):
+        at = ended + timedelta(minutes=10 * i)
+        times = {"started_at": at.isoformat(), "ended_at": (at + timedelta(minutes=5)).isoformat()}
+        r = await world.signed("batch", f"/batches/{batch_id}/steps", {"step": step, **times},
+                               SPECIALIST[1])  # fmt: skip
+        performed = ok(r)
+    [sig] = performed["signatures"]
+    assert (sig["meaning"], sig["signer_name"]) == ("performed", "Sam Okafor")
+    assert performed["verification_required"] is True
+    url = f"/batches/{batch_id}/steps/transduction/verification"
+    problem(await world.signed("batch", url, {}, SPECIALIST[1]), 403, "verification-by-performer")
+    r = await world.signed("batch", url, {}, SPECIALIST[1], signer="manufacturing-supervisor-site2")
+    problem(r, 403, "signer-not-allowed")
+    r = await world.signed("batch", url, {}, SPECIALIST[1], signer="manufacturing-supervisor")
+    verified = ok(r)
+    by, performer = verified["verified_by"], verified["operator"]
+    assert by["role"] == "manufacturing-supervisor" and by["user_id"] != performer["user_id"]
+    assert [(s["meaning"], s["signer_name"]) for s in verified["signatures"]] == [
+        ("performed", "Sam Okafor"),
+        ("verified", "Maria Lopez"),
+    ]
+    assert verified["signatures"][1]["signer_id"] == by["user_id"]
+
+
+@pytest.mark.requirement("21CFR11.10(g)", "21CFR11.10(h)", "EU-Annex11.15")
 async def test_machine_clients_feed_data_but_never_decide(world: World) -> None:
     coi = await enrolled(world, 1, "MRN-MACHINE-1")
     await lot_with_panel(world, 1, coi, "lot-machine-1")

@@ -83,7 +83,11 @@ class Custody:
         async with self.harness.client() as client:
             r = await client.post(
                 f"/patients/{coi}/identity-corrections",
-                json={"name": f"Corrected Patient {coi[-3:]}", "reason": "spelling"},
+                json={
+                    "name": f"Corrected Patient {coi[-3:]}",
+                    "reason_code": "entry-error",
+                    "reason": "spelling",
+                },
                 headers=COORDINATOR_HEADERS,
             )
         assert r.status_code == 201, r.text
@@ -152,6 +156,7 @@ async def custody_db(db_kind: str, stack: ProvisionedStack, tmp_path: Path) -> s
     return await stack.create_database(f"it_seals_{uuid.uuid4().hex[:8]}")
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "EU-Annex11.7.1")
 async def test_an_intact_sealed_store_verifies_against_its_external_seal(
     kafka_bootstrap: str, custody_db: str
 ) -> None:
@@ -172,6 +177,7 @@ async def test_an_intact_sealed_store_verifies_against_its_external_seal(
     assert "audit trail intact" in text
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "EU-PartIV.6.6")
 async def test_a_deleted_stream_is_named(kafka_bootstrap: str, custody_db: str) -> None:
     topic = await seals_lane(kafka_bootstrap)
     async with Custody(custody_db, kafka_bootstrap, topic) as custody:
@@ -186,6 +192,7 @@ async def test_a_deleted_stream_is_named(kafka_bootstrap: str, custody_db: str) 
     assert "1 finding(s)" in said(result)
 
 
+@pytest.mark.requirement("21CFR11.10(a)")
 async def test_swapped_identity_rows_are_named(kafka_bootstrap: str, custody_db: str) -> None:
     topic = await seals_lane(kafka_bootstrap)
     async with Custody(custody_db, kafka_bootstrap, topic) as custody:
@@ -208,6 +215,7 @@ async def test_swapped_identity_rows_are_named(kafka_bootstrap: str, custody_db:
     assert "2 finding(s)" in text
 
 
+@pytest.mark.requirement("21CFR11.10(a)")
 async def test_truncating_the_newest_events_names_the_streams_behind(
     kafka_bootstrap: str, custody_db: str
 ) -> None:
@@ -244,6 +252,7 @@ async def test_truncating_the_newest_events_names_the_streams_behind(
     assert f"stream identity-{late}: missing since seal #2" in text
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(c)", "EU-Annex11.7.2")
 async def test_a_restored_stale_backup_is_behind_the_external_seal(
     kafka_bootstrap: str, custody_db: str, stack: ProvisionedStack, tmp_path: Path
 ) -> None:

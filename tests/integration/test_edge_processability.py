@@ -98,6 +98,7 @@ async def assert_journey_can_start(world: World, enrolled: PatientEnrolled) -> N
     assert [a.coi for a in answers].count(inp.coi) == 1
 
 
+@pytest.mark.requirement("EU-Annex11.4.7")
 @pytest.mark.parametrize(("service", "path"), COMMANDS, ids=[f"{s}:POST {p}" for s, p in COMMANDS])
 @given(data=st.data())
 async def test_commands_answer_without_5xx_and_publish_only_processable_messages(
@@ -113,6 +114,7 @@ async def test_commands_answer_without_5xx_and_publish_only_processable_messages
     await assert_processable(world, (await world.published(service))[before:])
 
 
+@pytest.mark.requirement("EU-Annex11.4.7")
 @pytest.mark.parametrize("service", SERVICES)
 @given(data=st.data())
 async def test_queries_answer_without_5xx(world: World, service: str, data: st.DataObject) -> None:

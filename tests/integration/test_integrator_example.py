@@ -56,6 +56,7 @@ def test_example_imports_only_the_stdlib_aiokafka_and_jsonschema() -> None:
         assert re.search(rf"^{package}>=[\d.]+,<[\d.]+$", requirements, re.M), package
 
 
+@pytest.mark.requirement("21CFR11.10(k)(2)")
 def test_guide_catalog_lists_every_event_type_on_its_topic() -> None:
     text = GUIDE.read_text()
     section = text.split("## Event catalog", 1)[1].split("\n## ", 1)[0]

@@ -23,8 +23,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from v2v_cli.journeys import (
     ANALYST,
     COORDINATOR,
+    COURIER,
     LOGISTICS,
+    NURSE,
     QA_REVIEWER,
+    RECEIVER,
     SPECIALIST,
     Driver,
     Endpoints,
@@ -51,6 +54,7 @@ REQUIRED = (
 )
 
 
+@pytest.mark.requirement("EU-Annex11.5", "EU-PartIV.6.7")
 async def test_three_journeys_end_to_end(
     platform: Endpoints, stack: ProvisionedStack, tokens: TokenBroker
 ) -> None:
@@ -125,6 +129,22 @@ async def test_three_journeys_end_to_end(
             # the bags of a rejected lot are rejected in custody too
             if coi == cois[1]:
                 assert sum(u["status"] == "rejected" for u in final) == 2, units
+        # custody's acts are signed by the demo people who did them (subjects as records)
+        people = {w: await tokens.subject(w) for w in (RECEIVER, COURIER, COORDINATOR, NURSE)}
+        units = await get(f"{platform.custody}/patients/{straight}/units")
+        for bag in (u for u in units if u["kind"] == "final-product"):
+            chain = await get(f"{platform.custody}/units/{bag['unit_id']}/transfers")
+            assert [
+                [(s["meaning"], s["signer_id"]) for s in link["signatures"]] for link in chain
+            ] == [
+                [("performed", people[RECEIVER]), ("received", people[COURIER])],
+                [("received", people[COORDINATOR])],
+            ], chain
+        record = await get(f"{platform.custody}/patients/{straight}")
+        [infusion] = record["infusions"]
+        assert [(s["meaning"], s["signer_id"]) for s in infusion["signatures"]] == [
+            ("performed", people[NURSE])
+        ]
         # the failed lot of the re-manufactured journey was rejected, its bookings cancelled
         batches = await get(f"{platform.batch}/batches?coi={remade}")
         assert sorted(b["attempt"] for b in batches) == [1, 2]
@@ -134,6 +154,13 @@ async def test_three_journeys_end_to_end(
         panels = await get(f"{platform.qc}/panels?coi={remade}")
         assert sorted(p["status"] for p in panels) == ["in-specification", "out-of-specification"]
         assert all(p["deviation_id"] for p in panels if p["status"] == "out-of-specification")
+        # each panel's results signed by the analyst and reviewed (signed) by the QC reviewer
+        for panel in panels:
+            assert panel["review_status"] == "current", panel
+            meanings = {s["meaning"] for s in panel["signatures"]}
+            assert meanings == {"performed", "reviewed"}, panel["signatures"]
+        [released] = [p for p in panels if p["status"] == "in-specification"]
+        assert released["decision"]["signature"]["meaning"] == "released"
         bookings = await get(f"{platform.logistics}/bookings?coi={remade}")
         cancelled = {(b["kind"], b["attempt"]) for b in bookings if b["status"] == "cancelled"}
         assert {("shipment", 1), ("infusion-slot", 1)} <= cancelled, bookings

@@ -164,6 +164,7 @@ async def test_outbox_message_reaches_a_consumer_in_another_process(
     assert [dict(r.headers)["ce_id"].decode() for r in first] == [ids[0], ids[2]]
 
 
+@pytest.mark.requirement("EU-Annex11.5")
 async def test_same_message_delivered_twice_has_one_effect(
     kafka_bootstrap: str, consumer_db: str, tmp_path: Path
 ) -> None:
@@ -190,6 +191,7 @@ async def test_same_message_delivered_twice_has_one_effect(
     assert [m for m, _, _ in got] == [env.id]
 
 
+@pytest.mark.requirement("EU-Annex11.5")
 async def test_poison_message_is_dead_lettered_and_the_next_is_processed(
     kafka_bootstrap: str, consumer_db: str, tmp_path: Path
 ) -> None:
@@ -242,6 +244,7 @@ async def test_poison_message_is_dead_lettered_and_the_next_is_processed(
     assert (failing.id, "dead_lettered") in await inbox_rows(consumer_db)
 
 
+@pytest.mark.requirement("EU-Annex11.16")
 async def test_relay_killed_between_publish_and_mark_republishes_and_consumer_dedupes(
     kafka_bootstrap: str, producer_db: str, consumer_db: str, tmp_path: Path
 ) -> None:

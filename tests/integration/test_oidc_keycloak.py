@@ -63,6 +63,7 @@ def _expected_name(user: dict[str, Any]) -> str:
     return f"{user['firstName']} {user['lastName']}"
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "EU-Annex11.12.1")
 @pytest.mark.parametrize(
     "username",
     ["qa-reviewer", "qa-reviewer-2", "cell-therapy-specialist", "infusion-nurse-site2", "auditor"],
@@ -88,6 +89,7 @@ async def test_one_login_per_user_per_session(tokens: TokenBroker) -> None:
     assert tokens.requests == before
 
 
+@pytest.mark.requirement("21CFR11.10(h)")
 @pytest.mark.parametrize("client_id", MACHINES)
 async def test_machine_clients_get_narrow_tokens(
     tokens: TokenBroker, verifier: TokenVerifier, client_id: str
@@ -99,6 +101,7 @@ async def test_machine_clients_get_narrow_tokens(
     assert principal.sites == frozenset() and principal.name is None
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "EU-Annex11.12.1")
 async def test_people_cannot_use_client_credentials_and_machines_cannot_log_in(
     tokens: TokenBroker,
 ) -> None:
@@ -111,6 +114,7 @@ async def test_people_cannot_use_client_credentials_and_machines_cannot_log_in(
     assert "direct access grants" in caught.value.description
 
 
+@pytest.mark.requirement("21CFR11.200(a)(1)(ii)")
 async def test_the_signing_client_issues_short_lived_tokens(
     tokens: TokenBroker, verifier: TokenVerifier
 ) -> None:
@@ -132,6 +136,7 @@ async def test_the_signing_client_issues_short_lived_tokens(
     assert "Invalid client" in caught.value.description
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "21CFR11.300(d)", "EU-Annex11.12.1")
 async def test_wrong_password_is_invalid_grant(
     tokens: TokenBroker, own_user: tuple[str, str, str]
 ) -> None:
@@ -167,6 +172,7 @@ async def _failures(admin: httpx.AsyncClient, user_id: str, at_least: int) -> di
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.requirement("21CFR11.300(d)")
 async def test_lockout_after_repeated_failures(
     tokens: TokenBroker, admin: httpx.AsyncClient, own_user: tuple[str, str, str]
 ) -> None:
@@ -186,6 +192,7 @@ async def test_lockout_after_repeated_failures(
     assert caught.value.error == "invalid_grant"
 
 
+@pytest.mark.requirement("21CFR11.300(b)")
 @pytest.mark.parametrize(
     ("new_password", "error"),
     [
@@ -207,6 +214,7 @@ async def test_password_policy(
     assert refused.json()["error"] == error
 
 
+@pytest.mark.requirement("21CFR11.300(b)")
 async def test_realm_security_settings_are_live(admin: httpx.AsyncClient) -> None:
     realm = (await admin.get("")).json()
     policy = realm["passwordPolicy"]

@@ -174,6 +174,7 @@ def _dlq_by_offset(records: list[Any], topic: str) -> dict[int, str]:
     return out
 
 
+@pytest.mark.requirement("EU-Annex11.5")
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

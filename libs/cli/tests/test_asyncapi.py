@@ -1,10 +1,13 @@
 from pathlib import Path
 
+import pytest
+
 from v2v_cli.commands.asyncapi import documents, stale
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.requirement("21CFR11.10(k)(2)")
 def test_committed_asyncapi_documents_are_current() -> None:
     """CI fails when a handler or contract changed and docs/asyncapi was not regenerated."""
     assert stale(ROOT / "docs" / "asyncapi") == []

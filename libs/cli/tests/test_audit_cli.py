@@ -9,6 +9,7 @@ import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
@@ -74,6 +75,7 @@ def test_a_plain_file_path_is_verified_with_its_seals(tmp_path: Path) -> None:
     assert "audit trail intact" in result.output
 
 
+@pytest.mark.requirement("21CFR11.10(a)")
 def test_a_deleted_stream_is_named(tmp_path: Path) -> None:
     url = sealed_store(tmp_path / "batch.sqlite")
     change(
@@ -143,6 +145,7 @@ def enrol(name: str, mrn: str) -> dict[str, object]:
     }
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "EU-Annex11.7.1")
 def test_custodys_identity_check_runs_on_custodys_store(tmp_path: Path) -> None:
     url, (first, second) = custody_store(tmp_path)
     ok = runner.invoke(app, ["audit", "verify", "--database-url", url])

@@ -57,6 +57,7 @@ def _tamper(url: str) -> None:
     asyncio.run(go())
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "EU-Annex11.7.1", "EU-Annex11.13")
 def test_audit_verify_intact_then_tampered(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/svc.sqlite"
     _store(url)
@@ -96,3 +97,23 @@ def test_v2v_test_runs_pytest_with_the_ci_hypothesis_profile_unless_told(
     assert prefetched == [True, True]  # the stack's downloads happen before pytest's timeouts
     assert runner.invoke(app, ["test", "--unit", "-q"]).exit_code == 0
     assert prefetched == [True, True]  # unit tests need no servers
+
+
+def test_v2v_test_writes_the_junit_xml_with_the_requirement_ids(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[list[str]] = []
+
+    def call(args: list[str], cwd: Path, env: dict[str, str]) -> int:
+        seen.append(args)
+        return 3
+
+    monkeypatch.setattr(subprocess, "call", call)
+    result = runner.invoke(app, ["test", "--unit", "-q"])
+    assert result.exit_code == 3  # pytest's own exit code
+    assert "--junitxml=.v2v/test-results/junit.xml" in seen[0]
+    assert "junit_suite_name=vein2vein" in seen[0]
+    assert "JUnit XML with the requirement ids:" in result.output
+    assert str(Path(".v2v/test-results/junit.xml")) in " ".join(result.output.split())
+    assert runner.invoke(app, ["test", "--unit", "--junit", "oq/run-7.xml"]).exit_code == 3
+    assert "--junitxml=oq/run-7.xml" in seen[1]

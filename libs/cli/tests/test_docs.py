@@ -1,14 +1,21 @@
 """The docs a newcomer follows agree with the command line: every stack setting listed with
-its default, the Temporal CLI called the way it runs here, one command for PostgreSQL."""
+its default, the Temporal CLI called the way it runs here, one command for PostgreSQL; the
+inspectors' audit-trail page names every column, reason code and reader."""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import re
 from pathlib import Path
 
+import pytest
+
 from v2v_cli.stack import StackConfig, env_var
 from v2v_cli.stack.launcher import POSTGRES_COMMAND
+from v2v_runtime.audit_trail import CSV_COLUMNS
+from v2v_runtime.audit_trail_query import READERS
+from v2v_runtime.reasons import load_reason_codes
 
 ROOT = Path(__file__).resolve().parents[3]
 LOCAL_STACK = ROOT / "docs" / "local-stack.md"
@@ -18,6 +25,7 @@ def newcomer_docs() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
+@pytest.mark.requirement("21CFR11.10(k)(2)")
 def test_every_stack_setting_is_listed_with_its_default() -> None:
     rows = {
         line.split("|")[1].strip(" `"): line
@@ -46,3 +54,17 @@ def test_one_command_for_postgres_storage() -> None:
     for doc in (ROOT / "README.md", LOCAL_STACK):
         assert POSTGRES_COMMAND in doc.read_text()
     assert "stack up --postgres" not in (ROOT / "README.md").read_text()
+
+
+def test_the_audit_trail_page_names_every_column_reason_code_and_reader() -> None:
+    page = (ROOT / "docs" / "audit-trail.md").read_text()
+    for column in CSV_COLUMNS:
+        assert f"`{column}`" in page, column
+    for code in load_reason_codes().allowed:
+        assert f"| `{code}` |" in page, code
+    assert "| every service | " + ", ".join(f"`{r}`" for r in READERS) + " |" in page
+    for service in ("custody", "logistics", "batch", "qc"):
+        trail = importlib.import_module(f"v2v_{service}.bootstrap").build().audit_trail
+        assert trail is not None, service
+        also = ", ".join(f"`{r}`" for r in trail.supervisors)
+        assert f"| {service} | also {also} |" in page, service

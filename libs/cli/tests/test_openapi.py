@@ -9,6 +9,7 @@ from v2v_runtime.service import ServiceKit
 from v2v_runtime.testing import TEST_ISSUER
 
 
+@pytest.mark.requirement("EU-Annex11.4.7")
 @pytest.mark.parametrize("service", ["custody", "logistics", "batch", "qc"])
 def test_errors_are_documented_as_problem_json(service: str) -> None:
     spec = importlib.import_module(f"v2v_{service}.bootstrap").build()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from v2v_cli.main import app
@@ -21,6 +22,7 @@ def gone_pid(config: StackConfig) -> int:
     return pid
 
 
+@pytest.mark.requirement("EU-Annex11.13")
 def test_a_service_that_is_gone_fails_status(
     free_config: StackConfig, stack_env: dict[str, str]
 ) -> None:

@@ -61,6 +61,7 @@ def _unbounded(schema: dict[str, Any], node: dict[str, Any], path: str) -> list[
     return [f"{path} ({kind or 'untyped'})"]
 
 
+@pytest.mark.requirement("EU-Annex11.4.7")
 @pytest.mark.parametrize("mt", list(REGISTRY), ids=lambda m: m.name)
 def test_every_field_of_every_contract_is_bounded(mt: MessageType) -> None:
     schema = mt.model.model_json_schema()
@@ -99,6 +100,7 @@ def test_the_edges_of_the_range_are_accepted_and_leave_room_for_arithmetic() -> 
     assert high.enrolled_at.astimezone(timezone(timedelta(hours=-14))).year == 2199
 
 
+@pytest.mark.requirement("EU-Annex11.4.7")
 @pytest.mark.parametrize(
     ("field", "value"),
     [

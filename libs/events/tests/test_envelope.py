@@ -70,6 +70,7 @@ def test_binary_mode_headers() -> None:
     assert b"tc-1" in rec.value and all(b"tc-1" not in v for _, v in rec.headers)
 
 
+@pytest.mark.requirement("EU-Annex11.5")
 @pytest.mark.parametrize("missing", REQUIRED_HEADERS)
 def test_missing_required_header_is_rejected_with_its_name(missing: str) -> None:
     rec = to_kafka(_envelope())
@@ -88,6 +89,7 @@ def test_bad_value_is_rejected(value: bytes | None, reason: str) -> None:
         from_kafka(rec.key, value, list(rec.headers))
 
 
+@pytest.mark.requirement("EU-Annex11.5")
 def test_key_must_be_the_subject() -> None:
     rec = to_kafka(_envelope())
     with pytest.raises(EnvelopeError, match="key differs"):

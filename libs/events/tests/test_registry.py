@@ -12,12 +12,14 @@ from v2v_events.registry import Contract, Kind
 HERE = Path(__file__).parent
 
 
+@pytest.mark.requirement("EU-Annex11.4.8")
 def test_every_registered_type_has_a_golden_sample_for_every_version() -> None:
     assert len(REGISTRY) > 0
     for mt in REGISTRY:
         assert golden.versions(mt.name) == list(range(1, mt.version + 1)), mt.name
 
 
+@pytest.mark.requirement("EU-Annex11.4.8", "EU-Annex11.17")
 @pytest.mark.parametrize("mt", list(REGISTRY), ids=lambda m: m.name)
 def test_golden_samples_decode_and_current_version_is_stable(mt: Any) -> None:
     for version in golden.versions(mt.name):
@@ -66,6 +68,7 @@ def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "method": "unspecified"}
 
 
+@pytest.mark.requirement("EU-Annex11.4.8", "EU-Annex11.17")
 @pytest.mark.parametrize("version", [1, 2, 3])
 def test_older_versions_upcast_to_current(version: int) -> None:
     root = HERE / "golden_upcast"

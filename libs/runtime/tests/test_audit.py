@@ -1,5 +1,6 @@
 """Hash-chain tamper detection: alter, delete, reorder."""
 
+import pytest
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,6 +28,7 @@ async def _report(sessions: async_sessionmaker[AsyncSession]):  # type: ignore[n
         return await verify(s)
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)", "EU-Annex11.9")
 async def test_untouched_store_verifies(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -36,6 +38,7 @@ async def test_untouched_store_verifies(
     assert (report.streams_checked, report.events_checked) == (2, 8)
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)", "EU-Annex11.9", "EU-PartIV.6.1")
 async def test_altered_value_is_named(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -51,6 +54,7 @@ async def test_altered_value_is_named(
     assert "altered" in report.findings[0].problem
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)", "EU-Annex11.9")
 async def test_altered_actor_is_detected(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -65,6 +69,7 @@ async def test_altered_actor_is_detected(
     assert {(f.stream_id, f.version) for f in report.findings} == {("lot-B", 1)}
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)", "EU-Annex11.9", "EU-PartIV.6.6")
 async def test_removed_event_is_named(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -77,6 +82,7 @@ async def test_removed_event_is_named(
     assert any(f.version == 3 and "missing" in f.problem for f in report.findings)
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)", "EU-Annex11.9")
 async def test_removed_last_event_is_detected(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -88,6 +94,7 @@ async def test_removed_last_event_is_detected(
     assert "head" in report.findings[0].problem
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)", "EU-Annex11.9")
 async def test_reordered_events_are_named(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:

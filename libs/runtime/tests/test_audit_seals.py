@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,6 +44,7 @@ async def newest(sessions: async_sessionmaker[AsyncSession]) -> Seal:
         return Seal.of_row((await s.execute(select(seals).order_by(seals.c.seq.desc()))).first())
 
 
+@pytest.mark.requirement("21CFR11.10(a)")
 async def test_an_intact_sealed_store_verifies(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -54,6 +56,7 @@ async def test_an_intact_sealed_store_verifies(
     assert r.newest_seal is not None and r.newest_seal.seq == 2
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(c)", "EU-PartIV.6.6")
 async def test_a_deleted_stream_is_named_missing_since_its_seal(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -68,6 +71,7 @@ async def test_a_deleted_stream_is_named_missing_since_its_seal(
     assert "neither its events nor its head" in finding.problem
 
 
+@pytest.mark.requirement("21CFR11.10(a)")
 async def test_truncating_the_newest_events_names_the_streams_behind(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -99,6 +103,7 @@ async def test_truncating_the_newest_events_names_the_streams_behind(
     assert problems["lot-C"].startswith("behind seal #1: sealed at version 3, the store has 1")
 
 
+@pytest.mark.requirement("21CFR11.10(a)")
 async def test_a_consistently_rewritten_stream_differs_from_its_seal(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -127,6 +132,7 @@ async def test_a_consistently_rewritten_stream_differs_from_its_seal(
     assert "differs from seal #1" in finding.problem
 
 
+@pytest.mark.requirement("21CFR11.10(a)")
 async def test_an_altered_or_removed_seal_is_named(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -141,6 +147,7 @@ async def test_an_altered_or_removed_seal_is_named(
     assert any(f.stream_id == "#3" and "#2 to #2 missing" in f.problem for f in r.findings)
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "EU-Annex11.7.2")
 async def test_a_store_behind_the_external_seal_is_named(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -158,6 +165,7 @@ async def test_a_store_behind_the_external_seal_is_named(
     assert r.external_seal == outside
 
 
+@pytest.mark.requirement("21CFR11.10(a)")
 async def test_a_seal_that_differs_from_its_external_copy_is_named(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -177,6 +185,7 @@ async def test_a_seal_that_differs_from_its_external_copy_is_named(
     )
 
 
+@pytest.mark.requirement("EU-Annex11.7.1")
 async def test_service_checks_run_in_the_snapshot_and_report(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:

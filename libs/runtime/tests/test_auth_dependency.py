@@ -64,6 +64,7 @@ def test_health_needs_no_token(client: TestClient) -> None:
     assert client.get("/readyz").status_code == 200
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "EU-Annex11.12.1")
 @pytest.mark.parametrize(
     "headers",
     [{}, {"Authorization": "Basic cWE6cGFzcw=="}, {"Authorization": "Bearer"}],
@@ -94,6 +95,7 @@ def _bad_tokens(idp: LocalIssuer) -> dict[str, str]:
     }
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "EU-Annex11.12.1")
 @pytest.mark.parametrize(
     "reason",
     [

@@ -49,12 +49,14 @@ def test_issuer_is_required() -> None:
         OidcSettings()  # type: ignore[call-arg]
 
 
+@pytest.mark.requirement("21CFR11.30")
 @pytest.mark.parametrize("algorithms", ["none", "HS256", "RS256,HS512", "", "rs256"])
 def test_only_asymmetric_algorithms(algorithms: str) -> None:
     with pytest.raises(ValidationError, match="never 'none' or an HMAC"):
         OidcSettings(issuer="https://idp.test", algorithms=algorithms)  # type: ignore[arg-type]
 
 
+@pytest.mark.requirement("21CFR11.30")
 def test_plain_http_only_on_the_loopback_or_when_allowed() -> None:
     OidcSettings(issuer="http://127.0.0.1:18080/realms/vein2vein")
     OidcSettings(issuer="http://localhost:18080/realms/vein2vein")

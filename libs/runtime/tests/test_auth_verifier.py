@@ -57,6 +57,7 @@ async def test_ec_keys_verify_too() -> None:
     assert (await idp.verifier().verify(idp.token())).username == "qa-reviewer"
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 async def test_expired(idp: LocalIssuer) -> None:
     now = int(time.time())
     await _refused(idp, idp.token(iat=now - 600, exp=now - 120), "expired")
@@ -75,10 +76,12 @@ async def test_not_yet_valid(idp: LocalIssuer) -> None:
     await _refused(idp, idp.token(iat=now + 600, exp=now + 900), "not-yet-valid")
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 async def test_wrong_issuer(idp: LocalIssuer) -> None:
     await _refused(idp, idp.token(iss="https://evil.test/realms/vein2vein"), "wrong-issuer")
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 async def test_wrong_audience(idp: LocalIssuer) -> None:
     await _refused(idp, idp.token(aud="account"), "wrong-audience")
 
@@ -88,22 +91,26 @@ async def test_required_claims(idp: LocalIssuer, claim: str) -> None:
     await _refused(idp, idp.token(**{claim: None}), "missing-claim")
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 async def test_tampered_payload(idp: LocalIssuer) -> None:
     header, _, signature = idp.token().split(".")
     forged = _b64({**idp.claims(), "realm_access": {"roles": ["qualified-person"]}})
     await _refused(idp, f"{header}.{forged}.{signature}", "bad-signature")
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 async def test_signed_by_another_key_with_our_kid(idp: LocalIssuer) -> None:
     impostor = rsa_key(kid=idp.keys[0].kid)
     await _refused(idp, idp.token(impostor), "bad-signature")
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 async def test_alg_none(idp: LocalIssuer) -> None:
     header = _b64({"alg": "none", "typ": "JWT", "kid": idp.keys[0].kid})
     await _refused(idp, f"{header}.{_b64(idp.claims())}.", "algorithm-not-allowed")
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 async def test_hmac_signed_with_the_public_key_is_refused(idp: LocalIssuer) -> None:
     """Key confusion: an HS256 'signature' keyed with the provider's public key (which
     anyone can fetch) must never verify."""

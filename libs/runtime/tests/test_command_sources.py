@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from v2v_events import REGISTRY, to_kafka
@@ -39,6 +40,7 @@ def order(msg_id: str, source: str) -> IncomingRecord:
     return IncomingRecord(COMMANDS, 0, int(msg_id[-1]), rec.key, rec.value, list(rec.headers))
 
 
+@pytest.mark.requirement("21CFR11.10(h)", "EU-Annex11.5")
 async def test_a_command_from_another_source_is_dead_lettered(uow_factory) -> None:  # type: ignore[no-untyped-def]
     async def apply(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
         await uow.session.execute(insert(effects).values(message_id=env.id, coi=COI))
@@ -63,6 +65,7 @@ async def test_a_command_from_another_source_is_dead_lettered(uow_factory) -> No
     assert applied == 1  # only the journey's
 
 
+@pytest.mark.requirement("21CFR11.10(h)")
 def test_every_command_names_its_senders_and_only_the_journey_sends_today() -> None:
     commands = [mt for mt in REGISTRY if mt.kind is Kind.COMMAND]
     assert commands

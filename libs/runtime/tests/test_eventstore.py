@@ -1,6 +1,11 @@
+from datetime import UTC, datetime
+
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from v2v_runtime.audit import verify
+from v2v_runtime.db.tables import events
 from v2v_runtime.eventstore import ConcurrencyError, EventStore, NewEvent
 
 from .conftest import FakeClock
@@ -87,3 +92,26 @@ async def test_read_all_after_position(
         assert [e.event_id for e in everything] == ["e-1", "e-2", "e-3"]
         rest = await store.read_all(after_position=everything[0].position)
         assert [e.event_id for e in rest] == ["e-2", "e-3"]
+
+
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.12.4")
+async def test_the_record_time_is_the_stores_clock_and_is_chained_with_the_actor(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    # A caller cannot give a record its time: whatever time the payload reports is data.
+    async with sessions.begin() as s:
+        [stored] = await EventStore(s, clock).append(
+            "lot-1", 0, [ev(1, observed_at="1999-01-01T00:00:00+00:00")]
+        )
+    assert stored.recorded_at.replace(tzinfo=UTC) == clock.current
+    assert stored.actor == {"user_id": "u-1", "role": "operator"}
+    async with sessions() as s:
+        [back] = await EventStore(s, clock).read_stream("lot-1")
+    assert back.recorded_at.replace(tzinfo=UTC) == clock.current
+    # Back-dating the record, or giving it to someone else, breaks its hash.
+    for change in ({"recorded_at": datetime(2026, 1, 1, tzinfo=UTC)}, {"actor": {"user_id": "x"}}):
+        async with sessions.begin() as s:
+            await s.execute(update(events).where(events.c.event_id == "e-1").values(**change))
+        async with sessions() as s:
+            report = await verify(s)
+        assert [(f.stream_id, f.event_id) for f in report.findings] == [("lot-1", "e-1")]

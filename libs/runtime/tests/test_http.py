@@ -1,5 +1,6 @@
 from typing import Annotated
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -51,6 +52,7 @@ def test_conflict_is_a_409_problem() -> None:
     assert r.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.requirement("EU-Annex11.4.7")
 def test_invalid_body_is_a_422_problem() -> None:
     r = TestClient(make_app(True)).post("/lots/1/measure", json={"viability": "high"})
     assert r.status_code == 422

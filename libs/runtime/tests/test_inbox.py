@@ -60,6 +60,7 @@ def processor(uow_factory, handler=project, attempts=3):  # type: ignore[no-unty
     )
 
 
+@pytest.mark.requirement("EU-Annex11.5")
 async def test_same_message_twice_has_one_effect(uow_factory) -> None:  # type: ignore[no-untyped-def]
     p = processor(uow_factory)
     assert await p.process(record()) is Outcome.PROCESSED
@@ -67,6 +68,7 @@ async def test_same_message_twice_has_one_effect(uow_factory) -> None:  # type: 
     assert await count_effects(uow_factory) == 1
 
 
+@pytest.mark.requirement("EU-Annex11.5", "EU-Annex11.13")
 @pytest.mark.parametrize(
     ("mangle", "reason"),
     [
@@ -104,6 +106,7 @@ async def test_poison_goes_to_dead_letter_with_reason_and_original_headers(
     assert await p.process(record("m-2")) is Outcome.PROCESSED
 
 
+@pytest.mark.requirement("EU-Annex11.13")
 async def test_handler_failing_every_time_is_dead_lettered_once_and_remembered(
     uow_factory,  # type: ignore[no-untyped-def]
 ) -> None:
@@ -131,6 +134,7 @@ async def test_handler_failing_every_time_is_dead_lettered_once_and_remembered(
     assert outcome == "dead_lettered"
 
 
+@pytest.mark.requirement("EU-Annex11.16")
 async def test_transient_failure_is_retried_with_one_effect(uow_factory) -> None:  # type: ignore[no-untyped-def]
     calls = 0
 
@@ -152,6 +156,7 @@ async def test_types_without_a_handler_are_ignored(uow_factory) -> None:  # type
     assert await p.process(record()) is Outcome.IGNORED
 
 
+@pytest.mark.requirement("EU-Annex11.16")
 async def test_dead_letter_publish_is_retried_until_the_broker_takes_it(
     uow_factory,  # type: ignore[no-untyped-def]
 ) -> None:

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
+import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -95,6 +96,7 @@ async def _applied(uow_factory: Callable[[], UnitOfWork]) -> dict[str, int]:
         return {r[0]: r[1] for r in rows}
 
 
+@pytest.mark.requirement("EU-Annex11.4.7")
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated
 
+import pytest
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 
@@ -137,6 +138,7 @@ async def test_an_http_request_names_its_conversation(tmp_path) -> None:  # type
         await h.close()
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-Annex11.12.4", "EU-PartIV.6.1")
 async def test_what_a_person_causes_carries_them_as_actor(tmp_path) -> None:  # type: ignore[no-untyped-def]
     router = APIRouter()
 

@@ -61,6 +61,7 @@ async def test_relay_publishes_in_order_and_marks(
     assert await relay.run_once() == 0
 
 
+@pytest.mark.requirement("EU-Annex11.16")
 async def test_failed_publish_keeps_rows(
     uow_factory,
     sessions: async_sessionmaker[AsyncSession],
@@ -76,6 +77,7 @@ async def test_failed_publish_keeps_rows(
     assert await relay.run_once() == 3
 
 
+@pytest.mark.requirement("EU-Annex11.16")
 async def test_crash_between_publish_and_mark_republishes(
     uow_factory,
     sessions: async_sessionmaker[AsyncSession],

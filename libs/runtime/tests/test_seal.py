@@ -114,6 +114,7 @@ async def test_a_large_delta_is_sealed_in_several_seals(
     assert done[2].prev_hash == done[1].hash
 
 
+@pytest.mark.requirement("EU-Annex11.7.2")
 async def test_a_store_without_the_newest_outside_seal_is_not_sealed(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:

@@ -13,6 +13,7 @@ def test_plaintext_by_default() -> None:
     assert security(opts) is None
 
 
+@pytest.mark.requirement("21CFR11.30")
 def test_sasl_ssl_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("V2V_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     monkeypatch.setenv("V2V_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")

@@ -65,6 +65,7 @@ def stored(version: int, payload: dict[str, Any]) -> StoredEvent:
     )
 
 
+@pytest.mark.requirement("21CFR11.10(c)", "EU-Annex11.4.8", "EU-Annex11.17")
 def test_a_v1_row_is_upcast_to_the_current_version() -> None:
     event = CODEC.decode(stored(1, {"bag": "B1", "volume": 0.07}))
     assert event == Filled(
@@ -72,6 +73,7 @@ def test_a_v1_row_is_upcast_to_the_current_version() -> None:
     )
 
 
+@pytest.mark.requirement("EU-Annex11.4.8", "EU-Annex11.17")
 def test_a_newer_row_or_a_missing_step_is_refused() -> None:
     with pytest.raises(LookupError, match="newer version"):
         CODEC.decode(stored(4, {"bag": "B1", "volume_ml": 1.0, "site": "s"}))
@@ -86,6 +88,7 @@ def test_a_newer_row_or_a_missing_step_is_refused() -> None:
         EventCodec("test", [Gappy]).decode(old)
 
 
+@pytest.mark.requirement("21CFR11.10(c)", "EU-Annex11.4.8", "EU-Annex11.17")
 async def test_a_row_written_long_ago_loads_through_the_repository(uow_factory) -> None:  # type: ignore[no-untyped-def]
     """The row as an old release wrote it, straight in the table: the aggregate loads."""
     async with uow_factory() as uow:

@@ -30,6 +30,7 @@ def points(reader: InMemoryMetricReader, name: str) -> list[tuple[dict[str, str]
     return out
 
 
+@pytest.mark.requirement("EU-Annex11.13")
 async def test_consumers_count_handled_and_dead_lettered(
     uow_factory,
     reader: InMemoryMetricReader,  # type: ignore[no-untyped-def]

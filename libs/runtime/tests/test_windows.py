@@ -21,6 +21,7 @@ def test_times_within_the_window_pass(value: datetime) -> None:
     WINDOW.check(value, NOW, field="picked_up_at", what="pickup")
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-PartIV.6.1")
 @pytest.mark.parametrize(
     ("value", "code"),
     [
@@ -58,3 +59,20 @@ def test_dates_within_a_range() -> None:
             check_date_within(day, first, last, field="earliest_collection", code="c")
         assert refused.value.code == "c"
         assert refused.value.extra["field"] == "earliest_collection"
+
+
+@pytest.mark.requirement("21CFR11.10(e)", "EU-PartIV.6.1")
+def test_an_entry_recorded_beyond_the_gap_is_late() -> None:
+    window = ReportedTimeWindow(timedelta(minutes=5), timedelta(days=90), timedelta(minutes=60))
+    assert not window.is_late(NOW - timedelta(minutes=60), NOW)  # at the gap: on time
+    assert window.is_late(NOW - timedelta(minutes=60, seconds=1), NOW)
+    assert not window.is_late(NOW + timedelta(minutes=3), NOW)  # clock skew ahead: on time
+    with pytest.raises(ValueError, match="late-entry gap"):
+        ReportedTimeWindow(timedelta(0), timedelta(days=1), timedelta(0))
+
+
+@pytest.mark.requirement("21CFR11.10(e)")
+def test_the_late_entry_gap_is_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ServiceSettings().reported_times.late_after == timedelta(minutes=60)
+    monkeypatch.setenv("V2V_LATE_ENTRY_MINUTES", "15")
+    assert ServiceSettings().reported_times.late_after == timedelta(minutes=15)

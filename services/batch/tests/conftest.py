@@ -9,9 +9,9 @@ import pytest
 
 from v2v_batch.bootstrap import build
 from v2v_batch.settings import BatchSettings
-from v2v_runtime.testing import ACTOR_HEADERS, SeqIds, ServiceHarness, StepClock
+from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock
 
-from .support import CONFIG
+from .support import CONFIG, OPERATOR
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[ServiceHarness]:
     settings = BatchSettings(
         database_url=ServiceHarness.sqlite_url(tmp_path, "batch"), products_config=config
     )
-    h = ServiceHarness(build(settings, clock=StepClock(), ids=SeqIds()), headers=ACTOR_HEADERS)
+    h = ServiceHarness(build(settings, clock=StepClock(), ids=SeqIds()), headers=OPERATOR)
     await h.start()
     yield h
     await h.close()

@@ -12,7 +12,7 @@ from v2v_events.contracts.batch import BatchOpened, OpenBatch
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.custody import CollectionRecorded
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
+from v2v_runtime.testing import ServiceHarness, as_user, signed
 
 COI = "CHA1B2C26000123"
 OTHER_COI = "CHA1B2C26000999"
@@ -20,6 +20,12 @@ DIN = "G123498654321"
 UNIT = "APH-0001"
 SITE = "SITE-BERLIN-1"
 JOURNEY = Actor(user_id="journey", role="system")
+# The people of these tests (their own logins: as_user's registry is shared by every test
+# module, and signing finds people there). The operator performs and signs steps; the
+# verifier, a second person, verifies them — on the operator's session (one tablet).
+OPERATOR_ID, VERIFIER_ID = "u-batch-operator", "u-batch-verifier"
+OPERATOR = as_user(OPERATOR_ID, "cell-therapy-specialist", name="Olga Operator")
+VERIFIER = as_user(VERIFIER_ID, "manufacturing-supervisor", name="Vera Verifier")
 # The harness clock starts at 2026-11-24 08:00 UTC; steps are recorded after they ended.
 T0 = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
 
@@ -31,12 +37,15 @@ CONFIG = {
             "lot_shelf_life_days": 365,
             "min_harvest_viability_pct": 70,
             "max_bags_per_lot": 10,
+            # verified_steps not given: the critical steps (transduction, harvest,
+            # formulation, cryopreservation)
         },
         "S1234": {
             "config_version": "test-S1234-3",
             "lot_shelf_life_days": 180,
             "min_harvest_viability_pct": 80,
             "max_bags_per_lot": 4,
+            "verified_steps": ["cryopreservation", "harvest"],
         },
     },
 }
@@ -100,26 +109,54 @@ def step_body(step: Step, /, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+async def post_step(
+    client: httpx.AsyncClient,
+    batch_id: str,
+    body: dict[str, Any],
+    headers: dict[str, str] = OPERATOR,
+    **sign: Any,
+) -> httpx.Response:
+    """Record a step as its performer does: shown the content (428), then signed."""
+    return await signed(client, f"/batches/{batch_id}/steps", body, headers, **sign)
+
+
+async def verify(
+    client: httpx.AsyncClient,
+    batch_id: str,
+    step: Step | str,
+    session: dict[str, str] = OPERATOR,
+    signer: str = VERIFIER_ID,
+    **sign: Any,
+) -> httpx.Response:
+    """A second person (``signer``) verifies ``step`` on ``session``'s tablet."""
+    url = f"/batches/{batch_id}/steps/{Step(step).value}/verification"
+    return await signed(client, url, {}, session, signer=signer, **sign)
+
+
 async def record_steps(
     client: httpx.AsyncClient,
     batch_id: str,
     upto: Step = Step.CRYOPRESERVATION,
+    *,
+    verified: bool = True,
     **selection: Any,
 ) -> None:
-    """Record every step from selection through ``upto`` (selection takes overrides)."""
+    """Record (signed by the operator) every step from selection through ``upto``
+    (selection takes overrides); ``verified``: the verifier verifies each that needs it."""
     for step in STEP_ORDER[: STEP_ORDER.index(upto) + 1]:
         extra = selection if step is Step.SELECTION else {}
-        r = await client.post(
-            f"/batches/{batch_id}/steps", json=step_body(step, **extra), headers=ACTOR_HEADERS
-        )
+        r = await post_step(client, batch_id, step_body(step, **extra))
         assert r.status_code == 201, r.text
+        if verified and r.json()["verification_required"]:
+            v = await verify(client, batch_id, step)
+            assert v.status_code == 201, v.text
 
 
 LOT = {"bag_count": 3, "total_viable_cells": 4.0e8, "viability_pct": 88.5}
 
 
 async def produce_lot(client: httpx.AsyncClient, batch_id: str, **overrides: Any) -> dict[str, Any]:
-    r = await client.post(f"/batches/{batch_id}/lot", json=LOT | overrides, headers=ACTOR_HEADERS)
+    r = await client.post(f"/batches/{batch_id}/lot", json=LOT | overrides, headers=OPERATOR)
     assert r.status_code == 201, r.text
     body: dict[str, Any] = r.json()
     return body

@@ -15,6 +15,7 @@ from v2v_batch.adapters.config import (
     load_catalog,
     parse_catalog,
 )
+from v2v_batch.domain import CRITICAL_STEPS, Step
 from v2v_batch.settings import BatchSettings
 
 from .support import CONFIG
@@ -28,6 +29,21 @@ def test_packaged_configuration_is_the_default_and_valid() -> None:
     assert default.lot_shelf_life_days == 365
     assert default.min_harvest_viability_pct == 70
     assert default.max_bags_per_lot == 10
+    assert default.verified_steps == CRITICAL_STEPS
+
+
+def test_verified_steps_default_to_the_critical_ones_and_are_configurable() -> None:
+    catalog = parse_catalog(CONFIG)
+    assert catalog.spec_for(None).verified_steps == (
+        Step.TRANSDUCTION,
+        Step.HARVEST,
+        Step.FORMULATION,
+        Step.CRYOPRESERVATION,
+    )
+    # as configured, in process order
+    assert catalog.spec_for("S1234").verified_steps == (Step.HARVEST, Step.CRYOPRESERVATION)
+    none = _broken(lambda d: d["products"]["default"].__setitem__("verified_steps", []))
+    assert parse_catalog(none).spec_for(None).verified_steps == ()
 
 
 def test_unknown_product_uses_the_default_entry() -> None:
@@ -43,6 +59,7 @@ def _broken(change: Any) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.requirement("EU-Annex11.10")
 @pytest.mark.parametrize(
     "data",
     [
@@ -52,6 +69,8 @@ def _broken(change: Any) -> dict[str, Any]:
         _broken(lambda d: d["products"]["default"].__setitem__("min_harvest_viability_pct", 101)),
         _broken(lambda d: d["products"]["default"].pop("config_version")),
         _broken(lambda d: d.__setitem__("format", "v2v-batch-products/2")),
+        _broken(lambda d: d["products"]["default"].__setitem__("verified_steps", ["washing"])),
+        _broken(lambda d: d["products"]["S1234"].__setitem__("verified_steps", ["harvest"] * 2)),
     ],
 )
 def test_invalid_configuration_is_refused(data: dict[str, Any]) -> None:

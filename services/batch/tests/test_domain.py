@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,9 @@ from v2v_batch.domain import (
     ProductSpec,
     Source,
     Step,
+    StepValues,
 )
+from v2v_batch.domain.events import StepRecorded
 from v2v_runtime.errors import Conflict, DomainError, NotFound
 
 SPEC = ProductSpec(
@@ -30,9 +33,11 @@ SPEC = ProductSpec(
 T = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 WHO = Operator(user_id="u1", role="operator")
+CHECKER = Operator(user_id="u2", role="manufacturing-supervisor")
+VERIFIED = SPEC.model_copy(update={"verified_steps": (Step.TRANSDUCTION, Step.HARVEST)})
 
 
-def new_batch(source: Source = Source.FRESH_APHERESIS) -> Batch:
+def new_batch(source: Source = Source.FRESH_APHERESIS, spec: ProductSpec = SPEC) -> Batch:
     return Batch.open(
         "b-1",
         coi="CHA1B2C26000123",
@@ -42,26 +47,31 @@ def new_batch(source: Source = Source.FRESH_APHERESIS) -> Batch:
         din="G123498654321",
         attempt=1 if source is Source.FRESH_APHERESIS else 2,
         product_code=None,
-        spec=SPEC,
+        spec=spec,
         opened_at=T,
         opened_by=WHO,
         previous_lot_id=None if source is Source.FRESH_APHERESIS else "lot-0",
     )
 
 
-def record(batch: Batch, step: Step, **values: object) -> None:
+def record(batch: Batch, step: Step, by: Operator = WHO, **values: Any) -> None:
     i = STEP_ORDER.index(step)
-    kwargs: dict[str, object] = {
+    entry: dict[str, Any] = {
         "started_at": T + timedelta(days=i),
         "ended_at": T + timedelta(days=i, hours=2),
-        "recorded_at": NOW,
     }
     if step is Step.HARVEST:
-        kwargs["viability_pct"] = 90.0
-    kwargs |= values
-    batch.record_step(step=step, **kwargs)  # type: ignore[arg-type]
+        entry["viability_pct"] = 90.0
+    entry |= values
+    batch.record_step(
+        StepValues(step=step, **entry),
+        recorded_at=NOW,
+        performed_by=by,
+        signature_id=f"sig-{step.value}",
+    )
 
 
+@pytest.mark.requirement("21CFR11.10(f)")
 def test_steps_follow_the_fixed_order() -> None:
     batch = new_batch()
     assert batch.status is BatchStatus.OPEN
@@ -85,6 +95,7 @@ def test_selection_defaults_retained_aliquots_to_zero() -> None:
     assert batch.steps[Step.SELECTION].retained_aliquots == 0
 
 
+@pytest.mark.requirement("EU-Annex11.6")
 @pytest.mark.parametrize(
     ("values", "code"),
     [
@@ -97,7 +108,7 @@ def test_selection_defaults_retained_aliquots_to_zero() -> None:
         ({"equipment_id": ""}, "invalid-equipment-id"),
     ],
 )
-def test_step_values_are_checked(values: dict[str, object], code: str) -> None:
+def test_step_values_are_checked(values: dict[str, Any], code: str) -> None:
     batch = new_batch()
     with pytest.raises(DomainError) as exc:
         record(batch, Step.SELECTION, **values)
@@ -206,3 +217,89 @@ def test_retained_source_needs_the_previous_lot() -> None:
             opened_at=T,
             opened_by=WHO,
         )
+
+
+def produce(batch: Batch) -> None:
+    batch.produce_lot(
+        new_id=lambda: "lot",
+        bag_count=1,
+        total_viable_cells=1e8,
+        viability_pct=90,
+        retained_aliquots_remaining=0,
+    )
+
+
+def test_check_step_refuses_what_record_step_would_and_records_nothing() -> None:
+    batch = new_batch()
+    with pytest.raises(Conflict):
+        batch.check_step(StepValues(Step.HARVEST, T, T), recorded_at=NOW)
+    batch.check_step(StepValues(Step.SELECTION, T, T), recorded_at=NOW)
+    assert batch.steps == {} and len(batch.pending) == 1  # only BatchOpened
+
+
+@pytest.mark.requirement("21CFR11.10(g)", "EU-PartIV.6.4", "EU-Annex11.6")
+def test_a_second_person_verifies_the_configured_steps_before_the_lot() -> None:
+    batch = new_batch(spec=VERIFIED)
+    for step in STEP_ORDER:
+        record(batch, step)
+    assert batch.steps[Step.HARVEST].performed_by == WHO
+    assert batch.steps[Step.HARVEST].signature_id == "sig-harvest"
+    assert batch.unverified_steps == [Step.TRANSDUCTION, Step.HARVEST]
+    with pytest.raises(Conflict) as exc:
+        produce(batch)
+    assert (exc.value.code, exc.value.extra["steps"]) == (
+        "unverified-steps",
+        ["transduction", "harvest"],
+    )
+    with pytest.raises(DomainError) as refused:
+        batch.verify_step(Step.HARVEST, verifier=WHO, verified_at=NOW, signature_id="s")
+    assert (refused.value.status, refused.value.code) == (403, "verification-by-performer")
+    # the same person in another role is still the performer
+    same = Operator(user_id=WHO.user_id, role="manufacturing-supervisor")
+    with pytest.raises(DomainError):
+        batch.verify_step(Step.HARVEST, verifier=same, verified_at=NOW, signature_id="s")
+    for step in (Step.TRANSDUCTION, Step.HARVEST):
+        done = batch.verify_step(step, verifier=CHECKER, verified_at=NOW, signature_id=f"v-{step}")
+        assert (done.verified_by, done.verified_at) == (CHECKER, NOW)
+    with pytest.raises(Conflict) as again:
+        batch.verify_step(Step.HARVEST, verifier=CHECKER, verified_at=NOW, signature_id="v")
+    assert again.value.code == "step-already-verified"
+    # a step the configuration does not name may be verified too
+    batch.verify_step(Step.SELECTION, verifier=CHECKER, verified_at=NOW, signature_id="v-s")
+    assert batch.unverified_steps == []
+    produce(batch)
+    with pytest.raises(Conflict) as closed:
+        batch.check_verification(Step.EXPANSION)
+    assert closed.value.code == "lot-already-produced"
+    replayed = Batch.replay(batch.id, batch.pending)
+    assert replayed.steps == batch.steps
+
+
+def test_only_a_recorded_step_of_a_known_performer_is_verified() -> None:
+    batch = new_batch(spec=VERIFIED)
+    with pytest.raises(Conflict) as exc:
+        batch.check_verification(Step.SELECTION)
+    assert exc.value.code == "step-not-recorded"
+    # a step recorded before steps were signed names no performer
+    legacy = StepRecorded(
+        step=Step.SELECTION,
+        equipment_id=None,
+        started_at=T,
+        ended_at=T,
+        viable_cell_count=None,
+        viability_pct=None,
+        retained_aliquots=0,
+        recorded_at=NOW,
+    )
+    replayed = Batch.replay(batch.id, [*batch.pending, legacy])
+    with pytest.raises(Conflict) as unknown:
+        replayed.check_verification(Step.SELECTION)
+    assert unknown.value.code == "step-performer-unknown"
+
+
+def test_batches_opened_before_verification_need_none() -> None:
+    batch = new_batch()  # its snapshot names no verified steps
+    for step in STEP_ORDER:
+        record(batch, step)
+    assert batch.unverified_steps == []
+    produce(batch)

@@ -5,55 +5,65 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
+import pytest
 
 from v2v_batch.domain import Step
 from v2v_events.contracts.batch import LotProduced, LotRejected, RejectLot
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness, as_user
+from v2v_runtime.testing import ServiceHarness, as_user
 
 from .support import (
     COI,
     DIN,
     JOURNEY,
     LOT,
+    OPERATOR,
+    OPERATOR_ID,
     OTHER_COI,
     SITE,
     assert_problem,
     collect,
     open_batch,
+    post_step,
     produce_lot,
     record_steps,
     step_body,
+    verify,
 )
 
-SUPERVISOR = as_user("u-test", "manufacturing-supervisor")  # records a failed lot
+SUPERVISOR_ID = "u-batch-supervisor"
+SUPERVISOR = as_user(SUPERVISOR_ID, "manufacturing-supervisor")  # records a failed lot
 CRYO_ENDED = datetime.fromisoformat(step_body(Step.CRYOPRESERVATION)["ended_at"])
 
 
+@pytest.mark.requirement("21CFR11.10(f)")
 async def test_lot_only_after_cryopreservation(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     batch_id = await open_batch(harness)
-    r = await client.post(f"/batches/{batch_id}/lot", json=LOT, headers=ACTOR_HEADERS)
+    r = await client.post(f"/batches/{batch_id}/lot", json=LOT, headers=OPERATOR)
     assert_problem(r, 409, "cryopreservation-not-recorded")
     await record_steps(client, batch_id, Step.FORMULATION)
-    r = await client.post(f"/batches/{batch_id}/lot", json=LOT, headers=ACTOR_HEADERS)
+    r = await client.post(f"/batches/{batch_id}/lot", json=LOT, headers=OPERATOR)
     assert_problem(r, 409, "cryopreservation-not-recorded")
     assert await harness.published(LotProduced) == []
 
     await record_steps_from(client, batch_id, Step.CRYOPRESERVATION)
     lot = await produce_lot(client, batch_id)
     assert lot["status"] == "quarantined"
-    r = await client.post(f"/batches/{batch_id}/lot", json=LOT, headers=ACTOR_HEADERS)
+    r = await client.post(f"/batches/{batch_id}/lot", json=LOT, headers=OPERATOR)
     assert_problem(r, 409, "lot-already-produced")
     assert len(await harness.published(LotProduced)) == 1
 
 
 async def record_steps_from(client: httpx.AsyncClient, batch_id: str, step: Step) -> None:
-    r = await client.post(f"/batches/{batch_id}/steps", json=step_body(step), headers=ACTOR_HEADERS)
+    r = await post_step(client, batch_id, step_body(step))
     assert r.status_code == 201, r.text
+    v = await verify(client, batch_id, step)
+    assert v.status_code == 201, v.text
 
 
+@pytest.mark.requirement("EU-PartIV.6.4")
 async def test_lot_expires_the_configured_shelf_life_after_cryopreservation(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -64,7 +74,7 @@ async def test_lot_expires_the_configured_shelf_life_after_cryopreservation(
     assert datetime.fromisoformat(lot["produced_at"]) == CRYO_ENDED
     assert datetime.fromisoformat(lot["expires_at"]) == CRYO_ENDED + timedelta(days=365)
     assert lot["retained_aliquots_remaining"] == 2
-    assert lot["produced_by"]["user_id"] == "u-test"
+    assert lot["produced_by"]["user_id"] == OPERATOR_ID
 
     [event] = await harness.published(LotProduced)
     assert event.lot_id == lot["lot_id"]
@@ -74,7 +84,7 @@ async def test_lot_expires_the_configured_shelf_life_after_cryopreservation(
     assert event.retained_aliquots_remaining == 2
     assert event.manufacturing_site == SITE
     assert event.attempt == 1
-    assert event.actor.user_id == "u-test"
+    assert event.actor.user_id == OPERATOR_ID
 
     assert (await client.get(f"/lots/{lot['lot_id']}")).json() == lot
     record = (await client.get(f"/batches/{batch_id}")).json()
@@ -94,11 +104,9 @@ async def test_product_configuration_sets_shelf_life_and_bag_limit(
         "product_code": "S1234",  # 180 days, at most 4 bags
     }
     await collect(harness, "APH-9")
-    batch_id = (await client.post("/batches", json=body, headers=ACTOR_HEADERS)).json()["batch_id"]
+    batch_id = (await client.post("/batches", json=body, headers=OPERATOR)).json()["batch_id"]
     await record_steps(client, batch_id)
-    r = await client.post(
-        f"/batches/{batch_id}/lot", json=LOT | {"bag_count": 5}, headers=ACTOR_HEADERS
-    )
+    r = await client.post(f"/batches/{batch_id}/lot", json=LOT | {"bag_count": 5}, headers=OPERATOR)
     assert_problem(r, 422, "bag-count-out-of-range")
     lot = await produce_lot(client, batch_id, bag_count=4)
     assert datetime.fromisoformat(lot["expires_at"]) == CRYO_ENDED + timedelta(days=180)
@@ -115,7 +123,7 @@ async def test_invalid_lot_values_are_422(
         {"total_viable_cells": 0},
         {"viability_pct": 101},
     ):
-        r = await client.post(f"/batches/{batch_id}/lot", json=LOT | bad, headers=ACTOR_HEADERS)
+        r = await client.post(f"/batches/{batch_id}/lot", json=LOT | bad, headers=OPERATOR)
         assert r.status_code == 422, (bad, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
     assert await harness.published(LotProduced) == []
@@ -154,6 +162,7 @@ async def test_reject_lot_command_is_idempotent(
     assert len(await harness.published(LotRejected)) == 1
 
 
+@pytest.mark.requirement("EU-PartIV.14.2")
 async def test_reject_lot_over_http(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
     batch_id = await open_batch(harness)
     await record_steps(client, batch_id)
@@ -169,7 +178,7 @@ async def test_reject_lot_over_http(harness: ServiceHarness, client: httpx.Async
     assert r.json()["status"] == "rejected"
     assert r.json()["rejection"]["deviation_id"] == "DEV-9"
     [event] = await harness.published(LotRejected)
-    assert event.actor.user_id == "u-test"
+    assert event.actor.user_id == SUPERVISOR_ID
     assert event.coi == COI
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from v2v_events.contracts.batch import BatchOpened, MaterialSource
 from v2v_runtime.inbox import Outcome
@@ -86,6 +87,7 @@ async def test_another_attempt_opens_another_batch(
     assert [b["attempt"] for b in listed] == [1, 2]
 
 
+@pytest.mark.requirement("EU-PartIV.9")
 async def test_unit_of_another_chain_of_identity_is_refused(harness: ServiceHarness) -> None:
     await collect(harness)
     await harness.deliver(open_cmd(), subject=COI)
@@ -118,6 +120,7 @@ async def test_http_open_with_product_code_then_the_journeys_command(
         "lot_shelf_life_days": 180,
         "min_harvest_viability_pct": 80.0,
         "max_bags_per_lot": 4,
+        "verified_steps": ["harvest", "cryopreservation"],  # configured: in process order
     }
     assert record["opened_by"] == ACTOR_HEADERS_AS_PERSON
 

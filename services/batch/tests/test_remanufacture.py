@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from v2v_batch.domain import Step
 from v2v_events.contracts.batch import (
@@ -13,15 +14,17 @@ from v2v_events.contracts.batch import (
     RemanufactureRefused,
 )
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
+from v2v_runtime.testing import ServiceHarness
 
 from .support import (
     COI,
     JOURNEY,
+    OPERATOR,
     OTHER_COI,
     UNIT,
     assert_problem,
     open_batch,
+    post_step,
     produce_lot,
     record_steps,
     step_body,
@@ -39,6 +42,7 @@ async def first_lot(harness: ServiceHarness, client: httpx.AsyncClient, retained
     return lot_id
 
 
+@pytest.mark.requirement("EU-PartIV.6.7")
 async def test_remanufacture_consumes_one_retained_aliquot(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -124,12 +128,10 @@ async def test_a_batch_from_retained_material_retains_nothing(
     r = await client.post(
         f"/batches/{batch_id}/steps",
         json=step_body(Step.SELECTION, retained_aliquots=1),
-        headers=ACTOR_HEADERS,
+        headers=OPERATOR,
     )
-    assert_problem(r, 422, "no-retention-from-retained-material")
-    r = await client.post(
-        f"/batches/{batch_id}/steps", json=step_body(Step.SELECTION), headers=ACTOR_HEADERS
-    )
+    assert_problem(r, 422, "no-retention-from-retained-material")  # before signing
+    r = await post_step(client, batch_id, step_body(Step.SELECTION))
     assert r.status_code == 201
     assert r.json()["retained_aliquots"] == 0
     assert (await client.get(f"/materials/{UNIT}")).json()["remaining"] == 2

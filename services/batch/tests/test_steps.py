@@ -10,31 +10,31 @@ import pytest
 
 from v2v_batch.domain import STEP_ORDER, Step
 from v2v_events.contracts.batch import StepRecorded
-from v2v_runtime.testing import ACTOR_HEADERS, ServiceHarness
+from v2v_runtime.testing import ServiceHarness
 
 from .support import (
     COI,
+    OPERATOR,
+    OPERATOR_ID,
     T0,
     assert_problem,
     collect,
     open_batch,
+    post_step,
     produce_lot,
     record_steps,
     step_body,
 )
 
 
-async def post_step(client: httpx.AsyncClient, batch_id: str, body: dict[str, Any]) -> Any:
-    return await client.post(f"/batches/{batch_id}/steps", json=body, headers=ACTOR_HEADERS)
-
-
+@pytest.mark.requirement("EU-Annex11.12.4", "EU-PartIV.6.4")
 async def test_steps_in_order_build_the_batch_record(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     batch_id = await open_batch(harness)
     r = await post_step(client, batch_id, step_body(Step.SELECTION, retained_aliquots=2))
     assert r.status_code == 201
-    assert r.json()["operator"] == {"user_id": "u-test", "role": "cell-therapy-specialist"}
+    assert r.json()["operator"] == {"user_id": OPERATOR_ID, "role": "cell-therapy-specialist"}
     assert r.json()["retained_aliquots"] == 2
     listed = (await client.get("/batches", params={"coi": COI})).json()
     assert listed[0]["status"] == "in-process"
@@ -57,15 +57,16 @@ async def test_steps_in_order_build_the_batch_record(
     assert harvest["flags"] == []
     assert harvest["started_at"] == "2026-11-14T08:00:00Z"
     assert harvest["ended_at"] == "2026-11-14T14:00:00Z"
-    assert harvest["operator"]["user_id"] == "u-test"
+    assert harvest["operator"]["user_id"] == OPERATOR_ID
 
     published = await harness.published(StepRecorded)
     assert [p.step.value for p in published] == [s.value for s in STEP_ORDER]
     assert published[0].retained_aliquots == 2
     assert published[1].retained_aliquots is None
-    assert all(p.actor.user_id == "u-test" and p.batch_id == batch_id for p in published)
+    assert all(p.actor.user_id == OPERATOR_ID and p.batch_id == batch_id for p in published)
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "EU-PartIV.9")
 async def test_out_of_order_and_repeated_steps_are_conflicts(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -89,6 +90,7 @@ async def test_out_of_order_and_repeated_steps_are_conflicts(
     assert len(await harness.published(StepRecorded)) == 3
 
 
+@pytest.mark.requirement("21CFR11.10(f)")
 async def test_no_step_after_the_lot(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
     batch_id = await open_batch(harness)
     await record_steps(client, batch_id)
@@ -145,6 +147,7 @@ async def test_harvest_needs_viability(harness: ServiceHarness, client: httpx.As
     assert_problem(r, 422, "harvest-viability-required")
 
 
+@pytest.mark.requirement("EU-PartIV.9")
 @pytest.mark.parametrize(("viability", "flagged"), [(69.9, True), (70.0, False), (95.0, False)])
 async def test_harvest_viability_below_the_configured_minimum_is_flagged(
     harness: ServiceHarness, client: httpx.AsyncClient, viability: float, flagged: bool
@@ -170,7 +173,7 @@ async def test_flag_uses_the_products_own_minimum(
         "product_code": "S1234",  # minimum 80 %
     }
     await collect(harness, "APH-77")
-    batch_id = (await client.post("/batches", json=body, headers=ACTOR_HEADERS)).json()["batch_id"]
+    batch_id = (await client.post("/batches", json=body, headers=OPERATOR)).json()["batch_id"]
     await record_steps(client, batch_id, Step.EXPANSION)
     r = await post_step(client, batch_id, step_body(Step.HARVEST, viability_pct=75))
     [flag] = r.json()["flags"]
@@ -178,6 +181,7 @@ async def test_flag_uses_the_products_own_minimum(
     assert "80 %" in flag["detail"] and "test-S1234-3" in flag["detail"]
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "EU-Annex11.12.1")
 async def test_mutations_need_an_identity(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:

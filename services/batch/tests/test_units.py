@@ -49,6 +49,7 @@ def test_batch_subscribes_to_custodys_events() -> None:
     assert ServiceHarness(spec).kit.topics == [commands_topic("batch"), events_topic("custody")]
 
 
+@pytest.mark.requirement("EU-Annex11.6", "EU-PartIV.9")
 @pytest.mark.parametrize(
     ("overrides", "code", "field"),
     [
@@ -100,6 +101,7 @@ async def test_a_command_before_the_collection_waits_for_it(
     assert len(await harness.published(BatchOpened)) == 1
 
 
+@pytest.mark.requirement("EU-PartIV.9")
 async def test_a_waiting_command_for_another_din_is_refused_when_the_collection_arrives(
     harness: ServiceHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -118,6 +120,7 @@ async def test_a_waiting_command_for_another_din_is_refused_when_the_collection_
         assert list(kinds) == ["batch.open-deferred", "batch.unit-collected", "batch.open-refused"]
 
 
+@pytest.mark.requirement("EU-PartIV.9")
 async def test_a_command_for_a_collected_unit_of_another_coi_is_dead_lettered(
     harness: ServiceHarness,
 ) -> None:

@@ -10,7 +10,7 @@ import httpx
 from v2v_events.contracts.batch import LotProduced
 from v2v_events.contracts.common import Actor
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ServiceHarness, StepClock, as_user
+from v2v_runtime.testing import ServiceHarness, StepClock, as_user, cosigned
 
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 # Sites of the packaged site directory (config/sites.v1.json): enrolments name known sites.
@@ -20,20 +20,33 @@ SITE = "manufacturing-site-1"
 NAME = "Erika Mustermann-Zwieback"
 BIRTH = "1961-08-12"
 MRN = "MRN-77-4431-QX"
-# Each act as the person who does it (a token per role, signed by the test issuer; the
-# user is "u-test" throughout, so records name u-test).
+# Each act as the person who does it (a token per person, signed by the test issuer). The
+# coordinator is "u-test" (records of enrolments name u-test); the people who sign custody's
+# acts (handoffs, receipts, infusions) are each their own person, who signs with
+# signing_password(user id).
 COORDINATOR = as_user("u-test", "treatment-center-coordinator")
-APHERESIS_NURSE = as_user("u-test", "apheresis-nurse")
-INFUSION_NURSE = as_user("u-test", "infusion-nurse")
-MATERIALS_HANDLER = as_user("u-test", "materials-handler")
-COURIER = as_user("u-test", "courier")
+APHERESIS_NURSE = as_user("u-apheresis", "apheresis-nurse", name="Anna Apheresis")
+INFUSION_NURSE = as_user("u-infusion", "infusion-nurse", name="Ines Infusion")
+MATERIALS_HANDLER = as_user("u-handler", "materials-handler", name="Mia Handler")
+COURIER = as_user("u-carl", "courier", name="Carl Courier")
 ROLE_OF: list[tuple[str, str, dict[str, str]]] = [
     ("POST", "/collections", APHERESIS_NURSE),
     ("POST", "/infusions", INFUSION_NURSE),
     ("POST", "/receipts", MATERIALS_HANDLER),
     ("POST", "/transfers", COURIER),
 ]
+# Who signs each signed act by default: the handoff's releasing party (the manufacturing
+# site's materials handler) and receiving party (the courier); the receiver; the nurse.
+SIGNERS: list[tuple[str, dict[str, str]]] = [
+    ("/transfers", {"signature": "u-handler", "counter_signature": "u-carl"}),
+    ("/receipts", {"signature": "u-handler"}),
+    ("/infusions", {"signature": "u-infusion"}),
+]
 ACTOR = Actor(user_id="u-test", role="treatment-center-coordinator")
+
+
+def signers_for(path: str) -> dict[str, str]:
+    return next((who for fragment, who in SIGNERS if fragment in path), {})
 
 
 def headers_for(method: str, path: str) -> dict[str, str]:
@@ -101,7 +114,20 @@ class Custody:
         assert isinstance(clock, StepClock)
         return clock
 
-    async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+    async def post(
+        self, path: str, body: dict[str, Any], *, signers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """POST as the person who does it; a signed act is signed (428, then signed) by
+        ``signers`` (request field -> login), by default those of ``SIGNERS``."""
+        return await cosigned(
+            self.client,
+            path,
+            body,
+            headers_for("POST", path),
+            signers=signers_for(path) if signers is None else signers,
+        )
+
+    async def unsigned(self, path: str, body: dict[str, Any]) -> httpx.Response:
         return await self.client.post(path, json=body, headers=headers_for("POST", path))
 
     async def get(self, path: str) -> httpx.Response:

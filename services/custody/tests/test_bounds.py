@@ -49,6 +49,7 @@ async def test_earliest_collection_outside_the_calendar_of_the_contracts(
     assert await custody.harness.outbox() == []
 
 
+@pytest.mark.requirement("EU-Annex11.4.7")
 @pytest.mark.parametrize(
     "day",
     [
@@ -83,6 +84,7 @@ async def test_earliest_collection_within_the_window_is_enrolled(
     assert enrolled.earliest_collection == day
 
 
+@pytest.mark.requirement("EU-Annex11.10")
 async def test_the_window_and_the_site_directory_are_configuration(tmp_path: Path) -> None:
     sites = tmp_path / "sites.json"
     sites.write_text(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from v2v_custody.domain.isbt128 import mod37_2_value
 from v2v_events.contracts.custody import CollectionRecorded
 from v2v_events.ids import DIN_PATTERN
@@ -12,6 +14,7 @@ from v2v_events.ids import DIN_PATTERN
 from .support import APHERESIS, APHERESIS_NURSE, SITE, START, Custody, assert_problem, collection
 
 
+@pytest.mark.requirement("EU-Annex11.6", "EU-PartIV.6.7")
 async def test_collection_issues_a_din_linked_to_the_coi(custody: Custody) -> None:
     coi = await custody.enroll()
     body = await custody.collect(coi)
@@ -32,6 +35,7 @@ async def test_collection_issues_a_din_linked_to_the_coi(custody: Custody) -> No
     assert unit["expected_location_kind"] == "manufacturing-site"
 
 
+@pytest.mark.requirement("EU-PartIV.6.7")
 async def test_one_coi_links_many_dins(custody: Custody) -> None:
     coi = await custody.enroll()
     other = await custody.enroll()

@@ -67,6 +67,7 @@ async def test_a_second_active_enrolment_is_a_409_naming_the_existing_coi(
         assert len((await s.execute(select(patient_identity))).all()) == 1
 
 
+@pytest.mark.requirement("EU-Annex11.6")
 async def test_case_and_spacing_of_the_record_number_do_not_make_another_patient(
     custody: Custody,
 ) -> None:
@@ -158,6 +159,7 @@ async def test_the_unique_index_decides_a_race_the_check_did_not_see(
     assert [e.coi for e in await custody.harness.published(PatientEnrolled)] == [first]
 
 
+@pytest.mark.requirement("EU-Annex11.4.8")
 async def test_migration_guards_the_latest_of_enrolments_made_before_the_guard(
     tmp_path: Path,
 ) -> None:

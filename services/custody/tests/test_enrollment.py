@@ -147,7 +147,8 @@ async def test_pii_never_leaves_custody(custody: Custody) -> None:
         outbox_rows = (await s.execute(select(outbox))).all()
         stored = (await s.execute(select(events))).all()
         identity = (await s.execute(select(patient_identity))).all()
-    assert len(outbox_rows) == 2
+    # enrolled, collected, and the audit-trail head after each (positions and hashes only)
+    assert len(outbox_rows) == 4
     # Only the identity stream holds PII (hash-chained inside custody's own store).
     outside_identity = [r for r in stored if r.stream_id != f"identity-{coi}"]
     everything = json.dumps(
@@ -186,6 +187,7 @@ async def test_unknown_patient_is_a_404_problem(custody: Custody) -> None:
     assert_problem(await custody.get("/patients/CHA1B2C26999999/units"), 404, "patient-not-found")
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "EU-Annex11.12.1")
 async def test_without_a_bearer_token_it_is_a_401_problem(client: httpx.AsyncClient) -> None:
     r = await client.post("/patients", json=enrollment())
     body = assert_problem(r, 401)

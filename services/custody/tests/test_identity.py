@@ -30,15 +30,28 @@ TODAY = date(2026, 11, 24)
 # --- the domain ---------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-PartIV.6.1")
 def test_a_correction_needs_a_reason_and_a_change() -> None:
     person = PatientIdentity(NAME, date(1961, 8, 12), MRN)
     record = IdentityRecord.record("CHA1B2C26000001", person, TODAY)
+    erika = PatientIdentity("Erika M.", person.birth_date, MRN)
     with pytest.raises(DomainError, match="reason"):
-        record.correct(PatientIdentity("Erika M.", person.birth_date, MRN), "  ", TODAY)
+        record.correct(erika, "entry-error", "  ", TODAY)
+    with pytest.raises(DomainError, match="reason"):
+        record.correct(erika, " ", "typo", TODAY)
     with pytest.raises(DomainError, match="changes nothing"):
-        record.correct(person, "typo", TODAY)
-    event = record.correct(PatientIdentity(NAME, date(1961, 8, 21), MRN), "digits swapped", TODAY)
+        record.correct(person, "entry-error", "typo", TODAY)
+    event = record.correct(
+        PatientIdentity(NAME, date(1961, 8, 21), MRN),
+        "transcription-error",
+        "digits swapped",
+        TODAY,
+    )
     assert (event.old.birth_date, event.new.birth_date) == (date(1961, 8, 12), date(1961, 8, 21))
+    assert event.reason_code == "transcription-error"
+    assert [(c.field, c.old, c.new) for c in event.changes()] == [
+        ("birth_date", "1961-08-12", "1961-08-21")
+    ]
     assert record.current.birth_date == date(1961, 8, 21)
     assert [type(e).__name__ for e in record.pending] == ["IdentityRecorded", "IdentityCorrected"]
 
@@ -56,6 +69,7 @@ async def identity_events(custody: Custody, coi: str) -> list[tuple[str, dict[st
         return [(r.event_type, {**r.payload, "by": r.actor["user_id"]}) for r in rows]
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-PartIV.6.1")
 async def test_a_correction_keeps_the_old_values_and_who_why_when(
     custody: Custody, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -63,7 +77,11 @@ async def test_a_correction_keeps_the_old_values_and_who_why_when(
     caplog.set_level(logging.INFO)
     r = await custody.post(
         f"/patients/{coi}/identity-corrections",
-        {"medical_record_number": "MRN-77-4431-XQ", "reason": "last two characters swapped"},
+        {
+            "medical_record_number": "MRN-77-4431-XQ",
+            "reason_code": "transcription-error",
+            "reason": "last two characters swapped",
+        },
     )
     assert r.status_code == 201, r.text
     body = r.json()
@@ -73,6 +91,10 @@ async def test_a_correction_keeps_the_old_values_and_who_why_when(
         2,
     )
     assert body["corrected_by"] == "u-test" and body["corrected_at"]
+    assert (body["reason_code"], body["reason"]) == (
+        "transcription-error",
+        "last two characters swapped",
+    )
     got = (await custody.get(f"/patients/{coi}")).json()
     assert (got["name"], got["medical_record_number"]) == (NAME, "MRN-77-4431-XQ")
     [recorded, corrected, viewed] = await identity_events(custody, coi)
@@ -85,6 +107,7 @@ async def test_a_correction_keeps_the_old_values_and_who_why_when(
             "old": {"name": NAME, "birth_date": BIRTH, "medical_record_number": MRN},
             "new": {"name": NAME, "birth_date": BIRTH, "medical_record_number": "MRN-77-4431-XQ"},
             "reason": "last two characters swapped",
+            "reason_code": "transcription-error",
             "by": "u-test",
         },
     )
@@ -96,21 +119,37 @@ async def test_a_correction_keeps_the_old_values_and_who_why_when(
     ]
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-PartIV.6.1")
 async def test_bad_corrections_are_problems_and_change_nothing(custody: Custody) -> None:
     coi = await custody.enroll()
     path = f"/patients/{coi}/identity-corrections"
-    assert_problem(await custody.post(path, {"name": "Erika M."}), 422, "validation")
-    assert_problem(await custody.post(path, {"name": "Erika M.", "reason": " "}), 422)
+    code = {"reason_code": "entry-error"}
+    assert_problem(await custody.post(path, {"name": "Erika M.", **code}), 422, "validation")
+    # the reason code is required, and must be one of the configured ones
+    missing = assert_problem(
+        await custody.post(path, {"name": "Erika M.", "reason": "x"}), 422, "validation"
+    )
+    assert ["body", "reason_code"] in [e["loc"] for e in missing["errors"]]
+    unknown = assert_problem(
+        await custody.post(path, {"name": "Erika M.", "reason": "x", "reason_code": "typo"}),
+        422,
+        "reason-code-unknown",
+    )
+    assert unknown["field"] == "reason_code"
+    assert "transcription-error" in unknown["allowed_codes"] and "other" in unknown["allowed_codes"]
+    assert_problem(await custody.post(path, {"name": "Erika M.", "reason": " ", **code}), 422)
     assert_problem(
-        await custody.post(path, {"name": NAME, "reason": "x"}), 422, "identity-unchanged"
+        await custody.post(path, {"name": NAME, "reason": "x", **code}), 422, "identity-unchanged"
     )
     assert_problem(
-        await custody.post(path, {"birth_date": "2030-01-01", "reason": "x"}),
+        await custody.post(path, {"birth_date": "2030-01-01", "reason": "x", **code}),
         422,
         "birth-date-in-future",
     )
     assert_problem(
-        await custody.post("/patients/CHA1B2C26999999/identity-corrections", {"reason": "x"}),
+        await custody.post(
+            "/patients/CHA1B2C26999999/identity-corrections", {"reason": "x", **code}
+        ),
         404,
         "patient-not-found",
     )
@@ -129,7 +168,8 @@ async def test_identity_rows_match_their_streams(custody: Custody) -> None:
     first = await custody.enroll()
     await custody.enroll(name="Max Mustermann")
     r = await custody.post(
-        f"/patients/{first}/identity-corrections", {"name": "Erika Musterfrau", "reason": "x"}
+        f"/patients/{first}/identity-corrections",
+        {"name": "Erika Musterfrau", "reason_code": "entry-error", "reason": "x"},
     )
     assert r.status_code == 201
     report = await audit(custody.harness)
@@ -139,6 +179,7 @@ async def test_identity_rows_match_their_streams(custody: Custody) -> None:
     ]
 
 
+@pytest.mark.requirement("21CFR11.10(a)")
 async def test_swapped_identity_rows_are_named_without_their_values(custody: Custody) -> None:
     first = await custody.enroll()
     second = await custody.enroll(
@@ -160,6 +201,7 @@ async def test_swapped_identity_rows_are_named_without_their_values(custody: Cus
         assert "Mustermann" not in str(finding) and "MRN" not in str(finding)
 
 
+@pytest.mark.requirement("21CFR11.10(a)")
 async def test_deleted_added_and_edited_rows_are_named(custody: Custody) -> None:
     kept, gone = await custody.enroll(), await custody.enroll()
     async with custody.harness.kit.sessions.begin() as s:
@@ -185,6 +227,7 @@ async def test_deleted_added_and_edited_rows_are_named(custody: Custody) -> None
     assert len(problems) == 3
 
 
+@pytest.mark.requirement("21CFR11.10(c)")
 async def test_a_rebuild_restores_damaged_identity_rows(custody: Custody) -> None:
     coi = await custody.enroll()
     async with custody.harness.kit.sessions.begin() as s:
@@ -195,6 +238,7 @@ async def test_a_rebuild_restores_damaged_identity_rows(custody: Custody) -> Non
     assert (await custody.get(f"/patients/{coi}")).json()["name"] == NAME
 
 
+@pytest.mark.requirement("EU-Annex11.4.8")
 async def test_identity_rows_from_before_are_given_their_streams(tmp_path: Path) -> None:
     url = ServiceHarness.sqlite_url(tmp_path, "old")
     cfg = alembic_config(url, [MIGRATIONS])

@@ -27,6 +27,7 @@ def infusion(units: list[str], minutes: float = 30, *, ago: float = 60) -> dict[
     }
 
 
+@pytest.mark.requirement("EU-PartIV.6.7", "EU-PartIV.16")
 async def test_infusion_within_the_limit(custody: Custody) -> None:
     coi = await custody.enroll()
     await custody.final_product_at_treatment_center(coi, ["BAG-1", "BAG-2"])
@@ -60,6 +61,7 @@ async def test_infusion_within_the_limit(custody: Custody) -> None:
     assert_problem(r, 409, "unit-infused")
 
 
+@pytest.mark.requirement("EU-PartIV.16")
 async def test_thaw_to_infusion_above_the_limit_is_flagged_not_refused(
     custody: Custody, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -87,6 +89,7 @@ async def test_thaw_to_infusion_above_the_limit_is_flagged_not_refused(
         assert pii not in logged
 
 
+@pytest.mark.requirement("EU-Annex11.10", "EU-PartIV.16")
 async def test_the_limit_is_configuration(custody: Custody, tmp_path: Path) -> None:
     coi = await custody.enroll()
     await custody.final_product_at_treatment_center(coi, ["BAG-1"])
@@ -112,6 +115,7 @@ async def test_the_limit_is_configuration(custody: Custody, tmp_path: Path) -> N
         await harness.close()
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "EU-PartIV.9")
 async def test_infusion_rules(custody: Custody) -> None:
     coi = await custody.enroll()
     other = await custody.enroll()

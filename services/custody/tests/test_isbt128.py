@@ -55,6 +55,7 @@ def test_known_check_characters() -> None:
     assert flag_characters(0) == "60"
 
 
+@pytest.mark.requirement("EU-Annex11.6")
 def test_check_detects_single_substitutions_and_adjacent_transpositions() -> None:
     base = "A1B2C26000123"
     value = mod37_2_value(base)

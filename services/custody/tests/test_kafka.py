@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from v2v_custody.bootstrap import build
 from v2v_custody.settings import CustodySettings
 from v2v_events.catalog import commands_topic, events_topic
@@ -56,6 +58,7 @@ async def test_reject_unit_command(custody: Custody) -> None:
     assert env.causationid == "cmd-1"
 
 
+@pytest.mark.requirement("EU-Annex11.5", "EU-PartIV.9")
 async def test_reject_unit_for_an_unknown_unit_or_another_coi_is_dead_lettered(
     custody: Custody,
 ) -> None:
@@ -70,6 +73,7 @@ async def test_reject_unit_for_an_unknown_unit_or_another_coi_is_dead_lettered(
     assert (await custody.get(f"/units/{unit['unit_id']}")).json()["status"] == "registered"
 
 
+@pytest.mark.requirement("EU-PartIV.6.7")
 async def test_lot_produced_registers_final_product_units(custody: Custody) -> None:
     coi = await custody.enroll()
     lot_id = await custody.produce_lot(coi, ["BAG-1", "BAG-2", "BAG-1"])
@@ -107,6 +111,7 @@ async def test_lot_for_an_unknown_patient_or_a_taken_bag_id_is_dead_lettered(
     assert len(custody.harness.dead_letters.sent) == 2
 
 
+@pytest.mark.requirement("EU-PartIV.14.2")
 async def test_lot_rejected_rejects_its_bags(custody: Custody) -> None:
     coi = await custody.enroll()
     lot_id = await custody.produce_lot(coi, ["BAG-1", "BAG-2"])

@@ -3,6 +3,7 @@ unit of work, and every event they store and message they publish still records 
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from v2v_events import REGISTRY
@@ -30,6 +31,7 @@ async def stored_lineage(harness: ServiceHarness, *streams: str) -> set[tuple[st
         return {tuple(r) for r in rows}
 
 
+@pytest.mark.requirement("21CFR11.10(e)")
 async def test_a_request_names_the_conversation_of_what_it_records(custody: Custody) -> None:
     r = await custody.client.post(
         "/patients",
@@ -46,6 +48,7 @@ async def test_a_request_names_the_conversation_of_what_it_records(custody: Cust
     assert (env.subject, env.correlationid, env.causationid) == (coi, "referral-2026-0042", None)
 
 
+@pytest.mark.requirement("21CFR11.10(e)")
 async def test_what_a_message_causes_records_that_message(custody: Custody) -> None:
     coi = await custody.enroll()
     outcome = await custody.harness.deliver(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select, update
 
 from v2v_custody.adapters.db.tables import (
@@ -14,6 +15,7 @@ from v2v_custody.adapters.db.tables import (
     units,
 )
 from v2v_events.contracts.custody import RejectUnit
+from v2v_runtime.db.tables import signatures
 from v2v_runtime.testing import ServiceHarness
 
 from .support import ACTOR, APHERESIS, SITE, START, Custody
@@ -22,7 +24,7 @@ from .support import ACTOR, APHERESIS, SITE, START, Custody
 async def snapshot(harness: ServiceHarness) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     async with harness.kit.sessions() as s:
-        for table in (*READ_MODELS, patient_identity):
+        for table in (*READ_MODELS, patient_identity, signatures):
             pk = list(table.primary_key.columns)
             rows = await s.execute(select(table).order_by(*pk))
             out[table.name] = [r._asdict() for r in rows]
@@ -65,15 +67,19 @@ async def a_busy_day(custody: Custody) -> str:
     return coi
 
 
+@pytest.mark.requirement("21CFR11.10(c)")
 async def test_rebuild_reproduces_the_read_models(custody: Custody) -> None:
     await a_busy_day(custody)
     before = await snapshot(custody.harness)
     assert all(before[t.name] for t in READ_MODELS), {k: len(v) for k, v in before.items()}
     assert {r["outcome"] for r in before["custody_receipts"]} == {"accepted", "refused"}
+    # handoffs (2 parties), receipts and the infusion are signed; the signatures' views too
+    assert len(before["v2v_signatures"]) == 3 * 2 + 3 + 1
 
     # Damage the read models, then rebuild them from the event store.
     async with custody.harness.kit.uow() as uow:
         await uow.session.execute(delete(transfers))
+        await uow.session.execute(delete(signatures))
         await uow.session.execute(delete(receipts).where(receipts.c.outcome == "refused"))
         await uow.session.execute(update(units).values(status="in-transit", custodian="??"))
     assert await snapshot(custody.harness) != before

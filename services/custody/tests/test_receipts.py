@@ -48,6 +48,7 @@ async def stream_types(custody: Custody, stream_id: str) -> list[str]:
         return list(rows.scalars())
 
 
+@pytest.mark.requirement("EU-PartIV.6.7", "EU-PartIV.7")
 async def test_matching_receipt_is_accepted(custody: Custody) -> None:
     coi, unit = await apheresis_unit(custody)
     r = await custody.receive(unit["unit_id"], coi, **at_site(coi, unit))
@@ -66,7 +67,7 @@ async def test_matching_receipt_is_accepted(custody: Custody) -> None:
     assert [(t["kind"], t["from_party"], t["to_party"]) for t in chain] == [
         ("receipt", APHERESIS, SITE)
     ]
-    assert chain[0]["actor"] == {"user_id": "u-test", "role": "materials-handler"}
+    assert chain[0]["actor"] == {"user_id": "u-handler", "role": "materials-handler"}
 
 
 async def test_repeat_receipt_at_the_same_location_is_idempotent(custody: Custody) -> None:
@@ -82,6 +83,7 @@ async def test_repeat_receipt_at_the_same_location_is_idempotent(custody: Custod
     assert await stream_types(custody, unit["unit_id"]) == types
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.6", "EU-PartIV.7")
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
@@ -106,7 +108,7 @@ async def test_mismatching_receipt_is_refused_and_recorded(
     assert refused.coi == coi  # the unit's own journey
     assert refused.unit_id == unit["unit_id"]
     assert refused.reason.startswith(reason)
-    assert refused.actor == Actor(user_id="u-test", role="materials-handler")
+    assert refused.actor == Actor(user_id="u-handler", role="materials-handler")
     assert await stream_types(custody, unit["unit_id"]) == [
         "custody.unit.registered",
         "custody.receipt.refused",
@@ -116,6 +118,7 @@ async def test_mismatching_receipt_is_refused_and_recorded(
     assert (state["status"], state["custodian"]) == ("registered", APHERESIS)
 
 
+@pytest.mark.requirement("EU-Annex11.6")
 async def test_unknown_unit_is_refused_and_recorded(custody: Custody) -> None:
     coi = await custody.enroll()
     r = await custody.receive("bag-nobody-knows", coi, location=SITE)
@@ -132,6 +135,7 @@ async def test_unknown_unit_is_refused_and_recorded(custody: Custody) -> None:
     assert len(await stream_types(custody, stream)) == 2
 
 
+@pytest.mark.requirement("EU-PartIV.7", "EU-PartIV.14.2")
 async def test_rejected_unit_is_refused(custody: Custody) -> None:
     coi, unit = await apheresis_unit(custody)
     cmd = RejectUnit(coi=coi, unit_id=unit["unit_id"], reason="past stability window", actor=ACTOR)
@@ -152,6 +156,7 @@ async def test_invalid_receipt_is_a_validation_problem(custody: Custody) -> None
     assert await custody.harness.published(ReceiptRefused) == []
 
 
+@pytest.mark.requirement("EU-Annex11.12.4", "EU-PartIV.6.7")
 async def test_transfers_make_the_chain_of_custody(custody: Custody) -> None:
     coi, unit = await apheresis_unit(custody)
     uid = unit["unit_id"]
@@ -162,7 +167,9 @@ async def test_transfers_make_the_chain_of_custody(custody: Custody) -> None:
         "location": APHERESIS,
         "temperature_c": 4.0,
     }
-    r = await custody.post("/transfers", handoff)
+    # on one tablet: the apheresis nurse hands over, the courier takes over
+    parties = {"signature": "u-apheresis", "counter_signature": "u-carl"}
+    r = await custody.post("/transfers", handoff, signers=parties)
     assert r.status_code == 201, r.text
     transfer = r.json()
     assert (transfer["coi"], transfer["kind"], transfer["to_party"]) == (
@@ -172,7 +179,7 @@ async def test_transfers_make_the_chain_of_custody(custody: Custody) -> None:
     )
     [published] = await custody.harness.published(CustodyTransferred)
     assert (published.transfer_id, published.temperature_c) == (transfer["transfer_id"], 4.0)
-    assert published.actor == Actor(user_id="u-test", role="courier")
+    assert published.actor == Actor(user_id="u-apheresis", role="apheresis-nurse")
     assert (await custody.get(f"/units/{uid}")).json()["status"] == "in-transit"
 
     # Only the holder can hand the unit on.
@@ -206,6 +213,7 @@ async def test_transfers_make_the_chain_of_custody(custody: Custody) -> None:
     assert_problem(await custody.get("/units/nope/transfers"), 404, "unit-not-found")
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "EU-PartIV.14.2")
 async def test_rejected_unit_cannot_be_transferred(custody: Custody) -> None:
     coi, unit = await apheresis_unit(custody)
     cmd = RejectUnit(coi=coi, unit_id=unit["unit_id"], reason="damaged bag", actor=ACTOR)

@@ -142,6 +142,7 @@ async def test_duplicate_after_temporal_forgot_the_run_starts_nothing(rig: Rig) 
     assert await rig.bridge.process(enrolment) is Outcome.DUPLICATE
 
 
+@pytest.mark.requirement("EU-Annex11.16")
 async def test_a_crash_between_recording_and_starting_still_starts_once(rig: Rig) -> None:
     c = coi()
     msg = enrolled(c)
@@ -153,6 +154,7 @@ async def test_a_crash_between_recording_and_starting_still_starts_once(rig: Rig
     assert await runs(rig.env, c) == 1
 
 
+@pytest.mark.requirement("21CFR11.10(e)")
 async def test_an_operator_reopens_a_finished_journey_and_it_is_recorded(rig: Rig) -> None:
     c = coi()
     assert await rig.bridge.process(record(enrolled(c), c)) is Outcome.STARTED

@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -55,6 +56,7 @@ async def waiting_for_people(
     raise AssertionError(f"journey not waiting for a decision: {view}")
 
 
+@pytest.mark.requirement("EU-PartIV.14.1")
 async def test_rejected_after_release_waits_for_people_then_remanufactures(
     temporal: WorkflowEnvironment,
 ) -> None:
@@ -90,6 +92,7 @@ async def test_rejected_after_release_waits_for_people_then_remanufactures(
     assert "remanufacture decided by u-qa-lead" in decided
 
 
+@pytest.mark.requirement("EU-PartIV.14.1")
 async def test_people_may_end_the_journey(temporal: WorkflowEnvironment) -> None:
     world = World(
         temporal.client,

@@ -148,6 +148,7 @@ async def test_logistics_not_answering_is_waited_out_too(temporal: WorkflowEnvir
     assert "logistics did not answer" in told(world)[0].detail
 
 
+@pytest.mark.requirement("EU-Annex11.10")
 @pytest.mark.parametrize("policy_id", ["default", "demo"])
 def test_policies_v3_carry_the_slot_wait_and_older_versions_still_load(policy_id: str) -> None:
     current = policies.load(policy_id)

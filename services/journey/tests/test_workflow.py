@@ -104,6 +104,7 @@ async def search_attributes(
     return attrs.get(SA_STAGE), attrs.get(SA_STATUS)
 
 
+@pytest.mark.requirement("21CFR11.10(f)")
 async def test_completed_path(temporal: WorkflowEnvironment) -> None:
     world, handle, result = await run_journey(
         temporal, Scenario(duplicate_events=True), new_input(), "completed"
@@ -232,6 +233,7 @@ async def test_attempts_exhausted_fails_with_every_compensation_done(
     assert await search_attributes(handle) == (Stage.DONE.value, Status.FAILED.value)
 
 
+@pytest.mark.requirement("EU-PartIV.7")
 async def test_late_apheresis_is_rejected_and_recollected(temporal: WorkflowEnvironment) -> None:
     policy = FAST.model_copy(update={"fresh_window": timedelta(seconds=2)})
     world, _, result = await run_journey(

@@ -50,6 +50,7 @@ async def _published(h: ServiceHarness) -> list[Any]:
     return [*await h.published(CollectionScheduled), *await h.published(CollectionUnschedulable)]
 
 
+@pytest.mark.requirement("EU-Annex11.4.7")
 @given(
     earliest=dates,
     center=st.one_of(st.just("apheresis-center-1"), names),
@@ -114,6 +115,7 @@ async def test_the_last_day_of_the_booking_window_is_booked(harness: ServiceHarn
     assert scheduled.collection_date >= TUE_24 + timedelta(days=365)
 
 
+@pytest.mark.requirement("EU-Annex11.4.7")
 @given(earliest=dates, center=st.one_of(st.just("center-a"), names))
 async def test_every_book_infusion_slot_is_booked_or_refused_by_a_domain_rule(
     harness: ServiceHarness, earliest: date, center: str

@@ -206,6 +206,7 @@ async def test_a_wait_is_not_a_booking(h: ServiceHarness) -> None:
         assert r.status_code == 404
 
 
+@pytest.mark.requirement("21CFR11.10(g)")
 async def test_only_people_of_the_patients_sites_decide(h: ServiceHarness) -> None:
     _, coi = await full_then_waiting(h)  # the patient of center-a, collected at apheresis-center-1
     elsewhere = as_user("u-coord-b", "treatment-center-coordinator", sites=["center-b"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from v2v_logistics.domain.logger import Reading, summarise
 from v2v_logistics.domain.network import TemperatureLimits
 
@@ -31,6 +33,7 @@ def test_limits_are_inclusive() -> None:
     assert summarise([at(0, 8.01)], FRESH, 30).excursion is True
 
 
+@pytest.mark.requirement("EU-PartIV.10.5")
 def test_every_finding_is_reported() -> None:
     report = summarise(
         [at(0, 1.5), at(10, 9.0), at(100, 5.0)], FRESH, 30, tilt_alarm=True, shock_alarm=True

@@ -48,6 +48,7 @@ def test_unknown_site_and_center_are_domain_errors() -> None:
     assert center.value.code == "unknown-treatment-center" and center.value.status == 422
 
 
+@pytest.mark.requirement("EU-PartIV.10.5")
 def test_every_temperature_class_needs_limits() -> None:
     data = TEST_NETWORK.model_dump(mode="json")
     del data["temperature_classes"]["cryo-le-minus-150C"]

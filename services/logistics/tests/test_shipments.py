@@ -65,6 +65,7 @@ async def deliver(h: ServiceHarness, shipment_id: str, **body: Any) -> Any:
         return await c.post(f"/shipments/{shipment_id}/delivery", json=body, headers=LOGISTICS)
 
 
+@pytest.mark.requirement("EU-PartIV.10.5")
 async def test_book_pick_up_and_deliver_with_logger_summary(harness: ServiceHarness) -> None:
     ship = await booked(harness)
     assert ship.direction is ShipmentDirection.INBOUND and ship.unit_ids == ["G123498654321"]
@@ -102,6 +103,7 @@ async def test_book_pick_up_and_deliver_with_logger_summary(harness: ServiceHarn
     assert none == []
 
 
+@pytest.mark.requirement("EU-PartIV.10.5")
 @pytest.mark.parametrize(
     ("temperature_class", "body", "detail"),
     [
@@ -180,6 +182,7 @@ async def test_delivery_before_pickup_is_a_422_problem(harness: ServiceHarness) 
     assert await harness.published(ShipmentDelivered) == []
 
 
+@pytest.mark.requirement("EU-PartIV.10.5")
 async def test_delivery_without_readings_is_refused(harness: ServiceHarness) -> None:
     ship = await booked(harness)
     await pick_up(harness, ship.shipment_id)
@@ -188,6 +191,7 @@ async def test_delivery_without_readings_is_refused(harness: ServiceHarness) -> 
     assert problem_type(r.json()) == "no-logger-readings"
 
 
+@pytest.mark.requirement("21CFR11.10(f)")
 async def test_delivered_before_picked_up_time_is_refused(harness: ServiceHarness) -> None:
     ship = await booked(harness)
     await pick_up(harness, ship.shipment_id)
@@ -301,6 +305,7 @@ async def test_repeated_book_shipment_returns_the_same_shipment(
     assert len(listed) == 3
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "EU-Annex11.12.1")
 async def test_mutations_need_identity(harness: ServiceHarness) -> None:
     ship = await booked(harness)
     async with harness.client(headers={}) as c:  # no token at all

@@ -16,13 +16,15 @@ from v2v_qc.bootstrap import build
 from v2v_qc.domain.spec import SpecCatalog
 from v2v_qc.settings import QcSettings
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user
+from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user, signed
 
 COI = "CHA1B2C26000123"
 OTHER_COI = "CHA1B2C26000456"
 JOURNEY = Actor(user_id="journey-worker", role="system")
 ANALYST = as_user("u-analyst", "qc-analyst")
 QA = as_user("u-qa", "qa-reviewer")
+QA_2 = as_user("u-qa-2", "qa-reviewer", name="Quinn Second")
+REVIEWER = as_user("u-reviewer", "qc-reviewer", name="Rita Reviewer")
 # What a request without its own headers is sent as: a QC reviewer reads everything of QC.
 READER = as_user("u-test", "qc-reviewer")
 
@@ -116,8 +118,9 @@ async def post_result(
     headers: Mapping[str, str] = ANALYST,
     **extra: Any,
 ) -> httpx.Response:
+    """Enter (or correct) a result, signed by the analyst as they do (428, then signed)."""
     body = {"test_code": code, "value": value, **extra}
-    return await c.post(f"/panels/{panel_id}/results", json=body, headers=dict(headers))
+    return await signed(c, f"/panels/{panel_id}/results", body, dict(headers))
 
 
 async def post_all(
@@ -145,3 +148,28 @@ def problem(r: httpx.Response, status: int, code: str | None = None) -> dict[str
     if code is not None:
         assert body["type"] == f"urn:vein2vein:problem:{code}", body
     return body
+
+
+# Batch's and custody's parts of a lot's trail as a review names them in QC-only tests (QC has
+# heard of no head of theirs, so any is current).
+OTHER_PARTS = [
+    {"service": "batch", "position": 7, "hash": "b" * 64},
+    {"service": "custody", "position": 9, "hash": "c" * 64},
+]
+
+
+async def review_trail(
+    client: httpx.AsyncClient,
+    lot_id: str = "lot-1",
+    coi: str = COI,
+    headers: Mapping[str, str] = QA,
+    others: list[dict[str, Any]] | None = None,
+) -> httpx.Response:
+    """QA reviews the lot's audit trail (signed): QC's part as GET /audit-trail shows it."""
+    trail = await client.get("/audit-trail", params={"coi": coi}, headers=headers)
+    assert trail.status_code == 200, trail.text
+    head = trail.json()["head"]
+    parts = [*(OTHER_PARTS if others is None else others)]
+    parts.append({"service": "qc", "position": head["position"], "hash": head["hash"]})
+    body = {"parts": parts, "comment": "batch, custody and QC trails reviewed: no findings"}
+    return await signed(client, f"/lots/{lot_id}/audit-trail-review", body, dict(headers))

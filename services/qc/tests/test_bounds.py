@@ -28,6 +28,7 @@ async def test_identities_longer_than_an_actor_are_a_4xx_problem(
     assert await harness.published(DeviationOpened) == []
 
 
+@pytest.mark.requirement("EU-Annex11.4.7")
 def test_order_panel_weight_and_lot_ids_are_bounded() -> None:
     order("lot-1").model_validate(order("lot-1").model_dump() | {"patient_weight_kg": 400})
     with pytest.raises(ValidationError, match="patient_weight_kg"):

@@ -60,6 +60,7 @@ def test_dose_inputs_must_make_sense(tvc: float, pct: float, kg: float) -> None:
         compute_dose(tvc, pct, kg)
 
 
+@pytest.mark.requirement("EU-PartIV.12")
 def test_dose_result_is_recorded_with_its_calculation_and_judged() -> None:
     panel = new_panel(weight=50)
     low = panel.record_dose(compute_dose(1e8, 49.9, 50), DOSE_CALCULATOR, AT)
@@ -84,6 +85,7 @@ def test_numeric_results_accept_numbers_and_numeric_text() -> None:
     assert (b.value, b.numeric, b.within_limit) == ("5.0", 5.0, True)
 
 
+@pytest.mark.requirement("EU-Annex11.6")
 @pytest.mark.parametrize(
     ("code", "value", "unit", "error"),
     [
@@ -105,6 +107,7 @@ def test_refused_entries(code: str, value: float | str, unit: str | None, error:
     assert err.value.status == 422
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-PartIV.6.1")
 def test_a_second_result_is_a_correction_that_needs_a_reason() -> None:
     panel = new_panel()
     panel.record("viability", 65, None, None, ANALYST, AT)
@@ -113,8 +116,25 @@ def test_a_second_result_is_a_correction_that_needs_a_reason() -> None:
     assert err.value.code == "result-already-recorded"
     with pytest.raises(Conflict):
         panel.record("viability", 75, None, "   ", ANALYST, AT)
-    fixed = panel.record("viability", 75, None, "transcription error", ANALYST, AT + timedelta(1))
+    with pytest.raises(DomainError) as err:  # the text alone: which of the codes?
+        panel.record("viability", 75, None, "transcription error", ANALYST, AT)
+    assert (err.value.code, err.value.extra["field"]) == ("reason-code-missing", "reason_code")
+    fixed = panel.record(
+        "viability",
+        75,
+        None,
+        "transcription error",
+        ANALYST,
+        AT + timedelta(1),
+        reason_code="transcription-error",
+    )
     assert (fixed.revision, fixed.previous_value, fixed.within_limit) == (2, "65", True)
+    assert (fixed.reason_code, fixed.correction_reason) == (
+        "transcription-error",
+        "transcription error",
+    )
+    assert [(c.field, c.old, c.new) for c in fixed.changes()] == [("viability", "65", "75")]
+    assert panel.history["viability"][0].changes() == []  # the first entry changes nothing
     assert panel.corrected("viability") and [r.value for r in panel.history["viability"]] == [
         "65",
         "75",
@@ -122,15 +142,16 @@ def test_a_second_result_is_a_correction_that_needs_a_reason() -> None:
 
 
 def test_nothing_to_correct() -> None:
-    with pytest.raises(DomainError) as err:
-        new_panel().record("viability", 75, None, "typo", ANALYST, AT)
-    assert err.value.code == "nothing-to-correct"
+    for reason, code in (("typo", None), (None, "entry-error"), ("typo", "entry-error")):
+        with pytest.raises(DomainError) as err:
+            new_panel().record("viability", 75, None, reason, ANALYST, AT, reason_code=code)
+        assert err.value.code == "nothing-to-correct"
 
 
 def test_replay_restores_results_and_history() -> None:
     panel = new_panel()
     panel.record("viability", 65, None, None, ANALYST, AT)
-    panel.record("viability", 75, None, "typo", ANALYST, AT)
+    panel.record("viability", 75, None, "typo", ANALYST, AT, reason_code="entry-error")
     again = Panel.replay("panel-1", panel.pending)
     assert again.results["viability"].value == "75" and again.corrected("viability")
     assert again.version == 3 and again.spec == panel.spec
@@ -139,6 +160,7 @@ def test_replay_restores_results_and_history() -> None:
 # --- evaluation -----------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("21CFR11.10(f)")
 def test_evaluation_needs_every_result() -> None:
     panel = new_panel()
     panel.record("viability", 85, None, None, ANALYST, AT)
@@ -158,6 +180,7 @@ def test_in_specification() -> None:
     assert evaluated.outcome is PanelStatus.IN_SPECIFICATION and panel.status == "in-specification"
 
 
+@pytest.mark.requirement("EU-PartIV.12")
 def test_out_of_specification_lists_each_failure() -> None:
     panel = new_panel()
     fill(panel, viability=69.9, mycoplasma="positive")
@@ -172,21 +195,52 @@ def test_out_of_specification_lists_each_failure() -> None:
     assert panel.evaluate(AT, "dev-1").deviation_id == "dev-1"
 
 
-def test_evaluation_happens_once_and_freezes_results() -> None:
+@pytest.mark.requirement("21CFR11.10(f)")
+def test_evaluation_happens_once_and_a_later_correction_leaves_it_standing() -> None:
     panel = new_panel()
     fill(panel)
     panel.evaluate(AT, None)
-    with pytest.raises(Conflict) as err:
-        panel.record("viability", 90, None, "late correction", ANALYST, AT)
-    assert err.value.code == "panel-already-evaluated"
     with pytest.raises(Conflict):
         panel.evaluate(AT, None)
-    assert panel.record_dose(compute_dose(4.6e8, 40, 70), DOSE_CALCULATOR, AT) is None
+    # a result within its limit may be corrected (a transcription error the review found) ...
+    fixed = panel.record("viability", 90, None, "transcribed wrong", ANALYST, AT, "entry-error")
+    assert (fixed.revision, fixed.previous_value, fixed.within_limit) == (2, "85.2", True)
+    # ... within its limit only: the evaluation stands
+    with pytest.raises(Conflict) as err:
+        panel.record("viability", 60, None, "re-read", ANALYST, AT, "entry-error")
+    assert err.value.code == "correction-changes-evaluation"
+    assert err.value.extra["outcome"] == "in-specification"
+    # the dose follows a corrected CAR+ %, and may not cross its limit either
+    with pytest.raises(Conflict) as err:
+        panel.record_dose(compute_dose(4.6e8, 5, 70), DOSE_CALCULATOR, AT)
+    assert err.value.code == "correction-changes-evaluation"
+    dose = panel.record_dose(compute_dose(4.6e8, 40, 70), DOSE_CALCULATOR, AT)
+    assert dose is not None and dose.revision == 2 and dose.within_limit
+    # once QA decided on the lot, its results no longer change
+    with pytest.raises(Conflict) as err:
+        panel.record("cd3_pos", 91, None, "late", ANALYST, AT, "entry-error", lot_decided=True)
+    assert err.value.code == "lot-already-decided"
+    assert panel.status is PanelStatus.IN_SPECIFICATION and panel.revisions["viability"] == 2
+
+
+@pytest.mark.requirement("21CFR11.10(f)", "EU-PartIV.12")
+def test_a_failure_is_not_corrected_after_the_evaluation() -> None:
+    """An OOS result is the deviation's investigation, not an edit; the other results may
+    still be corrected within their limits."""
+    panel = new_panel()
+    fill(panel, viability=60)
+    panel.evaluate(AT, "dev-1")
+    with pytest.raises(Conflict) as err:
+        panel.record("viability", 75, None, "re-read", ANALYST, AT, "entry-error")
+    assert err.value.code == "correction-changes-evaluation"
+    assert err.value.extra["deviation_id"] == "dev-1"
+    assert panel.record("potency", 1300, None, "plate re-read", ANALYST, AT, "other").revision == 2
 
 
 # --- lot and deviations --------------------------------------------------------------------
 
 
+@pytest.mark.requirement("EU-PartIV.11.3.1")
 def test_release_rules() -> None:
     panel = new_panel()
     lot = Lot.named("lot-1")
@@ -215,6 +269,7 @@ def test_release_rules() -> None:
     assert err.value.code == "lot-already-decided"
 
 
+@pytest.mark.requirement("EU-PartIV.9")
 def test_a_lot_belongs_to_one_chain_of_identity() -> None:
     lot = Lot.named("lot-1")
     lot.assign_panel("CHA1B2C26000123", "panel-1")
@@ -230,6 +285,7 @@ def test_a_lot_belongs_to_one_chain_of_identity() -> None:
     assert err.value.code == "lot-coi-mismatch"
 
 
+@pytest.mark.requirement("21CFR11.10(g)", "EU-PartIV.11.4")
 def test_only_qa_closes_a_deviation_and_only_once() -> None:
     dev = Deviation.open(
         "dev-1",
@@ -243,10 +299,17 @@ def test_only_qa_closes_a_deviation_and_only_once() -> None:
     )
     with pytest.raises(Forbidden):
         dev.close("investigated", ANALYST, AT)
+    with pytest.raises(Conflict) as err:  # QA classifies it first
+        dev.close("investigated, no impact", QA, AT)
+    assert err.value.code == "deviation-not-classified"
+    dev.classify(Classification.MINOR, "no product contact", QA, AT)
     dev.close("investigated, no impact", QA, AT)
     assert dev.state == "closed"
     with pytest.raises(Conflict):
         dev.close("again", QA, AT)
+    with pytest.raises(Conflict) as err:
+        dev.classify(Classification.MAJOR, "reopened?", QA, AT)
+    assert err.value.code == "deviation-closed"
 
 
 def test_results_are_domain_events() -> None:

@@ -60,6 +60,7 @@ async def test_order_panel_is_idempotent_per_lot(
     assert [p["panel_id"] for p in panels] == [first]
 
 
+@pytest.mark.requirement("EU-Annex11.5")
 async def test_an_order_for_a_lot_of_another_patient_is_dead_lettered(
     harness: ServiceHarness,
 ) -> None:
@@ -75,6 +76,7 @@ async def test_unknown_product_uses_the_default_spec(harness: ServiceHarness) ->
     assert ordered.spec_id == "SPEC-DEFAULT"
 
 
+@pytest.mark.requirement("EU-Annex11.10", "EU-PartIV.6.2")
 async def test_a_new_spec_version_does_not_change_an_ordered_panel(tmp_path: Path) -> None:
     specs_dir = tmp_path / "specs"
     specs_dir.mkdir()
@@ -148,6 +150,7 @@ async def test_unknown_panel_is_404(client: httpx.AsyncClient) -> None:
     problem(await client.get("/panels/nope"), 404, "panel-not-found")
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "EU-Annex11.12.1")
 async def test_missing_identity_is_a_401_problem(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -163,6 +166,7 @@ async def test_missing_identity_is_a_401_problem(
     assert await harness.published(ResultRecorded) == []
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-PartIV.6.1")
 async def test_a_correction_keeps_the_earlier_value(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -170,13 +174,29 @@ async def test_a_correction_keeps_the_earlier_value(
     await post_result(client, panel_id, "viability", 65)
     r = await post_result(client, panel_id, "viability", 75)
     problem(r, 409, "result-already-recorded")
+    # a correction names one of the configured reason codes and says why
+    r = await post_result(client, panel_id, "viability", 75, correction_reason="misread")
+    assert problem(r, 422, "reason-code-missing")["field"] == "reason_code"
     r = await post_result(
-        client, panel_id, "viability", 75, correction_reason="transcription error"
+        client, panel_id, "viability", 75, correction_reason="misread", reason_code="oops"
+    )
+    unknown = problem(r, 422, "reason-code-unknown")
+    assert unknown["field"] == "reason_code" and "transcription-error" in unknown["allowed_codes"]
+    r = await post_result(client, panel_id, "viability", 75, reason_code="transcription-error")
+    problem(r, 409, "result-already-recorded")  # the code alone says not why
+    r = await post_result(
+        client,
+        panel_id,
+        "viability",
+        75,
+        correction_reason="transcription error",
+        reason_code="transcription-error",
     )
     assert r.status_code == 201
     result = r.json()
     assert (result["value"], result["revision"], result["corrected"]) == ("75", 2, True)
     assert result["correction_reason"] == "transcription error"
+    assert result["reason_code"] == "transcription-error"
     assert [(h["value"], h["within_limit"]) for h in result["history"]] == [("65", False)]
     panel = (await client.get(f"/panels/{panel_id}")).json()
     [viability] = [t for t in panel["tests"] if t["code"] == "viability"]
@@ -187,6 +207,7 @@ async def test_a_correction_keeps_the_earlier_value(
     assert [p.value for p in published] == ["65", "75"]
 
 
+@pytest.mark.requirement("EU-PartIV.12")
 async def test_dose_is_computed_when_car_pos_is_recorded(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -204,10 +225,22 @@ async def test_dose_is_computed_when_car_pos_is_recorded(
         ("dose", "qc-dose-calculator"),
     ]
     # A corrected CAR+ % recomputes the dose, as a correction of the dose.
-    r = await post_result(client, panel_id, "car_pos", 10, correction_reason="gating error")
+    r = await post_result(
+        client,
+        panel_id,
+        "car_pos",
+        10,
+        correction_reason="gating error",
+        reason_code="instrument-error",
+    )
     dose = r.json()["computed"]["dose"]
     assert dose["value"] == "657143" and dose["within_limit"] is False and dose["corrected"]
     assert dose["history"][0]["value"] == "1971429"
+    # the dose changes for the reason its input changed
+    assert (dose["reason_code"], dose["correction_reason"]) == (
+        "instrument-error",
+        "recomputed after a correction of car_pos",
+    )
 
 
 async def test_dose_is_computed_when_the_lot_arrives_after_car_pos(
@@ -238,6 +271,7 @@ async def test_the_last_missing_result_can_be_the_lot_itself(
     assert evaluated.outcome is PanelOutcome.IN_SPECIFICATION
 
 
+@pytest.mark.requirement("EU-PartIV.12")
 async def test_in_specification_panel(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
     panel_id = await order_panel(harness)
     responses = await post_all(client, panel_id)
@@ -250,11 +284,20 @@ async def test_in_specification_panel(harness: ServiceHarness, client: httpx.Asy
     panel = (await client.get("/panels", params={"lot_id": "lot-1"})).json()[0]
     assert panel["status"] == "in-specification" and panel["pending"] == []
     assert panel["evaluated_at"] is not None
-    # Evaluated once: a correction is refused now.
-    r = await post_result(client, panel_id, "viability", 90, correction_reason="late")
-    problem(r, 409, "panel-already-evaluated")
+    # Evaluated once: a correction may follow while it leaves the evaluation standing ...
+    r = await post_result(
+        client, panel_id, "viability", 90, correction_reason="late", reason_code="other"
+    )
+    assert r.status_code == 201 and r.json()["panel_status"] == "in-specification"
+    # ... and none that would change it
+    r = await post_result(
+        client, panel_id, "viability", 60, correction_reason="late", reason_code="other"
+    )
+    problem(r, 409, "correction-changes-evaluation")
+    assert len(await harness.published(PanelEvaluated)) == 1
 
 
+@pytest.mark.requirement("EU-PartIV.11.4")
 async def test_one_oos_result_opens_a_deviation(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -288,6 +331,7 @@ async def test_one_oos_result_opens_a_deviation(
     assert [d["deviation_id"] for d in listed] == [deviation.deviation_id]
 
 
+@pytest.mark.requirement("EU-PartIV.12")
 async def test_a_low_dose_is_out_of_specification(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import inspect, select, update
 
 from v2v_qc.adapters.db.tables import READ_TABLES, metadata, panels
 from v2v_runtime.db.tables import events
-from v2v_runtime.testing import ServiceHarness
+from v2v_runtime.testing import ServiceHarness, signed
 
-from .support import ANALYST, COI, QA, order_panel, post_all, post_result
+from .support import ANALYST, COI, QA, REVIEWER, order_panel, post_all, post_result, review_trail
 
 
 async def snapshot(c: httpx.AsyncClient, certificate_id: str) -> dict[str, Any]:
@@ -23,13 +24,16 @@ async def snapshot(c: httpx.AsyncClient, certificate_id: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.requirement("21CFR11.10(c)")
 async def test_read_models_rebuild_by_replay(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     # Lot 1: a correction, a manual deviation opened and closed, released.
     good = await order_panel(harness, "lot-1")
     await post_result(client, good, "viability", 65)
-    await post_result(client, good, "viability", 80, correction_reason="typo")
+    await post_result(
+        client, good, "viability", 80, correction_reason="typo", reason_code="entry-error"
+    )
     await post_all(client, good, skip=("viability",))
     dev = await client.post(
         "/deviations",
@@ -42,18 +46,20 @@ async def test_read_models_rebuild_by_replay(
         },
         headers=ANALYST,
     )
-    await client.post(
-        f"/deviations/{dev.json()['deviation_id']}/close", json={"reason": "ok"}, headers=QA
-    )
-    release = await client.post(
-        "/lots/lot-1/decision", json={"decision": "release", "reason": "ok"}, headers=QA
+    deviation = f"/deviations/{dev.json()['deviation_id']}"
+    lowered = {"classification": "minor", "rationale": "logger fault"}
+    assert (await signed(client, f"{deviation}/classification", lowered, QA)).status_code == 200
+    assert (await signed(client, f"{deviation}/close", {"reason": "ok"}, QA)).status_code == 200
+    review = await signed(client, f"/panels/{good}/review", {"comment": "checked"}, REVIEWER)
+    assert review.status_code == 201, review.text
+    assert (await review_trail(client)).status_code == 201
+    release = await signed(
+        client, "/lots/lot-1/decision", {"decision": "release", "reason": "ok"}, QA
     )
     # Lot 2: out of specification (OOS deviation), rejected.
     bad = await order_panel(harness, "lot-2", attempt=2)
     await post_all(client, bad, {"vcn": 6.2})
-    await client.post(
-        "/lots/lot-2/decision", json={"decision": "reject", "reason": "VCN"}, headers=QA
-    )
+    await signed(client, "/lots/lot-2/decision", {"decision": "reject", "reason": "VCN"}, QA)
     before = await snapshot(client, release.json()["certificate_id"])
     assert len(before["panels"]) == 2 and len(before["deviations"]) == 2
 
@@ -69,6 +75,7 @@ async def test_read_models_rebuild_by_replay(
     assert await snapshot(client, release.json()["certificate_id"]) == before
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "EU-Annex11.9", "EU-Annex11.12.4", "EU-PartIV.6.1")
 async def test_every_stored_event_carries_its_actor(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -99,4 +106,5 @@ async def test_migration_creates_the_projected_tables(harness: ServiceHarness) -
         migrated = await conn.run_sync(columns)
     declared = {t.name: {c.name for c in t.columns} for t in metadata.tables.values()}
     assert migrated == declared
-    assert {t.name for t in READ_TABLES} == set(declared)
+    # every table is a read model but the trail heads other services report (not QC's store)
+    assert {t.name for t in READ_TABLES} == set(declared) - {"qc_trail_heads"}

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from v2v_events.contracts.batch import LotRejected
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.qc import RecoveryDecided
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ServiceHarness
+from v2v_runtime.testing import ServiceHarness, signed
 
-from .support import ANALYST, COI, QA, order_panel, post_all, problem
+from .support import ANALYST, COI, QA, order_panel, post_all, problem, review_trail
 
 
 async def recover(
@@ -28,14 +29,14 @@ async def recover(
 async def released(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
     panel_id = await order_panel(harness)
     await post_all(client, panel_id)
-    r = await client.post(
-        "/lots/lot-1/decision",
-        json={"decision": "release", "reason": "reviewed"},
-        headers=QA,
+    assert (await review_trail(client)).status_code == 201
+    r = await signed(
+        client, "/lots/lot-1/decision", {"decision": "release", "reason": "reviewed"}, QA
     )
     assert r.status_code == 201, r.text
 
 
+@pytest.mark.requirement("EU-PartIV.14.1")
 async def test_a_lot_rejected_by_manufacturing_after_release_gets_a_recovery_decision(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -69,9 +70,7 @@ async def test_a_lot_qa_rejected_gets_a_recovery_decision_and_unknown_lots_none(
 ) -> None:
     panel_id = await order_panel(harness)
     await post_all(client, panel_id)
-    r = await client.post(
-        "/lots/lot-1/decision", json={"decision": "reject", "reason": "label"}, headers=QA
-    )
+    r = await signed(client, "/lots/lot-1/decision", {"decision": "reject", "reason": "label"}, QA)
     assert r.status_code == 201, r.text
     assert (await recover(client, "end-journey")).status_code == 201
     problem(await recover(client, "end-journey", lot_id="no-such-lot"), 404, "lot-not-found")

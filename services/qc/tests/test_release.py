@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from v2v_events.contracts.qc import (
     DeviationOpened,
@@ -10,9 +11,19 @@ from v2v_events.contracts.qc import (
     LotReleaseRejected,
     PanelEvaluated,
 )
-from v2v_runtime.testing import ServiceHarness
+from v2v_runtime.testing import ServiceHarness, signed
 
-from .support import ANALYST, COI, OTHER_COI, QA, order_panel, post_all, problem
+from .support import (
+    ANALYST,
+    COI,
+    OTHER_COI,
+    QA,
+    order_panel,
+    post_all,
+    post_result,
+    problem,
+    review_trail,
+)
 
 
 async def decide(
@@ -22,26 +33,28 @@ async def decide(
     headers: dict[str, str] = QA,
     reason: str = "batch record, deviations, QC results and audit trail reviewed",
 ) -> httpx.Response:
-    return await c.post(
-        f"/lots/{lot_id}/decision", json={"decision": decision, "reason": reason}, headers=headers
-    )
+    body = {"decision": decision, "reason": reason}
+    if decision == "release":
+        reviewed = await review_trail(c, lot_id)
+        assert reviewed.status_code in (201, 404, 409), reviewed.text  # some tests refuse
+    return await signed(c, f"/lots/{lot_id}/decision", body, headers)
 
 
 async def released_lots(h: ServiceHarness) -> list[LotReleased]:
     return await h.published(LotReleased)
 
 
+@pytest.mark.requirement(
+    "EU-Annex11.15", "EU-PartIV.6.4", "EU-PartIV.11.3.1", "21CFR11.50(b)", "EU-Annex11.14(c)"
+)
 async def test_release_issues_a_certificate_of_analysis(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     panel_id = await order_panel(harness)
     await post_all(client, panel_id, {"viability": 72})
-    late = await client.post(
-        f"/panels/{panel_id}/results",
-        json={"test_code": "potency", "value": 1300, "correction_reason": "plate re-read"},
-        headers=ANALYST,
-    )
-    problem(late, 409, "panel-already-evaluated")  # the certificate shows evaluated values
+    late = {"correction_reason": "plate re-read", "reason_code": "instrument-error"}
+    r = await post_result(client, panel_id, "potency", 300, **late)
+    problem(r, 409, "correction-changes-evaluation")  # the certificate shows evaluated values
     r = await decide(client, "release")
     assert r.status_code == 201, r.text
     out = r.json()
@@ -67,6 +80,13 @@ async def test_release_issues_a_certificate_of_analysis(
     assert (cert["decision"], cert["meaning"]) == ("release", "released")
     assert cert["reviewer"] == {"user_id": "u-qa", "role": "qa-reviewer"}
     assert cert["batch_id"] == "batch-of-lot-1" and cert["decided_at"]
+    # the certificate shows who signed, when and meaning what (11.50): release and review
+    [sig] = cert["signatures"]
+    assert (sig["signer_name"], sig["meaning"]) == ("Test u-qa", "released")
+    assert sig["signed_at"] and sig["signed_at_site"].endswith("UTC")
+    assert sig["signature_id"] == out["signature"]["signature_id"]
+    [review] = cert["audit_trail_review"]
+    assert (review["meaning"], review["signer_id"]) == ("reviewed", "u-qa")
     results = {r["code"]: r for r in cert["results"]}
     assert len(results) == 11
     assert (results["viability"]["value"], results["viability"]["limit"]) == ("72", ">= 70 %")
@@ -81,25 +101,28 @@ async def test_release_issues_a_certificate_of_analysis(
     problem(await client.get("/certificates/nope"), 404, "certificate-not-found")
 
 
+@pytest.mark.requirement("EU-Annex11.8.2")
 async def test_certificate_shows_corrected_results(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     panel_id = await order_panel(harness)
-    await client.post(
-        f"/panels/{panel_id}/results", json={"test_code": "cd3_pos", "value": 60}, headers=ANALYST
-    )
-    await client.post(
-        f"/panels/{panel_id}/results",
-        json={"test_code": "cd3_pos", "value": 91, "correction_reason": "wrong gate"},
-        headers=ANALYST,
-    )
+    await post_result(client, panel_id, "cd3_pos", 60)
+    fix = {"correction_reason": "wrong gate", "reason_code": "instrument-error"}
+    assert (await post_result(client, panel_id, "cd3_pos", 91, **fix)).status_code == 201
     await post_all(client, panel_id, skip=("cd3_pos",))
+    # after the evaluation too (within its limit): e.g. what the QC review found
+    fix = {"correction_reason": "sheet says 1250", "reason_code": "entry-error"}
+    assert (await post_result(client, panel_id, "potency", 1250, **fix)).status_code == 201
     cert_id = (await decide(client, "release")).json()["certificate_id"]
     cert = (await client.get(f"/certificates/{cert_id}")).json()
-    cd3 = next(r for r in cert["results"] if r["code"] == "cd3_pos")
-    assert (cd3["value"], cd3["corrected"], cd3["revisions"]) == ("91", True, 2)
+    shown = {r["code"]: (r["value"], r["corrected"], r["revisions"]) for r in cert["results"]}
+    assert shown["cd3_pos"] == ("91", True, 2) and shown["potency"] == ("1250", True, 2)
+    # QA decided: the results no longer change
+    r = await post_result(client, panel_id, "potency", 1300, **fix)
+    problem(r, 409, "lot-already-decided")
 
 
+@pytest.mark.requirement("21CFR11.10(g)", "EU-Annex11.15")
 async def test_only_a_qa_reviewer_decides(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -114,6 +137,7 @@ async def test_only_a_qa_reviewer_decides(
     assert (await decide(client, "release")).status_code == 201
 
 
+@pytest.mark.requirement("EU-PartIV.11.3.1")
 async def test_release_refused_when_out_of_specification(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -136,6 +160,7 @@ async def test_release_refused_when_out_of_specification(
     assert rejected.meaning == "rejected" and rejected.actor.user_id == "u-qa"
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "EU-PartIV.11.3.1")
 async def test_release_refused_before_the_panel_is_complete(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -145,6 +170,7 @@ async def test_release_refused_before_the_panel_is_complete(
     problem(await decide(client, "release", lot_id="lot-unknown"), 404, "lot-not-found")
 
 
+@pytest.mark.requirement("EU-PartIV.11.3.1", "EU-PartIV.11.4")
 async def test_release_refused_while_a_major_deviation_is_open(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -184,13 +210,16 @@ async def test_release_refused_while_a_major_deviation_is_open(
     assert [d.classification for d in opened] == ["minor", "major"]
     body = problem(await decide(client, "release"), 409, "open-deviation")
     assert body["deviation_ids"] == [major["deviation_id"]]
-    # Only QA closes a deviation; then the lot can be released.
+    # Only QA classifies and closes a deviation; then the lot can be released.
     close = f"/deviations/{major['deviation_id']}/close"
     problem(await client.post(close, json={"reason": "ok"}, headers=ANALYST), 403)
-    r = await client.post(close, json={"reason": "no impact on product"}, headers=QA)
+    classify = f"/deviations/{major['deviation_id']}/classification"
+    confirmed = {"classification": "major", "rationale": "product temperature unknown"}
+    assert (await signed(client, classify, confirmed, QA)).status_code == 200
+    r = await signed(client, close, {"reason": "no impact on product"}, QA)
     assert r.status_code == 200 and r.json()["state"] == "closed"
     assert r.json()["closed_by"]["role"] == "qa-reviewer"
-    problem(await client.post(close, json={"reason": "again"}, headers=QA), 409)
+    problem(await signed(client, close, {"reason": "again"}, QA), 409, "deviation-closed")
     cert_id = (await decide(client, "release")).json()["certificate_id"]
     cert = (await client.get(f"/certificates/{cert_id}")).json()
     assert {d["classification"]: d["state"] for d in cert["deviations"]} == {
@@ -218,6 +247,7 @@ async def test_deviation_for_an_unknown_lot_or_another_patient(
         problem(await anonymous.post("/deviations", json=body), 401)
 
 
+@pytest.mark.requirement("21CFR11.10(f)")
 async def test_a_second_decision_is_a_conflict(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:

@@ -71,6 +71,7 @@ def test_no_spec_and_no_default_is_not_found(tmp_path: Path) -> None:
         specs.current("S9999")
 
 
+@pytest.mark.requirement("EU-Annex11.10", "EU-PartIV.6.2")
 def test_the_newest_version_is_current_and_older_ones_stay_available(tmp_path: Path) -> None:
     write(tmp_path, spec_doc(version=1))
     v2 = spec_doc(version=2)
@@ -90,6 +91,7 @@ def test_a_file_must_be_named_after_its_product_and_version(tmp_path: Path) -> N
         load_specs(tmp_path)
 
 
+@pytest.mark.requirement("EU-PartIV.6.2")
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -139,6 +141,7 @@ def test_range_limit(value: float, within: bool) -> None:
     assert numeric(min=10, max=20).within(value) is within
 
 
+@pytest.mark.requirement("EU-Annex11.6")
 def test_values_outside_the_possible_range_are_entry_errors() -> None:
     t = numeric(min=70, value_range=(0, 100))
     t.check_possible(100)

@@ -219,10 +219,46 @@ V2V_OIDC_ALLOW_INSECURE_HTTP: "true"
 {{- end -}}
 
 {{/*
+How the API pods sign (V2V_SIGNING_*, v2v_runtime.signatures.SigningSettings): only the
+settings the site gave (null: the runtime's default), so the ConfigMap shows what a site
+chose; an explicit false or number is a choice too. The client secret is never here: it is a
+Secret reference in the API containers' env. Returns YAML (empty when nothing is set).
+*/}}
+{{- define "vein2vein.signingConfig" -}}
+{{- $s := .Values.signing | default dict -}}
+{{- $smtp := $s.smtp | default dict -}}
+{{- $settings := dict
+  "CLIENT_ID" $s.clientId
+  "TOKEN_URL" $s.tokenUrl
+  "SCOPE" $s.scope
+  "ONE_COMPONENT_IN_SESSION" $s.oneComponentInSession
+  "SESSION_IDLE_MINUTES" $s.sessionIdleMinutes
+  "FAILURES_BEFORE_NOTICE" $s.failuresBeforeNotice
+  "FAILURE_WINDOW_MINUTES" $s.failureWindowMinutes
+  "SECURITY_CONTACT" $s.securityContact
+  "SMTP_HOST" $smtp.host
+  "SMTP_PORT" $smtp.port
+  "SMTP_SENDER" $smtp.sender
+  "TIME_ZONE" $s.timeZone
+-}}
+{{- range $name, $value := $settings }}
+{{- if not (kindIs "invalid" $value) }}
+V2V_SIGNING_{{ $name }}: {{ $value | toString | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The signing client's secret, when the site gave its Secret: "true" or "" */}}
+{{- define "vein2vein.signingSecret" -}}
+{{- if dig "clientSecret" "existingSecret" "" (.Values.signing | default dict) -}}true{{- end -}}
+{{- end -}}
+
+{{/*
 A container's own environment (YAML list): (dict "root" $ "component" name "svc" service
-"env" extra-settings "database" bool "temporal" bool). The downward API, the telemetry
-identity, references to the site's Secrets (never their values), then the extra settings,
-which win over the chart's. In Deployments it adds to the ConfigMap (envFrom) and wins over it.
+"env" extra-settings "database" bool "temporal" bool "signing" bool). The downward API, the
+telemetry identity, references to the site's Secrets (never their values; with "signing" the
+signing client's), then the extra settings, which win over the chart's. In Deployments it
+adds to the ConfigMaps (envFrom) and wins over them.
 */}}
 {{- define "vein2vein.env" -}}
 {{- $root := .root -}}
@@ -257,6 +293,10 @@ which win over the chart's. In Deployments it adds to the ConfigMap (envFrom) an
 {{- $entries = append $entries (dict "name" "V2V_KAFKA_SASL_USERNAME" "valueFrom" (dict "secretKeyRef" (dict "name" $secret "key" $s.usernameKey))) -}}
 {{- end -}}
 {{- $entries = append $entries (dict "name" "V2V_KAFKA_SASL_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" $secret "key" $s.passwordKey))) -}}
+{{- end -}}
+{{- if and .signing (include "vein2vein.signingSecret" $root) -}}
+{{- $cs := $v.signing.clientSecret -}}
+{{- $entries = append $entries (dict "name" "V2V_SIGNING_CLIENT_SECRET" "valueFrom" (dict "secretKeyRef" (dict "name" $cs.existingSecret "key" $cs.key))) -}}
 {{- end -}}
 {{- if .temporal -}}
 {{- $j := $v.services.journey -}}
@@ -451,7 +491,8 @@ spec:
 
 {{/*
 Egress rules (YAML list) of every pod: DNS, Kafka, Temporal, PostgreSQL, OTLP (when an
-endpoint is set); of the API pods also the OpenID Connect provider; then
+endpoint is set); of the API pods also the OpenID Connect provider and, when
+signing.smtp.host is set, the mail relay of security notices; then
 networkPolicy.egress.extra. A destination with neither cidrs nor peers is open on its ports
 to any address. (dict "root" $ "api" bool)
 */}}
@@ -461,6 +502,7 @@ to any address. (dict "root" $ "api" bool)
 {{- $names := list "dns" "kafka" "temporal" "postgresql" -}}
 {{- if $root.Values.otel.endpoint }}{{ $names = append $names "otlp" }}{{ end -}}
 {{- if .api }}{{ $names = append $names "oidc" }}{{ end -}}
+{{- if and .api (dig "smtp" "host" nil ($root.Values.signing | default dict)) }}{{ $names = append $names "smtp" }}{{ end -}}
 {{- $rules := list -}}
 {{- range $name := $names -}}
 {{- $dest := index $e $name -}}

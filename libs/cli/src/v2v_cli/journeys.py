@@ -1,6 +1,7 @@
 """Drive patient journeys through the services' public HTTP APIs only, doing what the
 people do: coordinators enroll, apheresis centers collect, couriers ship, specialists
-manufacture, QC analysts test, QA releases, treatment centers receive and infuse.
+manufacture, QC analysts test and QC reviewers review, QA releases, treatment centers receive
+and infuse. GMP acts are signed as people sign them (user id and password re-entered).
 
 Used by ``v2v demo`` and by the end-to-end tests.
 """
@@ -10,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
 
-from v2v_cli.tokens import TokenBroker, TokenRequestError
+from v2v_cli.tokens import DEMO_PASSWORD, TokenBroker, TokenRequestError
 
 T = TypeVar("T")
 
@@ -30,9 +31,11 @@ COURIER = "courier"
 RECEIVER = "materials-handler"
 SPECIALIST = "cell-therapy-specialist"
 ANALYST = "qc-analyst"
+QC_REVIEWER = "qc-reviewer"
 QA_REVIEWER = "qa-reviewer"
 NURSE = "infusion-nurse"
 SUPERVISOR = "manufacturing-supervisor"
+COURIER_COMPANY = "cryo-courier-eu"  # the party custody hands units to for transport
 
 STEPS = (
     "selection",
@@ -229,6 +232,49 @@ class Driver:
             raise JourneyError(f"{method} {url} -> {resp.status_code}: {resp.text}")
         return resp.json()
 
+    async def _signed(
+        self,
+        url: str,
+        who: str,
+        body: dict[str, Any],
+        signer: str | None = None,
+        also: Mapping[str, str] | None = None,
+    ) -> Any:
+        """A signed act, as people sign it: the service shows each signer the content (428,
+        naming the request field it is for), each signs its hash with their own user id and
+        password (re-authenticated at the provider by the service). ``who`` is signed in;
+        ``signer`` (by default ``who``; or another person on the same tablet) signs
+        ``signature``; ``also`` names who signs the act's other fields (a handoff's
+        receiving party, on the same tablet: ``counter_signature``)."""
+        resp = await self._signed_request(url, who, body, signer, also)
+        return await self._answer("POST", url, resp)
+
+    async def _signed_request(
+        self,
+        url: str,
+        who: str,
+        body: dict[str, Any],
+        signer: str | None = None,
+        also: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """The service's answer to the signed act (see ``_signed``), or the first answer
+        that does not ask for a signature (a refusal). Each request is repeated while the
+        service cannot be reached (``_request``)."""
+        signers = {"signature": signer or who, **(also or {})}
+        sent = dict(body)
+        while True:
+            shown = await self._request("POST", url, who, sent)
+            if shown.status_code != 428:
+                return shown
+            name = shown.json().get("field", "signature")
+            if name not in signers or name in sent:
+                raise JourneyError(f"POST {url} -> 428 for {name!r} again: {shown.text}")
+            sent[name] = {
+                "content_hash": shown.json()["content_hash"],
+                "username": signers[name],
+                "password": DEMO_PASSWORD,
+            }
+
     async def _until(
         self, what: str, probe: Callable[[], Awaitable[T | None]], wait_s: float | None = None
     ) -> T:
@@ -319,19 +365,28 @@ class Driver:
         return await self._until(f"{direction} shipment {attempt} of {coi}", find)
 
     async def ship(
-        self, coi: str, p: Patient, direction: str, attempt: int, temps: list[float]
+        self,
+        coi: str,
+        p: Patient,
+        direction: str,
+        attempt: int,
+        temps: list[float],
+        units: Sequence[str] = (),
     ) -> None:
         # the courier serving where the shipment starts
         origin = p.apheresis_center if direction == "inbound" else p.manufacturing_site
         courier = self.person(COURIER, origin)
         s = await self.shipment(coi, direction, attempt, courier)
         sid = s["shipment_id"]
+        releasing = self.person(APHERESIS_NURSE if direction == "inbound" else RECEIVER, origin)
+        for unit_id in units:
+            await self.hand_over(unit_id, origin, releasing, courier, temps[0])
         picked = datetime.now(UTC) - timedelta(minutes=len(temps) * 10 + 5)
         await self._call(
             "POST",
             f"{self.ep.logistics}/shipments/{sid}/pickup",
             courier,
-            {"courier": "cryo-courier-eu", "picked_up_at": picked.isoformat()},
+            {"courier": COURIER_COMPANY, "picked_up_at": picked.isoformat()},
         )
         readings = [
             {"at": (picked + timedelta(minutes=10 * (i + 1))).isoformat(), "temperature_c": t}
@@ -344,6 +399,25 @@ class Driver:
             {"delivered_at": now(), "readings": readings},
         )
         self.log(f"{coi}: {direction} shipment {sid} delivered")
+
+    async def hand_over(
+        self, unit_id: str, site: str, releasing: str, receiving: str, temperature_c: float
+    ) -> None:
+        """The site hands the unit to the courier in person, both signing on one tablet: the
+        site's person (performed), then the courier (received)."""
+        await self._signed(
+            f"{self.ep.custody}/transfers",
+            releasing,
+            {
+                "unit_id": unit_id,
+                "from_party": site,
+                "to_party": COURIER_COMPANY,
+                "location": site,
+                "temperature_c": temperature_c,
+            },
+            also={"counter_signature": receiving},
+        )
+        self.log(f"{unit_id}: handed over to {COURIER_COMPANY} at {site}")
 
     async def receive(
         self, coi: str, unit_id: str, din: str | None, location: str, kind: str
@@ -358,12 +432,13 @@ class Driver:
         }
         if din:
             body["scanned_din"] = din
-        # a manufacturing site's materials handler; at a treatment center, its coordinator
+        # a manufacturing site's materials handler; at a treatment center, its coordinator;
+        # who receives signs the receipt
         who = self.person(COORDINATOR if kind == "treatment-center" else RECEIVER, location)
         url = f"{self.ep.custody}/receipts"
 
         async def accepted() -> Any:
-            resp = await self._request("POST", url, who, body)
+            resp = await self._signed_request(url, who, body)
             if resp.status_code == 422 and _reason(resp) == "unknown-unit":
                 # Custody registers a lot's bags when it consumes batch's lot.produced: they
                 # can reach the treatment center before (its consumer restarting, or busy).
@@ -375,7 +450,11 @@ class Driver:
         self.log(f"{coi}: {unit_id} received at {location}")
 
     async def manufacture(self, coi: str, site: str, attempt: int, retained: int) -> dict[str, Any]:
+        """The site's specialist performs and signs each step; the site's supervisor, a
+        second person, verifies those the batch's configuration names, signing on the
+        specialist's tablet; then the lot."""
         specialist = self.person(SPECIALIST, site)
+        supervisor = self.person(SUPERVISOR, site)
 
         async def opened() -> dict[str, Any] | None:
             rows = await self._call("GET", f"{self.ep.batch}/batches?coi={coi}", specialist)
@@ -398,7 +477,11 @@ class Driver:
             }
             if step == "selection" and b.get("source") != "retained-apheresis":
                 body["retained_aliquots"] = retained
-            await self._call("POST", f"{self.ep.batch}/batches/{bid}/steps", specialist, body)
+            steps = f"{self.ep.batch}/batches/{bid}/steps"
+            done = await self._signed(steps, specialist, body)
+            if done.get("verification_required"):
+                url = f"{steps}/{step}/verification"
+                await self._signed(url, specialist, {}, signer=supervisor)
         lot = await self._call(
             "POST",
             f"{self.ep.batch}/batches/{bid}/lot",
@@ -431,8 +514,7 @@ class Driver:
             value = passing_value(tests[code])
             if oos and code == "viability":
                 value = float(tests[code]["min"]) - 12.0
-            await self._call(
-                "POST",
+            await self._signed(  # the analyst signs each result entered (performed)
                 f"{self.ep.qc}/panels/{pid}/results",
                 analyst,
                 {"test_code": code, "value": value, "unit": tests[code].get("unit")},
@@ -443,21 +525,55 @@ class Driver:
             return dict(got) if got.get("status") != "ordered" else None
 
         done = await self._until(f"evaluation of panel {pid}", evaluated)
-        self.log(f"{coi}: QC panel {pid}: {done['status']}")
-        return done
+        # a second person, the site's QC reviewer, reviews the results (signed: reviewed)
+        reviewed = await self._signed(
+            f"{self.ep.qc}/panels/{pid}/review",
+            self.person(QC_REVIEWER, site),
+            {"comment": "raw data, calculations and entries checked"},
+        )
+        self.log(f"{coi}: QC panel {pid}: {done['status']}, review {reviewed['review_status']}")
+        return dict(reviewed)
 
     async def release(self, coi: str, site: str, lot_id: str) -> str:
-        out = await self._call(
-            "POST",
-            f"{self.ep.qc}/lots/{lot_id}/decision",
-            self.person(QA_REVIEWER, site),
-            {
-                "decision": "release",
-                "reason": "batch record, deviations, QC results and audit trail reviewed",
-            },
-        )
+        """QA reviews the lot's audit trail (batch, custody, QC), then releases it, both
+        signed; a trail that moves in between (a late record) is reviewed again."""
+        qa = self.person(QA_REVIEWER, site)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                await self.review_trail(coi, qa, lot_id)
+                out = await self._signed(
+                    f"{self.ep.qc}/lots/{lot_id}/decision",
+                    qa,
+                    {
+                        "decision": "release",
+                        "reason": "batch record, deviations, QC results and audit trail reviewed",
+                    },
+                )
+                break
+            except JourneyError as exc:
+                if "audit-trail-review-stale" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                self.log(f"{coi}: records moved during the trail review of {lot_id}: again")
+                await asyncio.sleep(0.5)
         self.log(f"{coi}: lot {lot_id} released, certificate {out.get('certificate_id')}")
         return str(out.get("certificate_id"))
+
+    async def review_trail(self, coi: str, qa: str, lot_id: str) -> None:
+        """QA's audit-trail review: each service's part as its audit trail shows it."""
+        parts = []
+        for service, base in (
+            ("batch", self.ep.batch),
+            ("custody", self.ep.custody),
+            ("qc", self.ep.qc),
+        ):
+            trail = await self._call("GET", f"{base}/audit-trail?coi={coi}&limit=1", qa)
+            head = trail.get("head")
+            if head is None:
+                raise JourneyError(f"{service} shows {qa} no audit trail of {coi}")
+            parts.append({"service": service, "position": head["position"], "hash": head["hash"]})
+        body = {"parts": parts, "comment": "batch, custody and QC trails reviewed; no findings"}
+        await self._signed(f"{self.ep.qc}/lots/{lot_id}/audit-trail-review", qa, body)
 
     async def withdraw_and_decide(self, coi: str, site: str, lot_id: str, decision: str) -> None:
         """Manufacturing rejects a released lot; once QC knows it, QA decides how to go on."""
@@ -490,8 +606,7 @@ class Driver:
 
     async def infuse(self, coi: str, center: str, bag_ids: list[str]) -> None:
         thawed = datetime.now(UTC) - timedelta(minutes=40)
-        await self._call(
-            "POST",
+        await self._signed(  # signed by the infusing nurse
             f"{self.ep.custody}/patients/{coi}/infusions",
             self.person(NURSE, center),
             {
@@ -509,7 +624,7 @@ class Driver:
         collection = 1
         while True:
             col = await self.collect(coi, p, collection)
-            await self.ship(coi, p, "inbound", collection, [4.1, 4.6, 5.2, 4.8])
+            await self.ship(coi, p, "inbound", collection, [4.1, 4.6, 5.2, 4.8], [col["unit_id"]])
             if collection in plan.late_collection_attempts:
                 self.log(f"{coi}: receipt of {col['unit_id']} held back: the window will pass")
                 collection += 1
@@ -531,7 +646,7 @@ class Driver:
                     break
                 await self.withdraw_and_decide(coi, ms, lot["lot_id"], "remanufacture")
             attempt += 1
-        await self.ship(coi, p, "outbound", attempt, [-186.0, -183.5, -181.2])
+        await self.ship(coi, p, "outbound", attempt, [-186.0, -183.5, -181.2], lot["bag_ids"])
         for bag in lot["bag_ids"]:
             await self.receive(coi, bag, None, p.treatment_center, "treatment-center")
         await self.infuse(coi, p.treatment_center, lot["bag_ids"])

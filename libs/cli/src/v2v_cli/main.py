@@ -8,6 +8,7 @@ from v2v_cli.commands import (
     asyncapi,
     audit,
     chaos,
+    compliance,
     demo,
     journey,
     platform,
@@ -30,6 +31,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(asyncapi.app, name="asyncapi")
 app.add_typer(journey.app, name="journey")
 app.add_typer(roles.app, name="roles")
+app.add_typer(compliance.app, name="compliance")
 platform.register_top_level(app)
 demo.register_top_level(app)
 test.register_top_level(app)

@@ -9,7 +9,7 @@ store that moves while it is read would otherwise look tampered with.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from .eventstore import StoredEvent, _stored
 from .findings import Check, CheckResult, Finding
 from .hashchain import GENESIS, event_hash
 from .seal import Seal
+from .signatures.model import RUNTIME_PREFIX, SignatureRecorded, check_signature
 
 __all__ = [
     "AuditReport",
@@ -36,6 +37,7 @@ __all__ = [
     "recompute",
     "stream_id_batches",
     "verify",
+    "verify_stream",
 ]
 
 
@@ -44,6 +46,8 @@ class AuditReport:
     streams_checked: int = 0
     events_checked: int = 0
     seals_checked: int = 0
+    signatures_checked: int = 0
+    signature_ids: set[str] = field(default_factory=set)
     newest_seal: Seal | None = None
     external_seal: Seal | None = None
     checks: list[CheckResult] = field(default_factory=list)
@@ -108,6 +112,7 @@ async def _events_by_stream(
 
 def _check_stream(sid: str, evs: list[StoredEvent], report: AuditReport) -> tuple[int, str]:
     prev_hash, prev_version, prev_position = GENESIS, 0, 0
+    hashes = {ev.version: ev.hash for ev in evs}
     for ev in evs:
         report.events_checked += 1
 
@@ -122,8 +127,31 @@ def _check_stream(sid: str, evs: list[StoredEvent], report: AuditReport) -> tupl
             find("content altered: stored hash does not match the record")
         if ev.position < prev_position:
             find("reordered: stored before the event it follows")
+        if ev.event_type == SIGNATURE_TYPE:
+            _check_signature(sid, ev, hashes, report, find)
         prev_hash, prev_version, prev_position = ev.hash, ev.version, ev.position
     return prev_version, prev_hash
+
+
+SIGNATURE_TYPE = f"{RUNTIME_PREFIX}.{SignatureRecorded.kind}"
+
+
+def _check_signature(
+    sid: str,
+    ev: StoredEvent,
+    hashes: dict[int, str],
+    report: AuditReport,
+    find: Callable[[str], None],
+) -> None:
+    """A signature signs the record it is stored in, as it stood (11.70): recompute the
+    content hash and the record hash it names; a signature id seen twice is a copy."""
+    report.signatures_checked += 1
+    for problem in check_signature(sid, ev.version, ev.payload, hashes):
+        find(f"signature {ev.payload.get('signature_id')!r}: {problem}")
+    signature_id = str(ev.payload.get("signature_id"))
+    if signature_id in report.signature_ids:
+        find(f"signature {signature_id!r} stored twice (copied)")
+    report.signature_ids.add(signature_id)
 
 
 async def verify(
@@ -172,17 +200,48 @@ async def _check_streams(
         seen.add(sid)
         report.streams_checked += 1
         last_version, last_hash = _check_stream(sid, evs, report)
-        head = heads.get(sid)
-        if head is None:
-            report.findings.append(Finding(sid, "events exist but the stream head is missing"))
-        elif head != (last_version, last_hash):
-            report.findings.append(
-                Finding(
-                    sid,
-                    f"stream head says version {head[0]} but the last stored event is version "
-                    f"{last_version} or differs from it (events removed at the end?)",
-                )
-            )
+        report.findings.extend(_head_findings(sid, heads.get(sid), last_version, last_hash))
         if sid in sealed.heads:
             check_stream_against_seal(sid, evs, sealed.heads[sid], report.findings)
     return seen
+
+
+def _head_findings(
+    sid: str, head: tuple[int, str] | None, last_version: int, last_hash: str
+) -> list[Finding]:
+    if head is None:
+        return [Finding(sid, "events exist but the stream head is missing")]
+    if head != (last_version, last_hash):
+        return [
+            Finding(
+                sid,
+                f"stream head says version {head[0]} but the last stored event is version "
+                f"{last_version} or differs from it (events removed at the end?)",
+            )
+        ]
+    return []
+
+
+async def verify_stream(session: AsyncSession, stream_id: str) -> tuple[int, list[Finding]]:
+    """One stream's hash chain and head (as the audit trail reports it for what it shows):
+    the events checked and the findings (none: intact). Seals are ``verify``'s part."""
+    rows = await session.execute(
+        select(events).where(events.c.stream_id == stream_id).order_by(events.c.version)
+    )
+    evs = [_stored(r) for r in rows]
+    head_row = (
+        await session.execute(
+            select(streams.c.version, streams.c.head_hash).where(streams.c.stream_id == stream_id)
+        )
+    ).first()
+    head = None if head_row is None else (int(head_row.version), str(head_row.head_hash))
+    report = AuditReport()
+    if not evs:
+        if head is not None:
+            report.findings.append(
+                Finding(stream_id, f"stream head at version {head[0]} but no events stored")
+            )
+        return 0, report.findings
+    last_version, last_hash = _check_stream(stream_id, evs, report)
+    report.findings.extend(_head_findings(stream_id, head, last_version, last_hash))
+    return report.events_checked, report.findings

@@ -13,11 +13,21 @@ from the previous version, so rows written long ago still load (``upcasters``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class Change(BaseModel):
+    """One value entered earlier and changed by an event: the field, old and new value."""
+
+    model_config = ConfigDict(frozen=True)
+    field: str
+    old: Any
+    new: Any
 
 
 class DomainEvent(BaseModel):
@@ -26,6 +36,23 @@ class DomainEvent(BaseModel):
     schema_version: ClassVar[int] = 1
     # from_version -> the step turning a payload of that version into the next version's.
     upcasters: ClassVar[dict[int, Upcaster]] = {}
+    # The fields holding times someone or something observed (a collection's end, a thaw, a
+    # step's start and end), as against the record time the event store stamps. The audit
+    # trail shows them; such an event also carries ``late`` (ReportedTimeWindow.is_late).
+    observed_times: ClassVar[tuple[str, ...]] = ()
+    # True for what the runtime stores in a record's stream about the record (a signature):
+    # counted in the record's version, never applied to its state.
+    annotates_record: ClassVar[bool] = False
+
+    def changes(self) -> list[Change]:
+        """Old -> new of the values entered earlier that this event changes (a correction);
+        none for an event that only adds to the record."""
+        return []
+
+    def observed_at(self) -> datetime | None:
+        """The latest observed time: what lateness is measured from."""
+        times = [getattr(self, f) for f in self.observed_times]
+        return max((t for t in times if isinstance(t, datetime)), default=None)
 
     @classmethod
     def upcast(cls, payload: dict[str, Any], from_version: int) -> dict[str, Any]:
@@ -71,6 +98,7 @@ class Aggregate:
     def replay(cls, id: str, events: Sequence[DomainEvent]) -> Self:
         agg = cls(id)
         for ev in events:
-            agg.apply(ev)
+            if not ev.annotates_record:  # a signature: part of the record, not of its state
+                agg.apply(ev)
         agg.version = len(events)
         return agg

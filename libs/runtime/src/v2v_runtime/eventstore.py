@@ -88,10 +88,17 @@ class EventStore:
     compare-and-set (version and hash), and a concurrent writer makes it a ConcurrencyError.
     """
 
-    def __init__(self, session: AsyncSession, clock: Clock, heads: Heads | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        heads: Heads | None = None,
+        appended: set[str] | None = None,  # streams this transaction appended to
+    ) -> None:
         self._session = session
         self._clock = clock
         self._heads: Heads = {} if heads is None else heads
+        self._appended = appended
 
     async def stream_version(self, stream_id: str) -> int:
         row = (
@@ -107,6 +114,14 @@ class EventStore:
         """Append after ``expected_version`` (0 for a new stream) or raise ConcurrencyError."""
         if not new_events:
             return []
+        stored = await self._append(stream_id, expected_version, new_events)
+        if self._appended is not None:
+            self._appended.add(stream_id)
+        return stored
+
+    async def _append(
+        self, stream_id: str, expected_version: int, new_events: Sequence[NewEvent]
+    ) -> list[StoredEvent]:
         known = self._heads.get(stream_id)
         if expected_version == 0:
             prev = GENESIS

@@ -15,9 +15,12 @@ from sqlalchemy import Table, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .caller_context import current_caller
+from .db.tables import signatures
 from .domain import Aggregate, DomainEvent
 from .errors import NotFound
 from .eventstore import NewEvent, StoredEvent
+from .signatures.model import RUNTIME_EVENTS, RUNTIME_PREFIX, SignatureRecorded
+from .signatures.store import project_signature
 
 if TYPE_CHECKING:
     from .uow import UnitOfWork
@@ -34,7 +37,9 @@ class EventCodec:
     def __init__(self, service: str, events: Sequence[type[DomainEvent]]) -> None:
         self.service = service
         self._by_name = {f"{service}.{e.kind}": e for e in events}
-        self._by_type = {e: f"{service}.{e.kind}" for e in events}
+        # The runtime's own events (signatures, refusals) may be stored in any service.
+        self._by_name |= {f"{RUNTIME_PREFIX}.{e.kind}": e for e in RUNTIME_EVENTS}
+        self._by_type = {e: name for name, e in self._by_name.items()}
 
     def name(self, event: DomainEvent) -> str:
         return self._by_type[type(event)]
@@ -142,7 +147,11 @@ async def rebuild_projection(
             return count
         for stored in chunk:
             if codec.knows(stored.event_type):
-                await projector(uow.session, stored, codec.decode(stored))
+                event = codec.decode(stored)
+                if isinstance(event, SignatureRecorded):
+                    await project_signature(uow.session, stored, event)
+                elif not isinstance(event, RUNTIME_EVENTS):
+                    await projector(uow.session, stored, event)
                 count += 1
         position = chunk[-1].position
 
@@ -150,6 +159,6 @@ async def rebuild_projection(
 async def rebuild(uow: UnitOfWork, persistence: Persistence) -> int:
     """Empty the service's read tables and replay its event store into them; returns the
     number of events applied. Read models are derived data: this is always safe."""
-    for table in persistence.read_tables:
+    for table in (*persistence.read_tables, signatures):
         await uow.session.execute(delete(table))
     return await rebuild_projection(uow, persistence.codec, persistence.projector)

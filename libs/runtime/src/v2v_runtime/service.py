@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import Field, ValidationError
 from sqlalchemy import text
@@ -26,6 +27,7 @@ from v2v_events.catalog import commands_topic, consumer_group, seals_topic
 from v2v_events.registry import Contract
 
 from . import idempotency_http, telemetry
+from .audit_trail_query import AuditTrailSpec
 from .auth import OidcSettings, TokenVerifier, install_token_verifier
 from .clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from .consumer import kafka_ready, make_broker, subscribe
@@ -38,17 +40,24 @@ from .http import (
     ReadinessCheck,
     health_router,
     install_problem_handlers,
+    problem,
 )
 from .inbox import Handler, InboxProcessor
 from .kafka import KafkaPublisher, Publisher
 from .lifecycle import stop_on_signals
 from .lineage_http import LineageMiddleware
 from .logging import configure_logging
+from .reasons import ReasonCodes, load_reason_codes
 from .relay import OutboxRelay
 from .repository import Persistence, rebuild
 from .seal import Sealer
 from .seal_external import external_seal_reader
 from .settings import RuntimeSettings
+from .signatures.gate import Signing, SigningRefusal
+from .signatures.notify import SecurityNotifier, notifier_for
+from .signatures.reauth import PasswordGrant, Reauthenticator
+from .signatures.settings import SigningSettings
+from .trail_heads import TrailHeads
 from .uow import UnitOfWork
 from .windows import ReportedTimeWindow
 
@@ -75,12 +84,20 @@ class ServiceSettings(RuntimeSettings):
     future_tolerance_minutes: float = Field(5, ge=0, le=24 * 60)
     # ... and at most this far in the past.
     reported_time_max_age_days: float = Field(90, gt=0, le=3650)
+    # Recorded more than this after the time it reports: the entry is marked late.
+    late_entry_minutes: float = Field(60, gt=0, le=30 * 24 * 60)
+    reason_codes_config: Path | None = Field(
+        None,
+        description="reason codes JSON (V2V_REASON_CODES_CONFIG); default: the version "
+        "shipped with the runtime (config/reason-codes.v1.json)",
+    )
 
     @property
     def reported_times(self) -> ReportedTimeWindow:
         return ReportedTimeWindow(
             future_tolerance=timedelta(minutes=self.future_tolerance_minutes),
             max_age=timedelta(days=self.reported_time_max_age_days),
+            late_after=timedelta(minutes=self.late_entry_minutes),
         )
 
 
@@ -109,6 +126,22 @@ class ServiceSpec:
     persistence: Persistence | None = None
     # Verifies bearer tokens; by default from V2V_OIDC_* (the site's OpenID Connect provider).
     token_verifier: TokenVerifier | None = None
+    # Whose records its streams hold (and how identity is disclosed): GET /audit-trail.
+    audit_trail: AuditTrailSpec | None = None
+    # Re-authenticates signers; by default the provider's password grant on the signing
+    # client (V2V_SIGNING_*). Tests pass v2v_runtime.testing.TestReauthenticator.
+    reauthenticator: Reauthenticator | None = None
+    security_notifier: SecurityNotifier | None = None
+
+    @property
+    def api_routers(self) -> list[APIRouter]:
+        """The routers the kit mounts: the service's own, then its audit trail."""
+        from .audit_trail_http import audit_trail_router  # it depends on the kit
+
+        routers = list(self.routers)
+        if self.audit_trail is not None:
+            routers.append(audit_trail_router(self.name, self.audit_trail))
+        return routers
 
 
 class ServiceKit:
@@ -121,15 +154,20 @@ class ServiceKit:
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.clock = spec.clock
         self.ids = spec.ids
+        # Loaded at start: a broken file stops the service, not the first correction.
+        self.reason_codes: ReasonCodes = load_reason_codes(spec.settings.reason_codes_config)
         self._verifier: TokenVerifier | None = None
+        self._signing: Signing | None = None
 
     def uow(self) -> UnitOfWork:
+        trail = self.spec.audit_trail
         return UnitOfWork(
             self.sessions,
             self.clock,
             self.ids,
             self.settings.source,
             persistence=self.spec.persistence,
+            trail=None if trail is None else TrailHeads(self.spec.name, trail.scope),
         )
 
     def token_verifier(self) -> TokenVerifier:
@@ -148,6 +186,29 @@ class ServiceKit:
                     ) from None
                 self._verifier = TokenVerifier.from_settings(settings)
         return self._verifier
+
+    def signing(self) -> Signing:
+        """How this service's signed acts authenticate signers (made once per kit)."""
+        if self._signing is None:
+            settings = SigningSettings()
+            verifier = self.token_verifier()
+            reauth = self.spec.reauthenticator or PasswordGrant(
+                token_url=settings.token_url,
+                discovery_url=verifier.settings.discovery,
+                client_id=settings.client_id,
+                scope=settings.scope,
+                client_secret=(
+                    None
+                    if settings.client_secret is None
+                    else settings.client_secret.get_secret_value()
+                ),
+                timeout_s=verifier.settings.http_timeout_s,
+            )
+            notifier = self.spec.security_notifier or notifier_for(settings)
+            self._signing = Signing(
+                settings, reauth, verifier, notifier, self.uow, self.clock, self.ids
+            )
+        return self._signing
 
     async def rebuild(self) -> int:
         """Read models from the event store (v2v rebuild); returns the events applied."""
@@ -209,9 +270,22 @@ class ServiceKit:
         # the outbox row into Kafka.
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
         app.include_router(health_router({"database": self.check_database}))
-        for router in self.spec.routers:
+        for router in self.spec.api_routers:
             app.include_router(router)
         install_problem_handlers(app)
+
+        @app.exception_handler(SigningRefusal)
+        async def _signing_refused(_: Request, exc: SigningRefusal) -> JSONResponse:
+            # Recorded here, once the act's transaction has rolled back (11.300(d)).
+            failed = await self.signing().record_refusal(exc)
+            return problem(
+                failed.status,
+                failed.title,
+                failed.detail,
+                f"urn:vein2vein:problem:{failed.code}",
+                **failed.extra,
+            )
+
         app.add_middleware(LineageMiddleware)
         app.add_middleware(
             idempotency_http.IdempotencyMiddleware,

@@ -7,12 +7,14 @@ Fast tests only: the cross-process tests in tests/integration use real Kafka.
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import jwt
 from sqlalchemy import select
 
 from v2v_events import REGISTRY, to_kafka
@@ -24,6 +26,7 @@ from .auth.testing import LocalIssuer
 from .db.tables import outbox
 from .inbox import IncomingRecord, Outcome
 from .service import ServiceKit, ServiceSpec
+from .signatures.reauth import BadCredentials
 
 M = TypeVar("M", bound=Contract)
 
@@ -80,6 +83,8 @@ class ServiceHarness:
         self.headers = headers  # sent by every client() unless it names its own
         if spec.token_verifier is None:
             spec.token_verifier = TEST_ISSUER.verifier()
+        if spec.reauthenticator is None:
+            spec.reauthenticator = TestReauthenticator()
         self.kit = ServiceKit(spec)
         self.dead_letters = RecordingPublisher()
         self._offset = itertools.count()
@@ -135,20 +140,23 @@ class ServiceHarness:
         )
         return await self.processor.process(incoming)
 
-    async def outbox(self) -> list[tuple[str, Envelope]]:
-        """Everything the service queued for Kafka, in order: (topic, envelope)."""
+    async def outbox(self, *, trail: bool = False) -> list[tuple[str, Envelope]]:
+        """What the service queued for Kafka, in order: (topic, envelope). The audit-trail
+        heads that go with every change of a CoI's records only with ``trail=True``."""
         async with self.kit.sessions() as s:
             rows = (await s.execute(select(outbox).order_by(outbox.c.id))).all()
         out = []
         for r in rows:
             headers = [(k, v.encode()) for k, v in r.headers]
-            out.append((r.topic, from_kafka(r.key.encode(), r.value.encode(), headers)))
+            env = from_kafka(r.key.encode(), r.value.encode(), headers)
+            if trail or not env.type.endswith(TRAIL_TYPE_SUFFIX):
+                out.append((r.topic, env))
         return out
 
     async def published(self, model: type[M]) -> list[M]:
         name = REGISTRY.for_model(model).name
         found: list[M] = []
-        for _, env in await self.outbox():
+        for _, env in await self.outbox(trail=True):
             if env.type == name:
                 msg = REGISTRY.decode_envelope(env)
                 assert isinstance(msg, model)
@@ -170,16 +178,113 @@ def as_user(
     name: str | None = None,
 ) -> dict[str, str]:
     """Headers of a person with ``roles`` (at every site by default), signed by TEST_ISSUER;
-    their ``sub`` is ``user_id``, which the records then carry."""
+    their ``sub`` is ``user_id``, which the records then carry. The person can also sign
+    (``TestReauthenticator``) with the password ``signing_password(user_id)``."""
+    claims: dict[str, Any] = {
+        "sub": user_id,
+        "preferred_username": user_id,
+        "name": name or f"Test {user_id}",
+        "realm_access": {"roles": list(roles)},
+        "sites": list(sites),
+    }
+    _PEOPLE[user_id] = claims
     token = TEST_ISSUER.token(
-        sub=user_id,
-        preferred_username=user_id,
-        name=name or f"Test {user_id}",
-        realm_access={"roles": list(roles)},
-        sites=list(sites),
-        lifetime_s=TOKEN_LIFETIME_S,
+        **claims, sid=f"session-{user_id}", jti=uuid.uuid4().hex, lifetime_s=TOKEN_LIFETIME_S
     )
     return {"Authorization": f"Bearer {token}"}
+
+
+TRAIL_TYPE_SUFFIX = ".audit-trail.advanced"
+
+# Everyone as_user made, by login: whom TestReauthenticator knows.
+_PEOPLE: dict[str, dict[str, Any]] = {}
+
+
+def signing_password(user_id: str) -> str:
+    return f"pw-{user_id}"
+
+
+class TestReauthenticator:
+    """The provider's password grant, for in-process tests: the people ``as_user`` made,
+    each with ``signing_password(user_id)``; the token it issues is verified like any."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self) -> None:
+        self.attempts: list[str] = []
+
+    async def token(self, username: str, password: str) -> str:
+        self.attempts.append(username)
+        claims = _PEOPLE.get(username)
+        if claims is None or password != signing_password(username):
+            raise BadCredentials("invalid_grant")
+        return TEST_ISSUER.token(
+            **claims, sid=f"signing-{uuid.uuid4().hex}", jti=uuid.uuid4().hex, lifetime_s=300
+        )
+
+
+async def signed(
+    client: httpx.AsyncClient,
+    url: str,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str] | None = None,
+    *,
+    signer: str | None = None,
+    password: str | None = None,
+    one_component: bool = False,
+) -> httpx.Response:
+    """POST a signed act as a person does: the first POST answers 428 with the content to
+    sign; the second carries its hash and the signer's components (``signer``: the login,
+    by default the caller's; ``password`` by default ``signing_password(signer)``)."""
+    first = await client.post(url, json=dict(body), headers=headers)
+    if first.status_code != 428:
+        return first
+    if signer is None:
+        signer = token_username(headers or client.headers)
+    signature: dict[str, Any] = {
+        "content_hash": first.json()["content_hash"],
+        "password": password or signing_password(signer),
+    }
+    if not one_component:
+        signature["username"] = signer
+    return await client.post(url, json={**body, "signature": signature}, headers=headers)
+
+
+async def cosigned(
+    client: httpx.AsyncClient,
+    url: str,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str] | None = None,
+    *,
+    signers: Mapping[str, str],
+    passwords: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """POST an act several people sign (e.g. both parties of a handoff on one tablet): each
+    428 names the request field still unsigned (``field``; ``signature`` if it names none),
+    which ``signers[field]`` (a login) signs with their password (``passwords[field]``, by
+    default ``signing_password``). Returns the first answer that is not such a 428."""
+    sent = dict(body)
+    while True:
+        r = await client.post(url, json=sent, headers=headers)
+        if r.status_code != 428:
+            return r
+        shown = r.json()
+        field = shown.get("field", "signature")
+        if field in sent or field not in signers:
+            return r
+        who = signers[field]
+        sent[field] = {
+            "content_hash": shown["content_hash"],
+            "username": who,
+            "password": (passwords or {}).get(field) or signing_password(who),
+        }
+
+
+def token_username(headers: Mapping[str, str]) -> str:
+    """The login of the person whose bearer token ``headers`` carry (what they sign with)."""
+    token = headers["Authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return str(claims.get("preferred_username") or claims["sub"])
 
 
 def as_machine(client_id: str, *roles: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from .domain import Aggregate
 from .eventstore import EventStore, Heads
 from .lineage import Lineage, request_lineage
 from .outbox import Outbox
+from .trail_heads import TrailHeads, publish_heads
 
 if TYPE_CHECKING:
     from .repository import Persistence, Repository
@@ -46,8 +47,10 @@ class UnitOfWork:
         source: str,
         registry: Registry = REGISTRY,
         persistence: Persistence | None = None,
+        trail: TrailHeads | None = None,
     ) -> None:
         self._sessions = sessions
+        self.trail = trail  # publishes the trail heads of the CoIs a transaction touched
         self.clock = clock
         self.ids = ids
         self.source = source
@@ -58,6 +61,7 @@ class UnitOfWork:
         self._turn: AbstractAsyncContextManager[None] | None = None
         self._wrote_outbox = False
         self._heads: Heads = {}
+        self._appended: set[str] = set()
 
     @property
     def session(self) -> AsyncSession:
@@ -67,7 +71,7 @@ class UnitOfWork:
 
     @property
     def events(self) -> EventStore:
-        return EventStore(self.session, self.clock, self._heads)
+        return EventStore(self.session, self.clock, self._heads, self._appended)
 
     def repository(self, aggregate: type[A]) -> Repository[A]:
         """The repository of ``aggregate`` with the service's codec and projector."""
@@ -144,6 +148,7 @@ class UnitOfWork:
             raise
         self._wrote_outbox = False
         self._heads = {}
+        self._appended = set()
         return self
 
     async def __aexit__(
@@ -155,6 +160,8 @@ class UnitOfWork:
         assert self._session is not None
         try:
             if exc_type is None:
+                if self.trail is not None and self._appended:
+                    await publish_heads(self, self.trail, self._appended)
                 # The request's key is claimed with its effect: both commit or neither does.
                 # A key another request committed first raises KeyInUse and rolls back.
                 claim = idempotency.current()

@@ -3,7 +3,10 @@
 The contracts bound every date to a fixed range (v2v_events.bounds); these windows are the
 domain's tighter, configured bounds relative to "now": a time a person reports (collection
 end, courier pickup, infusion, a manufacturing step) is not meant to lie in the future
-beyond clock skew, nor further back than the configured age. Pure: no I/O, clock passed in.
+beyond clock skew, nor further back than the configured age. A time within the window but
+more than ``late_after`` before the moment it is recorded makes a late entry: accepted, and
+marked ``late`` in the event (the audit trail and read models show it). Pure: no I/O, clock
+passed in.
 """
 
 from __future__ import annotations
@@ -18,10 +21,18 @@ from .errors import DomainError
 class ReportedTimeWindow:
     future_tolerance: timedelta  # clock skew between the reporter and the service
     max_age: timedelta  # how late a time may still be reported
+    late_after: timedelta = timedelta(minutes=60)  # recorded later than this: a late entry
 
     def __post_init__(self) -> None:
         if self.future_tolerance < timedelta(0) or self.max_age <= timedelta(0):
             raise ValueError("the future tolerance must be >= 0 and the maximum age > 0")
+        if self.late_after <= timedelta(0):
+            raise ValueError("the late-entry gap must be > 0")
+
+    def is_late(self, observed: datetime, now: datetime) -> bool:
+        """Whether ``observed`` (the latest time the entry reports) is recorded at ``now``
+        more than the configured gap after it happened."""
+        return now - observed > self.late_after
 
     def check(self, value: datetime, now: datetime, *, field: str, what: str) -> None:
         """Refuse ``value`` (named ``field``) unless it lies within the window: codes

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from v2v_runtime.audit_trail_query import AuditTrailSpec
+from v2v_runtime.authz import Roles
 from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from v2v_runtime.repository import EventCodec, Persistence
 from v2v_runtime.service import ServiceSpec
 
 from .adapters.config import load_catalog
+from .adapters.db.audit_trail import BatchAuditScope
+from .adapters.db.material_tables import MATERIAL_TABLES
 from .adapters.db.ports import SqlLotIndex
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
+from .adapters.http.materials import materials_router
 from .adapters.http.routes import build_router
 from .adapters.kafka.handlers import SUBSCRIBED_TOPICS, build_handlers
 from .application.ports import LotIndex
 from .domain.events import DOMAIN_EVENTS
+from .domain.material_events import MATERIAL_EVENTS
 from .settings import BatchSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" / "versions"
@@ -23,11 +29,14 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 # Stored as batch.<kind>; the projector keeps the read tables current in the same
 # transaction, and a rebuild (python -m v2v_batch rebuild) replays the store into them.
 PERSISTENCE = Persistence(
-    codec=EventCodec("batch", DOMAIN_EVENTS),
+    codec=EventCodec("batch", (*DOMAIN_EVENTS, *MATERIAL_EVENTS)),
     projector=project,
-    read_tables=READ_TABLES,
+    read_tables=(*READ_TABLES, *MATERIAL_TABLES),
     ports={LotIndex: SqlLotIndex},
 )
+# GET /audit-trail: the manufacturing supervisor reviews the batch records besides QA, the
+# QP and auditors.
+AUDIT_TRAIL = AuditTrailSpec(scope=BatchAuditScope, supervisors=(Roles.MANUFACTURING_SUPERVISOR,))
 
 
 def build(
@@ -42,11 +51,12 @@ def build(
         name="batch",
         settings=settings,
         migrations=[MIGRATIONS],
-        routers=[build_router(catalog, settings.reported_times)],
+        routers=[build_router(catalog, settings.reported_times), materials_router()],
         handlers=build_handlers(catalog),
         subscribed_topics=list(SUBSCRIBED_TOPICS),
         title="vein2vein batch (manufacturing)",
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),
         persistence=PERSISTENCE,
+        audit_trail=AUDIT_TRAIL,
     )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from v2v_runtime.audit_trail_query import AuditTrailSpec
+from v2v_runtime.authz import Roles
 from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from v2v_runtime.repository import Persistence
 from v2v_runtime.service import ServiceSpec
 
 from .adapters.config import load_sites
+from .adapters.db.audit_trail import CustodyAuditScope
 from .adapters.db.identity import EnrolmentGuard
 from .adapters.db.projector import CODEC, project
 from .adapters.db.queries import LotUnitsReadModel
@@ -17,6 +20,7 @@ from .adapters.db.tables import READ_MODELS, patient_identity
 from .adapters.http.routes import build_router
 from .adapters.kafka.handlers import HANDLERS, SUBSCRIBED_TOPICS
 from .application.ports import Enrolments, LotUnits, Sequences
+from .application.read_identity import IdentityInTrail
 from .domain.sites import SiteDirectory
 from .settings import CustodySettings
 
@@ -33,6 +37,13 @@ PERSISTENCE = Persistence(
         Enrolments: EnrolmentGuard,
         LotUnits: LotUnitsReadModel,
     },
+)
+# GET /audit-trail: the coordinator reviews the center's records (identity included, each
+# read recorded); other readers get identity values as "[identity]".
+AUDIT_TRAIL = AuditTrailSpec(
+    scope=CustodyAuditScope,
+    supervisors=(Roles.TREATMENT_CENTER_COORDINATOR,),
+    identity=IdentityInTrail(),
 )
 
 
@@ -56,4 +67,5 @@ def build(
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),
         persistence=PERSISTENCE,
+        audit_trail=AUDIT_TRAIL,
     )

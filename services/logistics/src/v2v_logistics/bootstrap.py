@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from v2v_runtime.audit_trail_query import AuditTrailSpec
+from v2v_runtime.authz import Roles
 from v2v_runtime.clock import Clock, IdGenerator
 from v2v_runtime.repository import Persistence
 from v2v_runtime.service import ServiceSpec
 
 from .adapters.config import load_network
+from .adapters.db.audit_trail import LogisticsAuditScope
 from .adapters.db.projector import CODEC, project
 from .adapters.db.queries import SqlBookingIndex
 from .adapters.db.tables import READ_MODELS
@@ -25,6 +28,9 @@ PERSISTENCE = Persistence(
     read_tables=READ_MODELS,
     ports={BookingIndex: SqlBookingIndex},
 )
+# GET /audit-trail: the logistics coordinator reviews logistics' records besides QA, the QP
+# and auditors.
+AUDIT_TRAIL = AuditTrailSpec(scope=LogisticsAuditScope, supervisors=(Roles.LOGISTICS_COORDINATOR,))
 
 
 def build(
@@ -44,6 +50,7 @@ def build(
         handlers=build_handlers(network),
         title="vein2vein logistics",
         persistence=PERSISTENCE,
+        audit_trail=AUDIT_TRAIL,
     )
     if clock is not None:
         spec.clock = clock

@@ -5,18 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from v2v_events.catalog import events_topic
+from v2v_runtime.audit_trail_query import AuditTrailSpec
+from v2v_runtime.authz import Roles
 from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from v2v_runtime.repository import EventCodec, Persistence
 from v2v_runtime.service import ServiceSpec
 
 from .adapters.config import load_specs
+from .adapters.db.audit_trail import QcAuditScope
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
+from .adapters.db.trail_heads import SqlTrailHeads
 from .adapters.http.panels import panels_router
 from .adapters.http.quality import quality_router
+from .adapters.http.trail_review import trail_review_router
 from .adapters.kafka.handlers import handlers
+from .application.ports import TrailHeads
 from .domain.events import DOMAIN_EVENTS
 from .domain.spec import SpecCatalog
+from .domain.trail_review import TrailReviewed
 from .settings import QcSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" / "versions"
@@ -24,10 +31,13 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 # Stored as qc.<kind>; the projector keeps the read tables current in the same
 # transaction, and a rebuild (python -m v2v_qc rebuild) replays the store into them.
 PERSISTENCE = Persistence(
-    codec=EventCodec("qc", DOMAIN_EVENTS),
+    codec=EventCodec("qc", (*DOMAIN_EVENTS, TrailReviewed)),
     projector=project,
     read_tables=READ_TABLES,
+    ports={TrailHeads: SqlTrailHeads},
 )
+# GET /audit-trail: the QC reviewer reviews QC's records besides QA, the QP and auditors.
+AUDIT_TRAIL = AuditTrailSpec(scope=QcAuditScope, supervisors=(Roles.QC_REVIEWER,))
 
 
 def build(
@@ -43,11 +53,13 @@ def build(
         name="qc",
         settings=s,
         migrations=[MIGRATIONS],
-        routers=[panels_router(catalog), quality_router()],
+        routers=[panels_router(catalog), quality_router(), trail_review_router()],
         handlers=handlers(catalog),
-        subscribed_topics=[events_topic("batch")],
+        # batch: its lots; custody: its audit-trail heads (QA's review before release)
+        subscribed_topics=[events_topic("batch"), events_topic("custody")],
         title="vein2vein qc: release testing and QA release",
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),
         persistence=PERSISTENCE,
+        audit_trail=AUDIT_TRAIL,
     )

@@ -80,7 +80,10 @@ def _print(audit: Audit) -> None:
     unsealed = audit.service is not None and not is_sealed(audit.service)
     if audit.service:
         console.print(f"service: {audit.service}")
-    console.print(f"checked {r.events_checked} events in {r.streams_checked} streams")
+    console.print(
+        f"checked {r.events_checked} events in {r.streams_checked} streams, "
+        f"{r.signatures_checked} signatures"
+    )
     if r.newest_seal is None:
         console.print(
             f"seals: none ({audit.service} does not seal its store)"

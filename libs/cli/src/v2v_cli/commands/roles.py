@@ -41,8 +41,11 @@ Machine clients (OAuth client credentials) hold only machine roles: they never s
 read patient identity and never dispose of material. The journey acts over Kafka only.
 
 Segregation of duties, enforced whatever the roles: whoever entered a QC result of a lot
-cannot release that lot (`release-by-result-author`); whoever opened a deviation cannot close
-it (`closure-by-author`).
+cannot review that panel's results (`review-by-analyst`) nor release the lot
+(`release-by-result-author`); whoever opened a deviation can neither classify it
+(`classification-by-author`) nor close it (`closure-by-author`); whoever performed a batch
+step cannot verify it (`verification-by-performer`). In a signed act the person
+who signs is the one acting (and so the one these rules check).
 """
 
 
@@ -64,11 +67,11 @@ def _service_table(service: str, routes: list[RouteRoles]) -> list[str]:
 
 
 def service_routes(service: str) -> list[RouteRoles]:
-    """The declarations of ``service``'s own routes (its routers, without the kit's health
-    and docs routes)."""
+    """The declarations of ``service``'s own routes (its routers and its audit trail, without
+    the kit's health and docs routes)."""
     spec = importlib.import_module(f"v2v_{service}.bootstrap").build()
     api = FastAPI()
-    for router in spec.routers:
+    for router in spec.api_routers:
         api.include_router(router)
     return declared_roles(api)
 

@@ -39,21 +39,38 @@ def _say(message: str) -> None:
     typer.echo(f"v2v test: {message}", err=True)
 
 
+# The OQ evidence: every test's outcome with the requirement ids it shows (docs/validation.md).
+DEFAULT_JUNIT = Path(".v2v/test-results/junit.xml")
+
+
 def register_top_level(root: typer.Typer) -> None:
     @root.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
     def test(
         ctx: typer.Context,
         unit: Annotated[bool, typer.Option("--unit", help="only tests that need no stack")] = False,
+        junit: Annotated[
+            Path,
+            typer.Option(
+                "--junit",
+                dir_okay=False,
+                help="JUnit XML with each test's requirement ids (relative: to the repository)",
+            ),
+        ] = DEFAULT_JUNIT,
     ) -> None:
         """Run all tests (pytest). The integration tests start Kafka, Temporal and PostgreSQL
         themselves (or use V2V_TEST_* endpoints); extra arguments go to pytest. Property-based
         tests run the Hypothesis profile in HYPOTHESIS_PROFILE: `ci` (<= 50 examples per test)
-        unless set, `dev` for more."""
-        args = [sys.executable, "-m", "pytest"]
+        unless set, `dev` for more. Writes the JUnit XML (--junit) with every test's
+        requirement ids, the validation evidence."""
+        args = [sys.executable, "-m", "pytest", f"--junitxml={junit}"]
+        args += ["-o", "junit_suite_name=vein2vein"]
         if unit:
             args += ["-m", "not integration"]
         else:
             prefetch()
         args += list(ctx.args)
         env = {**os.environ, "HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "ci")}
-        raise typer.Exit(subprocess.call(args, cwd=repo_root(), env=env))
+        where = repo_root()
+        code = subprocess.call(args, cwd=where, env=env)
+        _say(f"JUnit XML with the requirement ids: {where / junit}")
+        raise typer.Exit(code)

@@ -24,6 +24,7 @@ from v2v_cli.stack.launcher import ComponentStatus, Stack, State, exited_row
 from v2v_cli.stack.ports import listening
 from v2v_cli.stack.process import pid_alive, run_async, spawn_detached, tail, write_pid
 from v2v_cli.stack.storage import claim_storage
+from v2v_cli.tokens import DEMO_SECRETS, SIGNING_CLIENT
 
 SERVICES = ("custody", "logistics", "batch", "qc")
 SERVICE_ROLES = ("api", "consumer", "relay")
@@ -154,6 +155,8 @@ class Platform:
             env["V2V_DATABASE_URL"] = endpoints["database_urls"][service]
         if service != "journey":  # the APIs trust the platform's OpenID Connect provider
             env["V2V_OIDC_ISSUER"] = endpoints["oidc_issuer"]
+            # Signers re-authenticate through the demo realm's signing client.
+            env["V2V_SIGNING_CLIENT_SECRET"] = DEMO_SECRETS[SIGNING_CLIENT]
         if service == "journey":
             env["V2V_TEMPORAL_NAMESPACE"] = endpoints["temporal_namespace"]
             env["V2V_POLICY_BY_PRODUCT"] = json.dumps(self.policy_by_product)

@@ -1,5 +1,5 @@
 """vein2vein's public contracts. Importing this package registers every type."""
 
-from . import batch, common, custody, journey, logistics, qc, store
+from . import batch, common, custody, journey, logistics, qc, store, trail
 
-__all__ = ["batch", "common", "custody", "journey", "logistics", "qc", "store"]
+__all__ = ["batch", "common", "custody", "journey", "logistics", "qc", "store", "trail"]

@@ -146,3 +146,50 @@ class RemanufactureRefused(Contract):
     previous_lot_id: Identifier
     reason: Text
     attempt: int = Field(ge=2, le=INT32_MAX)
+
+
+# --- supplied materials (reagents, vectors, media, consumables, kits) --------------------
+# Keyed by the material lot id (ce_subject), not by a CoI: a material lot serves many
+# patients. Which batches and CoIs used a lot is batch's genealogy query
+# (GET /material-lots/{lot_id}/genealogy), not a message.
+
+
+class MaterialType(StrEnum):
+    REAGENT = "reagent"
+    VECTOR = "vector"
+    MEDIUM = "medium"
+    CONSUMABLE = "consumable"
+    KIT = "kit"
+
+
+@REGISTRY.event(B, "material-lot.released", version=1)
+class MaterialLotReleased(Contract):
+    """QA released a received material lot for use in manufacturing (signed, meaning
+    released); usable until it expires."""
+
+    lot_id: Identifier
+    material_code: Identifier
+    material_type: MaterialType
+    site: Name
+    supplier: Name
+    supplier_lot: Identifier
+    certificate_ref: Identifier
+    expires_at: BoundedDatetime
+    released_at: BoundedDatetime
+    actor: Actor
+
+
+@REGISTRY.event(B, "material-lot.rejected", version=1)
+class MaterialLotRejected(Contract):
+    """QA rejected a material lot (signed, meaning rejected), in quarantine or after its
+    release: no batch may use it from now on."""
+
+    lot_id: Identifier
+    material_code: Identifier
+    material_type: MaterialType
+    site: Name
+    supplier: Name
+    supplier_lot: Identifier
+    reason: Text
+    rejected_at: BoundedDatetime
+    actor: Actor

@@ -28,6 +28,8 @@ class Principal:
     authenticated_at: datetime  # `auth_time`, else `iat` (direct grants carry no auth_time)
     expires_at: datetime
     issuer: str
+    session_id: str | None = None  # `sid`: the sign-in session the token belongs to
+    token_id: str | None = None  # `jti`
 
     def has_role(self, *roles: str) -> bool:
         """True if the principal holds any of ``roles``."""
@@ -109,4 +111,6 @@ def principal_from_claims(claims: Mapping[str, Any], settings: OidcSettings) -> 
         authenticated_at=_instant(claims.get("auth_time")) or issued,
         expires_at=expires,
         issuer=str(claims.get("iss", settings.issuer)),
+        session_id=_text(claims, "sid"),
+        token_id=_text(claims, "jti"),
     )

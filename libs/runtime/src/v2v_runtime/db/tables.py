@@ -120,3 +120,23 @@ idempotency = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("completed_at", UtcDateTime),
 )
+
+# Signatures as read models show them (v2v_runtime.signatures): derived from the
+# `v2v.signature.recorded` events in the records' streams; rebuilt with the service's views.
+signatures = Table(
+    "v2v_signatures",
+    metadata,
+    Column("signature_id", String(64), primary_key=True),
+    Column("record_id", String(200), nullable=False, index=True),
+    Column("meaning", String(32), nullable=False),
+    Column("signer_id", String(128), nullable=False, index=True),
+    Column("signer_name", String(255), nullable=False),
+    Column("signer_username", String(255), nullable=False),
+    Column("signer_role", String(64), nullable=False),
+    Column("signed_at", UtcDateTime, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("statement", Text, nullable=False),
+    Column("components", String(64), nullable=False),  # "user-id,password" or "password"
+    Column("session_id", String(128)),
+    Column("position", Integer, nullable=False),  # of the signature event in the store
+)

@@ -9,8 +9,10 @@ Format ``v2v-batch-products/1``::
 Each entry: ``config_version`` (recorded in every batch opened under it),
 ``lot_shelf_life_days`` (expiry after cryopreservation), ``min_harvest_viability_pct``
 (a harvest below it is recorded and flagged), ``max_bags_per_lot``, optional
-``description``. A ``default`` entry is required; it serves every product code without
-an entry of its own.
+``verified_steps`` (the steps a second person verifies before the lot is produced; the
+critical steps — transduction, harvest, formulation, cryopreservation — when not given;
+``[]`` for none), optional ``description``. A ``default`` entry is required; it serves
+every product code without an entry of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from v2v_events.bounds import LIST_MAX
 
+from ..domain.process import CRITICAL_STEPS, STEP_ORDER, Step
 from ..domain.product import DEFAULT_ENTRY, PRODUCT_CODE_PATTERN, ProductCatalog, ProductSpec
 
 DEFAULT_PRODUCTS_CONFIG = Path(__file__).resolve().parent.parent / "config" / "products.v1.json"
@@ -43,6 +46,14 @@ class _Entry(BaseModel):
     lot_shelf_life_days: int = Field(gt=0, le=3650)
     min_harvest_viability_pct: float = Field(ge=0, le=100, allow_inf_nan=False)
     max_bags_per_lot: int = Field(ge=1, le=LIST_MAX)
+    verified_steps: tuple[Step, ...] = CRITICAL_STEPS
+
+    @field_validator("verified_steps")
+    @classmethod
+    def _once_each(cls, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+        if len(set(steps)) != len(steps):
+            raise ValueError("a step is named more than once")
+        return tuple(s for s in STEP_ORDER if s in steps)  # in process order
 
 
 class _ProductsFile(BaseModel):
@@ -75,6 +86,7 @@ def parse_catalog(data: object) -> ProductCatalog:
                 lot_shelf_life_days=e.lot_shelf_life_days,
                 min_harvest_viability_pct=e.min_harvest_viability_pct,
                 max_bags_per_lot=e.max_bags_per_lot,
+                verified_steps=e.verified_steps,
             )
             for key, e in parsed.products.items()
         }

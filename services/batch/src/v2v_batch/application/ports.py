@@ -3,7 +3,10 @@ adapters/db, registered in the service's Persistence, obtained with ``uow.port(.
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from v2v_events.contracts.common import Actor
 
 
 class LotIndex(Protocol):
@@ -11,3 +14,22 @@ class LotIndex(Protocol):
     commands naming only the lot find the batch here."""
 
     async def batch_of(self, lot_id: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Signed:
+    """Who signed an act — the person who re-authenticated, who then is its actor — and the
+    signature's id (stored after the act, in the signed record's stream)."""
+
+    actor: Actor
+    who: dict[str, Any]  # as stored events record the actor: with printed name and login
+    signature_id: str
+
+
+class Sign(Protocol):
+    """Signs the act a use case is about to do: shows ``statement`` and ``values`` to the
+    signer and has them re-authenticate (adapters/http binds the runtime's signing gate:
+    428 with the content, 409 when it changed, 403 when they do not authenticate or may not
+    sign). Called once the act is known to be possible, before it is done."""
+
+    async def __call__(self, statement: str, values: dict[str, Any]) -> Signed: ...

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from v2v_runtime.signatures.model import SignatureView
+
 
 class _View(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -30,8 +32,14 @@ class StepView(_View):
     viability_pct: float | None
     retained_aliquots: int | None
     flags: list[Flag]
-    operator: Person
+    operator: Person  # who performed it (the signer of meaning performed)
     recorded_at: datetime
+    late: bool = False  # entered more than V2V_LATE_ENTRY_MINUTES after the step ended
+    verification_required: bool = False  # by the batch's configuration (verified_steps)
+    verified_by: Person | None = None  # the second person, never the operator
+    verified_at: datetime | None = None
+    # Performed, then verified: printed name, time (UTC and the site's) and meaning (11.50).
+    signatures: list[SignatureView] = Field(default_factory=list)
 
 
 class Rejection(_View):
@@ -81,6 +89,9 @@ class ProductConfigView(_View):
     lot_shelf_life_days: int
     min_harvest_viability_pct: float
     max_bags_per_lot: int
+    verified_steps: list[str] = Field(
+        default_factory=list, description="steps a second person verifies before the lot"
+    )
 
 
 class BatchRecord(BatchSummary):
@@ -91,6 +102,9 @@ class BatchRecord(BatchSummary):
     opened_by: Person
     retained_aliquots: int | None
     steps: list[StepView]
+    unverified_steps: list[str] = Field(
+        default_factory=list, description="recorded steps awaiting second-person verification"
+    )
     lot: LotView | None
 
 

@@ -3,10 +3,13 @@
 from .batch import Batch, BatchStatus, Lot, LotStatus
 from .events import DOMAIN_EVENTS, STEP_ORDER, Operator, Source, Step, StepFlag
 from .material import NO_RETAINED_MATERIAL, ApheresisMaterial
+from .process import CRITICAL_STEPS
 from .product import DEFAULT_ENTRY, ProductCatalog, ProductSpec
-from .steps import StepRecord
+from .steps import StepRecord, StepValues
+from .verification import SeparationOfDuties
 
 __all__ = [
+    "CRITICAL_STEPS",
     "DEFAULT_ENTRY",
     "DOMAIN_EVENTS",
     "NO_RETAINED_MATERIAL",
@@ -19,8 +22,10 @@ __all__ = [
     "Operator",
     "ProductCatalog",
     "ProductSpec",
+    "SeparationOfDuties",
     "Source",
     "Step",
     "StepFlag",
     "StepRecord",
+    "StepValues",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -21,9 +21,12 @@ from .events import (
     Source,
     Step,
     StepRecorded,
+    StepVerified,
 )
+from .lot import Lot, LotStatus
 from .product import ProductSpec
-from .steps import StepRecord, checked_step
+from .steps import StepRecord, StepValues, check_order, checked_step
+from .verification import check_verifier, require_verified, unverified, verifiable
 
 
 class BatchStatus(StrEnum):
@@ -31,26 +34,6 @@ class BatchStatus(StrEnum):
     IN_PROCESS = "in-process"
     LOT_PRODUCED = "lot-produced"  # the lot is in quarantine until QA release (QC's business)
     LOT_REJECTED = "lot-rejected"
-
-
-class LotStatus(StrEnum):
-    QUARANTINED = "quarantined"
-    REJECTED = "rejected"
-
-
-@dataclass
-class Lot:
-    lot_id: str
-    bag_ids: tuple[str, ...]
-    total_viable_cells: float
-    viability_pct: float
-    produced_at: datetime
-    expires_at: datetime
-    retained_aliquots_remaining: int
-    status: LotStatus = LotStatus.QUARANTINED
-    rejected_at: datetime | None = None
-    rejection_reason: str | None = None
-    deviation_id: str | None = None
 
 
 class Batch(Aggregate):
@@ -122,49 +105,82 @@ class Batch(Aggregate):
         )
         return batch
 
+    def check_step(self, values: StepValues, *, recorded_at: datetime) -> None:
+        """Refuse now what ``record_step`` would refuse (order, values), recording nothing:
+        the performer is told before signing."""
+        self._step_event(values, recorded_at=recorded_at)
+
     def record_step(
         self,
+        values: StepValues,
         *,
-        step: Step,
-        started_at: datetime,
-        ended_at: datetime,
         recorded_at: datetime,
-        equipment_id: str | None = None,
-        viable_cell_count: float | None = None,
-        viability_pct: float | None = None,
-        retained_aliquots: int | None = None,
+        performed_by: Operator,
+        signature_id: str,
+        late: bool = False,
     ) -> StepRecord:
+        """The step as ``performed_by`` signed it (``signature_id``, meaning performed).
+        ``late``: recorded more than the configured gap after the step ended."""
+        self._record(
+            self._step_event(
+                values,
+                recorded_at=recorded_at,
+                late=late,
+                performed_by=performed_by,
+                signature_id=signature_id,
+            )
+        )
+        return self.steps[values.step]
+
+    def _step_event(
+        self,
+        values: StepValues,
+        *,
+        recorded_at: datetime,
+        late: bool = False,
+        performed_by: Operator | None = None,
+        signature_id: str | None = None,
+    ) -> StepRecorded:
         spec = self._spec()
+        step = values.step
         if self.lot is not None:
             raise Conflict(
                 "lot-already-produced",
                 f"batch {self.id} has produced lot {self.lot.lot_id}: no step can be added",
                 lot_id=self.lot.lot_id,
             )
-        if step in self.steps:
+        check_order(self.id, step, self.steps, self.next_step)
+        return checked_step(
+            values,
+            source=self.source,
+            spec=spec,
+            recorded_at=recorded_at,
+            late=late,
+            performed_by=performed_by,
+            signature_id=signature_id,
+        )
+
+    def check_verification(self, step: Step) -> StepRecord:
+        """The recorded step a second person may verify now (refused before signing)."""
+        self._spec()
+        if self.lot is not None:
             raise Conflict(
-                "step-already-recorded", f"{step.value} is already recorded in batch {self.id}"
+                "lot-already-produced",
+                f"batch {self.id} has produced lot {self.lot.lot_id}: its record is closed",
+                lot_id=self.lot.lot_id,
             )
-        expected = self.next_step
-        if step is not expected:
-            assert expected is not None  # all steps recorded implies `step in self.steps`
-            raise Conflict(
-                "step-out-of-order",
-                f"{step.value} cannot be recorded before {expected.value}",
-                expected_step=expected.value,
-            )
+        return verifiable(self.id, step, self.steps.get(step))
+
+    def verify_step(
+        self, step: Step, *, verifier: Operator, verified_at: datetime, signature_id: str
+    ) -> StepRecord:
+        """A second person verifies ``step`` as they signed it (meaning verified); never
+        its performer."""
+        record = self.check_verification(step)
+        check_verifier(self.id, record, verifier)
         self._record(
-            checked_step(
-                step,
-                source=self.source,
-                spec=spec,
-                started_at=started_at,
-                ended_at=ended_at,
-                recorded_at=recorded_at,
-                equipment_id=equipment_id,
-                viable_cell_count=viable_cell_count,
-                viability_pct=viability_pct,
-                retained_aliquots=retained_aliquots,
+            StepVerified(
+                step=step, verified_by=verifier, verified_at=verified_at, signature_id=signature_id
             )
         )
         return self.steps[step]
@@ -193,6 +209,7 @@ class Batch(Aggregate):
                 "cryopreservation-not-recorded",
                 "the lot is produced after the cryopreservation step",
             )
+        require_verified(self.id, self.unverified_steps, f"{spec.entry} {spec.config_version}")
         if not 1 <= bag_count <= spec.max_bags_per_lot:
             raise DomainError(
                 "bag-count-out-of-range",
@@ -251,6 +268,11 @@ class Batch(Aggregate):
         return [s for s in STEP_ORDER if s in self.steps]
 
     @property
+    def unverified_steps(self) -> list[Step]:
+        """Recorded steps the batch's configuration has verified that are not verified yet."""
+        return unverified(self.spec.verified_steps if self.spec else (), self.steps)
+
+    @property
     def status(self) -> BatchStatus:
         if self.lot is not None:
             if self.lot.status is LotStatus.REJECTED:
@@ -288,6 +310,16 @@ class Batch(Aggregate):
                     retained_aliquots=event.retained_aliquots,
                     flags=event.flags,
                     recorded_at=event.recorded_at,
+                    late=event.late,
+                    performed_by=event.performed_by,
+                    signature_id=event.signature_id,
+                )
+            case StepVerified():
+                self.steps[event.step] = replace(
+                    self.steps[event.step],
+                    verified_by=event.verified_by,
+                    verified_at=event.verified_at,
+                    verification_signature_id=event.signature_id,
                 )
             case LotProduced():
                 self.lot = Lot(

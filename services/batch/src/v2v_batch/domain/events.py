@@ -9,22 +9,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from v2v_runtime.domain import DomainEvent
 
+from .process import STEP_ORDER as STEP_ORDER  # re-exported: the events name the steps
+from .process import Step as Step
 from .product import ProductSpec
-
-
-class Step(StrEnum):
-    """Process steps, in the only order a batch may record them."""
-
-    SELECTION = "selection"
-    ACTIVATION = "activation"
-    TRANSDUCTION = "transduction"
-    EXPANSION = "expansion"
-    HARVEST = "harvest"
-    FORMULATION = "formulation"
-    CRYOPRESERVATION = "cryopreservation"
-
-
-STEP_ORDER: tuple[Step, ...] = tuple(Step)
 
 
 class Source(StrEnum):
@@ -69,6 +56,7 @@ class BatchOpened(DomainEvent):
 
 class StepRecorded(DomainEvent):
     kind = "step-recorded"
+    observed_times = ("started_at", "ended_at")
 
     step: Step
     equipment_id: str | None
@@ -79,6 +67,23 @@ class StepRecorded(DomainEvent):
     retained_aliquots: int | None
     flags: tuple[StepFlag, ...] = ()
     recorded_at: AwareDatetime
+    late: bool = False  # recorded more than the configured gap after the step ended
+    # Who performed the step, as they signed it (meaning performed), and that signature's
+    # id; None in steps recorded before steps were signed (the event's actor performed them).
+    performed_by: Operator | None = None
+    signature_id: str | None = None
+
+
+class StepVerified(DomainEvent):
+    """A second person verified a recorded step: signed (meaning verified) by someone other
+    than its performer."""
+
+    kind = "step-verified"
+
+    step: Step
+    verified_by: Operator
+    verified_at: AwareDatetime
+    signature_id: str
 
 
 class LotProduced(DomainEvent):
@@ -173,6 +178,7 @@ class OpenRefused(DomainEvent):
 DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     BatchOpened,
     StepRecorded,
+    StepVerified,
     LotProduced,
     LotRejected,
     MaterialUsed,

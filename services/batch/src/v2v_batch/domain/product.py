@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .process import Step
+
 DEFAULT_ENTRY = "default"
 # ISBT 128 cellular therapy product codes start with "S" (the code tables are licensed:
 # which codes exist is configuration).
@@ -23,6 +25,11 @@ class ProductSpec(BaseModel):
     lot_shelf_life_days: int = Field(gt=0)
     min_harvest_viability_pct: float = Field(ge=0, le=100)
     max_bags_per_lot: int = Field(ge=1)
+    # Empty in batches opened before second-person verification existed: their snapshot
+    # keeps them as they were (the configuration's default is CRITICAL_STEPS).
+    verified_steps: tuple[Step, ...] = Field(
+        (), description="steps a second person verifies before the lot is produced"
+    )
 
 
 class ProductCatalog:

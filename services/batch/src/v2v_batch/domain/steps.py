@@ -1,22 +1,37 @@
 """A recorded process step, and the rules on the values of one step (times, equipment,
-cell counts, retained aliquots) with the flags a reviewer must see (low harvest viability).
+cell counts, retained aliquots) with the flags a reviewer must see (low harvest viability);
+who performed it and who verified it.
 
-The order of steps and whether a step may still be recorded depend on the batch's state:
-the Batch aggregate checks those first."""
+The order of steps and whether a step may still be recorded or verified depend on the
+batch's state: the Batch aggregate checks those first."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from v2v_runtime.errors import DomainError
+from v2v_runtime.errors import Conflict, DomainError
 
 from .checks import check_identifier, check_viability
-from .events import Source, Step, StepFlag, StepRecorded
+from .events import Operator, Source, Step, StepFlag, StepRecorded
 from .product import ProductSpec
 
 VIABILITY_BELOW_MINIMUM = "viability-below-minimum"
+
+
+@dataclass(frozen=True)
+class StepValues:
+    """What the performer enters for one step (the operator is who signs it)."""
+
+    step: Step
+    started_at: datetime
+    ended_at: datetime
+    equipment_id: str | None = None
+    viable_cell_count: float | None = None
+    viability_pct: float | None = None
+    retained_aliquots: int | None = None
 
 
 @dataclass(frozen=True)
@@ -30,24 +45,47 @@ class StepRecord:
     retained_aliquots: int | None
     flags: tuple[StepFlag, ...]
     recorded_at: datetime
+    late: bool = False
+    performed_by: Operator | None = None  # None: recorded before steps were signed
+    signature_id: str | None = None  # the performer's signature (meaning performed)
+    verified_by: Operator | None = None
+    verified_at: datetime | None = None
+    verification_signature_id: str | None = None
+
+
+def check_order(
+    batch_id: str, step: Step, recorded: Collection[Step], expected: Step | None
+) -> None:
+    """Each step once, in the process order (``expected``: the next one)."""
+    if step in recorded:
+        raise Conflict(
+            "step-already-recorded", f"{step.value} is already recorded in batch {batch_id}"
+        )
+    if step is not expected:
+        assert expected is not None  # all steps recorded implies `step in recorded`
+        raise Conflict(
+            "step-out-of-order",
+            f"{step.value} cannot be recorded before {expected.value}",
+            expected_step=expected.value,
+        )
 
 
 def checked_step(
-    step: Step,
+    values: StepValues,
     *,
     source: Source,
     spec: ProductSpec,
-    started_at: datetime,
-    ended_at: datetime,
     recorded_at: datetime,
-    equipment_id: str | None,
-    viable_cell_count: float | None,
-    viability_pct: float | None,
-    retained_aliquots: int | None,
+    late: bool = False,
+    performed_by: Operator | None = None,
+    signature_id: str | None = None,
 ) -> StepRecorded:
-    """The event recording ``step`` with these values in a batch made from ``source``
-    under ``spec``; refuses values no step may have. Selection always states its retained
+    """The event recording a step with these values in a batch made from ``source`` under
+    ``spec``; refuses values no step may have. Selection always states its retained
     aliquots (0 when none)."""
+    step, started_at, ended_at = values.step, values.started_at, values.ended_at
+    equipment_id, viable_cell_count = values.equipment_id, values.viable_cell_count
+    viability_pct, retained_aliquots = values.viability_pct, values.retained_aliquots
     if ended_at < started_at:
         raise DomainError("step-ends-before-it-starts", "ended_at is before started_at")
     if ended_at > recorded_at:
@@ -85,6 +123,9 @@ def checked_step(
         retained_aliquots=retained_aliquots,
         flags=_flags(step, viability_pct, spec),
         recorded_at=recorded_at,
+        late=late,
+        performed_by=performed_by,
+        signature_id=signature_id,
     )
 
 

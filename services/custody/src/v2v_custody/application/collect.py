@@ -78,4 +78,5 @@ async def record_collection(
         collection_started_at=event.collection_started_at,
         collection_ended_at=event.collection_ended_at,
         recorded_at=event.recorded_at,
+        late=event.late,
     )

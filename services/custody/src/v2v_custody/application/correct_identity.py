@@ -1,5 +1,6 @@
 """Correct a patient's identity: a new version of the identity stream with the old values,
-the new ones, the reason, who and when (the old values are never lost)."""
+the new ones, the reason (a configured reason code and its text), who and when (the old
+values are never lost)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.contracts.common import Actor
 from v2v_runtime.errors import NotFound
+from v2v_runtime.reasons import ReasonCodes
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.identity import IdentityRecord, PatientIdentity, identity_stream
@@ -19,13 +21,15 @@ log = logging.getLogger("v2v.custody.identity")
 
 
 class CorrectIdentity(BaseModel):
-    """The corrected fields (those left out stay as they are) and the mandatory reason."""
+    """The corrected fields (those left out stay as they are) and the mandatory reason: a
+    configured reason code and the text."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str | None = Field(None, min_length=1, max_length=300)
     birth_date: date | None = None
     medical_record_number: str | None = Field(None, min_length=1, max_length=128)
+    reason_code: str = Field(min_length=1, max_length=64, examples=["transcription-error"])
     reason: str = Field(min_length=1, max_length=2000, examples=["MRN transposed at enrolment"])
 
 
@@ -34,6 +38,7 @@ class IdentityCorrection(BaseModel):
 
     coi: str
     corrected: list[str]
+    reason_code: str
     reason: str
     corrected_at: datetime
     corrected_by: str
@@ -41,8 +46,9 @@ class IdentityCorrection(BaseModel):
 
 
 async def correct_identity(
-    uow: UnitOfWork, coi: str, cmd: CorrectIdentity, actor: Actor
+    uow: UnitOfWork, coi: str, cmd: CorrectIdentity, actor: Actor, reasons: ReasonCodes
 ) -> IdentityCorrection:
+    reasons.require(cmd.reason_code)
     repo = uow.repository(IdentityRecord)
     record = await repo.find(identity_stream(coi))
     if record is None:
@@ -57,7 +63,7 @@ async def correct_identity(
             else old.medical_record_number
         ),
     )
-    record.correct(new, cmd.reason, uow.clock.now().date())
+    record.correct(new, cmd.reason_code, cmd.reason, uow.clock.now().date())
     [stored] = await repo.save(record, who(actor))
     changed = old.differences(new)
     # Who changed which fields of whose identity; never the values.
@@ -68,6 +74,7 @@ async def correct_identity(
     return IdentityCorrection(
         coi=coi,
         corrected=changed,
+        reason_code=cmd.reason_code,
         reason=cmd.reason,
         corrected_at=stored.recorded_at,
         corrected_by=actor.user_id,

@@ -1,7 +1,8 @@
 """Record the infusion: the last link of the chain of custody.
 
 A thaw-to-infusion time above the configured limit is flagged (response, event store,
-a warning log without PII), never refused: the infusion has happened.
+a warning log without PII), never refused: the infusion has happened. The infusing person
+signs it (``sign``: they act); the same infusion reported again signs nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from v2v_events.contracts.common import Actor, BoundedDatetime, Identifier
+from v2v_events.contracts.common import BoundedDatetime, Identifier
 from v2v_runtime.errors import DomainError
 from v2v_runtime.uow import UnitOfWork
 
@@ -19,6 +20,7 @@ from ..domain.policy import CustodyPolicy
 from ..domain.unit import Unit
 from . import messages
 from .actors import who
+from .ports import SignAct
 from .views import InfusionView
 
 log = logging.getLogger("v2v.custody.infuse")
@@ -34,7 +36,7 @@ class RecordInfusion(BaseModel):
 
 
 async def infuse(
-    uow: UnitOfWork, coi: str, cmd: RecordInfusion, actor: Actor, policy: CustodyPolicy
+    uow: UnitOfWork, coi: str, cmd: RecordInfusion, policy: CustodyPolicy, sign: SignAct
 ) -> tuple[InfusionView, bool]:
     """Returns the infusion and whether it was recorded now (False: reported again)."""
     patients = uow.repository(Patient)
@@ -54,6 +56,7 @@ async def infuse(
         return InfusionView.of(coi, event), False
     for unit in bags:
         unit.mark_infused(event.infusion_id, event.treatment_center, event.infused_at)
+    actor = await sign()  # checked, nothing saved yet: the infusing person signs
     await patients.save(patient, who(actor))
     for unit in bags:
         await repo.save(unit, who(actor))

@@ -4,12 +4,21 @@ obtained with ``uow.port(Protocol)``, bound to the unit of work's transaction.""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Literal, Protocol
+
+from v2v_events.contracts.common import Actor
 
 from ..domain.identity import PatientIdentity
 
 SequenceName = Literal["coi", "din"]
+
+# Signs the act about to be recorded (Part 11): called by a use case once the act is checked
+# and before anything is saved, only when something new is recorded (a repeated report
+# signs nothing). Answers who acts: the signer, re-authenticated (the HTTP layer's signing
+# gate; it raises 428 with the content to sign while the signature is missing).
+SignAct = Callable[[], Awaitable[Actor]]
 
 
 class Sequences(Protocol):

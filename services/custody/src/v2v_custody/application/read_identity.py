@@ -7,7 +7,7 @@ from typing import Any
 
 from v2v_runtime.uow import UnitOfWork
 
-from ..domain.identity import IdentityRecord, identity_stream
+from ..domain.identity import IdentityRecord, coi_of, identity_stream
 
 
 async def note_identity_read(uow: UnitOfWork, coi: str, who: dict[str, Any]) -> None:
@@ -17,3 +17,14 @@ async def note_identity_read(uow: UnitOfWork, coi: str, who: dict[str, Any]) -> 
         return
     record.viewed()
     await repo.save(record, who)
+
+
+class IdentityInTrail:
+    """Custody's identity in its audit trail (v2v_runtime IdentityDisclosure): the identity
+    streams' values are patient-identifying; showing them is recorded like any read."""
+
+    def holds_identity(self, stream_id: str) -> bool:
+        return coi_of(stream_id) is not None
+
+    async def note_read(self, uow: UnitOfWork, coi: str, who: dict[str, Any]) -> None:
+        await note_identity_read(uow, coi, who)

@@ -2,6 +2,8 @@
 
 A refusal is evidence: it is recorded (event store and the public ReceiptRefused event)
 and committed; the caller then answers the scan with a problem (422 receipt-mismatch).
+An accepted receipt is signed by the person who receives the unit (``sign``: they act);
+a refusal, and a repeated scan of a unit already received here, sign nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ..domain.unit import Unit
 from ..domain.unknown_unit import UnknownUnitScans
 from . import messages
 from .actors import who
+from .ports import SignAct
 
 log = logging.getLogger("v2v.custody.receive")
 
@@ -39,7 +42,10 @@ class ReceiveUnit(BaseModel):
     minutes_out_of_storage: float | None = Field(None, ge=0, le=MINUTES_MAX, allow_inf_nan=False)
 
 
-async def receive(uow: UnitOfWork, cmd: ReceiveUnit, actor: Actor) -> ReceiptDecision:
+async def receive(
+    uow: UnitOfWork, cmd: ReceiveUnit, actor: Actor, sign: SignAct
+) -> ReceiptDecision:
+    """``actor``: who scanned (a refusal is theirs); an accepted receipt is the signer's."""
     scan = ReceiptScan(
         unit_id=cmd.unit_id,
         scanned_coi=cmd.scanned_coi,
@@ -68,19 +74,20 @@ async def receive(uow: UnitOfWork, cmd: ReceiveUnit, actor: Actor) -> ReceiptDec
         _log_refusal(refused)
         return refused
     decision = unit.scan_for_receipt(scan, uow.ids.new_id(), now)
-    await units.save(unit, who(actor))
     if isinstance(decision, Refused):
+        await units.save(unit, who(actor))
         await uow.publish(
             messages.receipt_refused(unit.coi, decision.event, actor), subject=unit.coi
         )
         _log_refusal(decision)
-    elif decision.new:
-        r = decision.receipt
-        await uow.publish(messages.unit_received(r, actor), subject=r.coi)
-        log.info(
-            "unit received",
-            extra={"coi": r.coi, "unit_id": r.unit_id, "location": r.location},
-        )
+        return decision
+    if not decision.new:
+        return decision  # already received here: nothing recorded, nothing to sign
+    receiver = await sign()
+    await units.save(unit, who(receiver))
+    r = decision.receipt
+    await uow.publish(messages.unit_received(r, receiver), subject=r.coi)
+    log.info("unit received", extra={"coi": r.coi, "unit_id": r.unit_id, "location": r.location})
     return decision
 
 

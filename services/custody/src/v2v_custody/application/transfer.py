@@ -1,15 +1,16 @@
-"""Hand a unit from one party to another (from, to, who, when, where, temperature)."""
+"""Hand a unit from one party to another (from, to, who, when, where, temperature), signed
+by both parties: the act is the releasing party's (``sign`` answers who that is)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from v2v_events.contracts.common import Actor
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.unit import Unit
 from . import messages
 from .actors import who
+from .ports import SignAct
 from .views import ActorView, TransferView
 
 
@@ -23,7 +24,7 @@ class TransferUnit(BaseModel):
     temperature_c: float = Field(ge=-273.15, le=100, description="temperature at hand-off")
 
 
-async def transfer(uow: UnitOfWork, cmd: TransferUnit, actor: Actor) -> TransferView:
+async def transfer(uow: UnitOfWork, cmd: TransferUnit, sign: SignAct) -> TransferView:
     repo = uow.repository(Unit)
     unit = await repo.get(cmd.unit_id)
     event = unit.transfer(
@@ -34,6 +35,7 @@ async def transfer(uow: UnitOfWork, cmd: TransferUnit, actor: Actor) -> Transfer
         cmd.temperature_c,
         uow.clock.now(),
     )
+    actor = await sign()  # the handoff is checked: now the parties sign it
     await repo.save(unit, who(actor))
     await uow.publish(
         messages.custody_transferred(unit.coi, unit.id, event, actor), subject=unit.coi

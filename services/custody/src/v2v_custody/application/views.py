@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from v2v_runtime.signatures.model import SignatureView
 
 from ..domain.events import InfusionRecorded, LocationKind, PatientEnrolled, UnitKind
 from ..domain.isbt128 import flag_characters, mod37_2_value
@@ -47,6 +49,7 @@ class CollectionView(BaseModel):
     collection_started_at: datetime
     collection_ended_at: datetime
     recorded_at: datetime
+    late: bool = False  # entered more than V2V_LATE_ENTRY_MINUTES after the collection ended
 
     @staticmethod
     def flag_of(din: str) -> str:
@@ -73,6 +76,8 @@ class UnitView(BaseModel):
     infusion_id: str | None
     infused_at: datetime | None
     updated_at: datetime
+    # Every signature of the unit's record: its handoffs (both parties) and its receipt.
+    signatures: list[SignatureView] = Field(default_factory=list)
 
 
 class TransferView(BaseModel):
@@ -88,6 +93,9 @@ class TransferView(BaseModel):
     temperature_c: float | None
     transferred_at: datetime
     actor: ActorView
+    # A handoff: the releasing party's (performed) and the receiving party's (received);
+    # a receipt: the receiver's (received). Empty on links recorded before signing.
+    signatures: list[SignatureView] = Field(default_factory=list)
 
 
 class ReceiptView(BaseModel):
@@ -104,10 +112,12 @@ class ReceiptView(BaseModel):
     temperature_c: float | None
     minutes_out_of_storage: float | None
     received_at: datetime
+    signatures: list[SignatureView] = Field(default_factory=list)  # the receiver's
 
     @classmethod
-    def of(cls, receipt: Receipt) -> ReceiptView:
-        return cls.model_validate(receipt, from_attributes=True)
+    def of(cls, receipt: Receipt, signatures: list[SignatureView]) -> ReceiptView:
+        view = cls.model_validate(receipt, from_attributes=True)
+        return view.model_copy(update={"signatures": signatures})
 
 
 class InfusionView(BaseModel):
@@ -121,6 +131,8 @@ class InfusionView(BaseModel):
     thaw_to_infusion_limit_minutes: float
     flags: list[str]  # e.g. thaw-to-infusion-limit-exceeded
     recorded_at: datetime
+    late: bool = False  # entered more than V2V_LATE_ENTRY_MINUTES after the infusion
+    signatures: list[SignatureView] = Field(default_factory=list)  # the infusing person's
 
     @classmethod
     def of(cls, coi: str, event: InfusionRecorded) -> InfusionView:

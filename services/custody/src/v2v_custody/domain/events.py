@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from v2v_runtime.domain import DomainEvent
+from v2v_runtime.domain import Change, DomainEvent
 
 
 class UnitKind(StrEnum):
@@ -66,6 +66,7 @@ class PatientEnrolled(DomainEvent):
 
 class CollectionRecorded(DomainEvent):
     kind = "collection.recorded"
+    observed_times = ("collection_started_at", "collection_ended_at")
     din: str
     din_check: str
     unit_id: str
@@ -75,10 +76,12 @@ class CollectionRecorded(DomainEvent):
     collection_started_at: AwareDatetime
     collection_ended_at: AwareDatetime
     recorded_at: AwareDatetime
+    late: bool = False  # recorded more than the configured gap after the collection ended
 
 
 class InfusionRecorded(DomainEvent):
     kind = "infusion.recorded"
+    observed_times = ("thawed_at", "infused_at")
     infusion_id: str
     unit_ids: list[str]
     treatment_center: str
@@ -88,6 +91,7 @@ class InfusionRecorded(DomainEvent):
     thaw_to_infusion_limit_minutes: float
     flags: list[str]
     recorded_at: AwareDatetime
+    late: bool = False  # recorded more than the configured gap after the infusion
 
 
 class PatientJourneyEnded(DomainEvent):
@@ -129,6 +133,11 @@ class IdentityCorrected(DomainEvent):
     old: IdentityFields
     new: IdentityFields
     reason: str
+    reason_code: str | None = None  # one of the configured codes (None: corrected before codes)
+
+    def changes(self) -> list[Change]:
+        old, new = self.old.model_dump(mode="json"), self.new.model_dump(mode="json")
+        return [Change(field=f, old=old[f], new=new[f]) for f in old if old[f] != new[f]]
 
 
 class IdentityViewed(DomainEvent):

@@ -98,15 +98,20 @@ class IdentityRecord(Aggregate):
         )
         return record
 
-    def correct(self, new: PatientIdentity, reason: str, today: date) -> IdentityCorrected:
-        """Correct the identity; the reason is mandatory (GMP: every change explained)."""
-        if not reason.strip():
+    def correct(
+        self, new: PatientIdentity, reason_code: str, reason: str, today: date
+    ) -> IdentityCorrected:
+        """Correct the identity; a reason code (checked against the configured codes by
+        the caller) and the reason text are mandatory (GMP: every change explained)."""
+        if not reason.strip() or not reason_code.strip():
             raise DomainError("correction-reason-missing", "a correction needs a reason")
         new.check(today)
         old = self.current
         if not old.differences(new):
             raise DomainError("identity-unchanged", "the correction changes nothing")
-        event = IdentityCorrected(coi=self.coi, old=old.fields(), new=new.fields(), reason=reason)
+        event = IdentityCorrected(
+            coi=self.coi, old=old.fields(), new=new.fields(), reason=reason, reason_code=reason_code
+        )
         self._record(event)
         return event
 

@@ -163,6 +163,7 @@ class Patient(Aggregate):
             collection_started_at=collection.started_at,
             collection_ended_at=collection.ended_at,
             recorded_at=now,
+            late=window.is_late(collection.ended_at, now),
         )
         self._record(event)
         return event
@@ -212,6 +213,7 @@ class Patient(Aggregate):
             thaw_to_infusion_limit_minutes=limit,
             flags=[THAW_LIMIT_EXCEEDED] if minutes > limit else [],
             recorded_at=now,
+            late=window.is_late(infused_at, now),
         )
         self._record(event)
         return event, True

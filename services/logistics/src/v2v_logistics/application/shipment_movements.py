@@ -48,8 +48,10 @@ async def pick_up_shipment(
     window: ReportedTimeWindow,
 ) -> Booking:
     booking = await _shipment(uow, shipment_id)
-    window.check(pickup.picked_up_at, uow.clock.now(), field="picked_up_at", what="pickup")
-    if booking.pick_up(pickup.courier, pickup.picked_up_at):
+    now = uow.clock.now()
+    window.check(pickup.picked_up_at, now, field="picked_up_at", what="pickup")
+    late = window.is_late(pickup.picked_up_at, now)
+    if booking.pick_up(pickup.courier, pickup.picked_up_at, late=late):
         await uow.repository(Booking).save(booking, who(actor))
         await uow.publish(messages.shipment_picked_up(booking, actor), subject=booking.coi)
     return booking
@@ -64,13 +66,15 @@ async def deliver_shipment(
     window: ReportedTimeWindow,
 ) -> Booking:
     booking = await _shipment(uow, shipment_id)
-    window.check(delivery.delivered_at, uow.clock.now(), field="delivered_at", what="delivery")
+    now = uow.clock.now()
+    window.check(delivery.delivered_at, now, field="delivered_at", what="delivery")
     delivered = booking.deliver(
         delivery.delivered_at,
         delivery.readings,
         network,
         tilt_alarm=delivery.tilt_alarm,
         shock_alarm=delivery.shock_alarm,
+        late=window.is_late(delivery.delivered_at, now),
     )
     if delivered:
         await uow.repository(Booking).save(booking, who(actor))

@@ -44,7 +44,9 @@ class ShipmentView(BaseModel):
     config_version: str
     courier: str | None = None
     picked_up_at: datetime | None = None
+    pickup_late: bool = False  # entered more than V2V_LATE_ENTRY_MINUTES after the pickup
     delivered_at: datetime | None = None
+    delivery_late: bool = False  # ... after the delivery
     logger: LoggerSummary | None = None
     tilt_alarm: bool | None = None
     shock_alarm: bool | None = None

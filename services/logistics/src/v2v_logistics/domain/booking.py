@@ -152,8 +152,9 @@ class Booking(Aggregate):
 
     # --- shipment movements -----------------------------------------------------------
 
-    def pick_up(self, courier: str, picked_up_at: datetime) -> bool:
-        """Record the pickup; False if this very pickup is already recorded (a retry)."""
+    def pick_up(self, courier: str, picked_up_at: datetime, *, late: bool = False) -> bool:
+        """Record the pickup; False if this very pickup is already recorded (a retry).
+        ``late``: recorded more than the configured gap after ``picked_up_at``."""
         self.shipment_booked()
         self._refuse_if_cancelled("picked up")
         if self.pickup is not None:
@@ -164,7 +165,7 @@ class Booking(Aggregate):
                 f"shipment {self.id!r} was already picked up by {self.pickup.courier} at "
                 f"{self.pickup.picked_up_at.isoformat()}",
             )
-        self._record(ShipmentPickedUp(courier=courier, picked_up_at=picked_up_at))
+        self._record(ShipmentPickedUp(courier=courier, picked_up_at=picked_up_at, late=late))
         return True
 
     def deliver(
@@ -175,9 +176,11 @@ class Booking(Aggregate):
         *,
         tilt_alarm: bool = False,
         shock_alarm: bool = False,
+        late: bool = False,
     ) -> bool:
         """Record the delivery and the logger summary; False if this very delivery is already
-        recorded (a retry). Refused before pickup, without readings, or before the pickup."""
+        recorded (a retry). Refused before pickup, without readings, or before the pickup.
+        ``late``: recorded more than the configured gap after ``delivered_at``."""
         booked = self.shipment_booked()
         self._refuse_if_cancelled("delivered")
         if self.delivery is not None:
@@ -222,6 +225,7 @@ class Booking(Aggregate):
                 limit_max_c=limits.max_c,
                 max_data_gap_minutes=max_gap,
                 config_version=network.config_version,
+                late=late,
             )
         )
         return True

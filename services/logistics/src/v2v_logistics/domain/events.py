@@ -65,8 +65,10 @@ class InfusionSlotHeld(DomainEvent):
 
 class ShipmentPickedUp(DomainEvent):
     kind = "shipment-picked-up"
+    observed_times = ("picked_up_at",)
     courier: str
     picked_up_at: AwareDatetime
+    late: bool = False  # recorded more than the configured gap after the pickup
 
 
 class ShipmentDelivered(DomainEvent):
@@ -74,6 +76,7 @@ class ShipmentDelivered(DomainEvent):
     computed with the limits of ``config_version``."""
 
     kind = "shipment-delivered"
+    observed_times = ("delivered_at",)
     delivered_at: AwareDatetime
     readings: list[Reading]
     tilt_alarm: bool
@@ -83,6 +86,7 @@ class ShipmentDelivered(DomainEvent):
     limit_max_c: float | None
     max_data_gap_minutes: float
     config_version: str
+    late: bool = False  # recorded more than the configured gap after the delivery
 
 
 class BookingCancelled(DomainEvent):

@@ -1,4 +1,5 @@
-"""Deviations opened by people (excursions, custody mismatches, ...) and their closure.
+"""Deviations opened by people (excursions, custody mismatches, ...), their classification
+by QA and their closure.
 
 OOS deviations are opened by the panel evaluation (record_result.settle).
 """
@@ -24,9 +25,16 @@ class DeviationEntry(BaseModel):
 
     coi: CoI
     lot_id: str = Field(min_length=1, max_length=64)
-    classification: Classification
+    classification: Classification = Field(description="proposed; QA classifies it")
     source: str = Field(min_length=1, max_length=64, examples=["temperature-excursion"])
     description: str = Field(min_length=1, max_length=4000)
+
+
+class ClassificationEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    classification: Classification
+    rationale: str = Field(min_length=1, max_length=4000)
 
 
 class ClosureEntry(BaseModel):
@@ -54,6 +62,23 @@ async def open_deviation(uow: UnitOfWork, entry: DeviationEntry, who: Actor) -> 
     await uow.repository(Deviation).save(deviation, by.model_dump())
     await uow.repository(Lot).save(lot, by.model_dump())
     await uow.publish(messages.deviation_opened(deviation), subject=entry.coi)
+    return deviation
+
+
+async def classify_deviation(
+    uow: UnitOfWork, deviation_id: str, entry: ClassificationEntry, who: Actor
+) -> Deviation:
+    """QA classifies a deviation; the lot follows (an open major/critical one blocks
+    release). No public event exists for this yet."""
+    by = messages.who(who)
+    deviation_repo = uow.repository(Deviation)
+    deviation = await deviation_repo.get(deviation_id)
+    deviation.classify(entry.classification, entry.rationale, by, uow.clock.now())
+    lot_repo = uow.repository(Lot)
+    lot = await lot_repo.get(lot_stream(deviation.info.lot_id))
+    lot.classify_deviation(deviation.id, entry.classification)
+    await deviation_repo.save(deviation, by.model_dump())
+    await lot_repo.save(lot, by.model_dump())
     return deviation
 
 

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from v2v_events.contracts.common import Actor
+from v2v_runtime.reasons import ReasonCodes
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.common import DOSE_CALCULATOR, EVALUATOR
@@ -43,6 +44,12 @@ class ResultEntry(BaseModel):
     correction_reason: str | None = Field(
         None, min_length=1, max_length=2000, description="required to correct a result"
     )
+    reason_code: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="required to correct a result: one of the configured reason codes",
+    )
 
 
 @dataclass
@@ -52,16 +59,27 @@ class Recorded:
     evaluation: PanelEvaluated | None
 
 
-async def record_result(uow: UnitOfWork, panel_id: str, entry: ResultEntry, who: Actor) -> Recorded:
+async def record_result(
+    uow: UnitOfWork, panel_id: str, entry: ResultEntry, who: Actor, reasons: ReasonCodes
+) -> Recorded:
+    if entry.reason_code is not None:
+        reasons.require(entry.reason_code)
     panel_repo = uow.repository(Panel)
     panel = await panel_repo.get(panel_id)
+    lot = await uow.repository(Lot).get(lot_stream(panel.lot_id))
     by = messages.who(who)
     event = panel.record(
-        entry.test_code, entry.value, entry.unit, entry.correction_reason, by, uow.clock.now()
+        entry.test_code,
+        entry.value,
+        entry.unit,
+        entry.correction_reason,
+        by,
+        uow.clock.now(),
+        reason_code=entry.reason_code,
+        lot_decided=lot.decision is not None,
     )
     await panel_repo.save(panel, by.model_dump())
     await uow.publish(messages.result_recorded(panel, event), subject=panel.coi)
-    lot = await uow.repository(Lot).get(lot_stream(panel.lot_id))
     computed, evaluation = await settle(uow, panel, lot)
     return Recorded(panel, [event, *computed], evaluation)
 

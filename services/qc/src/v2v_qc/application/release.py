@@ -15,7 +15,14 @@ from ..domain.common import QA_REVIEWER, Who, require_role
 from ..domain.events import Certificate, Decision, Meaning
 from ..domain.lot import Lot, lot_stream
 from ..domain.panel import Panel
+from ..domain.trail_review import (
+    TrailReview,
+    TrailReviewed,
+    release_blocked_by_review,
+    trail_review_stream,
+)
 from . import messages
+from .ports import TrailHeads
 
 
 class DecisionEntry(BaseModel):
@@ -50,6 +57,8 @@ async def decide(uow: UnitOfWork, lot_id: str, entry: DecisionEntry, who: Actor)
     panel_id = lot.panel_for_decision()
     panel = await uow.repository(Panel).get(panel_id)
     certificate = lot.release(panel, uow.ids.new_id(), entry.reason, by, now)
+    # Last: the lot could be released but for its audit trail (nothing saved if refused).
+    await require_current_trail_review(uow, lot)
     await lot_repo.save(lot, by.model_dump())
     await uow.publish(messages.lot_released(certificate), subject=certificate.coi)
     return Decided(lot_id, panel_id, Decision.RELEASE, Meaning.RELEASED, now, by, certificate)
@@ -60,3 +69,16 @@ async def load_lot(uow: UnitOfWork, lot_id: str) -> Lot:
     if lot is None:
         raise NotFound("lot-not-found", f"QC knows no lot {lot_id!r}")
     return lot
+
+
+async def require_current_trail_review(uow: UnitOfWork, lot: Lot) -> None:
+    """No release without QA's audit-trail review of batch, custody and QC, current still."""
+    current = {} if lot.coi is None else await uow.port(TrailHeads).current(lot.coi)
+    blocked = release_blocked_by_review(lot.lot_id, await latest_review(uow, lot.lot_id), current)
+    if blocked is not None:
+        raise blocked
+
+
+async def latest_review(uow: UnitOfWork, lot_id: str) -> TrailReviewed | None:
+    review = await uow.repository(TrailReview).find(trail_review_stream(lot_id))
+    return None if review is None else review.latest

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
+
+from v2v_runtime.signatures.model import SignatureView
 
 from ..domain.common import Who
 from ..domain.dose import DoseCalculation
@@ -28,6 +31,7 @@ class ResultEntryView(BaseModel):
     recorded_by: Who
     recorded_at: datetime
     correction_reason: str | None = None
+    reason_code: str | None = None  # of a correction: one of the configured reason codes
     calculation: DoseCalculation | None = None
 
 
@@ -58,6 +62,25 @@ class DecisionView(BaseModel):
     decided_at: datetime
     decided_by: Who
     certificate_id: str | None = None
+    signature: SignatureView | None = None  # printed name, time, meaning (11.50)
+
+
+class ReviewStatus(StrEnum):
+    NONE = "none"  # not reviewed yet
+    CURRENT = "current"  # the last review saw the results as they stand
+    STALE = "stale"  # a result changed since the last review: a new review is needed
+
+
+class ReviewView(BaseModel):
+    """A QC review of the panel's results; ``changed_since``: test codes corrected after it."""
+
+    reviewed_at: datetime
+    reviewed_by: Who
+    comment: str | None
+    outcome: PanelStatus
+    results: dict[str, int] = Field(description="test code -> revision reviewed")
+    current: bool
+    changed_since: list[str] = Field(default_factory=list)
 
 
 class PanelView(BaseModel):
@@ -78,6 +101,10 @@ class PanelView(BaseModel):
     failures: list[Failure]
     deviation_id: str | None
     decision: DecisionView | None = None
+    review_status: ReviewStatus = ReviewStatus.NONE
+    reviews: list[ReviewView] = Field(default_factory=list, description="oldest first")
+    # of the panel's record: results entered (performed) and reviews (reviewed); 11.50
+    signatures: list[SignatureView] = Field(default_factory=list)
 
 
 class RecordedView(ResultView):
@@ -92,6 +119,8 @@ class RecordedView(ResultView):
     panel_status: PanelStatus
     pending: list[str]
     deviation_id: str | None = None
+    review_status: ReviewStatus = ReviewStatus.NONE
+    signature: SignatureView | None = None  # the analyst's (performed)
 
 
 class DecisionOutView(BaseModel):
@@ -102,6 +131,7 @@ class DecisionOutView(BaseModel):
     decided_at: datetime
     decided_by: Who
     certificate_id: str | None = None
+    signature: SignatureView | None = None  # printed name, time, meaning (11.50)
 
 
 class DeviationView(BaseModel):
@@ -109,7 +139,12 @@ class DeviationView(BaseModel):
     coi: str
     lot_id: str
     panel_id: str | None
-    classification: Classification
+    classification: Classification  # QA's, else the proposed one
+    proposed_classification: Classification
+    classified: bool  # by QA
+    classified_at: datetime | None = None
+    classified_by: Who | None = None
+    classification_rationale: str | None = None
     source: str
     description: str
     state: DeviationState
@@ -118,3 +153,5 @@ class DeviationView(BaseModel):
     closed_at: datetime | None = None
     closed_by: Who | None = None
     closure_reason: str | None = None
+    # QA's classifications and closure (approved); 11.50
+    signatures: list[SignatureView] = Field(default_factory=list)

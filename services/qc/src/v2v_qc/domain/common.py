@@ -7,7 +7,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from v2v_runtime.errors import DomainError
 
 QA_REVIEWER = "qa-reviewer"
-"""The role of the quality unit: only it signs release decisions and closes deviations."""
+"""The role of the quality unit: only it signs release decisions and classifies and closes
+deviations."""
+QC_REVIEWER = "qc-reviewer"
+"""The QC reviewer: reviews a panel's results (second person, never one of its analysts)."""
 
 SYSTEM_ROLE = "system"
 

@@ -1,8 +1,11 @@
 """Deviations: an unplanned departure (OOS result, excursion, ...) under investigation.
 
-This version keeps two states, opened and closed (the triage / investigation / CAPA steps
-in between are recorded outside vein2vein for now). An open critical or major deviation
-blocks the release of its lot.
+This version keeps two states, opened and closed (the investigation / CAPA steps in between
+are recorded outside vein2vein for now). Whoever opens a deviation proposes its
+classification; QA classifies it (signed, with a rationale; again if the investigation
+changes it) before closing it. An open deviation classified — or, until QA did, proposed —
+critical or major blocks the release of its lot. Neither classification nor closure is done
+by the deviation's author.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from v2v_runtime.errors import Conflict
 from .common import QA_REVIEWER, Forbidden, Who, require_role
 from .events import (
     Classification,
+    DeviationClassified,
     DeviationClosed,
     DeviationOpened,
     DeviationState,
@@ -35,6 +39,7 @@ class Deviation(Aggregate):
     def __init__(self, id: str) -> None:
         super().__init__(id)
         self.opened: DeviationOpened | None = None
+        self.classified: DeviationClassified | None = None
         self.closed: DeviationClosed | None = None
 
     @classmethod
@@ -93,15 +98,38 @@ class Deviation(Aggregate):
             at=at,
         )
 
+    def classify(
+        self, classification: Classification, rationale: str, by: Who, at: datetime
+    ) -> DeviationClassified:
+        """QA classifies the deviation (confirming or changing the proposed class)."""
+        require_role(by, QA_REVIEWER, "classifying a deviation")
+        self._check_open()
+        self._check_not_author(by, "classification-by-author", "classifies")
+        if self.classified is not None and self.classification is classification:
+            raise Conflict(
+                "deviation-already-classified",
+                f"deviation {self.id} is already classified {classification.value}",
+            )
+        event = DeviationClassified(
+            deviation_id=self.id,
+            classification=classification,
+            previous=self.classification,
+            reason=rationale,
+            classified_at=at,
+            classified_by=by,
+        )
+        self._record(event)
+        return event
+
     def close(self, reason: str, by: Who, at: datetime) -> DeviationClosed:
         require_role(by, QA_REVIEWER, "closing a deviation")
-        if self.closed is not None:
-            raise Conflict("deviation-closed", f"deviation {self.id} is already closed")
-        if self.opened is not None and self.opened.opened_by.user_id == by.user_id:
-            # Segregation of duties: the author of a record does not approve it.
-            raise Forbidden(
-                "closure-by-author",
-                f"{by.user_id} opened deviation {self.id}: another QA reviewer closes it",
+        self._check_open()
+        self._check_not_author(by, "closure-by-author", "closes")
+        if self.classified is None:
+            raise Conflict(
+                "deviation-not-classified",
+                f"deviation {self.id} is not classified yet: QA classifies it before closing it",
+                proposed_classification=self.info.classification.value,
             )
         event = DeviationClosed(deviation_id=self.id, reason=reason, closed_at=at, closed_by=by)
         self._record(event)
@@ -114,6 +142,13 @@ class Deviation(Aggregate):
         return self.opened
 
     @property
+    def classification(self) -> Classification:
+        """QA's classification, else the proposed one."""
+        if self.classified is not None:
+            return self.classified.classification
+        return self.info.classification
+
+    @property
     def state(self) -> DeviationState:
         return DeviationState.OPENED if self.closed is None else DeviationState.CLOSED
 
@@ -121,7 +156,21 @@ class Deviation(Aggregate):
         match event:
             case DeviationOpened():
                 self.opened = event
+            case DeviationClassified():
+                self.classified = event
             case DeviationClosed():
                 self.closed = event
             case _:
                 raise TypeError(f"deviation cannot apply {type(event).__name__}")
+
+    def _check_open(self) -> None:
+        if self.closed is not None:
+            raise Conflict("deviation-closed", f"deviation {self.id} is already closed")
+
+    def _check_not_author(self, by: Who, code: str, does: str) -> None:
+        if self.opened is not None and self.opened.opened_by.user_id == by.user_id:
+            # Segregation of duties: the author of a record does not approve it.
+            raise Forbidden(
+                code,
+                f"{by.user_id} opened deviation {self.id}: another QA reviewer {does} it",
+            )

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.contracts.qc import RecoveryDecision
-from v2v_runtime.domain import DomainEvent, Upcaster
+from v2v_runtime.domain import Change, DomainEvent, Upcaster
 
 from .common import Who
 from .dose import DoseCalculation
@@ -138,8 +138,15 @@ class ResultRecorded(DomainEvent):
     recorded_at: datetime
     recorded_by: Who
     correction_reason: str | None = None
+    # one of the configured reason codes (a correction; None before codes were kept)
+    reason_code: str | None = None
     previous_value: str | None = None
     calculation: DoseCalculation | None = None
+
+    def changes(self) -> list[Change]:
+        if self.revision == 1 or self.previous_value is None:
+            return []
+        return [Change(field=self.test_code, old=self.previous_value, new=self.value)]
 
 
 class PanelEvaluated(DomainEvent):
@@ -150,6 +157,20 @@ class PanelEvaluated(DomainEvent):
     failures: list[Failure] = Field(default_factory=list)
     deviation_id: str | None = None
     evaluated_at: datetime
+
+
+class PanelReviewed(DomainEvent):
+    """A QC reviewer reviewed the panel's results as they stood: ``results`` names the
+    revision of each result reviewed, so a later correction makes this review stale."""
+
+    kind = "panel.reviewed"
+
+    panel_id: str
+    results: dict[str, int] = Field(description="test code -> revision reviewed")
+    outcome: PanelStatus
+    comment: str | None = None
+    reviewed_at: datetime
+    reviewed_by: Who
 
 
 # --- deviation stream -----------------------------------------------------------------
@@ -167,6 +188,24 @@ class DeviationOpened(DomainEvent):
     description: str
     opened_at: datetime
     opened_by: Who
+
+
+class DeviationClassified(DomainEvent):
+    """QA classified the deviation (the opener's classification was a proposal)."""
+
+    kind = "deviation.classified"
+
+    deviation_id: str
+    classification: Classification
+    previous: Classification  # the proposed one, or QA's earlier classification
+    reason: str = Field(min_length=1)  # the rationale (the audit trail's "why")
+    classified_at: datetime
+    classified_by: Who
+
+    def changes(self) -> list[Change]:
+        if self.previous is self.classification:
+            return []
+        return [Change(field="classification", old=self.previous, new=self.classification)]
 
 
 class DeviationClosed(DomainEvent):
@@ -214,6 +253,16 @@ class DeviationLinked(DomainEvent):
 
     lot_id: str
     coi: str
+    deviation_id: str
+    classification: Classification
+
+
+class LotDeviationClassified(DomainEvent):
+    """A deviation of the lot was classified by QA: whether it blocks release may change."""
+
+    kind = "lot.deviation-classified"
+
+    lot_id: str
     deviation_id: str
     classification: Classification
 
@@ -270,11 +319,14 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     PanelOrdered,
     ResultRecorded,
     PanelEvaluated,
+    PanelReviewed,
     DeviationOpened,
+    DeviationClassified,
     DeviationClosed,
     LotRegistered,
     PanelAssigned,
     DeviationLinked,
+    LotDeviationClassified,
     DeviationResolved,
     LotReleased,
     LotRejected,

@@ -25,6 +25,7 @@ from .events import (
     DeviationLinked,
     DeviationResolved,
     DeviationState,
+    LotDeviationClassified,
     LotRegistered,
     LotRejected,
     LotReleased,
@@ -107,6 +108,16 @@ class Lot(Aggregate):
                 classification=classification,
             )
         )
+
+    def classify_deviation(self, deviation_id: str, classification: Classification) -> None:
+        """QA classified one of the lot's deviations: whether it blocks release follows."""
+        known = self.deviations.get(deviation_id)
+        if known is not None and known[0] is not classification:
+            self._record(
+                LotDeviationClassified(
+                    lot_id=self.lot_id, deviation_id=deviation_id, classification=classification
+                )
+            )
 
     def resolve_deviation(self, deviation_id: str) -> None:
         if self.deviations.get(deviation_id, (None, False))[1]:
@@ -275,6 +286,9 @@ class Lot(Aggregate):
             case DeviationLinked():
                 self.lot_id, self.coi = event.lot_id, event.coi
                 self.deviations[event.deviation_id] = (event.classification, True)
+            case LotDeviationClassified():
+                _, is_open = self.deviations[event.deviation_id]
+                self.deviations[event.deviation_id] = (event.classification, is_open)
             case DeviationResolved():
                 cls, _ = self.deviations[event.deviation_id]
                 self.deviations[event.deviation_id] = (cls, False)

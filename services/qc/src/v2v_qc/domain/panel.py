@@ -3,8 +3,14 @@ results, and the evaluation in or out of specification.
 
 GMP: a second result for a test is a correction; it needs a reason, and the earlier value
 stays in the event history (never obscured). The panel is evaluated once, when every test
-has a result; in this version a correction after the evaluation is refused (the way
-forward after an evaluation is a deviation and a QA decision, not an edit).
+has a result. After the evaluation a correction (e.g. a transcription error the QC review
+found) is accepted until QA decides on the lot, and only when it leaves the evaluation as
+it stands: the result was within its limit and stays within (a failure, or a correction
+that would make one, is the OOS deviation's business, not an edit).
+
+A QC reviewer, never one of the panel's analysts, reviews the evaluated results; the review
+names the revision of each result it saw, so a later correction makes it stale and a new
+review is needed (``reviewed_current``).
 """
 
 from __future__ import annotations
@@ -16,7 +22,15 @@ from v2v_runtime.errors import Conflict, DomainError
 
 from .common import Who
 from .dose import DoseCalculation
-from .events import Failure, PanelEvaluated, PanelOrdered, PanelStatus, ResultRecorded
+from .events import (
+    Failure,
+    PanelEvaluated,
+    PanelOrdered,
+    PanelReviewed,
+    PanelStatus,
+    ResultRecorded,
+)
+from .review import changed_since, require_current_review, review_of
 from .spec import (
     CategoricalTest,
     DoseTest,
@@ -41,6 +55,7 @@ class Panel(Aggregate):
         self.results: dict[str, ResultRecorded] = {}
         self.history: dict[str, list[ResultRecorded]] = {}
         self.evaluation: PanelEvaluated | None = None
+        self.reviews: list[PanelReviewed] = []
 
     # -- commands --
 
@@ -82,8 +97,12 @@ class Panel(Aggregate):
         correction_reason: str | None,
         by: Who,
         at: datetime,
+        reason_code: str | None = None,
+        lot_decided: bool = False,
     ) -> ResultRecorded:
-        """Record (or, with a reason, correct) the result of one ordered test."""
+        """Record (or, with a reason code and text, correct) the result of one ordered
+        test. The code is checked against the configured codes by the caller; whether QA
+        decided on the lot too (its stream is not the panel's)."""
         test = self.spec.test(test_code)
         if test is None:
             raise DomainError(
@@ -98,7 +117,7 @@ class Panel(Aggregate):
                 f"{test_code!r} is computed by QC from {test.from_test!r} and the lot's "
                 "total viable cells; it cannot be entered",
             )
-        reason = self._check_revision(test_code, correction_reason)
+        reason = self._check_revision(test_code, correction_reason, reason_code, lot_decided)
         if isinstance(test, NumericTest):
             if unit is not None and unit.strip() != test.unit:
                 raise DomainError(
@@ -120,19 +139,26 @@ class Panel(Aggregate):
             if unit is not None:
                 raise DomainError("unit-not-applicable", f"{test_code!r} has no unit")
             value, within, numeric = raw.strip(), test.within(raw), None
+        self._check_evaluation_stands(test_code, within)
         return self._add(test_code, value, numeric, unit, within, reason, by, at, None)
 
     def record_dose(self, calc: DoseCalculation, by: Who, at: datetime) -> ResultRecorded | None:
         """Record the computed dose; a new calculation (after a correction of the CAR+ %)
-        is a correction of the dose. Nothing to do when unchanged or already evaluated."""
+        is a correction of the dose, refused after the evaluation when it would change it.
+        Nothing to do when unchanged."""
         dose = self.spec.dose
-        if dose is None or self.evaluation is not None:
+        if dose is None:
             return None
         previous = self.results.get(dose.code)
         if previous is not None and previous.calculation == calc:
             return None
-        reason = None if previous is None else f"recomputed after a correction of {dose.from_test}"
+        reason = None
+        if previous is not None:  # a correction of the input, for the input's reason
+            source = self.results.get(dose.from_test)
+            text = f"recomputed after a correction of {dose.from_test}"
+            reason = (None if source is None else source.reason_code, text)
         within = dose.within(calc.per_kg, calc.car_pos_viable_cells)
+        self._check_evaluation_stands(dose.code, within)
         value = str(whole_cells(calc.per_kg))
         return self._add(dose.code, value, calc.per_kg, dose.unit, within, reason, by, at, calc)
 
@@ -167,6 +193,17 @@ class Panel(Aggregate):
         self._record(event)
         return event
 
+    def review(self, by: Who, at: datetime, comment: str | None = None) -> PanelReviewed:
+        """A QC reviewer reviews the evaluated results as they stand now (rules: review.py)."""
+        event = review_of(self, by, at, comment)
+        self._record(event)
+        return event
+
+    def check_reviewed(self) -> None:
+        """409 unless a QC review covers the results as they stand (what QA's release needs:
+        ``results-not-reviewed`` or ``results-review-stale``)."""
+        require_current_review(self)
+
     # -- state --
 
     @property
@@ -189,6 +226,21 @@ class Panel(Aggregate):
         return {r.recorded_by.user_id for revisions in self.history.values() for r in revisions}
 
     @property
+    def revisions(self) -> dict[str, int]:
+        """The current revision of each result (1 = as first entered)."""
+        return {code: len(entries) for code, entries in self.history.items()}
+
+    @property
+    def reviewed_current(self) -> bool:
+        """Whether the last QC review saw the results as they stand (none changed since)."""
+        return bool(self.reviews) and not self.changed_since_review
+
+    @property
+    def changed_since_review(self) -> list[str]:
+        """Test codes whose result changed since the last review (all, without one)."""
+        return changed_since(self.reviews, self.revisions)
+
+    @property
     def complete(self) -> bool:
         return not self.pending_tests
 
@@ -207,27 +259,57 @@ class Panel(Aggregate):
                 self.history.setdefault(event.test_code, []).append(event)
             case PanelEvaluated():
                 self.evaluation = event
+            case PanelReviewed():
+                self.reviews.append(event)
             case _:
                 raise TypeError(f"panel cannot apply {type(event).__name__}")
 
     # -- helpers --
 
-    def _check_revision(self, code: str, correction_reason: str | None) -> str | None:
+    def _check_revision(
+        self, code: str, correction_reason: str | None, reason_code: str | None, decided: bool
+    ) -> tuple[str | None, str] | None:
+        """A correction's (reason code, text); None for the first entry of a result."""
         reason = (correction_reason or "").strip() or None
-        if self.evaluation is not None:
+        reason_code = (reason_code or "").strip() or None
+        if decided:
             raise Conflict(
-                "panel-already-evaluated",
-                f"panel {self.id} was evaluated {self.evaluation.outcome.value}; results can "
-                "no longer be corrected (open a deviation instead)",
+                "lot-already-decided",
+                f"QA decided on the lot of panel {self.id}: its results can no longer change",
             )
-        if code in self.results and reason is None:
+        if code not in self.results:
+            if reason is not None or reason_code is not None:
+                raise DomainError("nothing-to-correct", f"{code!r} has no result to correct yet")
+            return None
+        if reason is None:
             raise Conflict(
                 "result-already-recorded",
-                f"{code!r} already has a result; a correction needs a correction_reason",
+                f"{code!r} already has a result; a correction needs a correction_reason and "
+                "a reason_code",
             )
-        if code not in self.results and reason is not None:
-            raise DomainError("nothing-to-correct", f"{code!r} has no result to correct yet")
-        return reason
+        if reason_code is None:
+            raise DomainError(
+                "reason-code-missing",
+                f"correcting {code!r} needs a reason_code besides the correction_reason",
+                field="reason_code",
+            )
+        return reason_code, reason
+
+    def _check_evaluation_stands(self, code: str, within: bool) -> None:
+        """After the evaluation, a correction may not change it: a result within its limit
+        stays within, and a failure is not edited (the OOS deviation investigates it)."""
+        if self.evaluation is None:
+            return
+        if not (self.results[code].within_limit and within):
+            raise Conflict(
+                "correction-changes-evaluation",
+                f"panel {self.id} was evaluated {self.evaluation.outcome.value}; this "
+                f"correction of {code!r} would change that (its result "
+                f"{'was' if self.results[code].within_limit else 'was not'} within its "
+                "limit): open a deviation instead",
+                outcome=self.evaluation.outcome.value,
+                deviation_id=self.evaluation.deviation_id,
+            )
 
     def _add(
         self,
@@ -236,7 +318,7 @@ class Panel(Aggregate):
         numeric: float | None,
         unit: str | None,
         within: bool,
-        reason: str | None,
+        reason: tuple[str | None, str] | None,  # a correction's (reason code, text)
         by: Who,
         at: datetime,
         calc: DoseCalculation | None,
@@ -252,7 +334,8 @@ class Panel(Aggregate):
             within_limit=within,
             recorded_at=at,
             recorded_by=by,
-            correction_reason=reason,
+            correction_reason=None if reason is None else reason[1],
+            reason_code=None if reason is None else reason[0],
             previous_value=None if previous is None else previous.value,
             calculation=calc,
         )

@@ -25,9 +25,11 @@ from ...domain.events import (
     Source,
     Step,
     StepRecorded,
+    StepVerified,
     UnitCollected,
 )
 from ...domain.material import STREAM_PREFIX
+from .material_projector import is_material_event, project_material
 from .tables import batches, lots, materials, steps
 
 
@@ -52,6 +54,17 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             await _batch_opened(session, stored, event)
         case StepRecorded():
             await _step_recorded(session, stored, event)
+        case StepVerified():
+            await session.execute(
+                update(steps)
+                .where(steps.c.batch_id == stored.stream_id, steps.c.step == event.step.value)
+                .values(
+                    verified_by_user=event.verified_by.user_id,
+                    verified_by_role=event.verified_by.role,
+                    verified_at=utc(event.verified_at),
+                    verification_signature_id=event.signature_id,
+                )
+            )
         case LotProduced():
             await _lot_produced(session, stored, event)
         case LotRejected():
@@ -69,6 +82,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             await _unit_collected(session, event)
         case OpenDeferred() | OpenRefused():
             pass  # kept in the material's stream: no read model shows pending requests
+        case _ if is_material_event(event):
+            await project_material(session, stored, event)
         case _:
             raise TypeError(f"no projection for {type(event).__name__}")
 
@@ -117,6 +132,8 @@ async def _step_recorded(session: AsyncSession, stored: StoredEvent, ev: StepRec
             operator_role=role,
             recorded_at=utc(ev.recorded_at),
             event_id=stored.event_id,
+            late=ev.late,
+            signature_id=ev.signature_id,
         )
     )
     values: dict[str, Any] = {

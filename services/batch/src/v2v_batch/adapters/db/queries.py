@@ -9,6 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from v2v_runtime.signatures.model import SignatureView
+from v2v_runtime.signatures.store import signatures_of
+
 from ...application.views import (
     BatchRecord,
     BatchSummary,
@@ -68,7 +71,11 @@ async def batches_of(session: AsyncSession, coi: str) -> list[BatchSummary]:
     return await _summaries(session, batches.c.coi == coi)
 
 
-def _step(r: Any) -> StepView:
+def _step(r: Any, verified_steps: Sequence[str], signed: dict[str, SignatureView]) -> StepView:
+    verified_by = None
+    if r.verified_by_user is not None:
+        verified_by = Person(user_id=r.verified_by_user, role=r.verified_by_role)
+    ids = (r.signature_id, r.verification_signature_id)
     return StepView(
         step=r.step,
         equipment_id=r.equipment_id,
@@ -80,7 +87,20 @@ def _step(r: Any) -> StepView:
         flags=[Flag(**f) for f in r.flags],
         operator=Person(user_id=r.operator_user, role=r.operator_role),
         recorded_at=r.recorded_at,
+        late=r.late,
+        verification_required=r.step in verified_steps,
+        verified_by=verified_by,
+        verified_at=r.verified_at,
+        signatures=[signed[i] for i in ids if i is not None and i in signed],
     )
+
+
+async def _signatures(
+    session: AsyncSession, batch_id: str, time_zone: str
+) -> dict[str, SignatureView]:
+    """The batch's signatures (its steps' performed and verified) by signature id."""
+    found = await signatures_of(session, [batch_id], time_zone)
+    return {s.signature_id: s for s in found.get(batch_id, [])}
 
 
 def _lot(r: Any) -> LotView:
@@ -111,13 +131,21 @@ def _lot(r: Any) -> LotView:
     )
 
 
-async def step(session: AsyncSession, batch_id: str, name: str) -> StepView | None:
+async def step(
+    session: AsyncSession, batch_id: str, name: str, time_zone: str = "UTC"
+) -> StepView | None:
     row = (
         await session.execute(
             select(steps).where(steps.c.batch_id == batch_id, steps.c.step == name)
         )
     ).first()
-    return None if row is None else _step(row)
+    if row is None:
+        return None
+    spec = (
+        await session.execute(select(batches.c.spec).where(batches.c.batch_id == batch_id))
+    ).scalar_one()
+    signed = await _signatures(session, batch_id, time_zone)
+    return _step(row, spec.get("verified_steps", []), signed)
 
 
 async def lot(session: AsyncSession, lot_id: str) -> LotView | None:
@@ -125,7 +153,9 @@ async def lot(session: AsyncSession, lot_id: str) -> LotView | None:
     return None if row is None else _lot(row)
 
 
-async def batch_record(session: AsyncSession, batch_id: str) -> BatchRecord | None:
+async def batch_record(
+    session: AsyncSession, batch_id: str, time_zone: str = "UTC"
+) -> BatchRecord | None:
     r = (await session.execute(select(batches).where(batches.c.batch_id == batch_id))).first()
     if r is None:
         return None
@@ -135,13 +165,16 @@ async def batch_record(session: AsyncSession, batch_id: str) -> BatchRecord | No
         )
     ).all()
     lot_view = None if r.lot_id is None else await lot(session, r.lot_id)
+    signed = await _signatures(session, batch_id, time_zone)
+    shown = [_step(s, r.spec.get("verified_steps", []), signed) for s in step_rows]
     return BatchRecord(
         **_summary_fields(r, [s.step for s in step_rows]),
         config=ProductConfigView(**r.spec),
         previous_lot_id=r.previous_lot_id,
         opened_by=Person(user_id=r.opened_by_user, role=r.opened_by_role),
         retained_aliquots=r.retained_aliquots,
-        steps=[_step(s) for s in step_rows],
+        steps=shown,
+        unverified_steps=[s.step for s in shown if s.verification_required and not s.verified_by],
         lot=lot_view,
     )
 

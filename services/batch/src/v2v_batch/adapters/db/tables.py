@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Float,
     Index,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from v2v_runtime.db.types import UtcDateTime
@@ -68,6 +70,13 @@ steps = Table(
     Column("operator_role", String(64), nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("event_id", String(64), nullable=False),
+    Column("late", Boolean, nullable=False, server_default=false()),  # batch_0003
+    # batch_0004: the performer's signature, and the second person's verification
+    Column("signature_id", String(64)),
+    Column("verified_by_user", String(128)),
+    Column("verified_by_role", String(64)),
+    Column("verified_at", UtcDateTime),
+    Column("verification_signature_id", String(64)),
 )
 
 lots = Table(

@@ -10,18 +10,21 @@ from v2v_events.contracts.batch import OpenBatch
 from v2v_events.ids import COI_PATTERN
 from v2v_runtime.authz import Caller, Roles, allowed
 from v2v_runtime.errors import NotFound
-from v2v_runtime.http_deps import NewUow
+from v2v_runtime.http_deps import NewUow, SigningGate
+from v2v_runtime.signatures.model import Meaning
 from v2v_runtime.uow import UnitOfWork
 from v2v_runtime.windows import ReportedTimeWindow
 
 from ...application.open_batch import open_batch
 from ...application.produce_lot import LotEntry, produce_lot
-from ...application.record_step import StepEntry, record_step
+from ...application.record_step import record_step
 from ...application.reject_lot import reject_lot
+from ...application.verify_step import verify_step
 from ...application.views import BatchRecord, BatchSummary, LotView, MaterialView, StepView
-from ...domain import ProductCatalog
+from ...domain import ProductCatalog, Step, StepValues
 from ..db import queries
-from .schemas import LotBody, OpenBatchBody, RejectBody, StepBody
+from .schemas import LotBody, OpenBatchBody, RejectBody, SignedStepBody, VerificationBody
+from .signing import PERFORMERS, VERIFIERS, GateSign
 
 R = Roles
 Manufacturing = Annotated[Caller, allowed(R.CELL_THERAPY_SPECIALIST, R.MANUFACTURING_SUPERVISOR)]
@@ -42,9 +45,11 @@ Reader = Annotated[
 ]
 
 
-async def _record(uow: UnitOfWork, caller: Caller, batch_id: str) -> BatchRecord:
+async def _record(
+    uow: UnitOfWork, caller: Caller, batch_id: str, time_zone: str = "UTC"
+) -> BatchRecord:
     """404 for a batch that does not exist or was made at a site not the caller's."""
-    found = await queries.batch_record(uow.session, batch_id)
+    found = await queries.batch_record(uow.session, batch_id, time_zone)
     if found is None or not caller.may_see(found.manufacturing_site):
         raise NotFound("batch-not-found", f"no batch {batch_id!r}")
     return found
@@ -95,22 +100,83 @@ def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) ->
         return [b for b in found if caller.may_see(b.manufacturing_site)]
 
     @router.get("/batches/{batch_id}", response_model=BatchRecord)
-    async def get_batch(batch_id: str, caller: Reader, uow: NewUow) -> BatchRecord:
+    async def get_batch(
+        batch_id: str, caller: Reader, uow: NewUow, signing: SigningGate
+    ) -> BatchRecord:
+        """The batch record: each step with who performed it and who verified it, with
+        their signatures (printed name, time in UTC and the site's zone, meaning)."""
         async with uow:
-            return await _record(uow, caller, batch_id)
+            return await _record(uow, caller, batch_id, signing.settings.time_zone)
 
     @router.post("/batches/{batch_id}/steps", status_code=201, response_model=StepView)
-    async def record(batch_id: str, body: StepBody, caller: Manufacturing, uow: NewUow) -> StepView:
-        entry = StepEntry(**body.model_dump())
+    async def record(
+        batch_id: str,
+        body: SignedStepBody,
+        caller: Manufacturing,
+        uow: NewUow,
+        signing: SigningGate,
+    ) -> StepView:
+        """Record the next step, signed by who performed it (meaning performed; without a
+        signature: 428 with the content to sign). What the batch refuses (order, values,
+        times) is refused before signing."""
+        entry = StepValues(**body.model_dump(exclude={"signature"}))
         async with uow:
-            await _record(uow, caller, batch_id)
-            done = await record_step(uow, batch_id, entry, caller.actor, reported_times)
-            view = await queries.step(uow.session, batch_id, done.step.value)
+            found = await _record(uow, caller, batch_id)
+            sign = GateSign(
+                signing,
+                uow,
+                caller,
+                record_id=batch_id,
+                meaning=Meaning.PERFORMED,
+                request=body.signature,
+                roles=PERFORMERS,
+                site=found.manufacturing_site,
+            )
+            done = await record_step(uow, batch_id, entry, reported_times, sign)
+            await sign.record()
+            view = await queries.step(
+                uow.session, batch_id, done.step.value, signing.settings.time_zone
+            )
+        assert view is not None
+        return view
+
+    @router.post(
+        "/batches/{batch_id}/steps/{step}/verification", status_code=201, response_model=StepView
+    )
+    async def verify(
+        batch_id: str,
+        step: Step,
+        body: VerificationBody,
+        caller: Manufacturing,
+        uow: NewUow,
+        signing: SigningGate,
+    ) -> StepView:
+        """A second person verifies a recorded step, signed (meaning verified; without a
+        signature: 428 with the content to sign) — on the performer's tablet too, with
+        their own user id and password. The performer cannot verify their step (403
+        verification-by-performer)."""
+        async with uow:
+            found = await _record(uow, caller, batch_id)
+            sign = GateSign(
+                signing,
+                uow,
+                caller,
+                record_id=batch_id,
+                meaning=Meaning.VERIFIED,
+                request=body.signature,
+                roles=VERIFIERS,
+                site=found.manufacturing_site,
+            )
+            await verify_step(uow, batch_id, step, sign)
+            await sign.record()
+            view = await queries.step(uow.session, batch_id, step.value, signing.settings.time_zone)
         assert view is not None
         return view
 
     @router.post("/batches/{batch_id}/lot", status_code=201, response_model=LotView)
     async def produce(batch_id: str, body: LotBody, caller: Manufacturing, uow: NewUow) -> LotView:
+        """Produce the lot after cryopreservation, once a second person has verified every
+        step the batch's configuration names (409 unverified-steps until then)."""
         async with uow:
             await _record(uow, caller, batch_id)
             lot = await produce_lot(uow, batch_id, LotEntry(**body.model_dump()), caller.actor)

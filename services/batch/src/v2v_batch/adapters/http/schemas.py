@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from v2v_events.bounds import CELLS_MAX
 from v2v_events.contracts.common import BoundedDatetime
 from v2v_events.ids import DIN, CoI
+from v2v_runtime.signatures.model import SignatureRequest
 
 from ...domain import Step
 from ...domain.product import PRODUCT_CODE_PATTERN
@@ -44,6 +45,20 @@ class StepBody(_Body):
     retained_aliquots: int | None = Field(
         None, ge=0, le=INT32_MAX, description="selection step only"
     )
+
+
+class SignedStepBody(StepBody):
+    """A step and its performer's signature (meaning performed); without it: 428 with the
+    content to sign."""
+
+    signature: SignatureRequest | None = None
+
+
+class VerificationBody(_Body):
+    """The second person's signature (meaning verified): their own user id and password,
+    also on the performer's tablet; without it: 428 with the content to sign."""
+
+    signature: SignatureRequest | None = None
 
 
 class LotBody(_Body):

@@ -100,6 +100,7 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     recorded_at=event.recorded_at,
                     recorded_by=str(stored.actor.get("user_id", "")),
                     position=stored.position,
+                    late=event.late,
                 )
             )
             await session.execute(
@@ -120,6 +121,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     thaw_to_infusion_limit_minutes=event.thaw_to_infusion_limit_minutes,
                     flags=list(event.flags),
                     recorded_at=event.recorded_at,
+                    late=event.late,
+                    position=stored.position,
                     **_actor(stored),
                 )
             )

@@ -1,5 +1,6 @@
 """Queries over custody's read models (and, for custody's own API, patient_identity); and
-the ``LotUnits`` port the application reads them through."""
+the ``LotUnits`` port the application reads them through. Every view of a signed record
+shows its signatures, in the site's time zone (``time_zone``) beside UTC."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from v2v_runtime.signatures.store import signatures_of
 
 from ...application.ports import LotUnits
 from ...application.views import (
@@ -18,19 +21,28 @@ from ...application.views import (
     UnitView,
 )
 from . import identity
+from .signed_acts import signatures_by_act
 from .tables import collections, infusions, patients, transfers, units
 
 
-async def unit(session: AsyncSession, unit_id: str) -> UnitView | None:
-    row = (await session.execute(select(units).where(units.c.unit_id == unit_id))).first()
-    return None if row is None else UnitView.model_validate(row._asdict())
+async def _units(session: AsyncSession, rows: list[Any], time_zone: str) -> list[UnitView]:
+    signed = await signatures_of(session, [r.unit_id for r in rows], time_zone)
+    return [
+        UnitView.model_validate({**r._asdict(), "signatures": signed.get(r.unit_id, [])})
+        for r in rows
+    ]
 
 
-async def units_of(session: AsyncSession, coi: str) -> list[UnitView]:
+async def unit(session: AsyncSession, unit_id: str, time_zone: str = "UTC") -> UnitView | None:
+    rows = list(await session.execute(select(units).where(units.c.unit_id == unit_id)))
+    return next(iter(await _units(session, rows, time_zone)), None)
+
+
+async def units_of(session: AsyncSession, coi: str, time_zone: str = "UTC") -> list[UnitView]:
     rows = await session.execute(
         select(units).where(units.c.coi == coi).order_by(units.c.registered_at, units.c.unit_id)
     )
-    return [UnitView.model_validate(r._asdict()) for r in rows]
+    return await _units(session, list(rows), time_zone)
 
 
 class LotUnitsReadModel(LotUnits):
@@ -48,18 +60,51 @@ class LotUnitsReadModel(LotUnits):
         return [str(unit_id) for unit_id in rows.scalars()]
 
 
-def _transfer(row: Any) -> TransferView:
-    data = row._asdict()
-    actor = ActorView(user_id=data.pop("actor_user_id"), role=data.pop("actor_role"))
-    data.pop("position")
-    return TransferView.model_validate({**data, "actor": actor})
+async def _links(session: AsyncSession, rows: list[Any], time_zone: str) -> list[TransferView]:
+    signed = await signatures_by_act(session, {r.unit_id for r in rows}, time_zone)
+    found = []
+    for row in rows:
+        data = row._asdict()
+        actor = ActorView(user_id=data.pop("actor_user_id"), role=data.pop("actor_role"))
+        signatures = signed.get(data.pop("position"), [])
+        found.append(
+            TransferView.model_validate({**data, "actor": actor, "signatures": signatures})
+        )
+    return found
 
 
-async def transfers_of(session: AsyncSession, unit_id: str) -> list[TransferView]:
+async def transfers_of(
+    session: AsyncSession, unit_id: str, time_zone: str = "UTC"
+) -> list[TransferView]:
+    """The unit's chain of custody: its handoffs and receipts, each with its signatures."""
     rows = await session.execute(
         select(transfers).where(transfers.c.unit_id == unit_id).order_by(transfers.c.position)
     )
-    return [_transfer(r) for r in rows]
+    return await _links(session, list(rows), time_zone)
+
+
+async def transfer(
+    session: AsyncSession, transfer_id: str, time_zone: str = "UTC"
+) -> TransferView | None:
+    rows = await session.execute(select(transfers).where(transfers.c.transfer_id == transfer_id))
+    return next(iter(await _links(session, list(rows), time_zone)), None)
+
+
+async def _infusions(session: AsyncSession, rows: list[Any], time_zone: str) -> list[InfusionView]:
+    signed = await signatures_by_act(session, {r.coi for r in rows}, time_zone)
+    return [
+        InfusionView.model_validate(
+            {**r._asdict(), "signatures": signed.get(r.position, []) if r.position else []}
+        )
+        for r in rows
+    ]
+
+
+async def infusion(
+    session: AsyncSession, infusion_id: str, time_zone: str = "UTC"
+) -> InfusionView | None:
+    rows = await session.execute(select(infusions).where(infusions.c.infusion_id == infusion_id))
+    return next(iter(await _infusions(session, list(rows), time_zone)), None)
 
 
 async def patient_exists(session: AsyncSession, coi: str) -> bool:
@@ -67,7 +112,7 @@ async def patient_exists(session: AsyncSession, coi: str) -> bool:
     return row is not None
 
 
-async def patient(session: AsyncSession, coi: str) -> PatientSummary | None:
+async def patient(session: AsyncSession, coi: str, time_zone: str = "UTC") -> PatientSummary | None:
     row = (await session.execute(select(patients).where(patients.c.coi == coi))).first()
     if row is None:
         return None
@@ -80,12 +125,15 @@ async def patient(session: AsyncSession, coi: str) -> PatientSummary | None:
             select(collections).where(collections.c.coi == coi).order_by(collections.c.position)
         )
     ]
-    infs = [
-        InfusionView.model_validate(i._asdict())
-        for i in await session.execute(
-            select(infusions).where(infusions.c.coi == coi).order_by(infusions.c.recorded_at)
-        )
-    ]
+    infs = await _infusions(
+        session,
+        list(
+            await session.execute(
+                select(infusions).where(infusions.c.coi == coi).order_by(infusions.c.recorded_at)
+            )
+        ),
+        time_zone,
+    )
     return PatientSummary.model_validate(
         {
             **data,
@@ -94,7 +142,7 @@ async def patient(session: AsyncSession, coi: str) -> PatientSummary | None:
             "medical_record_number": who.medical_record_number if who else None,
             "dins": [c.din for c in colls],
             "collections": colls,
-            "units": await units_of(session, coi),
+            "units": await units_of(session, coi, time_zone),
             "infusions": infs,
         }
     )

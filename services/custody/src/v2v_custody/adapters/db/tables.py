@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
 )
 
@@ -70,6 +71,7 @@ collections = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("recorded_by", String(128), nullable=False),
     Column("position", Position, nullable=False),
+    Column("late", Boolean, nullable=False, server_default=false()),  # custody_0004
 )
 
 units = Table(
@@ -152,6 +154,8 @@ infusions = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("actor_user_id", String(128), nullable=False),
     Column("actor_role", String(64), nullable=False),
+    Column("late", Boolean, nullable=False, server_default=false()),  # custody_0004
+    Column("position", Position),  # custody_0005; empty on rows from before (never signed)
 )
 
 READ_MODELS: tuple[Table, ...] = (patients, collections, units, transfers, receipts, infusions)

@@ -1,19 +1,22 @@
 """Custody's HTTP API. Every route declares the roles that may call it (docs/roles.md); a
 caller sees and acts on patients of their own sites only (a patient belongs to its
 treatment center, apheresis center and manufacturing site); the patient's identity is
-shown only to clinical roles, and every such read is recorded. Errors are RFC 9457
-problems (application/problem+json)."""
+shown only to clinical roles, and every such read is recorded. Handoffs (both parties),
+receipts and infusions are signed (Part 11: ``signing.py``); every view of them shows the
+signatures. Errors are RFC 9457 problems (application/problem+json)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
+from v2v_events.contracts.common import Actor
 from v2v_runtime.authz import Caller, Roles, allowed
 from v2v_runtime.errors import DomainError, NotFound
-from v2v_runtime.http_deps import NewUow
+from v2v_runtime.http_deps import NewUow, Reasons, SigningGate
+from v2v_runtime.signatures.model import Meaning, SignatureRequest
 from v2v_runtime.uow import UnitOfWork
 
 from ...application.collect import RecordCollection, record_collection
@@ -35,27 +38,27 @@ from ...application.views import (
 from ...domain.policy import CustodyPolicy
 from ...domain.sites import SiteDirectory
 from ..db import queries
+from .signing import SIGNATURE, ActSigning, Party, sign_handoff
 
 log = logging.getLogger("v2v.custody.http")
 
 
 R = Roles
+# Who may do, and sign, each act.
+INFUSERS = (R.INFUSION_NURSE,)
+RECEIVERS = (R.MATERIALS_HANDLER, R.TREATMENT_CENTER_COORDINATOR, R.INFUSION_NURSE)
+HANDOFF_PARTIES = (
+    R.COURIER,
+    R.MATERIALS_HANDLER,
+    R.APHERESIS_NURSE,
+    R.TREATMENT_CENTER_COORDINATOR,
+    R.INFUSION_NURSE,
+)
 Coordinator = Annotated[Caller, allowed(R.TREATMENT_CENTER_COORDINATOR, pii=True)]
 ApheresisNurse = Annotated[Caller, allowed(R.APHERESIS_NURSE)]
-InfusionNurse = Annotated[Caller, allowed(R.INFUSION_NURSE)]
-Receiver = Annotated[
-    Caller, allowed(R.MATERIALS_HANDLER, R.TREATMENT_CENTER_COORDINATOR, R.INFUSION_NURSE)
-]
-HandoffParty = Annotated[
-    Caller,
-    allowed(
-        R.COURIER,
-        R.MATERIALS_HANDLER,
-        R.APHERESIS_NURSE,
-        R.TREATMENT_CENTER_COORDINATOR,
-        R.INFUSION_NURSE,
-    ),
-]
+InfusionNurse = Annotated[Caller, allowed(*INFUSERS)]
+Receiver = Annotated[Caller, allowed(*RECEIVERS)]
+HandoffParty = Annotated[Caller, allowed(*HANDOFF_PARTIES)]
 # Who may look at a patient's record and units (the identity only if clinical).
 RECORD_READERS = (
     R.TREATMENT_CENTER_COORDINATOR,
@@ -74,10 +77,33 @@ PatientReader = Annotated[Caller, allowed(*RECORD_READERS, pii=True)]
 RecordReader = Annotated[Caller, allowed(*RECORD_READERS)]
 
 
-async def _visible(uow: UnitOfWork, caller: Caller, coi: str) -> PatientSummary:
+def _site_time_zone(signing: SigningGate) -> str:
+    return signing.settings.time_zone
+
+
+# The site's time zone, signatures are shown in beside UTC (V2V_SIGNING_TIME_ZONE).
+SiteZone = Annotated[str, Depends(_site_time_zone)]
+
+
+class SignedInfusion(RecordInfusion):
+    signature: SignatureRequest | None = None  # the infusing person's (performed)
+
+
+class SignedReceipt(ReceiveUnit):
+    signature: SignatureRequest | None = None  # the receiver's (received)
+
+
+class SignedTransfer(TransferUnit):
+    signature: SignatureRequest | None = None  # the releasing party's (performed)
+    counter_signature: SignatureRequest | None = None  # the receiving party's (received)
+
+
+async def _visible(
+    uow: UnitOfWork, caller: Caller, coi: str, time_zone: str = "UTC"
+) -> PatientSummary:
     """The patient if it exists and belongs to one of the caller's sites, else 404 (a patient
     of another site is not disclosed, not even its existence)."""
-    found = await queries.patient(uow.session, coi)
+    found = await queries.patient(uow.session, coi, time_zone)
     if found is None or not caller.may_see(
         found.treatment_center, found.apheresis_center, found.manufacturing_site
     ):
@@ -85,8 +111,10 @@ async def _visible(uow: UnitOfWork, caller: Caller, coi: str) -> PatientSummary:
     return found
 
 
-async def _unit_visible(uow: UnitOfWork, caller: Caller, unit_id: str) -> UnitView:
-    found = await queries.unit(uow.session, unit_id)
+async def _unit_visible(
+    uow: UnitOfWork, caller: Caller, unit_id: str, time_zone: str = "UTC"
+) -> UnitView:
+    found = await queries.unit(uow.session, unit_id, time_zone)
     if found is None:
         raise NotFound("unit-not-found", f"no unit {unit_id!r}")
     try:
@@ -108,11 +136,14 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
             return await enroll(uow, body, caller.actor, policy, sites)
 
     @router.get("/patients/{coi}")
-    async def get_patient(coi: str, caller: PatientReader, uow: NewUow) -> PatientSummary:
-        """The patient's record. Its identity (name, birth date, record number) is shown
-        to clinical roles only, and each such read is recorded; others see it without."""
+    async def get_patient(
+        coi: str, caller: PatientReader, uow: NewUow, zone: SiteZone
+    ) -> PatientSummary:
+        """The patient's record, its units and infusions with their signatures. Its
+        identity (name, birth date, record number) is shown to clinical roles only, and
+        each such read is recorded; others see it without."""
         async with uow:
-            found = await _visible(uow, caller, coi)
+            found = await _visible(uow, caller, coi, zone)
             if caller.reads_identity:
                 await note_identity_read(uow, coi, caller.who)
         if not caller.reads_identity:
@@ -123,13 +154,14 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
 
     @router.post("/patients/{coi}/identity-corrections", status_code=201)
     async def correct_patient_identity(
-        coi: str, body: CorrectIdentity, caller: Coordinator, uow: NewUow
+        coi: str, body: CorrectIdentity, caller: Coordinator, uow: NewUow, reasons: Reasons
     ) -> IdentityCorrection:
-        """Correct the name, birth date or MRN with a reason; the old values are kept."""
+        """Correct the name, birth date or MRN with a reason code and text; the old values
+        are kept."""
         async with uow:
             patient = await _visible(uow, caller, coi)
             caller.require_site(patient.treatment_center, "correcting an identity")
-            return await correct_identity(uow, coi, body, caller.actor)
+            return await correct_identity(uow, coi, body, caller.actor, reasons)
 
     @router.post("/patients/{coi}/collections", status_code=201)
     async def record_patient_collection(
@@ -141,22 +173,64 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
             return await record_collection(uow, coi, body, caller.actor, policy)
 
     @router.get("/patients/{coi}/units")
-    async def list_patient_units(coi: str, caller: RecordReader, uow: NewUow) -> list[UnitView]:
+    async def list_patient_units(
+        coi: str, caller: RecordReader, uow: NewUow, zone: SiteZone
+    ) -> list[UnitView]:
         async with uow:
             await _visible(uow, caller, coi)
-            return await queries.units_of(uow.session, coi)
+            return await queries.units_of(uow.session, coi, zone)
 
-    @router.post("/patients/{coi}/infusions", status_code=201)
+    @router.post(
+        "/patients/{coi}/infusions",
+        status_code=201,
+        responses={200: {"description": "reported again: the recorded infusion"}},
+    )
     async def record_patient_infusion(
-        coi: str, body: RecordInfusion, response: Response, caller: InfusionNurse, uow: NewUow
+        coi: str,
+        body: SignedInfusion,
+        response: Response,
+        caller: InfusionNurse,
+        uow: NewUow,
+        signing: SigningGate,
     ) -> InfusionView:
+        """Record the infusion, signed by the infusing person (meaning performed; without
+        the signature: 428 with the content to sign). The same infusion reported again is
+        answered with the recorded one (200), signed nothing more."""
+        act = RecordInfusion.model_validate(body.model_dump(exclude={"signature"}))
         async with uow:
             patient = await _visible(uow, caller, coi)
             caller.require_site(patient.treatment_center, "recording an infusion")
-            view, new = await infuse(uow, coi, body, caller.actor, policy)
+            signatures = ActSigning(
+                uow,
+                signing,
+                caller,
+                record_id=coi,
+                values={"coi": coi, **act.model_dump(mode="json")},
+                roles=INFUSERS,
+                sites=(patient.treatment_center,),
+            )
+            units = ", ".join(act.unit_ids)
+            infusing = Party(
+                SIGNATURE,
+                Meaning.PERFORMED,
+                f"I infused unit(s) {units} into the patient of chain of identity {coi}, "
+                f"thawed at {act.thawed_at.isoformat()}, infused at "
+                f"{act.infused_at.isoformat()}.",
+                body.signature,
+            )
+
+            async def sign() -> Actor:
+                [nurse] = await signatures.sign(infusing)
+                return nurse.actor
+
+            view, new = await infuse(uow, coi, act, policy, sign)
+            await signatures.record()
+            shown = await queries.infusion(
+                uow.session, view.infusion_id, signing.settings.time_zone
+            )
         if not new:
             response.status_code = 200
-        return view
+        return view if shown is None else shown
 
     @router.post(
         "/receipts",
@@ -164,11 +238,49 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
         responses={200: {"description": "already received here: the existing receipt"}},
     )
     async def receive_unit(
-        body: ReceiveUnit, response: Response, caller: Receiver, uow: NewUow
+        body: SignedReceipt,
+        response: Response,
+        caller: Receiver,
+        uow: NewUow,
+        signing: SigningGate,
     ) -> ReceiptView:
+        """A receipt scan, checked against the unit's expected journey. Accepted: signed by
+        the person receiving it (meaning received; without the signature: 428 with the
+        content to sign). Refused: recorded, unsigned, answered 422 ``receipt-mismatch``.
+        A repeated scan where the unit was received answers the receipt (200)."""
         caller.require_site(body.location, "a receipt")
+        scan = ReceiveUnit.model_validate(body.model_dump(exclude={"signature"}))
         async with uow:
-            decision = await receive(uow, body, caller.actor)
+            signatures = ActSigning(
+                uow,
+                signing,
+                caller,
+                record_id=scan.unit_id,
+                values=scan.model_dump(mode="json"),
+                roles=RECEIVERS,
+                sites=(scan.location,),
+            )
+            receiving = Party(
+                SIGNATURE,
+                Meaning.RECEIVED,
+                f"I receive unit {scan.unit_id} of chain of identity {scan.scanned_coi} at "
+                f"{scan.location}.",
+                body.signature,
+            )
+
+            async def sign() -> Actor:
+                [receiver] = await signatures.sign(receiving)
+                return receiver.actor
+
+            decision = await receive(uow, scan, caller.actor, sign)
+            await signatures.record()
+            link = (
+                None
+                if isinstance(decision, Refused)
+                else await queries.transfer(
+                    uow.session, decision.receipt.transfer_id, signing.settings.time_zone
+                )
+            )
         # The transaction has committed: a refusal is on record before it is answered.
         if isinstance(decision, Refused):
             raise DomainError(
@@ -179,26 +291,65 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
             )
         if not decision.new:
             response.status_code = 200
-        return ReceiptView.of(decision.receipt)
+        return ReceiptView.of(decision.receipt, [] if link is None else link.signatures)
 
     @router.post("/transfers", status_code=201)
-    async def transfer_unit(body: TransferUnit, caller: HandoffParty, uow: NewUow) -> TransferView:
+    async def transfer_unit(
+        body: SignedTransfer, caller: HandoffParty, uow: NewUow, signing: SigningGate
+    ) -> TransferView:
+        """A custody handoff in person, signed on one tablet by both parties: the releasing
+        party in ``signature`` (meaning performed: they act), the receiving party in
+        ``counter_signature`` (meaning received), each with their own user id and password
+        (428 with the content to sign while either is missing; 403 ``handoff-to-self`` if
+        one person signs both)."""
         caller.require_site(body.location, "a custody handoff")
+        act = TransferUnit.model_validate(
+            body.model_dump(exclude={"signature", "counter_signature"})
+        )
         async with uow:
-            await _unit_visible(uow, caller, body.unit_id)
-            return await transfer(uow, body, caller.actor)
+            await _unit_visible(uow, caller, act.unit_id)
+            signatures = ActSigning(
+                uow,
+                signing,
+                caller,
+                record_id=act.unit_id,
+                values=act.model_dump(mode="json"),
+                roles=HANDOFF_PARTIES,
+                sites=(act.location,),
+            )
+
+            async def sign() -> Actor:
+                releasing = await sign_handoff(
+                    signatures,
+                    unit_id=act.unit_id,
+                    from_party=act.from_party,
+                    to_party=act.to_party,
+                    location=act.location,
+                    signature=body.signature,
+                    counter_signature=body.counter_signature,
+                )
+                return releasing.actor
+
+            view = await transfer(uow, act, sign)
+            await signatures.record()
+            shown = await queries.transfer(
+                uow.session, view.transfer_id, signing.settings.time_zone
+            )
+        return view if shown is None else shown
 
     @router.get("/units/{unit_id}")
-    async def get_unit(unit_id: str, caller: RecordReader, uow: NewUow) -> UnitView:
+    async def get_unit(unit_id: str, caller: RecordReader, uow: NewUow, zone: SiteZone) -> UnitView:
+        """The unit, with every signature of its record (handoffs and receipt)."""
         async with uow:
-            return await _unit_visible(uow, caller, unit_id)
+            return await _unit_visible(uow, caller, unit_id, zone)
 
     @router.get("/units/{unit_id}/transfers")
     async def chain_of_custody(
-        unit_id: str, caller: RecordReader, uow: NewUow
+        unit_id: str, caller: RecordReader, uow: NewUow, zone: SiteZone
     ) -> list[TransferView]:
+        """The unit's chain of custody: each handoff and receipt with its signatures."""
         async with uow:
             await _unit_visible(uow, caller, unit_id)
-            return await queries.transfers_of(uow.session, unit_id)
+            return await queries.transfers_of(uow.session, unit_id, zone)
 
     return router

@@ -86,6 +86,7 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                 status=status,
                 courier=event.courier,
                 picked_up_at=event.picked_up_at,
+                pickup_late=event.late,
                 updated_at=at,
             )
         )
@@ -98,6 +99,7 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             .values(
                 status=status,
                 delivered_at=event.delivered_at,
+                delivery_late=event.late,
                 logger=event.logger.model_dump(mode="json"),
                 tilt_alarm=event.tilt_alarm,
                 shock_alarm=event.shock_alarm,

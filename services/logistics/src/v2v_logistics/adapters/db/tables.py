@@ -1,5 +1,6 @@
 """Read-model tables of logistics (SQLAlchemy Core, imperative), kept by the projector and
-rebuilt by replaying the event store. Created by migrations/versions/logistics_0001.py."""
+rebuilt by replaying the event store. Created by migrations/versions/logistics_0001.py (late
+entries: logistics_0002)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from v2v_runtime.db.tables import NAMING
@@ -63,6 +65,8 @@ shipments = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("cancelled_at", UtcDateTime),
     Column("cancel_reason", Text),
+    Column("pickup_late", Boolean, nullable=False, server_default=false()),  # logistics_0002
+    Column("delivery_late", Boolean, nullable=False, server_default=false()),
     Index("ix_logistics_shipments_coi", "coi", "direction"),
 )
 

@@ -13,11 +13,13 @@ from v2v_runtime.eventstore import StoredEvent
 
 from ...domain.events import (
     Decision,
+    DeviationClassified,
     DeviationClosed,
     DeviationLinked,
     DeviationOpened,
     DeviationResolved,
     DeviationState,
+    LotDeviationClassified,
     LotRegistered,
     LotRejected,
     LotReleased,
@@ -26,11 +28,13 @@ from ...domain.events import (
     PanelAssigned,
     PanelEvaluated,
     PanelOrdered,
+    PanelReviewed,
     PanelStatus,
     RecoveryChosen,
     ResultRecorded,
 )
-from .tables import certificates, deviations, lots, panels, results
+from ...domain.trail_review import TrailReviewed
+from .tables import certificates, deviations, lots, panel_reviews, panels, results
 
 
 async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent) -> None:
@@ -66,6 +70,7 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     recorded_at=event.recorded_at,
                     recorded_by=event.recorded_by.model_dump(),
                     correction_reason=event.correction_reason,
+                    reason_code=event.reason_code,
                     calculation=None
                     if event.calculation is None
                     else event.calculation.model_dump(mode="json"),
@@ -82,6 +87,18 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     evaluated_at=event.evaluated_at,
                 )
             )
+        case PanelReviewed():
+            await session.execute(
+                insert(panel_reviews).values(
+                    panel_id=event.panel_id,
+                    version=stored.version,
+                    outcome=event.outcome.value,
+                    results=event.results,
+                    comment=event.comment,
+                    reviewed_at=event.reviewed_at,
+                    reviewed_by=event.reviewed_by.model_dump(),
+                )
+            )
         case DeviationOpened():
             await session.execute(
                 insert(deviations).values(
@@ -90,11 +107,23 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     lot_id=event.lot_id,
                     panel_id=event.panel_id,
                     classification=event.classification.value,
+                    proposed_classification=event.classification.value,
                     source=event.source,
                     description=event.description,
                     state=DeviationState.OPENED.value,
                     opened_at=event.opened_at,
                     opened_by=event.opened_by.model_dump(),
+                )
+            )
+        case DeviationClassified():
+            await session.execute(
+                update(deviations)
+                .where(deviations.c.deviation_id == event.deviation_id)
+                .values(
+                    classification=event.classification.value,
+                    classified_at=event.classified_at,
+                    classified_by=event.classified_by.model_dump(),
+                    classification_rationale=event.reason,
                 )
             )
         case DeviationClosed():
@@ -152,10 +181,12 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                 decided_at=event.decided_at,
                 decided_by=event.decided_by.model_dump(),
             )
-        case DeviationLinked() | DeviationResolved():
+        case DeviationLinked() | LotDeviationClassified() | DeviationResolved():
             pass  # the deviations table already shows them
         case LotWithdrawn() | RecoveryChosen():
             pass  # on the lot's stream and, for decisions, on Kafka (qc.recovery.decided)
+        case TrailReviewed():
+            pass  # read from its own stream (GET /lots/{lot_id}/audit-trail-review)
         case _:
             raise TypeError(f"no projection for {type(event).__name__}")
 

@@ -9,20 +9,32 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from v2v_runtime.signatures.model import Meaning, SignatureView
+from v2v_runtime.signatures.store import signatures_of
+
 from ...application.views import (
     DecisionView,
     DeviationView,
     PanelView,
     ResultEntryView,
     ResultView,
+    ReviewStatus,
+    ReviewView,
     TestView,
 )
 from ...domain.events import Certificate
-from .tables import certificates, deviations, lots, panels, results
+from ...domain.lot import lot_stream
+from .tables import certificates, deviations, lots, panel_reviews, panels, results
+
+DECISION_MEANINGS = (Meaning.RELEASED, Meaning.REJECTED)
 
 
 async def panel_views(
-    session: AsyncSession, *, coi: str | None = None, lot_id: str | None = None
+    session: AsyncSession,
+    *,
+    coi: str | None = None,
+    lot_id: str | None = None,
+    time_zone: str = "UTC",
 ) -> list[PanelView]:
     query = select(panels).order_by(panels.c.ordered_at, panels.c.panel_id)
     if coi is not None:
@@ -30,16 +42,18 @@ async def panel_views(
     if lot_id is not None:
         query = query.where(panels.c.lot_id == lot_id)
     rows = (await session.execute(query)).all()
-    return await _views(session, rows)
+    return await _views(session, rows, time_zone)
 
 
-async def panel_view(session: AsyncSession, panel_id: str) -> PanelView | None:
+async def panel_view(
+    session: AsyncSession, panel_id: str, time_zone: str = "UTC"
+) -> PanelView | None:
     rows = (await session.execute(select(panels).where(panels.c.panel_id == panel_id))).all()
-    views = await _views(session, rows)
+    views = await _views(session, rows, time_zone)
     return views[0] if views else None
 
 
-async def _views(session: AsyncSession, rows: Sequence[Any]) -> list[PanelView]:
+async def _views(session: AsyncSession, rows: Sequence[Any], time_zone: str) -> list[PanelView]:
     if not rows:
         return []
     ids = [r.panel_id for r in rows]
@@ -59,6 +73,7 @@ async def _views(session: AsyncSession, rows: Sequence[Any]) -> list[PanelView]:
                 recorded_by=r.recorded_by,
                 recorded_at=r.recorded_at,
                 correction_reason=r.correction_reason,
+                reason_code=r.reason_code,
                 calculation=r.calculation,
             )
         )
@@ -68,8 +83,23 @@ async def _views(session: AsyncSession, rows: Sequence[Any]) -> list[PanelView]:
             select(lots).where(lots.c.lot_id.in_([r.lot_id for r in rows]))
         )
     }
+    reviews: dict[str, list[Any]] = defaultdict(list)
+    for r in await session.execute(
+        select(panel_reviews)
+        .where(panel_reviews.c.panel_id.in_(ids))
+        .order_by(panel_reviews.c.panel_id, panel_reviews.c.version)
+    ):
+        reviews[r.panel_id].append(r)
+    lot_streams = {r.lot_id: lot_stream(r.lot_id) for r in rows}
+    signed = await signatures_of(session, [*ids, *lot_streams.values()], time_zone)
     views = []
     for row in rows:
+        revisions = {
+            code: history[-1].revision
+            for (panel_id, code), history in entries.items()
+            if panel_id == row.panel_id
+        }
+        shown_reviews = [_review(r, revisions) for r in reviews[row.panel_id]]
         tests = []
         for t in row.tests:
             history = entries.get((row.panel_id, t["code"]), [])
@@ -100,6 +130,7 @@ async def _views(session: AsyncSession, rows: Sequence[Any]) -> list[PanelView]:
                 decided_at=lot.decided_at,
                 decided_by=lot.decided_by,
                 certificate_id=lot.certificate_id,
+                signature=_decision_signature(signed.get(lot_streams[row.lot_id], [])),
             )
         views.append(
             PanelView(
@@ -120,9 +151,38 @@ async def _views(session: AsyncSession, rows: Sequence[Any]) -> list[PanelView]:
                 failures=row.failures,
                 deviation_id=row.deviation_id,
                 decision=decision,
+                review_status=_review_status(shown_reviews),
+                reviews=shown_reviews,
+                signatures=signed.get(row.panel_id, []),
             )
         )
     return views
+
+
+def _review(r: Any, revisions: dict[str, int]) -> ReviewView:
+    seen: dict[str, int] = r.results
+    changed = sorted(code for code, rev in revisions.items() if seen.get(code) != rev)
+    return ReviewView(
+        reviewed_at=r.reviewed_at,
+        reviewed_by=r.reviewed_by,
+        comment=r.comment,
+        outcome=r.outcome,
+        results=seen,
+        current=not changed,
+        changed_since=changed,
+    )
+
+
+def _review_status(reviews: list[ReviewView]) -> ReviewStatus:
+    if not reviews:
+        return ReviewStatus.NONE
+    return ReviewStatus.CURRENT if reviews[-1].current else ReviewStatus.STALE
+
+
+def _decision_signature(found: list[SignatureView]) -> SignatureView | None:
+    """The QA decision's signature among the lot's (the last released/rejected one)."""
+    decisions = [s for s in found if s.meaning in DECISION_MEANINGS]
+    return decisions[-1] if decisions else None
 
 
 async def certificate(session: AsyncSession, certificate_id: str) -> Certificate | None:
@@ -134,13 +194,18 @@ async def certificate(session: AsyncSession, certificate_id: str) -> Certificate
     return None if row is None else Certificate.model_validate(row.body)
 
 
-def _deviation(r: Any) -> DeviationView:
+def _deviation(r: Any, signed: dict[str, list[SignatureView]]) -> DeviationView:
     return DeviationView(
         deviation_id=r.deviation_id,
         coi=r.coi,
         lot_id=r.lot_id,
         panel_id=r.panel_id,
         classification=r.classification,
+        proposed_classification=r.proposed_classification or r.classification,
+        classified=r.classified_at is not None,
+        classified_at=r.classified_at,
+        classified_by=r.classified_by,
+        classification_rationale=r.classification_rationale,
         source=r.source,
         description=r.description,
         state=r.state,
@@ -149,25 +214,36 @@ def _deviation(r: Any) -> DeviationView:
         closed_at=r.closed_at,
         closed_by=r.closed_by,
         closure_reason=r.closure_reason,
+        signatures=signed.get(r.deviation_id, []),
     )
 
 
-async def deviation_view(session: AsyncSession, deviation_id: str) -> DeviationView | None:
+async def deviation_view(
+    session: AsyncSession, deviation_id: str, time_zone: str = "UTC"
+) -> DeviationView | None:
     row = (
         await session.execute(select(deviations).where(deviations.c.deviation_id == deviation_id))
     ).first()
-    return None if row is None else _deviation(row)
+    if row is None:
+        return None
+    return _deviation(row, await signatures_of(session, [deviation_id], time_zone))
 
 
 async def deviation_views(
-    session: AsyncSession, *, coi: str | None = None, lot_id: str | None = None
+    session: AsyncSession,
+    *,
+    coi: str | None = None,
+    lot_id: str | None = None,
+    time_zone: str = "UTC",
 ) -> list[DeviationView]:
     query = select(deviations).order_by(deviations.c.opened_at, deviations.c.deviation_id)
     if coi is not None:
         query = query.where(deviations.c.coi == coi)
     if lot_id is not None:
         query = query.where(deviations.c.lot_id == lot_id)
-    return [_deviation(r) for r in await session.execute(query)]
+    rows = (await session.execute(query)).all()
+    signed = await signatures_of(session, [r.deviation_id for r in rows], time_zone)
+    return [_deviation(r, signed) for r in rows]
 
 
 async def lot_site(session: AsyncSession, lot_id: str) -> tuple[bool, str | None]:

@@ -53,6 +53,21 @@ results = Table(
     Column("recorded_by", JSON, nullable=False),
     Column("correction_reason", Text),
     Column("calculation", JSON),
+    Column("reason_code", String(64)),  # qc_0003
+)
+
+# QC reviews of a panel's results (qc_0004); ``version``: the review's place in the panel's
+# stream (orders them).
+panel_reviews = Table(
+    "qc_panel_reviews",
+    metadata,
+    Column("panel_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("outcome", String(32), nullable=False),
+    Column("results", JSON, nullable=False),  # test code -> revision reviewed
+    Column("comment", Text),
+    Column("reviewed_at", UtcDateTime, nullable=False),
+    Column("reviewed_by", JSON, nullable=False),
 )
 
 lots = Table(
@@ -88,6 +103,11 @@ deviations = Table(
     Column("closed_at", UtcDateTime),
     Column("closed_by", JSON),
     Column("closure_reason", Text),
+    # qc_0004: the opener's proposal, and QA's classification
+    Column("proposed_classification", String(16)),
+    Column("classified_at", UtcDateTime),
+    Column("classified_by", JSON),
+    Column("classification_rationale", Text),
 )
 
 certificates = Table(
@@ -100,4 +120,17 @@ certificates = Table(
     Column("issued_at", UtcDateTime, nullable=False),
 )
 
-READ_TABLES = (results, panels, deviations, certificates, lots)
+READ_TABLES = (results, panel_reviews, panels, deviations, certificates, lots)
+
+# The newest audit-trail head of each CoI in batch and custody, as their audit-trail.advanced
+# messages tell it (not derived from QC's store, so not a read table: a rebuild keeps it; the
+# inbox keeps it current). QA's audit-trail review and the release are checked against it.
+trail_heads = Table(
+    "qc_trail_heads",
+    metadata,
+    Column("coi", String(32), primary_key=True),
+    Column("service", String(32), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)

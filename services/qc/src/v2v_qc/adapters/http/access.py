@@ -31,6 +31,7 @@ CertificateReader = Annotated[
     allowed(*QUALITY_READERS, R.TREATMENT_CENTER_COORDINATOR, R.INFUSION_NURSE),
 ]
 Analyst = Annotated[Caller, allowed(R.QC_ANALYST)]
+QcReviewer = Annotated[Caller, allowed(R.QC_REVIEWER)]
 QualityUnit = Annotated[Caller, allowed(R.QA_REVIEWER)]
 # Anyone doing GMP work may report a deviation.
 Reporter = Annotated[Caller, allowed(*GMP_PEOPLE)]

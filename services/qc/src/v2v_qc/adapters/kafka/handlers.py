@@ -1,5 +1,6 @@
 """Inbox handlers: OrderPanel (v2v.qc.commands); LotProduced and LotRejected
-(v2v.batch.events). The inbox sets the unit of work's lineage from each message."""
+(v2v.batch.events); the audit-trail heads of batch and custody (v2v.batch.events,
+v2v.custody.events). The inbox sets the unit of work's lineage from each message."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Mapping
 
 from v2v_events.contracts.batch import LotProduced, LotRejected
 from v2v_events.contracts.qc import OrderPanel
+from v2v_events.contracts.trail import BatchTrailAdvanced, CustodyTrailAdvanced, TrailAdvanced
 from v2v_events.envelope import Envelope
 from v2v_events.registry import Contract
 from v2v_runtime.inbox import Handler
@@ -15,6 +17,7 @@ from v2v_runtime.uow import UnitOfWork
 from ...application.order_panel import order_panel
 from ...application.recovery import withdraw_lot
 from ...application.register_lot import register_lot
+from ...application.review_trail import note_trail_head
 from ...domain.spec import SpecCatalog
 
 
@@ -31,8 +34,14 @@ def handlers(specs: SpecCatalog) -> Mapping[type[Contract], Handler]:
         assert isinstance(message, LotRejected)
         await withdraw_lot(uow, message)
 
+    async def on_trail_advanced(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, TrailAdvanced)
+        await note_trail_head(uow, message)
+
     return {
         OrderPanel: on_order_panel,
         LotProduced: on_lot_produced,
         LotRejected: on_lot_rejected,
+        BatchTrailAdvanced: on_trail_advanced,
+        CustodyTrailAdvanced: on_trail_advanced,
     }

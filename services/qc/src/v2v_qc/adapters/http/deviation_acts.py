@@ -1,0 +1,79 @@
+"""QA's signed acts on a deviation (classification and closure, meaning approved): the
+deviation shown, signed by a QA reviewer of the lot's site, done as the signer, the
+signature stored after it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from v2v_events.contracts.common import Actor
+from v2v_runtime.authz import Caller, Roles
+from v2v_runtime.errors import NotFound
+from v2v_runtime.signatures.gate import Signing
+from v2v_runtime.signatures.model import Meaning, SignatureRequest
+from v2v_runtime.uow import UnitOfWork
+
+from ...application.deviations import ClassificationEntry, ClosureEntry
+from ...application.views import DeviationView
+from ..db import queries
+from .access import sees_lot
+from .signing import lot_sites
+
+
+class SignedClosure(ClosureEntry):
+    signature: SignatureRequest | None = None
+
+
+class SignedClassification(ClassificationEntry):
+    signature: SignatureRequest | None = None
+
+
+async def visible_deviation(
+    session: AsyncSession, caller: Caller, deviation_id: str
+) -> DeviationView:
+    """The deviation, or 404 (also for another site's lot's)."""
+    found = await queries.deviation_view(session, deviation_id)
+    if found is None or not await sees_lot(session, caller, found.lot_id):
+        raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
+    return found
+
+
+async def signed_deviation_act(
+    uow: UnitOfWork,
+    signing: Signing,
+    caller: Caller,
+    deviation_id: str,
+    entry: SignedClosure | SignedClassification,
+    zone: str,
+    *,
+    statement: Callable[[DeviationView], str],
+    act: Callable[[Actor], Awaitable[object]],
+    shown: Callable[[DeviationView], dict[str, Any]] = lambda _: {},
+) -> DeviationView:
+    """The act (``act``, as the signer) on the deviation the caller sees, signed; the
+    deviation after it."""
+    async with uow:
+        found = await visible_deviation(uow.session, caller, deviation_id)
+        pending = await signing.authorize(
+            uow,
+            caller,
+            record_id=deviation_id,
+            meaning=Meaning.APPROVED,
+            statement=statement(found),
+            values={
+                "deviation_id": deviation_id,
+                **shown(found),
+                **entry.model_dump(mode="json", exclude={"signature"}),
+            },
+            request=entry.signature,
+            roles=(Roles.QA_REVIEWER,),
+            sites=await lot_sites(uow.session, found.lot_id),
+        )
+        await act(pending.signer.actor)
+        await pending.record(uow)
+        view = await queries.deviation_view(uow.session, deviation_id, zone)
+    assert view is not None
+    return view
