@@ -4,6 +4,7 @@ once; a service that cannot be reached is asked again until the driver's timeout
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -188,3 +189,50 @@ async def test_another_refused_receipt_fails_the_step_at_once() -> None:
     with pytest.raises(JourneyError, match="coi-mismatch"):
         await d.receive("COI1", "BAG1", None, "treatment-center-1", "treatment-center")
     assert len(calls) == 1
+
+
+class Provider:
+    """A stand-in for Keycloak with brute-force protection and a service that signs: a login
+    of a user while another login of the same user is under way is refused, as Keycloak
+    does — a service re-authenticating a signer is such a login."""
+
+    def __init__(self) -> None:
+        self.logging_in: set[str] = set()
+        self.refused: list[str] = []
+        self.logins = 0
+
+    async def login(self, username: str) -> bool:
+        if username in self.logging_in:
+            self.refused.append(username)
+            return False
+        self.logging_in.add(username)
+        await asyncio.sleep(0.01)
+        self.logging_in.discard(username)
+        self.logins += 1
+        return True
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/protocol/openid-connect/token"):
+            username = dict(httpx.QueryParams(request.content.decode()))["username"]
+            await self.login(username)
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 30})
+        body = json.loads(request.content)
+        signature = body.get("signature")
+        if signature is None:
+            return problem(428, "signature-required", content_hash="h", field="signature")
+        ok = await self.login(signature["username"])
+        return httpx.Response(201, json={}) if ok else problem(403, "signature-failed")
+
+
+async def test_a_person_signs_one_act_at_a_time_and_never_while_signing_in() -> None:
+    # Keycloak refuses concurrent logins of one user under brute-force protection ("wrong
+    # user id or password"), and counts them as failures: the run's concurrent journeys
+    # share the demo people, whose signings collided (the reduced chaos run after the merge
+    # of signatures). Tokens here expire at once: each request signs in again.
+    provider = Provider()
+    client = httpx.AsyncClient(transport=httpx.MockTransport(provider))
+    d = Driver(EP, log=lambda _: None, timeout=5.0, http=client)
+    url = f"{EP.batch}/batches/B1/steps"
+    await asyncio.gather(*(d._signed(url, "specialist", {"step": str(i)}) for i in range(6)))
+    # 6 signings, and a login before each of the 12 requests (428, then signed)
+    assert provider.refused == [] and provider.logins == 18

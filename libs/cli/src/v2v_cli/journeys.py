@@ -262,18 +262,21 @@ class Driver:
         service cannot be reached (``_request``)."""
         signers = {"signature": signer or who, **(also or {})}
         sent = dict(body)
-        while True:
-            shown = await self._request("POST", url, who, sent)
-            if shown.status_code != 428:
-                return shown
-            name = shown.json().get("field", "signature")
-            if name not in signers or name in sent:
-                raise JourneyError(f"POST {url} -> 428 for {name!r} again: {shown.text}")
-            sent[name] = {
-                "content_hash": shown.json()["content_hash"],
-                "username": signers[name],
-                "password": DEMO_PASSWORD,
-            }
+        # The service logs each signer in at the provider: no other login of theirs (another
+        # journey's signing, a token renewal) at the same time (TokenBroker.logins_of).
+        async with self.tokens.logins_of(who, *signers.values()):
+            while True:
+                shown = await self._request("POST", url, who, sent)
+                if shown.status_code != 428:
+                    return shown
+                name = shown.json().get("field", "signature")
+                if name not in signers or name in sent:
+                    raise JourneyError(f"POST {url} -> 428 for {name!r} again: {shown.text}")
+                sent[name] = {
+                    "content_hash": shown.json()["content_hash"],
+                    "username": signers[name],
+                    "password": DEMO_PASSWORD,
+                }
 
     async def _until(
         self, what: str, probe: Callable[[], Awaitable[T | None]], wait_s: float | None = None

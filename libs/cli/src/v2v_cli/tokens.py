@@ -9,8 +9,10 @@ never a production realm.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,8 @@ DEMO_SECRETS = {
     "courier-integration": "demo-secret-courier-integration",
 }
 _RENEW_BEFORE_S = 30  # a cached token this close to expiry is replaced
+# The users whose logins the current task holds (``TokenBroker.logins_of``).
+_held: ContextVar[frozenset[str]] = ContextVar("v2v_logins_held", default=frozenset())
 
 
 class TokenRequestError(Exception):
@@ -54,7 +58,7 @@ class TokenBroker:
         self._client = client or httpx.AsyncClient(timeout=30)
         self._owns_client = client is None
         self._cache: dict[tuple[str, str], IssuedToken] = {}
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
         self.requests = 0  # tokens actually requested from the provider
 
     async def aclose(self) -> None:
@@ -82,13 +86,30 @@ class TokenBroker:
         form = {"grant_type": "client_credentials", "client_id": client_id}
         return await self._cached((client_id, ""), lambda: self.request(form))
 
+    @contextlib.asynccontextmanager
+    async def logins_of(self, *usernames: str) -> AsyncIterator[None]:
+        """Nobody of this broker logs in as ``usernames`` meanwhile: with brute-force
+        protection on, Keycloak refuses concurrent logins of one user as if they were an
+        attack ("Invalid user credentials") and counts them as failures. A service that
+        re-authenticates a signer logs them in too: hold their logins while they sign.
+        Taken in one order (no deadlock); within a task that holds them, free to enter."""
+        held = _held.get()
+        async with contextlib.AsyncExitStack() as stack:
+            for name in sorted(set(usernames) - held):
+                await stack.enter_async_context(self._locks.setdefault(name, asyncio.Lock()))
+            token = _held.set(held | set(usernames))
+            try:
+                yield
+            finally:
+                _held.reset(token)
+
     async def _cached(
         self, key: tuple[str, str], issue: Callable[[], Awaitable[IssuedToken]]
     ) -> str:
-        # One login at a time per user: with brute-force protection on, Keycloak refuses
-        # concurrent logins of one user as if they were an attack ("Invalid user
-        # credentials"), so concurrent callers wait for the first one's token.
-        async with self._locks.setdefault(key, asyncio.Lock()):
+        # One login at a time per user (``logins_of``): concurrent callers wait for the
+        # first one's token. A machine client's token is locked by its client id.
+        client_id, username = key
+        async with self.logins_of(username or f"client:{client_id}"):
             cached = self._cache.get(key)
             if cached is None or cached.expires_at - time.time() < _RENEW_BEFORE_S:
                 cached = await issue()
