@@ -236,3 +236,27 @@ async def test_a_person_signs_one_act_at_a_time_and_never_while_signing_in() -> 
     await asyncio.gather(*(d._signed(url, "specialist", {"step": str(i)}) for i in range(6)))
     # 6 signings, and a login before each of the 12 requests (428, then signed)
     assert provider.refused == [] and provider.logins == 18
+
+
+async def test_a_bag_custody_does_not_know_yet_is_handed_over_once_it_does() -> None:
+    # The final bags are handed to the courier at the manufacturing site: custody knows
+    # them once its consumer applied batch's lot.produced (404 unit-not-found before).
+    answers: list[int] = []
+
+    def custody(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if len(answers) < 2:
+            answers.append(404)
+            return problem(404, "unit-not-found")
+        if "signature" not in body:
+            answers.append(428)
+            return problem(428, "signature-required", content_hash="h", field="signature")
+        if "counter_signature" not in body:
+            answers.append(428)
+            return problem(428, "signature-required", content_hash="h", field="counter_signature")
+        answers.append(201)
+        return httpx.Response(201, json={"transfer_id": "T1"})
+
+    d = driver_for(custody)
+    await d.hand_over("BAG1", "manufacturing-site-1", "materials-handler", "courier", -180.0)
+    assert answers == [404, 404, 428, 428, 201]

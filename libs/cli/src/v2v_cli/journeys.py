@@ -278,6 +278,25 @@ class Driver:
                     "password": DEMO_PASSWORD,
                 }
 
+    async def _signed_once_known(
+        self,
+        unit_id: str,
+        url: str,
+        who: str,
+        body: dict[str, Any],
+        unknown: Callable[[httpx.Response], bool],
+        also: Mapping[str, str] | None = None,
+    ) -> Any:
+        """A signed act on a unit, done again (anew) while custody answers it does not know
+        the unit: custody registers a lot's bags when it consumes batch's lot.produced, so
+        they can reach the next step first (its consumer restarting, or busy)."""
+
+        async def done() -> Any:
+            resp = await self._signed_request(url, who, body, also=also)
+            return None if unknown(resp) else await self._answer("POST", url, resp)
+
+        return await self._until(f"custody to know unit {unit_id}", done)
+
     async def _until(
         self, what: str, probe: Callable[[], Awaitable[T | None]], wait_s: float | None = None
     ) -> T:
@@ -408,18 +427,20 @@ class Driver:
     ) -> None:
         """The site hands the unit to the courier in person, both signing on one tablet: the
         site's person (performed), then the courier (received)."""
-        await self._signed(
-            f"{self.ep.custody}/transfers",
-            releasing,
-            {
-                "unit_id": unit_id,
-                "from_party": site,
-                "to_party": COURIER_COMPANY,
-                "location": site,
-                "temperature_c": temperature_c,
-            },
-            also={"counter_signature": receiving},
-        )
+        body = {
+            "unit_id": unit_id,
+            "from_party": site,
+            "to_party": COURIER_COMPANY,
+            "location": site,
+            "temperature_c": temperature_c,
+        }
+
+        def unknown(resp: httpx.Response) -> bool:
+            return resp.status_code == 404 and _problem(resp) == f"{PROBLEM}unit-not-found"
+
+        url = f"{self.ep.custody}/transfers"
+        also = {"counter_signature": receiving}
+        await self._signed_once_known(unit_id, url, releasing, body, unknown, also)
         self.log(f"{unit_id}: handed over to {COURIER_COMPANY} at {site}")
 
     async def receive(
@@ -438,18 +459,12 @@ class Driver:
         # a manufacturing site's materials handler; at a treatment center, its coordinator;
         # who receives signs the receipt
         who = self.person(COORDINATOR if kind == "treatment-center" else RECEIVER, location)
-        url = f"{self.ep.custody}/receipts"
 
-        async def accepted() -> Any:
-            resp = await self._signed_request(url, who, body)
-            if resp.status_code == 422 and _reason(resp) == "unknown-unit":
-                # Custody registers a lot's bags when it consumes batch's lot.produced: they
-                # can reach the treatment center before (its consumer restarting, or busy).
-                # The refusal is on record (its key answers it again): scan again, anew.
-                return None
-            return await self._answer("POST", url, resp)
+        def unknown(resp: httpx.Response) -> bool:
+            # Refused, and on record (its key answers the refusal again): scan again, anew.
+            return resp.status_code == 422 and _reason(resp) == "unknown-unit"
 
-        await self._until(f"custody to know unit {unit_id}", accepted)
+        await self._signed_once_known(unit_id, f"{self.ep.custody}/receipts", who, body, unknown)
         self.log(f"{coi}: {unit_id} received at {location}")
 
     async def manufacture(self, coi: str, site: str, attempt: int, retained: int) -> dict[str, Any]:
