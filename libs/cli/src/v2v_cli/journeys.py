@@ -9,6 +9,7 @@ Used by ``v2v demo`` and by the end-to-end tests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -132,8 +133,9 @@ class Driver:
         who: str,
         json: Any = None,
         ok: tuple[int, ...] = (200, 201),
+        headers: dict[str, str] | None = None,
     ) -> Any:
-        headers = await self.headers(who)
+        headers = dict(headers or await self.headers(who))
         if method == "POST":  # as a client should: safe to repeat (docs/integrators.md)
             headers["Idempotency-Key"] = str(uuid.uuid4())
         resp = await self.http.request(method, url, headers=headers, json=json)
@@ -170,7 +172,13 @@ class Driver:
                 "username": signers[name],
                 "password": DEMO_PASSWORD,
             }
-        return await self._call("POST", url, who, sent)
+        # One password grant per person at a time (the service re-authenticates each signer
+        # at Keycloak, which refuses concurrent grants of one user): the journeys walked in
+        # parallel take turns per signer, in a fixed order.
+        async with contextlib.AsyncExitStack() as turns:
+            for person in sorted(set(signers.values())):
+                await turns.enter_async_context(self.tokens.person_lock(person))
+            return await self._call("POST", url, who, sent, headers=headers)
 
     async def _until(
         self, what: str, probe: Callable[[], Awaitable[T | None]], wait_s: float | None = None

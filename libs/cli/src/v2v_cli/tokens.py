@@ -54,7 +54,7 @@ class TokenBroker:
         self._client = client or httpx.AsyncClient(timeout=30)
         self._owns_client = client is None
         self._cache: dict[tuple[str, str], IssuedToken] = {}
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._locks: dict[str, asyncio.Lock] = {}  # by login, whatever the client
         self.requests = 0  # tokens actually requested from the provider
 
     async def aclose(self) -> None:
@@ -82,13 +82,19 @@ class TokenBroker:
         form = {"grant_type": "client_credentials", "client_id": client_id}
         return await self._cached((client_id, ""), lambda: self.request(form))
 
+    def person_lock(self, username: str) -> asyncio.Lock:
+        """Held while a password of ``username`` goes to the provider (a login here, or a
+        re-authentication at signing through a service): Keycloak's brute-force protection
+        refuses concurrent password grants of one user as if they were an attack."""
+        return self._locks.setdefault(username, asyncio.Lock())
+
     async def _cached(
         self, key: tuple[str, str], issue: Callable[[], Awaitable[IssuedToken]]
     ) -> str:
         # One login at a time per user: with brute-force protection on, Keycloak refuses
         # concurrent logins of one user as if they were an attack ("Invalid user
         # credentials"), so concurrent callers wait for the first one's token.
-        async with self._locks.setdefault(key, asyncio.Lock()):
+        async with self.person_lock(key[1]):
             cached = self._cache.get(key)
             if cached is None or cached.expires_at - time.time() < _RENEW_BEFORE_S:
                 cached = await issue()
