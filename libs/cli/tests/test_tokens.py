@@ -66,3 +66,18 @@ async def test_concurrent_callers_share_one_login() -> None:
     got = await asyncio.gather(*(tokens.for_user("courier") for _ in range(8)))
     assert got == ["token-1"] * 8
     assert tokens.requests == 1
+
+
+async def test_a_persons_password_grants_take_turns_whatever_the_client() -> None:
+    """A login waits while the same person's signing (a re-authentication through a
+    service, under ``person_lock``) is at the provider, and the other way round."""
+    seen: list[dict[str, str]] = []
+    tokens = broker(300, seen)
+    assert tokens.person_lock("qa-reviewer") is tokens.person_lock("qa-reviewer")
+    assert tokens.person_lock("qa-reviewer") is not tokens.person_lock("qc-analyst")
+    async with tokens.person_lock("qa-reviewer"):  # a signing of qa-reviewer in flight
+        login = asyncio.create_task(tokens.for_user("qa-reviewer", client_id="vein2vein-portal"))
+        other = await tokens.for_user("qc-analyst")  # someone else is not held up
+        await asyncio.sleep(0.01)
+        assert not login.done() and other == "token-1"
+    assert await login == "token-2"

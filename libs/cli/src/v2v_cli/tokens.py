@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import jwt
@@ -30,8 +29,6 @@ DEMO_SECRETS = {
     "courier-integration": "demo-secret-courier-integration",
 }
 _RENEW_BEFORE_S = 30  # a cached token this close to expiry is replaced
-# The users whose logins the current task holds (``TokenBroker.logins_of``).
-_held: ContextVar[frozenset[str]] = ContextVar("v2v_logins_held", default=frozenset())
 
 
 class TokenRequestError(Exception):
@@ -51,6 +48,25 @@ class IssuedToken:
     raw: dict[str, Any]
 
 
+class _PersonLock(asyncio.Lock):
+    """An asyncio lock that knows the task holding it: a signer's turn (the Driver holds
+    it around a signed request) must not wait for itself when that request signs in."""
+
+    _owner: asyncio.Task[Any] | None = None
+
+    async def acquire(self) -> Literal[True]:
+        await super().acquire()
+        self._owner = asyncio.current_task()
+        return True
+
+    def release(self) -> None:
+        self._owner = None
+        super().release()
+
+    def held_by_me(self) -> bool:
+        return self.locked() and self._owner is asyncio.current_task()
+
+
 class TokenBroker:
     def __init__(self, issuer: str, client: httpx.AsyncClient | None = None) -> None:
         self.issuer = issuer.rstrip("/")
@@ -58,7 +74,7 @@ class TokenBroker:
         self._client = client or httpx.AsyncClient(timeout=30)
         self._owns_client = client is None
         self._cache: dict[tuple[str, str], IssuedToken] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, _PersonLock] = {}  # by login, whatever the client
         self.requests = 0  # tokens actually requested from the provider
 
     async def aclose(self) -> None:
@@ -86,30 +102,24 @@ class TokenBroker:
         form = {"grant_type": "client_credentials", "client_id": client_id}
         return await self._cached((client_id, ""), lambda: self.request(form))
 
-    @contextlib.asynccontextmanager
-    async def logins_of(self, *usernames: str) -> AsyncIterator[None]:
-        """Nobody of this broker logs in as ``usernames`` meanwhile: with brute-force
-        protection on, Keycloak refuses concurrent logins of one user as if they were an
-        attack ("Invalid user credentials") and counts them as failures. A service that
-        re-authenticates a signer logs them in too: hold their logins while they sign.
-        Taken in one order (no deadlock); within a task that holds them, free to enter."""
-        held = _held.get()
-        async with contextlib.AsyncExitStack() as stack:
-            for name in sorted(set(usernames) - held):
-                await stack.enter_async_context(self._locks.setdefault(name, asyncio.Lock()))
-            token = _held.set(held | set(usernames))
-            try:
-                yield
-            finally:
-                _held.reset(token)
+    def person_lock(self, username: str) -> asyncio.Lock:
+        """Held while a password of ``username`` goes to the provider (a login here, or a
+        re-authentication at signing through a service): Keycloak's brute-force protection
+        refuses concurrent password grants of one user as if they were an attack. The task
+        holding it may still sign in as that person (its token renewed meanwhile)."""
+        return self._lock(username)
+
+    def _lock(self, username: str) -> _PersonLock:
+        return self._locks.setdefault(username, _PersonLock())
 
     async def _cached(
         self, key: tuple[str, str], issue: Callable[[], Awaitable[IssuedToken]]
     ) -> str:
-        # One login at a time per user (``logins_of``): concurrent callers wait for the
-        # first one's token. A machine client's token is locked by its client id.
-        client_id, username = key
-        async with self.logins_of(username or f"client:{client_id}"):
+        # One login at a time per user: with brute-force protection on, Keycloak refuses
+        # concurrent logins of one user as if they were an attack ("Invalid user
+        # credentials"), so concurrent callers wait for the first one's token.
+        lock = self._lock(key[1])
+        async with contextlib.nullcontext() if lock.held_by_me() else lock:
             cached = self._cache.get(key)
             if cached is None or cached.expires_at - time.time() < _RENEW_BEFORE_S:
                 cached = await issue()
