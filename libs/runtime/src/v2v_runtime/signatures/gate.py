@@ -22,6 +22,7 @@ from ..auth.verifier import TokenVerifier
 from ..authz import Caller
 from ..clock import Clock, IdGenerator
 from ..db.tables import signatures, streams
+from ..domain import DomainEvent
 from ..errors import Conflict, DomainError
 from ..eventstore import NewEvent
 from ..hashchain import GENESIS
@@ -94,15 +95,7 @@ class PendingSignature:
         version is read now) and show it in the read models."""
         ev = self.event
         version = await _head(uow, ev.record_id)
-        new = NewEvent(
-            event_id=uow.ids.new_id(),
-            event_type=f"{RUNTIME_PREFIX}.{ev.kind}",
-            schema_version=ev.schema_version,
-            payload=ev.model_dump(mode="json"),
-            actor=self.signer.who,
-            correlation_id=uow.lineage.correlation_id,
-            causation_id=uow.lineage.causation_id,
-        )
+        new = _stored_as(uow, ev, self.signer.who)
         [stored] = await uow.events.append(ev.record_id, version[0], [new])
         await project_signature(uow.session, stored, ev)
         return ev
@@ -323,16 +316,7 @@ class Signing:
             await uow.events.append(
                 stream,
                 len(earlier),
-                [
-                    NewEvent(
-                        event_id=uow.ids.new_id(),
-                        event_type=f"{RUNTIME_PREFIX}.{ev.kind}",
-                        schema_version=ev.schema_version,
-                        payload=ev.model_dump(mode="json"),
-                        actor=caller.who,
-                    )
-                    for ev in found
-                ],
+                [_stored_as(uow, ev, caller.who) for ev in found],
             )
         if refusal.problem is not None:
             return refusal.problem
@@ -341,6 +325,19 @@ class Signing:
             f"the signature was not accepted: {reason}; the attempt is recorded",
             failures=count,
         )
+
+
+def _stored_as(uow: UnitOfWork, ev: DomainEvent, actor: dict[str, Any]) -> NewEvent:
+    """A runtime event (``v2v.<kind>``) as the store keeps it, with the request's lineage."""
+    return NewEvent(
+        event_id=uow.ids.new_id(),
+        event_type=f"{RUNTIME_PREFIX}.{ev.kind}",
+        schema_version=ev.schema_version,
+        payload=ev.model_dump(mode="json"),
+        actor=actor,
+        correlation_id=uow.lineage.correlation_id,
+        causation_id=uow.lineage.causation_id,
+    )
 
 
 async def _head(uow: UnitOfWork, record_id: str) -> tuple[int, str]:
