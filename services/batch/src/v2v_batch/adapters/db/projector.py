@@ -29,6 +29,7 @@ from ...domain.events import (
     UnitCollected,
 )
 from ...domain.material import STREAM_PREFIX
+from .equipment_projector import REGISTER_EVENTS, project_registers
 from .tables import batches, lots, materials, steps
 
 
@@ -81,6 +82,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             await _unit_collected(session, event)
         case OpenDeferred() | OpenRefused():
             pass  # kept in the material's stream: no read model shows pending requests
+        case _ if isinstance(event, REGISTER_EVENTS):
+            await project_registers(session, stored, event)
         case _:
             raise TypeError(f"no projection for {type(event).__name__}")
 
