@@ -253,7 +253,7 @@ class Instrument(Aggregate):
         code, reason = refusal(
             self.equipment_id, status, at, info.in_service_from, calibration_due, maintenance_due
         )
-        raise DomainError(code, reason, field="equipment_id", status=status.value)
+        raise DomainError(code, reason, field="equipment_id", equipment_status=status.value)
 
     def log_use(
         self,
