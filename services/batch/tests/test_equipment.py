@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from v2v_batch.domain import Step
 from v2v_events.contracts.equipment import EquipmentOutOfTolerance, EquipmentStatusChanged
 from v2v_runtime.db.tables import events
 from v2v_runtime.testing import ServiceHarness, StepClock, as_user
@@ -23,8 +24,10 @@ from .support import (
     VERIFIER,
     assert_problem,
     open_batch,
+    post_step,
     produce_lot,
     record_steps,
+    step_body,
 )
 
 SUPERVISOR = VERIFIER  # a manufacturing supervisor keeps the register
@@ -186,7 +189,7 @@ async def test_an_overdue_calibration_refuses_the_use_and_the_refusal_is_recorde
     r = await calibrate(client, now(harness) - timedelta(hours=1))
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "in-service"
-    assert (await use(client, batch_id, step="activation")).status_code == 201
+    assert (await use(client, batch_id)).status_code == 201
 
 
 @pytest.mark.requirement("EU-PartIV.5")
@@ -263,6 +266,8 @@ async def test_the_wrong_instrument_is_refused_naming_why(
     assert_problem(r, 422, "equipment-at-another-site")
     r = await use(client, batch_id, step="not-a-step")
     assert_problem(r, 422, "step-unknown")
+    r = await use(client, batch_id, step="harvest")  # used at the step being performed
+    assert_problem(r, 409, "step-out-of-order")
     r = await use(client, "no-such-batch")
     assert_problem(r, 404, "batch-not-found")
     r = await use(client, batch_id, used_at=(now(harness) + timedelta(hours=1)).isoformat())
@@ -296,7 +301,8 @@ async def test_a_calibration_found_out_of_tolerance_names_every_batch_since_the_
     second = await open_batch(harness, attempt=3, unit="APH-0003")
     assert (await use(client, first, step="selection")).status_code == 201
     assert (await use(client, second, step="selection")).status_code == 201
-    assert (await use(client, first, step="harvest")).status_code == 201
+    assert (await post_step(client, first, step_body(Step.SELECTION))).status_code == 201
+    assert (await use(client, first, step="activation")).status_code == 201
     clock(harness).advance(timedelta(days=1))
 
     r = await calibrate(
@@ -308,7 +314,7 @@ async def test_a_calibration_found_out_of_tolerance_names_every_batch_since_the_
     assert found.equipment_id == CENTRIFUGE and found.batch_count == 2
     assert found.since == passed_at
     assert [(b.batch_id, b.steps) for b in found.batches] == [
-        (first, ["selection", "harvest"]),
+        (first, ["selection", "activation"]),
         (second, ["selection"]),
     ]
     assert before not in {b.batch_id for b in found.batches}  # used before the last pass
@@ -332,13 +338,13 @@ async def test_left_out_of_tolerance_it_stays_out_of_service_until_a_passing_cal
     assert r.json()["status"] == "out-of-service" and r.json()["left_out_of_tolerance"]
     [found] = await harness.published(EquipmentOutOfTolerance)
     assert found.since is None and [b.batch_id for b in found.batches] == [batch_id]
-    assert_problem(await use(client, batch_id, step="activation"), 422, "equipment-out-of-service")
+    assert_problem(await use(client, batch_id), 422, "equipment-out-of-service")
     back = {"reason": "looks fine"}
     r = await client.post(f"/equipment/{CENTRIFUGE}/return-to-service", json=back, headers=QA)
     assert_problem(r, 409, "calibration-out-of-tolerance")
     r = await calibrate(client, now(harness) - timedelta(minutes=10))
     assert r.json()["status"] == "in-service"
-    assert (await use(client, batch_id, step="activation")).status_code == 201
+    assert (await use(client, batch_id)).status_code == 201
 
 
 async def test_calibrations_are_recorded_in_order_and_not_in_the_future(

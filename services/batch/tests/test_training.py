@@ -262,5 +262,5 @@ async def test_an_instrument_asking_for_an_operator_qualification_refuses_the_un
     )
     assert (await use(client, batch_id)).status_code == 201
     # the qualification is checked at the time of use, not now
-    before = await use(client, batch_id, step="activation", used_at=t(harness, -2).isoformat())
+    before = await use(client, batch_id, used_at=t(harness, -2).isoformat())
     assert_problem(before, 403, "not-qualified")

@@ -1,12 +1,20 @@
 """The equipment port of step execution, and using an instrument at a step of an open
 batch through HTTP with it.
 
-``Equipment(uow, window).check_use(equipment_id, equipment_type, at, use)`` refuses (422,
-or 403 for an operator not qualified on the instrument) unless the instrument is of that
-type, at the batch's site and in service — neither out of service nor past its
-calibration or maintenance due time — at ``at``; the refusal is a ``RecordedRefusal``: the
-HTTP layer records it in the instrument's usage log once the act has rolled back.
-``log_use`` adds the use to the usage log."""
+``Equipment(uow, window)``:
+
+- ``check_use(equipment_id, equipment_type, at, use)``: the instrument, unless it is not
+  of that type, not at the batch's site or not in service at ``at`` (out of service, or
+  past its calibration or maintenance due time) — refused with a 422 ``RecordedRefusal``;
+- ``check_operator(equipment_id, at, use)``: the person (``use.by``) holds the operator
+  qualification the instrument asks for, if any, at ``at`` — else 403 not-qualified, a
+  ``RecordedRefusal`` too (call it once the performer is known: the signer);
+- ``log_use(equipment_id, at, use)``: the use enters the instrument's usage log.
+
+A ``RecordedRefusal`` is kept in the instrument's usage log by the HTTP layer once the
+act's transaction has rolled back: ``async with keeping_refusals(uow), uow: ...``
+(adapters/http/refusals.py). An instrument not in the register is a plain 422
+equipment-unknown (no usage log to keep it in)."""
 
 from __future__ import annotations
 
@@ -21,13 +29,15 @@ from v2v_runtime.windows import ReportedTimeWindow
 from ..domain import Batch, Step
 from ..domain.equipment import Instrument
 from ..domain.equipment_events import EquipmentUsed
+from ..domain.steps import check_order
+from ..domain.training import NotQualified
 from .common import operator, who
 from .qualifications import Qualifications
 from .refusals import Record, RecordedRefusal
 
 
 @dataclass(frozen=True)
-class StepUse:
+class BatchUse:
     """A use at ``step`` of an open batch (its CoI and manufacturing site), by ``by``."""
 
     batch_id: str
@@ -43,7 +53,7 @@ class Equipment:
         self._window = window
 
     async def check_use(
-        self, equipment_id: str, equipment_type: str | None, at: datetime, use: StepUse
+        self, equipment_id: str, equipment_type: str | None, at: datetime, use: BatchUse
     ) -> Instrument:
         """The instrument, if it may be used at ``at`` for ``use``; else the refusal."""
         now = self._uow.clock.now()
@@ -57,14 +67,22 @@ class Equipment:
             )
         try:
             inst.check_use(equipment_type, at, use.site)
-            required = inst.info().operator_qualification
-            if required is not None:
-                await Qualifications(self._uow).check(use.by.user_id, required, at)
         except DomainError as refusal:
             raise RecordedRefusal(refusal, _recorder(equipment_id, refusal, at, use)) from None
         return inst
 
-    async def log_use(self, equipment_id: str, at: datetime, use: StepUse) -> EquipmentUsed:
+    async def check_operator(self, equipment_id: str, at: datetime, use: BatchUse) -> None:
+        """``use.by`` holds the instrument's operator qualification (if any) at ``at``."""
+        inst = await self._uow.repository(Instrument).get(Instrument.stream_for(equipment_id))
+        required = inst.info().operator_qualification
+        if required is None:
+            return
+        try:
+            await Qualifications(self._uow).check(use.by.user_id, required, at)
+        except NotQualified as refusal:
+            raise RecordedRefusal(refusal, _recorder(equipment_id, refusal, at, use)) from None
+
+    async def log_use(self, equipment_id: str, at: datetime, use: BatchUse) -> EquipmentUsed:
         repo = self._uow.repository(Instrument)
         inst = await repo.get(Instrument.stream_for(equipment_id))
         now = self._uow.clock.now()
@@ -81,7 +99,7 @@ class Equipment:
         return used
 
 
-def _recorder(equipment_id: str, refusal: DomainError, at: datetime, use: StepUse) -> Record:
+def _recorder(equipment_id: str, refusal: DomainError, at: datetime, use: BatchUse) -> Record:
     """How the refused use is recorded in the instrument's usage log."""
 
     async def record(uow: UnitOfWork) -> None:
@@ -101,8 +119,9 @@ def _recorder(equipment_id: str, refusal: DomainError, at: datetime, use: StepUs
     return record
 
 
-async def open_batch_use(uow: UnitOfWork, batch_id: str, step: str, by: Actor) -> StepUse:
-    """A use at ``step`` of batch ``batch_id``, which must be open (no lot produced yet)."""
+async def open_batch_use(uow: UnitOfWork, batch_id: str, step: str, by: Actor) -> BatchUse:
+    """A use at ``step`` of batch ``batch_id``: the step being performed (the batch's next
+    one) of an open batch (no lot produced yet)."""
     batch = await uow.repository(Batch).get(batch_id)
     if batch.lot is not None:
         raise Conflict(
@@ -111,7 +130,8 @@ async def open_batch_use(uow: UnitOfWork, batch_id: str, step: str, by: Actor) -
         )
     if step not in {s.value for s in Step}:
         raise DomainError("step-unknown", f"batch {batch_id} has no step {step!r}", field="step")
-    return StepUse(
+    check_order(batch_id, Step(step), batch.steps, batch.next_step)
+    return BatchUse(
         batch_id=batch_id, coi=batch.coi, site=batch.manufacturing_site, step=step, by=by
     )
 
@@ -126,8 +146,10 @@ async def use_equipment(
     window: ReportedTimeWindow,
     by: Actor,
 ) -> EquipmentUsed:
-    """Use an instrument at a step of an open batch: checked, then logged."""
+    """``by`` uses an instrument at the step being performed of an open batch: checked
+    (the instrument, then ``by``'s operator qualification), then logged."""
     use = await open_batch_use(uow, batch_id, step, by)
     equipment = Equipment(uow, window)
     await equipment.check_use(equipment_id, equipment_type, at, use)
+    await equipment.check_operator(equipment_id, at, use)
     return await equipment.log_use(equipment_id, at, use)
