@@ -109,10 +109,19 @@ class DecisionOutView(BaseModel):
     signature: SignatureView | None = None  # printed name, time, meaning (11.50)
 
 
-class DeviationView(BaseModel):
-    deviation_id: str
+class DeviationBatchView(BaseModel):
+    batch_id: str
     coi: str
-    lot_id: str
+    detail: str
+    lot_id: str | None = None  # once QC knows the batch's lot (then held by the deviation)
+
+
+class DeviationView(BaseModel):
+    """A deviation on one lot (coi, lot_id), or on batches (site, equipment_id, batches)."""
+
+    deviation_id: str
+    coi: str | None
+    lot_id: str | None
     panel_id: str | None
     classification: Classification
     source: str
@@ -123,3 +132,6 @@ class DeviationView(BaseModel):
     closed_at: datetime | None = None
     closed_by: Who | None = None
     closure_reason: str | None = None
+    site: str | None = None
+    equipment_id: str | None = None
+    batches: list[DeviationBatchView] = Field(default_factory=list)

@@ -15,6 +15,7 @@ from ...domain.events import (
     Decision,
     DeviationClosed,
     DeviationLinked,
+    DeviationLotAffected,
     DeviationOpened,
     DeviationResolved,
     DeviationState,
@@ -31,7 +32,7 @@ from ...domain.events import (
     ResultRecorded,
 )
 from ...domain.trail_review import TrailReviewed
-from .tables import certificates, deviations, lots, panels, results
+from .tables import certificates, deviation_batches, deviations, lots, panels, results
 
 
 async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent) -> None:
@@ -97,7 +98,27 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     state=DeviationState.OPENED.value,
                     opened_at=event.opened_at,
                     opened_by=event.opened_by.model_dump(),
+                    site=event.site,
+                    equipment_id=event.equipment_id,
                 )
+            )
+            for b in event.batches:
+                await session.execute(
+                    insert(deviation_batches).values(
+                        deviation_id=event.deviation_id,
+                        batch_id=b.batch_id,
+                        coi=b.coi,
+                        detail=b.detail,
+                    )
+                )
+        case DeviationLotAffected():
+            await session.execute(
+                update(deviation_batches)
+                .where(
+                    deviation_batches.c.deviation_id == event.deviation_id,
+                    deviation_batches.c.batch_id == event.batch_id,
+                )
+                .values(lot_id=event.lot_id)
             )
         case DeviationClosed():
             await session.execute(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...application.views import (
     DecisionView,
+    DeviationBatchView,
     DeviationView,
     PanelView,
     ResultEntryView,
@@ -18,7 +19,7 @@ from ...application.views import (
     TestView,
 )
 from ...domain.events import Certificate
-from .tables import certificates, deviations, lots, panels, results
+from .tables import certificates, deviation_batches, deviations, lots, panels, results
 
 
 async def panel_views(
@@ -135,7 +136,7 @@ async def certificate(session: AsyncSession, certificate_id: str) -> Certificate
     return None if row is None else Certificate.model_validate(row.body)
 
 
-def _deviation(r: Any) -> DeviationView:
+def _deviation(r: Any, batches: list[DeviationBatchView]) -> DeviationView:
     return DeviationView(
         deviation_id=r.deviation_id,
         coi=r.coi,
@@ -150,25 +151,64 @@ def _deviation(r: Any) -> DeviationView:
         closed_at=r.closed_at,
         closed_by=r.closed_by,
         closure_reason=r.closure_reason,
+        site=r.site,
+        equipment_id=r.equipment_id,
+        batches=batches,
     )
+
+
+async def _with_batches(session: AsyncSession, rows: list[Any]) -> list[DeviationView]:
+    named: dict[str, list[DeviationBatchView]] = defaultdict(list)
+    ids = [r.deviation_id for r in rows]
+    if ids:
+        found = await session.execute(
+            select(deviation_batches)
+            .where(deviation_batches.c.deviation_id.in_(ids))
+            .order_by(deviation_batches.c.batch_id)
+        )
+        for b in found:
+            named[b.deviation_id].append(
+                DeviationBatchView(batch_id=b.batch_id, coi=b.coi, detail=b.detail, lot_id=b.lot_id)
+            )
+    return [_deviation(r, named[r.deviation_id]) for r in rows]
 
 
 async def deviation_view(session: AsyncSession, deviation_id: str) -> DeviationView | None:
     row = (
         await session.execute(select(deviations).where(deviations.c.deviation_id == deviation_id))
     ).first()
-    return None if row is None else _deviation(row)
+    return None if row is None else (await _with_batches(session, [row]))[0]
 
 
 async def deviation_views(
-    session: AsyncSession, *, coi: str | None = None, lot_id: str | None = None
+    session: AsyncSession,
+    *,
+    coi: str | None = None,
+    lot_id: str | None = None,
+    equipment_id: str | None = None,
+    batch_id: str | None = None,
 ) -> list[DeviationView]:
+    """Deviations matching every filter given; a deviation on batches matches a CoI, lot or
+    batch of a batch it names."""
     query = select(deviations).order_by(deviations.c.opened_at, deviations.c.deviation_id)
+    naming = select(deviation_batches.c.deviation_id)
     if coi is not None:
-        query = query.where(deviations.c.coi == coi)
+        query = query.where(
+            (deviations.c.coi == coi)
+            | deviations.c.deviation_id.in_(naming.where(deviation_batches.c.coi == coi))
+        )
     if lot_id is not None:
-        query = query.where(deviations.c.lot_id == lot_id)
-    return [_deviation(r) for r in await session.execute(query)]
+        query = query.where(
+            (deviations.c.lot_id == lot_id)
+            | deviations.c.deviation_id.in_(naming.where(deviation_batches.c.lot_id == lot_id))
+        )
+    if batch_id is not None:
+        query = query.where(
+            deviations.c.deviation_id.in_(naming.where(deviation_batches.c.batch_id == batch_id))
+        )
+    if equipment_id is not None:
+        query = query.where(deviations.c.equipment_id == equipment_id)
+    return await _with_batches(session, list(await session.execute(query)))
 
 
 async def lot_site(session: AsyncSession, lot_id: str) -> tuple[bool, str | None]:
