@@ -359,6 +359,18 @@ async def test_calibrations_are_recorded_in_order_and_not_in_the_future(
     assert_problem(r, 422, "calibration-in-future")
     r = await calibrate(client, now(harness) - timedelta(days=2))
     assert_problem(r, 422, "calibration-before-service")
+    body = {
+        "performed_at": (now(harness) - timedelta(minutes=5)).isoformat(),
+        "as_found": "in-tolerance",
+        "as_left": "in-tolerance",
+        "certificate_ref": "CAL-X",
+        "next_due_at": (now(harness) - timedelta(minutes=10)).isoformat(),
+    }
+    r = await client.post(f"/equipment/{CENTRIFUGE}/calibrations", json=body, headers=SUPERVISOR)
+    assert assert_problem(r, 422, "next-due-before-calibration")["field"] == "next_due_at"
+    body["next_due_at"] = (now(harness) + timedelta(days=90)).isoformat()
+    r = await client.post(f"/equipment/{CENTRIFUGE}/calibrations", json=body, headers=SUPERVISOR)
+    assert r.json()["calibration"]["due_at"] == body["next_due_at"].replace("+00:00", "Z")
 
 
 async def test_an_instrument_moves_within_its_site_and_keeps_its_history(

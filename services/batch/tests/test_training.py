@@ -210,6 +210,8 @@ async def test_no_one_records_their_own_qualification(
     assert_problem(r, 403, "self-qualification")
     r = await grant(client, OPERATOR_ID, OPERATOR, kind="gowning", valid_from=at, reference="G-1")
     assert_problem(r, 403, "role-not-allowed")
+    r = await grant(client, "u" * 129, kind="gowning", valid_from=at, reference="G-1")
+    assert_problem(r, 422)  # a user id is at most 128 characters
 
 
 @pytest.mark.requirement("EU-PartIV.3")

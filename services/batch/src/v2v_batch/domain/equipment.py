@@ -31,8 +31,9 @@ from .equipment_events import (
 )
 from .equipment_rules import (
     Timeline,
-    after_service,
     batches_used,
+    check_next_due,
+    check_performed,
     in_force,
     refusal,
     status_of,
@@ -125,27 +126,12 @@ class Instrument(Aggregate):
         use since). Left out of tolerance: out of service until a calibration leaves it in."""
         info = self.info()
         check_text("certificate_ref", certificate_ref)
-        if performed_at > recorded_at:
-            raise DomainError(
-                "calibration-in-future", "performed_at lies after now", field="performed_at"
-            )
-        after_service(info, performed_at, "calibration")
-        if self.calibrations and performed_at < self.calibrations[-1].performed_at:
-            raise Conflict(
-                "calibration-out-of-order",
-                f"{self.equipment_id} has a later calibration recorded "
-                f"({self.calibrations[-1].performed_at.isoformat()})",
-                field="performed_at",
-            )
+        last = self.calibrations[-1].performed_at if self.calibrations else None
+        check_performed(info, "calibration", performed_at, recorded_at, last)
         due = None
         if as_left is Tolerance.IN_TOLERANCE:
             due = next_due_at or performed_at + timedelta(days=info.calibration.interval_days)
-            if due <= performed_at:
-                raise DomainError(
-                    "next-due-before-calibration",
-                    "next_due_at must lie after performed_at",
-                    field="next_due_at",
-                )
+            check_next_due("calibration", performed_at, due)
         since = self.last_left_in_tolerance
         affected: tuple[AffectedBatch, ...] = ()
         if as_found is Tolerance.OUT_OF_TOLERANCE:
@@ -179,26 +165,13 @@ class Instrument(Aggregate):
     ) -> MaintenanceRecorded:
         info = self.info()
         check_text("description", description, 2000)
-        if performed_at > recorded_at:
-            raise DomainError(
-                "maintenance-in-future", "performed_at lies after now", field="performed_at"
-            )
-        after_service(info, performed_at, "maintenance")
-        if self.maintenance and performed_at < self.maintenance[-1].performed_at:
-            raise Conflict(
-                "maintenance-out-of-order",
-                f"{self.equipment_id} has a later maintenance recorded",
-                field="performed_at",
-            )
+        last = self.maintenance[-1].performed_at if self.maintenance else None
+        check_performed(info, "maintenance", performed_at, recorded_at, last)
         due = next_due_at
         if due is None and info.maintenance is not None:
             due = performed_at + timedelta(days=info.maintenance.interval_days)
-        if due is not None and due <= performed_at:
-            raise DomainError(
-                "next-due-before-maintenance",
-                "next_due_at must lie after performed_at",
-                field="next_due_at",
-            )
+        if due is not None:
+            check_next_due("maintenance", performed_at, due)
         event = MaintenanceRecorded(
             maintenance_id=maintenance_id,
             performed_at=performed_at,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from v2v_runtime.errors import DomainError
+from v2v_runtime.errors import Conflict, DomainError
 
 from .equipment_events import AffectedBatch, EquipmentRegistered, EquipmentStatus, EquipmentUsed
 
@@ -66,15 +66,39 @@ def refusal(
     return "equipment-out-of-service", f"{equipment_id} is out of service at {when}{why}"
 
 
-def after_service(info: EquipmentRegistered, performed_at: datetime, what: str) -> None:
-    """What is recorded of an instrument happens once it is in service (the due times it
-    was registered with cover what came before)."""
+def check_performed(
+    info: EquipmentRegistered,
+    what: str,
+    performed_at: datetime,
+    recorded_at: datetime,
+    last: datetime | None,
+) -> None:
+    """A calibration or maintenance (``what``) is recorded once performed, in order (after
+    the last one of its kind), and while the instrument is in service (the due times it was
+    registered with cover what came before)."""
+    if performed_at > recorded_at:
+        raise DomainError(f"{what}-in-future", "performed_at lies after now", field="performed_at")
     if performed_at < info.in_service_from:
         raise DomainError(
             f"{what}-before-service",
             f"performed_at lies before the instrument entered service "
             f"({info.in_service_from.isoformat()})",
             field="performed_at",
+        )
+    if last is not None and performed_at < last:
+        raise Conflict(
+            f"{what}-out-of-order",
+            f"{info.equipment_id} has a later {what} recorded ({last.isoformat()})",
+            field="performed_at",
+        )
+
+
+def check_next_due(what: str, performed_at: datetime, due: datetime) -> None:
+    if due <= performed_at:
+        raise DomainError(
+            f"next-due-before-{what}",
+            "next_due_at must lie after performed_at",
+            field="next_due_at",
         )
 
 

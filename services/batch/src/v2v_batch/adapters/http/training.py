@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from v2v_events.contracts.common import BoundedDatetime
 from v2v_runtime.authz import Caller, Roles, allowed
@@ -39,6 +39,8 @@ DocumentControl = Annotated[Caller, allowed(R.QA_REVIEWER)]
 # A supervisor or the quality unit records training; never the person themself.
 Trainer = Annotated[Caller, allowed(R.MANUFACTURING_SUPERVISOR, R.QA_REVIEWER)]
 At = Annotated[BoundedDatetime | None, Query(description="default: now")]
+# The identity provider's subject id (records name people by it); part of a stream id.
+UserId = Annotated[str, Path(min_length=1, max_length=128)]
 
 
 async def _sop(uow: UnitOfWork, document_id: str) -> SopView:
@@ -82,7 +84,7 @@ def training_router(reported_times: ReportedTimeWindow) -> APIRouter:
         "/people/{user_id}/qualifications", status_code=201, response_model=QualificationView
     )
     async def grant(
-        user_id: str, body: QualificationBody, caller: Trainer, uow: NewUow
+        user_id: UserId, body: QualificationBody, caller: Trainer, uow: NewUow
     ) -> QualificationView:
         """Record a qualification of the person (403 self-qualification for one's own):
         training on an SOP version (kind sop, document_id and sop_version), a practical
@@ -98,7 +100,11 @@ def training_router(reported_times: ReportedTimeWindow) -> APIRouter:
         response_model=QualificationView,
     )
     async def revoke(
-        user_id: str, qualification_id: str, body: ReasonBody, caller: Trainer, uow: NewUow
+        user_id: UserId,
+        qualification_id: str,
+        body: ReasonBody,
+        caller: Trainer,
+        uow: NewUow,
     ) -> QualificationView:
         """Revoke a qualification from now on (409 qualification-revoked)."""
         async with uow:
@@ -106,14 +112,14 @@ def training_router(reported_times: ReportedTimeWindow) -> APIRouter:
             return await _qualification(uow, user_id, qualification_id, uow.clock.now())
 
     @router.get("/people/{user_id}/qualifications", response_model=TrainingRecord)
-    async def record(user_id: str, caller: Reader, uow: NewUow, at: At = None) -> TrainingRecord:
+    async def record(user_id: UserId, caller: Reader, uow: NewUow, at: At = None) -> TrainingRecord:
         """The person's qualifications, each with whether it holds at ``at`` and why not."""
         async with uow:
             return await training_record(uow, user_id, at or uow.clock.now())
 
     @router.get("/people/{user_id}/qualified", response_model=QualifiedView)
     async def check(
-        user_id: str,
+        user_id: UserId,
         caller: Reader,
         uow: NewUow,
         qualification: Annotated[str, Query(pattern=QUALIFICATION_PATTERN)],
