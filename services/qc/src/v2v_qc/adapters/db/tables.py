@@ -78,7 +78,7 @@ deviations = Table(
     "qc_deviations",
     metadata,
     Column("deviation_id", String(64), primary_key=True),
-    # None for a deviation on batches (qc_0005): deviation_batches names them.
+    # None for a deviation on batches (qc_0007): deviation_batches names them.
     Column("coi", String(32), index=True),
     Column("lot_id", String(128), index=True),
     Column("panel_id", String(64)),
@@ -91,7 +91,7 @@ deviations = Table(
     Column("closed_at", UtcDateTime),
     Column("closed_by", JSON),
     Column("closure_reason", Text),
-    Column("site", String(200)),  # qc_0005: a deviation on batches belongs to a site
+    Column("site", String(200)),  # qc_0007: a deviation on batches belongs to a site
     Column("equipment_id", String(128)),
 )
 
@@ -105,7 +105,7 @@ certificates = Table(
     Column("issued_at", UtcDateTime, nullable=False),
 )
 
-# The batches a deviation on batches names (qc_0005), with their lot once QC knows it.
+# The batches a deviation on batches names (qc_0007), with their lot once QC knows it.
 deviation_batches = Table(
     "qc_deviation_batches",
     metadata,

@@ -1,7 +1,7 @@
 """qc: deviations on batches, not one lot (an instrument found out of tolerance): their
 site and instrument, and the batches they name with each batch's lot once known.
 
-Revision ID: qc_0005
+Revision ID: qc_0007
 Revises: qc_0004
 Create Date: 2026-12-20
 """
@@ -9,7 +9,7 @@ Create Date: 2026-12-20
 import sqlalchemy as sa
 from alembic import op
 
-revision = "qc_0005"
+revision = "qc_0007"
 down_revision = "qc_0004"
 branch_labels = None
 depends_on = None
