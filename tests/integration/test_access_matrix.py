@@ -62,6 +62,28 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
         "cell-therapy-specialist",
         "manufacturing-supervisor",
     },
+    # the equipment register is the supervisor's; a faulty instrument is returned to
+    # service by a supervisor or QA; instruments are used by who performs the step
+    ("batch", "POST /equipment"): {"manufacturing-supervisor"},
+    ("batch", "POST /equipment/{equipment_id}/calibrations"): {"manufacturing-supervisor"},
+    ("batch", "POST /equipment/{equipment_id}/return-to-service"): {
+        "manufacturing-supervisor",
+        "qa-reviewer",
+    },
+    ("batch", "POST /batches/{batch_id}/steps/{step}/equipment"): {
+        "cell-therapy-specialist",
+        "manufacturing-supervisor",
+    },
+    # document control is QA's; training is recorded by a supervisor or QA
+    ("batch", "POST /sops"): {"qa-reviewer"},
+    ("batch", "POST /people/{user_id}/qualifications"): {
+        "manufacturing-supervisor",
+        "qa-reviewer",
+    },
+    ("batch", "POST /people/{user_id}/qualifications/{qualification_id}/revocation"): {
+        "manufacturing-supervisor",
+        "qa-reviewer",
+    },
     ("custody", "POST /patients"): {"treatment-center-coordinator"},
     ("custody", "POST /patients/{coi}/identity-corrections"): {"treatment-center-coordinator"},
     ("custody", "POST /patients/{coi}/collections"): {"apheresis-nurse"},
@@ -119,6 +141,8 @@ async def call(
     for name in ("coi", "lot_id", "panel_id", "batch_id", "booking_id", "shipment_id"):
         path = path.replace("{" + name + "}", MISSING)
     for name in ("deviation_id", "certificate_id", "unit_id", "apheresis_unit_id", "material_code"):
+        path = path.replace("{" + name + "}", MISSING)
+    for name in ("equipment_id", "user_id", "qualification_id", "document_id"):
         path = path.replace("{" + name + "}", MISSING)
     path = path.replace("{product_code}", "S1234").replace("{site}", "manufacturing-site-1")
     path = path.replace("{step}", "transduction")

@@ -12,16 +12,21 @@ from v2v_runtime.service import ServiceSpec
 
 from .adapters.config import load_catalog
 from .adapters.db.audit_trail import BatchAuditScope
+from .adapters.db.equipment_tables import EQUIPMENT_TABLES
 from .adapters.db.material_tables import MATERIAL_TABLES
 from .adapters.db.ports import SqlLotIndex
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
+from .adapters.http.equipment import equipment_router
 from .adapters.http.materials import materials_router
 from .adapters.http.routes import build_router
+from .adapters.http.training import training_router
 from .adapters.kafka.handlers import SUBSCRIBED_TOPICS, build_handlers
 from .application.ports import LotIndex
+from .domain.equipment_events import EQUIPMENT_EVENTS
 from .domain.events import DOMAIN_EVENTS
 from .domain.material_events import MATERIAL_EVENTS
+from .domain.training_events import TRAINING_EVENTS
 from .settings import BatchSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" / "versions"
@@ -29,9 +34,11 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 # Stored as batch.<kind>; the projector keeps the read tables current in the same
 # transaction, and a rebuild (python -m v2v_batch rebuild) replays the store into them.
 PERSISTENCE = Persistence(
-    codec=EventCodec("batch", (*DOMAIN_EVENTS, *MATERIAL_EVENTS)),
+    codec=EventCodec(
+        "batch", (*DOMAIN_EVENTS, *MATERIAL_EVENTS, *EQUIPMENT_EVENTS, *TRAINING_EVENTS)
+    ),
     projector=project,
-    read_tables=(*READ_TABLES, *MATERIAL_TABLES),
+    read_tables=(*READ_TABLES, *MATERIAL_TABLES, *EQUIPMENT_TABLES),
     ports={LotIndex: SqlLotIndex},
 )
 # GET /audit-trail: the manufacturing supervisor reviews the batch records besides QA, the
@@ -51,7 +58,12 @@ def build(
         name="batch",
         settings=settings,
         migrations=[MIGRATIONS],
-        routers=[build_router(catalog, settings.reported_times), materials_router()],
+        routers=[
+            build_router(catalog, settings.reported_times),
+            materials_router(),
+            equipment_router(settings.reported_times),
+            training_router(settings.reported_times),
+        ],
         handlers=build_handlers(catalog),
         subscribed_topics=list(SUBSCRIBED_TOPICS),
         title="vein2vein batch (manufacturing)",

@@ -75,10 +75,11 @@ async def classify_deviation(
     deviation = await deviation_repo.get(deviation_id)
     deviation.classify(entry.classification, entry.rationale, by, uow.clock.now())
     lot_repo = uow.repository(Lot)
-    lot = await lot_repo.get(lot_stream(deviation.info.lot_id))
-    lot.classify_deviation(deviation.id, entry.classification)
     await deviation_repo.save(deviation, by.model_dump())
-    await lot_repo.save(lot, by.model_dump())
+    for lot_id in deviation.lots:  # its lot, or the lots of the batches it names
+        lot = await lot_repo.get(lot_stream(lot_id))
+        lot.classify_deviation(deviation.id, entry.classification)
+        await lot_repo.save(lot, by.model_dump())
     return deviation
 
 
@@ -93,8 +94,9 @@ async def close_deviation(
     deviation = await deviation_repo.get(deviation_id)
     deviation.close(entry.reason, by, uow.clock.now())
     lot_repo = uow.repository(Lot)
-    lot = await lot_repo.get(lot_stream(deviation.info.lot_id))
-    lot.resolve_deviation(deviation.id)
     await deviation_repo.save(deviation, by.model_dump())
-    await lot_repo.save(lot, by.model_dump())
+    for lot_id in deviation.lots:  # its lot, or the lots of the batches it names
+        lot = await lot_repo.get(lot_stream(lot_id))
+        lot.resolve_deviation(deviation.id)
+        await lot_repo.save(lot, by.model_dump())
     return deviation

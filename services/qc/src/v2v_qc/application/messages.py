@@ -75,7 +75,10 @@ def panel_evaluated(panel: Panel, ev: PanelEvaluated) -> c.PanelEvaluated:
 
 
 def deviation_opened(dev: Deviation) -> c.DeviationOpened:
+    """The public event of a deviation on one lot (a deviation on batches has none: the
+    contract names one CoI and lot)."""
     info = dev.info
+    assert info.coi is not None and info.lot_id is not None
     return c.DeviationOpened(
         coi=info.coi,
         deviation_id=info.deviation_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -16,4 +17,16 @@ class TrailHeads(Protocol):
 
     async def advance(self, coi: str, service: str, head: Head, recorded_at: datetime) -> None:
         """Note another service's head (an older one than known is ignored)."""
+        ...
+
+
+class BatchLots(Protocol):
+    """Which lots QC knows of which batches, and which open deviations name a batch."""
+
+    async def lots_of(self, batch_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Batch id -> (lot id, CoI) of the lots QC registered for ``batch_ids``."""
+        ...
+
+    async def open_deviations_naming(self, batch_id: str) -> list[str]:
+        """The open deviations on batches that name ``batch_id``."""
         ...

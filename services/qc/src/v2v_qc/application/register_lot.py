@@ -12,6 +12,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.lot import Lot, lot_stream
 from ..domain.panel import Panel
 from . import messages
+from .equipment_deviation import hold_for_batch_deviations
 from .record_result import settle
 
 
@@ -30,6 +31,7 @@ async def register_lot(uow: UnitOfWork, msg: LotProduced) -> Lot:
     if event is None:
         return lot  # already known: the state as it is
     await lot_repo.save(lot, messages.who(msg.actor).model_dump())
+    await hold_for_batch_deviations(uow, lot, msg.batch_id, messages.who(msg.actor))
     if lot.panel_id is not None:
         panel = await uow.repository(Panel).get(lot.panel_id)
         await settle(uow, panel, lot)

@@ -134,10 +134,19 @@ class DecisionOutView(BaseModel):
     signature: SignatureView | None = None  # printed name, time, meaning (11.50)
 
 
-class DeviationView(BaseModel):
-    deviation_id: str
+class DeviationBatchView(BaseModel):
+    batch_id: str
     coi: str
-    lot_id: str
+    detail: str
+    lot_id: str | None = None  # once QC knows the batch's lot (then held by the deviation)
+
+
+class DeviationView(BaseModel):
+    """A deviation on one lot (coi, lot_id), or on batches (site, equipment_id, batches)."""
+
+    deviation_id: str
+    coi: str | None
+    lot_id: str | None
     panel_id: str | None
     classification: Classification  # QA's, else the proposed one
     proposed_classification: Classification
@@ -155,3 +164,6 @@ class DeviationView(BaseModel):
     closure_reason: str | None = None
     # QA's classifications and closure (approved); 11.50
     signatures: list[SignatureView] = Field(default_factory=list)
+    site: str | None = None
+    equipment_id: str | None = None
+    batches: list[DeviationBatchView] = Field(default_factory=list)

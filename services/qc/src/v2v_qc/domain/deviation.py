@@ -19,8 +19,10 @@ from v2v_runtime.errors import Conflict
 from .common import QA_REVIEWER, Forbidden, Who, require_role
 from .events import (
     Classification,
+    DeviationBatch,
     DeviationClassified,
     DeviationClosed,
+    DeviationLotAffected,
     DeviationOpened,
     DeviationState,
     Failure,
@@ -28,6 +30,7 @@ from .events import (
 
 BLOCKING = frozenset({Classification.CRITICAL, Classification.MAJOR})
 OOS_SOURCE = "OOS"
+EQUIPMENT_SOURCE = "equipment"
 
 
 def oos_description(failures: Sequence[Failure]) -> str:
@@ -41,6 +44,7 @@ class Deviation(Aggregate):
         self.opened: DeviationOpened | None = None
         self.classified: DeviationClassified | None = None
         self.closed: DeviationClosed | None = None
+        self.affected_lots: dict[str, str] = {}  # lot id -> CoI, of the batches named
 
     @classmethod
     def open(
@@ -121,6 +125,57 @@ class Deviation(Aggregate):
         self._record(event)
         return event
 
+    @classmethod
+    def open_on_batches(
+        cls,
+        deviation_id: str,
+        *,
+        source: str,
+        classification: Classification,
+        description: str,
+        site: str,
+        equipment_id: str | None,
+        batches: Sequence[DeviationBatch],
+        by: Who,
+        at: datetime,
+    ) -> Deviation:
+        """A deviation on batches, not one lot: the lots they made are linked as QC learns
+        of them (``affect_lot``), and wait for it."""
+        dev = cls(deviation_id)
+        dev._record(
+            DeviationOpened(
+                deviation_id=deviation_id,
+                coi=None,
+                lot_id=None,
+                classification=classification,
+                source=source,
+                description=description,
+                opened_at=at,
+                opened_by=by,
+                site=site,
+                equipment_id=equipment_id,
+                batches=list(batches),
+            )
+        )
+        return dev
+
+    def affect_lot(self, batch_id: str, lot_id: str, coi: str) -> bool:
+        """Link the lot of a batch this deviation names (False: linked already, or a batch
+        it does not name)."""
+        named = {b.batch_id: b.coi for b in self.info.batches}
+        if named.get(batch_id) != coi or lot_id in self.affected_lots:
+            return False
+        self._record(
+            DeviationLotAffected(deviation_id=self.id, batch_id=batch_id, lot_id=lot_id, coi=coi)
+        )
+        return True
+
+    @property
+    def lots(self) -> list[str]:
+        """Every lot the deviation holds: its own, or those of the batches it names."""
+        own = [self.info.lot_id] if self.info.lot_id is not None else []
+        return [*own, *self.affected_lots]
+
     def close(self, reason: str, by: Who, at: datetime) -> DeviationClosed:
         require_role(by, QA_REVIEWER, "closing a deviation")
         self._check_open()
@@ -160,6 +215,8 @@ class Deviation(Aggregate):
                 self.classified = event
             case DeviationClosed():
                 self.closed = event
+            case DeviationLotAffected():
+                self.affected_lots[event.lot_id] = event.coi
             case _:
                 raise TypeError(f"deviation cannot apply {type(event).__name__}")
 

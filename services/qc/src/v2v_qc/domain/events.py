@@ -176,18 +176,45 @@ class PanelReviewed(DomainEvent):
 # --- deviation stream -----------------------------------------------------------------
 
 
+class DeviationBatch(_Frozen):
+    """A batch a deviation concerns (e.g. one made with an instrument found out of
+    tolerance): its chain of identity and what it says of the batch."""
+
+    batch_id: str
+    coi: str
+    detail: str = ""
+
+
 class DeviationOpened(DomainEvent):
+    """A deviation: on one lot (``coi`` and ``lot_id``: OOS, excursion, ...), or on
+    batches (``batches``, with no one lot: an instrument found out of tolerance at
+    ``site``, naming ``equipment_id``)."""
+
     kind = "deviation.opened"
 
     deviation_id: str
-    coi: str
-    lot_id: str
+    coi: str | None
+    lot_id: str | None
     panel_id: str | None = None
     classification: Classification
     source: str
     description: str
     opened_at: datetime
     opened_by: Who
+    site: str | None = None
+    equipment_id: str | None = None
+    batches: list[DeviationBatch] = Field(default_factory=list)
+
+
+class DeviationLotAffected(DomainEvent):
+    """A lot made in a batch the deviation names: linked to it (its release waits)."""
+
+    kind = "deviation.lot-affected"
+
+    deviation_id: str
+    batch_id: str
+    lot_id: str
+    coi: str
 
 
 class DeviationClassified(DomainEvent):
@@ -332,4 +359,5 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     LotRejected,
     LotWithdrawn,
     RecoveryChosen,
+    DeviationLotAffected,
 )

@@ -1,7 +1,8 @@
 """Batch's scope port for the audit trail (v2v_runtime.audit_trail_query.AuditScope): a CoI's
 batch records are its batches' streams and its apheresis material's (``material-<unit>``);
 they belong to the manufacturing sites of its batches (material no batch was opened from
-yet: to callers of every site only). Supplied materials: ``material_audit``."""
+yet: to callers of every site only). Supplied materials: ``material_audit``; an
+instrument's stream belongs to its site."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from v2v_runtime.audit_trail_query import StreamScope, scopes_by_coi
 
 from ...domain.material import STREAM_PREFIX
+from .equipment_audit import equipment_scopes
 from .material_audit import batch_materials_streams, is_material_stream, material_scopes
 from .tables import batches, materials
 
@@ -78,4 +80,8 @@ class BatchAuditScope:
             )
             for r in rows:
                 sites.setdefault(r.coi, set()).add(r.manufacturing_site)
-        return scopes_by_coi(cois, sites) | await material_scopes(s, supplied)
+        return (
+            scopes_by_coi(cois, sites)
+            | await material_scopes(s, supplied)
+            | await equipment_scopes(s, others)
+        )

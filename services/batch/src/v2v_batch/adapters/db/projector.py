@@ -29,6 +29,7 @@ from ...domain.events import (
     UnitCollected,
 )
 from ...domain.material import STREAM_PREFIX
+from .equipment_projector import REGISTER_EVENTS, project_registers
 from .material_projector import is_material_event, project_material
 from .tables import batches, lots, materials, steps
 
@@ -84,6 +85,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             pass  # kept in the material's stream: no read model shows pending requests
         case _ if is_material_event(event):
             await project_material(session, stored, event)
+        case _ if isinstance(event, REGISTER_EVENTS):
+            await project_registers(session, stored, event)
         case _:
             raise TypeError(f"no projection for {type(event).__name__}")
 

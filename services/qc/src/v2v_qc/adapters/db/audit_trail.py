@@ -1,7 +1,8 @@
 """QC's scope port for the audit trail (v2v_runtime.audit_trail_query.AuditScope): a CoI's
 QC records are its lots' streams (``qc-lot:<lot id>``), its panels and its deviations; they
 belong to the manufacturing sites of its lots (a CoI whose lots name no site: to callers of
-every site only, as for the lot routes)."""
+every site only, as for the lot routes). A deviation on batches (an instrument found out of
+tolerance) is no one CoI's: it belongs to its site."""
 
 from __future__ import annotations
 
@@ -51,12 +52,27 @@ class QcAuditScope:
         )
         for r in rows:
             sites.setdefault(r.coi, set()).add(r.manufacturing_site)
-        return scopes_by_coi(cois, sites)
+        return scopes_by_coi(cois, sites) | await self._site_deviations(others)
+
+    async def _site_deviations(self, ids: list[str]) -> dict[str, StreamScope]:
+        """Deviations on batches (no one CoI): their site's."""
+        if not ids:
+            return {}
+        rows = await self._session.execute(
+            select(deviations.c.deviation_id, deviations.c.site).where(
+                deviations.c.deviation_id.in_(ids),
+                deviations.c.coi.is_(None),
+                deviations.c.site.is_not(None),
+            )
+        )
+        return {str(r.deviation_id): StreamScope(None, (str(r.site),)) for r in rows}
 
     async def _cois(self, table: Table, key: str, ids: list[str]) -> list[tuple[str, str]]:
         """(id, CoI) of the rows of ``table`` whose ``key`` is one of ``ids``."""
         if not ids:
             return []
         column = table.c[key]
-        rows = await self._session.execute(select(column, table.c.coi).where(column.in_(ids)))
+        rows = await self._session.execute(
+            select(column, table.c.coi).where(column.in_(ids), table.c.coi.is_not(None))
+        )
         return [(str(r[0]), str(r[1])) for r in rows]

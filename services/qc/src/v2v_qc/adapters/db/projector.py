@@ -16,6 +16,7 @@ from ...domain.events import (
     DeviationClassified,
     DeviationClosed,
     DeviationLinked,
+    DeviationLotAffected,
     DeviationOpened,
     DeviationResolved,
     DeviationState,
@@ -34,7 +35,15 @@ from ...domain.events import (
     ResultRecorded,
 )
 from ...domain.trail_review import TrailReviewed
-from .tables import certificates, deviations, lots, panel_reviews, panels, results
+from .tables import (
+    certificates,
+    deviation_batches,
+    deviations,
+    lots,
+    panel_reviews,
+    panels,
+    results,
+)
 
 
 async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent) -> None:
@@ -113,8 +122,19 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     state=DeviationState.OPENED.value,
                     opened_at=event.opened_at,
                     opened_by=event.opened_by.model_dump(),
+                    site=event.site,
+                    equipment_id=event.equipment_id,
                 )
             )
+            for b in event.batches:
+                await session.execute(
+                    insert(deviation_batches).values(
+                        deviation_id=event.deviation_id,
+                        batch_id=b.batch_id,
+                        coi=b.coi,
+                        detail=b.detail,
+                    )
+                )
         case DeviationClassified():
             await session.execute(
                 update(deviations)
@@ -125,6 +145,15 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     classified_by=event.classified_by.model_dump(),
                     classification_rationale=event.reason,
                 )
+            )
+        case DeviationLotAffected():
+            await session.execute(
+                update(deviation_batches)
+                .where(
+                    deviation_batches.c.deviation_id == event.deviation_id,
+                    deviation_batches.c.batch_id == event.batch_id,
+                )
+                .values(lot_id=event.lot_id)
             )
         case DeviationClosed():
             await session.execute(

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -91,8 +92,9 @@ deviations = Table(
     "qc_deviations",
     metadata,
     Column("deviation_id", String(64), primary_key=True),
-    Column("coi", String(32), nullable=False, index=True),
-    Column("lot_id", String(128), nullable=False, index=True),
+    # None for a deviation on batches (qc_0006): deviation_batches names them.
+    Column("coi", String(32), index=True),
+    Column("lot_id", String(128), index=True),
     Column("panel_id", String(64)),
     Column("classification", String(16), nullable=False),
     Column("source", String(64), nullable=False),
@@ -108,6 +110,9 @@ deviations = Table(
     Column("classified_at", UtcDateTime),
     Column("classified_by", JSON),
     Column("classification_rationale", Text),
+    # qc_0006: a deviation on batches belongs to a site, and may name its instrument
+    Column("site", String(200)),
+    Column("equipment_id", String(128)),
 )
 
 certificates = Table(
@@ -120,7 +125,19 @@ certificates = Table(
     Column("issued_at", UtcDateTime, nullable=False),
 )
 
-READ_TABLES = (results, panel_reviews, panels, deviations, certificates, lots)
+# The batches a deviation on batches names (qc_0006), with their lot once QC knows it.
+deviation_batches = Table(
+    "qc_deviation_batches",
+    metadata,
+    Column("deviation_id", String(64), primary_key=True),
+    Column("batch_id", String(128), primary_key=True),
+    Column("coi", String(32), nullable=False, index=True),
+    Column("detail", Text, nullable=False),
+    Column("lot_id", String(128)),
+    Index("ix_qc_deviation_batches_batch", "batch_id"),
+)
+
+READ_TABLES = (results, panel_reviews, panels, deviations, certificates, lots, deviation_batches)
 
 # The newest audit-trail head of each CoI in batch and custody, as their audit-trail.advanced
 # messages tell it (not derived from QC's store, so not a read table: a rebuild keeps it; the

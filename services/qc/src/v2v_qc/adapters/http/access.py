@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from v2v_runtime.authz import GMP_PEOPLE, Caller, Roles, allowed
 from v2v_runtime.errors import NotFound
 
+from ...application.views import DeviationView
 from ..db import queries
 
 R = Roles
@@ -48,3 +49,12 @@ async def require_lot(session: AsyncSession, caller: Caller, lot_id: str) -> Non
     """404 for a lot the caller may not see (its existence is not disclosed either)."""
     if not await sees_lot(session, caller, lot_id):
         raise NotFound("lot-not-found", f"QC knows no lot {lot_id!r}")
+
+
+async def sees_deviation(session: AsyncSession, caller: Caller, deviation: DeviationView) -> bool:
+    """A deviation on a lot: as its lot; on batches: as its site (none: every site only)."""
+    if deviation.lot_id is not None:
+        return await sees_lot(session, caller, deviation.lot_id)
+    if deviation.site is None:
+        return caller.sees_all_sites
+    return caller.may_see(deviation.site)

@@ -1,6 +1,6 @@
 """QA's signed acts on a deviation (classification and closure, meaning approved): the
-deviation shown, signed by a QA reviewer of the lot's site, done as the signer, the
-signature stored after it."""
+deviation shown, signed by a QA reviewer of its site (the lot's, or the batches'), done as
+the signer, the signature stored after it."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from v2v_runtime.uow import UnitOfWork
 from ...application.deviations import ClassificationEntry, ClosureEntry
 from ...application.views import DeviationView
 from ..db import queries
-from .access import sees_lot
+from .access import sees_deviation
 from .signing import lot_sites
 
 
@@ -34,9 +34,9 @@ class SignedClassification(ClassificationEntry):
 async def visible_deviation(
     session: AsyncSession, caller: Caller, deviation_id: str
 ) -> DeviationView:
-    """The deviation, or 404 (also for another site's lot's)."""
+    """The deviation, or 404 (also for another site's)."""
     found = await queries.deviation_view(session, deviation_id)
-    if found is None or not await sees_lot(session, caller, found.lot_id):
+    if found is None or not await sees_deviation(session, caller, found):
         raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
     return found
 
@@ -70,10 +70,21 @@ async def signed_deviation_act(
             },
             request=entry.signature,
             roles=(Roles.QA_REVIEWER,),
-            sites=await lot_sites(uow.session, found.lot_id),
+            sites=(
+                await lot_sites(uow.session, found.lot_id)
+                if found.lot_id is not None
+                else (found.site,)
+            ),
         )
         await act(pending.signer.actor)
         await pending.record(uow)
         view = await queries.deviation_view(uow.session, deviation_id, zone)
     assert view is not None
     return view
+
+
+def subject(d: DeviationView) -> str:
+    """What a deviation is about, for a signed statement: its lot, or the batches it names."""
+    if d.lot_id is not None:
+        return f"lot {d.lot_id}"
+    return "batches " + ", ".join(b.batch_id for b in d.batches)

@@ -27,8 +27,16 @@ from ...domain.events import Certificate, Decision
 from ...domain.lot import lot_stream
 from ...domain.trail_review import trail_review_stream
 from ..db import queries
-from .access import CertificateReader, QualityUnit, Reader, Reporter, require_lot, sees_lot
-from .deviation_acts import SignedClassification, SignedClosure, signed_deviation_act
+from .access import (
+    CertificateReader,
+    QualityUnit,
+    Reader,
+    Reporter,
+    require_lot,
+    sees_deviation,
+    sees_lot,
+)
+from .deviation_acts import SignedClassification, SignedClosure, signed_deviation_act, subject
 from .signing import SiteZone
 
 
@@ -113,13 +121,28 @@ def quality_router() -> APIRouter:
 
     @router.get("/deviations")
     async def list_deviations(
-        kit: Kit, caller: Reader, zone: SiteZone, coi: str | None = None, lot_id: str | None = None
+        kit: Kit,
+        caller: Reader,
+        zone: SiteZone,
+        coi: str | None = None,
+        lot_id: str | None = None,
+        equipment_id: str | None = None,
+        batch_id: str | None = None,
     ) -> list[DeviationView]:
-        if coi is None and lot_id is None:
-            raise DomainError("filter-required", "give coi and/or lot_id")
+        """Deviations of a CoI, lot, batch or instrument (a deviation on batches, e.g. an
+        instrument found out of tolerance, is found by each CoI, lot and batch it names)."""
+        if coi is None and lot_id is None and equipment_id is None and batch_id is None:
+            raise DomainError("filter-required", "give coi, lot_id, batch_id or equipment_id")
         async with kit.sessions() as session:
-            found = await queries.deviation_views(session, coi=coi, lot_id=lot_id, time_zone=zone)
-            return [d for d in found if await sees_lot(session, caller, d.lot_id)]
+            found = await queries.deviation_views(
+                session,
+                coi=coi,
+                lot_id=lot_id,
+                equipment_id=equipment_id,
+                batch_id=batch_id,
+                time_zone=zone,
+            )
+            return [d for d in found if await sees_deviation(session, caller, d)]
 
     @router.get("/deviations/{deviation_id}")
     async def get_deviation(
@@ -127,7 +150,7 @@ def quality_router() -> APIRouter:
     ) -> DeviationView:
         async with kit.sessions() as session:
             found = await queries.deviation_view(session, deviation_id, zone)
-            if found is None or not await sees_lot(session, caller, found.lot_id):
+            if found is None or not await sees_deviation(session, caller, found):
                 raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
         return found
 
@@ -162,7 +185,7 @@ def quality_router() -> APIRouter:
             zone,
             statement=lambda d: (
                 f"I approve the closure of deviation {d.deviation_id} "
-                f"({d.classification.value}) of lot {d.lot_id}."
+                f"({d.classification.value}) of {subject(d)}."
             ),
             act=lambda who: close_deviation(uow, deviation_id, entry, who),
         )
@@ -188,7 +211,7 @@ def quality_router() -> APIRouter:
             entry,
             zone,
             statement=lambda d: (
-                f"I classify deviation {d.deviation_id} of lot {d.lot_id} as "
+                f"I classify deviation {d.deviation_id} of {subject(d)} as "
                 f"{entry.classification.value}."
             ),
             act=lambda who: classify_deviation(uow, deviation_id, entry, who),

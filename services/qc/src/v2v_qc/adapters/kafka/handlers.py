@@ -1,12 +1,14 @@
-"""Inbox handlers: OrderPanel (v2v.qc.commands); LotProduced and LotRejected
-(v2v.batch.events); the audit-trail heads of batch and custody (v2v.batch.events,
-v2v.custody.events). The inbox sets the unit of work's lineage from each message."""
+"""Inbox handlers: OrderPanel (v2v.qc.commands); LotProduced, LotRejected and
+EquipmentOutOfTolerance (v2v.batch.events); the audit-trail heads of batch and custody
+(v2v.batch.events, v2v.custody.events). The inbox sets the unit of work's lineage from
+each message."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from v2v_events.contracts.batch import LotProduced, LotRejected
+from v2v_events.contracts.equipment import EquipmentOutOfTolerance
 from v2v_events.contracts.qc import OrderPanel
 from v2v_events.contracts.trail import BatchTrailAdvanced, CustodyTrailAdvanced, TrailAdvanced
 from v2v_events.envelope import Envelope
@@ -14,6 +16,7 @@ from v2v_events.registry import Contract
 from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
+from ...application.equipment_deviation import open_equipment_deviation
 from ...application.order_panel import order_panel
 from ...application.recovery import withdraw_lot
 from ...application.register_lot import register_lot
@@ -38,10 +41,15 @@ def handlers(specs: SpecCatalog) -> Mapping[type[Contract], Handler]:
         assert isinstance(message, TrailAdvanced)
         await note_trail_head(uow, message)
 
+    async def on_out_of_tolerance(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, EquipmentOutOfTolerance)
+        await open_equipment_deviation(uow, message)
+
     return {
         OrderPanel: on_order_panel,
         LotProduced: on_lot_produced,
         LotRejected: on_lot_rejected,
         BatchTrailAdvanced: on_trail_advanced,
         CustodyTrailAdvanced: on_trail_advanced,
+        EquipmentOutOfTolerance: on_out_of_tolerance,
     }

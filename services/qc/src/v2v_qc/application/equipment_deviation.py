@@ -1,0 +1,95 @@
+"""An instrument found out of tolerance (batch's ``equipment.out-of-tolerance``): QC opens
+one deviation per calibration (a repeated message opens none), on the batches used since
+the instrument was last in tolerance — major when there are any (their impact is to be
+assessed), minor when none. The lots QC knows of those batches are linked to it, and so
+is each one registered later while it is open: a major deviation holds their release
+until QA closes it."""
+
+from __future__ import annotations
+
+from v2v_events.bounds import clip
+from v2v_events.contracts.equipment import EquipmentOutOfTolerance
+from v2v_runtime.uow import UnitOfWork
+
+from ..domain.common import Who
+from ..domain.deviation import EQUIPMENT_SOURCE, Deviation
+from ..domain.events import Classification, DeviationBatch
+from ..domain.lot import Lot, lot_stream
+from . import messages
+from .ports import BatchLots
+
+
+def deviation_id_of(msg: EquipmentOutOfTolerance) -> str:
+    """One deviation per calibration: its id follows from the calibration's."""
+    return f"DEV-EQ-{msg.calibration_id}"
+
+
+def description(msg: EquipmentOutOfTolerance) -> str:
+    since = msg.since.isoformat() if msg.since else "it entered service"
+    more = msg.batch_count - len(msg.batches)
+    listed = "; ".join(
+        f"{b.batch_id} ({', '.join(b.steps)}; {b.first_used_at.isoformat()} to "
+        f"{b.last_used_at.isoformat()})"
+        for b in msg.batches
+    )
+    return clip(
+        f"{msg.equipment_type} {msg.equipment_id} ({msg.location}, {msg.site}) was found out "
+        f"of tolerance at its calibration of {msg.performed_at.isoformat()} (certificate "
+        f"{msg.certificate_ref}) and left {msg.as_left.value}. Impact assessment: "
+        f"{msg.batch_count} batch(es) used it since {since}"
+        + (f": {listed}" if listed else "")
+        + (f" and {more} more (batch's usage log of {msg.equipment_id})" if more > 0 else "")
+        + "."
+    )
+
+
+async def open_equipment_deviation(
+    uow: UnitOfWork, msg: EquipmentOutOfTolerance
+) -> Deviation | None:
+    """The deviation of this finding (None: opened already, by an earlier delivery)."""
+    repo = uow.repository(Deviation)
+    deviation_id = deviation_id_of(msg)
+    if await repo.find(deviation_id) is not None:
+        return None
+    by = messages.who(msg.actor)
+    major = msg.batch_count > 0
+    deviation = Deviation.open_on_batches(
+        deviation_id,
+        source=EQUIPMENT_SOURCE,
+        classification=Classification.MAJOR if major else Classification.MINOR,
+        description=description(msg),
+        site=msg.site,
+        equipment_id=msg.equipment_id,
+        batches=[
+            DeviationBatch(
+                batch_id=b.batch_id,
+                coi=b.coi,
+                detail=f"used at {', '.join(b.steps)} from {b.first_used_at.isoformat()} "
+                f"to {b.last_used_at.isoformat()}",
+            )
+            for b in msg.batches
+        ],
+        by=by,
+        at=uow.clock.now(),
+    )
+    known = await uow.port(BatchLots).lots_of([b.batch_id for b in msg.batches])
+    lots = uow.repository(Lot)
+    for batch_id, (lot_id, coi) in sorted(known.items()):
+        if deviation.affect_lot(batch_id, lot_id, coi):
+            lot = await lots.get(lot_stream(lot_id))
+            lot.link_deviation(coi, deviation.id, deviation.info.classification)
+            await lots.save(lot, by.model_dump())
+    await repo.save(deviation, by.model_dump())
+    return deviation
+
+
+async def hold_for_batch_deviations(uow: UnitOfWork, lot: Lot, batch_id: str, by: Who) -> None:
+    """A lot QC registers now, of a batch an open deviation on batches names: linked."""
+    assert lot.coi is not None
+    repo = uow.repository(Deviation)
+    for deviation_id in await uow.port(BatchLots).open_deviations_naming(batch_id):
+        deviation = await repo.get(deviation_id)
+        if deviation.affect_lot(batch_id, lot.lot_id, lot.coi):
+            lot.link_deviation(lot.coi, deviation.id, deviation.info.classification)
+            await repo.save(deviation, by.model_dump())
+    await uow.repository(Lot).save(lot, by.model_dump())
