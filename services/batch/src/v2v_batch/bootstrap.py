@@ -12,13 +12,19 @@ from v2v_runtime.service import ServiceSpec
 
 from .adapters.config import load_catalog
 from .adapters.db.audit_trail import BatchAuditScope
+from .adapters.db.mbr_tables import MBR_READ_TABLES
 from .adapters.db.ports import SqlLotIndex
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
+from .adapters.http.execution import build_execution_router
+from .adapters.http.mbrs import build_mbr_router
 from .adapters.http.routes import build_router
 from .adapters.kafka.handlers import SUBSCRIBED_TOPICS, build_handlers
 from .application.ports import LotIndex
+from .application.step_gates import MbrOnly, StepGates
 from .domain.events import DOMAIN_EVENTS
+from .domain.execution_events import EXECUTION_EVENTS
+from .domain.mbr_events import MBR_EVENTS
 from .settings import BatchSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" / "versions"
@@ -26,9 +32,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 # Stored as batch.<kind>; the projector keeps the read tables current in the same
 # transaction, and a rebuild (python -m v2v_batch rebuild) replays the store into them.
 PERSISTENCE = Persistence(
-    codec=EventCodec("batch", DOMAIN_EVENTS),
+    codec=EventCodec("batch", (*DOMAIN_EVENTS, *MBR_EVENTS, *EXECUTION_EVENTS)),
     projector=project,
-    read_tables=READ_TABLES,
+    read_tables=(*READ_TABLES, *MBR_READ_TABLES),
     ports={LotIndex: SqlLotIndex},
 )
 # GET /audit-trail: the manufacturing supervisor reviews the batch records besides QA, the
@@ -41,6 +47,7 @@ def build(
     *,
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
+    gates: StepGates | None = None,
 ) -> ServiceSpec:
     settings = settings or BatchSettings()
     catalog = load_catalog(settings.products_config)
@@ -48,7 +55,11 @@ def build(
         name="batch",
         settings=settings,
         migrations=[MIGRATIONS],
-        routers=[build_router(catalog, settings.reported_times)],
+        routers=[
+            build_router(catalog, settings.reported_times),
+            build_mbr_router(),
+            build_execution_router(settings.reported_times, gates or MbrOnly()),
+        ],
         handlers=build_handlers(catalog),
         subscribed_topics=list(SUBSCRIBED_TOPICS),
         title="vein2vein batch (manufacturing)",

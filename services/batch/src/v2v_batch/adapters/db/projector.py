@@ -29,6 +29,7 @@ from ...domain.events import (
     UnitCollected,
 )
 from ...domain.material import STREAM_PREFIX
+from .mbr_projector import project_mbr
 from .tables import batches, lots, materials, steps
 
 
@@ -82,7 +83,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
         case OpenDeferred() | OpenRefused():
             pass  # kept in the material's stream: no read model shows pending requests
         case _:
-            raise TypeError(f"no projection for {type(event).__name__}")
+            if not await project_mbr(session, stored, event):
+                raise TypeError(f"no projection for {type(event).__name__}")
 
 
 async def _batch_opened(session: AsyncSession, stored: StoredEvent, ev: BatchOpened) -> None:

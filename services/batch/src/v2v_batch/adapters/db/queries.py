@@ -23,6 +23,7 @@ from ...application.views import (
     Rejection,
     StepView,
 )
+from .mbr_tables import mbr_steps
 from .tables import batches, lots, materials, steps
 
 
@@ -36,6 +37,13 @@ async def _steps_done(session: AsyncSession, batch_ids: Sequence[str]) -> dict[s
         )
         for r in rows:
             done[r.batch_id].append(r.step)
+        rows = await session.execute(
+            select(mbr_steps.c.batch_id, mbr_steps.c.step_id)
+            .where(mbr_steps.c.batch_id.in_(batch_ids))
+            .order_by(mbr_steps.c.batch_id, mbr_steps.c.position)
+        )
+        for r in rows:  # batches executed from their MBR
+            done[r.batch_id].append(r.step_id)
     return done
 
 
