@@ -115,7 +115,7 @@ class MasterBatchRecord(Aggregate):
                 "mbr-status",
                 f"MBR {self.product_code} v{number} at {self.site} is {v.status.value}, not "
                 + " or ".join(s.value for s in statuses),
-                status=v.status.value,
+                mbr_status=v.status.value,
             )
         return v
 

@@ -176,7 +176,7 @@ async def batch_record(
     signed = await _signatures(session, batch_id, time_zone)
     shown = [_step(s, r.spec.get("verified_steps", []), signed) for s in step_rows]
     return BatchRecord(
-        **_summary_fields(r, [s.step for s in step_rows]),
+        **_summary_fields(r, (await _steps_done(session, [batch_id]))[batch_id]),
         config=ProductConfigView(**r.spec),
         previous_lot_id=r.previous_lot_id,
         opened_by=Person(user_id=r.opened_by_user, role=r.opened_by_role),
