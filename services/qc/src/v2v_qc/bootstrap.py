@@ -13,6 +13,7 @@ from v2v_runtime.service import ServiceSpec
 
 from .adapters.config import load_specs
 from .adapters.db.audit_trail import QcAuditScope
+from .adapters.db.batch_deviations import SqlBatchDeviations
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
 from .adapters.db.trail_heads import SqlTrailHeads
@@ -20,7 +21,7 @@ from .adapters.http.panels import panels_router
 from .adapters.http.quality import quality_router
 from .adapters.http.trail_review import trail_review_router
 from .adapters.kafka.handlers import handlers
-from .application.ports import TrailHeads
+from .application.ports import BatchDeviations, TrailHeads
 from .domain.events import DOMAIN_EVENTS
 from .domain.spec import SpecCatalog
 from .domain.trail_review import TrailReviewed
@@ -34,7 +35,7 @@ PERSISTENCE = Persistence(
     codec=EventCodec("qc", (*DOMAIN_EVENTS, TrailReviewed)),
     projector=project,
     read_tables=READ_TABLES,
-    ports={TrailHeads: SqlTrailHeads},
+    ports={TrailHeads: SqlTrailHeads, BatchDeviations: SqlBatchDeviations},
 )
 # GET /audit-trail: the QC reviewer reviews QC's records besides QA, the QP and auditors.
 AUDIT_TRAIL = AuditTrailSpec(scope=QcAuditScope, supervisors=(Roles.QC_REVIEWER,))

@@ -67,9 +67,10 @@ async def close_deviation(
     deviation_repo = uow.repository(Deviation)
     deviation = await deviation_repo.get(deviation_id)
     deviation.close(entry.reason, by, uow.clock.now())
-    lot_repo = uow.repository(Lot)
-    lot = await lot_repo.get(lot_stream(deviation.info.lot_id))
-    lot.resolve_deviation(deviation.id)
     await deviation_repo.save(deviation, by.model_dump())
-    await lot_repo.save(lot, by.model_dump())
+    if deviation.lot_id is not None:  # a batch exception's may have no lot yet
+        lot_repo = uow.repository(Lot)
+        lot = await lot_repo.get(lot_stream(deviation.lot_id))
+        lot.resolve_deviation(deviation.id)
+        await lot_repo.save(lot, by.model_dump())
     return deviation

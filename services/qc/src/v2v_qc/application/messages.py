@@ -76,10 +76,11 @@ def panel_evaluated(panel: Panel, ev: PanelEvaluated) -> c.PanelEvaluated:
 
 def deviation_opened(dev: Deviation) -> c.DeviationOpened:
     info = dev.info
+    assert dev.lot_id is not None, "the public deviation.opened names a lot"
     return c.DeviationOpened(
         coi=info.coi,
         deviation_id=info.deviation_id,
-        lot_id=info.lot_id,
+        lot_id=dev.lot_id,
         classification=c.DeviationClass(info.classification.value),
         source=info.source,
         description=info.description,

@@ -12,6 +12,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.lot import Lot, lot_stream
 from ..domain.panel import Panel
 from . import messages
+from .batch_exceptions import assign_to_lot
 from .record_result import settle
 
 
@@ -29,7 +30,9 @@ async def register_lot(uow: UnitOfWork, msg: LotProduced) -> Lot:
     )
     if event is None:
         return lot  # already known: the state as it is
-    await lot_repo.save(lot, messages.who(msg.actor).model_dump())
+    actor = messages.who(msg.actor).model_dump()
+    await assign_to_lot(uow, lot, msg.batch_id, msg.coi, actor)
+    await lot_repo.save(lot, actor)
     if lot.panel_id is not None:
         panel = await uow.repository(Panel).get(lot.panel_id)
         await settle(uow, panel, lot)

@@ -112,7 +112,7 @@ class DecisionOutView(BaseModel):
 class DeviationView(BaseModel):
     deviation_id: str
     coi: str
-    lot_id: str
+    lot_id: str | None  # None: a batch exception's, before the batch's lot is registered
     panel_id: str | None
     classification: Classification
     source: str
@@ -123,3 +123,6 @@ class DeviationView(BaseModel):
     closed_at: datetime | None = None
     closed_by: Who | None = None
     closure_reason: str | None = None
+    batch_id: str | None = None  # opened for a batch exception (source batch-exception)
+    exception_id: str | None = None
+    manufacturing_site: str | None = None

@@ -17,6 +17,7 @@ from .common import QA_REVIEWER, Forbidden, Who, require_role
 from .events import (
     Classification,
     DeviationClosed,
+    DeviationLotAssigned,
     DeviationOpened,
     DeviationState,
     Failure,
@@ -24,6 +25,7 @@ from .events import (
 
 BLOCKING = frozenset({Classification.CRITICAL, Classification.MAJOR})
 OOS_SOURCE = "OOS"
+BATCH_EXCEPTION_SOURCE = "batch-exception"
 
 
 def oos_description(failures: Sequence[Failure]) -> str:
@@ -36,6 +38,7 @@ class Deviation(Aggregate):
         super().__init__(id)
         self.opened: DeviationOpened | None = None
         self.closed: DeviationClosed | None = None
+        self.lot_id: str | None = None
 
     @classmethod
     def open(
@@ -43,13 +46,16 @@ class Deviation(Aggregate):
         deviation_id: str,
         *,
         coi: str,
-        lot_id: str,
+        lot_id: str | None,
         classification: Classification,
         source: str,
         description: str,
         by: Who,
         at: datetime,
         panel_id: str | None = None,
+        batch_id: str | None = None,
+        exception_id: str | None = None,
+        manufacturing_site: str | None = None,
     ) -> Deviation:
         dev = cls(deviation_id)
         dev._record(
@@ -63,6 +69,9 @@ class Deviation(Aggregate):
                 description=description,
                 opened_at=at,
                 opened_by=by,
+                batch_id=batch_id,
+                exception_id=exception_id,
+                manufacturing_site=manufacturing_site,
             )
         )
         return dev
@@ -93,6 +102,40 @@ class Deviation(Aggregate):
             at=at,
         )
 
+    @classmethod
+    def open_for_batch_exception(
+        cls,
+        deviation_id: str,
+        *,
+        coi: str,
+        batch_id: str,
+        exception_id: str,
+        lot_id: str | None,
+        manufacturing_site: str,
+        description: str,
+        by: Who,
+        at: datetime,
+    ) -> Deviation:
+        """A batch exception (a critical parameter out of limits, a hold exceeded) opens a
+        deviation, major unless triaged higher; its lot's release waits for its closure."""
+        return cls.open(
+            deviation_id,
+            coi=coi,
+            lot_id=lot_id,
+            classification=Classification.MAJOR,
+            source=BATCH_EXCEPTION_SOURCE,
+            description=description,
+            by=by,
+            at=at,
+            batch_id=batch_id,
+            exception_id=exception_id,
+            manufacturing_site=manufacturing_site,
+        )
+
+    def assign_lot(self, lot_id: str) -> None:
+        if self.lot_id is None:
+            self._record(DeviationLotAssigned(deviation_id=self.id, lot_id=lot_id))
+
     def close(self, reason: str, by: Who, at: datetime) -> DeviationClosed:
         require_role(by, QA_REVIEWER, "closing a deviation")
         if self.closed is not None:
@@ -121,6 +164,9 @@ class Deviation(Aggregate):
         match event:
             case DeviationOpened():
                 self.opened = event
+                self.lot_id = event.lot_id
+            case DeviationLotAssigned():
+                self.lot_id = event.lot_id
             case DeviationClosed():
                 self.closed = event
             case _:

@@ -167,13 +167,27 @@ class DeviationOpened(DomainEvent):
 
     deviation_id: str
     coi: str
-    lot_id: str
+    # None for a deviation raised during manufacturing (a batch exception), before the
+    # batch's lot exists: it is assigned to the lot when QC registers it.
+    lot_id: str | None
     panel_id: str | None = None
     classification: Classification
     source: str
     description: str
     opened_at: datetime
     opened_by: Who
+    batch_id: str | None = None  # a batch exception's batch
+    exception_id: str | None = None  # and the exception (one deviation each)
+    manufacturing_site: str | None = None  # whose people see it before its lot exists
+
+
+class DeviationLotAssigned(DomainEvent):
+    """A batch exception's deviation now belongs to the batch's lot (registered after)."""
+
+    kind = "deviation.lot-assigned"
+
+    deviation_id: str
+    lot_id: str
 
 
 class DeviationClosed(DomainEvent):
@@ -287,4 +301,5 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     LotRejected,
     LotWithdrawn,
     RecoveryChosen,
+    DeviationLotAssigned,
 )

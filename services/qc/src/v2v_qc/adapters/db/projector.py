@@ -15,6 +15,7 @@ from ...domain.events import (
     Decision,
     DeviationClosed,
     DeviationLinked,
+    DeviationLotAssigned,
     DeviationOpened,
     DeviationResolved,
     DeviationState,
@@ -97,7 +98,16 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     state=DeviationState.OPENED.value,
                     opened_at=event.opened_at,
                     opened_by=event.opened_by.model_dump(),
+                    batch_id=event.batch_id,
+                    exception_id=event.exception_id,
+                    manufacturing_site=event.manufacturing_site,
                 )
+            )
+        case DeviationLotAssigned():
+            await session.execute(
+                update(deviations)
+                .where(deviations.c.deviation_id == event.deviation_id)
+                .values(lot_id=event.lot_id)
             )
         case DeviationClosed():
             await session.execute(

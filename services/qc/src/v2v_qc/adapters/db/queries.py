@@ -150,6 +150,9 @@ def _deviation(r: Any) -> DeviationView:
         closed_at=r.closed_at,
         closed_by=r.closed_by,
         closure_reason=r.closure_reason,
+        batch_id=r.batch_id,
+        exception_id=r.exception_id,
+        manufacturing_site=r.manufacturing_site,
     )
 
 
@@ -161,13 +164,19 @@ async def deviation_view(session: AsyncSession, deviation_id: str) -> DeviationV
 
 
 async def deviation_views(
-    session: AsyncSession, *, coi: str | None = None, lot_id: str | None = None
+    session: AsyncSession,
+    *,
+    coi: str | None = None,
+    lot_id: str | None = None,
+    batch_id: str | None = None,
 ) -> list[DeviationView]:
     query = select(deviations).order_by(deviations.c.opened_at, deviations.c.deviation_id)
     if coi is not None:
         query = query.where(deviations.c.coi == coi)
     if lot_id is not None:
         query = query.where(deviations.c.lot_id == lot_id)
+    if batch_id is not None:
+        query = query.where(deviations.c.batch_id == batch_id)
     return [_deviation(r) for r in await session.execute(query)]
 
 

@@ -78,7 +78,7 @@ deviations = Table(
     metadata,
     Column("deviation_id", String(64), primary_key=True),
     Column("coi", String(32), nullable=False, index=True),
-    Column("lot_id", String(128), nullable=False, index=True),
+    Column("lot_id", String(128), index=True),  # qc_0005: none yet for a batch exception's
     Column("panel_id", String(64)),
     Column("classification", String(16), nullable=False),
     Column("source", String(64), nullable=False),
@@ -89,6 +89,10 @@ deviations = Table(
     Column("closed_at", UtcDateTime),
     Column("closed_by", JSON),
     Column("closure_reason", Text),
+    # qc_0005: a deviation opened for a batch exception (batch.exception.raised)
+    Column("batch_id", String(128), index=True),
+    Column("exception_id", String(128)),
+    Column("manufacturing_site", String(200)),
 )
 
 certificates = Table(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from v2v_runtime.authz import GMP_PEOPLE, Caller, Roles, allowed
 from v2v_runtime.errors import NotFound
 
+from ...application.views import DeviationView
 from ..db import queries
 
 R = Roles
@@ -41,6 +42,18 @@ async def sees_lot(session: AsyncSession, caller: Caller, lot_id: str) -> bool:
     if not known or site is None:
         return caller.sees_all_sites
     return caller.may_see(site)
+
+
+async def sees_deviation(session: AsyncSession, caller: Caller, found: DeviationView) -> bool:
+    """A deviation is seen with its lot; one without a lot yet (a batch exception's) by the
+    people of its manufacturing site."""
+    if found.lot_id is not None:
+        return await sees_lot(session, caller, found.lot_id)
+    return (
+        caller.may_see(found.manufacturing_site)
+        if found.manufacturing_site
+        else (caller.sees_all_sites)
+    )
 
 
 async def require_lot(session: AsyncSession, caller: Caller, lot_id: str) -> None:

@@ -26,7 +26,15 @@ from ...domain.events import Certificate, Decision
 from ...domain.lot import lot_stream
 from ...domain.trail_review import trail_review_stream
 from ..db import queries
-from .access import CertificateReader, QualityUnit, Reader, Reporter, require_lot, sees_lot
+from .access import (
+    CertificateReader,
+    QualityUnit,
+    Reader,
+    Reporter,
+    require_lot,
+    sees_deviation,
+    sees_lot,
+)
 
 
 class CertificateView(Certificate):
@@ -110,19 +118,26 @@ def quality_router() -> APIRouter:
 
     @router.get("/deviations")
     async def list_deviations(
-        kit: Kit, caller: Reader, coi: str | None = None, lot_id: str | None = None
+        kit: Kit,
+        caller: Reader,
+        coi: str | None = None,
+        lot_id: str | None = None,
+        batch_id: str | None = None,
     ) -> list[DeviationView]:
-        if coi is None and lot_id is None:
-            raise DomainError("filter-required", "give coi and/or lot_id")
+        """By CoI, lot or batch (a batch's exceptions each opened one)."""
+        if coi is None and lot_id is None and batch_id is None:
+            raise DomainError("filter-required", "give coi, lot_id and/or batch_id")
         async with kit.sessions() as session:
-            found = await queries.deviation_views(session, coi=coi, lot_id=lot_id)
-            return [d for d in found if await sees_lot(session, caller, d.lot_id)]
+            found = await queries.deviation_views(
+                session, coi=coi, lot_id=lot_id, batch_id=batch_id
+            )
+            return [d for d in found if await sees_deviation(session, caller, d)]
 
     @router.get("/deviations/{deviation_id}")
     async def get_deviation(kit: Kit, caller: Reader, deviation_id: str) -> DeviationView:
         async with kit.sessions() as session:
             found = await queries.deviation_view(session, deviation_id)
-            if found is None or not await sees_lot(session, caller, found.lot_id):
+            if found is None or not await sees_deviation(session, caller, found):
                 raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
         return found
 
@@ -144,7 +159,7 @@ def quality_router() -> APIRouter:
         opened it cannot close it."""
         async with uow:
             found = await queries.deviation_view(uow.session, deviation_id)
-            if found is None or not await sees_lot(uow.session, caller, found.lot_id):
+            if found is None or not await sees_deviation(uow.session, caller, found):
                 raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
             await close_deviation(uow, deviation_id, entry, caller.actor)
             view = await queries.deviation_view(uow.session, deviation_id)

@@ -1,12 +1,13 @@
-"""Inbox handlers: OrderPanel (v2v.qc.commands); LotProduced and LotRejected
-(v2v.batch.events); the audit-trail heads of batch and custody (v2v.batch.events,
-v2v.custody.events). The inbox sets the unit of work's lineage from each message."""
+"""Inbox handlers: OrderPanel (v2v.qc.commands); LotProduced, LotRejected and
+BatchExceptionRaised (v2v.batch.events: a deviation per batch exception); the audit-trail
+heads of batch and custody (v2v.batch.events, v2v.custody.events). The inbox sets the unit
+of work's lineage from each message."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from v2v_events.contracts.batch import LotProduced, LotRejected
+from v2v_events.contracts.batch import BatchExceptionRaised, LotProduced, LotRejected
 from v2v_events.contracts.qc import OrderPanel
 from v2v_events.contracts.trail import BatchTrailAdvanced, CustodyTrailAdvanced, TrailAdvanced
 from v2v_events.envelope import Envelope
@@ -14,6 +15,7 @@ from v2v_events.registry import Contract
 from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
+from ...application.batch_exceptions import open_for_exception
 from ...application.order_panel import order_panel
 from ...application.recovery import withdraw_lot
 from ...application.register_lot import register_lot
@@ -34,6 +36,10 @@ def handlers(specs: SpecCatalog) -> Mapping[type[Contract], Handler]:
         assert isinstance(message, LotRejected)
         await withdraw_lot(uow, message)
 
+    async def on_exception_raised(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, BatchExceptionRaised)
+        await open_for_exception(uow, message)
+
     async def on_trail_advanced(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, TrailAdvanced)
         await note_trail_head(uow, message)
@@ -44,4 +50,5 @@ def handlers(specs: SpecCatalog) -> Mapping[type[Contract], Handler]:
         LotRejected: on_lot_rejected,
         BatchTrailAdvanced: on_trail_advanced,
         CustodyTrailAdvanced: on_trail_advanced,
+        BatchExceptionRaised: on_exception_raised,
     }
