@@ -122,11 +122,11 @@ async def effective_mbr(
     assert r.status_code == 201, r.text
     version: int = r.json()["version"]
     url = version_url(version, product)
-    r = await client.post(f"{url}/submission", headers=AUTHOR)
+    r = await client.post(f"{url}/submission", json={}, headers=AUTHOR)
     assert r.status_code == 200, r.text
     r = await signed(client, f"{url}/approval", {}, QA)
     assert r.status_code == 200, r.text
-    r = await client.post(f"{url}/effective", headers=QA)
+    r = await client.post(f"{url}/effective", json={}, headers=QA)
     assert r.status_code == 200, r.text
     return version
 

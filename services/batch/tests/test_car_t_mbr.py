@@ -71,9 +71,9 @@ async def test_a_car_t_batch_is_executed_from_its_effective_mbr(
     async with harness.kit.uow() as uow:
         await load_seed(uow, seed, SITE)
     url = version_url(1, "S2CART")
-    assert (await client.post(f"{url}/submission", headers=AUTHOR)).status_code == 200
+    assert (await client.post(f"{url}/submission", json={}, headers=AUTHOR)).status_code == 200
     assert (await signed(client, f"{url}/approval", {}, QA)).status_code == 200
-    assert (await client.post(f"{url}/effective", headers=QA)).status_code == 200
+    assert (await client.post(f"{url}/effective", json={}, headers=QA)).status_code == 200
 
     batch_id = await open_mbr_batch(client, harness, product="S2CART")
     for step in seed.content.steps:

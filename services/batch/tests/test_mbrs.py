@@ -62,7 +62,7 @@ async def test_a_version_is_drafted_reviewed_approved_with_qa_signature_and_made
     url = version_url(1)
     # Not approvable in draft; submitted, it is in review.
     assert_problem(await signed(client, f"{url}/approval", {}, QA), 409, "mbr-status")
-    r = await client.post(f"{url}/submission", headers=AUTHOR)
+    r = await client.post(f"{url}/submission", json={}, headers=AUTHOR)
     assert r.json()["status"] == "in-review"
     # The approval shows what QA signs, then records the signature (meaning approved).
     shown = assert_problem(await client.post(f"{url}/approval", json={}, headers=QA), 428)
@@ -75,7 +75,7 @@ async def test_a_version_is_drafted_reviewed_approved_with_qa_signature_and_made
     assert approved["approved_by"]["role"] == "qa-reviewer"
     assert [s["meaning"] for s in approved["signatures"]] == ["approved"]
     assert approved["signatures"][0]["signer_name"] == "Quentin QA"
-    r = await client.post(f"{url}/effective", headers=QA)
+    r = await client.post(f"{url}/effective", json={}, headers=QA)
     assert r.json()["status"] == "effective"
     listed = (await client.get("/mbrs", params={"product_code": PRODUCT})).json()
     assert [(v["version"], v["status"]) for v in listed] == [(1, "effective")]
@@ -98,10 +98,11 @@ async def test_one_version_at_a_time_is_authored_and_only_drafts_are_revised(
 ) -> None:
     await draft(client)
     assert_problem(await draft(client), 409, "mbr-version-open")
-    r = await client.put(version_url(1), json={"content": content(title="Renamed")}, headers=AUTHOR)
+    body = {"content": content(title="Renamed")}
+    r = await client.post(f"{version_url(1)}/revision", json=body, headers=AUTHOR)
     assert r.json()["title"] == "Renamed"
-    await client.post(f"{version_url(1)}/submission", headers=AUTHOR)
-    r = await client.put(version_url(1), json={"content": CONTENT}, headers=AUTHOR)
+    await client.post(f"{version_url(1)}/submission", json={}, headers=AUTHOR)
+    r = await client.post(f"{version_url(1)}/revision", json={"content": CONTENT}, headers=AUTHOR)
     assert_problem(r, 409, "mbr-status")
     # QA returns it to draft with a reason; the author revises it again.
     r = await client.post(f"{version_url(1)}/return", json={"reason": "hold times"}, headers=QA)
@@ -118,7 +119,7 @@ async def test_an_author_never_approves_their_own_version(client: httpx.AsyncCli
         headers=author_qa,
     )
     assert r.status_code == 201
-    await client.post(f"{version_url(1)}/submission", headers=author_qa)
+    await client.post(f"{version_url(1)}/submission", json={}, headers=author_qa)
     r = await signed(client, f"{version_url(1)}/approval", {}, author_qa)
     assert_problem(r, 403, "approval-by-author")
     r = await signed(client, f"{version_url(1)}/approval", {}, QA, signer="u-mbr-author-qa")
@@ -182,8 +183,8 @@ async def test_roles_and_sites(client: httpx.AsyncClient) -> None:
     assert (await client.post("/mbrs", json=body, headers=OPERATOR)).status_code == 403
     assert (await client.post("/mbrs", json=body, headers=QA)).status_code == 403
     await draft(client)
-    await client.post(f"{version_url(1)}/submission", headers=AUTHOR)
-    r = await client.post(f"{version_url(1)}/effective", headers=AUTHOR)
+    await client.post(f"{version_url(1)}/submission", json={}, headers=AUTHOR)
+    r = await client.post(f"{version_url(1)}/effective", json={}, headers=AUTHOR)
     assert r.status_code == 403
     assert_problem(await client.get(version_url(1), headers=PARIS_QA), 404)
     r = await client.post(f"{version_url(1)}/return", json={"reason": "x"}, headers=PARIS_QA)

@@ -19,6 +19,10 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Empty(_Body):
+    """An act with nothing to add: ``{}``."""
+
+
 class Signed(_Body):
     """Only a signature (the act's content is the record's): 428 with the content first."""
 

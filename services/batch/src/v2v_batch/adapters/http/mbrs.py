@@ -28,7 +28,7 @@ from ...application.mbr_authoring import (
 from ...domain.mbr import MasterBatchRecord, mbr_stream
 from ...domain.product import PRODUCT_CODE_PATTERN
 from ..db import mbr_queries
-from .mbr_schemas import MbrContentBody, MbrDraftBody, ReasonBody, Signed
+from .mbr_schemas import Empty, MbrContentBody, MbrDraftBody, ReasonBody, Signed
 from .routes import Reader
 from .signing import GateSign
 
@@ -95,7 +95,7 @@ def build_mbr_router() -> APIRouter:
             zone = signing.settings.time_zone
             return await _view(uow, caller, product_code, site, version, zone)
 
-    @router.put(VERSION, response_model=MbrVersionView)
+    @router.post(VERSION + "/revision", response_model=MbrVersionView)
     async def revise(
         product_code: str,
         site: str,
@@ -112,7 +112,7 @@ def build_mbr_router() -> APIRouter:
 
     @router.post(VERSION + "/submission", response_model=MbrVersionView)
     async def submit(
-        product_code: str, site: str, version: int, caller: Author, uow: NewUow
+        product_code: str, site: str, version: int, _: Empty, caller: Author, uow: NewUow
     ) -> MbrVersionView:
         """The draft goes to the quality unit's review."""
         caller.require_site(site, "submitting a master batch record")
@@ -166,7 +166,7 @@ def build_mbr_router() -> APIRouter:
 
     @router.post(VERSION + "/effective", response_model=MbrVersionView)
     async def make_effective(
-        product_code: str, site: str, version: int, caller: QualityUnit, uow: NewUow
+        product_code: str, site: str, version: int, _: Empty, caller: QualityUnit, uow: NewUow
     ) -> MbrVersionView:
         """An approved version becomes effective: batches opened from now on pin it; the
         version effective before is superseded (its batches keep it)."""
