@@ -5,8 +5,8 @@ or published again, opens nothing more.
 
 The batch's lot may not exist yet: the deviation is assigned to it when QC registers the
 lot (register_lot), and then blocks its release until QA closes it, like any major one.
-No public deviation.opened is published for it while it has no lot (that contract names
-a lot)."""
+No public deviation.opened is published for it (that contract names one lot from the
+start)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ async def open_for_exception(uow: UnitOfWork, msg: BatchExceptionRaised) -> Devi
         batch_id=msg.batch_id,
         exception_id=msg.exception_id,
         lot_id=lot_id,
-        manufacturing_site=msg.manufacturing_site,
+        site=msg.manufacturing_site,
         description=f"Batch {msg.batch_id}, step {msg.step_name}: {msg.detail} "
         f"(MBR {msg.mbr.product_code} v{msg.mbr.version}, exception {msg.exception_id})",
         by=by,
@@ -54,19 +54,17 @@ async def open_for_exception(uow: UnitOfWork, msg: BatchExceptionRaised) -> Devi
         lot = await lots.get(lot_stream(lot_id))
         lot.link_deviation(msg.coi, deviation.id, deviation.info.classification)
         await lots.save(lot, by.model_dump())
-        await uow.publish(messages.deviation_opened(deviation), subject=msg.coi)
     return deviation
 
 
 async def assign_to_lot(
     uow: UnitOfWork, lot: Lot, batch_id: str, coi: str, actor: dict[str, str]
 ) -> None:
-    """The open deviations of the lot's batch become the lot's (registering it): they are
-    announced now that they name a lot, and block its release until closed."""
+    """The open deviations of the lot's batch become the lot's (registering it): they
+    block its release until closed."""
     deviations = uow.repository(Deviation)
     for deviation_id in await uow.port(BatchDeviations).open_without_lot(batch_id):
         deviation = await deviations.get(deviation_id)
         deviation.assign_lot(lot.lot_id)
         lot.link_deviation(coi, deviation.id, deviation.info.classification)
         await deviations.save(deviation, actor)
-        await uow.publish(messages.deviation_opened(deviation), subject=coi)

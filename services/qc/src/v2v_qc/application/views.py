@@ -125,4 +125,4 @@ class DeviationView(BaseModel):
     closure_reason: str | None = None
     batch_id: str | None = None  # opened for a batch exception (source batch-exception)
     exception_id: str | None = None
-    manufacturing_site: str | None = None
+    site: str | None = None  # a batch exception's: its manufacturing site

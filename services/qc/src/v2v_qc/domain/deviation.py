@@ -55,7 +55,7 @@ class Deviation(Aggregate):
         panel_id: str | None = None,
         batch_id: str | None = None,
         exception_id: str | None = None,
-        manufacturing_site: str | None = None,
+        site: str | None = None,
     ) -> Deviation:
         dev = cls(deviation_id)
         dev._record(
@@ -71,7 +71,7 @@ class Deviation(Aggregate):
                 opened_by=by,
                 batch_id=batch_id,
                 exception_id=exception_id,
-                manufacturing_site=manufacturing_site,
+                site=site,
             )
         )
         return dev
@@ -111,7 +111,7 @@ class Deviation(Aggregate):
         batch_id: str,
         exception_id: str,
         lot_id: str | None,
-        manufacturing_site: str,
+        site: str,
         description: str,
         by: Who,
         at: datetime,
@@ -129,7 +129,7 @@ class Deviation(Aggregate):
             at=at,
             batch_id=batch_id,
             exception_id=exception_id,
-            manufacturing_site=manufacturing_site,
+            site=site,
         )
 
     def assign_lot(self, lot_id: str) -> None:

@@ -178,7 +178,7 @@ class DeviationOpened(DomainEvent):
     opened_by: Who
     batch_id: str | None = None  # a batch exception's batch
     exception_id: str | None = None  # and the exception (one deviation each)
-    manufacturing_site: str | None = None  # whose people see it before its lot exists
+    site: str | None = None  # the manufacturing site: whose people see it without a lot
 
 
 class DeviationLotAssigned(DomainEvent):

@@ -100,7 +100,7 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     opened_by=event.opened_by.model_dump(),
                     batch_id=event.batch_id,
                     exception_id=event.exception_id,
-                    manufacturing_site=event.manufacturing_site,
+                    site=event.site,
                 )
             )
         case DeviationLotAssigned():

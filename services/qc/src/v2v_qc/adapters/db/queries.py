@@ -152,7 +152,7 @@ def _deviation(r: Any) -> DeviationView:
         closure_reason=r.closure_reason,
         batch_id=r.batch_id,
         exception_id=r.exception_id,
-        manufacturing_site=r.manufacturing_site,
+        site=r.site,
     )
 
 

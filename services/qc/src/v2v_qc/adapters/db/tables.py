@@ -92,7 +92,7 @@ deviations = Table(
     # qc_0005: a deviation opened for a batch exception (batch.exception.raised)
     Column("batch_id", String(128), index=True),
     Column("exception_id", String(128)),
-    Column("manufacturing_site", String(200)),
+    Column("site", String(200)),
 )
 
 certificates = Table(

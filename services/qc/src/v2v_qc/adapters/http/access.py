@@ -44,19 +44,16 @@ async def sees_lot(session: AsyncSession, caller: Caller, lot_id: str) -> bool:
     return caller.may_see(site)
 
 
-async def sees_deviation(session: AsyncSession, caller: Caller, found: DeviationView) -> bool:
-    """A deviation is seen with its lot; one without a lot yet (a batch exception's) by the
-    people of its manufacturing site."""
-    if found.lot_id is not None:
-        return await sees_lot(session, caller, found.lot_id)
-    return (
-        caller.may_see(found.manufacturing_site)
-        if found.manufacturing_site
-        else (caller.sees_all_sites)
-    )
-
-
 async def require_lot(session: AsyncSession, caller: Caller, lot_id: str) -> None:
     """404 for a lot the caller may not see (its existence is not disclosed either)."""
     if not await sees_lot(session, caller, lot_id):
         raise NotFound("lot-not-found", f"QC knows no lot {lot_id!r}")
+
+
+async def sees_deviation(session: AsyncSession, caller: Caller, deviation: DeviationView) -> bool:
+    """A deviation on a lot: as its lot; on batches: as its site (none: every site only)."""
+    if deviation.lot_id is not None:
+        return await sees_lot(session, caller, deviation.lot_id)
+    if deviation.site is None:
+        return caller.sees_all_sites
+    return caller.may_see(deviation.site)

@@ -20,14 +20,14 @@ def upgrade() -> None:
         table.alter_column("lot_id", existing_type=sa.String(128), nullable=True)
         table.add_column(sa.Column("batch_id", sa.String(128)))
         table.add_column(sa.Column("exception_id", sa.String(128)))
-        table.add_column(sa.Column("manufacturing_site", sa.String(200)))
+        table.add_column(sa.Column("site", sa.String(200)))
         table.create_index("ix_qc_deviations_batch_id", ["batch_id"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("qc_deviations") as table:
         table.drop_index("ix_qc_deviations_batch_id")
-        table.drop_column("manufacturing_site")
+        table.drop_column("site")
         table.drop_column("exception_id")
         table.drop_column("batch_id")
         table.alter_column("lot_id", existing_type=sa.String(128), nullable=False)
