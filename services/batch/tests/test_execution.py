@@ -5,14 +5,21 @@ holds (announced to QC), verification by a second person, the lot after the last
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 
-from v2v_batch.domain import Step
+from v2v_batch.application.step_gates import MbrOnly, StepUse
+from v2v_batch.bootstrap import build
+from v2v_batch.domain import Operator, Step
+from v2v_batch.settings import BatchSettings
 from v2v_events.contracts.batch import BatchExceptionRaised, MbrStepRecorded, StepRecorded
-from v2v_runtime.testing import ServiceHarness, signed
+from v2v_runtime.errors import DomainError
+from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, signed
+from v2v_runtime.uow import UnitOfWork
 
 from .mbr_support import (
     GOOD,
@@ -23,7 +30,16 @@ from .mbr_support import (
     perform,
     perform_body,
 )
-from .support import LOT, OPERATOR, OPERATOR_ID, VERIFIER_ID, assert_problem, step_body, verify
+from .support import (
+    CONFIG,
+    LOT,
+    OPERATOR,
+    OPERATOR_ID,
+    VERIFIER_ID,
+    assert_problem,
+    step_body,
+    verify,
+)
 
 
 async def record_of(client: httpx.AsyncClient, batch_id: str) -> dict:  # type: ignore[type-arg]
@@ -217,3 +233,65 @@ async def test_a_second_person_verifies_critical_steps_and_the_lot_waits_for_the
     freezing = step_of(await record_of(client, batch_id), "freezing")
     produced_at = datetime.fromisoformat(r.json()["produced_at"])
     assert produced_at == datetime.fromisoformat(freezing["ended_at"])  # the last step's end
+
+
+class RecordingGates(MbrOnly):
+    """The registers' gates as a test double: refuses what it is told to, notes each call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.refuse_scan = False
+        self.refuse_performer = False
+
+    async def before_signing(self, uow: UnitOfWork, use: StepUse) -> None:
+        self.calls.append(("before_signing", use.by.user_id))
+        if self.refuse_scan and use.entry.materials:
+            raise DomainError("material-lot-quarantined", "lot LOT-CD4-7 is in quarantine")
+
+    async def check_performer(self, uow: UnitOfWork, use: StepUse, performer: Operator) -> None:
+        self.calls.append(("check_performer", performer.user_id))
+        if self.refuse_performer:
+            raise DomainError("not-qualified", f"{performer.user_id} is not qualified")
+
+    async def after_recording(self, uow: UnitOfWork, use: StepUse, performer: Operator) -> None:
+        # the step is recorded in this transaction already
+        assert use.step.step_id in use.batch.performed
+        self.calls.append(("after_recording", use.step.step_id))
+
+
+async def test_the_registers_gates_are_asked_before_signing_after_it_and_after_recording(
+    tmp_path: Path,
+) -> None:
+    gates = RecordingGates()
+    config = tmp_path / "products.json"
+    config.write_text(json.dumps(CONFIG))
+    settings = BatchSettings(
+        database_url=ServiceHarness.sqlite_url(tmp_path, "batch"), products_config=config
+    )
+    harness = ServiceHarness(
+        build(settings, clock=StepClock(), ids=SeqIds(), gates=gates), headers=OPERATOR
+    )
+    await harness.start()
+    try:
+        async with harness.client() as client:
+            await effective_mbr(client)
+            batch_id = await open_mbr_batch(client, harness)
+            await upto(client, harness, batch_id, "receipt")
+            gates.refuse_scan = True  # refused before anyone is asked to sign: no 428
+            r = await client.post(
+                f"/batches/{batch_id}/steps/selection", json=perform_body(harness, "selection")
+            )
+            assert_problem(r, 422, "material-lot-quarantined")
+            gates.refuse_scan, gates.refuse_performer = False, True
+            r = await perform(client, harness, batch_id, "selection")
+            assert_problem(r, 422, "not-qualified")  # the signer, once known: nothing kept
+            assert (await record_of(client, batch_id))["next_step"] == "selection"
+            gates.refuse_performer = False
+            assert (await perform(client, harness, batch_id, "selection")).status_code == 201
+    finally:
+        await harness.close()
+    assert gates.calls[-3:] == [
+        ("before_signing", OPERATOR_ID),
+        ("check_performer", OPERATOR_ID),
+        ("after_recording", "selection"),
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from v2v_events.contracts.common import Actor
 from v2v_runtime.errors import Conflict
 from v2v_runtime.uow import UnitOfWork
 from v2v_runtime.windows import ReportedTimeWindow
@@ -60,12 +61,13 @@ async def perform_step(
     window: ReportedTimeWindow,
     sign: Sign,
     gates: StepGates,
+    caller: Actor,
 ) -> MbrStepPerformed:
     batch, content = await executed_batch(uow, batch_id)
     now = uow.clock.now()
     window.check_not_too_old(entry.started_at, now, field="started_at", what="step")
     step = batch.check_perform(content, entry, now=now)
-    use = StepUse(batch=batch, step=step, entry=entry, at=now)
+    use = StepUse(batch=batch, step=step, entry=entry, at=now, by=caller)
     await gates.before_signing(uow, use)
     signed = await sign(
         f"I performed the step {step.name!r} of batch {batch_id} as the master batch record "

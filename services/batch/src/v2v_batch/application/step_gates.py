@@ -10,17 +10,28 @@ these are the registers' (issue 13 §3-§5), called by ``perform_step``:
 - ``after_recording``: the lots are consumed and each instrument's use logged, in the
   step's transaction.
 
+A refused scan or use is recorded although the act rolls back: the route runs the act inside
+``keeping_refusals(uow)`` (the registers record their ``RecordedRefusal`` in a transaction
+of their own there).
+
 ``MbrOnly`` is the seam until the registers' ports are merged: it refuses nothing more than
-the MBR does. Wiring them (materials: ``MaterialLots.check_use`` / ``consume``; equipment:
-``Equipment.check_use`` / ``log_use``; training: ``Qualifications.check``) is an
-implementation of ``StepGates`` passed to the router in bootstrap."""
+the MBR does. Wiring them is an implementation of ``StepGates`` passed to ``build``:
+``before_signing`` -> ``MaterialLots(uow).check_scans(batch, step_id, uses, by)`` and
+``Equipment(uow, window).check_use(id, type, at, BatchUse(...))`` for each instrument;
+``check_performer`` -> ``Qualifications(uow).check(performer, step.qualification, at)`` and
+``Equipment.check_operator``; ``after_recording`` -> ``MaterialLots.consume`` for each lot
+and ``Equipment.log_use`` for each instrument; ``keeping_refusals`` -> the registers'
+``keeping_refusals``."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from v2v_events.contracts.common import Actor
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain import Batch, Operator
@@ -35,10 +46,13 @@ class StepUse:
     batch: Batch
     step: MbrStep
     entry: StepEntry
-    at: datetime
+    at: datetime  # when it is recorded
+    by: Actor  # whose session scans the lots and instruments (the performer signs later)
 
 
 class StepGates(Protocol):
+    def keeping_refusals(self, uow: UnitOfWork) -> AbstractAsyncContextManager[None]: ...
+
     async def before_signing(self, uow: UnitOfWork, use: StepUse) -> None: ...
 
     async def check_performer(self, uow: UnitOfWork, use: StepUse, performer: Operator) -> None: ...
@@ -48,6 +62,10 @@ class StepGates(Protocol):
 
 class MbrOnly:
     """No register behind the gates (yet): the MBR's own checks only."""
+
+    @asynccontextmanager
+    async def keeping_refusals(self, uow: UnitOfWork) -> AsyncIterator[None]:
+        yield  # no register refuses here
 
     async def before_signing(self, uow: UnitOfWork, use: StepUse) -> None:
         return None

@@ -62,7 +62,7 @@ def build_execution_router(reported_times: ReportedTimeWindow, gates: StepGates)
             equipment=tuple(e.used() for e in body.equipment),
             comment=body.comment,
         )
-        async with uow:
+        async with gates.keeping_refusals(uow), uow:  # a refused scan is kept
             site, _ = await batch_site(uow, caller, batch_id)
             sign = GateSign(
                 signing,
@@ -74,7 +74,7 @@ def build_execution_router(reported_times: ReportedTimeWindow, gates: StepGates)
                 roles=PERFORMERS,
                 site=site,
             )
-            await perform_step(uow, batch_id, entry, reported_times, sign, gates)
+            await perform_step(uow, batch_id, entry, reported_times, sign, gates, caller.actor)
             await sign.record()
             return await _step(uow, batch_id, step, signing.settings.time_zone)
 
