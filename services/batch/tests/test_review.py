@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from v2v_batch.application.record_document import record_document
+from v2v_batch.application.views import BatchRecord
 from v2v_events.contracts.batch import BatchExceptionRaised, BatchRecordReviewed
 from v2v_runtime.testing import ServiceHarness, signed
 
@@ -155,3 +157,36 @@ async def test_the_review_lists_late_entries_and_waits_for_every_step(
     assert review["blocking"][0].startswith("steps-outstanding")
     r = await signed(client, f"/batches/{batch_id}/review", {}, QA)
     assert assert_problem(r, 409, "steps-outstanding")["steps"] == ["harvest", "freezing"]
+
+
+@pytest.mark.requirement("EU-Annex11.8.1", "EU-Annex11.8.2", "21CFR11.50(b)")
+async def test_the_executed_record_as_a_document_shows_entries_signatures_and_changes(
+    client: httpx.AsyncClient, harness: ServiceHarness
+) -> None:
+    batch_id = await executed(client, harness, harvest=64.0)
+    assert (await correct(client, batch_id, 66.0, reason="recount")).status_code == 201
+    review = (await client.get(f"/batches/{batch_id}/review")).json()
+    first = review["exceptions"][0]["exception_id"]
+    url = f"/batches/{batch_id}/exceptions/{first}/disposition"
+    body = {"disposition": "product-impact", "rationale": "below specification"}
+    assert (await signed(client, url, body, QA)).status_code == 200
+    record = BatchRecord.model_validate((await client.get(f"/batches/{batch_id}")).json())
+    assert record.execution is not None
+    document = record_document(record, record.execution)
+    text = "\n".join(f"{s.title}\n" + "\n".join(s.lines) for s in document)
+    assert f"Executed batch record — batch {batch_id}" in text
+    assert "Master batch record S7TEST version 1" in text
+    assert (
+        "Viability pct (critical): 66.0 % [limits >= 70 %] OUT OF LIMITS — changed after " in text
+    )
+    assert "corrected from 64.0 to 66.0 by u-batch-operator" in text and ": recount" in text
+    assert "Bag intact: True — as originally entered" in text
+    assert "Signed (performed) by Olga Operator (u-batch-operator, cell-therapy-specialist)" in text
+    assert "Signed (verified) by Vera Verifier" in text  # kept though voided
+    assert "Verified by u-batch-verifier at " in text and "voided by a later correction" in text
+    assert "Second-person verification: OUTSTANDING" in text  # the correction voided it
+    assert "Disposition product-impact by u-mbr-qa" in text
+    assert "Signed (approved) by Quentin QA" in text
+    assert "Disposition: OUTSTANDING" in text  # the second exception
+    assert "Material CD4-BEADS lot LOT-CD4-7: 1.0 vial" in text
+    assert text.rstrip().endswith("Not reviewed.")

@@ -27,6 +27,7 @@ from .execution_views import (
     Reviewed,
     ReviewView,
     ValueView,
+    Voided,
     Who,
 )
 
@@ -150,8 +151,14 @@ def _step(
         late=p.late,
         verified_by=None if verified is None else _who(verified.verified_by),
         verified_at=None if verified is None else verified.verified_at,
+        voided_verifications=[
+            Voided(verified_by=_who(v.verified_by), verified_at=v.verified_at) for v in done.voided
+        ],
         signatures=_sigs(
-            signed, p.signature_id, None if verified is None else verified.signature_id
+            signed,
+            p.signature_id,
+            *(v.signature_id for v in done.voided),
+            None if verified is None else verified.signature_id,
         ),
     )
 

@@ -78,6 +78,11 @@ class ValueView(_View):
     corrections: list[Correction] = Field(default_factory=list)
 
 
+class Voided(_View):
+    verified_by: Who
+    verified_at: datetime
+
+
 class ExecutedStep(_View):
     step_id: str
     name: str
@@ -99,6 +104,8 @@ class ExecutedStep(_View):
     late: bool = False
     verified_by: Who | None = None
     verified_at: datetime | None = None
+    # Verifications a later correction voided (their signatures stay in ``signatures``).
+    voided_verifications: list[Voided] = Field(default_factory=list)
     signatures: list[SignatureView] = Field(default_factory=list)
 
 

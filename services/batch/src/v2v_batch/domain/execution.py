@@ -50,6 +50,7 @@ class PerformedStep:
     values: tuple[EnteredValue, ...]  # as they stand after corrections
     verified: MbrStepVerified | None = None
     corrections: tuple[EntryCorrected, ...] = ()
+    voided: tuple[MbrStepVerified, ...] = ()  # verifications a later correction voided
 
     def value(self, name: str) -> EnteredValue | None:
         return next((v for v in self.values if v.name == name), None)
@@ -449,6 +450,7 @@ class ExecutesMbr(Aggregate):
                     done,
                     values=tuple(values),
                     verified=None,  # a changed record is verified again
+                    voided=done.voided + ((done.verified,) if done.verified else ()),
                     corrections=(*done.corrections, event),
                 )
             case BatchExceptionRaised():
