@@ -58,6 +58,16 @@ async def _record(
     return found
 
 
+async def _with_execution(
+    uow: UnitOfWork, caller: Caller, record: BatchRecord, time_zone: str = "UTC"
+) -> BatchRecord:
+    """The record of a batch executed from its MBR with that execution."""
+    if not (await batch_site(uow, caller, record.batch_id))[1]:
+        return record
+    execution = await execution_of(uow, record.batch_id, time_zone)
+    return record.model_copy(update={"execution": execution})
+
+
 async def _lot(uow: UnitOfWork, caller: Caller, lot_id: str) -> LotView:
     found = await queries.lot(uow.session, lot_id)
     if found is None or not caller.may_see(found.manufacturing_site):
@@ -101,7 +111,7 @@ def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) ->
         async with uow:
             opened = await open_batch(uow, catalog, cmd, actor, product_code=body.product_code)
             assert opened is not None  # HTTP never defers: an unknown unit is a 422
-            record = await _record(uow, caller, opened.batch_id)
+            record = await _with_execution(uow, caller, await _record(uow, caller, opened.batch_id))
         if not opened.created:
             response.status_code = 200
         return record
@@ -122,12 +132,9 @@ def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) ->
         their signatures (printed name, time in UTC and the site's zone, meaning)."""
         async with uow:
             zone = signing.settings.time_zone
-            record = await _record(uow, caller, batch_id, zone)
-            if (await batch_site(uow, caller, batch_id))[1]:  # executed from its MBR
-                record = record.model_copy(
-                    update={"execution": await execution_of(uow, batch_id, zone)}
-                )
-            return record
+            return await _with_execution(
+                uow, caller, await _record(uow, caller, batch_id, zone), zone
+            )
 
     @router.post("/batches/{batch_id}/steps", status_code=201, response_model=StepView)
     async def record(
