@@ -23,10 +23,11 @@ from .events import (
     StepRecorded,
     StepVerified,
 )
-from .execution import ExecutesMbr, no_mbr_steps
+from .execution import no_mbr_steps
 from .lot import Lot, LotStatus
 from .mbr_content import MbrContent
 from .product import ProductSpec
+from .record_review import ReviewsMbrRecord
 from .steps import StepRecord, StepValues, check_order, checked_step
 from .verification import check_verifier, require_verified, unverified, verifiable
 
@@ -38,9 +39,9 @@ class BatchStatus(StrEnum):
     LOT_REJECTED = "lot-rejected"
 
 
-class Batch(ExecutesMbr):
+class Batch(ReviewsMbrRecord):
     """Its steps are the fixed process steps, or those of the MBR version it pinned when it
-    opened (``ExecutesMbr``)."""
+    opened (``ExecutesMbr``, ``ReviewsMbrRecord``)."""
 
     def __init__(self, id: str) -> None:
         super().__init__(id)
