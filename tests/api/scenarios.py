@@ -10,12 +10,22 @@ from pathlib import Path
 
 from v2v_runtime.testing import ServiceHarness
 
-from . import posts_batch, posts_batch_registers, posts_custody, posts_logistics, posts_qc
+from . import (
+    posts_batch,
+    posts_batch_mbr,
+    posts_batch_registers,
+    posts_custody,
+    posts_logistics,
+    posts_qc,
+)
 from .support import Scenario
 
 SERVICES: dict[str, tuple[Callable[[Path], ServiceHarness], dict[str, Scenario]]] = {
     "custody": (posts_custody.harness, posts_custody.SCENARIOS),
-    "batch": (posts_batch.harness, posts_batch.SCENARIOS | posts_batch_registers.SCENARIOS),
+    "batch": (
+        posts_batch.harness,
+        posts_batch.SCENARIOS | posts_batch_registers.SCENARIOS | posts_batch_mbr.SCENARIOS,
+    ),
     "logistics": (posts_logistics.harness, posts_logistics.SCENARIOS),
     "qc": (posts_qc.harness, posts_qc.SCENARIOS),
 }

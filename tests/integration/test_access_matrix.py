@@ -84,6 +84,30 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
         "manufacturing-supervisor",
         "qa-reviewer",
     },
+    # master batch records: the supervisor writes them, QA approves (signed), makes them
+    # effective, returns and retires them; executing a batch, correcting it, dispositioning
+    # its exceptions and reviewing its record
+    ("batch", "POST /mbrs"): {"manufacturing-supervisor"},
+    ("batch", "POST /mbrs/{product_code}/{site}/versions/{version}/revision"): {
+        "manufacturing-supervisor"
+    },
+    ("batch", "POST /mbrs/{product_code}/{site}/versions/{version}/submission"): {
+        "manufacturing-supervisor"
+    },
+    ("batch", "POST /mbrs/{product_code}/{site}/versions/{version}/approval"): {"qa-reviewer"},
+    ("batch", "POST /mbrs/{product_code}/{site}/versions/{version}/effective"): {"qa-reviewer"},
+    ("batch", "POST /mbrs/{product_code}/{site}/versions/{version}/return"): {"qa-reviewer"},
+    ("batch", "POST /mbrs/{product_code}/{site}/versions/{version}/retirement"): {"qa-reviewer"},
+    ("batch", "POST /batches/{batch_id}/steps/{step}"): {
+        "cell-therapy-specialist",
+        "manufacturing-supervisor",
+    },
+    ("batch", "POST /batches/{batch_id}/steps/{step}/corrections"): {
+        "cell-therapy-specialist",
+        "manufacturing-supervisor",
+    },
+    ("batch", "POST /batches/{batch_id}/exceptions/{exception_id}/disposition"): {"qa-reviewer"},
+    ("batch", "POST /batches/{batch_id}/review"): {"qa-reviewer"},
     ("custody", "POST /patients"): {"treatment-center-coordinator"},
     ("custody", "POST /patients/{coi}/identity-corrections"): {"treatment-center-coordinator"},
     ("custody", "POST /patients/{coi}/collections"): {"apheresis-nurse"},
@@ -142,9 +166,10 @@ async def call(
         path = path.replace("{" + name + "}", MISSING)
     for name in ("deviation_id", "certificate_id", "unit_id", "apheresis_unit_id", "material_code"):
         path = path.replace("{" + name + "}", MISSING)
-    for name in ("equipment_id", "user_id", "qualification_id", "document_id"):
+    for name in ("equipment_id", "user_id", "qualification_id", "document_id", "exception_id"):
         path = path.replace("{" + name + "}", MISSING)
     path = path.replace("{product_code}", "S1234").replace("{site}", "manufacturing-site-1")
+    path = path.replace("{version}", "1")
     path = path.replace("{step}", "transduction")
     assert "{" not in path, path
     async with world.client(service) as client:

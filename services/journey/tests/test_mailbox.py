@@ -92,6 +92,18 @@ def test_with_several_expectations_the_oldest_event_wins() -> None:
     assert box.take(Expect(RemanufactureRefused)) is None
 
 
+def test_latest_looks_at_the_newest_matching_event_used_or_not() -> None:
+    box = Mailbox()
+    for attempt in (1, 2, 3):
+        box.receive(event(unschedulable(attempt)))
+    assert box.take(Expect(CollectionUnschedulable)) == unschedulable(1)
+    newest = box.latest(Expect(CollectionUnschedulable))
+    assert newest == unschedulable(3)
+    assert box.latest(Expect(CollectionUnschedulable, lambda m: m.attempt < 3)) == unschedulable(2)
+    assert box.latest(Expect(RemanufactureRefused)) is None
+    assert box.take(Expect(CollectionUnschedulable)) == unschedulable(2)  # nothing used up
+
+
 def test_events_of_other_types_are_not_read() -> None:
     box = Mailbox()
     box.receive(Event("org.vein2vein.custody.patient.enrolled", {"not": "decodable here"}))

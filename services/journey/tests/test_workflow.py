@@ -111,6 +111,12 @@ async def test_completed_path(temporal: WorkflowEnvironment) -> None:
     )
     assert isinstance(result, JourneyView), result
     assert (result.status, result.outcome) == (Status.COMPLETED, "completed")
+    # the batch's progress: its last step, executed from its MBR
+    assert {k: result.current[k] for k in ("batch", "step", "steps_done")} == {
+        "batch": "B1",
+        "step": "Transfer to vapour-phase LN2",
+        "steps_done": "14/14",
+    }
     # every event arrived twice: each step still happened once
     assert world.names() == [
         "schedule-collection",

@@ -97,6 +97,24 @@ class World:
     def _record(self, name: str, cmd: Contract) -> None:
         self.commands.append((name, cmd))
 
+    def _last_step(self, coi: str, batch_id: str) -> batch.MbrStepRecorded:
+        """The batch's last step, executed from its MBR (the journey shows its progress)."""
+        now = datetime.now(UTC)
+        return batch.MbrStepRecorded(
+            coi=coi,
+            batch_id=batch_id,
+            mbr=batch.MbrRef(product_code="S1234", site="site-1", version=1),
+            step_id="ln2-transfer",
+            step_name="Transfer to vapour-phase LN2",
+            operation_name="Cryopreservation and storage",
+            position=14,
+            step_count=14,
+            room="LN2-ROOM",
+            started_at=now - timedelta(minutes=20),
+            ended_at=now - timedelta(minutes=10),
+            actor=OPERATOR,
+        )
+
     def _lot(self, coi: str, batch_id: str, attempt: int) -> batch.LotProduced:
         now = datetime.now(UTC)
         return batch.LotProduced(
@@ -280,6 +298,7 @@ class World:
                 opened_at=datetime.now(UTC),
                 actor=cmd.actor,
             ),
+            self._last_step(cmd.coi, bid),
             self._lot(cmd.coi, bid, cmd.attempt),
         )
         return "ok"

@@ -173,3 +173,10 @@ async def review_trail(
     parts.append({"service": "qc", "position": head["position"], "hash": head["hash"]})
     body = {"parts": parts, "comment": "batch, custody and QC trails reviewed: no findings"}
     return await signed(client, f"/lots/{lot_id}/audit-trail-review", body, dict(headers))
+
+
+async def classified(client: httpx.AsyncClient, url: str, kind: str) -> None:
+    """QA's signed classification of the deviation at ``url`` (before QA may close it)."""
+    body = {"classification": kind, "rationale": "impact assessment started"}
+    r = await signed(client, f"{url}/classification", body, QA)
+    assert r.status_code == 200, r.text

@@ -15,7 +15,7 @@ from v2v_qc.domain.lot import Lot, lot_stream
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, as_user, signed
 
-from .support import COI, OTHER_COI, QA, problem, produced
+from .support import COI, OTHER_COI, QA, classified, problem, produced
 
 AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 SUPERVISOR = Actor(user_id="u-metrology", role="manufacturing-supervisor")
@@ -129,10 +129,3 @@ async def test_a_lot_registered_after_closure_is_not_held(
     lot = produced("lot-3")
     assert await harness.deliver(lot, subject=COI, id="produced-lot-3") is Outcome.PROCESSED
     assert await blocking(harness, "lot-3") == []
-
-
-async def classified(client: httpx.AsyncClient, url: str, kind: str) -> None:
-    """QA's signed classification of the deviation at ``url``."""
-    body = {"classification": kind, "rationale": "impact assessment started"}
-    r = await signed(client, f"{url}/classification", body, QA)
-    assert r.status_code == 200, r.text

@@ -14,18 +14,24 @@ from .adapters.config import load_catalog
 from .adapters.db.audit_trail import BatchAuditScope
 from .adapters.db.equipment_tables import EQUIPMENT_TABLES
 from .adapters.db.material_tables import MATERIAL_TABLES
+from .adapters.db.mbr_tables import MBR_READ_TABLES
 from .adapters.db.ports import SqlLotIndex
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
 from .adapters.http.equipment import equipment_router
+from .adapters.http.execution import build_execution_router
 from .adapters.http.materials import materials_router
+from .adapters.http.mbrs import build_mbr_router
 from .adapters.http.routes import build_router
 from .adapters.http.training import training_router
 from .adapters.kafka.handlers import SUBSCRIBED_TOPICS, build_handlers
 from .application.ports import LotIndex
+from .application.step_gates import MbrOnly, StepGates
 from .domain.equipment_events import EQUIPMENT_EVENTS
 from .domain.events import DOMAIN_EVENTS
+from .domain.execution_events import EXECUTION_EVENTS
 from .domain.material_events import MATERIAL_EVENTS
+from .domain.mbr_events import MBR_EVENTS
 from .domain.training_events import TRAINING_EVENTS
 from .settings import BatchSettings
 
@@ -35,10 +41,18 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 # transaction, and a rebuild (python -m v2v_batch rebuild) replays the store into them.
 PERSISTENCE = Persistence(
     codec=EventCodec(
-        "batch", (*DOMAIN_EVENTS, *MATERIAL_EVENTS, *EQUIPMENT_EVENTS, *TRAINING_EVENTS)
+        "batch",
+        (
+            *DOMAIN_EVENTS,
+            *MATERIAL_EVENTS,
+            *EQUIPMENT_EVENTS,
+            *TRAINING_EVENTS,
+            *MBR_EVENTS,
+            *EXECUTION_EVENTS,
+        ),
     ),
     projector=project,
-    read_tables=(*READ_TABLES, *MATERIAL_TABLES, *EQUIPMENT_TABLES),
+    read_tables=(*READ_TABLES, *MATERIAL_TABLES, *EQUIPMENT_TABLES, *MBR_READ_TABLES),
     ports={LotIndex: SqlLotIndex},
 )
 # GET /audit-trail: the manufacturing supervisor reviews the batch records besides QA, the
@@ -51,6 +65,7 @@ def build(
     *,
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
+    gates: StepGates | None = None,
 ) -> ServiceSpec:
     settings = settings or BatchSettings()
     catalog = load_catalog(settings.products_config)
@@ -63,6 +78,8 @@ def build(
             materials_router(),
             equipment_router(settings.reported_times),
             training_router(settings.reported_times),
+            build_mbr_router(),
+            build_execution_router(settings.reported_times, gates or MbrOnly()),
         ],
         handlers=build_handlers(catalog),
         subscribed_topics=list(SUBSCRIBED_TOPICS),

@@ -19,6 +19,8 @@ LISTENS_TO: tuple[type[Contract], ...] = (
     custody.UnitReceived,
     custody.InfusionRecorded,
     batch.BatchOpened,
+    batch.StepRecorded,  # the batch's progress (status query)
+    batch.MbrStepRecorded,
     batch.RemanufactureRefused,
     batch.LotProduced,
     batch.LotRejected,

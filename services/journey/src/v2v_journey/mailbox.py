@@ -79,6 +79,14 @@ class Mailbox:
                 return message
         return None
 
+    def latest(self, expected: Expect[C]) -> C | None:
+        """The newest event ``expected``, used or not, left in the mailbox."""
+        for event in reversed(self._events):
+            message = expected.read(event)
+            if message is not None:
+                return message
+        return None
+
     def take(self, *expected: Expect[Any]) -> Contract | None:
         """The oldest unused event that any of ``expected`` wants (for one event, the first
         of ``expected`` that wants it), used up."""

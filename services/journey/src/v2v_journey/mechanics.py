@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         Status,
     )
+    from .progress import batch_progress
 
 C = TypeVar("C", bound=Contract)
 SYSTEM = JOURNEY_ACTOR
@@ -78,9 +79,16 @@ class JourneyMechanics:
             collection_attempt=self._collection_attempt,
             manufacturing_attempt=self._manufacturing_attempt,
             deadlines=dict(self._deadlines),
-            current=dict(self._current),
+            current=self._current_with_progress(),
             history=list(self._history),
         )
+
+    def _current_with_progress(self) -> dict[str, str]:
+        """What the journey is at, with the current batch's last step and progress."""
+        current = dict(self._current)
+        if "batch" in current:
+            current |= batch_progress(self._mailbox, current["batch"])
+        return current
 
     # --- acting -----------------------------------------------------------------------------
 

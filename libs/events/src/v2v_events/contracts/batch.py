@@ -193,3 +193,74 @@ class MaterialLotRejected(Contract):
     reason: Text
     rejected_at: BoundedDatetime
     actor: Actor
+
+
+# --- executing a batch from its master batch record (issue 13) --------------------------
+
+
+class BatchExceptionKind(StrEnum):
+    CRITICAL_PARAMETER_OUT_OF_LIMITS = "critical-parameter-out-of-limits"
+    HOLD_TIME_EXCEEDED = "hold-time-exceeded"
+
+
+class MbrRef(Contract):
+    """The master batch record version a batch follows (pinned when it opened)."""
+
+    product_code: str = Field(min_length=1, max_length=32)
+    site: Name
+    version: Attempt
+
+
+@REGISTRY.event(B, "mbr-step.recorded", version=1)
+class MbrStepRecorded(Contract):
+    """A step of a batch executed from its master batch record was recorded, signed by its
+    performer: the batch's progress (the values are in the batch record, not here)."""
+
+    coi: CoI
+    batch_id: Identifier
+    mbr: MbrRef
+    step_id: Identifier
+    step_name: Name
+    operation_name: Name
+    position: Attempt = Field(description="1-based position of the step in the MBR")
+    step_count: Attempt
+    room: Identifier
+    started_at: BoundedDatetime
+    ended_at: BoundedDatetime
+    actor: Actor
+
+
+@REGISTRY.event(B, "exception.raised", version=1)
+class BatchExceptionRaised(Contract):
+    """A critical parameter out of its limits or a hold time exceeded while executing a
+    batch: QC opens one deviation per exception (``exception_id``); the batch record is
+    not reviewed as complete until QA has dispositioned it."""
+
+    coi: CoI
+    batch_id: Identifier
+    exception_id: Identifier
+    mbr: MbrRef
+    step_id: Identifier
+    step_name: Name
+    kind: BatchExceptionKind
+    parameter: Identifier | None = None
+    value: Name | None = Field(None, description="as entered, with its unit")
+    limit: Name
+    detail: Text
+    manufacturing_site: Name
+    raised_at: BoundedDatetime
+    actor: Actor
+
+
+@REGISTRY.event(B, "record.reviewed", version=1)
+class BatchRecordReviewed(Contract):
+    """The executed batch record was reviewed by exception and signed (meaning reviewed)."""
+
+    coi: CoI
+    batch_id: Identifier
+    mbr: MbrRef
+    exceptions: Count
+    corrections: Count
+    late_entries: Count
+    reviewed_at: BoundedDatetime
+    actor: Actor

@@ -20,6 +20,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain import ApheresisMaterial, Batch, ProductCatalog, Source
 from .common import operator, who
 from .messages import batch_opened
+from .pin_mbr import pin_effective_mbr
 
 log = logging.getLogger("v2v.batch.open")
 
@@ -104,6 +105,7 @@ async def open_fresh(
         opened_at=uow.clock.now(),
         opened_by=operator(actor),
     )
+    await pin_effective_mbr(uow, batch)
     material.use_fresh(coi=cmd.coi, batch_id=batch.id, attempt=cmd.attempt)
     await uow.repository(ApheresisMaterial).save(material, who(actor))
     await uow.repository(Batch).save(batch, who(actor))

@@ -11,6 +11,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain import ApheresisMaterial, Batch, Lot
 from .common import who
 from .messages import lot_produced
+from .pin_mbr import pinned_content
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,14 @@ async def produce_lot(uow: UnitOfWork, batch_id: str, entry: LotEntry, actor: Ac
     batch = await batches.get(batch_id)
     stream = ApheresisMaterial.stream_for(batch.apheresis_unit_id)
     material = await uow.repository(ApheresisMaterial).find(stream)
+    mbr = await pinned_content(uow, batch)
     lot = batch.produce_lot(
         new_id=uow.ids.new_id,
         bag_count=entry.bag_count,
         total_viable_cells=entry.total_viable_cells,
         viability_pct=entry.viability_pct,
         retained_aliquots_remaining=0 if material is None else material.remaining,
+        mbr=mbr,
     )
     await batches.save(batch, who(actor))
     await uow.publish(lot_produced(batch, lot, actor), subject=batch.coi)

@@ -14,6 +14,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain import NO_RETAINED_MATERIAL, ApheresisMaterial, Batch, ProductCatalog, Source
 from .common import batch_of_lot, operator, who
 from .messages import batch_opened
+from .pin_mbr import pin_effective_mbr
 
 
 async def remanufacture(
@@ -61,6 +62,7 @@ async def remanufacture(
         opened_by=operator(actor),
         previous_lot_id=cmd.previous_lot_id,
     )
+    await pin_effective_mbr(uow, batch)
     material.use_retained_aliquot(
         coi=cmd.coi, batch_id=batch.id, attempt=cmd.attempt, previous_lot_id=cmd.previous_lot_id
     )

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_runtime.signatures.model import SignatureView
 
+from .execution_views import ExecutionView
+
 
 class _View(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -106,6 +108,8 @@ class BatchRecord(BatchSummary):
         default_factory=list, description="recorded steps awaiting second-person verification"
     )
     lot: LotView | None
+    # A batch executed from the MBR version it pinned: that record (``steps`` stays empty).
+    execution: ExecutionView | None = None
 
 
 class MaterialView(_View):

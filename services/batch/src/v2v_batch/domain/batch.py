@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from v2v_runtime.domain import Aggregate, DomainEvent
+from v2v_runtime.domain import DomainEvent
 from v2v_runtime.errors import Conflict, DomainError, NotFound
 
 from .checks import check_identifier, check_viability
@@ -23,8 +23,11 @@ from .events import (
     StepRecorded,
     StepVerified,
 )
+from .execution import no_mbr_steps
 from .lot import Lot, LotStatus
+from .mbr_content import MbrContent
 from .product import ProductSpec
+from .record_review import ReviewsMbrRecord
 from .steps import StepRecord, StepValues, check_order, checked_step
 from .verification import check_verifier, require_verified, unverified, verifiable
 
@@ -36,7 +39,10 @@ class BatchStatus(StrEnum):
     LOT_REJECTED = "lot-rejected"
 
 
-class Batch(Aggregate):
+class Batch(ReviewsMbrRecord):
+    """Its steps are the fixed process steps, or those of the MBR version it pinned when it
+    opened (``ExecutesMbr``, ``ReviewsMbrRecord``)."""
+
     def __init__(self, id: str) -> None:
         super().__init__(id)
         self.coi = ""
@@ -143,6 +149,8 @@ class Batch(Aggregate):
     ) -> StepRecorded:
         spec = self._spec()
         step = values.step
+        if self.pinned is not None:
+            raise no_mbr_steps(self.id)
         if self.lot is not None:
             raise Conflict(
                 "lot-already-produced",
@@ -193,6 +201,7 @@ class Batch(Aggregate):
         total_viable_cells: float,
         viability_pct: float,
         retained_aliquots_remaining: int,
+        mbr: MbrContent | None = None,
     ) -> Lot:
         """The lot exists once cryopreservation has ended: produced_at is that moment and
         the lot expires the configured shelf life later."""
@@ -203,13 +212,18 @@ class Batch(Aggregate):
                 f"batch {self.id} already produced lot {self.lot.lot_id}",
                 lot_id=self.lot.lot_id,
             )
-        cryo = self.steps.get(Step.CRYOPRESERVATION)
-        if cryo is None:
-            raise Conflict(
-                "cryopreservation-not-recorded",
-                "the lot is produced after the cryopreservation step",
-            )
-        require_verified(self.id, self.unverified_steps, f"{spec.entry} {spec.config_version}")
+        if self.pinned is not None:  # the end of the MBR's last step
+            assert mbr is not None, "a batch that pinned an MBR is checked against it"
+            ended_at = self.require_mbr_complete(mbr)
+        else:
+            cryo = self.steps.get(Step.CRYOPRESERVATION)
+            if cryo is None:
+                raise Conflict(
+                    "cryopreservation-not-recorded",
+                    "the lot is produced after the cryopreservation step",
+                )
+            require_verified(self.id, self.unverified_steps, f"{spec.entry} {spec.config_version}")
+            ended_at = cryo.ended_at
         if not 1 <= bag_count <= spec.max_bags_per_lot:
             raise DomainError(
                 "bag-count-out-of-range",
@@ -229,8 +243,8 @@ class Batch(Aggregate):
                 bag_ids=bag_ids,
                 total_viable_cells=total_viable_cells,
                 viability_pct=viability_pct,
-                produced_at=cryo.ended_at,
-                expires_at=cryo.ended_at + timedelta(days=spec.lot_shelf_life_days),
+                produced_at=ended_at,
+                expires_at=ended_at + timedelta(days=spec.lot_shelf_life_days),
                 retained_aliquots_remaining=retained_aliquots_remaining,
             )
         )
@@ -338,7 +352,8 @@ class Batch(Aggregate):
                 self.lot.rejection_reason = event.reason
                 self.lot.deviation_id = event.deviation_id
             case _:
-                raise TypeError(f"a batch does not apply {type(event).__name__}")
+                if not self.apply_execution(event):
+                    raise TypeError(f"a batch does not apply {type(event).__name__}")
 
 
 __all__ = ["Batch", "BatchStatus", "Lot", "LotStatus"]

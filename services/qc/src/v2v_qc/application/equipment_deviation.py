@@ -11,12 +11,10 @@ from v2v_events.bounds import clip
 from v2v_events.contracts.equipment import EquipmentOutOfTolerance
 from v2v_runtime.uow import UnitOfWork
 
-from ..domain.common import Who
 from ..domain.deviation import EQUIPMENT_SOURCE, Deviation
 from ..domain.events import Classification, DeviationBatch
-from ..domain.lot import Lot, lot_stream
 from . import messages
-from .ports import BatchLots
+from .deviations_on_batches import hold_known_lots
 
 
 def deviation_id_of(msg: EquipmentOutOfTolerance) -> str:
@@ -72,24 +70,6 @@ async def open_equipment_deviation(
         by=by,
         at=uow.clock.now(),
     )
-    known = await uow.port(BatchLots).lots_of([b.batch_id for b in msg.batches])
-    lots = uow.repository(Lot)
-    for batch_id, (lot_id, coi) in sorted(known.items()):
-        if deviation.affect_lot(batch_id, lot_id, coi):
-            lot = await lots.get(lot_stream(lot_id))
-            lot.link_deviation(coi, deviation.id, deviation.info.classification)
-            await lots.save(lot, by.model_dump())
+    await hold_known_lots(uow, deviation, by)
     await repo.save(deviation, by.model_dump())
     return deviation
-
-
-async def hold_for_batch_deviations(uow: UnitOfWork, lot: Lot, batch_id: str, by: Who) -> None:
-    """A lot QC registers now, of a batch an open deviation on batches names: linked."""
-    assert lot.coi is not None
-    repo = uow.repository(Deviation)
-    for deviation_id in await uow.port(BatchLots).open_deviations_naming(batch_id):
-        deviation = await repo.get(deviation_id)
-        if deviation.affect_lot(batch_id, lot.lot_id, lot.coi):
-            lot.link_deviation(lot.coi, deviation.id, deviation.info.classification)
-            await repo.save(deviation, by.model_dump())
-    await uow.repository(Lot).save(lot, by.model_dump())

@@ -12,7 +12,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.lot import Lot, lot_stream
 from ..domain.panel import Panel
 from . import messages
-from .equipment_deviation import hold_for_batch_deviations
+from .deviations_on_batches import hold_for_batch_deviations
 from .record_result import settle
 
 

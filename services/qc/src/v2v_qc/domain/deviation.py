@@ -31,6 +31,7 @@ from .events import (
 BLOCKING = frozenset({Classification.CRITICAL, Classification.MAJOR})
 OOS_SOURCE = "OOS"
 EQUIPMENT_SOURCE = "equipment"
+BATCH_EXCEPTION_SOURCE = "batch-exception"
 
 
 def oos_description(failures: Sequence[Failure]) -> str:

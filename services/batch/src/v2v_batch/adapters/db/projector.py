@@ -31,6 +31,7 @@ from ...domain.events import (
 from ...domain.material import STREAM_PREFIX
 from .equipment_projector import REGISTER_EVENTS, project_registers
 from .material_projector import is_material_event, project_material
+from .mbr_projector import project_mbr
 from .tables import batches, lots, materials, steps
 
 
@@ -88,7 +89,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
         case _ if isinstance(event, REGISTER_EVENTS):
             await project_registers(session, stored, event)
         case _:
-            raise TypeError(f"no projection for {type(event).__name__}")
+            if not await project_mbr(session, stored, event):
+                raise TypeError(f"no projection for {type(event).__name__}")
 
 
 async def _batch_opened(session: AsyncSession, stored: StoredEvent, ev: BatchOpened) -> None:

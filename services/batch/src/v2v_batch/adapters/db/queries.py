@@ -23,6 +23,7 @@ from ...application.views import (
     Rejection,
     StepView,
 )
+from .mbr_tables import mbr_steps
 from .tables import batches, lots, materials, steps
 
 
@@ -36,6 +37,13 @@ async def _steps_done(session: AsyncSession, batch_ids: Sequence[str]) -> dict[s
         )
         for r in rows:
             done[r.batch_id].append(r.step)
+        rows = await session.execute(
+            select(mbr_steps.c.batch_id, mbr_steps.c.step_id)
+            .where(mbr_steps.c.batch_id.in_(batch_ids))
+            .order_by(mbr_steps.c.batch_id, mbr_steps.c.position)
+        )
+        for r in rows:  # batches executed from their MBR
+            done[r.batch_id].append(r.step_id)
     return done
 
 
@@ -168,7 +176,7 @@ async def batch_record(
     signed = await _signatures(session, batch_id, time_zone)
     shown = [_step(s, r.spec.get("verified_steps", []), signed) for s in step_rows]
     return BatchRecord(
-        **_summary_fields(r, [s.step for s in step_rows]),
+        **_summary_fields(r, (await _steps_done(session, [batch_id]))[batch_id]),
         config=ProductConfigView(**r.spec),
         previous_lot_id=r.previous_lot_id,
         opened_by=Person(user_id=r.opened_by_user, role=r.opened_by_role),

@@ -9,20 +9,23 @@ from fastapi import APIRouter, Query, Response
 from v2v_events.contracts.batch import OpenBatch
 from v2v_events.ids import COI_PATTERN
 from v2v_runtime.authz import Caller, Roles, allowed
-from v2v_runtime.errors import NotFound
+from v2v_runtime.errors import DomainError, NotFound
 from v2v_runtime.http_deps import NewUow, SigningGate
 from v2v_runtime.signatures.model import Meaning
 from v2v_runtime.uow import UnitOfWork
 from v2v_runtime.windows import ReportedTimeWindow
 
+from ...application.execution_views import ExecutedStep
 from ...application.open_batch import open_batch
 from ...application.produce_lot import LotEntry, produce_lot
 from ...application.record_step import record_step
 from ...application.reject_lot import reject_lot
+from ...application.verify_mbr_step import verify_mbr_step
 from ...application.verify_step import verify_step
 from ...application.views import BatchRecord, BatchSummary, LotView, MaterialView, StepView
 from ...domain import ProductCatalog, Step, StepValues
 from ..db import queries
+from .execution_reads import batch_site, execution_of
 from .schemas import LotBody, OpenBatchBody, RejectBody, SignedStepBody, VerificationBody
 from .signing import PERFORMERS, VERIFIERS, GateSign
 
@@ -55,11 +58,33 @@ async def _record(
     return found
 
 
+async def _with_execution(
+    uow: UnitOfWork, caller: Caller, record: BatchRecord, time_zone: str = "UTC"
+) -> BatchRecord:
+    """The record of a batch executed from its MBR with that execution."""
+    if not (await batch_site(uow, caller, record.batch_id))[1]:
+        return record
+    execution = await execution_of(uow, record.batch_id, time_zone)
+    return record.model_copy(update={"execution": execution})
+
+
 async def _lot(uow: UnitOfWork, caller: Caller, lot_id: str) -> LotView:
     found = await queries.lot(uow.session, lot_id)
     if found is None or not caller.may_see(found.manufacturing_site):
         raise NotFound("lot-not-found", f"no lot {lot_id!r}")
     return found
+
+
+def process_step(name: str) -> Step:
+    """One of the fixed process steps (422 for another name)."""
+    try:
+        return Step(name)
+    except ValueError:
+        raise DomainError(
+            "step-unknown",
+            f"{name!r} is not a process step ({', '.join(s.value for s in Step)})",
+            field="step",
+        ) from None
 
 
 def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) -> APIRouter:
@@ -86,7 +111,7 @@ def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) ->
         async with uow:
             opened = await open_batch(uow, catalog, cmd, actor, product_code=body.product_code)
             assert opened is not None  # HTTP never defers: an unknown unit is a 422
-            record = await _record(uow, caller, opened.batch_id)
+            record = await _with_execution(uow, caller, await _record(uow, caller, opened.batch_id))
         if not opened.created:
             response.status_code = 200
         return record
@@ -106,7 +131,10 @@ def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) ->
         """The batch record: each step with who performed it and who verified it, with
         their signatures (printed name, time in UTC and the site's zone, meaning)."""
         async with uow:
-            return await _record(uow, caller, batch_id, signing.settings.time_zone)
+            zone = signing.settings.time_zone
+            return await _with_execution(
+                uow, caller, await _record(uow, caller, batch_id, zone), zone
+            )
 
     @router.post("/batches/{batch_id}/steps", status_code=201, response_model=StepView)
     async def record(
@@ -141,20 +169,22 @@ def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) ->
         return view
 
     @router.post(
-        "/batches/{batch_id}/steps/{step}/verification", status_code=201, response_model=StepView
+        "/batches/{batch_id}/steps/{step}/verification",
+        status_code=201,
+        response_model=StepView | ExecutedStep,
     )
     async def verify(
         batch_id: str,
-        step: Step,
+        step: str,
         body: VerificationBody,
         caller: Manufacturing,
         uow: NewUow,
         signing: SigningGate,
-    ) -> StepView:
+    ) -> StepView | ExecutedStep:
         """A second person verifies a recorded step, signed (meaning verified; without a
         signature: 428 with the content to sign) — on the performer's tablet too, with
         their own user id and password. The performer cannot verify their step (403
-        verification-by-performer)."""
+        verification-by-performer). ``step``: a process step, or a step of the batch's MBR."""
         async with uow:
             found = await _record(uow, caller, batch_id)
             sign = GateSign(
@@ -167,9 +197,14 @@ def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) ->
                 roles=VERIFIERS,
                 site=found.manufacturing_site,
             )
-            await verify_step(uow, batch_id, step, sign)
+            if (await batch_site(uow, caller, batch_id))[1]:
+                await verify_mbr_step(uow, batch_id, step, sign)
+                await sign.record()
+                executed = await execution_of(uow, batch_id, signing.settings.time_zone)
+                return next(s for s in executed.steps if s.step_id == step)
+            await verify_step(uow, batch_id, process_step(step), sign)
             await sign.record()
-            view = await queries.step(uow.session, batch_id, step.value, signing.settings.time_zone)
+            view = await queries.step(uow.session, batch_id, step, signing.settings.time_zone)
         assert view is not None
         return view
 

@@ -1,0 +1,38 @@
+"""Reading an MBR-executed batch for the HTTP routes: its site (404 for another site's),
+and its executed record with the signatures of its stream."""
+
+from __future__ import annotations
+
+from v2v_runtime.authz import Caller
+from v2v_runtime.errors import NotFound
+from v2v_runtime.signatures.store import signatures_of
+from v2v_runtime.uow import UnitOfWork
+
+from ...application.execution_record import Signed, execution_view
+from ...application.execution_views import ExecutionView
+from ...application.perform_step import executed_batch
+from ...domain import Batch
+from ...domain.mbr_content import MbrContent
+from ..db import mbr_queries
+
+
+async def batch_site(uow: UnitOfWork, caller: Caller, batch_id: str) -> tuple[str, bool]:
+    """(site, follows an MBR) of the batch; 404 for one that does not exist or is another
+    site's."""
+    found = await mbr_queries.batch_site(uow.session, batch_id)
+    if found is None or not caller.may_see(found[0]):
+        raise NotFound("batch-not-found", f"no batch {batch_id!r}")
+    return found
+
+
+async def executed(
+    uow: UnitOfWork, batch_id: str, time_zone: str
+) -> tuple[Batch, MbrContent, Signed]:
+    """The batch, its MBR content and the signatures of its stream (by id)."""
+    batch, content = await executed_batch(uow, batch_id)
+    found = await signatures_of(uow.session, [batch_id], time_zone)
+    return batch, content, {s.signature_id: s for s in found.get(batch_id, [])}
+
+
+async def execution_of(uow: UnitOfWork, batch_id: str, time_zone: str) -> ExecutionView:
+    return execution_view(*await executed(uow, batch_id, time_zone))

@@ -1,0 +1,121 @@
+"""The executed batch record as a document for QA and inspectors (issue 13 §6, EU GMP
+Annex 11 §8): every entry with who and when, the signatures with printed name, date and
+time and meaning, the exceptions and their dispositions, and for each value whether it was
+changed after its original entry (with the original and every change).
+
+This is what the document says, in order; laying it out as a PDF is the renderer's (a
+maintained PDF library, not yet a dependency of the project)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from v2v_runtime.signatures.model import SignatureView
+
+from .execution_views import ExecutedStep, ExecutionView, ValueView
+from .views import BatchRecord
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    lines: list[str] = field(default_factory=list)
+
+
+def _signature(s: SignatureView) -> str:
+    return (
+        f"Signed ({s.meaning.value}) by {s.signer_name} ({s.signer_id}, {s.signer_role}) "
+        f"at {s.signed_at.isoformat()} UTC / {s.signed_at_site}"
+    )
+
+
+def _value(v: ValueView) -> list[str]:
+    unit = f" {v.unit}" if v.unit else ""
+    limits = "" if v.limits == "no limits" else f" [limits {v.limits}]"
+    flag = " OUT OF LIMITS" if v.within_limits is False else ""
+    critical = " (critical)" if v.critical else ""
+    changed = "changed after original entry" if v.changed_after_entry else "as originally entered"
+    lines = [f"{v.label}{critical}: {v.value}{unit}{limits}{flag} — {changed}"]
+    for c in v.corrections:
+        lines.append(
+            f"  corrected from {c.old} to {c.new} by {c.corrected_by.user_id} at "
+            f"{c.corrected_at.isoformat()}: {c.reason}"
+        )
+        lines += [f"  {_signature(s)}" for s in c.signatures]
+    return lines
+
+
+def _step(s: ExecutedStep) -> Section:
+    title = f"{s.position}. {s.name} ({s.operation}; {s.sop})"
+    if s.status == "pending":
+        return Section(title, ["Not performed."])
+    assert s.performed_by is not None and s.recorded_at is not None
+    lines = [
+        f"Room {s.room}; started {s.started_at}; ended {s.ended_at}",
+        f"Performed by {s.performed_by.user_id} ({s.performed_by.role}); entered "
+        f"{s.recorded_at.isoformat()}" + (" — LATE ENTRY" if s.late else ""),
+    ]
+    for v in s.values:
+        lines += _value(v)
+    lines += [
+        f"Material {m['material_code']} lot {m['lot_id']}: {m['quantity']} {m['unit']}"
+        for m in s.materials
+    ]
+    lines += [f"Equipment {e['equipment_id']} ({e['equipment_type']})" for e in s.equipment]
+    if s.comment:
+        lines.append(f"Comment: {s.comment}")
+    lines += [
+        f"Verified by {v.verified_by.user_id} at {v.verified_at.isoformat()} — voided by a "
+        "later correction"
+        for v in s.voided_verifications
+    ]
+    if s.verified_by is not None and s.verified_at is not None:
+        lines.append(f"Verified by {s.verified_by.user_id} at {s.verified_at.isoformat()}")
+    elif s.verification_required:
+        lines.append("Second-person verification: OUTSTANDING")
+    lines += [_signature(sig) for sig in s.signatures]
+    return Section(title, lines)
+
+
+def record_document(record: BatchRecord, execution: ExecutionView) -> list[Section]:
+    mbr = execution.mbr
+    header = Section(
+        f"Executed batch record — batch {record.batch_id}",
+        [
+            f"Chain of identity {record.coi}; apheresis unit {record.apheresis_unit_id} "
+            f"(DIN {record.din}); attempt {record.attempt} from {record.source}",
+            f"Manufacturing site {record.manufacturing_site}; opened "
+            f"{record.opened_at.isoformat()} by {record.opened_by.user_id}",
+            f"Master batch record {mbr.product_code} version {mbr.version} at {mbr.site}: "
+            f"{mbr.title} (content {mbr.content_hash})",
+            f"Status {record.status}" + (f"; lot {record.lot_id}" if record.lot_id else ""),
+        ],
+    )
+    exceptions = Section("Exceptions", [] if execution.exceptions else ["None."])
+    for e in execution.exceptions:
+        exceptions.lines.append(
+            f"{e.exception_id} at {e.step_id} ({e.kind}): {e.detail}; "
+            f"raised {e.raised_at.isoformat()}"
+        )
+        d = e.disposition
+        if d is None:
+            exceptions.lines.append("  Disposition: OUTSTANDING")
+        else:
+            exceptions.lines.append(
+                f"  Disposition {d.disposition} by {d.dispositioned_by.user_id} at "
+                f"{d.dispositioned_at.isoformat()}: {d.rationale}"
+                + (f" (deviation {d.deviation_id})" if d.deviation_id else "")
+            )
+            exceptions.lines.extend(f"  {_signature(s)}" for s in d.signatures)
+    review = Section("Review by exception")
+    if execution.review is None:
+        review.lines.append("Not reviewed.")
+    else:
+        r = execution.review
+        review.lines.append(
+            f"Reviewed by {r.reviewed_by.user_id} at {r.reviewed_at.isoformat()}: "
+            f"{r.exceptions} exception(s), {r.corrections} correction(s), "
+            f"{r.late_entries} late entr(ies)"
+        )
+        review.lines.extend(_signature(s) for s in r.signatures)
+    return [header, *(_step(s) for s in execution.steps), exceptions, review]

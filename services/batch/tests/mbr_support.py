@@ -1,0 +1,199 @@
+"""Master batch records for the tests, and helpers to author one, make it effective and
+execute a batch from it through the HTTP API."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from v2v_batch.application.load_mbrs import SEEDS, read_seed
+from v2v_batch.domain.mbr_content import MbrContent
+from v2v_runtime.testing import ServiceHarness, StepClock, as_user, signed
+
+from .support import COI, DIN, SITE, VERIFIER, VERIFIER_ID, collect
+
+PRODUCT = "S7TEST"
+QA_ID = "u-mbr-qa"
+QA = as_user(QA_ID, "qa-reviewer", name="Quentin QA")
+AUTHOR = VERIFIER  # the manufacturing supervisor writes the recipe
+AUTHOR_ID = VERIFIER_ID
+
+
+def param(name: str, type_: str = "number", **more: Any) -> dict[str, Any]:
+    return {"name": name, "label": name.replace("_", " ").capitalize(), "type": type_, **more}
+
+
+def step(step_id: str, *params: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return {
+        "step_id": step_id,
+        "name": step_id.replace("-", " ").capitalize(),
+        "instructions": f"Do {step_id} as trained.",
+        "sop": {"document_id": f"SOP-{step_id.upper()}", "version": "1"},
+        "parameters": list(params),
+        **more,
+    }
+
+
+# Four steps: a plain one, one with materials, equipment and a non-critical limit, a
+# critical verified one (viability >= 70 %), and the last with a one-hour hold.
+CONTENT: dict[str, Any] = {
+    "title": "Test CAR-T",
+    "therapy": "autologous CAR-T",
+    "operations": [
+        {
+            "operation_id": "prep",
+            "name": "Preparation",
+            "steps": [
+                step(
+                    "receipt", param("bag_intact", "boolean"), param("note", "text", required=False)
+                ),
+                step(
+                    "selection",
+                    param("selected_cells", unit="cells", lower_limit=1e8),
+                    param("retained_aliquots", "integer", lower_limit=0, upper_limit=4),
+                    materials=[{"material_code": "CD4-BEADS", "quantity": 1, "unit": "vial"}],
+                    equipment_types=["cell-selection-system"],
+                ),
+            ],
+        },
+        {
+            "operation_id": "finish",
+            "name": "Harvest and freezing",
+            "steps": [
+                step(
+                    "harvest",
+                    param("viability_pct", unit="%", target=90, lower_limit=70, critical=True),
+                    param("method", "choice", choices=["manual", "automated"]),
+                    signatures="performed-and-verified",
+                ),
+                step(
+                    "freezing",
+                    param("end_temperature_c", unit="°C", upper_limit=-80),
+                    max_hold_minutes=60,
+                ),
+            ],
+        },
+    ],
+}
+
+GOOD: dict[str, dict[str, Any]] = {
+    "receipt": {"bag_intact": {"value": True}},
+    "selection": {
+        "selected_cells": {"value": 4.0e8, "unit": "cells"},
+        "retained_aliquots": {"value": 2},
+    },
+    "harvest": {"viability_pct": {"value": 91.0, "unit": "%"}, "method": {"value": "manual"}},
+    "freezing": {"end_temperature_c": {"value": -90.0, "unit": "°C"}},
+}
+USED: dict[str, dict[str, Any]] = {
+    "selection": {
+        "materials": [
+            {"material_code": "CD4-BEADS", "lot_id": "LOT-CD4-7", "quantity": 1, "unit": "vial"}
+        ],
+        "equipment": [{"equipment_id": "SEL-01", "equipment_type": "cell-selection-system"}],
+    }
+}
+
+
+def content(**changes: Any) -> dict[str, Any]:
+    return copy.deepcopy(CONTENT) | changes
+
+
+def seeded(name: str) -> MbrContent:
+    return next(read_seed(p) for p in SEEDS.glob(f"{name}*.json")).content
+
+
+def version_url(version: int, product: str = PRODUCT, site: str = SITE) -> str:
+    return f"/mbrs/{product}/{site}/versions/{version}"
+
+
+async def effective_mbr(
+    client: httpx.AsyncClient, body: dict[str, Any] | None = None, product: str = PRODUCT
+) -> int:
+    """Author (the supervisor), submit, approve (QA, signed) and make effective a version."""
+    r = await client.post(
+        "/mbrs",
+        json={"product_code": product, "site": SITE, "content": body or CONTENT},
+        headers=AUTHOR,
+    )
+    assert r.status_code == 201, r.text
+    version: int = r.json()["version"]
+    url = version_url(version, product)
+    r = await client.post(f"{url}/submission", json={}, headers=AUTHOR)
+    assert r.status_code == 200, r.text
+    r = await signed(client, f"{url}/approval", {}, QA)
+    assert r.status_code == 200, r.text
+    r = await client.post(f"{url}/effective", json={}, headers=QA)
+    assert r.status_code == 200, r.text
+    return version
+
+
+async def open_mbr_batch(
+    client: httpx.AsyncClient,
+    harness: ServiceHarness,
+    product: str = PRODUCT,
+    unit: str = "APH-MBR-1",
+) -> str:
+    """A batch of ``product`` opened over HTTP from a collected unit."""
+    await collect(harness, unit=unit)
+    r = await client.post(
+        "/batches",
+        json={
+            "coi": COI,
+            "apheresis_unit_id": unit,
+            "din": DIN,
+            "manufacturing_site": SITE,
+            "product_code": product,
+        },
+    )
+    assert r.status_code == 201, r.text
+    batch_id: str = r.json()["batch_id"]
+    return batch_id
+
+
+def clock(harness: ServiceHarness) -> StepClock:
+    c = harness.kit.clock
+    assert isinstance(c, StepClock)
+    return c
+
+
+def step_times(
+    harness: ServiceHarness, *, gap: timedelta = timedelta(minutes=10)
+) -> tuple[datetime, datetime]:
+    """A step starting ``gap`` after now and lasting an hour; the clock moves to five
+    minutes after its end (the performer records it then: not late)."""
+    c = clock(harness)
+    start = c.current + gap
+    end = start + timedelta(hours=1)
+    c.current = end + timedelta(minutes=5)
+    return start, end
+
+
+def perform_body(
+    harness: ServiceHarness, step_id: str, values: dict[str, Any] | None = None, **more: Any
+) -> dict[str, Any]:
+    start, end = step_times(harness, gap=more.pop("gap", timedelta(minutes=10)))
+    return {
+        "room": "GRADE-B-1",
+        "started_at": start.isoformat(),
+        "ended_at": end.isoformat(),
+        "values": GOOD.get(step_id, {}) if values is None else values,
+        **USED.get(step_id, {}),
+        **more,
+    }
+
+
+async def perform(
+    client: httpx.AsyncClient,
+    harness: ServiceHarness,
+    batch_id: str,
+    step_id: str,
+    values: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    **more: Any,
+) -> httpx.Response:
+    body = perform_body(harness, step_id, values, **more)
+    return await signed(client, f"/batches/{batch_id}/steps/{step_id}", body, headers)

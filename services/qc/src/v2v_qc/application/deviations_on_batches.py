@@ -1,0 +1,36 @@
+"""Deviations on batches (an instrument found out of tolerance, a batch exception): the
+lots QC knows of the batches named are linked to the deviation when it opens, and each lot
+registered later while it is open; a major one holds their release until QA closes it."""
+
+from __future__ import annotations
+
+from v2v_runtime.uow import UnitOfWork
+
+from ..domain.common import Who
+from ..domain.deviation import Deviation
+from ..domain.lot import Lot, lot_stream
+from .ports import BatchLots
+
+
+async def hold_known_lots(uow: UnitOfWork, deviation: Deviation, by: Who) -> None:
+    """Link the lots QC already knows of the batches the new deviation names."""
+    batch_ids = [b.batch_id for b in deviation.info.batches]
+    known = await uow.port(BatchLots).lots_of(batch_ids)
+    lots = uow.repository(Lot)
+    for batch_id, (lot_id, coi) in sorted(known.items()):
+        if deviation.affect_lot(batch_id, lot_id, coi):
+            lot = await lots.get(lot_stream(lot_id))
+            lot.link_deviation(coi, deviation.id, deviation.info.classification)
+            await lots.save(lot, by.model_dump())
+
+
+async def hold_for_batch_deviations(uow: UnitOfWork, lot: Lot, batch_id: str, by: Who) -> None:
+    """A lot QC registers now, of a batch an open deviation on batches names: linked."""
+    assert lot.coi is not None
+    repo = uow.repository(Deviation)
+    for deviation_id in await uow.port(BatchLots).open_deviations_naming(batch_id):
+        deviation = await repo.get(deviation_id)
+        if deviation.affect_lot(batch_id, lot.lot_id, lot.coi):
+            lot.link_deviation(lot.coi, deviation.id, deviation.info.classification)
+            await repo.save(deviation, by.model_dump())
+    await uow.repository(Lot).save(lot, by.model_dump())
