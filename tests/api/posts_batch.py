@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from v2v_batch.application.step_gates import MbrOnly
 from v2v_batch.bootstrap import build
 from v2v_batch.domain import STEP_ORDER, Step
 from v2v_batch.settings import BatchSettings
@@ -36,9 +37,11 @@ SITE = "manufacturing-site-1"
 
 
 def harness(tmp_path: Path) -> ServiceHarness:
+    """Batch with its MBR steps checked by the MBR alone: the walk is about idempotency, the
+    registers' gates are tested in services/batch and tests/integration."""
     settings = BatchSettings(database_url=ServiceHarness.sqlite_url(tmp_path, "batch"))
     clock, ids = clock_and_ids("batch")
-    return ServiceHarness(build(settings, clock=clock, ids=ids))
+    return ServiceHarness(build(settings, clock=clock, ids=ids, gates=MbrOnly()))
 
 
 T0 = NOW - timedelta(days=14)

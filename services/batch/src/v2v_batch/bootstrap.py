@@ -26,7 +26,8 @@ from .adapters.http.routes import build_router
 from .adapters.http.training import training_router
 from .adapters.kafka.handlers import SUBSCRIBED_TOPICS, build_handlers
 from .application.ports import LotIndex
-from .application.step_gates import MbrOnly, StepGates
+from .application.register_gates import RegisterGates
+from .application.step_gates import StepGates
 from .domain.equipment_events import EQUIPMENT_EVENTS
 from .domain.events import DOMAIN_EVENTS
 from .domain.execution_events import EXECUTION_EVENTS
@@ -69,17 +70,20 @@ def build(
 ) -> ServiceSpec:
     settings = settings or BatchSettings()
     catalog = load_catalog(settings.products_config)
+    gates = gates or RegisterGates(settings.reported_times)
     return ServiceSpec(
         name="batch",
         settings=settings,
         migrations=[MIGRATIONS],
         routers=[
-            build_router(catalog, settings.reported_times),
+            build_router(catalog, settings.reported_times, gates),
             materials_router(),
             equipment_router(settings.reported_times),
             training_router(settings.reported_times),
             build_mbr_router(),
-            build_execution_router(settings.reported_times, gates or MbrOnly()),
+            build_execution_router(
+                settings.reported_times, gates or RegisterGates(settings.reported_times)
+            ),
         ],
         handlers=build_handlers(catalog),
         subscribed_topics=list(SUBSCRIBED_TOPICS),

@@ -8,25 +8,18 @@ these are the registers' (issue 13 §3-§5), called by ``perform_step``:
   material scan is recorded by the materials register, its own transaction);
 - ``check_performer``: the signer (known once signed) is qualified for the step now;
 - ``after_recording``: the lots are consumed and each instrument's use logged, in the
-  step's transaction.
+  step's transaction;
+- ``check_verifier``: the second person (the signer) is qualified for the step now.
 
 A refused scan or use is recorded although the act rolls back: the route runs the act inside
-``keeping_refusals(uow)`` (the registers record their ``RecordedRefusal`` in a transaction
-of their own there).
+``keeping_refusals(uow)`` (adapters/http/refusals.py; the registers raise a
+``RecordedRefusal`` that it records in a transaction of its own).
 
-``MbrOnly`` is the seam until the registers' ports are merged: it refuses nothing more than
-the MBR does. Wiring them is an implementation of ``StepGates`` passed to ``build``:
-``before_signing`` -> ``MaterialLots(uow).check_scans(batch, step_id, uses, by)`` and
-``Equipment(uow, window).check_use(id, type, at, BatchUse(...))`` for each instrument;
-``check_performer`` -> ``Qualifications(uow).check(performer, step.qualification, at)`` and
-``Equipment.check_operator``; ``after_recording`` -> ``MaterialLots.consume`` for each lot
-and ``Equipment.log_use`` for each instrument; ``keeping_refusals`` -> the registers'
-``keeping_refusals``."""
+``RegisterGates`` (register_gates.py) are the service's; ``MbrOnly`` refuses nothing more
+than the MBR does — for tests of the record itself, apart from the registers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -51,21 +44,19 @@ class StepUse:
 
 
 class StepGates(Protocol):
-    def keeping_refusals(self, uow: UnitOfWork) -> AbstractAsyncContextManager[None]: ...
-
     async def before_signing(self, uow: UnitOfWork, use: StepUse) -> None: ...
 
     async def check_performer(self, uow: UnitOfWork, use: StepUse, performer: Operator) -> None: ...
 
     async def after_recording(self, uow: UnitOfWork, use: StepUse, performer: Operator) -> None: ...
 
+    async def check_verifier(
+        self, uow: UnitOfWork, batch: Batch, step: MbrStep, verifier: Operator, at: datetime
+    ) -> None: ...
+
 
 class MbrOnly:
-    """No register behind the gates (yet): the MBR's own checks only."""
-
-    @asynccontextmanager
-    async def keeping_refusals(self, uow: UnitOfWork) -> AsyncIterator[None]:
-        yield  # no register refuses here
+    """No register behind the gates: the MBR's own checks only (tests of the record)."""
 
     async def before_signing(self, uow: UnitOfWork, use: StepUse) -> None:
         return None
@@ -74,4 +65,9 @@ class MbrOnly:
         return None
 
     async def after_recording(self, uow: UnitOfWork, use: StepUse, performer: Operator) -> None:
+        return None
+
+    async def check_verifier(
+        self, uow: UnitOfWork, batch: Batch, step: MbrStep, verifier: Operator, at: datetime
+    ) -> None:
         return None

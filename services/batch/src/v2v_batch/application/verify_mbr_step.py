@@ -1,5 +1,6 @@
 """Second-person verification of a performed step of an MBR-executed batch, signed
-(meaning verified) by someone who neither performed nor corrected it."""
+(meaning verified) by someone who neither performed nor corrected it, qualified for the
+step at that moment (the registers' gate)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from ..domain import Batch
 from .common import operator
 from .perform_step import executed_batch
 from .ports import Sign
+from .step_gates import StepGates
 
 
-async def verify_mbr_step(uow: UnitOfWork, batch_id: str, step_id: str, sign: Sign) -> None:
+async def verify_mbr_step(
+    uow: UnitOfWork, batch_id: str, step_id: str, sign: Sign, gates: StepGates
+) -> None:
     batch, content = await executed_batch(uow, batch_id)
     done = batch.check_mbr_verification(content, step_id)  # refused before anyone signs
     performed = done.performed
@@ -32,10 +36,14 @@ async def verify_mbr_step(uow: UnitOfWork, batch_id: str, step_id: str, sign: Si
             "corrections": len(done.corrections),
         },
     )
+    verifier = operator(signed.actor)
+    step = content.step(step_id)
+    assert step is not None  # check_mbr_verification found it
+    await gates.check_verifier(uow, batch, step, verifier, uow.clock.now())
     batch.verify_mbr_step(
         content,
         step_id,
-        verifier=operator(signed.actor),
+        verifier=verifier,
         at=uow.clock.now(),
         signature_id=signed.signature_id,
     )

@@ -24,6 +24,7 @@ from ...application.step_gates import StepGates
 from ...domain.entries import StepEntry
 from .execution_reads import batch_site, executed, execution_of
 from .mbr_schemas import CorrectionBody, DispositionBody, PerformBody, Signed
+from .refusals import keeping_refusals
 from .routes import Manufacturing, Reader
 from .signing import PERFORMERS, GateSign
 
@@ -62,7 +63,7 @@ def build_execution_router(reported_times: ReportedTimeWindow, gates: StepGates)
             equipment=tuple(e.used() for e in body.equipment),
             comment=body.comment,
         )
-        async with gates.keeping_refusals(uow), uow:  # a refused scan is kept
+        async with keeping_refusals(uow), uow:  # a refused scan or use is kept
             site, _ = await batch_site(uow, caller, batch_id)
             sign = GateSign(
                 signing,

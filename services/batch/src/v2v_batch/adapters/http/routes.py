@@ -20,6 +20,7 @@ from ...application.open_batch import open_batch
 from ...application.produce_lot import LotEntry, produce_lot
 from ...application.record_step import record_step
 from ...application.reject_lot import reject_lot
+from ...application.step_gates import StepGates
 from ...application.verify_mbr_step import verify_mbr_step
 from ...application.verify_step import verify_step
 from ...application.views import BatchRecord, BatchSummary, LotView, MaterialView, StepView
@@ -87,7 +88,9 @@ def process_step(name: str) -> Step:
         ) from None
 
 
-def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) -> APIRouter:
+def build_router(
+    catalog: ProductCatalog, reported_times: ReportedTimeWindow, gates: StepGates
+) -> APIRouter:
     router = APIRouter(tags=["batch"])
 
     @router.post("/batches", status_code=201, response_model=BatchRecord)
@@ -198,7 +201,7 @@ def build_router(catalog: ProductCatalog, reported_times: ReportedTimeWindow) ->
                 site=found.manufacturing_site,
             )
             if (await batch_site(uow, caller, batch_id))[1]:
-                await verify_mbr_step(uow, batch_id, step, sign)
+                await verify_mbr_step(uow, batch_id, step, sign, gates)
                 await sign.record()
                 executed = await execution_of(uow, batch_id, signing.settings.time_zone)
                 return next(s for s in executed.steps if s.step_id == step)
