@@ -189,6 +189,7 @@ def build_execution_router(reported_times: ReportedTimeWindow, gates: StepGates)
 
     @router.get(
         "/batches/{batch_id}/record.pdf",
+        summary="executed batch record (PDF)",
         response_class=Response,
         responses={200: {"content": {PDF: {"schema": {"type": "string", "format": "binary"}}}}},
     )
