@@ -108,6 +108,17 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
     },
     ("batch", "POST /batches/{batch_id}/exceptions/{exception_id}/disposition"): {"qa-reviewer"},
     ("batch", "POST /batches/{batch_id}/review"): {"qa-reviewer"},
+    # the executed record's printout: whoever reads the batch record, inspectors included
+    ("batch", "GET /batches/{batch_id}/record.pdf"): {
+        "cell-therapy-specialist",
+        "manufacturing-supervisor",
+        "materials-handler",
+        "qc-analyst",
+        "qc-reviewer",
+        "qa-reviewer",
+        "qualified-person",
+        "auditor",
+    },
     ("custody", "POST /patients"): {"treatment-center-coordinator"},
     ("custody", "POST /patients/{coi}/identity-corrections"): {"treatment-center-coordinator"},
     ("custody", "POST /patients/{coi}/collections"): {"apheresis-nurse"},

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from v2v_batch.application.load_mbrs import SEEDS, read_seed
-from v2v_batch.domain.mbr_content import MbrContent
+from v2v_batch.application.load_mbrs import SEEDS, SeedFile, load_seed, read_seed
+from v2v_batch.domain.mbr_content import MbrContent, MbrStep, Parameter, ParameterType
 from v2v_runtime.testing import ServiceHarness, StepClock, as_user, signed
 
 from .support import COI, DIN, SITE, VERIFIER, VERIFIER_ID, collect
@@ -102,8 +102,12 @@ def content(**changes: Any) -> dict[str, Any]:
     return copy.deepcopy(CONTENT) | changes
 
 
+def seed(name: str) -> SeedFile:
+    return next(read_seed(p) for p in SEEDS.glob(f"{name}*.json"))
+
+
 def seeded(name: str) -> MbrContent:
-    return next(read_seed(p) for p in SEEDS.glob(f"{name}*.json")).content
+    return seed(name).content
 
 
 def version_url(version: int, product: str = PRODUCT, site: str = SITE) -> str:
@@ -129,6 +133,19 @@ async def effective_mbr(
     r = await client.post(f"{url}/effective", json={}, headers=QA)
     assert r.status_code == 200, r.text
     return version
+
+
+async def effective_seed(client: httpx.AsyncClient, harness: ServiceHarness, name: str) -> SeedFile:
+    """The seeded MBR ``name`` loaded as a draft at the site, submitted, approved by QA
+    (signed) and made effective."""
+    found = seed(name)
+    async with harness.kit.uow() as uow:
+        await load_seed(uow, found, SITE)
+    url = version_url(1, found.product_code)
+    assert (await client.post(f"{url}/submission", json={}, headers=AUTHOR)).status_code == 200
+    assert (await signed(client, f"{url}/approval", {}, QA)).status_code == 200
+    assert (await client.post(f"{url}/effective", json={}, headers=QA)).status_code == 200
+    return found
 
 
 async def open_mbr_batch(
@@ -197,3 +214,50 @@ async def perform(
 ) -> httpx.Response:
     body = perform_body(harness, step_id, values, **more)
     return await signed(client, f"/batches/{batch_id}/steps/{step_id}", body, headers)
+
+
+def good_value(p: Parameter) -> dict[str, Any]:
+    """A value within the parameter's limits."""
+    value: Any
+    match p.type:
+        case ParameterType.BOOLEAN:
+            value = True
+        case ParameterType.CHOICE:
+            value = p.choices[0]
+        case ParameterType.TEXT:
+            value = "LN2-02 rack 3 box 7"
+        case _:
+            lo, hi = p.lower_limit, p.upper_limit
+            if p.target is not None:
+                value = p.target
+            elif lo is not None and hi is not None:
+                value = (lo + hi) / 2
+            elif lo is not None:
+                value = lo * 2 if lo > 0 else lo + 1
+            else:
+                assert hi is not None
+                value = hi - 10 if hi <= 0 else hi / 2
+            if p.type is ParameterType.INTEGER:
+                value = int(value)
+    return {"value": value, **({"unit": p.unit} if p.unit else {})}
+
+
+def seed_entry(harness: ServiceHarness, step: MbrStep, **values: Any) -> dict[str, Any]:
+    """The body performing ``step`` of a seeded MBR: every value within its limits (but
+    ``values``), each material and instrument the step names."""
+    return perform_body(
+        harness,
+        step.step_id,
+        {p.name: good_value(p) for p in step.parameters} | values,
+        room="GRADE-B-SUITE-2",
+        materials=[
+            {
+                "material_code": m.material_code,
+                "lot_id": f"LOT-{m.material_code}",
+                "quantity": m.quantity,
+                "unit": m.unit,
+            }
+            for m in step.materials
+        ],
+        equipment=[{"equipment_id": f"EQ-{t}", "equipment_type": t} for t in step.equipment_types],
+    )

@@ -5,79 +5,24 @@ steps verified by a second person), its lot produced and its record reviewed."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
-from v2v_batch.application.load_mbrs import SEEDS, load_seed, read_seed
-from v2v_batch.domain.mbr_content import MbrStep, Parameter, ParameterType
 from v2v_runtime.testing import ServiceHarness, signed
 
-from .mbr_support import AUTHOR, QA, open_mbr_batch, perform_body, version_url
-from .support import LOT, OPERATOR, SITE, VERIFIER_ID
-
-
-def good_value(p: Parameter) -> dict[str, Any]:
-    """A value within the parameter's limits."""
-    value: Any
-    match p.type:
-        case ParameterType.BOOLEAN:
-            value = True
-        case ParameterType.CHOICE:
-            value = p.choices[0]
-        case ParameterType.TEXT:
-            value = "LN2-02 rack 3 box 7"
-        case _:
-            lo, hi = p.lower_limit, p.upper_limit
-            if p.target is not None:
-                value = p.target
-            elif lo is not None and hi is not None:
-                value = (lo + hi) / 2
-            elif lo is not None:
-                value = lo * 2 if lo > 0 else lo + 1
-            else:
-                assert hi is not None
-                value = hi - 10 if hi <= 0 else hi / 2
-            if p.type is ParameterType.INTEGER:
-                value = int(value)
-    return {"value": value, **({"unit": p.unit} if p.unit else {})}
-
-
-def entry(harness: ServiceHarness, step: MbrStep) -> dict[str, Any]:
-    return perform_body(
-        harness,
-        step.step_id,
-        {p.name: good_value(p) for p in step.parameters},
-        room="GRADE-B-SUITE-2",
-        materials=[
-            {
-                "material_code": m.material_code,
-                "lot_id": f"LOT-{m.material_code}",
-                "quantity": m.quantity,
-                "unit": m.unit,
-            }
-            for m in step.materials
-        ],
-        equipment=[{"equipment_id": f"EQ-{t}", "equipment_type": t} for t in step.equipment_types],
-    )
+from .mbr_support import QA, effective_seed, open_mbr_batch, seed_entry
+from .support import LOT, OPERATOR, VERIFIER_ID
 
 
 @pytest.mark.requirement("EU-PartIV.6.4", "EU-PartIV.9")
 async def test_a_car_t_batch_is_executed_from_its_effective_mbr(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
-    seed = read_seed(next(SEEDS.glob("S2CART*.json")))
-    async with harness.kit.uow() as uow:
-        await load_seed(uow, seed, SITE)
-    url = version_url(1, "S2CART")
-    assert (await client.post(f"{url}/submission", json={}, headers=AUTHOR)).status_code == 200
-    assert (await signed(client, f"{url}/approval", {}, QA)).status_code == 200
-    assert (await client.post(f"{url}/effective", json={}, headers=QA)).status_code == 200
-
+    seed = await effective_seed(client, harness, "S2CART")
     batch_id = await open_mbr_batch(client, harness, product="S2CART")
     for step in seed.content.steps:
-        r = await signed(client, f"/batches/{batch_id}/steps/{step.step_id}", entry(harness, step))
+        body = seed_entry(harness, step)
+        r = await signed(client, f"/batches/{batch_id}/steps/{step.step_id}", body)
         assert r.status_code == 201, (step.step_id, r.text)
         if step.verified:
             url = f"/batches/{batch_id}/steps/{step.step_id}/verification"

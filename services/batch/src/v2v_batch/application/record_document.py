@@ -3,8 +3,8 @@ Annex 11 §8): every entry with who and when, the signatures with printed name, 
 time and meaning, the exceptions and their dispositions, and for each value whether it was
 changed after its original entry (with the original and every change).
 
-This is what the document says, in order; laying it out as a PDF is the renderer's (a
-maintained PDF library, not yet a dependency of the project)."""
+This is what the document says, in order (its title block and its sections); laying it out
+as a PDF is the renderer's (adapters/pdf)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,16 @@ from .views import BatchRecord
 class Section:
     title: str
     lines: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TitleBlock:
+    """What identifies the record on its first page: the batch, its lot, product, MBR and
+    CoI (a batch holds no patient-identifying data)."""
+
+    title: str
+    reference: str  # on every page: which record it is a page of
+    fields: list[tuple[str, str]]
 
 
 def _signature(s: SignatureView) -> str:
@@ -119,3 +129,18 @@ def record_document(record: BatchRecord, execution: ExecutionView) -> list[Secti
         )
         review.lines.extend(_signature(s) for s in r.signatures)
     return [header, *(_step(s) for s in execution.steps), exceptions, review]
+
+
+def title_block(record: BatchRecord, execution: ExecutionView) -> TitleBlock:
+    mbr = execution.mbr
+    return TitleBlock(
+        "Executed batch record",
+        f"Batch {record.batch_id}",
+        [
+            ("Batch", record.batch_id),
+            ("Lot", record.lot_id or "not produced"),
+            ("Product", f"{mbr.product_code} — {mbr.title}"),
+            ("Master batch record", f"{mbr.product_code} version {mbr.version} at {mbr.site}"),
+            ("Chain of identity", record.coi),
+        ],
+    )

@@ -1,12 +1,14 @@
 """The HTTP API of executing a batch from its MBR: perform a step (signed), correct a value
 (signed, with a reason), QA's disposition of an exception (signed), the review by
-exception (signed). Verification of a step is the batch API's verification route."""
+exception (signed), the executed record as a PDF. Verification of a step is the batch API's
+verification route."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from v2v_runtime.authz import Caller, Roles, allowed
 from v2v_runtime.http_deps import NewUow, SigningGate
@@ -19,9 +21,12 @@ from ...application.disposition_exception import disposition_exception
 from ...application.execution_record import review_view
 from ...application.execution_views import ExceptionView, ExecutedStep, ReviewView
 from ...application.perform_step import perform_step
+from ...application.record_document import record_document, title_block
 from ...application.review_record import review_record
 from ...application.step_gates import StepGates
 from ...domain.entries import StepEntry
+from ..db import queries
+from ..pdf.record_pdf import Generated, render_record_pdf
 from .execution_reads import batch_site, executed, execution_of
 from .mbr_schemas import CorrectionBody, DispositionBody, PerformBody, Signed
 from .refusals import keeping_refusals
@@ -30,6 +35,7 @@ from .signing import PERFORMERS, GateSign
 
 QualityUnit = Annotated[Caller, allowed(Roles.QA_REVIEWER)]
 QA = (Roles.QA_REVIEWER,)
+PDF = "application/pdf"
 
 
 async def _step(uow: UnitOfWork, batch_id: str, step: str, zone: str) -> ExecutedStep:
@@ -181,5 +187,35 @@ def build_execution_router(reported_times: ReportedTimeWindow, gates: StepGates)
             await review_record(uow, batch_id, sign)
             await sign.record()
             return review_view(*await executed(uow, batch_id, signing.settings.time_zone))
+
+    @router.get(
+        "/batches/{batch_id}/record.pdf",
+        summary="executed batch record (PDF)",
+        response_class=Response,
+        responses={200: {"content": {PDF: {"schema": {"type": "string", "format": "binary"}}}}},
+    )
+    async def get_record_pdf(
+        batch_id: str, caller: Reader, uow: NewUow, signing: SigningGate
+    ) -> Response:
+        """The executed batch record as a PDF for QA and inspectors: every entry with who
+        and when, the signatures (printed name, time, meaning), the exceptions and their
+        dispositions, and for each value whether it was changed after its original entry.
+        409 batch-has-no-mbr for a batch of the fixed process steps."""
+        zone = signing.settings.time_zone
+        async with uow:
+            await batch_site(uow, caller, batch_id)
+            execution = await execution_of(uow, batch_id, zone)
+            record = await queries.batch_record(uow.session, batch_id, zone)
+            generated = Generated(at=uow.clock.now(), by=f"{caller.who['name']} ({caller.user_id})")
+        assert record is not None  # batch_site found it
+        # Laying out pages is CPU work: off the event loop.
+        pdf = await asyncio.to_thread(
+            render_record_pdf,
+            title_block(record, execution),
+            record_document(record, execution),
+            generated,
+        )
+        disposition = f'inline; filename="batch-record-{batch_id}.pdf"'
+        return Response(pdf, media_type=PDF, headers={"Content-Disposition": disposition})
 
     return router
