@@ -49,3 +49,9 @@ async def site(tmp_path: Path) -> AsyncIterator[ServiceHarness]:
 async def client(harness: ServiceHarness) -> AsyncIterator[httpx.AsyncClient]:
     async with harness.client() as c:
         yield c
+
+
+@pytest.fixture
+async def site_client(site: ServiceHarness) -> AsyncIterator[httpx.AsyncClient]:
+    async with site.client() as c:
+        yield c
