@@ -27,11 +27,11 @@ from ...application.step_gates import StepGates
 from ...domain.entries import StepEntry
 from ..db import queries
 from ..pdf.record_pdf import Generated, render_record_pdf
-from .execution_reads import batch_site, executed, execution_of
+from .execution_reads import batch_signing, batch_site, executed, execution_of
 from .mbr_schemas import CorrectionBody, DispositionBody, PerformBody, Signed
 from .refusals import keeping_refusals
 from .routes import Manufacturing, Reader
-from .signing import PERFORMERS, GateSign
+from .signing import PERFORMERS
 
 QualityUnit = Annotated[Caller, allowed(Roles.QA_REVIEWER)]
 QA = (Roles.QA_REVIEWER,)
@@ -70,16 +70,8 @@ def build_execution_router(reported_times: ReportedTimeWindow, gates: StepGates)
             comment=body.comment,
         )
         async with keeping_refusals(uow), uow:  # a refused scan or use is kept
-            site, _ = await batch_site(uow, caller, batch_id)
-            sign = GateSign(
-                signing,
-                uow,
-                caller,
-                record_id=batch_id,
-                meaning=Meaning.PERFORMED,
-                request=body.signature,
-                roles=PERFORMERS,
-                site=site,
+            sign = await batch_signing(
+                uow, signing, caller, batch_id, Meaning.PERFORMED, body.signature, PERFORMERS
             )
             await perform_step(uow, batch_id, entry, reported_times, sign, gates, caller.actor)
             await sign.record()
@@ -100,16 +92,8 @@ def build_execution_router(reported_times: ReportedTimeWindow, gates: StepGates)
         is required, the person correcting signs (meaning performed). A verified step is
         verified again; a critical value corrected out of limits raises an exception."""
         async with uow:
-            site, _ = await batch_site(uow, caller, batch_id)
-            sign = GateSign(
-                signing,
-                uow,
-                caller,
-                record_id=batch_id,
-                meaning=Meaning.PERFORMED,
-                request=body.signature,
-                roles=PERFORMERS,
-                site=site,
+            sign = await batch_signing(
+                uow, signing, caller, batch_id, Meaning.PERFORMED, body.signature, PERFORMERS
             )
             await correct_entry(
                 uow, batch_id, step, body.parameter, body.entry(), body.reason, sign
@@ -131,16 +115,8 @@ def build_execution_router(reported_times: ReportedTimeWindow, gates: StepGates)
         """QA's disposition of an exception, signed (meaning approved): product impact or
         none, the rationale and QC's deviation."""
         async with uow:
-            site, _ = await batch_site(uow, caller, batch_id)
-            sign = GateSign(
-                signing,
-                uow,
-                caller,
-                record_id=batch_id,
-                meaning=Meaning.APPROVED,
-                request=body.signature,
-                roles=QA,
-                site=site,
+            sign = await batch_signing(
+                uow, signing, caller, batch_id, Meaning.APPROVED, body.signature, QA
             )
             await disposition_exception(
                 uow,
@@ -173,16 +149,8 @@ def build_execution_router(reported_times: ReportedTimeWindow, gates: StepGates)
         or unverified (steps-outstanding, unverified-steps) or an exception is not
         dispositioned (exceptions-undispositioned)."""
         async with uow:
-            site, _ = await batch_site(uow, caller, batch_id)
-            sign = GateSign(
-                signing,
-                uow,
-                caller,
-                record_id=batch_id,
-                meaning=Meaning.REVIEWED,
-                request=body.signature,
-                roles=QA,
-                site=site,
+            sign = await batch_signing(
+                uow, signing, caller, batch_id, Meaning.REVIEWED, body.signature, QA
             )
             await review_record(uow, batch_id, sign)
             await sign.record()

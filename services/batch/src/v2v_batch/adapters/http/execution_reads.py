@@ -1,10 +1,14 @@
 """Reading an MBR-executed batch for the HTTP routes: its site (404 for another site's),
-and its executed record with the signatures of its stream."""
+its executed record with the signatures of its stream, and how an act on it is signed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from v2v_runtime.authz import Caller
 from v2v_runtime.errors import NotFound
+from v2v_runtime.signatures.gate import Signing
+from v2v_runtime.signatures.model import Meaning, SignatureRequest
 from v2v_runtime.signatures.store import signatures_of
 from v2v_runtime.uow import UnitOfWork
 
@@ -14,6 +18,7 @@ from ...application.perform_step import executed_batch
 from ...domain import Batch
 from ...domain.mbr_content import MbrContent
 from ..db import mbr_queries
+from .signing import GateSign
 
 
 async def batch_site(uow: UnitOfWork, caller: Caller, batch_id: str) -> tuple[str, bool]:
@@ -36,3 +41,27 @@ async def executed(
 
 async def execution_of(uow: UnitOfWork, batch_id: str, time_zone: str) -> ExecutionView:
     return execution_view(*await executed(uow, batch_id, time_zone))
+
+
+async def batch_signing(
+    uow: UnitOfWork,
+    signing: Signing,
+    caller: Caller,
+    batch_id: str,
+    meaning: Meaning,
+    request: SignatureRequest | None,
+    roles: Sequence[str],
+) -> GateSign:
+    """How an act on the batch is signed: by a person of ``roles`` at the batch's site (404
+    for a batch of another site), stored in the batch's stream."""
+    site, _ = await batch_site(uow, caller, batch_id)
+    return GateSign(
+        signing,
+        uow,
+        caller,
+        record_id=batch_id,
+        meaning=meaning,
+        request=request,
+        roles=roles,
+        site=site,
+    )
