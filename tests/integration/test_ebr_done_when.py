@@ -1,0 +1,335 @@
+"""Issue 13's "Done when", through HTTP only on the real stack (Kafka, Temporal, Keycloak):
+the site's registers set up by their keepers; the seeded CAR-T MBR authored by the
+supervisor, approved by QA with a signature at Keycloak and made effective; a patient's batch
+executed from it through the registers' gates — a quarantined reagent, a centrifuge overdue
+for calibration and an operator not qualified for transduction each refused (and recorded
+where the register keeps it), then the step done right; a viability out of limits at harvest
+raising a deviation in QC over Kafka; the recall query naming the batch's CoI for the vector
+lot; the executed batch record as a PDF, its text checked."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import secrets
+import string
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from v2v_batch.application.load_mbrs import SEEDS, read_seed
+from v2v_batch.domain.mbr_content import MbrContent, MbrStep, Parameter, ParameterType
+from v2v_cli.journeys import QA_REVIEWER, SPECIALIST, SUPERVISOR, Driver, Endpoints, Patient
+
+from .ebr_site import SITE, Site, SiteRegisters, iso, problem, set_up_site
+from .support import eventually
+
+pytestmark = pytest.mark.integration
+
+VECTOR_HANDLING = "viral-vector-handling"  # transduction's qualification, withheld at first
+REAGENT = "CD3CD28-BEADS"  # activation's reagent: a second lot stays in quarantine
+HARVEST_VIABILITY = 64.0  # below the critical limit (70 %): an exception
+
+
+def value(p: Parameter) -> dict[str, Any]:
+    """A value within limits (but the harvest's viability)."""
+    v: Any
+    if p.name == "viability_pct" and p.critical:
+        v = HARVEST_VIABILITY
+    elif p.type is ParameterType.BOOLEAN:
+        v = True
+    elif p.type is ParameterType.CHOICE:
+        v = p.choices[0]
+    elif p.type is ParameterType.TEXT:
+        v = "LN2-02 rack 3"
+    else:
+        lo, hi = p.lower_limit, p.upper_limit
+        if p.target is not None:
+            v = p.target
+        elif lo is not None and hi is not None:
+            v = (lo + hi) / 2
+        elif lo is not None:
+            v = lo * 2 if lo > 0 else lo + 1
+        else:
+            assert hi is not None
+            v = hi - 10
+        if p.type is ParameterType.INTEGER:
+            v = int(v)
+    return {"value": v, **({"unit": p.unit} if p.unit else {})}
+
+
+class Execution:
+    """The specialist executing the batch on the floor's tablet, step after step."""
+
+    def __init__(self, driver: Driver, batch: str, batch_id: str, site: Site, opened: str) -> None:
+        self.driver = driver
+        self.batch = batch
+        self.batch_id = batch_id
+        self.site = site
+        self.started = datetime.fromisoformat(opened)  # each step starts as the last ended
+
+    def url(self, step: MbrStep) -> str:
+        return f"{self.batch}/batches/{self.batch_id}/steps/{step.step_id}"
+
+    def entry(self, step: MbrStep, **instead: Any) -> dict[str, Any]:
+        """The step as done: every value, the released lots and calibrated instruments."""
+        return {
+            "room": "GRADE-B-SUITE-2",
+            "started_at": iso(self.started),
+            "ended_at": iso(datetime.now(UTC) - timedelta(milliseconds=200)),
+            "values": {p.name: value(p) for p in step.parameters},
+            "materials": [
+                {
+                    "material_code": m.material_code,
+                    "lot_id": self.site.lots[m.material_code],
+                    "quantity": m.quantity,
+                    "unit": m.unit,
+                }
+                for m in step.materials
+            ],
+            "equipment": [
+                {"equipment_id": self.site.instruments[t], "equipment_type": t}
+                for t in step.equipment_types
+            ],
+        } | instead
+
+    async def working(self) -> None:
+        await asyncio.sleep(0.3)  # a step takes its time: it ends after it started
+
+    async def refused_before_signing(self, step: MbrStep, entry: dict[str, Any]) -> Any:
+        """The step as entered, refused before anyone is asked to sign."""
+        return await self.driver._request("POST", self.url(step), SPECIALIST, entry)
+
+    async def perform(self, step: MbrStep) -> None:
+        """Performed, signed by the specialist; verified by the supervisor when it must be."""
+        await self.working()
+        done = await self.driver._signed(self.url(step), SPECIALIST, self.entry(step))
+        assert done["status"] == "performed", done
+        self.started = datetime.fromisoformat(done["ended_at"])
+        if step.verified:  # on the specialist's tablet, the supervisor signs
+            url = f"{self.url(step)}/verification"
+            await self.driver._signed(url, SPECIALIST, {}, signer=SUPERVISOR)
+
+    async def get(self, path: str, who: str = QA_REVIEWER) -> Any:
+        return await self.driver._call("GET", f"{self.batch}{path}", who)
+
+    async def deviations(self, qc: str) -> list[Any]:
+        """QC's deviations on the batch."""
+        url = f"{qc}/deviations?batch_id={self.batch_id}"
+        found: list[Any] = await self.driver._call("GET", url, QA_REVIEWER)
+        return found
+
+
+async def effective_mbr(driver: Driver, batch: str, product: str, content: MbrContent) -> None:
+    """The seed's content as ``product`` at the site: drafted by the supervisor, approved by
+    QA (signed at Keycloak) and made effective."""
+    mbr = f"{batch}/mbrs/{product}/{SITE}/versions/1"
+    body = {"product_code": product, "site": SITE, "content": content.model_dump(mode="json")}
+    await driver._call("POST", f"{batch}/mbrs", SUPERVISOR, body)
+    await driver._call("POST", f"{mbr}/submission", SUPERVISOR, {})
+    approved = await driver._signed(f"{mbr}/approval", QA_REVIEWER, {})
+    assert approved["status"] == "approved"
+    assert [s["meaning"] for s in approved["signatures"]] == ["approved"]
+    await driver._call("POST", f"{mbr}/effective", QA_REVIEWER, {})
+
+
+async def opened_batch(driver: Driver, platform: Endpoints, product: str) -> dict[str, Any]:
+    """A patient enrolled, collected, and their batch opened at the site from the unit."""
+    patient = Patient(
+        name="Mara Beispiel", birth_date="1971-03-04", mrn=f"MRN-{product}", product_code=product
+    )
+    coi = await driver.enroll(patient)
+    collected = await driver.collect(coi, patient, 1)
+    body = {
+        "coi": coi,
+        "apheresis_unit_id": collected["unit_id"],
+        "din": collected["din"],
+        "manufacturing_site": SITE,
+        "product_code": product,
+    }
+
+    async def open_batch() -> dict[str, Any] | None:
+        r = await driver.http.post(
+            f"{platform.batch}/batches", json=body, headers=await driver.headers(SPECIALIST)
+        )
+        return r.json() if r.status_code in (200, 201) else None  # until batch knows the unit
+
+    batch = await eventually(open_batch, lambda b: b is not None, timeout=60)
+    assert batch is not None
+    assert batch["execution"]["mbr"]["product_code"] == product
+    return batch
+
+
+async def overdue_centrifuge(run: Execution, registers: SiteRegisters, step: MbrStep) -> None:
+    """A centrifuge whose calibration was due yesterday: refused (422 calibration-overdue),
+    the refusal in its usage log; the calibrated centrifuge is used instead."""
+    overdue = await registers.register("centrifuge", datetime.now(UTC) - timedelta(days=1))
+    scanned = [{"equipment_id": overdue, "equipment_type": "centrifuge"}]
+    await run.working()
+    r = await run.refused_before_signing(step, run.entry(step, equipment=scanned))
+    refused = problem(r, 422, "calibration-overdue")
+    assert (refused["field"], refused["equipment_status"]) == ("equipment_id", "calibration-due")
+    [logged] = await run.get(f"/equipment/{overdue}/usage", SUPERVISOR)
+    assert (logged["batch_id"], logged["step"]) == (run.batch_id, step.step_id)
+    assert logged["refusal"]["code"] == "calibration-overdue"
+    assert (await run.get(f"/equipment/{overdue}"))["status"] == "calibration-due"
+    await run.perform(step)
+    calibrated = run.site.instruments["centrifuge"]
+    [used] = await run.get(f"/equipment/{calibrated}/usage", SUPERVISOR)
+    assert (used["batch_id"], used["step"], used["refusal"]) == (run.batch_id, "wash", None)
+    assert used["used_by"]["user_id"] == run.site.specialist
+
+
+async def quarantined_reagent(run: Execution, registers: SiteRegisters, step: MbrStep) -> None:
+    """A second lot of the reagent, received but not released, scanned at its step: refused
+    (422 material-lot-quarantine), kept as a refused scan in the batch's materials; the
+    released lot is used instead."""
+    unit = next(m.unit for m in step.materials if m.material_code == REAGENT)
+    quarantined = await registers.receive(REAGENT, unit)
+    await run.working()
+    entry = run.entry(step)
+    for m in entry["materials"]:
+        if m["material_code"] == REAGENT:
+            m["lot_id"] = quarantined
+    refused = problem(await run.refused_before_signing(step, entry), 422, "material-lot-quarantine")
+    assert (refused["field"], refused["lot_id"]) == ("lot_id", quarantined)
+    materials = await run.get(f"/batches/{run.batch_id}/materials")
+    [scan] = materials["refused_scans"]
+    assert (scan["lot_id"], scan["step"], scan["code"]) == (
+        quarantined,
+        step.step_id,
+        "material-lot-quarantine",
+    )
+    await run.perform(step)
+    consumed = (await run.get(f"/batches/{run.batch_id}/materials"))["consumed"]
+    assert (step.step_id, run.site.lots[REAGENT]) in {(c["step"], c["lot_id"]) for c in consumed}
+    lot = await run.get(f"/material-lots/{quarantined}")
+    assert (lot["status"], lot["remaining_quantity"]) == ("quarantine", lot["received_quantity"])
+
+
+async def unqualified_operator(run: Execution, registers: SiteRegisters, step: MbrStep) -> None:
+    """The specialist, not yet qualified for viral vector handling, signs the transduction:
+    403 not-qualified, nothing recorded (the vector lot untouched); once the supervisor has
+    recorded the qualification, the transduction done from then on is recorded."""
+    vector = run.site.lots["LV-CD19-CAR"]
+    before = await run.get(f"/material-lots/{vector}")
+    await run.working()
+    r = await run.driver._signed_request(run.url(step), SPECIALIST, run.entry(step))
+    refused = problem(r, 403, "not-qualified")
+    assert (refused["user_id"], refused["qualification"]) == (run.site.specialist, VECTOR_HANDLING)
+    record = await run.get(f"/batches/{run.batch_id}")
+    assert record["execution"]["next_step"] == step.step_id
+    assert (await run.get(f"/material-lots/{vector}")) == before
+    at = iso(run.started)
+    query = f"/people/{run.site.specialist}/qualified?qualification={VECTOR_HANDLING}&at={at}"
+    assert not (await run.get(query.replace("+", "%2B")))["qualified"]
+
+    since = datetime.now(UTC) - timedelta(milliseconds=100)
+    assert since > run.started
+    body = {"kind": "practical", "code": VECTOR_HANDLING, "valid_from": iso(since)}
+    await registers.grant(run.site.specialist, SUPERVISOR, body)
+    run.started = since  # the transduction is done from the assessment on
+    await run.perform(step)
+
+
+@pytest.mark.requirement(
+    "EU-PartIV.3",
+    "EU-PartIV.5",
+    "EU-PartIV.6.4",
+    "EU-PartIV.6.7",
+    "EU-PartIV.7",
+    "EU-PartIV.9",
+    "EU-PartIV.11.4",
+    "EU-Annex11.5",
+    "EU-Annex11.8.1",
+)
+async def test_a_car_t_batch_through_the_registers_gates_to_its_record_pdf(
+    platform: Endpoints,
+) -> None:
+    product = "S2C" + "".join(secrets.choice(string.ascii_uppercase) for _ in range(4))
+    content = read_seed(next(SEEDS.glob("S2CART*.json"))).content
+    steps = {s.step_id: s for s in content.steps}
+    assert steps["wash"].equipment_types == ("centrifuge",)
+    assert steps["transduction"].qualification == VECTOR_HANDLING
+    driver = Driver(platform, log=lambda _: None, timeout=120)
+    try:
+        site, registers = await set_up_site(
+            driver, platform.batch, content, withheld=VECTOR_HANDLING, specialist=SPECIALIST
+        )
+        await effective_mbr(driver, platform.batch, product, content)
+        batch = await opened_batch(driver, platform, product)
+        batch_id, coi = batch["batch_id"], batch["coi"]
+        run = Execution(driver, platform.batch, batch_id, site, batch["opened_at"])
+        gates = {
+            "wash": overdue_centrifuge,
+            "activation": quarantined_reagent,
+            "transduction": unqualified_operator,
+        }
+        for step in content.steps:
+            if step.step_id in gates:
+                await gates[step.step_id](run, registers, step)
+            else:
+                await run.perform(step)
+
+        record = await run.get(f"/batches/{batch_id}", SPECIALIST)
+        execution = record["execution"]
+        assert execution["next_step"] is None and record["unverified_steps"] == []
+        assert {s["performed_by"]["user_id"] for s in execution["steps"]} == {site.specialist}
+        [exception] = execution["exceptions"]
+        assert (exception["step_id"], exception["parameter"]) == ("harvest", "viability_pct")
+
+        [deviation] = await eventually(lambda: run.deviations(platform.qc), bool, timeout=60)
+        assert (deviation["source"], deviation["classification"]) == ("batch-exception", "major")
+        assert exception["exception_id"] in deviation["description"]
+
+        recall = await run.get(f"/material-lots/{site.lots['LV-CD19-CAR']}/genealogy")
+        assert recall["cois"] == [coi]
+        [used] = recall["batches"]
+        assert (used["batch_id"], used["coi"]) == (batch_id, coi)
+        assert [(c["step"], c["quantity"], c["unit"]) for c in used["consumed"]] == [
+            ("transduction", 1, "vial")
+        ]
+
+        await the_record_pdf(run, execution, exception, coi)
+    finally:
+        await driver.close()
+
+
+async def the_record_pdf(
+    run: Execution, execution: dict[str, Any], exception: dict[str, Any], coi: str
+) -> None:
+    """QA's PDF of the executed record: the title block, each step's performer, every
+    signature with printed name and meaning, the exception out of limits."""
+    url = f"{run.batch}/batches/{run.batch_id}/record.pdf"
+    r = await run.driver.http.get(url, headers=await run.driver.headers(QA_REVIEWER))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf"
+    pages = [" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(r.content)).pages]
+    text = " ".join(pages)
+    assert "Executed batch record" in pages[0]
+    assert f"Batch {run.batch_id}" in pages[0] and f"Chain of identity {coi}" in pages[0]
+
+    def at(t: str) -> str:
+        return datetime.fromisoformat(t).isoformat()
+
+    signatures = []
+    for step in execution["steps"]:
+        who = step["performed_by"]
+        entered = f"Performed by {who['user_id']} ({who['role']}); entered "
+        entered += at(step["recorded_at"])
+        assert entered in text, step["step_id"]
+        signatures += step["signatures"]
+    assert {s["meaning"] for s in signatures} == {"performed", "verified"}
+    for s in signatures:
+        assert (
+            f"Signed ({s['meaning']}) by {s['signer_name']} ({s['signer_id']}, "
+            f"{s['signer_role']}) at {at(s['signed_at'])} UTC / {s['signed_at_site']}"
+        ) in text
+    assert "Signed (performed) by Sam Okafor" in text  # the demo realm's specialist
+    assert "Signed (verified) by Maria Lopez" in text  # ... and supervisor
+    assert f"{exception['exception_id']} at harvest ({exception['kind']}):" in text
+    low = r"Viability at harvest \(critical\): 64(\.0)? % \[[^\]]+\] OUT OF LIMITS"
+    assert re.search(low, text), text
