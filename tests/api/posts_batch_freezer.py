@@ -11,20 +11,16 @@ from typing import Any
 import httpx
 
 from v2v_batch.adapters.freezing_profiles import load_profiles
-from v2v_events.contracts.batch import BatchOpened, OpenBatch
 from v2v_runtime.testing import ServiceHarness, StepClock
 
-from .posts_batch import SITE, collected
+from .posts_batch import SITE, opened
 from .posts_batch_mbr import CONTENT
 from .support import (
-    COI,
     NOW,
     QA,
     SPECIALIST,
     SUPERVISOR,
-    SYSTEM,
     Call,
-    deliver,
     ok,
     signed_call,
     signed_ok,
@@ -59,17 +55,7 @@ async def freezing_batch(h: ServiceHarness, c: httpx.AsyncClient) -> str:
     await ok(c, f"{VERSION}/submission", {}, SUPERVISOR)
     await signed_ok(c, f"{VERSION}/approval", {}, QA)
     await ok(c, f"{VERSION}/effective", {}, QA)
-    await collected(h)
-    cmd = OpenBatch(
-        coi=COI,
-        apheresis_unit_id="APH-1",
-        din="G123498654321",
-        manufacturing_site=SITE,
-        attempt=1,
-        actor=SYSTEM,
-        product_code=PRODUCT,
-    )
-    await deliver(h, cmd)
+    batch_id = await opened(h, PRODUCT)
     instrument = {
         "equipment_id": FREEZER,
         "equipment_type": "controlled-rate-freezer",
@@ -83,7 +69,7 @@ async def freezing_batch(h: ServiceHarness, c: httpx.AsyncClient) -> str:
     clock = h.kit.clock
     assert isinstance(clock, StepClock)
     clock.advance(timedelta(days=1))
-    return (await h.published(BatchOpened))[-1].batch_id
+    return batch_id
 
 
 async def record_run(h: ServiceHarness, c: httpx.AsyncClient) -> Call:

@@ -18,11 +18,11 @@ import pytest
 from v2v_batch.application.load_mbrs import SEEDS, read_seed
 from v2v_cli.journeys import QA_REVIEWER, SPECIALIST, SUPERVISOR, Driver, Endpoints, Patient
 
+from .mbr_batches import SITE, effective_mbr, open_batch
 from .support import eventually
 
 pytestmark = pytest.mark.integration
 
-SITE = "manufacturing-site-1"  # the demo supervisor's, specialist's and QA's site
 READINGS = 12  # the profile compares 10 readings per probe at least
 
 
@@ -35,16 +35,7 @@ async def test_a_freezer_run_outside_its_profile_band_opens_a_deviation_in_qc(
     seed = read_seed(next(SEEDS.glob("S2CART*.json")))
     driver = Driver(platform, log=lambda _: None, timeout=120)
     try:
-        mbr = f"{platform.batch}/mbrs/{product}/{SITE}/versions/1"
-        body = {
-            "product_code": product,
-            "site": SITE,
-            "content": seed.content.model_dump(mode="json"),
-        }
-        await driver._call("POST", f"{platform.batch}/mbrs", SUPERVISOR, body)
-        await driver._call("POST", f"{mbr}/submission", SUPERVISOR, {})
-        await driver._signed(f"{mbr}/approval", QA_REVIEWER, {})
-        await driver._call("POST", f"{mbr}/effective", QA_REVIEWER, {})
+        await effective_mbr(driver, platform, product, seed.content.model_dump(mode="json"))
         now = datetime.now(UTC)
         instrument = {
             "equipment_id": freezer,
@@ -60,24 +51,7 @@ async def test_a_freezer_run_outside_its_profile_band_opens_a_deviation_in_qc(
         patient = Patient(
             name="Frida Frost", birth_date="1968-02-11", mrn="MRN-CRF-1", product_code=product
         )
-        coi = await driver.enroll(patient)
-        collected = await driver.collect(coi, patient, 1)
-        opening = {
-            "coi": coi,
-            "apheresis_unit_id": collected["unit_id"],
-            "din": collected["din"],
-            "manufacturing_site": SITE,
-            "product_code": product,
-        }
-
-        async def open_batch() -> dict[str, Any] | None:
-            r = await driver.http.post(
-                f"{platform.batch}/batches", json=opening, headers=await driver.headers(SPECIALIST)
-            )
-            return r.json() if r.status_code in (200, 201) else None  # until batch knows the unit
-
-        batch = await eventually(open_batch, lambda b: b is not None, timeout=60)
-        assert batch is not None
+        batch = await open_batch(driver, platform, patient)
         batch_id = batch["batch_id"]
         # The run began after the batch opened and was aborted seconds later, the sample
         # probe at +15 °C while the profile holds +4 °C (band 1 to 7 °C).

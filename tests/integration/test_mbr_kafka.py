@@ -18,11 +18,10 @@ from v2v_batch.application.load_mbrs import SEEDS, read_seed
 from v2v_batch.domain.mbr_content import MbrStep, Parameter, ParameterType
 from v2v_cli.journeys import QA_REVIEWER, SPECIALIST, SUPERVISOR, Driver, Endpoints, Patient
 
+from .mbr_batches import effective_mbr, open_batch
 from .support import eventually
 
 pytestmark = pytest.mark.integration
-
-SITE = "manufacturing-site-1"  # the demo supervisor's, specialist's and QA's site
 
 
 def value(p: Parameter, harvest_viability: float) -> dict[str, Any]:
@@ -82,40 +81,15 @@ async def test_a_car_t_batch_from_its_effective_mbr_raises_a_deviation_in_qc_ove
     seed = read_seed(next(SEEDS.glob("S2CART*.json")))
     driver = Driver(platform, log=lambda _: None, timeout=120)
     try:
-        mbr = f"{platform.batch}/mbrs/{product}/{SITE}/versions/1"
-        body = {
-            "product_code": product,
-            "site": SITE,
-            "content": seed.content.model_dump(mode="json"),
-        }
-        await driver._call("POST", f"{platform.batch}/mbrs", SUPERVISOR, body)
-        await driver._call("POST", f"{mbr}/submission", SUPERVISOR, {})
-        approved = await driver._signed(f"{mbr}/approval", QA_REVIEWER, {})
+        approved = await effective_mbr(
+            driver, platform, product, seed.content.model_dump(mode="json")
+        )
         assert approved["status"] == "approved"
         assert [s["meaning"] for s in approved["signatures"]] == ["approved"]
-        await driver._call("POST", f"{mbr}/effective", QA_REVIEWER, {})
-
         patient = Patient(
             name="Mara Beispiel", birth_date="1971-03-04", mrn="MRN-MBR-1", product_code=product
         )
-        coi = await driver.enroll(patient)
-        collected = await driver.collect(coi, patient, 1)
-        opened = {
-            "coi": coi,
-            "apheresis_unit_id": collected["unit_id"],
-            "din": collected["din"],
-            "manufacturing_site": SITE,
-            "product_code": product,
-        }
-
-        async def open_batch() -> dict[str, Any] | None:
-            r = await driver.http.post(
-                f"{platform.batch}/batches", json=opened, headers=await driver.headers(SPECIALIST)
-            )
-            return r.json() if r.status_code in (200, 201) else None  # until batch knows the unit
-
-        batch = await eventually(open_batch, lambda b: b is not None, timeout=60)
-        assert batch is not None
+        batch = await open_batch(driver, platform, patient)
         batch_id = batch["batch_id"]
         assert batch["execution"]["mbr"]["product_code"] == product
         started = datetime.fromisoformat(batch["opened_at"])

@@ -19,9 +19,11 @@ from v2v_batch.adapters.freezing_profiles import (
     load_profiles,
     parse_profiles,
 )
+from v2v_batch.bootstrap import build
 from v2v_batch.domain.freezer_curve import CurvePoint, checked_curve, compare, curve_digest
 from v2v_batch.domain.freezer_runs import out_of_band
 from v2v_batch.domain.freezing_profile import Probe
+from v2v_batch.settings import BatchSettings
 from v2v_runtime.errors import DomainError
 
 from .freezer_support import CART, PROFILES, ideal, warmed
@@ -199,3 +201,13 @@ def test_an_unreadable_profiles_file_is_refused(tmp_path: Path) -> None:
         load_profiles(path)
     with pytest.raises(FreezingProfilesError):
         load_profiles(tmp_path / "missing.json")
+
+
+def test_the_service_does_not_start_with_invalid_profiles(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.json"
+    path.write_text(json.dumps(broken(lambda d, p: p["segments"][1].update(to_c=10))))
+    settings = BatchSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/batch.sqlite", freezing_profiles_config=path
+    )
+    with pytest.raises(FreezingProfilesError):
+        build(settings)

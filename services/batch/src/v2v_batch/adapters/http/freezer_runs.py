@@ -73,7 +73,7 @@ def build_freezer_run_router(profiles: FreezingProfiles, window: ReportedTimeWin
     @router.post(
         "/batches/{batch_id}/freezer-runs", status_code=201, response_model=FreezerRunDetail
     )
-    async def record(
+    async def record_run(
         batch_id: str,
         body: FreezerRunBody,
         caller: Manufacturing,
