@@ -77,7 +77,8 @@ async def collected(h: ServiceHarness) -> None:
     await deliver(h, recorded)
 
 
-async def opened(h: ServiceHarness) -> str:
+async def opened(h: ServiceHarness, product_code: str | None = None) -> str:
+    """A batch opened by the journey (of ``product_code``) from the unit custody collected."""
     await collected(h)
     cmd = OpenBatch(
         coi=COI,
@@ -86,6 +87,7 @@ async def opened(h: ServiceHarness) -> str:
         manufacturing_site=SITE,
         attempt=1,
         actor=SYSTEM,
+        product_code=product_code,
     )
     await deliver(h, cmd)
     return (await h.published(BatchOpened))[-1].batch_id

@@ -108,6 +108,11 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
     },
     ("batch", "POST /batches/{batch_id}/exceptions/{exception_id}/disposition"): {"qa-reviewer"},
     ("batch", "POST /batches/{batch_id}/review"): {"qa-reviewer"},
+    # a controlled-rate freezer run is recorded by who performed it
+    ("batch", "POST /batches/{batch_id}/freezer-runs"): {
+        "cell-therapy-specialist",
+        "manufacturing-supervisor",
+    },
     # the executed record's printout: whoever reads the batch record, inspectors included
     ("batch", "GET /batches/{batch_id}/record.pdf"): {
         "cell-therapy-specialist",
@@ -179,6 +184,7 @@ async def call(
         path = path.replace("{" + name + "}", MISSING)
     for name in ("equipment_id", "user_id", "qualification_id", "document_id", "exception_id"):
         path = path.replace("{" + name + "}", MISSING)
+    path = path.replace("{run_id}", MISSING)
     path = path.replace("{product_code}", "S1234").replace("{site}", "manufacturing-site-1")
     path = path.replace("{version}", "1")
     path = path.replace("{step}", "transduction")

@@ -101,3 +101,35 @@ async def test_a_closed_deviation_does_not_hold_the_lot_registered_later(
     assert r.status_code == 200 and r.json()["state"] == "closed"
     await harness.deliver(produced(), subject=COI)
     assert (await client.get("/deviations", params={"lot_id": "lot-1"})).json() == []
+
+
+@pytest.mark.requirement("EU-PartIV.11.4")
+async def test_a_freezer_run_out_of_its_band_opens_its_deviation_like_any_exception(
+    harness: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    detail = (
+        "Freezer run run-7 on CRF-0007 with profile CART-CRF-01 (CART-CRF-01-v1): 1 "
+        "excursion(s) outside the band; first: sample -24 °C at 55.0 min outside -55.0 to "
+        "-30.0 °C (-10 °C/min to -90 °C); worst: the same"
+    )
+    freezer = raised("exc-run-7").model_copy(
+        update={
+            "step_id": "controlled-rate-freezing",
+            "step_name": "Controlled-rate freezing",
+            "kind": BatchExceptionKind.FREEZING_CURVE_OUT_OF_BAND,
+            "parameter": "sample_c",
+            "value": "-24 °C at 55.0 min",
+            "limit": "-55.0 to -30.0 °C",
+            "detail": detail,
+        }
+    )
+    assert await harness.deliver(freezer, subject=COI) is Outcome.PROCESSED
+    [deviation] = (await client.get("/deviations", params={"batch_id": "batch-of-lot-1"})).json()
+    assert (deviation["classification"], deviation["source"]) == ("major", "batch-exception")
+    assert "Controlled-rate freezing" in deviation["description"]
+    assert "Freezer run run-7 on CRF-0007" in deviation["description"]
+    [named] = deviation["batches"]
+    assert named["detail"] == (
+        "freezing-curve-out-of-band at Controlled-rate freezing: -24 °C at 55.0 min "
+        "(limit -55.0 to -30.0 °C)"
+    )

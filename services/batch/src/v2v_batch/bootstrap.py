@@ -18,8 +18,10 @@ from .adapters.db.mbr_tables import MBR_READ_TABLES
 from .adapters.db.ports import SqlLotIndex
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
+from .adapters.freezing_profiles import load_profiles
 from .adapters.http.equipment import equipment_router
 from .adapters.http.execution import build_execution_router
+from .adapters.http.freezer_runs import build_freezer_run_router
 from .adapters.http.materials import materials_router
 from .adapters.http.mbrs import build_mbr_router
 from .adapters.http.routes import build_router
@@ -31,6 +33,7 @@ from .application.step_gates import StepGates
 from .domain.equipment_events import EQUIPMENT_EVENTS
 from .domain.events import DOMAIN_EVENTS
 from .domain.execution_events import EXECUTION_EVENTS
+from .domain.freezer_run_events import FREEZER_RUN_EVENTS
 from .domain.material_events import MATERIAL_EVENTS
 from .domain.mbr_events import MBR_EVENTS
 from .domain.training_events import TRAINING_EVENTS
@@ -50,6 +53,7 @@ PERSISTENCE = Persistence(
             *TRAINING_EVENTS,
             *MBR_EVENTS,
             *EXECUTION_EVENTS,
+            *FREEZER_RUN_EVENTS,
         ),
     ),
     projector=project,
@@ -70,6 +74,7 @@ def build(
 ) -> ServiceSpec:
     settings = settings or BatchSettings()
     catalog = load_catalog(settings.products_config)
+    profiles = load_profiles(settings.freezing_profiles_config)
     gates = gates or RegisterGates(settings.reported_times)
     return ServiceSpec(
         name="batch",
@@ -84,6 +89,7 @@ def build(
             build_execution_router(
                 settings.reported_times, gates or RegisterGates(settings.reported_times)
             ),
+            build_freezer_run_router(profiles, settings.reported_times),
         ],
         handlers=build_handlers(catalog),
         subscribed_topics=list(SUBSCRIBED_TOPICS),

@@ -7,6 +7,7 @@ from pathlib import Path
 from v2v_runtime.service import ServiceSettings
 
 from .adapters.config import DEFAULT_PRODUCTS_CONFIG
+from .adapters.freezing_profiles import DEFAULT_FREEZING_PROFILES
 
 
 class BatchSettings(ServiceSettings):
@@ -15,3 +16,5 @@ class BatchSettings(ServiceSettings):
     http_port: int = 8103
     # Versioned per-product manufacturing configuration (V2V_PRODUCTS_CONFIG).
     products_config: Path = DEFAULT_PRODUCTS_CONFIG
+    # Versioned controlled-rate freezing profiles (V2V_FREEZING_PROFILES_CONFIG).
+    freezing_profiles_config: Path = DEFAULT_FREEZING_PROFILES

@@ -201,6 +201,9 @@ class MaterialLotRejected(Contract):
 class BatchExceptionKind(StrEnum):
     CRITICAL_PARAMETER_OUT_OF_LIMITS = "critical-parameter-out-of-limits"
     HOLD_TIME_EXCEEDED = "hold-time-exceeded"
+    # A controlled-rate freezer run's curve left its profile's tolerance band (or stopped
+    # before the programme's end): ``parameter`` names the probe of the worst reading.
+    FREEZING_CURVE_OUT_OF_BAND = "freezing-curve-out-of-band"
 
 
 class MbrRef(Contract):
@@ -232,9 +235,10 @@ class MbrStepRecorded(Contract):
 
 @REGISTRY.event(B, "exception.raised", version=1)
 class BatchExceptionRaised(Contract):
-    """A critical parameter out of its limits or a hold time exceeded while executing a
-    batch: QC opens one deviation per exception (``exception_id``); the batch record is
-    not reviewed as complete until QA has dispositioned it."""
+    """A critical parameter out of its limits, a hold time exceeded or a controlled-rate
+    freezer run outside its profile's band while executing a batch: QC opens one deviation
+    per exception (``exception_id``); the batch record is not reviewed as complete until QA
+    has dispositioned it."""
 
     coi: CoI
     batch_id: Identifier

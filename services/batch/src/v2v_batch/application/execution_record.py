@@ -30,6 +30,7 @@ from .execution_views import (
     Voided,
     Who,
 )
+from .freezer_run_record import freezer_run_views
 
 Signed = Mapping[str, SignatureView]
 
@@ -174,6 +175,7 @@ def _exception(e: ExceptionRecord, signed: Signed) -> ExceptionView:
         limit=r.limit,
         detail=r.detail,
         raised_at=r.raised_at,
+        freezer_run_id=r.freezer_run_id,
         disposition=None
         if d is None
         else Dispositioned(
@@ -208,6 +210,7 @@ def execution_view(batch: Batch, content: MbrContent, signed: Signed) -> Executi
         next_step=None if nxt is None else nxt.step_id,
         steps=[_step(content, s, batch.performed.get(s.step_id), signed) for s in content.steps],
         exceptions=[_exception(e, signed) for e in batch.exceptions.values()],
+        freezer_runs=freezer_run_views(batch, signed),
         review=_reviewed(batch, signed),
     )
 

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_runtime.signatures.model import SignatureView
 
+from ..domain.freezer_curve import CurvePoint, Excursion
+from ..domain.freezing_profile import FreezingProfile
 from ..domain.mbr_content import MbrContent
 
 
@@ -131,6 +133,45 @@ class ExceptionView(_View):
         True, description="announced to QC (batch.exception.raised), which opens a deviation"
     )
     disposition: Dispositioned | None = None
+    freezer_run_id: str | None = Field(None, description="the freezer run out of its band")
+
+
+class FreezerRunView(_View):
+    """A controlled-rate freezer run of the batch, compared with its profile's band."""
+
+    run_id: str
+    step_id: str
+    equipment_id: str
+    profile_id: str
+    profile_version: str
+    profile_name: str
+    started_at: datetime
+    ended_at: datetime
+    points: int
+    probes: list[str] = Field(description="the probes recorded")
+    in_band: bool = Field(description="no reading outside the band and the programme completed")
+    completed: bool
+    programmed_s: float
+    curve_ends_s: float
+    excursions: list[Excursion]
+    first_excursion: Excursion | None
+    worst_excursion: Excursion | None
+    exception_id: str | None
+    lot_id: str | None = Field(description="the lot the bags are (or will be) in")
+    bag_ids: list[str] = Field(description="empty when the run preceded the lot")
+    bag_count: int
+    comment: str | None
+    performed_by: Who
+    recorded_at: datetime
+    late: bool
+    signatures: list[SignatureView] = Field(default_factory=list)
+
+
+class FreezerRunDetail(FreezerRunView):
+    """The run with its profile (as it ran) and its curve."""
+
+    profile: FreezingProfile
+    curve: list[CurvePoint]
 
 
 class Reviewed(_View):
@@ -149,6 +190,7 @@ class ExecutionView(_View):
     next_step: str | None
     steps: list[ExecutedStep]
     exceptions: list[ExceptionView]
+    freezer_runs: list[FreezerRunView] = Field(default_factory=list)
     review: Reviewed | None = None
 
 

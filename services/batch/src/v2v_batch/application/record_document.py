@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from v2v_runtime.signatures.model import SignatureView
 
-from .execution_views import ExecutedStep, ExecutionView, ValueView
+from ..domain.freezer_curve import minutes
+from .execution_views import ExecutedStep, ExecutionView, FreezerRunView, ValueView
 from .views import BatchRecord
 
 
@@ -87,6 +88,39 @@ def _step(s: ExecutedStep) -> Section:
     return Section(title, lines)
 
 
+def _freezer_run(r: FreezerRunView) -> Section:
+    lines = [
+        f"Step {r.step_id}; freezer {r.equipment_id}; profile {r.profile_id} "
+        f"({r.profile_version}): {r.profile_name}",
+        f"Started {r.started_at.isoformat()}; ended {r.ended_at.isoformat()}; {r.points} "
+        f"points ({', '.join(r.probes)})",
+        "Within the profile's band" if r.in_band else "OUTSIDE THE PROFILE'S BAND",
+    ]
+    if not r.completed:
+        lines.append(
+            f"PROGRAMME NOT COMPLETED: the curve ends at {minutes(r.curve_ends_s)} of "
+            f"{minutes(r.programmed_s)}"
+        )
+    lines += [
+        f"  Excursion of the {e.probe.value} probe from {minutes(e.from_s)} to "
+        f"{minutes(e.to_s)} ({e.readings} reading(s)); worst: {e.worst.text()}"
+        for e in r.excursions
+    ]
+    if r.exception_id:
+        lines.append(f"Exception {r.exception_id} raised")
+    lot = f"lot {r.lot_id}" if r.lot_id else "lot not produced yet"
+    bags = ", ".join(r.bag_ids) if r.bag_ids else f"{r.bag_count} bag(s)"
+    lines.append(f"Bags frozen: {bags} ({lot})")
+    lines.append(
+        f"Performed by {r.performed_by.user_id} ({r.performed_by.role}); entered "
+        f"{r.recorded_at.isoformat()}" + (" — LATE ENTRY" if r.late else "")
+    )
+    if r.comment:
+        lines.append(f"Comment: {r.comment}")
+    lines += [_signature(sig) for sig in r.signatures]
+    return Section(f"Controlled-rate freezer run {r.run_id}", lines)
+
+
 def record_document(record: BatchRecord, execution: ExecutionView) -> list[Section]:
     mbr = execution.mbr
     header = Section(
@@ -128,7 +162,13 @@ def record_document(record: BatchRecord, execution: ExecutionView) -> list[Secti
             f"{r.late_entries} late entr(ies)"
         )
         review.lines.extend(_signature(s) for s in r.signatures)
-    return [header, *(_step(s) for s in execution.steps), exceptions, review]
+    return [
+        header,
+        *(_step(s) for s in execution.steps),
+        *(_freezer_run(r) for r in execution.freezer_runs),
+        exceptions,
+        review,
+    ]
 
 
 def title_block(record: BatchRecord, execution: ExecutionView) -> TitleBlock:

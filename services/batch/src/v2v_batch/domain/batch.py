@@ -24,10 +24,10 @@ from .events import (
     StepVerified,
 )
 from .execution import no_mbr_steps
+from .freezer_runs import RecordsFreezerRuns
 from .lot import Lot, LotStatus
 from .mbr_content import MbrContent
 from .product import ProductSpec
-from .record_review import ReviewsMbrRecord
 from .steps import StepRecord, StepValues, check_order, checked_step
 from .verification import check_verifier, require_verified, unverified, verifiable
 
@@ -39,9 +39,10 @@ class BatchStatus(StrEnum):
     LOT_REJECTED = "lot-rejected"
 
 
-class Batch(ReviewsMbrRecord):
+class Batch(RecordsFreezerRuns):
     """Its steps are the fixed process steps, or those of the MBR version it pinned when it
-    opened (``ExecutesMbr``, ``ReviewsMbrRecord``)."""
+    opened (``ExecutesMbr``, ``ReviewsMbrRecord``, with its freezer runs:
+    ``RecordsFreezerRuns``)."""
 
     def __init__(self, id: str) -> None:
         super().__init__(id)

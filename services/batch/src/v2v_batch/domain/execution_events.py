@@ -54,6 +54,7 @@ class UsedEquipment(_Frozen):
 class ExceptionKind(StrEnum):
     CRITICAL_PARAMETER_OUT_OF_LIMITS = "critical-parameter-out-of-limits"
     HOLD_TIME_EXCEEDED = "hold-time-exceeded"
+    FREEZING_CURVE_OUT_OF_BAND = "freezing-curve-out-of-band"
 
 
 class Disposition(StrEnum):
@@ -124,8 +125,9 @@ class EntryCorrected(DomainEvent):
 
 
 class BatchExceptionRaised(DomainEvent):
-    """A critical parameter out of its limits or a hold time exceeded: recorded, announced
-    to QC (which opens a deviation) and dispositioned before the record is reviewed."""
+    """A critical parameter out of its limits, a hold time exceeded or a freezer run's curve
+    outside its profile's band: recorded, announced to QC (which opens a deviation) and
+    dispositioned before the record is reviewed."""
 
     kind = "exception-raised"
 
@@ -137,6 +139,7 @@ class BatchExceptionRaised(DomainEvent):
     limit: str
     detail: str
     raised_at: AwareDatetime
+    freezer_run_id: str | None = None  # the controlled-rate freezer run it is about
 
 
 class ExceptionDispositioned(DomainEvent):

@@ -1,7 +1,8 @@
-"""A batch exception (batch.exception.raised: a critical parameter out of limits or a hold
-time exceeded while executing a batch) opens one deviation on that batch, major unless QA
-classifies it otherwise. One per exception: its id follows from the exception's, so a
-message delivered or published again opens nothing more.
+"""A batch exception (batch.exception.raised: a critical parameter out of limits, a hold
+time exceeded or a controlled-rate freezer run outside its profile's band while executing a
+batch) opens one deviation on that batch, major unless QA classifies it otherwise. One per
+exception: its id follows from the exception's, so a message delivered or published again
+opens nothing more.
 
 The batch's lot may not exist yet: it is linked when QC registers it, and its release then
 waits for QA to close the deviation. No public deviation.opened is published (that

@@ -22,6 +22,7 @@ from ...domain.execution_events import (
     MbrStepVerified,
     RecordReviewed,
 )
+from ...domain.freezer_run_events import FreezerRunRecorded
 from ...domain.mbr import STREAM_PREFIX, MbrStatus
 from ...domain.mbr_events import (
     MbrVersionApproved,
@@ -114,7 +115,11 @@ async def project_mbr(session: AsyncSession, stored: StoredEvent, event: DomainE
                 .values(reviewed_at=utc(event.reviewed_at))
             )
         case (
-            MbrStepVerified() | EntryCorrected() | BatchExceptionRaised() | ExceptionDispositioned()
+            MbrStepVerified()
+            | EntryCorrected()
+            | BatchExceptionRaised()
+            | ExceptionDispositioned()
+            | FreezerRunRecorded()
         ):
             pass  # shown from the batch's stream
         case _:
