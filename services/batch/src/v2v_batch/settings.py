@@ -7,6 +7,7 @@ from pathlib import Path
 from v2v_runtime.service import ServiceSettings
 
 from .adapters.config import DEFAULT_PRODUCTS_CONFIG
+from .adapters.em_config import DEFAULT_EM_CONFIG
 
 
 class BatchSettings(ServiceSettings):
@@ -15,3 +16,6 @@ class BatchSettings(ServiceSettings):
     http_port: int = 8103
     # Versioned per-product manufacturing configuration (V2V_PRODUCTS_CONFIG).
     products_config: Path = DEFAULT_PRODUCTS_CONFIG
+    # The site's environmental monitoring programme: Annex 1 edition, limits, trend rule
+    # (V2V_EM_CONFIG).
+    em_config: Path = DEFAULT_EM_CONFIG
