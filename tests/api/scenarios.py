@@ -12,6 +12,7 @@ from v2v_runtime.testing import ServiceHarness
 
 from . import (
     posts_batch,
+    posts_batch_environment,
     posts_batch_mbr,
     posts_batch_registers,
     posts_custody,
@@ -24,7 +25,10 @@ SERVICES: dict[str, tuple[Callable[[Path], ServiceHarness], dict[str, Scenario]]
     "custody": (posts_custody.harness, posts_custody.SCENARIOS),
     "batch": (
         posts_batch.harness,
-        posts_batch.SCENARIOS | posts_batch_registers.SCENARIOS | posts_batch_mbr.SCENARIOS,
+        posts_batch.SCENARIOS
+        | posts_batch_registers.SCENARIOS
+        | posts_batch_mbr.SCENARIOS
+        | posts_batch_environment.SCENARIOS,
     ),
     "logistics": (posts_logistics.harness, posts_logistics.SCENARIOS),
     "qc": (posts_qc.harness, posts_qc.SCENARIOS),
