@@ -85,7 +85,7 @@ async def _recorded(session: AsyncSession, stored: StoredEvent, ev: EmResultReco
             value=ev.value,
             unit=ev.unit,
             level=ev.level.value,
-            limit=ev.limit.model_dump(mode="json"),
+            applied_limit=ev.limit.model_dump(mode="json"),
             edition=ev.edition,
             config_version=ev.config_version,
             trend_alerts=ev.trend_rule.alerts,

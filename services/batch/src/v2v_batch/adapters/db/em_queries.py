@@ -49,7 +49,7 @@ async def room(session: AsyncSession, room_id: str) -> RoomView | None:
 
 
 def _view(r: Any, flagged: set[str]) -> EmResultView:
-    limit = AppliedLimit.model_validate(r.limit)
+    limit = AppliedLimit.model_validate(r.applied_limit)
     return EmResultView(
         result_id=r.result_id,
         room_id=r.room_id,

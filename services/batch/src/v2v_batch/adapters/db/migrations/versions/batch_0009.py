@@ -47,7 +47,7 @@ def upgrade() -> None:
         sa.Column("value", sa.Float, nullable=False),
         sa.Column("unit", sa.String(64), nullable=False),
         sa.Column("level", sa.String(16), nullable=False),
-        sa.Column("limit", sa.JSON, nullable=False),
+        sa.Column("applied_limit", sa.JSON, nullable=False),
         sa.Column("edition", sa.String(200), nullable=False),
         sa.Column("config_version", sa.String(64), nullable=False),
         sa.Column("trend_alerts", sa.Integer, nullable=False),
