@@ -51,7 +51,7 @@ async def record_em_result(
     programme: EmProgramme,
     window: ReportedTimeWindow,
     actor: Actor,
-) -> tuple[Room, EmResultRecorded]:
+) -> EmResultRecorded:
     room = await room_for_result(uow, entry.room_id)
     now = uow.clock.now()
     read_at = entry.read_at or now
@@ -75,4 +75,4 @@ async def record_em_result(
     await uow.repository(Room).save(room, who(actor))
     if result.level is Level.ACTION:
         await announce_excursion(uow, room, result, result.value, actor)
-    return room, result
+    return result

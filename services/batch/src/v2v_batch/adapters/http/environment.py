@@ -38,6 +38,9 @@ RoomKeeper = Annotated[Caller, allowed(R.MANUFACTURING_SUPERVISOR, R.QA_REVIEWER
 # QC analysts take and read the samples; the supervisor may enter particle counts.
 Sampler = Annotated[Caller, allowed(R.QC_ANALYST, R.MANUFACTURING_SUPERVISOR)]
 DEFAULT_SPAN = timedelta(days=31)
+From = Annotated[BoundedDatetime | None, Query(alias="from", description="default: to - 31 days")]
+To = Annotated[BoundedDatetime | None, Query(alias="to", description="default: now")]
+Label = Annotated[str | None, Query(max_length=64)]
 
 
 async def _room(uow: UnitOfWork, caller: Caller, room_id: str) -> RoomView:
@@ -127,21 +130,17 @@ def environment_router(programme: EmProgramme, reported_times: ReportedTimeWindo
             if room is not None:
                 caller.require_site(room.site, "recording a monitoring result")
             entry = EmResultEntry(**body.model_dump())
-            _, result = await record_em_result(uow, entry, programme, reported_times, caller.actor)
+            result = await record_em_result(uow, entry, programme, reported_times, caller.actor)
             return await queries.result(uow.session, result.result_id)
 
     @router.get("/environment/results", response_model=list[EmResultView])
     async def list_results(
         caller: Reader,
         uow: NewUow,
-        room: Annotated[str | None, Query(max_length=64)] = None,
-        start: Annotated[
-            BoundedDatetime | None, Query(alias="from", description="default: to - 31 days")
-        ] = None,
-        end: Annotated[BoundedDatetime | None, Query(alias="to", description="default: now")] = (
-            None
-        ),
-        sample_type: Annotated[str | None, Query(max_length=64)] = None,
+        room: Label = None,
+        start: From = None,
+        end: To = None,
+        sample_type: Label = None,
         level: Level | None = None,
     ) -> list[EmResultView]:
         """Results sampled from ``from`` to ``to`` (of a room, sample type, level), each
