@@ -12,6 +12,7 @@ from v2v_runtime.testing import ServiceHarness
 
 from . import (
     posts_batch,
+    posts_batch_environment,
     posts_batch_freezer,
     posts_batch_mbr,
     posts_batch_registers,
@@ -28,7 +29,8 @@ SERVICES: dict[str, tuple[Callable[[Path], ServiceHarness], dict[str, Scenario]]
         posts_batch.SCENARIOS
         | posts_batch_registers.SCENARIOS
         | posts_batch_mbr.SCENARIOS
-        | posts_batch_freezer.SCENARIOS,
+        | posts_batch_freezer.SCENARIOS
+        | posts_batch_environment.SCENARIOS,
     ),
     "logistics": (posts_logistics.harness, posts_logistics.SCENARIOS),
     "qc": (posts_qc.harness, posts_qc.SCENARIOS),

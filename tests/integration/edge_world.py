@@ -221,6 +221,13 @@ class World:
             actor=JOURNEY,
         )
         await self.deliver("qc", order, coi)
+        # a clean room the steps may be done in and monitoring results recorded for
+        room = {"room_id": "EDGE-B-1", "name": "Edge suite", "grade": "B"}
+        supervisor = as_user(VERIFIER, Roles.MANUFACTURING_SUPERVISOR)
+        r = await self.http["batch"].post(
+            "/rooms", json=room | {"site": "manufacturing-site-1"}, headers=supervisor
+        )
+        assert r.status_code == 201, r.text
         [panel] = await self.h["qc"].published(PanelOrdered)
         [booked] = await self.h["logistics"].published(ShipmentBooked)
         [scheduled] = await self.h["logistics"].published(CollectionScheduled)
@@ -244,6 +251,9 @@ class World:
             "apheresis_center": ["apheresis-center-1"],
             "manufacturing_site": sorted(self.sites.manufacturing_sites),
             "location": ["manufacturing-site-1", "treatment-center-1"],
+            "room_id": [room["room_id"]],
+            "room": [room["room_id"]],
+            "sample_type": ["settle-plate", "glove-print", "particles-0.5um", "particles-5um"],
         }
 
     async def forward(self, producer: str) -> None:

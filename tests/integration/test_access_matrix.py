@@ -84,6 +84,14 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
         "manufacturing-supervisor",
         "qa-reviewer",
     },
+    # the room register is the supervisor's or QA's; QC analysts record monitoring results
+    # (the supervisor particle counts too) and correct them
+    ("batch", "POST /rooms"): {"manufacturing-supervisor", "qa-reviewer"},
+    ("batch", "POST /environment/results"): {"qc-analyst", "manufacturing-supervisor"},
+    ("batch", "POST /environment/results/{result_id}/corrections"): {
+        "qc-analyst",
+        "manufacturing-supervisor",
+    },
     # master batch records: the supervisor writes them, QA approves (signed), makes them
     # effective, returns and retires them; executing a batch, correcting it, dispositioning
     # its exceptions and reviewing its record
@@ -185,6 +193,8 @@ async def call(
     for name in ("equipment_id", "user_id", "qualification_id", "document_id", "exception_id"):
         path = path.replace("{" + name + "}", MISSING)
     path = path.replace("{run_id}", MISSING)
+    for name in ("room_id", "result_id"):
+        path = path.replace("{" + name + "}", MISSING)
     path = path.replace("{product_code}", "S1234").replace("{site}", "manufacturing-site-1")
     path = path.replace("{version}", "1")
     path = path.replace("{step}", "transduction")

@@ -12,13 +12,16 @@ from v2v_runtime.service import ServiceSpec
 
 from .adapters.config import load_catalog
 from .adapters.db.audit_trail import BatchAuditScope
+from .adapters.db.em_tables import EM_TABLES
 from .adapters.db.equipment_tables import EQUIPMENT_TABLES
 from .adapters.db.material_tables import MATERIAL_TABLES
 from .adapters.db.mbr_tables import MBR_READ_TABLES
-from .adapters.db.ports import SqlLotIndex
+from .adapters.db.ports import SqlLotIndex, SqlRoomSteps
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
+from .adapters.em_config import load_programme
 from .adapters.freezing_profiles import load_profiles
+from .adapters.http.environment import environment_router
 from .adapters.http.equipment import equipment_router
 from .adapters.http.execution import build_execution_router
 from .adapters.http.freezer_runs import build_freezer_run_router
@@ -27,7 +30,7 @@ from .adapters.http.mbrs import build_mbr_router
 from .adapters.http.routes import build_router
 from .adapters.http.training import training_router
 from .adapters.kafka.handlers import SUBSCRIBED_TOPICS, build_handlers
-from .application.ports import LotIndex
+from .application.ports import LotIndex, RoomSteps
 from .application.register_gates import RegisterGates
 from .application.step_gates import StepGates
 from .domain.equipment_events import EQUIPMENT_EVENTS
@@ -36,6 +39,7 @@ from .domain.execution_events import EXECUTION_EVENTS
 from .domain.freezer_run_events import FREEZER_RUN_EVENTS
 from .domain.material_events import MATERIAL_EVENTS
 from .domain.mbr_events import MBR_EVENTS
+from .domain.room_events import ROOM_EVENTS
 from .domain.training_events import TRAINING_EVENTS
 from .settings import BatchSettings
 
@@ -54,11 +58,18 @@ PERSISTENCE = Persistence(
             *MBR_EVENTS,
             *EXECUTION_EVENTS,
             *FREEZER_RUN_EVENTS,
+            *ROOM_EVENTS,
         ),
     ),
     projector=project,
-    read_tables=(*READ_TABLES, *MATERIAL_TABLES, *EQUIPMENT_TABLES, *MBR_READ_TABLES),
-    ports={LotIndex: SqlLotIndex},
+    read_tables=(
+        *EM_TABLES,
+        *READ_TABLES,
+        *MATERIAL_TABLES,
+        *EQUIPMENT_TABLES,
+        *MBR_READ_TABLES,
+    ),
+    ports={LotIndex: SqlLotIndex, RoomSteps: SqlRoomSteps},
 )
 # GET /audit-trail: the manufacturing supervisor reviews the batch records besides QA, the
 # QP and auditors.
@@ -75,6 +86,7 @@ def build(
     settings = settings or BatchSettings()
     catalog = load_catalog(settings.products_config)
     profiles = load_profiles(settings.freezing_profiles_config)
+    programme = load_programme(settings.em_config)
     gates = gates or RegisterGates(settings.reported_times)
     return ServiceSpec(
         name="batch",
@@ -85,6 +97,7 @@ def build(
             materials_router(),
             equipment_router(settings.reported_times),
             training_router(settings.reported_times),
+            environment_router(programme, settings.reported_times),
             build_mbr_router(),
             build_execution_router(
                 settings.reported_times, gates or RegisterGates(settings.reported_times)

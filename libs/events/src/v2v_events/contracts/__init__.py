@@ -1,11 +1,12 @@
 """vein2vein's public contracts. Importing this package registers every type."""
 
-from . import batch, common, custody, equipment, journey, logistics, qc, store, trail
+from . import batch, common, custody, environment, equipment, journey, logistics, qc, store, trail
 
 __all__ = [
     "batch",
     "common",
     "custody",
+    "environment",
     "equipment",
     "journey",
     "logistics",

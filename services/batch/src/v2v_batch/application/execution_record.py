@@ -3,15 +3,17 @@ state and the signatures of their streams."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from v2v_runtime.errors import DomainError
 from v2v_runtime.signatures.model import SignatureView
 
 from ..domain import Batch, Operator
+from ..domain.em_limits import Level
 from ..domain.execution import ExceptionRecord, PerformedStep
 from ..domain.mbr import MasterBatchRecord, MbrVersion
 from ..domain.mbr_content import MbrContent, MbrStep
+from .em_views import EmResultView
 from .execution_views import (
     Correction,
     CorrectionEntry,
@@ -33,6 +35,9 @@ from .execution_views import (
 from .freezer_run_record import freezer_run_views
 
 Signed = Mapping[str, SignatureView]
+# Per step id: the alert and action results of its room over its time (read-model query).
+Environment = Mapping[str, Sequence[EmResultView]]
+NO_RESULTS: Environment = {}
 
 
 def _who(o: Operator) -> Who:
@@ -123,7 +128,11 @@ def _values(step: MbrStep, done: PerformedStep, signed: Signed) -> list[ValueVie
 
 
 def _step(
-    content: MbrContent, step: MbrStep, done: PerformedStep | None, signed: Signed
+    content: MbrContent,
+    step: MbrStep,
+    done: PerformedStep | None,
+    signed: Signed,
+    environment: Sequence[EmResultView] = (),
 ) -> ExecutedStep:
     planned = {
         "step_id": step.step_id,
@@ -161,6 +170,7 @@ def _step(
             *(v.signature_id for v in done.voided),
             None if verified is None else verified.signature_id,
         ),
+        environment=list(environment),
     )
 
 
@@ -203,20 +213,41 @@ def _reviewed(batch: Batch, signed: Signed) -> Reviewed | None:
     )
 
 
-def execution_view(batch: Batch, content: MbrContent, signed: Signed) -> ExecutionView:
+def execution_view(
+    batch: Batch, content: MbrContent, signed: Signed, environment: Environment = NO_RESULTS
+) -> ExecutionView:
     nxt = batch.next_mbr_step(content)
     return ExecutionView(
         mbr=pinned(batch),
         next_step=None if nxt is None else nxt.step_id,
-        steps=[_step(content, s, batch.performed.get(s.step_id), signed) for s in content.steps],
+        steps=[
+            _step(
+                content, s, batch.performed.get(s.step_id), signed, environment.get(s.step_id, ())
+            )
+            for s in content.steps
+        ],
         exceptions=[_exception(e, signed) for e in batch.exceptions.values()],
         freezer_runs=freezer_run_views(batch, signed),
         review=_reviewed(batch, signed),
     )
 
 
-def review_view(batch: Batch, content: MbrContent, signed: Signed) -> ReviewView:
-    record = execution_view(batch, content, signed)
+def departures(environment: Environment) -> list[EmResultView]:
+    """What a review by exception lists of the rooms' monitoring: each action excursion
+    and each result completing an alert trend, once, in the order sampled."""
+    found = {
+        r.result_id: r
+        for shown in environment.values()
+        for r in shown
+        if r.level == Level.ACTION.value or r.alert_trend
+    }
+    return sorted(found.values(), key=lambda r: r.sampled_at)
+
+
+def review_view(
+    batch: Batch, content: MbrContent, signed: Signed, environment: Environment = NO_RESULTS
+) -> ReviewView:
+    record = execution_view(batch, content, signed, environment)
     corrections = [
         CorrectionEntry(step_id=s.step_id, parameter=v.name, correction=c)
         for s in record.steps
@@ -255,6 +286,7 @@ def review_view(batch: Batch, content: MbrContent, signed: Signed) -> ReviewView
         deviations=deviations,
         corrections=corrections,
         late_entries=late,
+        environment=departures(environment),
         blocking=blocking,
         review=record.review,
     )

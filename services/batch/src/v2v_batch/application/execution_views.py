@@ -14,15 +14,12 @@ from v2v_runtime.signatures.model import SignatureView
 from ..domain.freezer_curve import CurvePoint, Excursion
 from ..domain.freezing_profile import FreezingProfile
 from ..domain.mbr_content import MbrContent
+from .em_views import EmResultView
+from .who import Who as Who
 
 
 class _View(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-class Who(_View):
-    user_id: str
-    role: str
 
 
 class MbrVersionSummary(_View):
@@ -109,6 +106,11 @@ class ExecutedStep(_View):
     # Verifications a later correction voided (their signatures stay in ``signatures``).
     voided_verifications: list[Voided] = Field(default_factory=list)
     signatures: list[SignatureView] = Field(default_factory=list)
+    environment: list[EmResultView] = Field(
+        default_factory=list,
+        description="alert and action monitoring results of its room whose impact window "
+        "overlaps the step's start to end (read now: results recorded later show too)",
+    )
 
 
 class Dispositioned(_View):
@@ -224,5 +226,9 @@ class ReviewView(_View):
     deviations: list[DeviationEntry]
     corrections: list[CorrectionEntry]
     late_entries: list[LateEntry]
+    environment: list[EmResultView] = Field(
+        default_factory=list,
+        description="action excursions and alert trends of the rooms its steps were done in",
+    )
     blocking: list[str] = Field(description="why the record cannot be reviewed yet")
     review: Reviewed | None = None

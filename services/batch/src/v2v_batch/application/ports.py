@@ -4,6 +4,7 @@ adapters/db, registered in the service's Persistence, obtained with ``uow.port(.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from v2v_events.contracts.common import Actor
@@ -33,3 +34,23 @@ class Sign(Protocol):
     sign). Called once the act is known to be possible, before it is done."""
 
     async def __call__(self, statement: str, values: dict[str, Any]) -> Signed: ...
+
+
+@dataclass(frozen=True)
+class RoomStep:
+    """A step of an MBR-executed batch done in a room: the batch, its CoI and the times."""
+
+    batch_id: str
+    coi: str
+    step_id: str
+    started_at: datetime
+    ended_at: datetime
+
+
+class RoomSteps(Protocol):
+    """Where MBR steps were done: the steps in ``room`` of batches made at ``site`` whose
+    time (start to end) overlaps ``start`` .. ``end``, in the order they started."""
+
+    async def overlapping(
+        self, room: str, site: str, start: datetime, end: datetime
+    ) -> list[RoomStep]: ...

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from v2v_runtime.signatures.model import SignatureView
 
 from ..domain.freezer_curve import minutes
+from .em_views import EmResultView
 from .execution_views import ExecutedStep, ExecutionView, FreezerRunView, ValueView
 from .views import BatchRecord
 
@@ -56,6 +57,18 @@ def _value(v: ValueView) -> list[str]:
     return lines
 
 
+def _monitoring(r: EmResultView) -> str:
+    """A monitoring result of a step's room, as the record shows it."""
+    occupancy = f", {r.occupancy}" if r.occupancy else ""
+    trend = " — ALERT TREND" if r.alert_trend else ""
+    changed = " (changed after original entry)" if r.changed_after_entry else ""
+    return (
+        f"Environment {r.level.upper()}: room {r.room_id} (grade {r.grade}), {r.sample_type} "
+        f"{r.sample_id} at {r.location}{occupancy}, sampled {r.sampled_at.isoformat()}: "
+        f"{r.value:g} {r.unit}{changed} [{r.limits.text}; {r.edition}]{trend}"
+    )
+
+
 def _step(s: ExecutedStep) -> Section:
     title = f"{s.position}. {s.name} ({s.operation}; {s.sop})"
     if s.status == "pending":
@@ -75,6 +88,7 @@ def _step(s: ExecutedStep) -> Section:
     lines += [f"Equipment {e['equipment_id']} ({e['equipment_type']})" for e in s.equipment]
     if s.comment:
         lines.append(f"Comment: {s.comment}")
+    lines += [_monitoring(r) for r in s.environment]
     lines += [
         f"Verified by {v.verified_by.user_id} at {v.verified_at.isoformat()} — voided by a "
         "later correction"
@@ -135,6 +149,11 @@ def record_document(record: BatchRecord, execution: ExecutionView) -> list[Secti
             f"Status {record.status}" + (f"; lot {record.lot_id}" if record.lot_id else ""),
         ],
     )
+    shown = {r.result_id: r for s in execution.steps for r in s.environment}
+    monitoring = Section(
+        "Environmental monitoring: alert and action results of the rooms used",
+        [_monitoring(r) for r in sorted(shown.values(), key=lambda r: r.sampled_at)] or ["None."],
+    )
     exceptions = Section("Exceptions", [] if execution.exceptions else ["None."])
     for e in execution.exceptions:
         exceptions.lines.append(
@@ -166,6 +185,7 @@ def record_document(record: BatchRecord, execution: ExecutionView) -> list[Secti
         header,
         *(_step(s) for s in execution.steps),
         *(_freezer_run(r) for r in execution.freezer_runs),
+        monitoring,
         exceptions,
         review,
     ]

@@ -2,7 +2,7 @@
 batch records are its batches' streams and its apheresis material's (``material-<unit>``);
 they belong to the manufacturing sites of its batches (material no batch was opened from
 yet: to callers of every site only). Supplied materials: ``material_audit``; an
-instrument's stream belongs to its site."""
+instrument's stream, and a room's, belongs to its site."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from v2v_runtime.audit_trail_query import StreamScope, scopes_by_coi
 
 from ...domain.material import STREAM_PREFIX
+from .em_audit import room_scopes
 from .equipment_audit import equipment_scopes
 from .material_audit import batch_materials_streams, is_material_stream, material_scopes
 from .tables import batches, materials
@@ -84,4 +85,5 @@ class BatchAuditScope:
             scopes_by_coi(cois, sites)
             | await material_scopes(s, supplied)
             | await equipment_scopes(s, others)
+            | await room_scopes(s, others)
         )

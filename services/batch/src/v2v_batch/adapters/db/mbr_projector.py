@@ -33,6 +33,7 @@ from ...domain.mbr_events import (
     MbrVersionRevised,
     MbrVersionSubmitted,
 )
+from .em_projector import project_room_step
 from .mbr_tables import mbr_pins, mbr_steps, mbrs
 from .tables import batches
 
@@ -108,6 +109,7 @@ async def project_mbr(session: AsyncSession, stored: StoredEvent, event: DomainE
             await _next_step(session, stored.stream_id, event.step_ids[0], opened=True)
         case MbrStepPerformed():
             await _step_performed(session, stored, event)
+            await project_room_step(session, stored.stream_id, event)
         case RecordReviewed():
             await session.execute(
                 update(mbr_pins)

@@ -3,10 +3,14 @@ the unit of work's session: the same transaction as the event store."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .tables import lots
+from ...application.ports import RoomStep
+from .em_tables import room_steps
+from .tables import batches, lots
 
 
 class SqlLotIndex:
@@ -21,3 +25,42 @@ class SqlLotIndex:
             await self._session.execute(select(lots.c.batch_id).where(lots.c.lot_id == lot_id))
         ).first()
         return None if row is None else str(row.batch_id)
+
+
+class SqlRoomSteps:
+    """``RoomSteps`` on the room-steps read model joined with the batches (their CoI and
+    site), kept current in the transaction that appends each step."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def overlapping(
+        self, room: str, site: str, start: datetime, end: datetime
+    ) -> list[RoomStep]:
+        rows = await self._session.execute(
+            select(
+                room_steps.c.batch_id,
+                batches.c.coi,
+                room_steps.c.step_id,
+                room_steps.c.started_at,
+                room_steps.c.ended_at,
+            )
+            .join(batches, batches.c.batch_id == room_steps.c.batch_id)
+            .where(
+                room_steps.c.room == room,
+                batches.c.manufacturing_site == site,
+                room_steps.c.started_at <= end,
+                room_steps.c.ended_at >= start,
+            )
+            .order_by(room_steps.c.started_at, room_steps.c.batch_id)
+        )
+        return [
+            RoomStep(
+                batch_id=r.batch_id,
+                coi=r.coi,
+                step_id=r.step_id,
+                started_at=r.started_at,
+                ended_at=r.ended_at,
+            )
+            for r in rows
+        ]

@@ -29,6 +29,8 @@ from ...domain.events import (
     UnitCollected,
 )
 from ...domain.material import STREAM_PREFIX
+from ...domain.room_events import ROOM_EVENTS
+from .em_projector import project_room
 from .equipment_projector import REGISTER_EVENTS, project_registers
 from .material_projector import is_material_event, project_material
 from .mbr_projector import project_mbr
@@ -88,6 +90,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             await project_material(session, stored, event)
         case _ if isinstance(event, REGISTER_EVENTS):
             await project_registers(session, stored, event)
+        case _ if isinstance(event, ROOM_EVENTS):
+            await project_room(session, stored, event)
         case _:
             if not await project_mbr(session, stored, event):
                 raise TypeError(f"no projection for {type(event).__name__}")

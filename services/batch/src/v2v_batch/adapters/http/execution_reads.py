@@ -12,12 +12,12 @@ from v2v_runtime.signatures.model import Meaning, SignatureRequest
 from v2v_runtime.signatures.store import signatures_of
 from v2v_runtime.uow import UnitOfWork
 
-from ...application.execution_record import Signed, execution_view
+from ...application.execution_record import Environment, Signed, execution_view
 from ...application.execution_views import ExecutionView
 from ...application.perform_step import executed_batch
 from ...domain import Batch
 from ...domain.mbr_content import MbrContent
-from ..db import mbr_queries
+from ..db import em_queries, mbr_queries
 from .signing import GateSign
 
 
@@ -32,11 +32,17 @@ async def batch_site(uow: UnitOfWork, caller: Caller, batch_id: str) -> tuple[st
 
 async def executed(
     uow: UnitOfWork, batch_id: str, time_zone: str
-) -> tuple[Batch, MbrContent, Signed]:
-    """The batch, its MBR content and the signatures of its stream (by id)."""
+) -> tuple[Batch, MbrContent, Signed, Environment]:
+    """The batch, its MBR content, the signatures of its stream (by id) and the monitoring
+    excursions of the rooms its steps were done in (by step id)."""
     batch, content = await executed_batch(uow, batch_id)
     found = await signatures_of(uow.session, [batch_id], time_zone)
-    return batch, content, {s.signature_id: s for s in found.get(batch_id, [])}
+    steps = [
+        (step_id, done.performed.room, done.performed.started_at, done.performed.ended_at)
+        for step_id, done in batch.performed.items()
+    ]
+    environment = await em_queries.excursions(uow.session, batch.manufacturing_site, steps)
+    return batch, content, {s.signature_id: s for s in found.get(batch_id, [])}, environment
 
 
 async def execution_of(uow: UnitOfWork, batch_id: str, time_zone: str) -> ExecutionView:

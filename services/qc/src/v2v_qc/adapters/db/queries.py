@@ -268,6 +268,7 @@ async def deviation_views(
     lot_id: str | None = None,
     equipment_id: str | None = None,
     batch_id: str | None = None,
+    source: str | None = None,
     time_zone: str = "UTC",
 ) -> list[DeviationView]:
     """Deviations matching every filter given; a deviation on batches matches a CoI, lot or
@@ -290,6 +291,8 @@ async def deviation_views(
         )
     if equipment_id is not None:
         query = query.where(deviations.c.equipment_id == equipment_id)
+    if source is not None:
+        query = query.where(deviations.c.source == source)
     return await _deviation_views(session, list(await session.execute(query)), time_zone)
 
 

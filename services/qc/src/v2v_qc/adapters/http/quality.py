@@ -128,11 +128,15 @@ def quality_router() -> APIRouter:
         lot_id: str | None = None,
         equipment_id: str | None = None,
         batch_id: str | None = None,
+        source: str | None = None,
     ) -> list[DeviationView]:
-        """Deviations of a CoI, lot, batch or instrument (a deviation on batches, e.g. an
-        instrument found out of tolerance, is found by each CoI, lot and batch it names)."""
-        if coi is None and lot_id is None and equipment_id is None and batch_id is None:
-            raise DomainError("filter-required", "give coi, lot_id, batch_id or equipment_id")
+        """Deviations of a CoI, lot, batch, instrument or source (a deviation on batches,
+        e.g. an instrument found out of tolerance or an environmental monitoring excursion,
+        is found by each CoI, lot and batch it names)."""
+        if all(f is None for f in (coi, lot_id, equipment_id, batch_id, source)):
+            raise DomainError(
+                "filter-required", "give coi, lot_id, batch_id, equipment_id or source"
+            )
         async with kit.sessions() as session:
             found = await queries.deviation_views(
                 session,
@@ -140,6 +144,7 @@ def quality_router() -> APIRouter:
                 lot_id=lot_id,
                 equipment_id=equipment_id,
                 batch_id=batch_id,
+                source=source,
                 time_zone=zone,
             )
             return [d for d in found if await sees_deviation(session, caller, d)]
