@@ -32,6 +32,7 @@ BLOCKING = frozenset({Classification.CRITICAL, Classification.MAJOR})
 OOS_SOURCE = "OOS"
 EQUIPMENT_SOURCE = "equipment"
 BATCH_EXCEPTION_SOURCE = "batch-exception"
+THAW_LIMIT_SOURCE = "thaw-to-infusion-limit"  # a late infusion (custody's flag)
 
 
 def oos_description(failures: Sequence[Failure]) -> str:
