@@ -5,8 +5,9 @@
 On the real platform, N patients are enrolled (8 at a time, sites taken in turn, earliest
 collection today, as the demo's), then each journey is walked as the people would
 (``v2v_cli.journeys.Driver``: collection, courier, manufacturing, QC, QA release, shipment,
-infusion; the signed acts re-authenticate their signers at the provider: each handoff to the
-courier both parties, each receipt, the release and the infusion), ``--drivers`` journeys at
+thaw and infusion; the signed acts re-authenticate their signers at the provider: each
+handoff to the courier both parties, each receipt, the release, each thaw and the
+infusion), ``--drivers`` journeys at
 a time. Each journey's outcome is Temporal's:
 completed; failed (the workflow failed, or the walk broke off because an API refused a step
 or the journey had given up on it after a deadline; the reason is printed); lost (no journey

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from .support import (
     clock_and_ids,
     deliver,
     lot_produced,
+    lot_released,
     ok,
     signed_call,
     signed_ok,
@@ -104,9 +105,12 @@ async def transfer(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     )
 
 
-async def infuse(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+async def at_treatment_center(h: ServiceHarness, c: httpx.AsyncClient) -> tuple[str, str]:
+    """A patient's bag, released by QA (QC's lot.released), handed to the courier and
+    received at the patient's treatment center: the CoI and when it was received."""
     coi = (await ok(c, "/patients", enrollment(), COORDINATOR))["coi"]
     await deliver(h, lot_produced("LOT-1", ["BAG-1"], SITE))
+    await deliver(h, lot_released("LOT-1"))
     hand_off = {"from_party": SITE, "to_party": "courier-1", "location": SITE}
     await signed_ok(
         c,
@@ -117,12 +121,22 @@ async def infuse(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     )
     scan = {"unit_id": "BAG-1", "scanned_coi": coi, "location": CENTER}
     arrival = {**scan, "location_kind": "treatment-center"}
-    await signed_ok(c, "/receipts", arrival, CENTER_RECEIVER)
-    times = {
-        "thawed_at": (NOW - timedelta(minutes=60)).isoformat(),
-        "infused_at": (NOW - timedelta(minutes=30)).isoformat(),
-    }
-    body = {"unit_ids": ["BAG-1"], **times}
+    received = await signed_ok(c, "/receipts", arrival, CENTER_RECEIVER)
+    return coi, str(received["received_at"])
+
+
+async def thaw(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    coi, received_at = await at_treatment_center(h, c)
+    body = {"thaw_started_at": received_at}
+    return await signed_call(c, f"/patients/{coi}/units/BAG-1/thaw", body, INFUSION_NURSE)
+
+
+async def infuse(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    coi, received_at = await at_treatment_center(h, c)
+    thawed = {"thaw_started_at": received_at}
+    await signed_ok(c, f"/patients/{coi}/units/BAG-1/thaw", thawed, INFUSION_NURSE)
+    infused_at = datetime.fromisoformat(received_at) + timedelta(minutes=1)
+    body = {"unit_ids": ["BAG-1"], "infused_at": infused_at.isoformat()}
     return await signed_call(c, f"/patients/{coi}/infusions", body, INFUSION_NURSE)
 
 
@@ -140,6 +154,7 @@ SCENARIOS: dict[str, Scenario] = {
     "POST /patients": enroll,
     "POST /patients/{coi}/collections": collect,
     "POST /patients/{coi}/infusions": infuse,
+    "POST /patients/{coi}/units/{unit_id}/thaw": thaw,
     "POST /receipts": receive,
     "POST /transfers": transfer,
     "POST /patients/{coi}/identity-corrections": correct_identity,

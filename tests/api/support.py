@@ -11,6 +11,7 @@ import httpx
 
 from v2v_events.contracts.batch import LotProduced
 from v2v_events.contracts.common import Actor
+from v2v_events.contracts.qc import LotReleased
 from v2v_runtime.authz import Roles as R
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import (
@@ -127,4 +128,16 @@ def lot_produced(lot_id: str, bags: list[str], site: str) -> LotProduced:
         produced_at=NOW - timedelta(days=1),
         expires_at=NOW + timedelta(days=365),
         actor=SYSTEM,
+    )
+
+
+def lot_released(lot_id: str) -> LotReleased:
+    """QA released the lot (QC's event, which custody keeps per lot)."""
+    return LotReleased(
+        coi=COI,
+        lot_id=lot_id,
+        panel_id=f"panel-{lot_id}",
+        certificate_id=f"coa-{lot_id}",
+        decided_at=NOW - timedelta(hours=1),
+        actor=Actor(user_id="u-qa", role="qa-reviewer"),
     )

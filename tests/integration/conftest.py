@@ -9,6 +9,7 @@ temp dir. Keycloak starts with the rest, in parallel.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,10 +20,15 @@ import pytest
 
 from v2v_cli.journeys import Endpoints
 from v2v_cli.stack import Stack, StackConfig
-from v2v_cli.stack.platform import Platform
+from v2v_cli.stack.platform import POLICY_BY_PRODUCT, Platform
 from v2v_cli.stack.process import free_ports
 from v2v_cli.testing import ProvisionedStack, provision_stack
 from v2v_cli.tokens import TokenBroker
+
+# A product of the tests alone whose thaw-to-infusion limit is three seconds (custody's
+# products configuration of the platform below): a late infusion without waiting hours.
+THAW_TEST_PRODUCT = "S9THAW"
+THAW_TEST_LIMIT_MINUTES = 0.05
 
 
 @pytest.fixture(scope="session")
@@ -127,8 +133,26 @@ async def platform(
             for s in ("custody", "logistics", "batch", "qc", "journey")
         },
     }
+    products = data / "custody-products.json"
+    products.write_text(
+        json.dumps(
+            {
+                "format": "v2v-custody-products/1",
+                "products": {
+                    THAW_TEST_PRODUCT: {
+                        "config_version": "S9THAW-test",
+                        "thaw_to_infusion_limit_minutes": THAW_TEST_LIMIT_MINUTES,
+                    }
+                },
+            }
+        )
+    )
     os.environ["V2V_TRACE_FILE"] = str(trace_file)  # inherited by the processes
-    plat = Platform(Stack(config))
+    plat = Platform(
+        Stack(config),
+        policy_by_product={**POLICY_BY_PRODUCT, THAW_TEST_PRODUCT: "demo"},
+        settings={"custody": {"V2V_PRODUCTS_CONFIG": str(products)}},
+    )
     try:
         await asyncio.to_thread(plat.up, endpoints)
         yield Endpoints(*(f"http://127.0.0.1:{p}" for p in ports), issuer=str(stack.oidc_issuer))

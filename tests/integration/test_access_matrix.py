@@ -136,6 +136,8 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
     ("custody", "POST /patients/{coi}/identity-corrections"): {"treatment-center-coordinator"},
     ("custody", "POST /patients/{coi}/collections"): {"apheresis-nurse"},
     ("custody", "POST /patients/{coi}/infusions"): {"infusion-nurse"},
+    # the thaw starts the thaw-to-infusion clock: the nurse who infuses records it
+    ("custody", "POST /patients/{coi}/units/{unit_id}/thaw"): {"infusion-nurse"},
 }
 # Who reads a patient's record at all (identity or not: see test_patient_identity.py).
 PATIENT_READERS = {

@@ -1,6 +1,7 @@
 """Custody's signed acts on the real Keycloak (the demo realm's people re-authenticate at its
 signing client): a handoff signed by both parties on one tablet, each signature carrying its
-own signer's subject; the receipt by the receiver; the infusion by the infusing nurse.
+own signer's subject; the receipt by the receiver; the thaw and the infusion by the infusing
+nurse.
 In-process services over ASGI (tests/integration/access_world.py)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from v2v_cli.tokens import TokenBroker
 from v2v_events.contracts.batch import LotProduced
 from v2v_events.contracts.common import Actor
+from v2v_events.contracts.qc import LotReleased
 from v2v_runtime.inbox import Outcome
 
 from .access_world import PROBLEM, World, open_world
@@ -146,16 +148,26 @@ async def test_custody_acts_are_signed_by_the_people_who_do_them(world: World) -
     at_center = {"unit_id": bag, "scanned_coi": coi, "location": TC}
     arrival = {**at_center, "location_kind": "treatment-center"}
     ok(await world.signed("custody", "/receipts", arrival, "treatment-center-coordinator"))
-    infusion = {
-        "unit_ids": [bag],
-        "thawed_at": (now - timedelta(minutes=50)).isoformat(),
-        "infused_at": (now - timedelta(minutes=10)).isoformat(),
-    }
+    released = LotReleased(
+        coi=coi,
+        lot_id="lot-sign-1",
+        panel_id="panel-sign-1",
+        certificate_id="coa-sign-1",
+        decided_at=now - timedelta(hours=1),
+        actor=Actor(user_id="qa", role="qa-reviewer"),
+    )
+    assert await custody.deliver(released, subject=coi) is Outcome.PROCESSED
+    ines = await person(world, "infusion-nurse", "Ines Moreau")
+    thaw = {"thaw_started_at": datetime.now(UTC).isoformat()}
+    thawed = ok(
+        await world.signed("custody", f"/patients/{coi}/units/{bag}/thaw", thaw, "infusion-nurse")
+    )
+    assert signers(thawed["signatures"]) == [("performed", *ines)]
+    infusion = {"unit_ids": [bag], "infused_at": datetime.now(UTC).isoformat()}
     url = f"/patients/{coi}/infusions"
     r = await world.signed("custody", url, infusion, "infusion-nurse-site2")
     problem(r, 404, "patient-not-found")  # another site's nurse: not their patient
     infused = ok(await world.signed("custody", url, infusion, "infusion-nurse"))
-    ines = await person(world, "infusion-nurse", "Ines Moreau")
     assert signers(infused["signatures"]) == [("performed", *ines)]
     record = ok(await world.get("custody", f"/patients/{coi}", "infusion-nurse"))
     assert [signers(i["signatures"]) for i in record["infusions"]] == [[("performed", *ines)]]

@@ -9,6 +9,7 @@ import httpx
 
 from v2v_events.contracts.batch import LotProduced
 from v2v_events.contracts.common import Actor
+from v2v_events.contracts.qc import LotReleased, LotReleaseRejected
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, StepClock, as_user, cosigned
 
@@ -32,6 +33,7 @@ COURIER = as_user("u-carl", "courier", name="Carl Courier")
 ROLE_OF: list[tuple[str, str, dict[str, str]]] = [
     ("POST", "/collections", APHERESIS_NURSE),
     ("POST", "/infusions", INFUSION_NURSE),
+    ("POST", "/thaw", INFUSION_NURSE),
     ("POST", "/receipts", MATERIALS_HANDLER),
     ("POST", "/transfers", COURIER),
 ]
@@ -41,8 +43,10 @@ SIGNERS: list[tuple[str, dict[str, str]]] = [
     ("/transfers", {"signature": "u-handler", "counter_signature": "u-carl"}),
     ("/receipts", {"signature": "u-handler"}),
     ("/infusions", {"signature": "u-infusion"}),
+    ("/thaw", {"signature": "u-infusion"}),
 ]
 ACTOR = Actor(user_id="u-test", role="treatment-center-coordinator")
+QA = Actor(user_id="u-qa", role="qa-reviewer")
 
 
 def signers_for(path: str) -> dict[str, str]:
@@ -169,9 +173,40 @@ class Custody:
         body.update(overrides)
         return await self.post("/receipts", body)
 
-    async def final_product_at_treatment_center(self, coi: str, bags: list[str]) -> None:
-        """A lot's bags registered, shipped by courier and received at the treatment center."""
-        await self.produce_lot(coi, bags)
+    async def release(self, coi: str, lot_id: str) -> None:
+        """QA released the lot (QC's lot.released, through the inbox)."""
+        outcome = await self.harness.deliver(released(coi, lot_id), subject=coi)
+        assert outcome is Outcome.PROCESSED
+
+    async def reject_release(self, coi: str, lot_id: str) -> None:
+        """QA rejected the lot's release (QC's lot.release-rejected, through the inbox)."""
+        outcome = await self.harness.deliver(release_rejected(coi, lot_id), subject=coi)
+        assert outcome is Outcome.PROCESSED
+
+    async def thaw(
+        self, coi: str, unit_id: str, at: datetime | None = None, **signers: str
+    ) -> httpx.Response:
+        """The infusion nurse records the thaw's start (now, unless ``at``), signed."""
+        body = {"thaw_started_at": (at or self.clock.current).isoformat()}
+        url = f"/patients/{coi}/units/{unit_id}/thaw"
+        return await self.post(url, body, signers=signers or None)
+
+    async def thawed(self, coi: str, bags: list[str]) -> datetime:
+        """The bags' thaw recorded, all started now: when."""
+        started = self.clock.current
+        for bag in bags:
+            r = await self.thaw(coi, bag, started)
+            assert r.status_code == 201, r.text
+        return started
+
+    async def final_product_at_treatment_center(
+        self, coi: str, bags: list[str], *, released: bool = True
+    ) -> str:
+        """A lot's bags registered, released by QA (unless not ``released``), shipped by
+        courier and received at the treatment center: the lot's id."""
+        lot_id = await self.produce_lot(coi, bags)
+        if released:
+            await self.release(coi, lot_id)
         for bag in bags:
             r = await self.post(
                 "/transfers",
@@ -186,6 +221,29 @@ class Custody:
             assert r.status_code == 201, r.text
             r = await self.receive(bag, coi)
             assert r.status_code == 201, r.text
+        return lot_id
+
+
+def released(coi: str, lot_id: str) -> LotReleased:
+    return LotReleased(
+        coi=coi,
+        lot_id=lot_id,
+        panel_id=f"panel-{lot_id}",
+        certificate_id=f"coa-{lot_id}",
+        decided_at=START - timedelta(hours=2),
+        actor=QA,
+    )
+
+
+def release_rejected(coi: str, lot_id: str) -> LotReleaseRejected:
+    return LotReleaseRejected(
+        coi=coi,
+        lot_id=lot_id,
+        panel_id=f"panel-{lot_id}",
+        reason="batch record review: unexplained gap in the expansion step",
+        decided_at=START - timedelta(hours=2),
+        actor=QA,
+    )
 
 
 def lot(coi: str, lot_id: str, bags: list[str]) -> LotProduced:

@@ -14,7 +14,12 @@ import pytest
 from v2v_custody.adapters.config import load_sites
 from v2v_custody.bootstrap import build
 from v2v_custody.settings import CustodySettings
-from v2v_events.contracts.custody import CollectionRecorded, InfusionRecorded, PatientEnrolled
+from v2v_events.contracts.custody import (
+    CollectionRecorded,
+    InfusionRecorded,
+    PatientEnrolled,
+    UnitThawed,
+)
 from v2v_runtime.testing import OVERSIZED_IDENTITIES, SeqIds, ServiceHarness, StepClock
 
 from .support import START, Custody, assert_problem, collection, enrollment
@@ -154,20 +159,28 @@ async def test_reported_collection_times_within_the_window(custody: Custody) -> 
     )
 
 
-async def test_reported_infusion_times_within_the_window(custody: Custody) -> None:
+async def test_reported_thaw_and_infusion_times_within_the_window(custody: Custody) -> None:
     coi = await custody.enroll()
     await custody.final_product_at_treatment_center(coi, ["BAG-1"])
-    thawed = datetime(2026, 8, 1, tzinfo=UTC)
-    body = {
-        "unit_ids": ["BAG-1"],
-        "thawed_at": thawed.isoformat(),
-        "infused_at": (thawed + timedelta(minutes=30)).isoformat(),
-    }
+    url = f"/patients/{coi}/units/BAG-1/thaw"
+    for at, code in (
+        (datetime(2026, 8, 1, tzinfo=UTC), "thaw-too-old"),
+        (START + timedelta(hours=1), "thaw-in-future"),
+        (START - timedelta(minutes=1), "thaw-before-receipt"),  # received just after START
+    ):
+        body = {"thaw_started_at": at.isoformat()}
+        problem = assert_problem(await custody.post(url, body), 422, code)
+        assert problem["field"] == "thaw_started_at"
+    for edge in ("2199-12-31T23:00:00Z", "9999-12-31T00:00:00Z", "1900-01-01T00:00:00Z"):
+        assert (await custody.post(url, {"thaw_started_at": edge})).status_code == 422
+    await custody.thawed(coi, ["BAG-1"])
+    body = {"unit_ids": ["BAG-1"], "infused_at": datetime(2026, 8, 1, tzinfo=UTC).isoformat()}
     problem = assert_problem(
         await custody.post(f"/patients/{coi}/infusions", body), 422, "infusion-too-old"
     )
     assert problem["field"] == "infused_at"
     assert await custody.harness.published(InfusionRecorded) == []
+    assert await custody.harness.published(UnitThawed) != []
 
 
 async def test_identities_longer_than_an_actor_are_a_4xx_problem(custody: Custody) -> None:

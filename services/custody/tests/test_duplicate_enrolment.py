@@ -89,13 +89,10 @@ async def test_enrolment_is_allowed_again_once_the_journey_ended(custody: Custod
     first = await custody.enroll(medical_record_number=MRN)
     # An infusion alone does not end the journey: only the journey says so.
     await custody.final_product_at_treatment_center(first, ["BAG-1"])
+    thawed = await custody.thawed(first, ["BAG-1"])
     r = await custody.post(
         f"/patients/{first}/infusions",
-        {
-            "unit_ids": ["BAG-1"],
-            "thawed_at": (START - timedelta(minutes=60)).isoformat(),
-            "infused_at": (START - timedelta(minutes=30)).isoformat(),
-        },
+        {"unit_ids": ["BAG-1"], "infused_at": thawed.isoformat()},
     )
     assert r.status_code == 201, r.text
     assert_problem(await custody.post("/patients", enrollment()), 409, "patient-already-enrolled")

@@ -1,4 +1,5 @@
-"""Inbox handlers: RejectUnit (command) and LotProduced (batch's event)."""
+"""Inbox handlers: RejectUnit (command), LotProduced and LotRejected (batch's events), LotReleased
+and LotReleaseRejected (QC's events), JourneyEnded."""
 
 from __future__ import annotations
 
@@ -10,27 +11,35 @@ from v2v_events.catalog import commands_topic, events_topic
 from v2v_events.contracts.batch import LotRejected
 from v2v_events.contracts.custody import RejectUnit, UnitRejected, UnitsRegistered
 from v2v_events.contracts.journey import JourneyEnded
+from v2v_events.contracts.qc import LotReleased, LotReleaseRejected
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness
 
 from .support import ACTOR, SITE, START, TREATMENT, Custody, lot
 
 
-def test_spec_subscribes_to_batch_and_journey_events_and_its_commands(
+def test_spec_subscribes_to_batch_qc_and_journey_events_and_its_commands(
     settings: CustodySettings,
 ) -> None:
     spec = build(settings)
     assert spec.name == "custody"
-    assert list(spec.subscribed_topics) == [events_topic("batch"), events_topic("journey")]
+    assert list(spec.subscribed_topics) == [
+        events_topic("batch"),
+        events_topic("qc"),
+        events_topic("journey"),
+    ]
     assert set(spec.handlers) == {
         RejectUnit,
         type(lot("CHA1B2C26000001", "L", ["b"])),
         LotRejected,
+        LotReleased,
+        LotReleaseRejected,
         JourneyEnded,
     }
     assert ServiceHarness(spec).kit.topics == [
         commands_topic("custody"),
         events_topic("batch"),
+        events_topic("qc"),
         events_topic("journey"),
     ]
 

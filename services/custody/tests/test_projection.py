@@ -9,8 +9,10 @@ from sqlalchemy import delete, select, update
 
 from v2v_custody.adapters.db.tables import (
     READ_MODELS,
+    lots,
     patient_identity,
     receipts,
+    thaws,
     transfers,
     units,
 )
@@ -18,7 +20,7 @@ from v2v_events.contracts.custody import RejectUnit
 from v2v_runtime.db.tables import signatures
 from v2v_runtime.testing import ServiceHarness
 
-from .support import ACTOR, APHERESIS, SITE, START, Custody
+from .support import ACTOR, APHERESIS, SITE, Custody
 
 
 async def snapshot(harness: ServiceHarness) -> dict[str, list[dict[str, Any]]]:
@@ -59,9 +61,10 @@ async def a_busy_day(custody: Custody) -> str:
     await custody.harness.deliver(
         RejectUnit(coi=coi, unit_id="BAG-2", reason="bag damaged", actor=ACTOR), subject=coi
     )
+    assert (await custody.thaw(coi, "BAG-2")).status_code == 409  # refused: rejected, kept
+    thawed = await custody.thawed(coi, ["BAG-1"])
     r = await custody.post(
-        f"/patients/{coi}/infusions",
-        {"unit_ids": ["BAG-1"], "thawed_at": START.isoformat(), "infused_at": START.isoformat()},
+        f"/patients/{coi}/infusions", {"unit_ids": ["BAG-1"], "infused_at": thawed.isoformat()}
     )
     assert r.status_code == 201, r.text
     return coi
@@ -73,14 +76,17 @@ async def test_rebuild_reproduces_the_read_models(custody: Custody) -> None:
     before = await snapshot(custody.harness)
     assert all(before[t.name] for t in READ_MODELS), {k: len(v) for k, v in before.items()}
     assert {r["outcome"] for r in before["custody_receipts"]} == {"accepted", "refused"}
-    # handoffs (2 parties), receipts and the infusion are signed; the signatures' views too
-    assert len(before["v2v_signatures"]) == 3 * 2 + 3 + 1
+    assert {r["outcome"] for r in before["custody_thaws"]} == {"thawed", "refused"}
+    # handoffs (2 parties), receipts, the thaw and the infusion are signed; their views too
+    assert len(before["v2v_signatures"]) == 3 * 2 + 3 + 1 + 1
 
     # Damage the read models, then rebuild them from the event store.
     async with custody.harness.kit.uow() as uow:
         await uow.session.execute(delete(transfers))
         await uow.session.execute(delete(signatures))
         await uow.session.execute(delete(receipts).where(receipts.c.outcome == "refused"))
+        await uow.session.execute(delete(thaws))
+        await uow.session.execute(delete(lots))
         await uow.session.execute(update(units).values(status="in-transit", custodian="??"))
     assert await snapshot(custody.harness) != before
 

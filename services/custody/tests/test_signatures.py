@@ -5,6 +5,7 @@ person; what the views show; no patient-identifying data in what is signed."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +22,6 @@ from .support import (
     MRN,
     NAME,
     SITE,
-    START,
     Custody,
     assert_problem,
 )
@@ -228,12 +228,15 @@ async def test_the_receipt_is_signed_by_the_receiver(custody: Custody) -> None:
 
 
 async def infused(custody: Custody) -> tuple[str, dict[str, Any]]:
+    """Two bags received and thawed (signed) at the treatment center; the infusion's body,
+    40 minutes on."""
     coi = await custody.enroll()
     await custody.final_product_at_treatment_center(coi, ["BAG-1", "BAG-2"])
+    thawed = await custody.thawed(coi, ["BAG-1", "BAG-2"])
+    custody.clock.advance(timedelta(minutes=40))
     body = {
         "unit_ids": ["BAG-1", "BAG-2"],
-        "thawed_at": START.replace(hour=7).isoformat(),
-        "infused_at": START.replace(hour=7, minute=40).isoformat(),
+        "infused_at": (thawed + timedelta(minutes=40)).isoformat(),
     }
     return coi, body
 
@@ -251,6 +254,10 @@ async def test_the_infusion_is_signed_by_the_infusing_person(custody: Custody) -
     values = shown["content"]["values"]
     assert set(values) == {"coi", "unit_ids", "thawed_at", "infused_at"}
     assert (values["coi"], values["unit_ids"]) == (coi, ["BAG-1", "BAG-2"])
+    # the thaw's start as recorded is part of what the nurse signs
+    thawed = (await custody.get("/units/BAG-1")).json()["thaw_started_at"]
+    assert values["thawed_at"].replace("+00:00", "Z") == thawed
+    assert f"thawed from {values['thawed_at']}" in shown["content"]["statement"]
     assert await stored(custody, coi) == before
     assert (await custody.get("/units/BAG-1")).json()["status"] == "received"
     # only an infusion nurse signs it (the coordinator authenticates, but may not)
@@ -289,8 +296,9 @@ async def test_the_views_show_the_signatures_in_the_sites_time(
     assert sig["signed_at"].endswith("Z") and sig["signed_at_site"].endswith("CET")
     assert sig["signed_at_site"].startswith("2026-11-24 09:")  # 08:xx UTC
     for unit in patient["units"]:
-        # each bag: its handoff (both parties) and its receipt
-        assert [s["meaning"] for s in unit["signatures"]] == ["performed", "received", "received"]
+        # each bag: its handoff (both parties), its receipt and its thaw
+        meanings = [s["meaning"] for s in unit["signatures"]]
+        assert meanings == ["performed", "received", "received", "performed"]
     listed = (await custody.get(f"/patients/{coi}/units")).json()
     assert [u["signatures"] for u in listed] == [u["signatures"] for u in patient["units"]]
     chain = (await custody.get("/units/BAG-1/transfers")).json()
@@ -314,7 +322,8 @@ async def test_no_patient_identity_in_what_is_signed(custody: Custody) -> None:
     assert (await custody.post(f"/patients/{other}/infusions", body)).status_code == 201
     async with custody.harness.kit.sessions() as s:
         rows = list(await s.execute(select(events.c.payload).where(events.c.event_type == SIGNED)))
-    assert len(rows) == 2 + 1 + 2 * 3 + 1  # this unit's; the other patient's bags; infusion
+    # this unit's; the other patient's bags (handoff, receipt, thaw); the infusion
+    assert len(rows) == 2 + 1 + 2 * 4 + 1
     secrets = (NAME, BIRTH, MRN, *NAME.split())
     for (payload,) in rows:
         content = payload["content"]

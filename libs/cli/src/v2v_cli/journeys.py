@@ -637,23 +637,61 @@ class Driver:
         await self._until(f"QC to take a recovery decision on {lot_id}", decided)
         self.log(f"{coi}: QA decided {decision} after lot {lot_id} was rejected")
 
+    async def released_in_custody(self, center: str, bag_ids: Sequence[str]) -> None:
+        """Custody knows QA released the bags' lot (it learns it from QC's lot.released):
+        the nurse sees it on the unit before thawing it."""
+        nurse = self.person(NURSE, center)
+
+        async def released() -> bool | None:
+            units = [
+                await self._call("GET", f"{self.ep.custody}/units/{b}", nurse) for b in bag_ids
+            ]
+            return True if all(u.get("lot_disposition") == "released" for u in units) else None
+
+        await self._until(f"custody to know the release of {', '.join(bag_ids)}", released)
+
+    async def thaw(self, coi: str, center: str, bag_id: str, started: str | None = None) -> Any:
+        """The infusion nurse records that the bag's thaw started, signed (performed)."""
+        return await self._signed(
+            f"{self.ep.custody}/patients/{coi}/units/{bag_id}/thaw",
+            self.person(NURSE, center),
+            {"thaw_started_at": started or now()},
+        )
+
     async def infuse(self, coi: str, center: str, bag_ids: list[str]) -> None:
-        thawed = datetime.now(UTC) - timedelta(minutes=40)
+        """The nurse thaws the bags (once custody shows them released), then infuses them;
+        the thaw-to-infusion time runs from the recorded thaw."""
+        await self.released_in_custody(center, bag_ids)
+        for bag in bag_ids:
+            await self.thaw(coi, center, bag)
         await self._signed(  # signed by the infusing nurse
             f"{self.ep.custody}/patients/{coi}/infusions",
             self.person(NURSE, center),
-            {
-                "unit_ids": bag_ids,
-                "thawed_at": thawed.isoformat(),
-                "infused_at": now(),
-            },
+            {"unit_ids": bag_ids, "infused_at": now()},
         )
-        self.log(f"{coi}: infused")
+        self.log(f"{coi}: thawed and infused")
 
     # --- a whole journey -----------------------------------------------------------------------
 
     async def journey(self, p: Patient, plan: Plan, coi: str | None = None) -> str:
         coi = coi or await self.enroll(p)
+        await self.collected_and_received(coi, p, plan)
+        ms = p.manufacturing_site
+        attempt = await self._current_attempt(coi, ms)
+        while True:
+            lot, attempt = await self.in_specification(coi, p, plan, attempt)
+            await self.release(coi, ms, lot["lot_id"])
+            if attempt not in plan.withdrawn_after_release:
+                break
+            await self.withdraw_and_decide(coi, ms, lot["lot_id"], "remanufacture")
+            attempt += 1
+        await self.delivered(coi, p, attempt, lot)
+        await self.infuse(coi, p.treatment_center, lot["bag_ids"])
+        return coi
+
+    async def collected_and_received(self, coi: str, p: Patient, plan: Plan) -> None:
+        """Collected, shipped and received at manufacturing (collected again while the plan
+        holds a receipt back past the stability window)."""
         collection = 1
         while True:
             col = await self.collect(coi, p, collection)
@@ -665,25 +703,28 @@ class Driver:
             await self.receive(
                 coi, col["unit_id"], col["din"], p.manufacturing_site, "manufacturing-site"
             )
-            break
+            return
+
+    async def in_specification(
+        self, coi: str, p: Patient, plan: Plan, attempt: int
+    ) -> tuple[dict[str, Any], int]:
+        """Manufactured and tested from ``attempt`` on until a lot is in specification (QA
+        has not decided on it yet): the lot and its attempt."""
         ms = p.manufacturing_site
-        attempt = await self._current_attempt(coi, ms)
         while True:
             lot = await self.manufacture(coi, ms, attempt, plan.retained_aliquots)
             panel = await self.test_lot(
                 coi, ms, lot["lot_id"], p.product_code, oos=attempt in plan.oos_attempts
             )
             if panel["status"] == "in-specification":
-                await self.release(coi, ms, lot["lot_id"])
-                if attempt not in plan.withdrawn_after_release:
-                    break
-                await self.withdraw_and_decide(coi, ms, lot["lot_id"], "remanufacture")
+                return lot, attempt
             attempt += 1
+
+    async def delivered(self, coi: str, p: Patient, attempt: int, lot: dict[str, Any]) -> None:
+        """The released lot shipped to the treatment center and each bag received there."""
         await self.ship(coi, p, "outbound", attempt, [-186.0, -183.5, -181.2], lot["bag_ids"])
         for bag in lot["bag_ids"]:
             await self.receive(coi, bag, None, p.treatment_center, "treatment-center")
-        await self.infuse(coi, p.treatment_center, lot["bag_ids"])
-        return coi
 
     async def _current_attempt(self, coi: str, site: str) -> int:
         async def opened() -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from v2v_runtime.audit_trail_query import AuditTrailSpec
@@ -10,7 +11,7 @@ from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from v2v_runtime.repository import Persistence
 from v2v_runtime.service import ServiceSpec
 
-from .adapters.config import load_sites
+from .adapters.config import load_sites, load_thaw_limits
 from .adapters.db.audit_trail import CustodyAuditScope
 from .adapters.db.identity import EnrolmentGuard
 from .adapters.db.projector import CODEC, project
@@ -18,6 +19,7 @@ from .adapters.db.queries import LotUnitsReadModel
 from .adapters.db.sequences import SequenceCounters
 from .adapters.db.tables import READ_MODELS, patient_identity
 from .adapters.http.routes import build_router
+from .adapters.http.thaw_routes import build_thaw_router
 from .adapters.kafka.handlers import HANDLERS, SUBSCRIBED_TOPICS
 from .application.ports import Enrolments, LotUnits, Sequences
 from .application.read_identity import IdentityInTrail
@@ -56,11 +58,15 @@ def build(
 ) -> ServiceSpec:
     settings = settings or CustodySettings()
     sites = sites or load_sites(settings.sites_config)
+    # The site's rules, with each product's thaw-to-infusion limit (products configuration).
+    policy = replace(
+        settings.policy, thaw_limits_by_product=load_thaw_limits(settings.products_config)
+    )
     return ServiceSpec(
         name="custody",
         settings=settings,
         migrations=[MIGRATIONS],
-        routers=[build_router(settings.policy, sites)],
+        routers=[build_router(policy, sites), build_thaw_router(policy)],
         handlers=HANDLERS,
         subscribed_topics=list(SUBSCRIBED_TOPICS),
         title="vein2vein custody",

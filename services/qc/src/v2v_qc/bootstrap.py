@@ -55,8 +55,9 @@ def build(
         settings=s,
         migrations=[MIGRATIONS],
         routers=[panels_router(catalog), quality_router(), trail_review_router()],
-        handlers=handlers(catalog),
-        # batch: its lots; custody: its audit-trail heads (QA's review before release)
+        handlers=handlers(catalog, s.late_infusion_deviation_classification),
+        # batch: its lots; custody: its audit-trail heads (QA's review before release) and
+        # its infusions (a late one: a deviation)
         subscribed_topics=[events_topic("batch"), events_topic("custody")],
         title="vein2vein qc: release testing and QA release",
         clock=clock or SystemClock(),

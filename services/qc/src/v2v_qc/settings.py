@@ -8,6 +8,8 @@ from pydantic import Field
 
 from v2v_runtime.service import ServiceSettings
 
+from .domain.events import Classification
+
 
 class QcSettings(ServiceSettings):
     service: str = "qc"
@@ -18,3 +20,6 @@ class QcSettings(ServiceSettings):
         description="directory of product specification files (<product_code>.v<n>.json) "
         "used instead of the packaged ones",
     )
+    # The classification a late infusion's deviation (thaw-to-infusion limit exceeded) is
+    # opened with; QA classifies it.
+    late_infusion_deviation_classification: Classification = Classification.MAJOR

@@ -1,8 +1,9 @@
 """Effects a journey may have only once, counted in the read models (which the run checks
 against a rebuild): one live booking of a kind per attempt, one live shipment per direction
 and attempt, one batch per attempt, one QC panel and at most one certificate per lot, one
-accepted receipt of a unit at a place, one infusion per patient, and no more collections
-than the journey's design makes. Each is a command or request applied twice if broken."""
+accepted receipt of a unit at a place, one thaw per unit, one infusion per patient, and no
+more collections than the journey's design makes. Each is a command or request applied twice
+if broken."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from v2v_batch.adapters.db.tables import batches
-from v2v_custody.adapters.db.tables import collections, infusions, receipts
+from v2v_custody.adapters.db.tables import collections, infusions, receipts, thaws
 from v2v_logistics.adapters.db.tables import bookings, shipments
 from v2v_qc.adapters.db.tables import certificates, panels
 
@@ -54,6 +55,7 @@ ONCE = (
         ("unit_id", "location"),
         receipts.c.outcome == "accepted",
     ),
+    Once("custody", "thaw", thaws, ("unit_id",), thaws.c.outcome == "thawed"),
     Once("custody", "infusion", infusions, ("coi",)),
 )
 

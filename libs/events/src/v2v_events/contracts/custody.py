@@ -7,6 +7,7 @@ messages carry the chain-of-identity id only (21 CFR 1271.290(c)).
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -143,9 +144,31 @@ class UnitRejected(Contract):
     actor: Actor
 
 
-@REGISTRY.event(C, "infusion.recorded", version=1)
+# An infusion's flag: the time from the thaw's start to the infusion was above the product's
+# limit. The infusion is recorded all the same (it happened); QC opens a deviation for it.
+THAW_TO_INFUSION_LIMIT_EXCEEDED = "thaw-to-infusion-limit-exceeded"
+
+
+@REGISTRY.event(C, "unit.thawed", version=1)
+class UnitThawed(Contract):
+    """The treatment center started thawing a released final-product unit for its patient
+    (signed by the infusing nurse); the thaw-to-infusion time runs from ``thaw_started_at``."""
+
+    coi: CoI
+    unit_id: Identifier
+    lot_id: Identifier
+    treatment_center: Name
+    thaw_started_at: BoundedDatetime
+    actor: Actor
+
+
+@REGISTRY.event(C, "infusion.recorded", version=2)
 class InfusionRecorded(Contract):
-    """The treatment center infused the product: the last link of the chain of custody."""
+    """The treatment center infused the product: the last link of the chain of custody.
+
+    v2 adds the infusion's id, the lots of its units, the thaw-to-infusion time (from the
+    earliest recorded thaw start of its units) against the product's limit, and ``flags``
+    (``thaw-to-infusion-limit-exceeded``: recorded all the same, QC opens a deviation)."""
 
     coi: CoI
     unit_ids: list[Identifier] = Field(min_length=1, max_length=LIST_MAX)
@@ -153,6 +176,24 @@ class InfusionRecorded(Contract):
     thawed_at: BoundedDatetime
     infused_at: BoundedDatetime
     actor: Actor
+    infusion_id: Identifier | None = None
+    lot_ids: list[Identifier] = Field(default_factory=list, max_length=LIST_MAX)
+    thaw_to_infusion_minutes: Minutes | None = None
+    thaw_to_infusion_limit_minutes: Minutes | None = None
+    flags: list[Identifier] = Field(default_factory=list, max_length=LIST_MAX)
+
+
+@REGISTRY.upcaster(InfusionRecorded, 1)
+def _infusion_recorded_v1(data: dict[str, Any]) -> dict[str, Any]:
+    # v1 did not say: no id, lots, timing or flags
+    return {
+        **data,
+        "infusion_id": None,
+        "lot_ids": [],
+        "thaw_to_infusion_minutes": None,
+        "thaw_to_infusion_limit_minutes": None,
+        "flags": [],
+    }
 
 
 @REGISTRY.command(C, "unit.reject", version=1)

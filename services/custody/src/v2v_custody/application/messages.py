@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from v2v_events.bounds import MINUTES_MAX
 from v2v_events.contracts import custody as contracts
 from v2v_events.contracts.common import Actor
 
@@ -108,14 +109,33 @@ def unit_rejected(
     )
 
 
+def unit_thawed(
+    coi: str, unit_id: str, lot_id: str, event: events.UnitThawed, actor: Actor
+) -> contracts.UnitThawed:
+    return contracts.UnitThawed(
+        coi=coi,
+        unit_id=unit_id,
+        lot_id=lot_id,
+        treatment_center=event.treatment_center,
+        thaw_started_at=event.thaw_started_at,
+        actor=actor,
+    )
+
+
 def infusion_recorded(
-    coi: str, event: events.InfusionRecorded, actor: Actor
+    coi: str, event: events.InfusionRecorded, lot_ids: list[str], actor: Actor
 ) -> contracts.InfusionRecorded:
     return contracts.InfusionRecorded(
         coi=coi,
+        infusion_id=event.infusion_id,
         unit_ids=event.unit_ids,
+        lot_ids=lot_ids,
         treatment_center=event.treatment_center,
         thawed_at=event.thawed_at,
         infused_at=event.infused_at,
+        # the record keeps the exact minutes; the message's are bounded (about two years)
+        thaw_to_infusion_minutes=min(event.thaw_to_infusion_minutes, MINUTES_MAX),
+        thaw_to_infusion_limit_minutes=min(event.thaw_to_infusion_limit_minutes, MINUTES_MAX),
+        flags=event.flags,
         actor=actor,
     )

@@ -76,8 +76,29 @@ class UnitView(BaseModel):
     infusion_id: str | None
     infused_at: datetime | None
     updated_at: datetime
-    # Every signature of the unit's record: its handoffs (both parties) and its receipt.
+    # QA's decision on the unit's lot as custody knows it (from QC): released,
+    # release-rejected, or None while QA has not decided (not released).
+    lot_disposition: str | None = None
+    thaw_started_at: datetime | None = None  # its recorded thaw, at the treatment center
+    # Every signature of the unit's record: its handoffs (both parties), its receipt, its
+    # thaw.
     signatures: list[SignatureView] = Field(default_factory=list)
+
+
+class ThawView(BaseModel):
+    """A thaw of a unit recorded at the treatment center, or one refused (kept)."""
+
+    unit_id: str
+    coi: str  # the patient it was asked for
+    outcome: str  # thawed | refused
+    treatment_center: str
+    thaw_started_at: datetime
+    reason_code: str | None  # refused: unit-other-patient, unit-not-released, ...
+    reason: str | None
+    at: datetime  # recorded (server time)
+    late: bool = False  # entered more than V2V_LATE_ENTRY_MINUTES after the thaw started
+    actor: ActorView  # the signer of a thaw; who asked, for a refusal
+    signatures: list[SignatureView] = Field(default_factory=list)  # the thawing person's
 
 
 class TransferView(BaseModel):

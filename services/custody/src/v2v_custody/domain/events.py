@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from v2v_events.contracts.custody import THAW_TO_INFUSION_LIMIT_EXCEEDED
 from v2v_runtime.domain import Change, DomainEvent
 
 
@@ -44,7 +45,26 @@ class RefusalReason(StrEnum):
     UNIT_INFUSED = "unit-infused"
 
 
-THAW_LIMIT_EXCEEDED = "thaw-to-infusion-limit-exceeded"
+class ThawRefusalReason(StrEnum):
+    """Why a thaw was refused (the problem code answered, and the refusal kept). Issue 15's
+    holds will add ``unit-held``; ``Unit.why_not_usable`` is where they plug in."""
+
+    OTHER_PATIENT = "unit-other-patient"  # chain-of-identity mismatch
+    INFUSED = "unit-infused"
+    REJECTED = "unit-rejected"  # the unit, or QA's rejection of its lot's release
+    NOT_RELEASED = "unit-not-released"  # QA has not released its lot
+    NOT_AT_TREATMENT_CENTER = "unit-not-at-treatment-center"
+
+
+class LotDisposition(StrEnum):
+    """QA's decision on a final-product lot, as custody learns it from QC."""
+
+    RELEASED = "released"
+    RELEASE_REJECTED = "release-rejected"
+
+
+# The infusion's flag, as the public InfusionRecorded carries it (QC opens a deviation).
+THAW_LIMIT_EXCEEDED = THAW_TO_INFUSION_LIMIT_EXCEEDED
 
 
 # --- patient stream (id = CoI) ---------------------------------------------------------
@@ -215,11 +235,60 @@ class UnitRejected(DomainEvent):
     rejected_at: AwareDatetime
 
 
+class UnitThawed(DomainEvent):
+    """The treatment center started thawing the unit for its patient (signed: performed)."""
+
+    kind = "unit.thawed"
+    observed_times = ("thaw_started_at",)
+    treatment_center: str
+    thaw_started_at: AwareDatetime
+    recorded_at: AwareDatetime
+    late: bool = False  # recorded more than the configured gap after the thaw started
+
+
+class ThawRefused(DomainEvent):
+    """A thaw refused by custody's controls (kept: the control working). ``coi`` is the
+    patient it was asked for, which may not be the unit's own (``unit-other-patient``)."""
+
+    kind = "thaw.refused"
+    coi: str
+    treatment_center: str
+    thaw_started_at: AwareDatetime
+    reason_code: ThawRefusalReason
+    reason: str
+    refused_at: AwareDatetime
+
+
 class UnitInfused(DomainEvent):
     kind = "unit.infused"
     infusion_id: str
     treatment_center: str
     infused_at: AwareDatetime
+
+
+# --- lot stream (id = lot:<lot id>): QA's disposition, from QC's events ----------------
+
+
+class LotReleaseRecorded(DomainEvent):
+    """QA released the lot (QC's lot.released; the actor is the QA reviewer)."""
+
+    kind = "lot.released"
+    lot_id: str
+    coi: str
+    certificate_id: str
+    decided_at: AwareDatetime
+    recorded_at: AwareDatetime
+
+
+class LotReleaseRejectionRecorded(DomainEvent):
+    """QA rejected the lot's release (QC's lot.release-rejected)."""
+
+    kind = "lot.release-rejected"
+    lot_id: str
+    coi: str
+    reason: str
+    decided_at: AwareDatetime
+    recorded_at: AwareDatetime
 
 
 ALL_EVENTS: tuple[type[DomainEvent], ...] = (
@@ -232,7 +301,11 @@ ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     UnitReceived,
     ReceiptRefused,
     UnitRejected,
+    UnitThawed,
+    ThawRefused,
     UnitInfused,
+    LotReleaseRecorded,
+    LotReleaseRejectionRecorded,
     IdentityRecorded,
     IdentityCorrected,
     IdentityViewed,

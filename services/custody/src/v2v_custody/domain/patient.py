@@ -18,7 +18,6 @@ from .events import (
     THAW_LIMIT_EXCEEDED,
     CollectionRecorded,
     InfusionRecorded,
-    LocationKind,
     PatientEnrolled,
     PatientJourneyEnded,
     UnitKind,
@@ -172,15 +171,15 @@ class Patient(Aggregate):
         self,
         infusion_id: str,
         units: Sequence[Unit],
-        thawed_at: datetime,
         infused_at: datetime,
         policy: CustodyPolicy,
         now: datetime,
     ) -> tuple[InfusionRecorded, bool]:
-        """Record the infusion of final-product units received at the patient's treatment
-        center. Returns the infusion and whether it is new (the same infusion reported
-        again is answered with the one recorded). A thaw-to-infusion time above the limit
-        is flagged, not refused: the infusion happened."""
+        """Record the infusion of final-product units received and thawed at the patient's
+        treatment center. Returns the infusion and whether it is new (the same infusion
+        reported again is answered with the one recorded). The thaw-to-infusion time runs
+        from the earliest recorded thaw start of the units; above the product's limit it is
+        flagged, not refused: the infusion happened."""
         enrolled = self.enrolled
         unit_ids = [u.id for u in units]
         if not unit_ids:
@@ -188,21 +187,20 @@ class Patient(Aggregate):
         if len(set(unit_ids)) != len(unit_ids):
             raise DomainError("duplicate-units", "a unit is named twice")
         for done in self.infusions:
-            if (
-                set(done.unit_ids) == set(unit_ids)
-                and done.thawed_at == thawed_at
-                and done.infused_at == infused_at
-            ):
+            if set(done.unit_ids) == set(unit_ids) and done.infused_at == infused_at:
                 return done, False
-        if infused_at < thawed_at:
-            raise DomainError("infusion-before-thaw", "infused_at is before thawed_at")
         window = policy.reported_times
         window.check(infused_at, now, field="infused_at", what="infusion")
-        window.check_not_too_old(thawed_at, now, field="thawed_at", what="infusion")
-        for unit in units:
-            self._check_infusible(unit, enrolled.treatment_center)
+        thaw_starts = [self._check_infusible(unit, enrolled.treatment_center) for unit in units]
+        thawed_at = min(thaw_starts)
+        if infused_at < thawed_at:
+            raise DomainError(
+                "infusion-before-thaw",
+                f"infused_at is before the recorded thaw start ({thawed_at.isoformat()})",
+                thawed_at=thawed_at.isoformat(),
+            )
         minutes = (infused_at - thawed_at).total_seconds() / 60
-        limit = policy.thaw_to_infusion_limit_minutes
+        limit = policy.thaw_to_infusion_limit_for(enrolled.product_code)
         event = InfusionRecorded(
             infusion_id=infusion_id,
             unit_ids=unit_ids,
@@ -229,7 +227,8 @@ class Patient(Aggregate):
         )
         return True
 
-    def _check_infusible(self, unit: Unit, treatment_center: str) -> None:
+    def _check_infusible(self, unit: Unit, treatment_center: str) -> datetime:
+        """The unit may be infused into this patient now: its thaw's start."""
         if unit.coi != self.id:
             raise DomainError(
                 "unit-not-of-patient",
@@ -244,18 +243,21 @@ class Patient(Aggregate):
             raise Conflict("unit-rejected", f"unit {unit.id!r} is rejected", unit_id=unit.id)
         if unit.status is UnitStatus.INFUSED:
             raise Conflict("unit-infused", f"unit {unit.id!r} was already infused", unit_id=unit.id)
-        received = unit.receipt
-        if (
-            unit.status is not UnitStatus.RECEIVED
-            or received is None
-            or received.location_kind is not LocationKind.TREATMENT_CENTER
-            or unit.location != treatment_center
-        ):
+        if not unit.held_at_treatment_center(treatment_center):
             raise DomainError(
                 "unit-not-at-treatment-center",
                 f"unit {unit.id!r} has not been received at {treatment_center!r}",
                 unit_id=unit.id,
             )
+        if unit.thaw is None:
+            raise Conflict(
+                "unit-not-thawed",
+                f"unit {unit.id!r} has no recorded thaw: record the thaw's start first "
+                f"(POST /patients/{self.id}/units/{unit.id}/thaw); the infusion takes its "
+                "thaw-to-infusion time from it",
+                unit_id=unit.id,
+            )
+        return unit.thaw.thaw_started_at
 
     def apply(self, event: DomainEvent) -> None:
         match event:

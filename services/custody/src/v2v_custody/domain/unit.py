@@ -6,21 +6,28 @@ from datetime import datetime
 
 from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict, DomainError
+from v2v_runtime.windows import ReportedTimeWindow
 
 from .events import (
     CustodyTransferred,
     LocationKind,
+    LotDisposition,
     ReceiptRefused,
     RefusalReason,
+    ThawRefusalReason,
+    ThawRefused,
     UnitInfused,
     UnitKind,
     UnitReceived,
     UnitRegistered,
     UnitRejected,
     UnitStatus,
+    UnitThawed,
 )
 from .isbt128 import Din
+from .lot_release import LotRelease
 from .receipts import Accepted, Receipt, ReceiptDecision, ReceiptScan, Refused, refusal_of
+from .thaw import ThawDecision, Thawed, ThawRequest, ThawWasRefused, thaw_outcome
 
 
 class Unit(Aggregate):
@@ -41,6 +48,7 @@ class Unit(Aggregate):
         self.receipt: Receipt | None = None
         self.rejected_reason: str | None = None
         self.infusion_id: str | None = None
+        self.thaw: UnitThawed | None = None
 
     # --- registration ----------------------------------------------------------------
 
@@ -198,6 +206,55 @@ class Unit(Aggregate):
             )
         return None
 
+    # --- usability and thaw --------------------------------------------------------------
+
+    def why_not_usable(self, release: LotRelease | None) -> tuple[ThawRefusalReason, str] | None:
+        """Why this unit may not be used for its patient now, given its lot's release as
+        custody knows it (None: it may). The one place that says so: issue 15's holds plug
+        in here."""
+        if self.status is UnitStatus.INFUSED:
+            return ThawRefusalReason.INFUSED, f"unit {self.id!r} was infused"
+        if self.status is UnitStatus.REJECTED:
+            why = f": {self.rejected_reason}" if self.rejected_reason else ""
+            return ThawRefusalReason.REJECTED, f"unit {self.id!r} is rejected{why}"
+        if release is not None and release.disposition is LotDisposition.RELEASE_REJECTED:
+            return (
+                ThawRefusalReason.REJECTED,
+                f"QA rejected the release of lot {self.lot_id}: {release.reason}",
+            )
+        if release is None or not release.released_for(self.coi):
+            return (
+                ThawRefusalReason.NOT_RELEASED,
+                f"lot {self.lot_id} of unit {self.id!r} is not released by QA",
+            )
+        return None
+
+    def held_at_treatment_center(self, treatment_center: str) -> bool:
+        """Received at ``treatment_center`` and held there."""
+        return (
+            self.status is UnitStatus.RECEIVED
+            and self.receipt is not None
+            and self.receipt.location_kind is LocationKind.TREATMENT_CENTER
+            and self.location == treatment_center
+        )
+
+    def start_thaw(
+        self,
+        request: ThawRequest,
+        release: LotRelease | None,
+        window: ReportedTimeWindow,
+        now: datetime,
+    ) -> ThawDecision:
+        """Record the thaw's start, or refuse it and keep the refusal (rules: domain/thaw.py)."""
+        outcome = thaw_outcome(self, request, release, window, now)
+        if outcome is None:  # the same thaw reported again
+            assert self.thaw is not None
+            return Thawed(self.thaw, new=False)
+        self._record(outcome)
+        if isinstance(outcome, ThawRefused):
+            return ThawWasRefused(outcome)
+        return Thawed(outcome, new=True)
+
     def reject(self, reason: str, now: datetime) -> bool:
         """Mark the unit unusable. Already rejected or infused: nothing changes (False)."""
         if self.status in (UnitStatus.REJECTED, UnitStatus.INFUSED):
@@ -207,7 +264,7 @@ class Unit(Aggregate):
 
     def mark_infused(self, infusion_id: str, treatment_center: str, infused_at: datetime) -> None:
         self._check_usable()
-        if self.status is not UnitStatus.RECEIVED or self.location != treatment_center:
+        if not self.held_at_treatment_center(treatment_center):
             raise DomainError(
                 "unit-not-at-treatment-center",
                 f"unit {self.id!r} has not been received at {treatment_center!r}",
@@ -258,8 +315,10 @@ class Unit(Aggregate):
                 self.status = UnitStatus.RECEIVED
                 self.custodian = event.location
                 self.location = event.location
-            case ReceiptRefused():
+            case ReceiptRefused() | ThawRefused():
                 pass  # recorded evidence; the unit's state does not change
+            case UnitThawed():
+                self.thaw = event
             case UnitRejected():
                 self.status = UnitStatus.REJECTED
                 self.rejected_reason = event.reason

@@ -33,6 +33,7 @@ OOS_SOURCE = "OOS"
 EQUIPMENT_SOURCE = "equipment"
 BATCH_EXCEPTION_SOURCE = "batch-exception"
 ENVIRONMENT_SOURCE = "environmental-monitoring"
+THAW_LIMIT_SOURCE = "thaw-to-infusion-limit"  # a late infusion (custody's flag)
 
 
 def oos_description(failures: Sequence[Failure]) -> str:

@@ -24,16 +24,20 @@ from ...domain.events import (
     IdentityRecorded,
     IdentityViewed,
     InfusionRecorded,
+    LotReleaseRecorded,
+    LotReleaseRejectionRecorded,
     PatientEnrolled,
     PatientJourneyEnded,
     ReceiptRefused,
+    ThawRefused,
     UnitInfused,
     UnitReceived,
     UnitRegistered,
     UnitRejected,
     UnitStatus,
+    UnitThawed,
 )
-from . import identity
+from . import identity, thaw_projection
 from .tables import (
     collections,
     infusions,
@@ -198,6 +202,10 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                 rejected_reason=event.reason,
                 updated_at=event.rejected_at,
             )
+        case UnitThawed() | ThawRefused():
+            await thaw_projection.project_thaw(session, stored, event)
+        case LotReleaseRecorded() | LotReleaseRejectionRecorded():
+            await thaw_projection.project_lot_decision(session, stored, event)
         case UnitInfused():
             await _update_unit(
                 session,

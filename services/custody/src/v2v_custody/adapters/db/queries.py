@@ -4,9 +4,11 @@ shows its signatures, in the site's time zone (``time_zone``) beside UTC."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from v2v_runtime.signatures.store import signatures_of
@@ -17,12 +19,18 @@ from ...application.views import (
     CollectionView,
     InfusionView,
     PatientSummary,
+    ThawView,
     TransferView,
     UnitView,
 )
 from . import identity
 from .signed_acts import signatures_by_act
-from .tables import collections, infusions, patients, transfers, units
+from .tables import collections, infusions, lots, patients, thaws, transfers, units
+
+# A unit with QA's decision on its lot (for this CoI), when custody knows it.
+_UNITS_WITH_LOTS = select(units, lots.c.disposition.label("lot_disposition")).select_from(
+    units.outerjoin(lots, and_(lots.c.lot_id == units.c.lot_id, lots.c.coi == units.c.coi))
+)
 
 
 async def _units(session: AsyncSession, rows: list[Any], time_zone: str) -> list[UnitView]:
@@ -34,13 +42,13 @@ async def _units(session: AsyncSession, rows: list[Any], time_zone: str) -> list
 
 
 async def unit(session: AsyncSession, unit_id: str, time_zone: str = "UTC") -> UnitView | None:
-    rows = list(await session.execute(select(units).where(units.c.unit_id == unit_id)))
+    rows = list(await session.execute(_UNITS_WITH_LOTS.where(units.c.unit_id == unit_id)))
     return next(iter(await _units(session, rows, time_zone)), None)
 
 
 async def units_of(session: AsyncSession, coi: str, time_zone: str = "UTC") -> list[UnitView]:
     rows = await session.execute(
-        select(units).where(units.c.coi == coi).order_by(units.c.registered_at, units.c.unit_id)
+        _UNITS_WITH_LOTS.where(units.c.coi == coi).order_by(units.c.registered_at, units.c.unit_id)
     )
     return await _units(session, list(rows), time_zone)
 
@@ -88,6 +96,33 @@ async def transfer(
 ) -> TransferView | None:
     rows = await session.execute(select(transfers).where(transfers.c.transfer_id == transfer_id))
     return next(iter(await _links(session, list(rows), time_zone)), None)
+
+
+async def thaws_of(session: AsyncSession, unit_id: str, time_zone: str = "UTC") -> list[ThawView]:
+    """The unit's thaw and the thaws refused, in order, each with its signature."""
+    rows = list(
+        await session.execute(
+            select(thaws).where(thaws.c.unit_id == unit_id).order_by(thaws.c.position)
+        )
+    )
+    signed = await signatures_by_act(session, {unit_id} if rows else set(), time_zone)
+    found = []
+    for row in rows:
+        data = row._asdict()
+        actor = ActorView(user_id=data.pop("actor_user_id"), role=data.pop("actor_role"))
+        signatures = signed.get(data.pop("position"), [])
+        found.append(ThawView.model_validate({**data, "actor": actor, "signatures": signatures}))
+    return found
+
+
+async def thaw_starts(session: AsyncSession, unit_ids: Collection[str]) -> dict[str, datetime]:
+    """The recorded thaw start of each of these units that has one."""
+    rows = await session.execute(
+        select(units.c.unit_id, units.c.thaw_started_at).where(
+            units.c.unit_id.in_(sorted(unit_ids)), units.c.thaw_started_at.is_not(None)
+        )
+    )
+    return {r.unit_id: r.thaw_started_at for r in rows}
 
 
 async def _infusions(session: AsyncSession, rows: list[Any], time_zone: str) -> list[InfusionView]:

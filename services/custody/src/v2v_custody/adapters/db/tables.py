@@ -2,7 +2,8 @@
 
 * Read models, kept by the projector and rebuilt by replay: ``custody_patients``,
   ``custody_collections``, ``custody_units``, ``custody_transfers``, ``custody_receipts``,
-  ``custody_infusions``. None holds patient-identifying data.
+  ``custody_infusions``, ``custody_lots`` (QA's decision per lot, from QC),
+  ``custody_thaws`` (thaws recorded and refused). None holds patient-identifying data.
 * ``patient_identity``: the current name, birth date and medical record number per CoI, a
   projection of the identity streams (every version is kept there, hash-chained); with
   those streams, the only place PII lives. It also guards against enrolling a patient
@@ -97,6 +98,7 @@ units = Table(
     Column("infused_at", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False),
+    Column("thaw_started_at", UtcDateTime),  # custody_0006
 )
 
 transfers = Table(
@@ -158,7 +160,48 @@ infusions = Table(
     Column("position", Position),  # custody_0005; empty on rows from before (never signed)
 )
 
-READ_MODELS: tuple[Table, ...] = (patients, collections, units, transfers, receipts, infusions)
+lots = Table(  # custody_0006
+    "custody_lots",
+    metadata,
+    Column("lot_id", String(128), primary_key=True),
+    Column("coi", String(32), nullable=False, index=True),
+    Column("disposition", String(20), nullable=False),  # released | release-rejected
+    Column("certificate_id", String(128)),
+    Column("reason", Text),
+    Column("decided_at", UtcDateTime, nullable=False),
+    Column("decided_by", String(128), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+
+thaws = Table(  # custody_0006
+    "custody_thaws",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("unit_id", String(128), nullable=False),
+    Column("coi", String(32), nullable=False),  # the patient it was asked for
+    Column("outcome", String(20), nullable=False),  # thawed | refused
+    Column("treatment_center", String(200), nullable=False),
+    Column("thaw_started_at", UtcDateTime, nullable=False),
+    Column("reason_code", String(40)),
+    Column("reason", Text),
+    Column("at", UtcDateTime, nullable=False),
+    Column("late", Boolean, nullable=False, server_default=false()),
+    Column("actor_user_id", String(128), nullable=False),
+    Column("actor_role", String(64), nullable=False),
+    Column("position", Position, nullable=False),
+    Index("ix_custody_thaws_unit", "unit_id", "position"),
+)
+
+READ_MODELS: tuple[Table, ...] = (
+    patients,
+    collections,
+    units,
+    transfers,
+    receipts,
+    infusions,
+    lots,
+    thaws,
+)
 
 patient_identity = Table(
     "patient_identity",

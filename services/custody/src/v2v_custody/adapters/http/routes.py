@@ -98,7 +98,7 @@ class SignedTransfer(TransferUnit):
     counter_signature: SignatureRequest | None = None  # the receiving party's (received)
 
 
-async def _visible(
+async def visible_patient(
     uow: UnitOfWork, caller: Caller, coi: str, time_zone: str = "UTC"
 ) -> PatientSummary:
     """The patient if it exists and belongs to one of the caller's sites, else 404 (a patient
@@ -111,14 +111,14 @@ async def _visible(
     return found
 
 
-async def _unit_visible(
+async def visible_unit(
     uow: UnitOfWork, caller: Caller, unit_id: str, time_zone: str = "UTC"
 ) -> UnitView:
     found = await queries.unit(uow.session, unit_id, time_zone)
     if found is None:
         raise NotFound("unit-not-found", f"no unit {unit_id!r}")
     try:
-        await _visible(uow, caller, found.coi)
+        await visible_patient(uow, caller, found.coi)
     except NotFound:
         raise NotFound("unit-not-found", f"no unit {unit_id!r}") from None
     return found
@@ -143,7 +143,7 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
         identity (name, birth date, record number) is shown to clinical roles only, and
         each such read is recorded; others see it without."""
         async with uow:
-            found = await _visible(uow, caller, coi, zone)
+            found = await visible_patient(uow, caller, coi, zone)
             if caller.reads_identity:
                 await note_identity_read(uow, coi, caller.who)
         if not caller.reads_identity:
@@ -159,7 +159,7 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
         """Correct the name, birth date or MRN with a reason code and text; the old values
         are kept."""
         async with uow:
-            patient = await _visible(uow, caller, coi)
+            patient = await visible_patient(uow, caller, coi)
             caller.require_site(patient.treatment_center, "correcting an identity")
             return await correct_identity(uow, coi, body, caller.actor, reasons)
 
@@ -168,7 +168,7 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
         coi: str, body: RecordCollection, caller: ApheresisNurse, uow: NewUow
     ) -> CollectionView:
         async with uow:
-            await _visible(uow, caller, coi)  # another site's patient: 404, not disclosed
+            await visible_patient(uow, caller, coi)  # another site's patient: 404, not disclosed
             caller.require_site(body.apheresis_center, "recording a collection")
             return await record_collection(uow, coi, body, caller.actor, policy)
 
@@ -177,7 +177,7 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
         coi: str, caller: RecordReader, uow: NewUow, zone: SiteZone
     ) -> list[UnitView]:
         async with uow:
-            await _visible(uow, caller, coi)
+            await visible_patient(uow, caller, coi)
             return await queries.units_of(uow.session, coi, zone)
 
     @router.post(
@@ -194,18 +194,26 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
         signing: SigningGate,
     ) -> InfusionView:
         """Record the infusion, signed by the infusing person (meaning performed; without
-        the signature: 428 with the content to sign). The same infusion reported again is
+        the signature: 428 with the content to sign). Each unit's thaw must be recorded
+        first (POST /patients/{coi}/units/{unit_id}/thaw; else 409 ``unit-not-thawed``):
+        the thaw-to-infusion time runs from it, and above the product's limit the infusion
+        is recorded and flagged, never refused. The same infusion reported again is
         answered with the recorded one (200), signed nothing more."""
         act = RecordInfusion.model_validate(body.model_dump(exclude={"signature"}))
         async with uow:
-            patient = await _visible(uow, caller, coi)
+            patient = await visible_patient(uow, caller, coi)
             caller.require_site(patient.treatment_center, "recording an infusion")
+            # The signer is shown when the thaw started, as recorded (the earliest of the
+            # units'; none while a unit's is missing: the infusion is then refused).
+            starts = await queries.thaw_starts(uow.session, act.unit_ids)
+            thawed = min(starts.values()) if len(starts) == len(set(act.unit_ids)) else None
+            thawed_at = None if thawed is None else thawed.isoformat()
             signatures = ActSigning(
                 uow,
                 signing,
                 caller,
                 record_id=coi,
-                values={"coi": coi, **act.model_dump(mode="json")},
+                values={"coi": coi, **act.model_dump(mode="json"), "thawed_at": thawed_at},
                 roles=INFUSERS,
                 sites=(patient.treatment_center,),
             )
@@ -214,7 +222,7 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
                 SIGNATURE,
                 Meaning.PERFORMED,
                 f"I infused unit(s) {units} into the patient of chain of identity {coi}, "
-                f"thawed at {act.thawed_at.isoformat()}, infused at "
+                f"thawed from {thawed_at} (as recorded), infused at "
                 f"{act.infused_at.isoformat()}.",
                 body.signature,
             )
@@ -307,7 +315,7 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
             body.model_dump(exclude={"signature", "counter_signature"})
         )
         async with uow:
-            await _unit_visible(uow, caller, act.unit_id)
+            await visible_unit(uow, caller, act.unit_id)
             signatures = ActSigning(
                 uow,
                 signing,
@@ -341,7 +349,7 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
     async def get_unit(unit_id: str, caller: RecordReader, uow: NewUow, zone: SiteZone) -> UnitView:
         """The unit, with every signature of its record (handoffs and receipt)."""
         async with uow:
-            return await _unit_visible(uow, caller, unit_id, zone)
+            return await visible_unit(uow, caller, unit_id, zone)
 
     @router.get("/units/{unit_id}/transfers")
     async def chain_of_custody(
@@ -349,7 +357,7 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
     ) -> list[TransferView]:
         """The unit's chain of custody: each handoff and receipt with its signatures."""
         async with uow:
-            await _unit_visible(uow, caller, unit_id)
+            await visible_unit(uow, caller, unit_id)
             return await queries.transfers_of(uow.session, unit_id, zone)
 
     return router

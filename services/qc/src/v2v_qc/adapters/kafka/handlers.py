@@ -1,14 +1,15 @@
 """Inbox handlers: OrderPanel (v2v.qc.commands); LotProduced, LotRejected,
 BatchExceptionRaised, EquipmentOutOfTolerance and EnvironmentActionLimitExceeded
-(v2v.batch.events: a deviation each); the
-audit-trail heads of batch and custody (v2v.batch.events, v2v.custody.events). The inbox
-sets the unit of work's lineage from each message."""
+(v2v.batch.events: a deviation each); a late InfusionRecorded (v2v.custody.events: a
+deviation); the audit-trail heads of batch and custody (v2v.batch.events,
+v2v.custody.events). The inbox sets the unit of work's lineage from each message."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from v2v_events.contracts.batch import BatchExceptionRaised, LotProduced, LotRejected
+from v2v_events.contracts.custody import InfusionRecorded
 from v2v_events.contracts.environment import EnvironmentActionLimitExceeded
 from v2v_events.contracts.equipment import EquipmentOutOfTolerance
 from v2v_events.contracts.qc import OrderPanel
@@ -21,14 +22,20 @@ from v2v_runtime.uow import UnitOfWork
 from ...application.batch_exceptions import open_for_exception
 from ...application.environment_deviation import open_environment_deviation
 from ...application.equipment_deviation import open_equipment_deviation
+from ...application.late_infusion import open_for_late_infusion
 from ...application.order_panel import order_panel
 from ...application.recovery import withdraw_lot
 from ...application.register_lot import register_lot
 from ...application.review_trail import note_trail_head
+from ...domain.events import Classification
 from ...domain.spec import SpecCatalog
 
 
-def handlers(specs: SpecCatalog) -> Mapping[type[Contract], Handler]:
+def handlers(
+    specs: SpecCatalog, late_infusion: Classification = Classification.MAJOR
+) -> Mapping[type[Contract], Handler]:
+    """``late_infusion``: the classification a late infusion's deviation opens with."""
+
     async def on_order_panel(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, OrderPanel)
         await order_panel(uow, message, specs)
@@ -57,6 +64,10 @@ def handlers(specs: SpecCatalog) -> Mapping[type[Contract], Handler]:
         assert isinstance(message, EnvironmentActionLimitExceeded)
         await open_environment_deviation(uow, message)
 
+    async def on_infusion_recorded(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, InfusionRecorded)
+        await open_for_late_infusion(uow, message, late_infusion)
+
     return {
         OrderPanel: on_order_panel,
         LotProduced: on_lot_produced,
@@ -66,4 +77,5 @@ def handlers(specs: SpecCatalog) -> Mapping[type[Contract], Handler]:
         EquipmentOutOfTolerance: on_out_of_tolerance,
         BatchExceptionRaised: on_exception_raised,
         EnvironmentActionLimitExceeded: on_excursion,
+        InfusionRecorded: on_infusion_recorded,
     }
