@@ -17,8 +17,7 @@ from v2v_runtime.uow import UnitOfWork
 
 from ..domain.deviation import BATCH_EXCEPTION_SOURCE, Deviation
 from ..domain.events import Classification, DeviationBatch
-from . import messages
-from .deviations_on_batches import hold_known_lots
+from .deviations_on_batches import open_once_on_batches
 
 # Deviation ids of batch exceptions: uuid5 of the batch and exception ids (bounded length).
 NAMESPACE = uuid.UUID("5b0c4a52-6a65-4d8e-9f5e-0d1d7c0a1e13")
@@ -36,13 +35,9 @@ def detail(msg: BatchExceptionRaised) -> str:
 
 async def open_for_exception(uow: UnitOfWork, msg: BatchExceptionRaised) -> Deviation | None:
     """The deviation of this exception (None: opened already, by an earlier delivery)."""
-    repo = uow.repository(Deviation)
-    deviation_id = deviation_id_of(msg)
-    if await repo.find(deviation_id) is not None:
-        return None
-    by = messages.who(msg.actor)
-    deviation = Deviation.open_on_batches(
-        deviation_id,
+    return await open_once_on_batches(
+        uow,
+        deviation_id_of(msg),
         source=BATCH_EXCEPTION_SOURCE,
         classification=Classification.MAJOR,
         description=f"Batch {msg.batch_id}, step {msg.step_name}: {msg.detail} "
@@ -56,9 +51,5 @@ async def open_for_exception(uow: UnitOfWork, msg: BatchExceptionRaised) -> Devi
                 detail=detail(msg),
             )
         ],
-        by=by,
-        at=uow.clock.now(),
+        actor=msg.actor,
     )
-    await hold_known_lots(uow, deviation, by)
-    await repo.save(deviation, by.model_dump())
-    return deviation

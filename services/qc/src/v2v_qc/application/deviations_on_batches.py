@@ -4,12 +4,51 @@ registered later while it is open; a major one holds their release until QA clos
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from v2v_events.contracts.common import Actor
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.common import Who
 from ..domain.deviation import Deviation
+from ..domain.events import Classification, DeviationBatch
 from ..domain.lot import Lot, lot_stream
+from . import messages
 from .ports import BatchLots
+
+
+async def open_once_on_batches(
+    uow: UnitOfWork,
+    deviation_id: str,
+    *,
+    source: str,
+    classification: Classification,
+    description: str,
+    site: str,
+    equipment_id: str | None,
+    batches: Sequence[DeviationBatch],
+    actor: Actor,
+) -> Deviation | None:
+    """The deviation on ``batches`` raised by one occurrence (its id derived from it), the
+    lots QC knows of them held; None when an earlier delivery opened it already."""
+    repo = uow.repository(Deviation)
+    if await repo.find(deviation_id) is not None:
+        return None
+    by = messages.who(actor)
+    deviation = Deviation.open_on_batches(
+        deviation_id,
+        source=source,
+        classification=classification,
+        description=description,
+        site=site,
+        equipment_id=equipment_id,
+        batches=batches,
+        by=by,
+        at=uow.clock.now(),
+    )
+    await hold_known_lots(uow, deviation, by)
+    await repo.save(deviation, by.model_dump())
+    return deviation
 
 
 async def hold_known_lots(uow: UnitOfWork, deviation: Deviation, by: Who) -> None:

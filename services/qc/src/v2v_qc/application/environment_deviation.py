@@ -16,8 +16,7 @@ from v2v_runtime.uow import UnitOfWork
 
 from ..domain.deviation import ENVIRONMENT_SOURCE, Deviation
 from ..domain.events import Classification, DeviationBatch
-from . import messages
-from .deviations_on_batches import hold_known_lots
+from .deviations_on_batches import open_once_on_batches
 
 # Deviation ids of excursions: DEV-EM- and a uuid5 of the excursion id (bounded length).
 NAMESPACE = uuid.UUID("0f3b8c1e-5d2a-4c47-9a0e-6e1f4b7d2c95")
@@ -54,13 +53,9 @@ async def open_environment_deviation(
     uow: UnitOfWork, msg: EnvironmentActionLimitExceeded
 ) -> Deviation | None:
     """The deviation of this excursion (None: opened already, by an earlier delivery)."""
-    repo = uow.repository(Deviation)
-    deviation_id = deviation_id_of(msg)
-    if await repo.find(deviation_id) is not None:
-        return None
-    by = messages.who(msg.actor)
-    deviation = Deviation.open_on_batches(
-        deviation_id,
+    return await open_once_on_batches(
+        uow,
+        deviation_id_of(msg),
         source=ENVIRONMENT_SOURCE,
         classification=Classification.MAJOR if msg.batch_count > 0 else Classification.MINOR,
         description=description(msg),
@@ -75,9 +70,5 @@ async def open_environment_deviation(
             )
             for b in msg.batches
         ],
-        by=by,
-        at=uow.clock.now(),
+        actor=msg.actor,
     )
-    await hold_known_lots(uow, deviation, by)
-    await repo.save(deviation, by.model_dump())
-    return deviation

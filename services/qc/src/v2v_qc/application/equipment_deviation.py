@@ -13,8 +13,7 @@ from v2v_runtime.uow import UnitOfWork
 
 from ..domain.deviation import EQUIPMENT_SOURCE, Deviation
 from ..domain.events import Classification, DeviationBatch
-from . import messages
-from .deviations_on_batches import hold_known_lots
+from .deviations_on_batches import open_once_on_batches
 
 
 def deviation_id_of(msg: EquipmentOutOfTolerance) -> str:
@@ -45,14 +44,10 @@ async def open_equipment_deviation(
     uow: UnitOfWork, msg: EquipmentOutOfTolerance
 ) -> Deviation | None:
     """The deviation of this finding (None: opened already, by an earlier delivery)."""
-    repo = uow.repository(Deviation)
-    deviation_id = deviation_id_of(msg)
-    if await repo.find(deviation_id) is not None:
-        return None
-    by = messages.who(msg.actor)
     major = msg.batch_count > 0
-    deviation = Deviation.open_on_batches(
-        deviation_id,
+    return await open_once_on_batches(
+        uow,
+        deviation_id_of(msg),
         source=EQUIPMENT_SOURCE,
         classification=Classification.MAJOR if major else Classification.MINOR,
         description=description(msg),
@@ -67,9 +62,5 @@ async def open_equipment_deviation(
             )
             for b in msg.batches
         ],
-        by=by,
-        at=uow.clock.now(),
+        actor=msg.actor,
     )
-    await hold_known_lots(uow, deviation, by)
-    await repo.save(deviation, by.model_dump())
-    return deviation
