@@ -18,3 +18,8 @@ class QcSettings(ServiceSettings):
         description="directory of product specification files (<product_code>.v<n>.json) "
         "used instead of the packaged ones",
     )
+    deviation_policy: Path | None = Field(
+        None,
+        description="the deviation policy file (closure targets, holidays, the report's "
+        "clock, root-cause categories) used instead of the packaged one",
+    )

@@ -1,22 +1,33 @@
-"""Deviations: an unplanned departure (OOS result, excursion, ...) under investigation.
+"""Deviations: an unplanned departure (OOS result, excursion, ...) and its lifecycle.
 
-This version keeps two states, opened and closed (the investigation / CAPA steps in between
-are recorded outside vein2vein for now). Whoever opens a deviation proposes its
-classification; QA classifies it (signed, with a rationale; again if the investigation
-changes it) before closing it. An open deviation classified — or, until QA did, proposed —
-critical or major blocks the release of its lot. Neither classification nor closure is done
-by the deviation's author.
+Opened (by anyone doing GMP work, or automatically) with a proposed class; triaged by QA
+(classified critical, major or minor with a rationale, flagged reportable or not; signed);
+contained (what was done at once, the items concerned); investigated (a root-cause category
+from the configured list, and why); then either a CAPA plan approved by QA (signed), its
+actions done and the deviation implemented, or closure with a justification that no CAPA is
+needed; closed by QA (signed); a CAPA's effectiveness checked by QA after closure (signed).
+The order is a table (deviation_states.py). An open deviation classified — or, until QA
+did, proposed — critical or major blocks the release of its lot. Who opened a deviation
+neither triages it, approves its CAPA plan, closes it nor checks its CAPA's effectiveness.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
-from v2v_runtime.domain import Aggregate, DomainEvent
-from v2v_runtime.errors import Conflict
+from v2v_runtime.errors import Conflict, DomainError
 
-from .common import QA_REVIEWER, Forbidden, Who, require_role
+from .common import INVESTIGATORS, QA_REVIEWER, Who, require_any_role, require_role
+from .deviation_capa import CapaSteps, not_past
+from .deviation_events import (
+    AffectedItem,
+    AffectedKind,
+    DeviationContained,
+    DeviationInvestigated,
+)
+from .deviation_policy import DeviationPolicy
+from .deviation_states import Act
 from .events import (
     Classification,
     DeviationBatch,
@@ -32,6 +43,7 @@ BLOCKING = frozenset({Classification.CRITICAL, Classification.MAJOR})
 OOS_SOURCE = "OOS"
 EQUIPMENT_SOURCE = "equipment"
 BATCH_EXCEPTION_SOURCE = "batch-exception"
+FOLLOW_UP_SOURCE = "capa-not-effective"
 
 
 def oos_description(failures: Sequence[Failure]) -> str:
@@ -39,14 +51,7 @@ def oos_description(failures: Sequence[Failure]) -> str:
     return f"Out of specification: {listed}"
 
 
-class Deviation(Aggregate):
-    def __init__(self, id: str) -> None:
-        super().__init__(id)
-        self.opened: DeviationOpened | None = None
-        self.classified: DeviationClassified | None = None
-        self.closed: DeviationClosed | None = None
-        self.affected_lots: dict[str, str] = {}  # lot id -> CoI, of the batches named
-
+class Deviation(CapaSteps):
     @classmethod
     def open(
         cls,
@@ -103,29 +108,6 @@ class Deviation(Aggregate):
             at=at,
         )
 
-    def classify(
-        self, classification: Classification, rationale: str, by: Who, at: datetime
-    ) -> DeviationClassified:
-        """QA classifies the deviation (confirming or changing the proposed class)."""
-        require_role(by, QA_REVIEWER, "classifying a deviation")
-        self._check_open()
-        self._check_not_author(by, "classification-by-author", "classifies")
-        if self.classified is not None and self.classification is classification:
-            raise Conflict(
-                "deviation-already-classified",
-                f"deviation {self.id} is already classified {classification.value}",
-            )
-        event = DeviationClassified(
-            deviation_id=self.id,
-            classification=classification,
-            previous=self.classification,
-            reason=rationale,
-            classified_at=at,
-            classified_by=by,
-        )
-        self._record(event)
-        return event
-
     @classmethod
     def open_on_batches(
         cls,
@@ -171,64 +153,211 @@ class Deviation(Aggregate):
         )
         return True
 
-    @property
-    def lots(self) -> list[str]:
-        """Every lot the deviation holds: its own, or those of the batches it names."""
-        own = [self.info.lot_id] if self.info.lot_id is not None else []
-        return [*own, *self.affected_lots]
-
-    def close(self, reason: str, by: Who, at: datetime) -> DeviationClosed:
-        require_role(by, QA_REVIEWER, "closing a deviation")
-        self._check_open()
-        self._check_not_author(by, "closure-by-author", "closes")
-        if self.classified is None:
-            raise Conflict(
-                "deviation-not-classified",
-                f"deviation {self.id} is not classified yet: QA classifies it before closing it",
-                proposed_classification=self.info.classification.value,
+    def follow_up(self, deviation_id: str, narrative: str, by: Who, at: datetime) -> Deviation:
+        """The deviation opened when this one's CAPA was found not effective: on the same lot
+        or batches, proposed the same class (its lots are linked by the application)."""
+        info = self.info
+        description = f"The CAPA of deviation {self.id} was found not effective: {narrative}"
+        if info.lot_id is not None and info.coi is not None:
+            return Deviation.open(
+                deviation_id,
+                coi=info.coi,
+                lot_id=info.lot_id,
+                panel_id=info.panel_id,
+                classification=self.classification,
+                source=FOLLOW_UP_SOURCE,
+                description=description,
+                by=by,
+                at=at,
             )
-        event = DeviationClosed(deviation_id=self.id, reason=reason, closed_at=at, closed_by=by)
+        return Deviation.open_on_batches(
+            deviation_id,
+            source=FOLLOW_UP_SOURCE,
+            classification=self.classification,
+            description=description,
+            site=info.site or "",
+            equipment_id=info.equipment_id,
+            batches=info.batches,
+            by=by,
+            at=at,
+        )
+
+    # -- triage ----------------------------------------------------------------------------
+
+    def check_classification(
+        self, classification: Classification, reportable: bool | None, reason: str | None
+    ) -> None:
+        """The state allows it, a reportable flag has its reason, and something changes."""
+        self.expect(Act.CLASSIFICATION)
+        if reportable and not (reason or "").strip():
+            raise DomainError(
+                "reportable-reason-required",
+                "a deviation flagged reportable says why (reportable_reason)",
+                field="reportable_reason",
+            )
+        flag = self.reportable if reportable is None else reportable
+        if (
+            self.classified is not None
+            and self.classification is classification
+            and flag == self.reportable
+        ):
+            raise Conflict(
+                "deviation-already-classified",
+                f"deviation {self.id} is already classified {classification.value}",
+            )
+
+    def classify(
+        self,
+        classification: Classification,
+        rationale: str,
+        by: Who,
+        at: datetime,
+        policy: DeviationPolicy,
+        *,
+        reportable: bool | None = None,
+        reportable_reason: str | None = None,
+    ) -> DeviationClassified:
+        """QA triages the deviation (confirming or changing the proposed class, flagging it
+        reportable or not: None keeps the flag), or classifies it again while it is open.
+        The closure target follows the class; a reportable one's report is due from its
+        discovery (the opening)."""
+        require_role(by, QA_REVIEWER, "classifying a deviation")
+        self.expect(Act.CLASSIFICATION)
+        self._check_not_author(by, "classification-by-author", "classifies")
+        self.check_classification(classification, reportable, reportable_reason)
+        flag = self.reportable if reportable is None else reportable
+        opened_at = self.info.opened_at
+        event = DeviationClassified(
+            deviation_id=self.id,
+            classification=classification,
+            previous=self.classification,
+            reason=rationale,
+            classified_at=at,
+            classified_by=by,
+            previous_state=self.state if self.state is DeviationState.OPENED else None,
+            reportable=flag,
+            previous_reportable=None if self.classified is None else self.reportable,
+            reportable_reason=(
+                reportable_reason
+                if reportable is not None or self.classified is None
+                else self.classified.reportable_reason
+            ),
+            closure_due=policy.closure_due(opened_at, classification),
+            report_due=policy.report_due(opened_at) if flag else None,
+        )
         self._record(event)
         return event
 
-    @property
-    def info(self) -> DeviationOpened:
-        if self.opened is None:
-            raise RuntimeError("deviation not opened")
-        return self.opened
+    # -- containment and investigation -------------------------------------------------------
 
-    @property
-    def classification(self) -> Classification:
-        """QA's classification, else the proposed one."""
-        if self.classified is not None:
-            return self.classified.classification
-        return self.info.classification
+    def contain(
+        self, actions: str, affected: Sequence[AffectedItem], by: Who, at: datetime
+    ) -> DeviationContained:
+        """The containment: what was done, and the items concerned (the deviation's own lots
+        among them). Placing holds on them is the holds' part (application port)."""
+        require_any_role(by, INVESTIGATORS, "recording a deviation's containment")
+        self.expect(Act.CONTAINMENT)
+        items = list(dict.fromkeys(affected))
+        for lot_id in self.lots:
+            own = AffectedItem(kind=AffectedKind.LOT, id=lot_id)
+            if own not in items:
+                items.append(own)
+        event = DeviationContained(
+            deviation_id=self.id, actions=actions, affected=items, contained_at=at, contained_by=by
+        )
+        self._record(event)
+        return event
 
-    @property
-    def state(self) -> DeviationState:
-        return DeviationState.OPENED if self.closed is None else DeviationState.CLOSED
-
-    def apply(self, event: DomainEvent) -> None:
-        match event:
-            case DeviationOpened():
-                self.opened = event
-            case DeviationClassified():
-                self.classified = event
-            case DeviationClosed():
-                self.closed = event
-            case DeviationLotAffected():
-                self.affected_lots[event.lot_id] = event.coi
-            case _:
-                raise TypeError(f"deviation cannot apply {type(event).__name__}")
-
-    def _check_open(self) -> None:
-        if self.closed is not None:
-            raise Conflict("deviation-closed", f"deviation {self.id} is already closed")
-
-    def _check_not_author(self, by: Who, code: str, does: str) -> None:
-        if self.opened is not None and self.opened.opened_by.user_id == by.user_id:
-            # Segregation of duties: the author of a record does not approve it.
-            raise Forbidden(
-                code,
-                f"{by.user_id} opened deviation {self.id}: another QA reviewer {does} it",
+    def investigate(
+        self,
+        root_cause_category: str,
+        narrative: str,
+        by: Who,
+        at: datetime,
+        policy: DeviationPolicy,
+    ) -> DeviationInvestigated:
+        require_any_role(by, INVESTIGATORS, "recording a deviation's investigation")
+        self.expect(Act.INVESTIGATION)
+        if root_cause_category not in policy.root_cause_categories:
+            raise DomainError(
+                "unknown-root-cause-category",
+                f"{root_cause_category!r} is not a configured root-cause category",
+                field="root_cause_category",
+                allowed=list(policy.root_cause_categories),
             )
+        event = DeviationInvestigated(
+            deviation_id=self.id,
+            root_cause_category=root_cause_category,
+            narrative=narrative,
+            investigated_at=at,
+            investigated_by=by,
+        )
+        self._record(event)
+        return event
+
+    # -- closure -----------------------------------------------------------------------------
+
+    def check_closure(
+        self, no_capa_justification: str | None, effectiveness_due: date | None, today: date
+    ) -> date | None:
+        """The closure's inputs; the effectiveness check's due date it leaves (None: no CAPA,
+        nothing to check)."""
+        self.expect(Act.CLOSE)
+        if self.capa is None:
+            if not (no_capa_justification or "").strip():
+                raise DomainError(
+                    "no-capa-justification-required",
+                    f"deviation {self.id} has no CAPA plan: closing it says why none is needed "
+                    "(no_capa_justification), or a CAPA plan is approved first",
+                    field="no_capa_justification",
+                )
+            if effectiveness_due is not None:
+                raise DomainError(
+                    "no-capa-to-check",
+                    "a deviation closed without CAPA has no effectiveness check",
+                    field="effectiveness_check_due",
+                )
+            return None
+        if no_capa_justification is not None:
+            raise DomainError(
+                "capa-plan-exists",
+                f"deviation {self.id} has an approved CAPA plan: no justification for none",
+                field="no_capa_justification",
+            )
+        due = effectiveness_due or self.capa.effectiveness_due
+        if due is None:
+            raise DomainError(
+                "effectiveness-check-due-required",
+                "the CAPA plan set no effectiveness check date: closing sets it",
+                field="effectiveness_check_due",
+            )
+        not_past(due, today, "effectiveness_check_due")
+        return due
+
+    def close(
+        self,
+        reason: str,
+        by: Who,
+        at: datetime,
+        policy: DeviationPolicy,
+        *,
+        no_capa_justification: str | None = None,
+        effectiveness_due: date | None = None,
+    ) -> DeviationClosed:
+        """QA closes the deviation: after its CAPA is implemented, or after the
+        investigation with a justification that no CAPA is needed."""
+        require_role(by, QA_REVIEWER, "closing a deviation")
+        self.expect(Act.CLOSE)
+        self._check_not_author(by, "closure-by-author", "closes")
+        due = self.check_closure(no_capa_justification, effectiveness_due, policy.local_date(at))
+        event = DeviationClosed(
+            deviation_id=self.id,
+            reason=reason,
+            closed_at=at,
+            closed_by=by,
+            previous_state=self.state,
+            no_capa_justification=no_capa_justification,
+            effectiveness_due=due,
+        )
+        self._record(event)
+        return event
