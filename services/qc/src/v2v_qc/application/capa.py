@@ -22,7 +22,7 @@ from ..domain.deviation_events import (
 from ..domain.deviation_policy import DeviationPolicy
 from ..domain.lot import Lot, lot_stream
 from . import messages
-from .deviation_messages import Progress, capa_approved, subject
+from .deviation_messages import Acting, capa_approved, subject
 from .deviations_on_batches import hold_known_lots
 
 
@@ -65,52 +65,33 @@ class EffectivenessEntry(BaseModel):
 async def approve_capa_plan(
     uow: UnitOfWork, policy: DeviationPolicy, deviation_id: str, entry: CapaPlanEntry, who: Actor
 ) -> Deviation:
-    by = messages.who(who)
-    repo = uow.repository(Deviation)
-    deviation = await repo.get(deviation_id)
-    progress = Progress(deviation)
-    now = uow.clock.now()
-    plan = deviation.approve_capa_plan(
-        entry.planned(), entry.effectiveness_check_due, by, now, policy
-    )
-    await repo.save(deviation, by.model_dump())
-    await uow.publish(capa_approved(deviation, plan), subject=subject(deviation))
-    await progress.publish(uow, None, now, by)
-    return deviation
+    act = await Acting.load(uow, deviation_id, who)
+    due = entry.effectiveness_check_due
+    plan = act.deviation.approve_capa_plan(entry.planned(), due, act.by, act.at, policy)
+    await uow.publish(capa_approved(act.deviation, plan), subject=subject(act.deviation))
+    return await act.save(None)
 
 
 async def complete_capa_action(
     uow: UnitOfWork, deviation_id: str, action_id: str, entry: ActionDoneEntry, who: Actor
 ) -> Deviation:
     """The action done; the deviation implemented with the last one (then published)."""
-    by = messages.who(who)
-    repo = uow.repository(Deviation)
-    deviation = await repo.get(deviation_id)
-    progress = Progress(deviation)
-    now = uow.clock.now()
-    recorded = deviation.complete_action(action_id, entry.evidence, by, now)
-    await repo.save(deviation, by.model_dump())
-    if any(isinstance(e, DeviationImplemented) for e in recorded):
-        await progress.publish(uow, f"every CAPA action done (last: {action_id})", now, by)
-    return deviation
+    act = await Acting.load(uow, deviation_id, who)
+    recorded = act.deviation.complete_action(action_id, entry.evidence, act.by, act.at)
+    last = any(isinstance(e, DeviationImplemented) for e in recorded)
+    return await act.save(f"every CAPA action done (last: {action_id})", publish=last)
 
 
 async def check_effectiveness(
     uow: UnitOfWork, deviation_id: str, entry: EffectivenessEntry, who: Actor
 ) -> Deviation:
-    by = messages.who(who)
-    repo = uow.repository(Deviation)
-    deviation = await repo.get(deviation_id)
-    progress = Progress(deviation)
-    now = uow.clock.now()
+    act = await Acting.load(uow, deviation_id, who)
     not_effective = entry.result is Effectiveness.NOT_EFFECTIVE
     follow_up_id = uow.ids.new_id() if not_effective else None
-    deviation.check_effectiveness(entry.result, entry.narrative, by, now, follow_up_id)
-    if follow_up_id is not None:
-        await open_follow_up(uow, deviation, follow_up_id, entry.narrative)
-    await repo.save(deviation, by.model_dump())
-    await progress.publish(uow, entry.narrative, now, by)
-    return deviation
+    act.deviation.check_effectiveness(entry.result, entry.narrative, act.by, act.at, follow_up_id)
+    if follow_up_id is not None:  # stored first: the check names it
+        await open_follow_up(uow, act.deviation, follow_up_id, entry.narrative)
+    return await act.save(entry.narrative)
 
 
 async def open_follow_up(

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from v2v_events.bounds import clip
 from v2v_events.contracts import qc as c
+from v2v_events.contracts.common import Actor
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.common import Who
@@ -78,21 +79,35 @@ def capa_approved(deviation: Deviation, plan: CapaPlanApproved) -> c.CapaPlanApp
     )
 
 
-class Progress:
-    """The deviation as an act found it; ``publish`` tells the world what the act changed."""
+class Acting:
+    """One act on a deviation: the deviation loaded as the act finds it, who acts and when;
+    ``save`` stores what the act recorded and tells the world what it changed."""
 
-    def __init__(self, deviation: Deviation) -> None:
+    def __init__(self, uow: UnitOfWork, deviation: Deviation, by: Who) -> None:
+        self.uow = uow
         self.deviation = deviation
+        self.by = by
+        self.at = uow.clock.now()
         self.state = deviation.state
         self.classification = deviation.classification
 
-    async def publish(self, uow: UnitOfWork, note: str | None, at: datetime, by: Who) -> None:
-        message = state_changed(
-            self.deviation,
-            previous_state=self.state,
-            previous_classification=self.classification,
-            note=note,
-            at=at,
-            by=by,
-        )
-        await uow.publish(message, subject=subject(self.deviation))
+    @classmethod
+    async def load(cls, uow: UnitOfWork, deviation_id: str, who: Actor) -> Acting:
+        deviation = await uow.repository(Deviation).get(deviation_id)
+        return cls(uow, deviation, Who(user_id=who.user_id, role=who.role))
+
+    async def save(self, note: str | None, *, publish: bool = True) -> Deviation:
+        """Store the deviation; ``publish``: its DeviationStateChanged (``note``: what the
+        act recorded)."""
+        await self.uow.repository(Deviation).save(self.deviation, self.by.model_dump())
+        if publish:
+            message = state_changed(
+                self.deviation,
+                previous_state=self.state,
+                previous_classification=self.classification,
+                note=note,
+                at=self.at,
+                by=self.by,
+            )
+            await self.uow.publish(message, subject=subject(self.deviation))
+        return self.deviation

@@ -14,8 +14,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.deviation import Deviation
 from ..domain.deviation_events import AffectedItem
 from ..domain.deviation_policy import DeviationPolicy
-from . import messages
-from .deviation_messages import Progress
+from .deviation_messages import Acting
 from .ports import ContainmentHolds
 
 
@@ -55,16 +54,10 @@ class ReportEntry(BaseModel):
 async def contain_deviation(
     uow: UnitOfWork, deviation_id: str, entry: ContainmentEntry, who: Actor
 ) -> Deviation:
-    by = messages.who(who)
-    repo = uow.repository(Deviation)
-    deviation = await repo.get(deviation_id)
-    progress = Progress(deviation)
-    now = uow.clock.now()
-    contained = deviation.contain(entry.actions, entry.affected, by, now)
-    await uow.port(ContainmentHolds).place(deviation.id, contained.affected, by, now)
-    await repo.save(deviation, by.model_dump())
-    await progress.publish(uow, entry.actions, now, by)
-    return deviation
+    act = await Acting.load(uow, deviation_id, who)
+    contained = act.deviation.contain(entry.actions, entry.affected, act.by, act.at)
+    await uow.port(ContainmentHolds).place(act.deviation.id, contained.affected, act.by, act.at)
+    return await act.save(entry.actions)
 
 
 async def investigate_deviation(
@@ -74,24 +67,16 @@ async def investigate_deviation(
     entry: InvestigationEntry,
     who: Actor,
 ) -> Deviation:
-    by = messages.who(who)
-    repo = uow.repository(Deviation)
-    deviation = await repo.get(deviation_id)
-    progress = Progress(deviation)
-    now = uow.clock.now()
-    deviation.investigate(entry.root_cause_category, entry.narrative, by, now, policy)
-    await repo.save(deviation, by.model_dump())
-    await progress.publish(uow, f"{entry.root_cause_category}: {entry.narrative}", now, by)
-    return deviation
+    act = await Acting.load(uow, deviation_id, who)
+    category, narrative = entry.root_cause_category, entry.narrative
+    act.deviation.investigate(category, narrative, act.by, act.at, policy)
+    return await act.save(f"{category}: {narrative}")
 
 
 async def record_report(
     uow: UnitOfWork, policy: DeviationPolicy, deviation_id: str, entry: ReportEntry, who: Actor
 ) -> Deviation:
     """QA records the regulatory report as submitted (not a state change: no message)."""
-    by = messages.who(who)
-    repo = uow.repository(Deviation)
-    deviation = await repo.get(deviation_id)
-    deviation.record_report(entry.reference, entry.submitted_on, by, uow.clock.now(), policy)
-    await repo.save(deviation, by.model_dump())
-    return deviation
+    act = await Acting.load(uow, deviation_id, who)
+    act.deviation.record_report(entry.reference, entry.submitted_on, act.by, act.at, policy)
+    return await act.save(None, publish=False)

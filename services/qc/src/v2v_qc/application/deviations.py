@@ -19,7 +19,7 @@ from ..domain.deviation_policy import DeviationPolicy
 from ..domain.events import Classification
 from ..domain.lot import Lot, lot_stream
 from . import messages
-from .deviation_messages import Progress
+from .deviation_messages import Acting
 from .release import load_lot
 
 
@@ -87,28 +87,20 @@ async def classify_deviation(
 ) -> Deviation:
     """QA triages (or classifies again) a deviation; the lot follows (an open major/critical
     one blocks release)."""
-    by = messages.who(who)
-    deviation_repo = uow.repository(Deviation)
-    deviation = await deviation_repo.get(deviation_id)
-    progress = Progress(deviation)
-    now = uow.clock.now()
-    deviation.classify(
+    act = await Acting.load(uow, deviation_id, who)
+    act.deviation.classify(
         entry.classification,
         entry.rationale,
-        by,
-        now,
+        act.by,
+        act.at,
         policy,
         reportable=entry.reportable,
         reportable_reason=entry.reportable_reason,
     )
-    lot_repo = uow.repository(Lot)
-    await deviation_repo.save(deviation, by.model_dump())
-    for lot_id in deviation.lots:  # its lot, or the lots of the batches it names
-        lot = await lot_repo.get(lot_stream(lot_id))
-        lot.classify_deviation(deviation.id, entry.classification)
-        await lot_repo.save(lot, by.model_dump())
-    await progress.publish(uow, entry.rationale, now, by)
-    return deviation
+    for lot in await _lots(uow, act.deviation):  # its lot, or the lots of the batches it names
+        lot.classify_deviation(act.deviation.id, entry.classification)
+        await uow.repository(Lot).save(lot, act.by.model_dump())
+    return await act.save(entry.rationale)
 
 
 async def close_deviation(
@@ -116,24 +108,22 @@ async def close_deviation(
 ) -> Deviation:
     """QA closes a deviation (its CAPA implemented, or none needed); it no longer blocks
     release."""
-    by = messages.who(who)
-    deviation_repo = uow.repository(Deviation)
-    deviation = await deviation_repo.get(deviation_id)
-    progress = Progress(deviation)
-    now = uow.clock.now()
-    deviation.close(
+    act = await Acting.load(uow, deviation_id, who)
+    act.deviation.close(
         entry.reason,
-        by,
-        now,
+        act.by,
+        act.at,
         policy,
         no_capa_justification=entry.no_capa_justification,
         effectiveness_due=entry.effectiveness_check_due,
     )
-    lot_repo = uow.repository(Lot)
-    await deviation_repo.save(deviation, by.model_dump())
-    for lot_id in deviation.lots:  # its lot, or the lots of the batches it names
-        lot = await lot_repo.get(lot_stream(lot_id))
-        lot.resolve_deviation(deviation.id)
-        await lot_repo.save(lot, by.model_dump())
-    await progress.publish(uow, entry.reason, now, by)
-    return deviation
+    for lot in await _lots(uow, act.deviation):
+        lot.resolve_deviation(act.deviation.id)
+        await uow.repository(Lot).save(lot, act.by.model_dump())
+    return await act.save(entry.reason)
+
+
+async def _lots(uow: UnitOfWork, deviation: Deviation) -> list[Lot]:
+    """The lots the deviation holds: its own, or those of the batches it names."""
+    repo = uow.repository(Lot)
+    return [await repo.get(lot_stream(lot_id)) for lot_id in deviation.lots]

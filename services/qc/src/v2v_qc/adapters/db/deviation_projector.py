@@ -287,7 +287,7 @@ async def _timeline(
             seq=count + 1,
             state=state.value,
             previous_state=None if previous is None else previous.value,
-            at=at,
-            by=by.model_dump(),
+            moved_at=at,
+            moved_by=by.model_dump(),
         )
     )

@@ -130,7 +130,9 @@ async def _views(
         .order_by(deviation_timeline.c.deviation_id, deviation_timeline.c.seq)
     ):
         timeline[t.deviation_id].append(
-            TimelineEntry(state=t.state, previous_state=t.previous_state, at=t.at, by=t.by)
+            TimelineEntry(
+                state=t.state, previous_state=t.previous_state, at=t.moved_at, by=t.moved_by
+            )
         )
     signed = await signatures_of(session, ids, time_zone)
     return [

@@ -156,8 +156,8 @@ deviation_timeline = Table(
     Column("seq", Integer, primary_key=True),
     Column("state", String(16), nullable=False),
     Column("previous_state", String(16)),
-    Column("at", UtcDateTime, nullable=False),
-    Column("by", JSON, nullable=False),
+    Column("moved_at", UtcDateTime, nullable=False),
+    Column("moved_by", JSON, nullable=False),
 )
 
 certificates = Table(

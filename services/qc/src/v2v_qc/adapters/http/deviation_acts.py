@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from v2v_events.contracts.common import Actor
@@ -23,6 +24,12 @@ from ...domain.deviation_policy import DeviationPolicy
 from ..db.deviation_queries import deviation_view
 from .access import sees_deviation
 from .signing import lot_sites
+
+
+class WithSignature(BaseModel):
+    """A signed act's body: its values, and the signature once the content was shown."""
+
+    signature: SignatureRequest | None = None
 
 
 async def visible_deviation(
@@ -47,9 +54,8 @@ async def signed_deviation_act(
     deviation_id: str,
     policy: DeviationPolicy,
     zone: str,
+    entry: WithSignature,
     *,
-    request: SignatureRequest | None,
-    values: dict[str, Any],
     statement: Callable[[DeviationView], str],
     act: Callable[[Actor], Awaitable[object]],
     check: Callable[[Deviation, date], object],
@@ -58,7 +64,8 @@ async def signed_deviation_act(
     """The act (``act``, as the signer) on the deviation the caller sees, signed; the
     deviation after it. ``check`` refuses what cannot be done (out of order, bad dates)
     before the content is shown for signing; the act checks everything again as the
-    signer (role, segregation of duties)."""
+    signer (role, segregation of duties). The values shown are the body's, without the
+    ones left out."""
     async with uow:
         found = await visible_deviation(uow.session, caller, deviation_id, policy)
         check(await uow.repository(Deviation).get(deviation_id), policy.local_date(uow.clock.now()))
@@ -68,8 +75,12 @@ async def signed_deviation_act(
             record_id=deviation_id,
             meaning=Meaning.APPROVED,
             statement=statement(found),
-            values={"deviation_id": deviation_id, **shown(found), **values},
-            request=request,
+            values={
+                "deviation_id": deviation_id,
+                **shown(found),
+                **entry.model_dump(mode="json", exclude={"signature"}, exclude_none=True),
+            },
+            request=entry.signature,
             roles=(Roles.QA_REVIEWER,),
             sites=await deviation_sites(uow.session, found),
         )

@@ -12,7 +12,6 @@ from fastapi import APIRouter
 
 from v2v_runtime.authz import Caller, allowed
 from v2v_runtime.http_deps import NewUow, SigningGate
-from v2v_runtime.signatures.model import SignatureRequest
 from v2v_runtime.uow import UnitOfWork
 
 from ...application.capa import (
@@ -39,22 +38,22 @@ from ...domain.deviation_policy import DeviationPolicy
 from ...domain.deviation_states import Act
 from ..db.deviation_queries import deviation_view
 from .access import QualityUnit, Reporter
-from .deviation_acts import signed_deviation_act, subject, visible_deviation
+from .deviation_acts import WithSignature, signed_deviation_act, subject, visible_deviation
 from .signing import SiteZone
 
 Investigator = Annotated[Caller, allowed(*INVESTIGATORS)]
 
 
-class SignedCapaPlan(CapaPlanEntry):
-    signature: SignatureRequest | None = None
+class SignedCapaPlan(CapaPlanEntry, WithSignature):
+    """QA's approval of the CAPA plan, signed."""
 
 
-class SignedEffectiveness(EffectivenessEntry):
-    signature: SignatureRequest | None = None
+class SignedEffectiveness(EffectivenessEntry, WithSignature):
+    """QA's effectiveness check, signed."""
 
 
-class SignedReport(ReportEntry):
-    signature: SignatureRequest | None = None
+class SignedReport(ReportEntry, WithSignature):
+    """QA's record of the regulatory report, signed."""
 
 
 async def _after(
@@ -124,8 +123,7 @@ def deviation_lifecycle_router(policy: DeviationPolicy) -> APIRouter:
             deviation_id,
             policy,
             zone,
-            request=entry.signature,
-            values=entry.model_dump(mode="json", exclude={"signature"}, exclude_none=True),
+            entry,
             statement=lambda d: (
                 f"I approve the CAPA plan of deviation {d.deviation_id} of {subject(d)}: "
                 f"{len(entry.actions)} action(s)."
@@ -170,8 +168,7 @@ def deviation_lifecycle_router(policy: DeviationPolicy) -> APIRouter:
             deviation_id,
             policy,
             zone,
-            request=entry.signature,
-            values=entry.model_dump(mode="json", exclude={"signature"}),
+            entry,
             statement=lambda d: (
                 f"I approve the effectiveness check of the CAPA of deviation {d.deviation_id} "
                 f"of {subject(d)}: {entry.result.value}."
@@ -198,8 +195,7 @@ def deviation_lifecycle_router(policy: DeviationPolicy) -> APIRouter:
             deviation_id,
             policy,
             zone,
-            request=entry.signature,
-            values=entry.model_dump(mode="json", exclude={"signature"}),
+            entry,
             statement=lambda d: (
                 f"I approve the record that the report of deviation {d.deviation_id} was "
                 f"submitted on {entry.submitted_on.isoformat()} ({entry.reference})."

@@ -8,7 +8,6 @@ from fastapi import APIRouter
 
 from v2v_runtime.errors import DomainError
 from v2v_runtime.http_deps import Kit, NewUow, SigningGate
-from v2v_runtime.signatures.model import SignatureRequest
 
 from ...application.deviation_views import DeviationView, OverdueView
 from ...application.deviations import (
@@ -23,16 +22,16 @@ from ...application.overdue import overdue
 from ...domain.deviation_policy import DeviationPolicy
 from ..db.deviation_queries import deviation_view, deviation_views, unfinished_deviations
 from .access import QualityUnit, Reader, Reporter, require_lot, sees_deviation
-from .deviation_acts import signed_deviation_act, subject, visible_deviation
+from .deviation_acts import WithSignature, signed_deviation_act, subject, visible_deviation
 from .signing import SiteZone
 
 
-class SignedClosure(ClosureEntry):
-    signature: SignatureRequest | None = None
+class SignedClosure(ClosureEntry, WithSignature):
+    """QA's closure, signed."""
 
 
-class SignedClassification(ClassificationEntry):
-    signature: SignatureRequest | None = None
+class SignedClassification(ClassificationEntry, WithSignature):
+    """QA's triage (or a later classification), signed."""
 
 
 def deviations_router(policy: DeviationPolicy) -> APIRouter:
@@ -123,8 +122,7 @@ def deviations_router(policy: DeviationPolicy) -> APIRouter:
             deviation_id,
             policy,
             zone,
-            request=entry.signature,
-            values=entry.model_dump(mode="json", exclude={"signature"}, exclude_none=True),
+            entry,
             statement=lambda d: (
                 f"I classify deviation {d.deviation_id} of {subject(d)} as "
                 f"{entry.classification.value}"
@@ -159,8 +157,7 @@ def deviations_router(policy: DeviationPolicy) -> APIRouter:
             deviation_id,
             policy,
             zone,
-            request=entry.signature,
-            values=entry.model_dump(mode="json", exclude={"signature"}, exclude_none=True),
+            entry,
             statement=lambda d: (
                 f"I approve the closure of deviation {d.deviation_id} "
                 f"({d.classification.value}) of {subject(d)}"

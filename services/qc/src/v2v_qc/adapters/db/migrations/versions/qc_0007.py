@@ -21,6 +21,10 @@ branch_labels = None
 depends_on = None
 
 TS = sa.DateTime(timezone=True)
+TIMELINE = (
+    "INSERT INTO qc_deviation_timeline "
+    "(deviation_id, seq, state, previous_state, moved_at, moved_by) "
+)
 NEW_COLUMNS = (
     ("reportable_reason", sa.Text()),
     ("closure_due", sa.Date()),
@@ -65,8 +69,8 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("previous_state", sa.String(16)),
-        sa.Column("at", TS, nullable=False),
-        sa.Column("by", sa.JSON(), nullable=False),
+        sa.Column("moved_at", TS, nullable=False),
+        sa.Column("moved_by", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("deviation_id", "seq"),
     )
     op.execute(
@@ -76,17 +80,14 @@ def upgrade() -> None:
     # The timeline of the deviations recorded before: opened; triaged at their (latest)
     # classification; closed straight from triage, as they were then.
     op.execute(
-        "INSERT INTO qc_deviation_timeline (deviation_id, seq, state, previous_state, at, by) "
-        "SELECT deviation_id, 1, 'opened', NULL, opened_at, opened_by FROM qc_deviations"
+        TIMELINE +         "SELECT deviation_id, 1, 'opened', NULL, opened_at, opened_by FROM qc_deviations"
     )
     op.execute(
-        "INSERT INTO qc_deviation_timeline (deviation_id, seq, state, previous_state, at, by) "
-        "SELECT deviation_id, 2, 'triaged', 'opened', classified_at, classified_by "
+        TIMELINE +         "SELECT deviation_id, 2, 'triaged', 'opened', classified_at, classified_by "
         "FROM qc_deviations WHERE classified_at IS NOT NULL"
     )
     op.execute(
-        "INSERT INTO qc_deviation_timeline (deviation_id, seq, state, previous_state, at, by) "
-        "SELECT deviation_id, 3, 'closed', 'triaged', closed_at, closed_by "
+        TIMELINE +         "SELECT deviation_id, 3, 'closed', 'triaged', closed_at, closed_by "
         "FROM qc_deviations WHERE closed_at IS NOT NULL AND classified_at IS NOT NULL"
     )
 
