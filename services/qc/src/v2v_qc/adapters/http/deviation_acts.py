@@ -33,10 +33,14 @@ class WithSignature(BaseModel):
 
 
 async def visible_deviation(
-    session: AsyncSession, caller: Caller, deviation_id: str, policy: DeviationPolicy
+    session: AsyncSession,
+    caller: Caller,
+    deviation_id: str,
+    policy: DeviationPolicy,
+    zone: str = "UTC",
 ) -> DeviationView:
     """The deviation, or 404 (also for another site's)."""
-    found = await deviation_view(session, deviation_id, policy)
+    found = await deviation_view(session, deviation_id, policy, zone)
     if found is None or not await sees_deviation(session, caller, found):
         raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
     return found

@@ -86,10 +86,7 @@ def deviations_router(policy: DeviationPolicy) -> APIRouter:
         """A deviation: its state and what may come next, its timeline, each step's record,
         its CAPA actions, due dates and QA's signatures."""
         async with kit.sessions() as session:
-            await visible_deviation(session, caller, deviation_id, policy)
-            found = await deviation_view(session, deviation_id, policy, zone)
-        assert found is not None
-        return found
+            return await visible_deviation(session, caller, deviation_id, policy, zone)
 
     @router.post("/deviations", status_code=201)
     async def post_deviation(uow: NewUow, entry: DeviationEntry, caller: Reporter) -> DeviationView:
