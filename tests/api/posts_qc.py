@@ -18,6 +18,7 @@ from .support import (
     QA,
     QC_REVIEWER,
     SPECIALIST,
+    SUPERVISOR,
     SYSTEM,
     Call,
     Scenario,
@@ -125,13 +126,83 @@ async def classify_deviation(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     return await signed_call(c, f"/deviations/{deviation['deviation_id']}/classification", body, QA)
 
 
-async def close_deviation(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+async def triaged(h: ServiceHarness, c: httpx.AsyncClient) -> str:
+    """A deviation on lot-1 opened by a specialist and triaged by QA (signed); its URL."""
     await panel(h)
     deviation = await ok(c, "/deviations", DEVIATION, SPECIALIST)
     url = f"/deviations/{deviation['deviation_id']}"
     classified = {"classification": "minor", "rationale": "logger fault"}
     await signed_ok(c, f"{url}/classification", classified, QA)
-    return await signed_call(c, f"{url}/close", {"reason": "no impact on product"}, QA)
+    return url
+
+
+CONTAINMENT = {"actions": "lot quarantined", "affected": [{"kind": "unit", "id": "bag-1"}]}
+INVESTIGATION = {"root_cause_category": "equipment", "narrative": "logger battery low"}
+CAPA_PLAN = {
+    "actions": [
+        {
+            "description": "replace the logger",
+            "owner": "u-sup",
+            "due_date": "2026-12-15",
+            "kind": "corrective",
+        }
+    ],
+    "effectiveness_check_due": "2027-03-01",
+}
+
+
+async def investigated(h: ServiceHarness, c: httpx.AsyncClient) -> str:
+    url = await triaged(h, c)
+    await ok(c, f"{url}/containment", CONTAINMENT, SUPERVISOR)
+    await ok(c, f"{url}/investigation", INVESTIGATION, SUPERVISOR)
+    return url
+
+
+async def contain_deviation(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    return Call(f"{await triaged(h, c)}/containment", CONTAINMENT, SUPERVISOR)
+
+
+async def investigate_deviation(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    url = await triaged(h, c)
+    await ok(c, f"{url}/containment", CONTAINMENT, SUPERVISOR)
+    return Call(f"{url}/investigation", INVESTIGATION, SUPERVISOR)
+
+
+async def approve_capa_plan(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    return await signed_call(c, f"{await investigated(h, c)}/capa-plan", CAPA_PLAN, QA)
+
+
+async def capa_action_done(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    url = await investigated(h, c)
+    await signed_ok(c, f"{url}/capa-plan", CAPA_PLAN, QA)
+    return Call(f"{url}/capa-actions/A1/done", {"evidence": "WO-1"}, SUPERVISOR)
+
+
+async def close_deviation(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    body = {"reason": "no impact on product", "no_capa_justification": "isolated logger fault"}
+    return await signed_call(c, f"{await investigated(h, c)}/close", body, QA)
+
+
+async def effectiveness_check(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    url = await investigated(h, c)
+    await signed_ok(c, f"{url}/capa-plan", CAPA_PLAN, QA)
+    await ok(c, f"{url}/capa-actions/A1/done", {"evidence": "WO-1"}, SUPERVISOR)
+    await signed_ok(c, f"{url}/close", {"reason": "CAPA implemented"}, QA)
+    body = {"result": "effective", "narrative": "no recurrence"}
+    return await signed_call(c, f"{url}/effectiveness-check", body, QA)
+
+
+async def regulatory_report(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    url = await triaged(h, c)
+    flagged = {
+        "classification": "major",
+        "rationale": "distributed",
+        "reportable": True,
+        "reportable_reason": "a distributed lot is affected",
+    }
+    await signed_ok(c, f"{url}/classification", flagged, QA)
+    body = {"reference": "BPDR-2026-0001", "submitted_on": "2026-11-24"}
+    return await signed_call(c, f"{url}/regulatory-report", body, QA)
 
 
 async def recovery_decision(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
@@ -148,6 +219,12 @@ SCENARIOS: dict[str, Scenario] = {
     "POST /deviations": open_deviation,
     "POST /deviations/{deviation_id}/classification": classify_deviation,
     "POST /deviations/{deviation_id}/close": close_deviation,
+    "POST /deviations/{deviation_id}/containment": contain_deviation,
+    "POST /deviations/{deviation_id}/investigation": investigate_deviation,
+    "POST /deviations/{deviation_id}/capa-plan": approve_capa_plan,
+    "POST /deviations/{deviation_id}/capa-actions/{action_id}/done": capa_action_done,
+    "POST /deviations/{deviation_id}/effectiveness-check": effectiveness_check,
+    "POST /deviations/{deviation_id}/regulatory-report": regulatory_report,
     "POST /lots/{lot_id}/recovery-decision": recovery_decision,
     "POST /lots/{lot_id}/audit-trail-review": trail_review,
 }

@@ -40,6 +40,21 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
     ("qc", "POST /panels/{panel_id}/review"): {"qc-reviewer"},
     ("qc", "POST /deviations/{deviation_id}/classification"): {"qa-reviewer"},
     ("qc", "POST /deviations/{deviation_id}/close"): {"qa-reviewer"},
+    # a deviation's containment and investigation: QA, or the lab's or the floor's lead;
+    # its CAPA plan, effectiveness check and regulatory report: QA alone
+    ("qc", "POST /deviations/{deviation_id}/containment"): {
+        "qa-reviewer",
+        "qc-reviewer",
+        "manufacturing-supervisor",
+    },
+    ("qc", "POST /deviations/{deviation_id}/investigation"): {
+        "qa-reviewer",
+        "qc-reviewer",
+        "manufacturing-supervisor",
+    },
+    ("qc", "POST /deviations/{deviation_id}/capa-plan"): {"qa-reviewer"},
+    ("qc", "POST /deviations/{deviation_id}/effectiveness-check"): {"qa-reviewer"},
+    ("qc", "POST /deviations/{deviation_id}/regulatory-report"): {"qa-reviewer"},
     ("batch", "POST /batches/{batch_id}/steps"): {
         "cell-therapy-specialist",
         "manufacturing-supervisor",

@@ -321,7 +321,14 @@ async def test_who_opened_a_deviation_cannot_close_it(world: World) -> None:
     r = await world.signed("qc", f"{path}/classification", classified, "qa-reviewer")
     problem(r, 403, "classification-by-author")
     ok(await world.signed("qc", f"{path}/classification", classified, "qa-reviewer-2"))
-    closing = {"reason": "reprint destroyed; no product impact"}
+    contained = {"actions": "reprint destroyed", "affected": []}
+    ok(await world.post("qc", f"{path}/containment", contained, "qa-reviewer"))
+    cause = {"root_cause_category": "people", "narrative": "print job sent twice"}
+    ok(await world.post("qc", f"{path}/investigation", cause, "qa-reviewer"))
+    closing = {
+        "reason": "reprint destroyed; no product impact",
+        "no_capa_justification": "an isolated slip, caught at once",
+    }
     r = await world.signed("qc", f"{path}/close", closing, "qa-reviewer")
     problem(r, 403, "closure-by-author")
     closed = ok(await world.signed("qc", f"{path}/close", closing, "qa-reviewer-2"))

@@ -12,12 +12,14 @@ import httpx
 from v2v_events.contracts.batch import LotProduced
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.qc import OrderPanel, PanelOrdered
+from v2v_qc.adapters.config import load_deviation_policy
 from v2v_qc.bootstrap import build
 from v2v_qc.domain.spec import SpecCatalog
 from v2v_qc.settings import QcSettings
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user, signed
 
+POLICY = load_deviation_policy()  # the packaged one: critical 15, major 20, minor 30 days
 COI = "CHA1B2C26000123"
 OTHER_COI = "CHA1B2C26000456"
 JOURNEY = Actor(user_id="journey-worker", role="system")
@@ -175,8 +177,32 @@ async def review_trail(
     return await signed(client, f"/lots/{lot_id}/audit-trail-review", body, dict(headers))
 
 
-async def classified(client: httpx.AsyncClient, url: str, kind: str) -> None:
-    """QA's signed classification of the deviation at ``url`` (before QA may close it)."""
+async def classified(
+    client: httpx.AsyncClient, url: str, kind: str, headers: Mapping[str, str] = QA
+) -> None:
+    """QA's signed classification (triage) of the deviation at ``url``."""
     body = {"classification": kind, "rationale": "impact assessment started"}
-    r = await signed(client, f"{url}/classification", body, QA)
+    r = await signed(client, f"{url}/classification", body, dict(headers))
     assert r.status_code == 200, r.text
+
+
+NO_CAPA = "isolated event, its cause removed by the containment: no CAPA needed"
+
+
+async def investigated(
+    client: httpx.AsyncClient, url: str, kind: str, headers: Mapping[str, str] = QA
+) -> None:
+    """The deviation at ``url`` triaged as ``kind`` by QA (signed), then contained and
+    investigated (by ``headers``): where QA may close it without CAPA."""
+    await classified(client, url, kind, headers)
+    body: dict[str, Any] = {"actions": "product quarantined pending assessment", "affected": []}
+    r = await client.post(f"{url}/containment", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    body = {"root_cause_category": "equipment", "narrative": "sensor drift, product unaffected"}
+    r = await client.post(f"{url}/investigation", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+
+
+def no_capa(reason: str) -> dict[str, str]:
+    """A closure body after the investigation, with no CAPA needed."""
+    return {"reason": reason, "no_capa_justification": NO_CAPA}

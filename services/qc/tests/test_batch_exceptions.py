@@ -19,7 +19,17 @@ from v2v_events.contracts.qc import DeviationOpened
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, as_user, signed
 
-from .support import COI, QA, classified, order_panel, post_all, problem, produced, review_trail
+from .support import (
+    COI,
+    QA,
+    investigated,
+    no_capa,
+    order_panel,
+    post_all,
+    problem,
+    produced,
+    review_trail,
+)
 
 PARIS = as_user("u-qa-paris", "qa-reviewer", sites=["SITE-PARIS-1"])
 
@@ -74,8 +84,8 @@ async def test_a_batch_exception_opens_one_deviation_that_blocks_its_lots_releas
     r = await signed(client, "/lots/lot-1/decision", body, QA)
     assert problem(r, 409, "open-deviation")["deviation_ids"] == [deviation["deviation_id"]]
     url = f"/deviations/{deviation['deviation_id']}"
-    await classified(client, url, "major")
-    r = await signed(client, f"{url}/close", {"reason": "cells re-counted: no impact"}, QA)
+    await investigated(client, url, "major")
+    r = await signed(client, f"{url}/close", no_capa("cells re-counted: no impact"), QA)
     assert r.status_code == 200, r.text
     assert (await review_trail(client)).status_code == 201
     assert (await signed(client, "/lots/lot-1/decision", body, QA)).status_code == 201
@@ -96,8 +106,8 @@ async def test_a_closed_deviation_does_not_hold_the_lot_registered_later(
     await harness.deliver(raised(), subject=COI)
     [deviation] = (await client.get("/deviations", params={"coi": COI})).json()
     url = f"/deviations/{deviation['deviation_id']}"
-    await classified(client, url, "major")
-    r = await signed(client, f"{url}/close", {"reason": "no impact"}, QA)
+    await investigated(client, url, "major")
+    r = await signed(client, f"{url}/close", no_capa("no impact"), QA)
     assert r.status_code == 200 and r.json()["state"] == "closed"
     await harness.deliver(produced(), subject=COI)
     assert (await client.get("/deviations", params={"lot_id": "lot-1"})).json() == []

@@ -11,6 +11,7 @@ from v2v_qc.domain.events import Classification, PanelStatus
 from v2v_qc.domain.lot import Lot
 from v2v_runtime.errors import Conflict
 
+from .support import POLICY
 from .test_domain import ANALYST, AT, QA, fill, new_panel
 
 REVIEWER = Who(user_id="u-reviewer", role="qc-reviewer")
@@ -80,21 +81,25 @@ def test_qa_classifies_a_deviation_its_author_proposed() -> None:
     dev = _deviation()
     assert dev.classification is Classification.MAJOR and dev.classified is None
     with pytest.raises(Forbidden) as forbidden:
-        dev.classify(Classification.MINOR, "short", ANALYST, AT)
+        dev.classify(Classification.MINOR, "short", ANALYST, AT, POLICY)
     assert forbidden.value.code == "role-not-allowed"
-    confirmed = dev.classify(Classification.MAJOR, "product at risk", QA, AT)
-    assert confirmed.previous is Classification.MAJOR and confirmed.changes() == []
+    confirmed = dev.classify(Classification.MAJOR, "product at risk", QA, AT, POLICY)
+    assert confirmed.previous is Classification.MAJOR
+    # confirming the proposed class changes none: the triage moves the state only
+    [triaged] = confirmed.changes()
+    assert (triaged.field, triaged.old, triaged.new) == ("state", "opened", "triaged")
     with pytest.raises(Conflict) as err:
-        dev.classify(Classification.MAJOR, "same again", QA, AT)
+        dev.classify(Classification.MAJOR, "same again", QA, AT, POLICY)
     assert err.value.code == "deviation-already-classified"
-    lowered = dev.classify(Classification.MINOR, "logger fault: product stayed cold", QA_2, AT)
+    why = "logger fault: product stayed cold"
+    lowered = dev.classify(Classification.MINOR, why, QA_2, AT, POLICY)
     [change] = lowered.changes()
     assert (change.field, change.old, change.new) == ("classification", "major", "minor")
     assert dev.classification is Classification.MINOR and dev.info.classification == "major"
     # the author of a deviation neither classifies nor closes it
     own = _deviation(by=QA)
     with pytest.raises(Forbidden) as forbidden:
-        own.classify(Classification.MINOR, "mine", QA, AT)
+        own.classify(Classification.MINOR, "mine", QA, AT, POLICY)
     assert forbidden.value.code == "classification-by-author"
 
 

@@ -22,7 +22,7 @@ from v2v_qc.domain.lot import Lot, lot_stream
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, as_user, signed
 
-from .support import COI, OTHER_COI, QA, classified, problem, produced
+from .support import COI, OTHER_COI, QA, investigated, no_capa, problem, produced
 
 AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 ANALYST = Actor(user_id="u-qc-micro", role="qc-analyst")
@@ -117,8 +117,8 @@ async def test_one_deviation_per_excursion_names_the_batches_and_holds_their_lot
     problem(await client.get(url, headers=PARIS), 404, "deviation-not-found")
 
     # QA classifies and closes it after the impact assessment, signed: both lots are free
-    await classified(client, url, "major")
-    closed = await signed(client, f"{url}/close", {"reason": "no product impact"}, QA)
+    await investigated(client, url, "major")
+    closed = await signed(client, f"{url}/close", no_capa("no product impact"), QA)
     assert closed.status_code == 200, closed.text
     assert await blocking(harness, "lot-1") == [] and await blocking(harness, "lot-2") == []
 

@@ -15,7 +15,7 @@ from v2v_qc.domain.lot import Lot, lot_stream
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, as_user, signed
 
-from .support import COI, OTHER_COI, QA, classified, problem, produced
+from .support import COI, OTHER_COI, QA, investigated, no_capa, problem, produced
 
 AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 SUPERVISOR = Actor(user_id="u-metrology", role="manufacturing-supervisor")
@@ -98,8 +98,8 @@ async def test_one_deviation_names_the_batches_and_holds_their_lots(
     problem(await client.get(url, headers=PARIS), 404, "deviation-not-found")
 
     # QA classifies it and closes it after the impact assessment, signed: both lots are free
-    await classified(client, url, "major")
-    closing = {"reason": "no impact: ±0.5 % rpm"}
+    await investigated(client, url, "major")
+    closing = no_capa("no impact: ±0.5 % rpm")
     shown = problem(await client.post(f"{url}/close", json=closing, headers=QA), 428)
     assert "of batches batch-of-lot-1, batch-of-lot-2" in shown["content"]["statement"]
     closed = await signed(client, f"{url}/close", closing, QA)
@@ -123,8 +123,8 @@ async def test_a_lot_registered_after_closure_is_not_held(
     await deliver(harness, finding(("batch-of-lot-3", COI), calibration_id="cal-9"), "f-9")
     [deviation] = (await client.get("/deviations", params={"batch_id": "batch-of-lot-3"})).json()
     url = f"/deviations/{deviation['deviation_id']}"
-    await classified(client, url, "minor")
-    closed = await signed(client, f"{url}/close", {"reason": "assessed"}, QA)
+    await investigated(client, url, "minor")
+    closed = await signed(client, f"{url}/close", no_capa("assessed"), QA)
     assert closed.status_code == 200, closed.text
     lot = produced("lot-3")
     assert await harness.deliver(lot, subject=COI, id="produced-lot-3") is Outcome.PROCESSED

@@ -19,7 +19,16 @@ from v2v_qc.settings import QcSettings
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, signed
 
-from .support import COI, QA, READER, classified, order_panel, post_all, review_trail
+from .support import (
+    COI,
+    QA,
+    READER,
+    investigated,
+    no_capa,
+    order_panel,
+    post_all,
+    review_trail,
+)
 
 NURSE = Actor(user_id="u-nurse", role="infusion-nurse")
 THAWED = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
@@ -88,8 +97,8 @@ async def test_a_late_infusion_opens_one_deviation_on_the_released_lot(
     [on_lot] = await deviations(client, lot_id="lot-1")
     assert on_lot["deviation_id"] == deviation["deviation_id"]
     url = f"/deviations/{deviation['deviation_id']}"
-    await classified(client, url, "minor")
-    r = await signed(client, f"{url}/close", {"reason": "patient monitored: no impact"}, QA)
+    await investigated(client, url, "minor")
+    r = await signed(client, f"{url}/close", no_capa("patient monitored: no impact"), QA)
     assert r.status_code == 200, r.text
 
 

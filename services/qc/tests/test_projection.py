@@ -13,7 +13,18 @@ from v2v_qc.adapters.db.tables import READ_TABLES, metadata, panels
 from v2v_runtime.db.tables import events
 from v2v_runtime.testing import ServiceHarness, signed
 
-from .support import ANALYST, COI, QA, REVIEWER, order_panel, post_all, post_result, review_trail
+from .support import (
+    ANALYST,
+    COI,
+    QA,
+    REVIEWER,
+    investigated,
+    no_capa,
+    order_panel,
+    post_all,
+    post_result,
+    review_trail,
+)
 
 
 async def snapshot(c: httpx.AsyncClient, certificate_id: str) -> dict[str, Any]:
@@ -47,9 +58,8 @@ async def test_read_models_rebuild_by_replay(
         headers=ANALYST,
     )
     deviation = f"/deviations/{dev.json()['deviation_id']}"
-    lowered = {"classification": "minor", "rationale": "logger fault"}
-    assert (await signed(client, f"{deviation}/classification", lowered, QA)).status_code == 200
-    assert (await signed(client, f"{deviation}/close", {"reason": "ok"}, QA)).status_code == 200
+    await investigated(client, deviation, "minor")
+    assert (await signed(client, f"{deviation}/close", no_capa("ok"), QA)).status_code == 200
     review = await signed(client, f"/panels/{good}/review", {"comment": "checked"}, REVIEWER)
     assert review.status_code == 201, review.text
     assert (await review_trail(client)).status_code == 201

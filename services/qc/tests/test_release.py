@@ -18,6 +18,8 @@ from .support import (
     COI,
     OTHER_COI,
     QA,
+    investigated,
+    no_capa,
     order_panel,
     post_all,
     post_result,
@@ -213,13 +215,11 @@ async def test_release_refused_while_a_major_deviation_is_open(
     # Only QA classifies and closes a deviation; then the lot can be released.
     close = f"/deviations/{major['deviation_id']}/close"
     problem(await client.post(close, json={"reason": "ok"}, headers=ANALYST), 403)
-    classify = f"/deviations/{major['deviation_id']}/classification"
-    confirmed = {"classification": "major", "rationale": "product temperature unknown"}
-    assert (await signed(client, classify, confirmed, QA)).status_code == 200
-    r = await signed(client, close, {"reason": "no impact on product"}, QA)
+    await investigated(client, f"/deviations/{major['deviation_id']}", "major")
+    r = await signed(client, close, no_capa("no impact on product"), QA)
     assert r.status_code == 200 and r.json()["state"] == "closed"
     assert r.json()["closed_by"]["role"] == "qa-reviewer"
-    problem(await signed(client, close, {"reason": "again"}, QA), 409, "deviation-closed")
+    problem(await signed(client, close, no_capa("again"), QA), 409, "deviation-out-of-order")
     cert_id = (await decide(client, "release")).json()["certificate_id"]
     cert = (await client.get(f"/certificates/{cert_id}")).json()
     assert {d["classification"]: d["state"] for d in cert["deviations"]} == {

@@ -11,7 +11,18 @@ import pytest
 
 from v2v_runtime.testing import ServiceHarness, as_user, signed
 
-from .support import ANALYST, COI, QA, QA_2, order_panel, post_all, problem, review_trail
+from .support import (
+    ANALYST,
+    COI,
+    QA,
+    QA_2,
+    investigated,
+    no_capa,
+    order_panel,
+    post_all,
+    problem,
+    review_trail,
+)
 
 AUDITOR = as_user("u-auditor", "auditor")
 RELEASE = {"decision": "release", "reason": "record, results and deviations reviewed"}
@@ -87,7 +98,10 @@ async def test_qa_classifies_a_deviation_signed(
     params = {"coi": COI, "type": "deviation.classified"}
     trail = await client.get("/audit-trail", params=params, headers=AUDITOR)
     [entry] = trail.json()["entries"]
-    assert entry["changes"] == [{"field": "classification", "old": "major", "new": "minor"}]
+    assert entry["changes"] == [
+        {"field": "classification", "old": "major", "new": "minor"},
+        {"field": "state", "old": "opened", "new": "triaged"},
+    ]
     assert (entry["reason"], entry["user_id"]) == ("logger fault, product cold", "u-qa")
 
 
@@ -118,15 +132,17 @@ async def test_who_opened_a_deviation_neither_classifies_nor_closes_it(
     # the opener signing on another reviewer's tablet is still the opener
     r = await signed(client, f"{url}/classification", classification("major"), QA_2, signer="u-qa")
     problem(r, 403, "classification-by-author")
-    # nor does anyone close it before QA classified it
-    r = await signed(client, f"{url}/close", {"reason": "no impact"}, QA_2)
-    problem(r, 409, "deviation-not-classified")
-    assert (await signed(client, f"{url}/classification", classification("major"), QA_2)).is_success
-    r = await signed(client, f"{url}/close", {"reason": "no impact"}, QA)
+    # nor does anyone close it before it was triaged, contained and investigated: refused
+    # before anyone is asked to sign, naming where it is and what may come next
+    r = await client.post(f"{url}/close", json=no_capa("no impact"), headers=QA_2)
+    body = problem(r, 409, "deviation-out-of-order")
+    assert (body["state"], body["allowed_next"]) == ("opened", ["classification"])
+    await investigated(client, url, "major", headers=QA_2)
+    r = await signed(client, f"{url}/close", no_capa("no impact"), QA)
     problem(r, 403, "closure-by-author")
     # only QA signs a closure
-    problem(await signed(client, f"{url}/close", {"reason": "x"}, ANALYST), 403, "role-not-allowed")
-    r = await signed(client, f"{url}/close", {"reason": "x"}, QA_2, signer="u-analyst")
+    problem(await signed(client, f"{url}/close", no_capa("x"), ANALYST), 403, "role-not-allowed")
+    r = await signed(client, f"{url}/close", no_capa("x"), QA_2, signer="u-analyst")
     problem(r, 403, "signer-not-allowed")
 
 
@@ -136,8 +152,8 @@ async def test_qa_closes_a_deviation_signed_by_who_authenticates(
 ) -> None:
     deviation_id = await opened(harness, client, "major")
     url = f"/deviations/{deviation_id}"
-    await signed(client, f"{url}/classification", classification("major", "at risk"), QA)
-    closing = {"reason": "investigated: product stayed below -150 C"}
+    await investigated(client, url, "major")
+    closing = no_capa("investigated: product stayed below -150 C")
     shown = problem(await client.post(f"{url}/close", json=closing, headers=QA), 428)
     assert shown["content"]["meaning"] == "approved"
     assert shown["content"]["values"] == {"deviation_id": deviation_id, **closing}
@@ -157,4 +173,4 @@ async def test_qa_closes_a_deviation_signed_by_who_authenticates(
     [listed] = (await client.get("/deviations", params={"lot_id": "lot-1"})).json()
     assert listed == view
     r = await signed(client, f"{url}/close", closing, QA_2)
-    problem(r, 409, "deviation-closed")
+    assert problem(r, 409, "deviation-out-of-order")["allowed_next"] == []

@@ -85,8 +85,8 @@ DUTIES: dict[str, str] = {
     Roles.MANUFACTURING_SUPERVISOR: "supervises manufacturing; rejects a failed lot",
     Roles.QC_ANALYST: "enters QC results",
     Roles.QC_REVIEWER: "reviews QC results",
-    Roles.QA_REVIEWER: "the quality unit: releases or rejects lots, classifies and closes "
-    "deviations, decides recoveries",
+    Roles.QA_REVIEWER: "the quality unit: releases or rejects lots, triages and closes "
+    "deviations, approves CAPA plans and checks their effectiveness, decides recoveries",
     Roles.INFUSION_NURSE: "records thaw and infusion at the bedside",
     Roles.ADMINISTRATOR: "configuration and users; no GMP records",
     Roles.AUDITOR: "reads everything, audit trails included; changes nothing",

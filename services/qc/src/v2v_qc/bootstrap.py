@@ -11,17 +11,22 @@ from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from v2v_runtime.repository import EventCodec, Persistence
 from v2v_runtime.service import ServiceSpec
 
-from .adapters.config import load_specs
+from .adapters.config import load_deviation_policy, load_specs
 from .adapters.db.audit_trail import QcAuditScope
 from .adapters.db.batch_lots import SqlBatchLots
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
 from .adapters.db.trail_heads import SqlTrailHeads
+from .adapters.holds import NoHoldContract
+from .adapters.http.deviation_lifecycle import deviation_lifecycle_router
+from .adapters.http.deviations import deviations_router
 from .adapters.http.panels import panels_router
 from .adapters.http.quality import quality_router
 from .adapters.http.trail_review import trail_review_router
 from .adapters.kafka.handlers import handlers
-from .application.ports import BatchLots, TrailHeads
+from .application.ports import BatchLots, ContainmentHolds, TrailHeads
+from .domain.deviation_events import LIFECYCLE_EVENTS
+from .domain.deviation_policy import DeviationPolicy
 from .domain.events import DOMAIN_EVENTS
 from .domain.spec import SpecCatalog
 from .domain.trail_review import TrailReviewed
@@ -32,10 +37,15 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 # Stored as qc.<kind>; the projector keeps the read tables current in the same
 # transaction, and a rebuild (python -m v2v_qc rebuild) replays the store into them.
 PERSISTENCE = Persistence(
-    codec=EventCodec("qc", (*DOMAIN_EVENTS, TrailReviewed)),
+    codec=EventCodec("qc", (*DOMAIN_EVENTS, *LIFECYCLE_EVENTS, TrailReviewed)),
     projector=project,
     read_tables=READ_TABLES,
-    ports={TrailHeads: SqlTrailHeads, BatchLots: SqlBatchLots},
+    ports={
+        TrailHeads: SqlTrailHeads,
+        BatchLots: SqlBatchLots,
+        # the seam of the hold contract (issue 15): no hold placed yet
+        ContainmentHolds: NoHoldContract,
+    },
 )
 # GET /audit-trail: the QC reviewer reviews QC's records besides QA, the QP and auditors.
 AUDIT_TRAIL = AuditTrailSpec(scope=QcAuditScope, supervisors=(Roles.QC_REVIEWER,))
@@ -47,14 +57,22 @@ def build(
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
     specs: SpecCatalog | None = None,
+    policy: DeviationPolicy | None = None,
 ) -> ServiceSpec:
     s = settings or QcSettings()
     catalog = specs or load_specs(s.spec_dir)
+    deviations = policy or load_deviation_policy(s.deviation_policy)
     return ServiceSpec(
         name="qc",
         settings=s,
         migrations=[MIGRATIONS],
-        routers=[panels_router(catalog), quality_router(), trail_review_router()],
+        routers=[
+            panels_router(catalog),
+            quality_router(),
+            deviations_router(deviations),
+            deviation_lifecycle_router(deviations),
+            trail_review_router(),
+        ],
         handlers=handlers(catalog, s.late_infusion_deviation_classification),
         # batch: its lots; custody: its audit-trail heads (QA's review before release) and
         # its infusions (a late one: a deviation)

@@ -23,3 +23,8 @@ class QcSettings(ServiceSettings):
     # The classification a late infusion's deviation (thaw-to-infusion limit exceeded) is
     # opened with; QA classifies it.
     late_infusion_deviation_classification: Classification = Classification.MAJOR
+    deviation_policy: Path | None = Field(
+        None,
+        description="the deviation policy file (closure targets, holidays, the report's "
+        "clock, root-cause categories) used instead of the packaged one",
+    )

@@ -42,8 +42,10 @@ read patient identity and never dispose of material. The journey acts over Kafka
 
 Segregation of duties, enforced whatever the roles: whoever entered a QC result of a lot
 cannot review that panel's results (`review-by-analyst`) nor release the lot
-(`release-by-result-author`); whoever opened a deviation can neither classify it
-(`classification-by-author`) nor close it (`closure-by-author`); whoever performed a batch
+(`release-by-result-author`); whoever opened a deviation can neither classify (triage) it
+(`classification-by-author`), approve its CAPA plan (`capa-approval-by-author`), close it
+(`closure-by-author`) nor check its CAPA's effectiveness (`effectiveness-check-by-author`); a
+CAPA action is marked done by its owner or QA (`not-action-owner`); whoever performed a batch
 step cannot verify it (`verification-by-performer`). In a signed act the person
 who signs is the one acting (and so the one these rules check).
 """

@@ -1,4 +1,5 @@
-"""Events and commands of the QC service: release panel, results, OOS, QA decision."""
+"""Events and commands of the QC service: release panel, results, OOS, QA decision, the
+deviation lifecycle (state changes, CAPA plan approval)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from ..bounds import INT32_MAX, LIST_MAX, WEIGHT_MAX_KG
 from ..catalog import Service
 from ..ids import CoI
 from ..registry import REGISTRY, Contract
-from .common import Actor, Attempt, BoundedDatetime, Identifier, Text
+from .common import Actor, Attempt, BoundedDate, BoundedDatetime, Identifier, Name, Text
+from .equipment import AFFECTED_BATCHES_MAX
 
 Q = Service.QC
 
@@ -156,4 +158,80 @@ class RecoveryDecided(Contract):
     decision: RecoveryDecision
     reason: Text = Field(min_length=1)
     decided_at: BoundedDatetime
+    actor: Actor
+
+
+# --- the deviation lifecycle ------------------------------------------------------------
+
+
+class DeviationStatus(StrEnum):
+    """Where a deviation is in its lifecycle (docs/quality.md)."""
+
+    OPENED = "opened"
+    TRIAGED = "triaged"
+    CONTAINED = "contained"
+    INVESTIGATED = "investigated"
+    CAPA_APPROVED = "capa-approved"
+    IMPLEMENTED = "implemented"
+    CLOSED = "closed"
+    EFFECTIVE = "effective"
+    NOT_EFFECTIVE = "not-effective"
+
+
+@REGISTRY.event(Q, "deviation.state-changed", version=1)
+class DeviationStateChanged(Contract):
+    """A deviation moved on in its lifecycle (triaged, contained, investigated, CAPA
+    approved, implemented, closed, its CAPA found effective or not), or QA classified it
+    again (``state`` = ``previous_state``; the class or the reportable flag changed). Its
+    subject is the deviation's CoI, or its id for a deviation on batches (no one CoI).
+    ``note``: what the act recorded (the rationale, containment, root cause, reason)."""
+
+    deviation_id: Identifier
+    coi: CoI | None = None
+    lot_ids: list[Identifier] = Field(default_factory=list, max_length=AFFECTED_BATCHES_MAX)
+    site: Name | None = None
+    source: Name
+    classification: DeviationClass
+    previous_classification: DeviationClass
+    state: DeviationStatus
+    previous_state: DeviationStatus
+    reportable: bool = False
+    closure_due: BoundedDate | None = None
+    report_due: BoundedDate | None = None
+    effectiveness_check_due: BoundedDate | None = None
+    note: Text | None = None
+    opened_by: Actor
+    changed_at: BoundedDatetime
+    actor: Actor
+
+
+class CapaKind(StrEnum):
+    CORRECTIVE = "corrective"
+    PREVENTIVE = "preventive"
+
+
+class CapaActionOrder(Contract):
+    """One action of an approved CAPA plan: who owns it and when it is due."""
+
+    action_id: Identifier
+    description: Text
+    owner: Identifier = Field(description="the owner's user id")
+    due_date: BoundedDate
+    kind: CapaKind
+
+
+@REGISTRY.event(Q, "deviation.capa-approved", version=1)
+class CapaPlanApproved(Contract):
+    """QA approved a deviation's CAPA plan with an e-signature (meaning approved): each
+    action with its owner and due date, and when the CAPA's effectiveness is checked (if
+    the plan set it; else at closure). Subject as DeviationStateChanged."""
+
+    deviation_id: Identifier
+    coi: CoI | None = None
+    lot_ids: list[Identifier] = Field(default_factory=list, max_length=AFFECTED_BATCHES_MAX)
+    site: Name | None = None
+    classification: DeviationClass
+    actions: list[CapaActionOrder] = Field(min_length=1, max_length=LIST_MAX)
+    effectiveness_check_due: BoundedDate | None = None
+    approved_at: BoundedDatetime
     actor: Actor

@@ -1,7 +1,9 @@
-"""Loads product specifications from JSON files named ``<product_code>.v<version>.json``.
+"""Loads product specifications from JSON files named ``<product_code>.v<version>.json``,
+and the deviation policy.
 
-The packaged files (``v2v_qc/config``) are the defaults; a site points ``V2V_SPEC_DIR`` at
-its own directory of files instead.
+The packaged files (``v2v_qc/config``, ``v2v_qc/policy/deviations.json``) are the defaults;
+a site points ``V2V_SPEC_DIR`` at its own directory of specifications and
+``V2V_DEVIATION_POLICY`` at its own policy file instead.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from ..domain.deviation_policy import DeviationPolicy
 from ..domain.spec import Spec, SpecCatalog
 
 PACKAGED_SPECS = Path(__file__).resolve().parent.parent / "config"
+PACKAGED_POLICY = Path(__file__).resolve().parent.parent / "policy" / "deviations.json"
 
 
 class SpecFileError(ValueError):
@@ -41,3 +45,11 @@ def load_specs(directory: Path | None = None) -> SpecCatalog:
         if isinstance(exc, SpecFileError):
             raise
         raise SpecFileError(f"{folder}: {exc}") from exc
+
+
+def load_deviation_policy(path: Path | None = None) -> DeviationPolicy:
+    source = path or PACKAGED_POLICY
+    try:
+        return DeviationPolicy.model_validate_json(source.read_text(encoding="utf-8"))
+    except (OSError, ValidationError) as exc:
+        raise SpecFileError(f"{source}: invalid deviation policy\n{exc}") from exc

@@ -1,10 +1,12 @@
-"""Deviations opened by people (excursions, custody mismatches, ...), their classification
-by QA and their closure.
+"""Deviations opened by people (excursions, custody mismatches, ...), their triage
+(classification) by QA and their closure. The steps in between: deviation_steps.py, capa.py.
 
 OOS deviations are opened by the panel evaluation (record_result.settle).
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,11 +14,12 @@ from v2v_events.contracts.common import Actor
 from v2v_events.ids import CoI
 from v2v_runtime.uow import UnitOfWork
 
-from ..domain.common import QA_REVIEWER, require_role
 from ..domain.deviation import Deviation
+from ..domain.deviation_policy import DeviationPolicy
 from ..domain.events import Classification
 from ..domain.lot import Lot, lot_stream
 from . import messages
+from .deviation_messages import Acting
 from .release import load_lot
 
 
@@ -31,16 +34,26 @@ class DeviationEntry(BaseModel):
 
 
 class ClassificationEntry(BaseModel):
+    """QA's triage (or a later classification): the class and why; whether the deviation
+    is reportable to the authority, and why (None: as it was; at triage, not reportable)."""
+
     model_config = ConfigDict(extra="forbid")
 
     classification: Classification
     rationale: str = Field(min_length=1, max_length=4000)
+    reportable: bool | None = None
+    reportable_reason: str | None = Field(None, min_length=1, max_length=4000)
 
 
 class ClosureEntry(BaseModel):
+    """Why it is closed; without CAPA, why none is needed; with CAPA, when its effectiveness
+    is checked (unless the plan set it)."""
+
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)
+    no_capa_justification: str | None = Field(None, min_length=1, max_length=4000)
+    effectiveness_check_due: date | None = None
 
 
 async def open_deviation(uow: UnitOfWork, entry: DeviationEntry, who: Actor) -> Deviation:
@@ -66,37 +79,51 @@ async def open_deviation(uow: UnitOfWork, entry: DeviationEntry, who: Actor) -> 
 
 
 async def classify_deviation(
-    uow: UnitOfWork, deviation_id: str, entry: ClassificationEntry, who: Actor
+    uow: UnitOfWork,
+    policy: DeviationPolicy,
+    deviation_id: str,
+    entry: ClassificationEntry,
+    who: Actor,
 ) -> Deviation:
-    """QA classifies a deviation; the lot follows (an open major/critical one blocks
-    release). No public event exists for this yet."""
-    by = messages.who(who)
-    deviation_repo = uow.repository(Deviation)
-    deviation = await deviation_repo.get(deviation_id)
-    deviation.classify(entry.classification, entry.rationale, by, uow.clock.now())
-    lot_repo = uow.repository(Lot)
-    await deviation_repo.save(deviation, by.model_dump())
-    for lot_id in deviation.lots:  # its lot, or the lots of the batches it names
-        lot = await lot_repo.get(lot_stream(lot_id))
-        lot.classify_deviation(deviation.id, entry.classification)
-        await lot_repo.save(lot, by.model_dump())
-    return deviation
+    """QA triages (or classifies again) a deviation; the lot follows (an open major/critical
+    one blocks release)."""
+    act = await Acting.load(uow, deviation_id, who)
+    act.deviation.classify(
+        entry.classification,
+        entry.rationale,
+        act.by,
+        act.at,
+        policy,
+        reportable=entry.reportable,
+        reportable_reason=entry.reportable_reason,
+    )
+    for lot in await _lots(uow, act.deviation):  # its lot, or the lots of the batches it names
+        lot.classify_deviation(act.deviation.id, entry.classification)
+        await uow.repository(Lot).save(lot, act.by.model_dump())
+    return await act.save(entry.rationale)
 
 
 async def close_deviation(
-    uow: UnitOfWork, deviation_id: str, entry: ClosureEntry, who: Actor
+    uow: UnitOfWork, policy: DeviationPolicy, deviation_id: str, entry: ClosureEntry, who: Actor
 ) -> Deviation:
-    """QA closes a deviation (after investigation / CAPA); it no longer blocks release.
-    No public event exists for this yet (libs/events has no DeviationClosed contract)."""
-    by = messages.who(who)
-    require_role(by, QA_REVIEWER, "closing a deviation")
-    deviation_repo = uow.repository(Deviation)
-    deviation = await deviation_repo.get(deviation_id)
-    deviation.close(entry.reason, by, uow.clock.now())
-    lot_repo = uow.repository(Lot)
-    await deviation_repo.save(deviation, by.model_dump())
-    for lot_id in deviation.lots:  # its lot, or the lots of the batches it names
-        lot = await lot_repo.get(lot_stream(lot_id))
-        lot.resolve_deviation(deviation.id)
-        await lot_repo.save(lot, by.model_dump())
-    return deviation
+    """QA closes a deviation (its CAPA implemented, or none needed); it no longer blocks
+    release."""
+    act = await Acting.load(uow, deviation_id, who)
+    act.deviation.close(
+        entry.reason,
+        act.by,
+        act.at,
+        policy,
+        no_capa_justification=entry.no_capa_justification,
+        effectiveness_due=entry.effectiveness_check_due,
+    )
+    for lot in await _lots(uow, act.deviation):
+        lot.resolve_deviation(act.deviation.id)
+        await uow.repository(Lot).save(lot, act.by.model_dump())
+    return await act.save(entry.reason)
+
+
+async def _lots(uow: UnitOfWork, deviation: Deviation) -> list[Lot]:
+    """The lots the deviation holds: its own, or those of the batches it names."""
+    repo = uow.repository(Lot)
+    return [await repo.get(lot_stream(lot_id)) for lot_id in deviation.lots]

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from ..domain.common import Who
+from ..domain.deviation_events import AffectedItem
 from ..domain.trail_review import Head
 
 
@@ -29,4 +31,17 @@ class BatchLots(Protocol):
 
     async def open_deviations_naming(self, batch_id: str) -> list[str]:
         """The open deviations on batches that name ``batch_id``."""
+        ...
+
+
+class ContainmentHolds(Protocol):
+    """The seam where holds plug in (issue 15's hold contract: hold placed / released, each
+    owning service enforcing it): a deviation's containment asks for the items it lists to
+    be held, in the containment's own transaction. This version places none
+    (adapters/holds.py, ``NoHoldContract``): the containment is recorded, the items listed."""
+
+    async def place(
+        self, deviation_id: str, items: Sequence[AffectedItem], by: Who, at: datetime
+    ) -> None:
+        """Hold ``items`` for the deviation (a hold already placed for it is kept)."""
         ...

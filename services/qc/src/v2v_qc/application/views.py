@@ -12,9 +12,7 @@ from v2v_runtime.signatures.model import SignatureView
 from ..domain.common import Who
 from ..domain.dose import DoseCalculation
 from ..domain.events import (
-    Classification,
     Decision,
-    DeviationState,
     Failure,
     Meaning,
     PanelStatus,
@@ -132,38 +130,3 @@ class DecisionOutView(BaseModel):
     decided_by: Who
     certificate_id: str | None = None
     signature: SignatureView | None = None  # printed name, time, meaning (11.50)
-
-
-class DeviationBatchView(BaseModel):
-    batch_id: str
-    coi: str
-    detail: str
-    lot_id: str | None = None  # once QC knows the batch's lot (then held by the deviation)
-
-
-class DeviationView(BaseModel):
-    """A deviation on one lot (coi, lot_id), or on batches (site, equipment_id, batches)."""
-
-    deviation_id: str
-    coi: str | None
-    lot_id: str | None
-    panel_id: str | None
-    classification: Classification  # QA's, else the proposed one
-    proposed_classification: Classification
-    classified: bool  # by QA
-    classified_at: datetime | None = None
-    classified_by: Who | None = None
-    classification_rationale: str | None = None
-    source: str
-    description: str
-    state: DeviationState
-    opened_at: datetime
-    opened_by: Who
-    closed_at: datetime | None = None
-    closed_by: Who | None = None
-    closure_reason: str | None = None
-    # QA's classifications and closure (approved); 11.50
-    signatures: list[SignatureView] = Field(default_factory=list)
-    site: str | None = None
-    equipment_id: str | None = None
-    batches: list[DeviationBatchView] = Field(default_factory=list)

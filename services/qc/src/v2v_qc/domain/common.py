@@ -11,6 +11,10 @@ QA_REVIEWER = "qa-reviewer"
 deviations."""
 QC_REVIEWER = "qc-reviewer"
 """The QC reviewer: reviews a panel's results (second person, never one of its analysts)."""
+MANUFACTURING_SUPERVISOR = "manufacturing-supervisor"
+INVESTIGATORS = (QA_REVIEWER, QC_REVIEWER, MANUFACTURING_SUPERVISOR)
+"""Who records a deviation's containment and investigation: QA, the QC reviewer (a lab
+investigation) or the manufacturing supervisor (the floor's)."""
 
 SYSTEM_ROLE = "system"
 
@@ -41,4 +45,14 @@ def require_role(who: Who, role: str, action: str) -> None:
             "role-not-allowed",
             f"{action} needs the role {role!r}; {who.user_id!r} acts as {who.role!r}",
             required_role=role,
+        )
+
+
+def require_any_role(who: Who, roles: tuple[str, ...], action: str) -> None:
+    if who.role not in roles:
+        raise Forbidden(
+            "role-not-allowed",
+            f"{action} needs one of the roles {', '.join(roles)}; {who.user_id!r} acts as "
+            f"{who.role!r}",
+            allowed_roles=list(roles),
         )

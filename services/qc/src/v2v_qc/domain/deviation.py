@@ -1,11 +1,14 @@
-"""Deviations: an unplanned departure (OOS result, excursion, ...) under investigation.
+"""Deviations: an unplanned departure (OOS result, excursion, ...) and its lifecycle.
 
-This version keeps two states, opened and closed (the investigation / CAPA steps in between
-are recorded outside vein2vein for now). Whoever opens a deviation proposes its
-classification; QA classifies it (signed, with a rationale; again if the investigation
-changes it) before closing it. An open deviation classified — or, until QA did, proposed —
-critical or major blocks the release of its lot. Neither classification nor closure is done
-by the deviation's author.
+Opened (by anyone doing GMP work, or automatically) with a proposed class; triaged by QA
+(classified critical, major or minor with a rationale, flagged reportable or not; signed);
+contained (what was done at once, the items concerned); investigated (a root-cause category
+from the configured list, and why); then either a CAPA plan approved by QA (signed), its
+actions done and the deviation implemented, or closure with a justification that no CAPA is
+needed; closed by QA (signed); a CAPA's effectiveness checked by QA after closure (signed).
+The order is a table (deviation_states.py). An open deviation classified — or, until QA
+did, proposed — critical or major blocks the release of its lot. Who opened a deviation
+neither triages it, approves its CAPA plan, closes it nor checks its CAPA's effectiveness.
 """
 
 from __future__ import annotations
@@ -13,15 +16,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from v2v_runtime.domain import Aggregate, DomainEvent
-from v2v_runtime.errors import Conflict
+from v2v_runtime.errors import Conflict, DomainError
 
-from .common import QA_REVIEWER, Forbidden, Who, require_role
+from .common import QA_REVIEWER, Who, require_role
+from .deviation_policy import DeviationPolicy
+from .deviation_states import Act
+from .deviation_steps import DeviationSteps
 from .events import (
     Classification,
     DeviationBatch,
     DeviationClassified,
-    DeviationClosed,
     DeviationLotAffected,
     DeviationOpened,
     DeviationState,
@@ -34,6 +38,7 @@ EQUIPMENT_SOURCE = "equipment"
 BATCH_EXCEPTION_SOURCE = "batch-exception"
 ENVIRONMENT_SOURCE = "environmental-monitoring"
 THAW_LIMIT_SOURCE = "thaw-to-infusion-limit"  # a late infusion (custody's flag)
+FOLLOW_UP_SOURCE = "capa-not-effective"
 
 
 def oos_description(failures: Sequence[Failure]) -> str:
@@ -41,14 +46,7 @@ def oos_description(failures: Sequence[Failure]) -> str:
     return f"Out of specification: {listed}"
 
 
-class Deviation(Aggregate):
-    def __init__(self, id: str) -> None:
-        super().__init__(id)
-        self.opened: DeviationOpened | None = None
-        self.classified: DeviationClassified | None = None
-        self.closed: DeviationClosed | None = None
-        self.affected_lots: dict[str, str] = {}  # lot id -> CoI, of the batches named
-
+class Deviation(DeviationSteps):
     @classmethod
     def open(
         cls,
@@ -105,29 +103,6 @@ class Deviation(Aggregate):
             at=at,
         )
 
-    def classify(
-        self, classification: Classification, rationale: str, by: Who, at: datetime
-    ) -> DeviationClassified:
-        """QA classifies the deviation (confirming or changing the proposed class)."""
-        require_role(by, QA_REVIEWER, "classifying a deviation")
-        self._check_open()
-        self._check_not_author(by, "classification-by-author", "classifies")
-        if self.classified is not None and self.classification is classification:
-            raise Conflict(
-                "deviation-already-classified",
-                f"deviation {self.id} is already classified {classification.value}",
-            )
-        event = DeviationClassified(
-            deviation_id=self.id,
-            classification=classification,
-            previous=self.classification,
-            reason=rationale,
-            classified_at=at,
-            classified_by=by,
-        )
-        self._record(event)
-        return event
-
     @classmethod
     def open_on_batches(
         cls,
@@ -173,64 +148,97 @@ class Deviation(Aggregate):
         )
         return True
 
-    @property
-    def lots(self) -> list[str]:
-        """Every lot the deviation holds: its own, or those of the batches it names."""
-        own = [self.info.lot_id] if self.info.lot_id is not None else []
-        return [*own, *self.affected_lots]
-
-    def close(self, reason: str, by: Who, at: datetime) -> DeviationClosed:
-        require_role(by, QA_REVIEWER, "closing a deviation")
-        self._check_open()
-        self._check_not_author(by, "closure-by-author", "closes")
-        if self.classified is None:
-            raise Conflict(
-                "deviation-not-classified",
-                f"deviation {self.id} is not classified yet: QA classifies it before closing it",
-                proposed_classification=self.info.classification.value,
+    def follow_up(self, deviation_id: str, narrative: str, by: Who, at: datetime) -> Deviation:
+        """The deviation opened when this one's CAPA was found not effective: on the same lot
+        or batches, proposed the same class (its lots are linked by the application)."""
+        info = self.info
+        description = f"The CAPA of deviation {self.id} was found not effective: {narrative}"
+        if info.lot_id is not None and info.coi is not None:
+            return Deviation.open(
+                deviation_id,
+                coi=info.coi,
+                lot_id=info.lot_id,
+                panel_id=info.panel_id,
+                classification=self.classification,
+                source=FOLLOW_UP_SOURCE,
+                description=description,
+                by=by,
+                at=at,
             )
-        event = DeviationClosed(deviation_id=self.id, reason=reason, closed_at=at, closed_by=by)
+        return Deviation.open_on_batches(
+            deviation_id,
+            source=FOLLOW_UP_SOURCE,
+            classification=self.classification,
+            description=description,
+            site=info.site or "",
+            equipment_id=info.equipment_id,
+            batches=info.batches,
+            by=by,
+            at=at,
+        )
+
+    # -- triage ----------------------------------------------------------------------------
+
+    def check_classification(
+        self, classification: Classification, reportable: bool | None, reason: str | None
+    ) -> None:
+        """The state allows it, a reportable flag has its reason, and something changes."""
+        self.expect(Act.CLASSIFICATION)
+        if reportable and not (reason or "").strip():
+            raise DomainError(
+                "reportable-reason-required",
+                "a deviation flagged reportable says why (reportable_reason)",
+                field="reportable_reason",
+            )
+        flag = self.reportable if reportable is None else reportable
+        if (
+            self.classified is not None
+            and self.classification is classification
+            and flag == self.reportable
+        ):
+            raise Conflict(
+                "deviation-already-classified",
+                f"deviation {self.id} is already classified {classification.value}",
+            )
+
+    def classify(
+        self,
+        classification: Classification,
+        rationale: str,
+        by: Who,
+        at: datetime,
+        policy: DeviationPolicy,
+        *,
+        reportable: bool | None = None,
+        reportable_reason: str | None = None,
+    ) -> DeviationClassified:
+        """QA triages the deviation (confirming or changing the proposed class, flagging it
+        reportable or not: None keeps the flag), or classifies it again while it is open.
+        The closure target follows the class; a reportable one's report is due from its
+        discovery (the opening)."""
+        require_role(by, QA_REVIEWER, "classifying a deviation")
+        self.expect(Act.CLASSIFICATION)
+        self._check_not_author(by, "classification-by-author", "classifies")
+        self.check_classification(classification, reportable, reportable_reason)
+        flag = self.reportable if reportable is None else reportable
+        opened_at = self.info.opened_at
+        event = DeviationClassified(
+            deviation_id=self.id,
+            classification=classification,
+            previous=self.classification,
+            reason=rationale,
+            classified_at=at,
+            classified_by=by,
+            previous_state=self.state if self.state is DeviationState.OPENED else None,
+            reportable=flag,
+            previous_reportable=None if self.classified is None else self.reportable,
+            reportable_reason=(
+                reportable_reason
+                if reportable is not None or self.classified is None
+                else self.classified.reportable_reason
+            ),
+            closure_due=policy.closure_due(opened_at, classification),
+            report_due=policy.report_due(opened_at) if flag else None,
+        )
         self._record(event)
         return event
-
-    @property
-    def info(self) -> DeviationOpened:
-        if self.opened is None:
-            raise RuntimeError("deviation not opened")
-        return self.opened
-
-    @property
-    def classification(self) -> Classification:
-        """QA's classification, else the proposed one."""
-        if self.classified is not None:
-            return self.classified.classification
-        return self.info.classification
-
-    @property
-    def state(self) -> DeviationState:
-        return DeviationState.OPENED if self.closed is None else DeviationState.CLOSED
-
-    def apply(self, event: DomainEvent) -> None:
-        match event:
-            case DeviationOpened():
-                self.opened = event
-            case DeviationClassified():
-                self.classified = event
-            case DeviationClosed():
-                self.closed = event
-            case DeviationLotAffected():
-                self.affected_lots[event.lot_id] = event.coi
-            case _:
-                raise TypeError(f"deviation cannot apply {type(event).__name__}")
-
-    def _check_open(self) -> None:
-        if self.closed is not None:
-            raise Conflict("deviation-closed", f"deviation {self.id} is already closed")
-
-    def _check_not_author(self, by: Who, code: str, does: str) -> None:
-        if self.opened is not None and self.opened.opened_by.user_id == by.user_id:
-            # Segregation of duties: the author of a record does not approve it.
-            raise Forbidden(
-                code,
-                f"{by.user_id} opened deviation {self.id}: another QA reviewer {does} it",
-            )

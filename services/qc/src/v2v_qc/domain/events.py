@@ -9,7 +9,7 @@ Streams: a panel (stream id = panel id), a deviation (= deviation id), a lot
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -46,8 +46,17 @@ class Classification(StrEnum):
 
 
 class DeviationState(StrEnum):
+    """Where a deviation is in its lifecycle (domain/deviation_states.py: what may follow)."""
+
     OPENED = "opened"
-    CLOSED = "closed"
+    TRIAGED = "triaged"  # classified by QA
+    CONTAINED = "contained"  # containment recorded
+    INVESTIGATED = "investigated"  # root cause recorded
+    CAPA_APPROVED = "capa-approved"  # CAPA plan approved by QA; its actions under way
+    IMPLEMENTED = "implemented"  # every CAPA action done
+    CLOSED = "closed"  # by QA; with CAPA, its effectiveness check is still to come
+    EFFECTIVE = "effective"  # effectiveness check: the CAPA worked
+    NOT_EFFECTIVE = "not-effective"  # it did not: a follow-up deviation was opened
 
 
 class Decision(StrEnum):
@@ -217,10 +226,27 @@ class DeviationLotAffected(DomainEvent):
     coi: str
 
 
+def _classified_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 knew no triage: no state recorded, not reportable, no targets kept.
+    return {
+        **payload,
+        "previous_state": None,
+        "reportable": False,
+        "previous_reportable": None,
+        "reportable_reason": None,
+        "closure_due": None,
+        "report_due": None,
+    }
+
+
 class DeviationClassified(DomainEvent):
-    """QA classified the deviation (the opener's classification was a proposal)."""
+    """QA classified (triaged) the deviation: the opener's classification was a proposal.
+    The first classification triages it; a later one (the investigation changed the
+    picture) may change its class, its reportable flag and so its targets."""
 
     kind = "deviation.classified"
+    schema_version = 2  # v2: the triage (state, reportable flag and reason, due dates)
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: _classified_v1_to_v2}
 
     deviation_id: str
     classification: Classification
@@ -228,20 +254,57 @@ class DeviationClassified(DomainEvent):
     reason: str = Field(min_length=1)  # the rationale (the audit trail's "why")
     classified_at: datetime
     classified_by: Who
+    previous_state: DeviationState | None = None  # opened: this classification triaged it
+    reportable: bool = False
+    previous_reportable: bool | None = None  # None: not reclassified, or before v2
+    reportable_reason: str | None = None
+    closure_due: date | None = None  # by this class, from the opening date
+    report_due: date | None = None  # reportable: from discovery (the opening)
 
     def changes(self) -> list[Change]:
-        if self.previous is self.classification:
-            return []
-        return [Change(field="classification", old=self.previous, new=self.classification)]
+        found = []
+        if self.previous is not self.classification:
+            found.append(Change(field="classification", old=self.previous, new=self.classification))
+        if self.previous_state is DeviationState.OPENED:
+            found.append(Change(field="state", old=self.previous_state, new=DeviationState.TRIAGED))
+        if self.previous_reportable is not None and self.previous_reportable != self.reportable:
+            found.append(
+                Change(field="reportable", old=self.previous_reportable, new=self.reportable)
+            )
+        return found
+
+
+def _closed_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1: closed straight after classification (no CAPA, nothing to check).
+    return {
+        **payload,
+        "previous_state": None,
+        "no_capa_justification": None,
+        "effectiveness_due": None,
+    }
 
 
 class DeviationClosed(DomainEvent):
+    """QA closed the deviation: after its CAPA was implemented (its effectiveness check due
+    by ``effectiveness_due``), or after the investigation with no CAPA needed
+    (``no_capa_justification``)."""
+
     kind = "deviation.closed"
+    schema_version = 2  # v2: the state it was closed from, no-CAPA justification, check due
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: _closed_v1_to_v2}
 
     deviation_id: str
     reason: str = Field(min_length=1)
     closed_at: datetime
     closed_by: Who
+    previous_state: DeviationState | None = None
+    no_capa_justification: str | None = None
+    effectiveness_due: date | None = None
+
+    def changes(self) -> list[Change]:
+        if self.previous_state is None:
+            return []
+        return [Change(field="state", old=self.previous_state, new=DeviationState.CLOSED)]
 
 
 # --- lot stream -----------------------------------------------------------------------

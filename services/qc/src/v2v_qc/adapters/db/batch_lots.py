@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...domain.events import DeviationState
 from .tables import deviation_batches, deviations, lots
 
 
@@ -32,7 +31,7 @@ class SqlBatchLots:
             .join(deviations, deviations.c.deviation_id == deviation_batches.c.deviation_id)
             .where(
                 deviation_batches.c.batch_id == batch_id,
-                deviations.c.state == DeviationState.OPENED.value,
+                deviations.c.closed_at.is_(None),
             )
             .order_by(deviation_batches.c.deviation_id)
         )

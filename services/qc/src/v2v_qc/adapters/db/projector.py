@@ -13,13 +13,8 @@ from v2v_runtime.eventstore import StoredEvent
 
 from ...domain.events import (
     Decision,
-    DeviationClassified,
-    DeviationClosed,
     DeviationLinked,
-    DeviationLotAffected,
-    DeviationOpened,
     DeviationResolved,
-    DeviationState,
     LotDeviationClassified,
     LotRegistered,
     LotRejected,
@@ -35,10 +30,9 @@ from ...domain.events import (
     ResultRecorded,
 )
 from ...domain.trail_review import TrailReviewed
+from .deviation_projector import project_deviation
 from .tables import (
     certificates,
-    deviation_batches,
-    deviations,
     lots,
     panel_reviews,
     panels,
@@ -47,6 +41,8 @@ from .tables import (
 
 
 async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent) -> None:
+    if await project_deviation(session, event):
+        return
     match event:
         case PanelOrdered():
             await session.execute(
@@ -106,64 +102,6 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     comment=event.comment,
                     reviewed_at=event.reviewed_at,
                     reviewed_by=event.reviewed_by.model_dump(),
-                )
-            )
-        case DeviationOpened():
-            await session.execute(
-                insert(deviations).values(
-                    deviation_id=event.deviation_id,
-                    coi=event.coi,
-                    lot_id=event.lot_id,
-                    panel_id=event.panel_id,
-                    classification=event.classification.value,
-                    proposed_classification=event.classification.value,
-                    source=event.source,
-                    description=event.description,
-                    state=DeviationState.OPENED.value,
-                    opened_at=event.opened_at,
-                    opened_by=event.opened_by.model_dump(),
-                    site=event.site,
-                    equipment_id=event.equipment_id,
-                )
-            )
-            for b in event.batches:
-                await session.execute(
-                    insert(deviation_batches).values(
-                        deviation_id=event.deviation_id,
-                        batch_id=b.batch_id,
-                        coi=b.coi,
-                        detail=b.detail,
-                    )
-                )
-        case DeviationClassified():
-            await session.execute(
-                update(deviations)
-                .where(deviations.c.deviation_id == event.deviation_id)
-                .values(
-                    classification=event.classification.value,
-                    classified_at=event.classified_at,
-                    classified_by=event.classified_by.model_dump(),
-                    classification_rationale=event.reason,
-                )
-            )
-        case DeviationLotAffected():
-            await session.execute(
-                update(deviation_batches)
-                .where(
-                    deviation_batches.c.deviation_id == event.deviation_id,
-                    deviation_batches.c.batch_id == event.batch_id,
-                )
-                .values(lot_id=event.lot_id)
-            )
-        case DeviationClosed():
-            await session.execute(
-                update(deviations)
-                .where(deviations.c.deviation_id == event.deviation_id)
-                .values(
-                    state=DeviationState.CLOSED.value,
-                    closed_at=event.closed_at,
-                    closed_by=event.closed_by.model_dump(),
-                    closure_reason=event.reason,
                 )
             )
         case LotRegistered():

@@ -14,8 +14,6 @@ from v2v_runtime.signatures.store import signatures_of
 
 from ...application.views import (
     DecisionView,
-    DeviationBatchView,
-    DeviationView,
     PanelView,
     ResultEntryView,
     ResultView,
@@ -27,8 +25,6 @@ from ...domain.events import Certificate
 from ...domain.lot import lot_stream
 from .tables import (
     certificates,
-    deviation_batches,
-    deviations,
     lots,
     panel_reviews,
     panels,
@@ -201,99 +197,6 @@ async def certificate(session: AsyncSession, certificate_id: str) -> Certificate
         )
     ).first()
     return None if row is None else Certificate.model_validate(row.body)
-
-
-def _deviation(
-    r: Any, batches: list[DeviationBatchView], signatures: list[SignatureView]
-) -> DeviationView:
-    return DeviationView(
-        deviation_id=r.deviation_id,
-        coi=r.coi,
-        lot_id=r.lot_id,
-        panel_id=r.panel_id,
-        classification=r.classification,
-        proposed_classification=r.proposed_classification or r.classification,
-        classified=r.classified_at is not None,
-        classified_at=r.classified_at,
-        classified_by=r.classified_by,
-        classification_rationale=r.classification_rationale,
-        source=r.source,
-        description=r.description,
-        state=r.state,
-        opened_at=r.opened_at,
-        opened_by=r.opened_by,
-        closed_at=r.closed_at,
-        closed_by=r.closed_by,
-        closure_reason=r.closure_reason,
-        signatures=signatures,
-        site=r.site,
-        equipment_id=r.equipment_id,
-        batches=batches,
-    )
-
-
-async def _deviation_views(
-    session: AsyncSession, rows: list[Any], time_zone: str
-) -> list[DeviationView]:
-    """The rows as views, with the batches each names and QA's signatures on each."""
-    named: dict[str, list[DeviationBatchView]] = defaultdict(list)
-    ids = [r.deviation_id for r in rows]
-    if ids:
-        found = await session.execute(
-            select(deviation_batches)
-            .where(deviation_batches.c.deviation_id.in_(ids))
-            .order_by(deviation_batches.c.batch_id)
-        )
-        for b in found:
-            named[b.deviation_id].append(
-                DeviationBatchView(batch_id=b.batch_id, coi=b.coi, detail=b.detail, lot_id=b.lot_id)
-            )
-    signed = await signatures_of(session, ids, time_zone)
-    return [_deviation(r, named[r.deviation_id], signed.get(r.deviation_id, [])) for r in rows]
-
-
-async def deviation_view(
-    session: AsyncSession, deviation_id: str, time_zone: str = "UTC"
-) -> DeviationView | None:
-    row = (
-        await session.execute(select(deviations).where(deviations.c.deviation_id == deviation_id))
-    ).first()
-    return None if row is None else (await _deviation_views(session, [row], time_zone))[0]
-
-
-async def deviation_views(
-    session: AsyncSession,
-    *,
-    coi: str | None = None,
-    lot_id: str | None = None,
-    equipment_id: str | None = None,
-    batch_id: str | None = None,
-    source: str | None = None,
-    time_zone: str = "UTC",
-) -> list[DeviationView]:
-    """Deviations matching every filter given; a deviation on batches matches a CoI, lot or
-    batch of a batch it names."""
-    query = select(deviations).order_by(deviations.c.opened_at, deviations.c.deviation_id)
-    naming = select(deviation_batches.c.deviation_id)
-    if coi is not None:
-        query = query.where(
-            (deviations.c.coi == coi)
-            | deviations.c.deviation_id.in_(naming.where(deviation_batches.c.coi == coi))
-        )
-    if lot_id is not None:
-        query = query.where(
-            (deviations.c.lot_id == lot_id)
-            | deviations.c.deviation_id.in_(naming.where(deviation_batches.c.lot_id == lot_id))
-        )
-    if batch_id is not None:
-        query = query.where(
-            deviations.c.deviation_id.in_(naming.where(deviation_batches.c.batch_id == batch_id))
-        )
-    if equipment_id is not None:
-        query = query.where(deviations.c.equipment_id == equipment_id)
-    if source is not None:
-        query = query.where(deviations.c.source == source)
-    return await _deviation_views(session, list(await session.execute(query)), time_zone)
 
 
 async def lot_site(session: AsyncSession, lot_id: str) -> tuple[bool, str | None]:

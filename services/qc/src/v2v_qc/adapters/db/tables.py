@@ -7,6 +7,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     Float,
     Index,
     Integer,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from v2v_runtime.db.types import UtcDateTime
@@ -113,6 +115,49 @@ deviations = Table(
     # qc_0006: a deviation on batches belongs to a site, and may name its instrument
     Column("site", String(200)),
     Column("equipment_id", String(128)),
+    # qc_0007: the lifecycle — triage (reportable flag, targets), each step's record (JSON,
+    # as its view shows it), the CAPA plan's approval, the effectiveness check
+    Column("reportable", Boolean, nullable=False, server_default=false()),
+    Column("reportable_reason", Text),
+    Column("closure_due", Date),
+    Column("report_due", Date),
+    Column("report", JSON),
+    Column("containment", JSON),
+    Column("investigation", JSON),
+    Column("capa_approved_at", UtcDateTime),
+    Column("capa_approved_by", JSON),
+    Column("no_capa_justification", Text),
+    Column("effectiveness_due", Date),
+    Column("effectiveness", JSON),
+    Column("follows_deviation_id", String(64)),
+)
+
+# The actions of a deviation's approved CAPA plan (qc_0007), each done or not.
+capa_actions = Table(
+    "qc_capa_actions",
+    metadata,
+    Column("deviation_id", String(64), primary_key=True),
+    Column("action_id", String(16), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("owner", String(128), nullable=False, index=True),
+    Column("due_date", Date, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("done_at", UtcDateTime),
+    Column("done_by", JSON),
+    Column("evidence", Text),
+)
+
+# Each move of a deviation's state (qc_0007): ``seq`` orders them from 1 (the opening).
+deviation_timeline = Table(
+    "qc_deviation_timeline",
+    metadata,
+    Column("deviation_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("previous_state", String(16)),
+    Column("moved_at", UtcDateTime, nullable=False),
+    Column("moved_by", JSON, nullable=False),
 )
 
 certificates = Table(
@@ -137,7 +182,17 @@ deviation_batches = Table(
     Index("ix_qc_deviation_batches_batch", "batch_id"),
 )
 
-READ_TABLES = (results, panel_reviews, panels, deviations, certificates, lots, deviation_batches)
+READ_TABLES = (
+    results,
+    panel_reviews,
+    panels,
+    deviations,
+    certificates,
+    lots,
+    deviation_batches,
+    capa_actions,
+    deviation_timeline,
+)
 
 # The newest audit-trail head of each CoI in batch and custody, as their audit-trail.advanced
 # messages tell it (not derived from QC's store, so not a read table: a rebuild keeps it; the

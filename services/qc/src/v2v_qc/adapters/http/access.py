@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from v2v_runtime.authz import GMP_PEOPLE, Caller, Roles, allowed
 from v2v_runtime.errors import NotFound
 
-from ...application.views import DeviationView
+from ...application.deviation_views import DeviationView
 from ..db import queries
 
 R = Roles

@@ -1,12 +1,14 @@
-"""QA's signed acts on a deviation (classification and closure, meaning approved): the
-deviation shown, signed by a QA reviewer of its site (the lot's, or the batches'), done as
-the signer, the signature stored after it."""
+"""QA's signed acts on a deviation (meaning approved): the deviation shown, checked for the
+act (its state, the act's dates) before anyone is asked to sign, signed by a QA reviewer of
+its site (the lot's, or the batches'), done as the signer, the signature stored after it."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from v2v_events.contracts.common import Actor
@@ -16,29 +18,37 @@ from v2v_runtime.signatures.gate import Signing
 from v2v_runtime.signatures.model import Meaning, SignatureRequest
 from v2v_runtime.uow import UnitOfWork
 
-from ...application.deviations import ClassificationEntry, ClosureEntry
-from ...application.views import DeviationView
-from ..db import queries
+from ...application.deviation_views import DeviationView
+from ...domain.deviation import Deviation
+from ...domain.deviation_policy import DeviationPolicy
+from ..db.deviation_queries import deviation_view
 from .access import sees_deviation
 from .signing import lot_sites
 
 
-class SignedClosure(ClosureEntry):
-    signature: SignatureRequest | None = None
+class WithSignature(BaseModel):
+    """A signed act's body: its values, and the signature once the content was shown."""
 
-
-class SignedClassification(ClassificationEntry):
     signature: SignatureRequest | None = None
 
 
 async def visible_deviation(
-    session: AsyncSession, caller: Caller, deviation_id: str
+    session: AsyncSession,
+    caller: Caller,
+    deviation_id: str,
+    policy: DeviationPolicy,
+    zone: str = "UTC",
 ) -> DeviationView:
     """The deviation, or 404 (also for another site's)."""
-    found = await queries.deviation_view(session, deviation_id)
+    found = await deviation_view(session, deviation_id, policy, zone)
     if found is None or not await sees_deviation(session, caller, found):
         raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
     return found
+
+
+async def deviation_sites(session: AsyncSession, d: DeviationView) -> tuple[str | None, ...]:
+    """The sites whose QA may sign for the deviation: its lot's, or its own (on batches)."""
+    return await lot_sites(session, d.lot_id) if d.lot_id is not None else (d.site,)
 
 
 async def signed_deviation_act(
@@ -46,17 +56,23 @@ async def signed_deviation_act(
     signing: Signing,
     caller: Caller,
     deviation_id: str,
-    entry: SignedClosure | SignedClassification,
+    policy: DeviationPolicy,
     zone: str,
+    entry: WithSignature,
     *,
     statement: Callable[[DeviationView], str],
     act: Callable[[Actor], Awaitable[object]],
+    check: Callable[[Deviation, date], object],
     shown: Callable[[DeviationView], dict[str, Any]] = lambda _: {},
 ) -> DeviationView:
     """The act (``act``, as the signer) on the deviation the caller sees, signed; the
-    deviation after it."""
+    deviation after it. ``check`` refuses what cannot be done (out of order, bad dates)
+    before the content is shown for signing; the act checks everything again as the
+    signer (role, segregation of duties). The values shown are the body's, without the
+    ones left out."""
     async with uow:
-        found = await visible_deviation(uow.session, caller, deviation_id)
+        found = await visible_deviation(uow.session, caller, deviation_id, policy)
+        check(await uow.repository(Deviation).get(deviation_id), policy.local_date(uow.clock.now()))
         pending = await signing.authorize(
             uow,
             caller,
@@ -66,19 +82,15 @@ async def signed_deviation_act(
             values={
                 "deviation_id": deviation_id,
                 **shown(found),
-                **entry.model_dump(mode="json", exclude={"signature"}),
+                **entry.model_dump(mode="json", exclude={"signature"}, exclude_none=True),
             },
             request=entry.signature,
             roles=(Roles.QA_REVIEWER,),
-            sites=(
-                await lot_sites(uow.session, found.lot_id)
-                if found.lot_id is not None
-                else (found.site,)
-            ),
+            sites=await deviation_sites(uow.session, found),
         )
         await act(pending.signer.actor)
         await pending.record(uow)
-        view = await queries.deviation_view(uow.session, deviation_id, zone)
+        view = await deviation_view(uow.session, deviation_id, policy, zone)
     assert view is not None
     return view
 
@@ -87,4 +99,6 @@ def subject(d: DeviationView) -> str:
     """What a deviation is about, for a signed statement: its lot, or the batches it names."""
     if d.lot_id is not None:
         return f"lot {d.lot_id}"
+    if not d.batches:
+        return f"site {d.site}" + (f", instrument {d.equipment_id}" if d.equipment_id else "")
     return "batches " + ", ".join(b.batch_id for b in d.batches)

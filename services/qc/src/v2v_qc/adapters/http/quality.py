@@ -1,5 +1,5 @@
-"""HTTP: QA release decisions, certificates of analysis, deviations (classification and
-closure signed by QA)."""
+"""HTTP: QA release decisions, recovery decisions, certificates of analysis (deviations:
+deviations.py)."""
 
 from __future__ import annotations
 
@@ -7,37 +7,21 @@ from fastapi import APIRouter
 
 from v2v_events.contracts.qc import RecoveryDecided
 from v2v_runtime.authz import Roles
-from v2v_runtime.errors import DomainError, NotFound
+from v2v_runtime.errors import NotFound
 from v2v_runtime.http_deps import Kit, NewUow, SigningGate
 from v2v_runtime.signatures.model import Meaning as SignatureMeaning
 from v2v_runtime.signatures.model import SignatureRequest, SignatureView
 from v2v_runtime.signatures.store import signatures_of
 
 from ...application import messages
-from ...application.deviations import (
-    DeviationEntry,
-    classify_deviation,
-    close_deviation,
-    open_deviation,
-)
 from ...application.recovery import RecoveryEntry, decide_recovery
 from ...application.release import DecisionEntry, decide
-from ...application.views import DecisionOutView, DeviationView
+from ...application.views import DecisionOutView
 from ...domain.events import Certificate, Decision
 from ...domain.lot import lot_stream
 from ...domain.trail_review import trail_review_stream
 from ..db import queries
-from .access import (
-    CertificateReader,
-    QualityUnit,
-    Reader,
-    Reporter,
-    require_lot,
-    sees_deviation,
-    sees_lot,
-)
-from .deviation_acts import SignedClassification, SignedClosure, signed_deviation_act, subject
-from .signing import SiteZone
+from .access import CertificateReader, QualityUnit, require_lot, sees_lot
 
 
 class CertificateView(Certificate):
@@ -117,110 +101,6 @@ def quality_router() -> APIRouter:
             **found.model_dump(),
             signatures=[s for s in signed.get(lot, []) if s.meaning is SignatureMeaning.RELEASED],
             audit_trail_review=signed.get(review, [])[-1:],
-        )
-
-    @router.get("/deviations")
-    async def list_deviations(
-        kit: Kit,
-        caller: Reader,
-        zone: SiteZone,
-        coi: str | None = None,
-        lot_id: str | None = None,
-        equipment_id: str | None = None,
-        batch_id: str | None = None,
-        source: str | None = None,
-    ) -> list[DeviationView]:
-        """Deviations of a CoI, lot, batch, instrument or source (a deviation on batches,
-        e.g. an instrument found out of tolerance or an environmental monitoring excursion,
-        is found by each CoI, lot and batch it names)."""
-        if all(f is None for f in (coi, lot_id, equipment_id, batch_id, source)):
-            raise DomainError(
-                "filter-required", "give coi, lot_id, batch_id, equipment_id or source"
-            )
-        async with kit.sessions() as session:
-            found = await queries.deviation_views(
-                session,
-                coi=coi,
-                lot_id=lot_id,
-                equipment_id=equipment_id,
-                batch_id=batch_id,
-                source=source,
-                time_zone=zone,
-            )
-            return [d for d in found if await sees_deviation(session, caller, d)]
-
-    @router.get("/deviations/{deviation_id}")
-    async def get_deviation(
-        kit: Kit, caller: Reader, zone: SiteZone, deviation_id: str
-    ) -> DeviationView:
-        async with kit.sessions() as session:
-            found = await queries.deviation_view(session, deviation_id, zone)
-            if found is None or not await sees_deviation(session, caller, found):
-                raise NotFound("deviation-not-found", f"no deviation {deviation_id!r}")
-        return found
-
-    @router.post("/deviations", status_code=201)
-    async def post_deviation(uow: NewUow, entry: DeviationEntry, caller: Reporter) -> DeviationView:
-        """Open a deviation against a lot QC knows (e.g. a temperature excursion)."""
-        async with uow:
-            await require_lot(uow.session, caller, entry.lot_id)
-            deviation = await open_deviation(uow, entry, caller.actor)
-            view = await queries.deviation_view(uow.session, deviation.id)
-        assert view is not None
-        return view
-
-    @router.post("/deviations/{deviation_id}/close")
-    async def post_closure(
-        uow: NewUow,
-        signing: SigningGate,
-        zone: SiteZone,
-        deviation_id: str,
-        entry: SignedClosure,
-        caller: QualityUnit,
-    ) -> DeviationView:
-        """QA (role qa-reviewer) closes a classified deviation, signed (meaning approved;
-        without a signature: 428 with the content to sign); it no longer blocks release. Who
-        opened it cannot close it."""
-        return await signed_deviation_act(
-            uow,
-            signing,
-            caller,
-            deviation_id,
-            entry,
-            zone,
-            statement=lambda d: (
-                f"I approve the closure of deviation {d.deviation_id} "
-                f"({d.classification.value}) of {subject(d)}."
-            ),
-            act=lambda who: close_deviation(uow, deviation_id, entry, who),
-        )
-
-    @router.post("/deviations/{deviation_id}/classification")
-    async def post_classification(
-        uow: NewUow,
-        signing: SigningGate,
-        zone: SiteZone,
-        deviation_id: str,
-        entry: SignedClassification,
-        caller: QualityUnit,
-    ) -> DeviationView:
-        """QA (role qa-reviewer) classifies a deviation — confirming or changing the class
-        its opener proposed, with a rationale — signed (meaning approved); again if the
-        investigation changes it, while it is open. An open critical or major deviation
-        blocks the lot's release. Who opened it cannot classify it."""
-        return await signed_deviation_act(
-            uow,
-            signing,
-            caller,
-            deviation_id,
-            entry,
-            zone,
-            statement=lambda d: (
-                f"I classify deviation {d.deviation_id} of {subject(d)} as "
-                f"{entry.classification.value}."
-            ),
-            act=lambda who: classify_deviation(uow, deviation_id, entry, who),
-            shown=lambda d: {"proposed_classification": d.proposed_classification.value},
         )
 
     return router
