@@ -15,7 +15,7 @@ from .adapters.db.audit_trail import BatchAuditScope
 from .adapters.db.equipment_tables import EQUIPMENT_TABLES
 from .adapters.db.material_tables import MATERIAL_TABLES
 from .adapters.db.mbr_tables import MBR_READ_TABLES
-from .adapters.db.ports import SqlLotIndex
+from .adapters.db.ports import SqlLotIndex, SqlMaterialGenealogy
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
 from .adapters.http.equipment import equipment_router
@@ -25,7 +25,7 @@ from .adapters.http.mbrs import build_mbr_router
 from .adapters.http.routes import build_router
 from .adapters.http.training import training_router
 from .adapters.kafka.handlers import SUBSCRIBED_TOPICS, build_handlers
-from .application.ports import LotIndex
+from .application.ports import LotIndex, MaterialGenealogy
 from .application.register_gates import RegisterGates
 from .application.step_gates import StepGates
 from .domain.equipment_events import EQUIPMENT_EVENTS
@@ -54,7 +54,7 @@ PERSISTENCE = Persistence(
     ),
     projector=project,
     read_tables=(*READ_TABLES, *MATERIAL_TABLES, *EQUIPMENT_TABLES, *MBR_READ_TABLES),
-    ports={LotIndex: SqlLotIndex},
+    ports={LotIndex: SqlLotIndex, MaterialGenealogy: SqlMaterialGenealogy},
 )
 # GET /audit-trail: the manufacturing supervisor reviews the batch records besides QA, the
 # QP and auditors.

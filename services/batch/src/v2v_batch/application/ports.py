@@ -4,6 +4,7 @@ adapters/db, registered in the service's Persistence, obtained with ``uow.port(.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from v2v_events.contracts.common import Actor
@@ -14,6 +15,23 @@ class LotIndex(Protocol):
     commands naming only the lot find the batch here."""
 
     async def batch_of(self, lot_id: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class LotUse:
+    """A use of a material lot at a step of a batch (the genealogy)."""
+
+    batch_id: str
+    coi: str
+    step: str
+    used_at: datetime
+
+
+class MaterialGenealogy(Protocol):
+    """Which batches used a material lot (the genealogy read model, kept current in the
+    transaction that records each use)."""
+
+    async def uses_of(self, lot_id: str) -> list[LotUse]: ...
 
 
 @dataclass(frozen=True)
