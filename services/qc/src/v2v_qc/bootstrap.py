@@ -21,8 +21,10 @@ from .adapters.http.panels import panels_router
 from .adapters.http.quality import quality_router
 from .adapters.http.trail_review import trail_review_router
 from .adapters.kafka.handlers import handlers
+from .adapters.raising_policy import load_raising_policy
 from .application.ports import BatchLots, TrailHeads
 from .domain.events import DOMAIN_EVENTS
+from .domain.raising import RaisingPolicy
 from .domain.spec import SpecCatalog
 from .domain.trail_review import TrailReviewed
 from .settings import QcSettings
@@ -47,17 +49,26 @@ def build(
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
     specs: SpecCatalog | None = None,
+    raising: RaisingPolicy | None = None,
 ) -> ServiceSpec:
     s = settings or QcSettings()
     catalog = specs or load_specs(s.spec_dir)
+    raised = raising or load_raising_policy(s.raised_deviations)
     return ServiceSpec(
         name="qc",
         settings=s,
         migrations=[MIGRATIONS],
         routers=[panels_router(catalog), quality_router(), trail_review_router()],
-        handlers=handlers(catalog),
-        # batch: its lots; custody: its audit-trail heads (QA's review before release)
-        subscribed_topics=[events_topic("batch"), events_topic("custody")],
+        handlers=handlers(catalog, raised),
+        # batch: its lots, exceptions, instruments and material lots; custody: its audit-trail
+        # heads (QA's review before release) and refused receipts; logistics: deliveries
+        # (excursions); the journey: missed deadlines — the deviations QC raises by itself
+        subscribed_topics=[
+            events_topic("batch"),
+            events_topic("custody"),
+            events_topic("logistics"),
+            events_topic("journey"),
+        ],
         title="vein2vein qc: release testing and QA release",
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),

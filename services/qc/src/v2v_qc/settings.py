@@ -18,3 +18,9 @@ class QcSettings(ServiceSettings):
         description="directory of product specification files (<product_code>.v<n>.json) "
         "used instead of the packaged ones",
     )
+    raised_deviations: Path | None = Field(
+        None,
+        description="the classes of the deviations QC raises from other services' events "
+        "(custody mismatch, shipment excursion, material out of status, missed deadlines) "
+        "used instead of the packaged policy/raised-deviations.json",
+    )

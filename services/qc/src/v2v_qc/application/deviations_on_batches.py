@@ -4,12 +4,29 @@ registered later while it is open; a major one holds their release until QA clos
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from v2v_events.contracts.equipment import UsedBatch
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.common import Who
 from ..domain.deviation import Deviation
+from ..domain.events import DeviationBatch
 from ..domain.lot import Lot, lot_stream
 from .ports import BatchLots
+
+
+def named_batches(used: Sequence[UsedBatch]) -> list[DeviationBatch]:
+    """The batches a message lists as having used an instrument or a material lot."""
+    return [
+        DeviationBatch(
+            batch_id=b.batch_id,
+            coi=b.coi,
+            detail=f"used at {', '.join(b.steps)} from {b.first_used_at.isoformat()} "
+            f"to {b.last_used_at.isoformat()}",
+        )
+        for b in used
+    ]
 
 
 async def hold_known_lots(uow: UnitOfWork, deviation: Deviation, by: Who) -> None:

@@ -12,9 +12,9 @@ from v2v_events.contracts.equipment import EquipmentOutOfTolerance
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.deviation import EQUIPMENT_SOURCE, Deviation
-from ..domain.events import Classification, DeviationBatch
+from ..domain.events import Classification
 from . import messages
-from .deviations_on_batches import hold_known_lots
+from .deviations_on_batches import hold_known_lots, named_batches
 
 
 def deviation_id_of(msg: EquipmentOutOfTolerance) -> str:
@@ -58,15 +58,7 @@ async def open_equipment_deviation(
         description=description(msg),
         site=msg.site,
         equipment_id=msg.equipment_id,
-        batches=[
-            DeviationBatch(
-                batch_id=b.batch_id,
-                coi=b.coi,
-                detail=f"used at {', '.join(b.steps)} from {b.first_used_at.isoformat()} "
-                f"to {b.last_used_at.isoformat()}",
-            )
-            for b in msg.batches
-        ],
+        batches=named_batches(msg.batches),
         by=by,
         at=uow.clock.now(),
     )

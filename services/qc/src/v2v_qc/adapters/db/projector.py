@@ -38,7 +38,9 @@ from ...domain.trail_review import TrailReviewed
 from .tables import (
     certificates,
     deviation_batches,
+    deviation_units,
     deviations,
+    lot_units,
     lots,
     panel_reviews,
     panels,
@@ -124,8 +126,14 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                     opened_by=event.opened_by.model_dump(),
                     site=event.site,
                     equipment_id=event.equipment_id,
+                    shipment_id=event.shipment_id,
+                    material_lot_id=event.material_lot_id,
                 )
             )
+            for unit_id in event.unit_ids:
+                await session.execute(
+                    insert(deviation_units).values(deviation_id=event.deviation_id, unit_id=unit_id)
+                )
             for b in event.batches:
                 await session.execute(
                     insert(deviation_batches).values(
@@ -175,6 +183,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                 total_viable_cells=event.total_viable_cells,
                 manufacturing_site=event.manufacturing_site,
             )
+            for bag_id in dict.fromkeys(event.bag_ids):
+                await session.execute(insert(lot_units).values(lot_id=event.lot_id, unit_id=bag_id))
         case PanelAssigned():
             await _upsert_lot(session, event.lot_id, coi=event.coi, panel_id=event.panel_id)
         case LotReleased():

@@ -28,6 +28,7 @@ from ...domain.lot import lot_stream
 from .tables import (
     certificates,
     deviation_batches,
+    deviation_units,
     deviations,
     lots,
     panel_reviews,
@@ -204,7 +205,7 @@ async def certificate(session: AsyncSession, certificate_id: str) -> Certificate
 
 
 def _deviation(
-    r: Any, batches: list[DeviationBatchView], signatures: list[SignatureView]
+    r: Any, batches: list[DeviationBatchView], units: list[str], signatures: list[SignatureView]
 ) -> DeviationView:
     return DeviationView(
         deviation_id=r.deviation_id,
@@ -229,16 +230,27 @@ def _deviation(
         site=r.site,
         equipment_id=r.equipment_id,
         batches=batches,
+        unit_ids=units,
+        shipment_id=r.shipment_id,
+        material_lot_id=r.material_lot_id,
     )
 
 
 async def _deviation_views(
     session: AsyncSession, rows: list[Any], time_zone: str
 ) -> list[DeviationView]:
-    """The rows as views, with the batches each names and QA's signatures on each."""
+    """The rows as views, with the batches and units each names and QA's signatures on
+    each."""
     named: dict[str, list[DeviationBatchView]] = defaultdict(list)
+    units: dict[str, list[str]] = defaultdict(list)
     ids = [r.deviation_id for r in rows]
     if ids:
+        for u in await session.execute(
+            select(deviation_units)
+            .where(deviation_units.c.deviation_id.in_(ids))
+            .order_by(deviation_units.c.unit_id)
+        ):
+            units[u.deviation_id].append(u.unit_id)
         found = await session.execute(
             select(deviation_batches)
             .where(deviation_batches.c.deviation_id.in_(ids))
@@ -249,7 +261,10 @@ async def _deviation_views(
                 DeviationBatchView(batch_id=b.batch_id, coi=b.coi, detail=b.detail, lot_id=b.lot_id)
             )
     signed = await signatures_of(session, ids, time_zone)
-    return [_deviation(r, named[r.deviation_id], signed.get(r.deviation_id, [])) for r in rows]
+    return [
+        _deviation(r, named[r.deviation_id], units[r.deviation_id], signed.get(r.deviation_id, []))
+        for r in rows
+    ]
 
 
 async def deviation_view(
@@ -268,10 +283,13 @@ async def deviation_views(
     lot_id: str | None = None,
     equipment_id: str | None = None,
     batch_id: str | None = None,
+    unit_id: str | None = None,
+    shipment_id: str | None = None,
+    material_lot_id: str | None = None,
     time_zone: str = "UTC",
 ) -> list[DeviationView]:
     """Deviations matching every filter given; a deviation on batches matches a CoI, lot or
-    batch of a batch it names."""
+    batch of a batch it names, and one naming units each of them."""
     query = select(deviations).order_by(deviations.c.opened_at, deviations.c.deviation_id)
     naming = select(deviation_batches.c.deviation_id)
     if coi is not None:
@@ -290,6 +308,15 @@ async def deviation_views(
         )
     if equipment_id is not None:
         query = query.where(deviations.c.equipment_id == equipment_id)
+    if unit_id is not None:
+        naming_unit = select(deviation_units.c.deviation_id)
+        query = query.where(
+            deviations.c.deviation_id.in_(naming_unit.where(deviation_units.c.unit_id == unit_id))
+        )
+    if shipment_id is not None:
+        query = query.where(deviations.c.shipment_id == shipment_id)
+    if material_lot_id is not None:
+        query = query.where(deviations.c.material_lot_id == material_lot_id)
     return await _deviation_views(session, list(await session.execute(query)), time_zone)
 
 

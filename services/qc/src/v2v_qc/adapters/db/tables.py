@@ -113,6 +113,10 @@ deviations = Table(
     # qc_0006: a deviation on batches belongs to a site, and may name its instrument
     Column("site", String(200)),
     Column("equipment_id", String(128)),
+    # qc_0007: a deviation raised from a shipment's excursion, a material lot rejected
+    # after use (the units a deviation names: deviation_units)
+    Column("shipment_id", String(128), index=True),
+    Column("material_lot_id", String(128), index=True),
 )
 
 certificates = Table(
@@ -137,7 +141,36 @@ deviation_batches = Table(
     Index("ix_qc_deviation_batches_batch", "batch_id"),
 )
 
-READ_TABLES = (results, panel_reviews, panels, deviations, certificates, lots, deviation_batches)
+# The units a deviation names (qc_0007): a refused receipt's unit, a shipment's units.
+deviation_units = Table(
+    "qc_deviation_units",
+    metadata,
+    Column("deviation_id", String(64), primary_key=True),
+    Column("unit_id", String(128), primary_key=True),
+    Index("ix_qc_deviation_units_unit", "unit_id"),
+)
+
+# The bags of each lot (qc_0007; lots registered before it are not listed): a unit a
+# deviation names is traced to its lot.
+lot_units = Table(
+    "qc_lot_units",
+    metadata,
+    Column("lot_id", String(128), primary_key=True),
+    Column("unit_id", String(128), primary_key=True),
+    Index("ix_qc_lot_units_unit", "unit_id"),
+)
+
+READ_TABLES = (
+    results,
+    panel_reviews,
+    panels,
+    deviations,
+    certificates,
+    lots,
+    deviation_batches,
+    deviation_units,
+    lot_units,
+)
 
 # The newest audit-trail head of each CoI in batch and custody, as their audit-trail.advanced
 # messages tell it (not derived from QC's store, so not a read table: a rebuild keeps it; the

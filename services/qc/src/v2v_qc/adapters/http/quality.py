@@ -128,11 +128,25 @@ def quality_router() -> APIRouter:
         lot_id: str | None = None,
         equipment_id: str | None = None,
         batch_id: str | None = None,
+        unit_id: str | None = None,
+        shipment_id: str | None = None,
+        material_lot_id: str | None = None,
     ) -> list[DeviationView]:
-        """Deviations of a CoI, lot, batch or instrument (a deviation on batches, e.g. an
-        instrument found out of tolerance, is found by each CoI, lot and batch it names)."""
-        if coi is None and lot_id is None and equipment_id is None and batch_id is None:
-            raise DomainError("filter-required", "give coi, lot_id, batch_id or equipment_id")
+        """Deviations of a CoI, lot, batch, instrument, unit, shipment or material lot,
+        matching every filter given (a deviation on batches, e.g. an instrument found out of
+        tolerance, is found by each CoI, lot and batch it names; one raised by a refused
+        receipt or a shipment's excursion by its CoI, units and shipment)."""
+        filters = {
+            "coi": coi,
+            "lot_id": lot_id,
+            "equipment_id": equipment_id,
+            "batch_id": batch_id,
+            "unit_id": unit_id,
+            "shipment_id": shipment_id,
+            "material_lot_id": material_lot_id,
+        }
+        if all(v is None for v in filters.values()):
+            raise DomainError("filter-required", f"give one of {', '.join(filters)}")
         async with kit.sessions() as session:
             found = await queries.deviation_views(
                 session,
@@ -140,6 +154,9 @@ def quality_router() -> APIRouter:
                 lot_id=lot_id,
                 equipment_id=equipment_id,
                 batch_id=batch_id,
+                unit_id=unit_id,
+                shipment_id=shipment_id,
+                material_lot_id=material_lot_id,
                 time_zone=zone,
             )
             return [d for d in found if await sees_deviation(session, caller, d)]
