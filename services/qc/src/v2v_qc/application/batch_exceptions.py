@@ -17,7 +17,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.deviation import BATCH_EXCEPTION_SOURCE, Deviation
 from ..domain.events import Classification, DeviationBatch
 from . import messages
-from .deviations_on_batches import hold_known_lots
+from .deviations_on_batches import open_once
 
 # Deviation ids of batch exceptions: uuid5 of the batch and exception ids (bounded length).
 NAMESPACE = uuid.UUID("5b0c4a52-6a65-4d8e-9f5e-0d1d7c0a1e13")
@@ -35,29 +35,21 @@ def detail(msg: BatchExceptionRaised) -> str:
 
 async def open_for_exception(uow: UnitOfWork, msg: BatchExceptionRaised) -> Deviation | None:
     """The deviation of this exception (None: opened already, by an earlier delivery)."""
-    repo = uow.repository(Deviation)
-    deviation_id = deviation_id_of(msg)
-    if await repo.find(deviation_id) is not None:
-        return None
-    by = messages.who(msg.actor)
-    deviation = Deviation.open_on_batches(
+    deviation_id, by = deviation_id_of(msg), messages.who(msg.actor)
+    return await open_once(
+        uow,
         deviation_id,
-        source=BATCH_EXCEPTION_SOURCE,
-        classification=Classification.MAJOR,
-        description=f"Batch {msg.batch_id}, step {msg.step_name}: {msg.detail} "
-        f"(MBR {msg.mbr.product_code} v{msg.mbr.version}, exception {msg.exception_id})",
-        site=msg.manufacturing_site,
-        equipment_id=None,
-        batches=[
-            DeviationBatch(
-                batch_id=msg.batch_id,
-                coi=msg.coi,
-                detail=detail(msg),
-            )
-        ],
-        by=by,
-        at=uow.clock.now(),
+        by,
+        lambda: Deviation.open_on_batches(
+            deviation_id,
+            source=BATCH_EXCEPTION_SOURCE,
+            classification=Classification.MAJOR,
+            description=f"Batch {msg.batch_id}, step {msg.step_name}: {msg.detail} "
+            f"(MBR {msg.mbr.product_code} v{msg.mbr.version}, exception {msg.exception_id})",
+            site=msg.manufacturing_site,
+            equipment_id=None,
+            batches=[DeviationBatch(batch_id=msg.batch_id, coi=msg.coi, detail=detail(msg))],
+            by=by,
+            at=uow.clock.now(),
+        ),
     )
-    await hold_known_lots(uow, deviation, by)
-    await repo.save(deviation, by.model_dump())
-    return deviation

@@ -4,7 +4,7 @@ registered later while it is open; a major one holds their release until QA clos
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from v2v_events.contracts.equipment import UsedBatch
 from v2v_runtime.uow import UnitOfWork
@@ -27,6 +27,20 @@ def named_batches(used: Sequence[UsedBatch]) -> list[DeviationBatch]:
         )
         for b in used
     ]
+
+
+async def open_once(
+    uow: UnitOfWork, deviation_id: str, by: Who, opening: Callable[[], Deviation]
+) -> Deviation | None:
+    """The deviation ``opening`` makes, saved with the lots QC knows of the batches it names
+    linked — unless ``deviation_id`` exists: None then (an earlier delivery opened it)."""
+    repo = uow.repository(Deviation)
+    if await repo.find(deviation_id) is not None:
+        return None
+    deviation = opening()
+    await hold_known_lots(uow, deviation, by)
+    await repo.save(deviation, by.model_dump())
+    return deviation
 
 
 async def hold_known_lots(uow: UnitOfWork, deviation: Deviation, by: Who) -> None:

@@ -18,7 +18,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.common import Who
 from ..domain.deviation import Deviation
 from ..domain.events import Classification, DeviationBatch
-from .deviations_on_batches import hold_known_lots
+from .deviations_on_batches import open_once
 from .ports import BatchLots, KnownLot
 
 # Ids of raised deviations: uuid5 of the source and the occurrence's identity (bounded).
@@ -54,24 +54,23 @@ def _batch(lot: KnownLot) -> DeviationBatch:
 async def open_on_chain(uow: UnitOfWork, occurrence: Occurrence, by: Who) -> Deviation | None:
     """The deviation of this occurrence (None: opened already, by an earlier delivery)."""
     o = occurrence
-    repo = uow.repository(Deviation)
-    if await repo.find(o.deviation_id) is not None:
-        return None
     lots = await uow.port(BatchLots).lots_concerned(o.coi, o.unit_ids, o.lot_ids)
     lot_site = next((lot.manufacturing_site for lot in lots if lot.manufacturing_site), None)
-    deviation = Deviation.open_on_chain(
+    return await open_once(
+        uow,
         o.deviation_id,
-        coi=o.coi,
-        source=o.source,
-        classification=o.classification,
-        description=o.description,
-        site=(lot_site or o.site) if o.lot_site_first else (o.site or lot_site),
-        unit_ids=o.unit_ids,
-        shipment_id=o.shipment_id,
-        batches=[_batch(lot) for lot in lots],
-        by=by,
-        at=uow.clock.now(),
+        by,
+        lambda: Deviation.open_on_chain(
+            o.deviation_id,
+            coi=o.coi,
+            source=o.source,
+            classification=o.classification,
+            description=o.description,
+            site=(lot_site or o.site) if o.lot_site_first else (o.site or lot_site),
+            unit_ids=o.unit_ids,
+            shipment_id=o.shipment_id,
+            batches=[_batch(lot) for lot in lots],
+            by=by,
+            at=uow.clock.now(),
+        ),
     )
-    await hold_known_lots(uow, deviation, by)
-    await repo.save(deviation, by.model_dump())
-    return deviation

@@ -14,7 +14,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.deviation import EQUIPMENT_SOURCE, Deviation
 from ..domain.events import Classification
 from . import messages
-from .deviations_on_batches import hold_known_lots, named_batches
+from .deviations_on_batches import named_batches, open_once
 
 
 def deviation_id_of(msg: EquipmentOutOfTolerance) -> str:
@@ -45,23 +45,21 @@ async def open_equipment_deviation(
     uow: UnitOfWork, msg: EquipmentOutOfTolerance
 ) -> Deviation | None:
     """The deviation of this finding (None: opened already, by an earlier delivery)."""
-    repo = uow.repository(Deviation)
-    deviation_id = deviation_id_of(msg)
-    if await repo.find(deviation_id) is not None:
-        return None
-    by = messages.who(msg.actor)
+    deviation_id, by = deviation_id_of(msg), messages.who(msg.actor)
     major = msg.batch_count > 0
-    deviation = Deviation.open_on_batches(
+    return await open_once(
+        uow,
         deviation_id,
-        source=EQUIPMENT_SOURCE,
-        classification=Classification.MAJOR if major else Classification.MINOR,
-        description=description(msg),
-        site=msg.site,
-        equipment_id=msg.equipment_id,
-        batches=named_batches(msg.batches),
-        by=by,
-        at=uow.clock.now(),
+        by,
+        lambda: Deviation.open_on_batches(
+            deviation_id,
+            source=EQUIPMENT_SOURCE,
+            classification=Classification.MAJOR if major else Classification.MINOR,
+            description=description(msg),
+            site=msg.site,
+            equipment_id=msg.equipment_id,
+            batches=named_batches(msg.batches),
+            by=by,
+            at=uow.clock.now(),
+        ),
     )
-    await hold_known_lots(uow, deviation, by)
-    await repo.save(deviation, by.model_dump())
-    return deviation

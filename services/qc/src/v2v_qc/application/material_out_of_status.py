@@ -16,7 +16,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.deviation import MATERIAL_SOURCE, Deviation
 from ..domain.raising import RaisingPolicy
 from . import messages
-from .deviations_on_batches import hold_known_lots, named_batches
+from .deviations_on_batches import named_batches, open_once
 from .deviations_on_chain import occurrence_id
 
 
@@ -43,23 +43,21 @@ async def open_for_rejected_material(
     """The deviation of this rejection (None: no batch used the lot, or opened already)."""
     if not msg.batches:
         return None
-    repo = uow.repository(Deviation)
-    deviation_id = deviation_id_of(msg)
-    if await repo.find(deviation_id) is not None:
-        return None
-    by = messages.who(msg.actor)
-    deviation = Deviation.open_on_batches(
+    deviation_id, by = deviation_id_of(msg), messages.who(msg.actor)
+    return await open_once(
+        uow,
         deviation_id,
-        source=MATERIAL_SOURCE,
-        classification=policy.material_out_of_status,
-        description=description(msg),
-        site=msg.site,
-        equipment_id=None,
-        material_lot_id=msg.lot_id,
-        batches=named_batches(msg.batches),
-        by=by,
-        at=uow.clock.now(),
+        by,
+        lambda: Deviation.open_on_batches(
+            deviation_id,
+            source=MATERIAL_SOURCE,
+            classification=policy.material_out_of_status,
+            description=description(msg),
+            site=msg.site,
+            equipment_id=None,
+            material_lot_id=msg.lot_id,
+            batches=named_batches(msg.batches),
+            by=by,
+            at=uow.clock.now(),
+        ),
     )
-    await hold_known_lots(uow, deviation, by)
-    await repo.save(deviation, by.model_dump())
-    return deviation
