@@ -41,21 +41,22 @@ async def test_a_logger_excursion_and_a_receipt_mismatch_each_open_a_deviation(
     tag = uuid.uuid4().hex[:6].upper()
     patient = Patient(f"Raise Testperson{tag}", "1968-05-17", f"MRN-R{tag}", product_code="S1234")
     driver = Driver(platform, log=lambda _: None, timeout=120)
+
+    async def get(url: str) -> list[dict[str, Any]]:
+        """As QA (the demo QA reviewer sees manufacturing-site-1)."""
+        r = await driver.http.get(url, headers=await driver.headers(QA_REVIEWER))
+        assert r.status_code == 200, r.text
+        found: list[dict[str, Any]] = r.json()
+        return found
+
     try:
         coi = await driver.enroll(patient)
         collected = await driver.collect(coi, patient, 1)
         unit = collected["unit_id"]
         # fresh apheresis at 2-8 °C: one reading at 12.5 °C is an excursion
         await driver.ship(coi, patient, "inbound", 1, [4.1, 12.5, 5.0], [unit])
-        [shipment] = [
-            s
-            for s in await driver._call(
-                "GET",
-                f"{platform.logistics}/shipments?coi={coi}&direction=inbound",
-                QA_REVIEWER,
-            )
-            if s["status"] == "delivered"
-        ]
+        shipments = await get(f"{platform.logistics}/shipments?coi={coi}&direction=inbound")
+        [shipment] = [s for s in shipments if s["status"] == "delivered"]
         assert shipment["logger"]["excursion"] is True
 
         # the apheresis unit scanned at the manufacturing site under a wrong label's CoI
@@ -68,16 +69,15 @@ async def test_a_logger_excursion_and_a_receipt_mismatch_each_open_a_deviation(
             "temperature_c": 5.0,
             "minutes_out_of_storage": 4.0,
         }
-        refused = await driver._request("POST", f"{platform.custody}/receipts", RECEIVER, scan)
+        refused = await driver.http.post(
+            f"{platform.custody}/receipts", json=scan, headers=await driver.headers(RECEIVER)
+        )
         assert refused.status_code == 422, refused.text
         assert refused.json()["type"] == f"{PROBLEM}receipt-mismatch"
         assert refused.json()["reason"] == "coi-mismatch"
 
         async def raised() -> list[dict[str, Any]]:
-            found: list[dict[str, Any]] = await driver._call(
-                "GET", f"{platform.qc}/deviations?coi={coi}", QA_REVIEWER
-            )
-            return found
+            return await get(f"{platform.qc}/deviations?coi={coi}")
 
         found = await eventually(raised, lambda d: len(d) >= 2, timeout=90)
         by_source = {d["source"]: d for d in found}
@@ -100,13 +100,9 @@ async def test_a_logger_excursion_and_a_receipt_mismatch_each_open_a_deviation(
             assert (d["coi"], d["state"], d["classified"]) == (coi, "opened", False)
 
         # found by the unit, and the excursion by its shipment
-        by_unit = await driver._call("GET", f"{platform.qc}/deviations?unit_id={unit}", QA_REVIEWER)
+        by_unit = await get(f"{platform.qc}/deviations?unit_id={unit}")
         assert {d["deviation_id"] for d in by_unit} == {d["deviation_id"] for d in found}
-        by_shipment = await driver._call(
-            "GET",
-            f"{platform.qc}/deviations?shipment_id={shipment['shipment_id']}",
-            QA_REVIEWER,
-        )
+        by_shipment = await get(f"{platform.qc}/deviations?shipment_id={shipment['shipment_id']}")
         assert [d["deviation_id"] for d in by_shipment] == [excursion["deviation_id"]]
     finally:
         await driver.close()
