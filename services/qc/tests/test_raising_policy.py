@@ -1,10 +1,12 @@
 """The classes QC proposes for the deviations it raises are configuration: the packaged
 policy's defaults, a site's own file (V2V_RAISED_DEVIATIONS) instead, refused when
-incomplete. Raised deviations and the lots' bags are rebuilt from the event store."""
+incomplete. Raised deviations and the lots' bags are rebuilt from the event store, and rows
+stored before them still load."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +17,10 @@ from v2v_events.contracts.common import ShipmentDirection
 from v2v_qc.adapters.config import SpecFileError
 from v2v_qc.adapters.db.tables import deviations as deviations_table
 from v2v_qc.adapters.raising_policy import PACKAGED, load_raising_policy
-from v2v_qc.bootstrap import build
-from v2v_qc.domain.events import Classification
+from v2v_qc.bootstrap import PERSISTENCE, build
+from v2v_qc.domain.events import Classification, DeviationOpened, LotRegistered
 from v2v_qc.settings import QcSettings
+from v2v_runtime.eventstore import StoredEvent
 from v2v_runtime.testing import ServiceHarness
 
 from .raised import deliver, deviations
@@ -26,6 +29,7 @@ from .test_custody_mismatch import refusal
 from .test_shipment_excursion import delivered
 
 C = Classification
+AT = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
 def test_the_packaged_policy_proposes_the_documented_classes() -> None:
@@ -97,3 +101,57 @@ async def test_raised_deviations_are_rebuilt_by_replay(harness: ServiceHarness) 
             d for d in await deviations(c, unit_id="bag-2") if d["source"] != latest["source"]
         ]
         assert [b["lot_id"] for b in traced[0]["batches"]] == ["lot-1"]
+
+
+def test_rows_stored_before_the_chain_fields_load() -> None:
+    """A deviation opened (v1) and a lot registered (v2) before this version: upcast with
+    no units, shipment, material lot or bags."""
+
+    def row(kind: str, version: int, payload: dict[str, Any]) -> StoredEvent:
+        return StoredEvent(
+            position=1,
+            stream_id="s-1",
+            version=1,
+            event_id="e-1",
+            event_type=f"qc.{kind}",
+            schema_version=version,
+            payload=payload,
+            recorded_at=AT,
+        )
+
+    who = {"user_id": "u-1", "role": "qc-analyst"}
+    opened = PERSISTENCE.codec.decode(
+        row(
+            "deviation.opened",
+            1,
+            {
+                "deviation_id": "d-1",
+                "coi": COI,
+                "lot_id": "lot-1",
+                "classification": "major",
+                "source": "temperature-excursion",
+                "description": "d",
+                "opened_at": AT.isoformat(),
+                "opened_by": who,
+            },
+        )
+    )
+    assert isinstance(opened, DeviationOpened)
+    assert (opened.unit_ids, opened.shipment_id, opened.material_lot_id) == ([], None, None)
+    registered = PERSISTENCE.codec.decode(
+        row(
+            "lot.registered",
+            2,
+            {
+                "lot_id": "lot-1",
+                "coi": COI,
+                "batch_id": "b-1",
+                "total_viable_cells": 4.6e8,
+                "viability_pct": 88.0,
+                "attempt": 1,
+                "produced_at": AT.isoformat(),
+                "manufacturing_site": "MS-1",
+            },
+        )
+    )
+    assert isinstance(registered, LotRegistered) and registered.bag_ids == []
