@@ -387,6 +387,7 @@ def package_files(package_dir: Path) -> set[str]:
         ("v2v_runtime", ["v2v_runtime/migrations/env.py", "v2v_runtime/migrations/*.mako"]),
         ("v2v_runtime", ["v2v_runtime/migrations/versions/*.py", "v2v_runtime/py.typed"]),
         ("v2v_qc", ["v2v_qc/config/*.json", "v2v_qc/adapters/db/migrations/versions/*.py"]),
+        ("v2v_qc", ["v2v_qc/policy/raised-deviations.json"]),
         ("v2v_custody", ["v2v_custody/adapters/db/migrations/versions/*.py"]),
         ("v2v_logistics", ["v2v_logistics/config/*.json"]),
         ("v2v_logistics", ["v2v_logistics/adapters/db/migrations/versions/*.py"]),

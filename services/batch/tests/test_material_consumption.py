@@ -17,7 +17,7 @@ from v2v_batch.application.consume_material import MaterialLots
 from v2v_batch.application.refusals import RecordedRefusal
 from v2v_batch.domain import STEP_ORDER, Batch, Step
 from v2v_batch.domain.batch_materials import MaterialUse
-from v2v_events.contracts.batch import BatchOpened
+from v2v_events.contracts.batch import BatchOpened, MaterialLotRejected
 from v2v_events.contracts.common import Actor
 from v2v_runtime.testing import ServiceHarness, as_user
 
@@ -258,6 +258,39 @@ async def test_the_recall_query_names_every_batch_and_coi_of_a_vector_lot(
     # another site's reader does not see the lot
     r = await client.get(f"/material-lots/{vector['lot_id']}/genealogy", headers=PARIS_QA)
     assert_problem(r, 404, "material-lot-not-found")
+
+
+@pytest.mark.requirement("EU-PartIV.6.7", "EU-PartIV.14.2")
+async def test_a_lot_rejected_after_use_names_the_batches_that_used_it(
+    harness: ServiceHarness, client: httpx.AsyncClient
+) -> None:
+    """A supplier's recall after use: material-lot.rejected carries the genealogy's batches
+    (each with its CoI, steps, first and last use) for QC's deviation on them."""
+    vector = await released_lot(harness, client, VECTOR)
+    unused = await released_lot(harness, client, VECTOR, supplier_lot="LV26-0300")
+    first = await at_transduction(harness, client)
+    assert (await use(client, first, Step.TRANSDUCTION, scan(vector, 1))).status_code == 201
+    assert (await use(client, first, Step.TRANSDUCTION, scan(vector, 2))).status_code == 201
+    second = await other_coi_batch(harness)
+    await record_steps(client, second, Step.ACTIVATION)
+    assert (await use(client, second, Step.TRANSDUCTION, scan(vector, 3))).status_code == 201
+
+    assert (await reject(client, vector["lot_id"], "supplier recall R-78")).status_code == 200
+    [recalled] = await harness.published(MaterialLotRejected)
+    assert recalled.batch_count == 2
+    assert [(b.batch_id, b.coi, b.steps) for b in recalled.batches] == [
+        (first, COI, ["transduction"]),
+        (second, OTHER_COI, ["transduction"]),
+    ]
+    assert recalled.batches[0].first_used_at <= recalled.batches[1].first_used_at
+    # a lot no batch used names none (QC opens no deviation for it)
+    assert (await reject(client, unused["lot_id"])).status_code == 200
+    never_used = (await harness.published(MaterialLotRejected))[-1]
+    assert (never_used.lot_id, never_used.batch_count, never_used.batches) == (
+        unused["lot_id"],
+        0,
+        [],
+    )
 
 
 async def test_consumption_is_part_of_the_cois_audit_trail(

@@ -48,7 +48,7 @@ async def waiting_for_people(
         overdue = [
             n
             for n in world.sent(journey.TreatmentCenterNotified)
-            if "recovery decision" in n.detail
+            if "recovery decision" in n.detail and n.deadline == "recovery-decision"
         ]
         if view.stage == Stage.AWAITING_DECISION and overdue:
             return

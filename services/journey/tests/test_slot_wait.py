@@ -72,7 +72,8 @@ async def test_no_slot_then_one_frees_up_and_the_journey_completes(
     assert "collection attempt 1 cannot be scheduled: no free manufacturing slot" in first.detail
     assert "asks again every 1s" in first.detail
     assert "keep-waiting or end-journey" in first.detail
-    assert any("still no manufacturing slot" in n.detail for n in told(world)[1:])
+    reminders = [n for n in told(world)[1:] if "still no manufacturing slot" in n.detail]
+    assert reminders and {n.deadline for n in reminders} == {"slot-wait"}
     assert not any(n.reason is journey.NotificationReason.JOURNEY_FAILED for n in told(world))
     stages = [h.stage for h in result.history]
     assert stages.index(Stage.AWAITING_SLOT) < stages.index(Stage.COLLECTION)

@@ -180,6 +180,8 @@ async def test_failed_qc_then_remanufacture(temporal: WorkflowEnvironment) -> No
         journey.NotificationReason.QC_FAILED,
         journey.NotificationReason.REMANUFACTURING,
     ]
+    # no deadline passed: none named
+    assert [n.deadline for n in world.sent(journey.TreatmentCenterNotified)] == [None, None]
     assert world.sent(batch.Remanufacture)[0].attempt == 2
     assert len(world.sent(logistics.ScheduleCollection)) == 1
 
@@ -260,9 +262,10 @@ async def test_late_apheresis_is_rejected_and_recollected(temporal: WorkflowEnvi
         for n, c in before
         if n in ("cancel-booking", "reject-unit")
     ] == [("cancel-booking", "S-inbound-1"), ("reject-unit", "U1"), ("cancel-booking", "C1")]
-    assert world.sent(journey.TreatmentCenterNotified)[0].reason == (
-        journey.NotificationReason.APHERESIS_LATE
-    )
+    late = world.sent(journey.TreatmentCenterNotified)[0]
+    assert late.reason == journey.NotificationReason.APHERESIS_LATE
+    # the deadline that passed, by the name the status shows (QC opens a deviation for it)
+    assert (late.deadline, late.manufacturing_site) == ("apheresis-receipt", "site-1")
     assert [c.apheresis_unit_id for c in world.sent(batch.OpenBatch)] == ["U2"]
     assert any("deadline passed: apheresis-receipt" in h.note for h in result.history)
 

@@ -95,6 +95,10 @@ async def test_book_pick_up_and_deliver_with_logger_summary(harness: ServiceHarn
     [delivered] = await harness.published(ShipmentDelivered)
     assert delivered.shipment_id == ship.shipment_id and delivered.coi == ship.coi
     assert delivered.logger.excursion is False and delivered.logger.readings == 4
+    # v2: what it carried and where it went, as booked (QC names the units of an excursion)
+    assert delivered.unit_ids == ship.unit_ids
+    assert delivered.temperature_class is TemperatureClass.FRESH_2_8
+    assert (delivered.origin, delivered.destination) == (ship.origin, ship.destination)
 
     async with harness.client() as c:
         listed = (await c.get("/shipments", params={"coi": ship.coi, "status": "delivered"})).json()

@@ -65,14 +65,18 @@ def order(
 
 
 def produced(
-    lot_id: str = "lot-1", *, coi: str = COI, total_viable_cells: float = TOTAL_VIABLE_CELLS
+    lot_id: str = "lot-1",
+    *,
+    coi: str = COI,
+    total_viable_cells: float = TOTAL_VIABLE_CELLS,
+    bag_ids: tuple[str, ...] = ("bag-1",),
 ) -> LotProduced:
     at = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     return LotProduced(
         coi=coi,
         batch_id=f"batch-of-{lot_id}",
         lot_id=lot_id,
-        bag_ids=["bag-1"],
+        bag_ids=list(bag_ids),
         total_viable_cells=total_viable_cells,
         viability_pct=88.0,
         retained_aliquots_remaining=1,

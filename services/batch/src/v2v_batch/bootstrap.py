@@ -16,7 +16,7 @@ from .adapters.db.em_tables import EM_TABLES
 from .adapters.db.equipment_tables import EQUIPMENT_TABLES
 from .adapters.db.material_tables import MATERIAL_TABLES
 from .adapters.db.mbr_tables import MBR_READ_TABLES
-from .adapters.db.ports import SqlLotIndex, SqlRoomSteps
+from .adapters.db.ports import SqlLotIndex, SqlMaterialGenealogy, SqlRoomSteps
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
 from .adapters.em_config import load_programme
@@ -30,7 +30,7 @@ from .adapters.http.mbrs import build_mbr_router
 from .adapters.http.routes import build_router
 from .adapters.http.training import training_router
 from .adapters.kafka.handlers import SUBSCRIBED_TOPICS, build_handlers
-from .application.ports import LotIndex, RoomSteps
+from .application.ports import LotIndex, MaterialGenealogy, RoomSteps
 from .application.register_gates import RegisterGates
 from .application.step_gates import StepGates
 from .domain.equipment_events import EQUIPMENT_EVENTS
@@ -69,7 +69,11 @@ PERSISTENCE = Persistence(
         *EQUIPMENT_TABLES,
         *MBR_READ_TABLES,
     ),
-    ports={LotIndex: SqlLotIndex, RoomSteps: SqlRoomSteps},
+    ports={
+        LotIndex: SqlLotIndex,
+        RoomSteps: SqlRoomSteps,
+        MaterialGenealogy: SqlMaterialGenealogy,
+    },
 )
 # GET /audit-trail: the manufacturing supervisor reviews the batch records besides QA, the
 # QP and auditors.

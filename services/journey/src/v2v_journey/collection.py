@@ -44,7 +44,10 @@ class Collection(Scheduling, JourneySaga):
         )
         if not isinstance(collected, CollectionRecorded):
             await self._compensate(
-                saga, NotificationReason.DEADLINE_MISSED, "collection not recorded"
+                saga,
+                NotificationReason.DEADLINE_MISSED,
+                "collection not recorded",
+                deadline="collection",
             )
             return None
         self._done(saga)
@@ -95,7 +98,9 @@ class Collection(Scheduling, JourneySaga):
         )
         if received is None:
             self._failure = f"apheresis {collected.din} not received within its stability window"
-            await self._compensate(saga, NotificationReason.APHERESIS_LATE, self._failure)
+            await self._compensate(
+                saga, NotificationReason.APHERESIS_LATE, self._failure, deadline="apheresis-receipt"
+            )
             return None
         self._done(saga)
         return collected

@@ -78,7 +78,9 @@ class Manufacturing(ReleaseAndDelivery, Recovery, JourneySaga):
         )
         if not isinstance(lot, LotProduced):
             self._failure = f"batch {opened.batch_id} produced no lot in time"
-            await self._notify(NotificationReason.DEADLINE_MISSED, self._failure)
+            await self._notify(
+                NotificationReason.DEADLINE_MISSED, self._failure, deadline="lot-produced"
+            )
             return Attempt(completed=False)
         self._current["lot"] = lot.lot_id
         self._deviation = None
@@ -147,6 +149,8 @@ class Manufacturing(ReleaseAndDelivery, Recovery, JourneySaga):
             self._done(saga)
             return Attempt(completed=True, lot=lot)
         self._failure = failure.detail
-        await self._compensate(saga, failure.reason, self._failure, lot.lot_id)
+        await self._compensate(
+            saga, failure.reason, self._failure, lot.lot_id, deadline=failure.deadline
+        )
         decision = await self._await_decision(lot) if failure.decide else None
         return Attempt(completed=False, lot=lot, decision=decision)

@@ -102,8 +102,15 @@ class JourneyMechanics:
         )
 
     async def _notify(
-        self, reason: NotificationReason, detail: str, lot_id: str | None = None
+        self,
+        reason: NotificationReason,
+        detail: str,
+        lot_id: str | None = None,
+        *,
+        deadline: str | None = None,
     ) -> None:
+        """``deadline``: the one that passed (as ``_wait_any`` names it), when one did: QC
+        opens a deviation for a missed GMP deadline."""
         await self._act(
             JourneyActivities.notify_treatment_center,
             TreatmentCenterNotified(
@@ -116,6 +123,8 @@ class JourneyMechanics:
                 lot_id=lot_id,
                 deviation_id=self._deviation,
                 notified_at=workflow.now(),
+                deadline=deadline,
+                manufacturing_site=self.inp.manufacturing_site,
             ),
             f"notify treatment center: {reason.value}",
         )

@@ -64,6 +64,7 @@ class Recovery(JourneyMechanics):
                 NotificationReason.DEADLINE_MISSED,
                 f"recovery decision on lot {lot.lot_id} overdue: the journey is waiting",
                 lot.lot_id,
+                deadline="recovery-decision",
             )
 
     async def _follow(

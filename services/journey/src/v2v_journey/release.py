@@ -32,6 +32,7 @@ class Failure:
     reason: NotificationReason
     detail: str
     decide: bool = False
+    deadline: str | None = None  # the deadline that passed, if one did
 
 
 class ReleaseAndDelivery(JourneyMechanics):
@@ -49,7 +50,9 @@ class ReleaseAndDelivery(JourneyMechanics):
             return self._withdrawn(evaluated)
         if not isinstance(evaluated, PanelEvaluated):
             return Failure(
-                NotificationReason.DEADLINE_MISSED, f"QC results for lot {lot.lot_id} overdue"
+                NotificationReason.DEADLINE_MISSED,
+                f"QC results for lot {lot.lot_id} overdue",
+                deadline="qc-results",
             )
         if evaluated.outcome == PanelOutcome.OUT_OF_SPECIFICATION:
             self._deviation = evaluated.deviation_id
@@ -69,7 +72,9 @@ class ReleaseAndDelivery(JourneyMechanics):
         )
         if decision is None:
             return Failure(
-                NotificationReason.DEADLINE_MISSED, f"QA decision on lot {lot.lot_id} overdue"
+                NotificationReason.DEADLINE_MISSED,
+                f"QA decision on lot {lot.lot_id} overdue",
+                deadline="qa-release",
             )
         if isinstance(decision, LotRejected):
             return self._withdrawn(decision)
@@ -98,7 +103,9 @@ class ReleaseAndDelivery(JourneyMechanics):
             return self._withdrawn(delivered)
         if delivered is None:
             return Failure(
-                NotificationReason.DEADLINE_MISSED, f"lot {lot.lot_id} not received in time"
+                NotificationReason.DEADLINE_MISSED,
+                f"lot {lot.lot_id} not received in time",
+                deadline="delivery",
             )
         self._note(Stage.INFUSION, f"received at {self.inp.treatment_center}")
         until = min(workflow.now() + p.infusion_due, lot.expires_at)
@@ -114,6 +121,7 @@ class ReleaseAndDelivery(JourneyMechanics):
             return Failure(
                 NotificationReason.DEADLINE_MISSED,
                 f"no infusion of lot {lot.lot_id} before the deadline",
+                deadline="infusion",
             )
         return None
 

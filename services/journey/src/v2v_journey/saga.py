@@ -74,12 +74,14 @@ class JourneySaga(JourneyMechanics):
         reason: NotificationReason,
         detail: str,
         lot_id: str | None = None,
+        *,
+        deadline: str | None = None,
     ) -> None:
         self._note(Stage.COMPENSATING, detail)
         done = await saga.run()
         self._done(saga)
         self._note(Stage.COMPENSATING, "compensated: " + (", ".join(done) or "nothing booked"))
-        await self._notify(reason, detail, lot_id)
+        await self._notify(reason, detail, lot_id, deadline=deadline)
 
     async def _compensate_all(self) -> None:
         """Undo everything still booked, newest saga first (an operator cancelled)."""

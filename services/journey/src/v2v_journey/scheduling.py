@@ -117,6 +117,7 @@ class Scheduling(JourneyMechanics):
                     f"collection attempt {n}: still no manufacturing slot after "
                     f"{duration(workflow.now() - since)}; the journey keeps asking and waits for "
                     "a coordinator's decision (keep-waiting or end-journey)",
+                    deadline="slot-wait",
                 )
                 remind_at = workflow.now() + p.slot_wait_due
 

@@ -24,10 +24,12 @@ from .adapters.http.panels import panels_router
 from .adapters.http.quality import quality_router
 from .adapters.http.trail_review import trail_review_router
 from .adapters.kafka.handlers import handlers
+from .adapters.raising_policy import load_raising_policy
 from .application.ports import BatchLots, ContainmentHolds, TrailHeads
 from .domain.deviation_events import LIFECYCLE_EVENTS
 from .domain.deviation_policy import DeviationPolicy
 from .domain.events import DOMAIN_EVENTS
+from .domain.raising import RaisingPolicy
 from .domain.spec import SpecCatalog
 from .domain.trail_review import TrailReviewed
 from .settings import QcSettings
@@ -58,10 +60,12 @@ def build(
     ids: IdGenerator | None = None,
     specs: SpecCatalog | None = None,
     policy: DeviationPolicy | None = None,
+    raising: RaisingPolicy | None = None,
 ) -> ServiceSpec:
     s = settings or QcSettings()
     catalog = specs or load_specs(s.spec_dir)
     deviations = policy or load_deviation_policy(s.deviation_policy)
+    raised = raising or load_raising_policy(s.raised_deviations)
     return ServiceSpec(
         name="qc",
         settings=s,
@@ -73,10 +77,17 @@ def build(
             deviation_lifecycle_router(deviations),
             trail_review_router(),
         ],
-        handlers=handlers(catalog, s.late_infusion_deviation_classification),
-        # batch: its lots; custody: its audit-trail heads (QA's review before release) and
-        # its infusions (a late one: a deviation)
-        subscribed_topics=[events_topic("batch"), events_topic("custody")],
+        handlers=handlers(catalog, raised, s.late_infusion_deviation_classification),
+        # batch: its lots, exceptions, instruments, rooms and material lots; custody: its
+        # audit-trail heads (QA's review before release), refused receipts and infusions (a
+        # late one); logistics: deliveries (excursions); the journey: missed deadlines — the
+        # deviations QC raises by itself
+        subscribed_topics=[
+            events_topic("batch"),
+            events_topic("custody"),
+            events_topic("logistics"),
+            events_topic("journey"),
+        ],
         title="vein2vein qc: release testing and QA release",
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),

@@ -28,3 +28,9 @@ class QcSettings(ServiceSettings):
         description="the deviation policy file (closure targets, holidays, the report's "
         "clock, root-cause categories) used instead of the packaged one",
     )
+    raised_deviations: Path | None = Field(
+        None,
+        description="the classes of the deviations QC raises from other services' events "
+        "(custody mismatch, shipment excursion, material out of status, missed deadlines) "
+        "used instead of the packaged policy/raised-deviations.json",
+    )

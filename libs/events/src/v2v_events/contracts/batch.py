@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -21,6 +22,7 @@ from .common import (
     Percent,
     Text,
 )
+from .equipment import AFFECTED_BATCHES_MAX, UsedBatch
 
 B = Service.BATCH
 
@@ -179,10 +181,15 @@ class MaterialLotReleased(Contract):
     actor: Actor
 
 
-@REGISTRY.event(B, "material-lot.rejected", version=1)
+@REGISTRY.event(B, "material-lot.rejected", version=2)
 class MaterialLotRejected(Contract):
     """QA rejected a material lot (signed, meaning rejected), in quarantine or after its
-    release: no batch may use it from now on."""
+    release: no batch may use it from now on.
+
+    v2 adds the batches that had already used it (a supplier's recall after use), from
+    batch's genealogy: ``batches`` (each with its CoI, the steps and its first and last use)
+    and ``batch_count`` (all of them; ``batches`` lists the first). QC opens one deviation
+    on them. ``batch_count`` None: a v1 message, which did not say."""
 
     lot_id: Identifier
     material_code: Identifier
@@ -193,6 +200,13 @@ class MaterialLotRejected(Contract):
     reason: Text
     rejected_at: BoundedDatetime
     actor: Actor
+    batches: list[UsedBatch] = Field(default_factory=list, max_length=AFFECTED_BATCHES_MAX)
+    batch_count: Count | None = None
+
+
+@REGISTRY.upcaster(MaterialLotRejected, 1)
+def _material_lot_rejected_v1(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "batches": [], "batch_count": None}  # v1 did not say
 
 
 # --- executing a batch from its master batch record (issue 13) --------------------------

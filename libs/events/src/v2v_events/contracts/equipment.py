@@ -15,8 +15,8 @@ from ..registry import REGISTRY, Contract
 from .common import Actor, BoundedDatetime, Count, Identifier, Name, Text
 
 B = Service.BATCH
-# The batches one out-of-tolerance finding lists (a busy instrument between two
-# calibrations); beyond it, ``batch_count`` says how many more the usage log holds.
+# The batches one out-of-tolerance finding (a busy instrument between two calibrations) or
+# one material lot's rejection lists; beyond it, ``batch_count`` says how many more there are.
 AFFECTED_BATCHES_MAX = 2000
 
 
@@ -53,7 +53,8 @@ class EquipmentStatusChanged(Contract):
 
 
 class UsedBatch(Contract):
-    """A batch in the instrument's usage log: the steps it was used at, first and last use."""
+    """A batch that used an instrument (its usage log) or a material lot (the genealogy):
+    the steps it was used at, first and last use."""
 
     batch_id: Identifier
     coi: CoI

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -23,9 +24,15 @@ class NotificationReason(StrEnum):
     JOURNEY_FAILED = "journey-failed"
 
 
-@REGISTRY.event(J, "treatment-center.notified", version=1)
+@REGISTRY.event(J, "treatment-center.notified", version=2)
 class TreatmentCenterNotified(Contract):
-    """The treatment center (and sponsor) must act or re-plan: infusion is not on track."""
+    """The treatment center (and sponsor) must act or re-plan: infusion is not on track.
+
+    v2 names the journey's ``deadline`` that passed when the reason is ``deadline-missed``
+    or ``apheresis-late`` (as the journey's status shows its deadlines, e.g.
+    ``apheresis-receipt``, ``qc-results``; QC opens a deviation for those its configuration
+    calls GMP deadlines) and the patient's ``manufacturing_site``. None: a v1 message, or a
+    notification that follows no deadline."""
 
     coi: CoI
     treatment_center: Name
@@ -34,6 +41,13 @@ class TreatmentCenterNotified(Contract):
     lot_id: Identifier | None = None
     deviation_id: Identifier | None = None
     notified_at: BoundedDatetime
+    deadline: Identifier | None = None
+    manufacturing_site: Name | None = None
+
+
+@REGISTRY.upcaster(TreatmentCenterNotified, 1)
+def _notified_v1(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "deadline": None, "manufacturing_site": None}  # v1 did not say
 
 
 @REGISTRY.event(J, "journey.ended", version=1)

@@ -167,9 +167,13 @@ class ShipmentPickedUp(Contract):
     actor: Actor
 
 
-@REGISTRY.event(L, "shipment.delivered", version=1)
+@REGISTRY.event(L, "shipment.delivered", version=2)
 class ShipmentDelivered(Contract):
-    """Delivered, with the data logger's summary (an excursion is flagged, not hidden)."""
+    """Delivered, with the data logger's summary (an excursion is flagged, not hidden).
+
+    v2 repeats what the shipment carried and where it went (as booked): ``unit_ids``,
+    ``temperature_class``, ``origin`` and ``destination``, so a delivery with an excursion
+    names the units it concerns (QC opens a deviation on them). Empty / None: a v1 message."""
 
     coi: CoI
     shipment_id: Identifier
@@ -177,6 +181,16 @@ class ShipmentDelivered(Contract):
     delivered_at: BoundedDatetime
     logger: LoggerSummary
     actor: Actor
+    unit_ids: list[Identifier] = Field(default_factory=list, max_length=LIST_MAX)
+    temperature_class: TemperatureClass | None = None
+    origin: Name | None = None
+    destination: Name | None = None
+
+
+@REGISTRY.upcaster(ShipmentDelivered, 1)
+def _shipment_delivered_v1(data: dict[str, Any]) -> dict[str, Any]:
+    # v1 did not say
+    return {**data, "unit_ids": [], "temperature_class": None, "origin": None, "destination": None}
 
 
 @REGISTRY.event(L, "infusion-slot.booked", version=1)

@@ -1,6 +1,8 @@
 """QA's disposition of a material lot: release (signed, meaning released) against the
 supplier's certificate and the incoming checks, or rejection (signed, meaning rejected).
-What the lot refuses is refused before anyone signs; the release is never the receiver's."""
+What the lot refuses is refused before anyone signs; the release is never the receiver's.
+A rejection names the batches that had already used the lot (its genealogy: a recall after
+use), for QC's deviation on them."""
 
 from __future__ import annotations
 
@@ -8,10 +10,11 @@ from typing import Any
 
 from v2v_runtime.uow import UnitOfWork
 
+from ..domain.equipment_rules import batches_used
 from ..domain.material_lot import MaterialLot
 from .common import operator
 from .material_messages import material_lot_rejected, material_lot_released
-from .ports import Sign
+from .ports import MaterialGenealogy, Sign
 
 
 def _lot_values(lot: MaterialLot) -> dict[str, Any]:
@@ -77,5 +80,7 @@ async def reject_material_lot(uow: UnitOfWork, lot_id: str, reason: str, sign: S
         signature_id=signed.signature_id,
     )
     await lots.save(lot, signed.who)
-    await uow.publish(material_lot_rejected(lot, signed.actor), subject=lot_id)
+    # Batches that had used it (a recall after use): QC opens a deviation on them.
+    used_by = batches_used(await uow.port(MaterialGenealogy).uses_of(lot_id))
+    await uow.publish(material_lot_rejected(lot, signed.actor, used_by), subject=lot_id)
     return lot

@@ -18,6 +18,23 @@ class LotIndex(Protocol):
 
 
 @dataclass(frozen=True)
+class LotUse:
+    """A use of a material lot at a step of a batch (the genealogy)."""
+
+    batch_id: str
+    coi: str
+    step: str
+    used_at: datetime
+
+
+class MaterialGenealogy(Protocol):
+    """Which batches used a material lot (the genealogy read model, kept current in the
+    transaction that records each use)."""
+
+    async def uses_of(self, lot_id: str) -> list[LotUse]: ...
+
+
+@dataclass(frozen=True)
 class Signed:
     """Who signed an act — the person who re-authenticated, who then is its actor — and the
     signature's id (stored after the act, in the signed record's stream)."""

@@ -38,8 +38,8 @@ class Schedule(BaseModel):
 
 
 class AffectedBatch(BaseModel):
-    """A batch in the usage log of an instrument found out of tolerance: the steps it was
-    used at, and when (the first and last use)."""
+    """A batch that used an instrument found out of tolerance (its usage log) or a material
+    lot rejected after use (the genealogy): the steps, and when (the first and last use)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

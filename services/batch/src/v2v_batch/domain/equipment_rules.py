@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol
 
 from v2v_runtime.errors import Conflict, DomainError
 
-from .equipment_events import AffectedBatch, EquipmentRegistered, EquipmentStatus, EquipmentUsed
+from .equipment_events import AffectedBatch, EquipmentRegistered, EquipmentStatus
 
 # (effective from, value): what was in force at a time is the last entry not after it.
 Timeline = list[tuple[datetime, datetime]]
@@ -102,12 +103,26 @@ def check_next_due(what: str, performed_at: datetime, due: datetime) -> None:
         )
 
 
+class BatchUse(Protocol):
+    """One use at a step of a batch: an instrument's (usage log) or a material lot's
+    (genealogy)."""
+
+    @property
+    def batch_id(self) -> str: ...
+    @property
+    def coi(self) -> str: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def used_at(self) -> datetime: ...
+
+
 def batches_used(
-    uses: Iterable[EquipmentUsed], since: datetime | None, until: datetime | None
+    uses: Iterable[BatchUse], since: datetime | None = None, until: datetime | None = None
 ) -> tuple[AffectedBatch, ...]:
     """The batches with a use in ``since .. until`` (an open end: no bound), first used
     first, each with its steps and first and last use."""
-    found: dict[str, list[EquipmentUsed]] = {}
+    found: dict[str, list[BatchUse]] = {}
     for use in uses:
         if (since is None or use.used_at >= since) and (until is None or use.used_at <= until):
             found.setdefault(use.batch_id, []).append(use)

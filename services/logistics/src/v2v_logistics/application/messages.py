@@ -107,6 +107,10 @@ def shipment_delivered(booking: Booking, actor: Actor) -> contracts.ShipmentDeli
         delivered_at=delivery.delivered_at,
         logger=LoggerSummary(**report.model_dump()),
         actor=actor,
+        unit_ids=booked.unit_ids,
+        temperature_class=booked.temperature_class,
+        origin=booked.origin,
+        destination=booked.destination,
     )
 
 

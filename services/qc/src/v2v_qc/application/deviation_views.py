@@ -76,7 +76,9 @@ class ReportView(BaseModel):
 
 
 class DeviationView(BaseModel):
-    """A deviation on one lot (coi, lot_id), or on batches (site, equipment_id, batches)."""
+    """A deviation on one lot (coi, lot_id), on batches (site, equipment_id or
+    material_lot_id, batches), or on a chain of identity with no lot of its own (coi, site,
+    unit_ids, shipment_id; batches: those of the lots QC traced it to)."""
 
     deviation_id: str
     coi: str | None
@@ -121,6 +123,9 @@ class DeviationView(BaseModel):
     site: str | None = None
     equipment_id: str | None = None
     batches: list[DeviationBatchView] = Field(default_factory=list)
+    unit_ids: list[str] = Field(default_factory=list)
+    shipment_id: str | None = None
+    material_lot_id: str | None = None
 
 
 class OverdueReason(StrEnum):

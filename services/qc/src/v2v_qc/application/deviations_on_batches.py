@@ -4,9 +4,10 @@ registered later while it is open; a major one holds their release until QA clos
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from v2v_events.contracts.common import Actor
+from v2v_events.contracts.equipment import UsedBatch
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.common import Who
@@ -15,6 +16,19 @@ from ..domain.events import Classification, DeviationBatch
 from ..domain.lot import Lot, lot_stream
 from . import messages
 from .ports import BatchLots
+
+
+def named_batches(used: Sequence[UsedBatch]) -> list[DeviationBatch]:
+    """The batches a message lists as having used an instrument or a material lot."""
+    return [
+        DeviationBatch(
+            batch_id=b.batch_id,
+            coi=b.coi,
+            detail=f"used at {', '.join(b.steps)} from {b.first_used_at.isoformat()} "
+            f"to {b.last_used_at.isoformat()}",
+        )
+        for b in used
+    ]
 
 
 async def open_once_on_batches(
@@ -31,21 +45,34 @@ async def open_once_on_batches(
 ) -> Deviation | None:
     """The deviation on ``batches`` raised by one occurrence (its id derived from it), the
     lots QC knows of them held; None when an earlier delivery opened it already."""
+    by = messages.who(actor)
+    return await open_once(
+        uow,
+        deviation_id,
+        by,
+        lambda: Deviation.open_on_batches(
+            deviation_id,
+            source=source,
+            classification=classification,
+            description=description,
+            site=site,
+            equipment_id=equipment_id,
+            batches=batches,
+            by=by,
+            at=uow.clock.now(),
+        ),
+    )
+
+
+async def open_once(
+    uow: UnitOfWork, deviation_id: str, by: Who, opening: Callable[[], Deviation]
+) -> Deviation | None:
+    """The deviation ``opening`` makes, saved with the lots QC knows of the batches it names
+    linked — unless ``deviation_id`` exists: None then (an earlier delivery opened it)."""
     repo = uow.repository(Deviation)
     if await repo.find(deviation_id) is not None:
         return None
-    by = messages.who(actor)
-    deviation = Deviation.open_on_batches(
-        deviation_id,
-        source=source,
-        classification=classification,
-        description=description,
-        site=site,
-        equipment_id=equipment_id,
-        batches=batches,
-        by=by,
-        at=uow.clock.now(),
-    )
+    deviation = opening()
     await hold_known_lots(uow, deviation, by)
     await repo.save(deviation, by.model_dump())
     return deviation

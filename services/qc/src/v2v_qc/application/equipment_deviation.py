@@ -12,8 +12,8 @@ from v2v_events.contracts.equipment import EquipmentOutOfTolerance
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.deviation import EQUIPMENT_SOURCE, Deviation
-from ..domain.events import Classification, DeviationBatch
-from .deviations_on_batches import open_once_on_batches
+from ..domain.events import Classification
+from .deviations_on_batches import named_batches, open_once_on_batches
 
 
 def deviation_id_of(msg: EquipmentOutOfTolerance) -> str:
@@ -53,14 +53,6 @@ async def open_equipment_deviation(
         description=description(msg),
         site=msg.site,
         equipment_id=msg.equipment_id,
-        batches=[
-            DeviationBatch(
-                batch_id=b.batch_id,
-                coi=b.coi,
-                detail=f"used at {', '.join(b.steps)} from {b.first_used_at.isoformat()} "
-                f"to {b.last_used_at.isoformat()}",
-            )
-            for b in msg.batches
-        ],
+        batches=named_batches(msg.batches),
         actor=msg.actor,
     )

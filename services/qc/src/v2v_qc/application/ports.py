@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -22,8 +23,20 @@ class TrailHeads(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class KnownLot:
+    """A lot QC registered: its batch, CoI and site, and those of its bags asked about."""
+
+    lot_id: str
+    batch_id: str
+    coi: str
+    manufacturing_site: str | None
+    unit_ids: tuple[str, ...] = ()
+
+
 class BatchLots(Protocol):
-    """Which lots QC knows of which batches, and which open deviations name a batch."""
+    """Which lots QC knows of which batches (or units), and which open deviations name a
+    batch."""
 
     async def lots_of(self, batch_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """Batch id -> (lot id, CoI) of the lots QC registered for ``batch_ids``."""
@@ -31,6 +44,13 @@ class BatchLots(Protocol):
 
     async def open_deviations_naming(self, batch_id: str) -> list[str]:
         """The open deviations on batches that name ``batch_id``."""
+        ...
+
+    async def lots_concerned(
+        self, coi: str, unit_ids: Sequence[str], lot_ids: Sequence[str]
+    ) -> list[KnownLot]:
+        """The lots of ``coi`` QC knows that are ``lot_ids`` or hold any of ``unit_ids`` as
+        bags (``unit_ids`` of each: those it holds), by lot id."""
         ...
 
 

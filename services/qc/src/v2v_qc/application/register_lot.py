@@ -27,6 +27,7 @@ async def register_lot(uow: UnitOfWork, msg: LotProduced) -> Lot:
         attempt=msg.attempt,
         produced_at=msg.produced_at,
         manufacturing_site=msg.manufacturing_site,
+        bag_ids=msg.bag_ids,
     )
     if event is None:
         return lot  # already known: the state as it is

@@ -30,6 +30,8 @@ class Who(BaseModel):
 
 DOSE_CALCULATOR = Who(user_id="qc-dose-calculator", role=SYSTEM_ROLE)
 EVALUATOR = Who(user_id="qc-evaluator", role=SYSTEM_ROLE)
+# The journey, as it signs its commands: the opener of a deviation for a deadline it missed.
+JOURNEY = Who(user_id="system:system-journey", role="system-journey")
 
 
 class Forbidden(DomainError):

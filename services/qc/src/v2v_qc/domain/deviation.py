@@ -39,6 +39,11 @@ BATCH_EXCEPTION_SOURCE = "batch-exception"
 ENVIRONMENT_SOURCE = "environmental-monitoring"
 THAW_LIMIT_SOURCE = "thaw-to-infusion-limit"  # a late infusion (custody's flag)
 FOLLOW_UP_SOURCE = "capa-not-effective"
+# raised over Kafka from custody, logistics, batch's materials and the journey
+CUSTODY_MISMATCH_SOURCE = "custody-mismatch"
+SHIPMENT_EXCURSION_SOURCE = "shipment-excursion"
+MATERIAL_SOURCE = "material-out-of-status"
+DEADLINE_SOURCE = "deadline-missed"
 
 
 def oos_description(failures: Sequence[Failure]) -> str:
@@ -116,6 +121,7 @@ class Deviation(DeviationSteps):
         batches: Sequence[DeviationBatch],
         by: Who,
         at: datetime,
+        material_lot_id: str | None = None,
     ) -> Deviation:
         """A deviation on batches, not one lot: the lots they made are linked as QC learns
         of them (``affect_lot``), and wait for it."""
@@ -133,6 +139,48 @@ class Deviation(DeviationSteps):
                 site=site,
                 equipment_id=equipment_id,
                 batches=list(batches),
+                material_lot_id=material_lot_id,
+            )
+        )
+        return dev
+
+    @classmethod
+    def open_on_chain(
+        cls,
+        deviation_id: str,
+        *,
+        coi: str,
+        source: str,
+        classification: Classification,
+        description: str,
+        site: str | None,
+        unit_ids: Sequence[str] = (),
+        shipment_id: str | None = None,
+        batches: Sequence[DeviationBatch] = (),
+        by: Who,
+        at: datetime,
+    ) -> Deviation:
+        """A deviation on a chain of identity with no lot of its own (an apheresis unit
+        refused at receipt, a shipment's excursion, a missed deadline), seen at ``site``.
+        ``batches``: those whose lots it concerns (the lot the units are bags of), linked
+        like the lots of a deviation on batches (``affect_lot``)."""
+        if any(b.coi != coi for b in batches):
+            raise ValueError(f"deviation {deviation_id} names a batch of another chain")
+        dev = cls(deviation_id)
+        dev._record(
+            DeviationOpened(
+                deviation_id=deviation_id,
+                coi=coi,
+                lot_id=None,
+                classification=classification,
+                source=source,
+                description=description,
+                opened_at=at,
+                opened_by=by,
+                site=site,
+                batches=list(batches),
+                unit_ids=list(dict.fromkeys(unit_ids)),
+                shipment_id=shipment_id,
             )
         )
         return dev

@@ -194,12 +194,22 @@ class DeviationBatch(_Frozen):
     detail: str = ""
 
 
+def _opened_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 named no units, shipment or material lot.
+    return {**payload, "unit_ids": [], "shipment_id": None, "material_lot_id": None}
+
+
 class DeviationOpened(DomainEvent):
-    """A deviation: on one lot (``coi`` and ``lot_id``: OOS, excursion, ...), or on
-    batches (``batches``, with no one lot: an instrument found out of tolerance at
-    ``site``, naming ``equipment_id``)."""
+    """A deviation: on one lot (``coi`` and ``lot_id``: OOS, excursion, ...); on batches
+    (``batches``, with no one lot: an instrument found out of tolerance at ``site``, naming
+    ``equipment_id``; a material lot rejected after use, naming ``material_lot_id``); or on
+    a chain of identity with no lot of its own (``coi``, ``site``: a receipt refused, naming
+    ``unit_ids``; a shipment's excursion, naming ``shipment_id`` and its units; a missed
+    deadline), naming the batches of the lots QC knows those units or that deadline of."""
 
     kind = "deviation.opened"
+    schema_version = 2  # v2: unit_ids, shipment_id, material_lot_id
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: _opened_v1_to_v2}
 
     deviation_id: str
     coi: str | None
@@ -213,6 +223,9 @@ class DeviationOpened(DomainEvent):
     site: str | None = None
     equipment_id: str | None = None
     batches: list[DeviationBatch] = Field(default_factory=list)
+    unit_ids: list[str] = Field(default_factory=list)
+    shipment_id: str | None = None
+    material_lot_id: str | None = None
 
 
 class DeviationLotAffected(DomainEvent):
@@ -315,10 +328,17 @@ def _registered_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "manufacturing_site": None}
 
 
+def _registered_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    # v2 did not keep the bags: a unit of a lot registered before is not traced to it.
+    return {**payload, "bag_ids": []}
+
+
 class LotRegistered(DomainEvent):
     kind = "lot.registered"
-    schema_version = 2  # v2: the manufacturing site (who may see the lot's QC)
-    upcasters: ClassVar[dict[int, Upcaster]] = {1: _registered_v1_to_v2}
+    # v2: the manufacturing site (who may see the lot's QC); v3: its bags (the units a
+    # refused receipt or a shipment's excursion names are traced to the lot)
+    schema_version = 3
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: _registered_v1_to_v2, 2: _registered_v2_to_v3}
 
     lot_id: str
     coi: str
@@ -328,6 +348,7 @@ class LotRegistered(DomainEvent):
     attempt: int
     produced_at: datetime
     manufacturing_site: str | None
+    bag_ids: list[str] = Field(default_factory=list)
 
 
 class PanelAssigned(DomainEvent):

@@ -8,6 +8,7 @@ concurrency: a deviation opened while QA signs makes one of the two fail and ret
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from v2v_events.contracts.qc import RecoveryDecision
@@ -74,6 +75,7 @@ class Lot(Aggregate):
         attempt: int,
         produced_at: datetime,
         manufacturing_site: str | None = None,
+        bag_ids: Sequence[str] = (),
     ) -> LotRegistered | None:
         """Manufacturing produced the lot; a repeat is answered with the state as it is."""
         self.check_patient(coi)
@@ -88,6 +90,7 @@ class Lot(Aggregate):
             attempt=attempt,
             produced_at=produced_at,
             manufacturing_site=manufacturing_site,
+            bag_ids=list(bag_ids),
         )
         self._record(event)
         return event

@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...application.ports import RoomStep
+from ...application.ports import LotUse, RoomStep
 from .em_tables import room_steps
+from .material_tables import material_consumptions
 from .tables import batches, lots
 
 
@@ -64,3 +65,19 @@ class SqlRoomSteps:
             )
             for r in rows
         ]
+
+
+class SqlMaterialGenealogy:
+    """``MaterialGenealogy`` on the consumptions read model (batch_0006)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def uses_of(self, lot_id: str) -> list[LotUse]:
+        c = material_consumptions.c
+        rows = await self._session.execute(
+            select(c.batch_id, c.coi, c.step, c.used_at)
+            .where(c.lot_id == lot_id)
+            .order_by(c.used_at, c.event_id)
+        )
+        return [LotUse(r.batch_id, r.coi, r.step, r.used_at) for r in rows]

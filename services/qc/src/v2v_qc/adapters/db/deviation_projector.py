@@ -30,7 +30,13 @@ from ...domain.events import (
     DeviationOpened,
     DeviationState,
 )
-from .tables import capa_actions, deviation_batches, deviation_timeline, deviations
+from .tables import (
+    capa_actions,
+    deviation_batches,
+    deviation_timeline,
+    deviation_units,
+    deviations,
+)
 
 S = DeviationState
 _ANY: TypeAdapter[Any] = TypeAdapter(Any)
@@ -153,8 +159,14 @@ async def _opened(session: AsyncSession, event: DeviationOpened) -> None:
             opened_by=event.opened_by.model_dump(),
             site=event.site,
             equipment_id=event.equipment_id,
+            shipment_id=event.shipment_id,
+            material_lot_id=event.material_lot_id,
         )
     )
+    for unit_id in event.unit_ids:
+        await session.execute(
+            insert(deviation_units).values(deviation_id=event.deviation_id, unit_id=unit_id)
+        )
     for b in event.batches:
         await session.execute(
             insert(deviation_batches).values(

@@ -26,7 +26,13 @@ from ...application.deviation_views import (
 from ...domain.deviation_policy import DeviationPolicy
 from ...domain.deviation_states import next_acts
 from ...domain.events import Classification, DeviationState
-from .tables import capa_actions, deviation_batches, deviation_timeline, deviations
+from .tables import (
+    capa_actions,
+    deviation_batches,
+    deviation_timeline,
+    deviation_units,
+    deviations,
+)
 
 FINISHED = (DeviationState.EFFECTIVE.value, DeviationState.NOT_EFFECTIVE.value)
 
@@ -48,10 +54,13 @@ async def deviation_views(
     equipment_id: str | None = None,
     batch_id: str | None = None,
     source: str | None = None,
+    unit_id: str | None = None,
+    shipment_id: str | None = None,
+    material_lot_id: str | None = None,
     time_zone: str = "UTC",
 ) -> list[DeviationView]:
     """Deviations matching every filter given; a deviation on batches matches a CoI, lot or
-    batch of a batch it names."""
+    batch of a batch it names, and one naming units each of them."""
     query = select(deviations).order_by(deviations.c.opened_at, deviations.c.deviation_id)
     naming = select(deviation_batches.c.deviation_id)
     if coi is not None:
@@ -72,6 +81,15 @@ async def deviation_views(
         query = query.where(deviations.c.equipment_id == equipment_id)
     if source is not None:
         query = query.where(deviations.c.source == source)
+    if unit_id is not None:
+        naming_unit = select(deviation_units.c.deviation_id)
+        query = query.where(
+            deviations.c.deviation_id.in_(naming_unit.where(deviation_units.c.unit_id == unit_id))
+        )
+    if shipment_id is not None:
+        query = query.where(deviations.c.shipment_id == shipment_id)
+    if material_lot_id is not None:
+        query = query.where(deviations.c.material_lot_id == material_lot_id)
     return await _views(session, query, policy, time_zone)
 
 
@@ -107,6 +125,13 @@ async def _views(
         named[b.deviation_id].append(
             DeviationBatchView(batch_id=b.batch_id, coi=b.coi, detail=b.detail, lot_id=b.lot_id)
         )
+    units: dict[str, list[str]] = defaultdict(list)
+    for u in await session.execute(
+        select(deviation_units)
+        .where(deviation_units.c.deviation_id.in_(ids))
+        .order_by(deviation_units.c.unit_id)
+    ):
+        units[u.deviation_id].append(u.unit_id)
     actions: dict[str, list[CapaActionView]] = defaultdict(list)
     for a in await session.execute(
         select(capa_actions)
@@ -143,6 +168,7 @@ async def _views(
             r,
             policy,
             named[r.deviation_id],
+            units[r.deviation_id],
             actions[r.deviation_id],
             timeline[r.deviation_id],
             signed.get(r.deviation_id, []),
@@ -155,6 +181,7 @@ def _view(
     r: Any,
     policy: DeviationPolicy,
     batches: list[DeviationBatchView],
+    units: list[str],
     actions: list[CapaActionView],
     timeline: list[TimelineEntry],
     signatures: list[SignatureView],
@@ -213,4 +240,7 @@ def _view(
         site=r.site,
         equipment_id=r.equipment_id,
         batches=batches,
+        unit_ids=units,
+        shipment_id=r.shipment_id,
+        material_lot_id=r.material_lot_id,
     )

@@ -33,6 +33,7 @@ from ...domain.trail_review import TrailReviewed
 from .deviation_projector import project_deviation
 from .tables import (
     certificates,
+    lot_units,
     lots,
     panel_reviews,
     panels,
@@ -113,6 +114,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                 total_viable_cells=event.total_viable_cells,
                 manufacturing_site=event.manufacturing_site,
             )
+            for bag_id in dict.fromkeys(event.bag_ids):
+                await session.execute(insert(lot_units).values(lot_id=event.lot_id, unit_id=bag_id))
         case PanelAssigned():
             await _upsert_lot(session, event.lot_id, coi=event.coi, panel_id=event.panel_id)
         case LotReleased():

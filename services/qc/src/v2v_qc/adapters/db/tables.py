@@ -130,6 +130,10 @@ deviations = Table(
     Column("effectiveness_due", Date),
     Column("effectiveness", JSON),
     Column("follows_deviation_id", String(64)),
+    # qc_0008: a deviation raised from a shipment's excursion, a material lot rejected
+    # after use (the units a deviation names: deviation_units)
+    Column("shipment_id", String(128), index=True),
+    Column("material_lot_id", String(128), index=True),
 )
 
 # The actions of a deviation's approved CAPA plan (qc_0007), each done or not.
@@ -182,6 +186,25 @@ deviation_batches = Table(
     Index("ix_qc_deviation_batches_batch", "batch_id"),
 )
 
+# The units a deviation names (qc_0008): a refused receipt's unit, a shipment's units.
+deviation_units = Table(
+    "qc_deviation_units",
+    metadata,
+    Column("deviation_id", String(64), primary_key=True),
+    Column("unit_id", String(128), primary_key=True),
+    Index("ix_qc_deviation_units_unit", "unit_id"),
+)
+
+# The bags of each lot (qc_0008; lots registered before it are not listed): a unit a
+# deviation names is traced to its lot.
+lot_units = Table(
+    "qc_lot_units",
+    metadata,
+    Column("lot_id", String(128), primary_key=True),
+    Column("unit_id", String(128), primary_key=True),
+    Index("ix_qc_lot_units_unit", "unit_id"),
+)
+
 READ_TABLES = (
     results,
     panel_reviews,
@@ -192,6 +215,8 @@ READ_TABLES = (
     deviation_batches,
     capa_actions,
     deviation_timeline,
+    deviation_units,
+    lot_units,
 )
 
 # The newest audit-trail head of each CoI in batch and custody, as their audit-trail.advanced

@@ -96,9 +96,15 @@ async def signed_deviation_act(
 
 
 def subject(d: DeviationView) -> str:
-    """What a deviation is about, for a signed statement: its lot, or the batches it names."""
+    """What a deviation is about, for a signed statement: its lot, the chain of identity
+    (its units, its shipment) or the batches it names."""
     if d.lot_id is not None:
         return f"lot {d.lot_id}"
+    if d.coi is not None:
+        named = [f"units {', '.join(d.unit_ids)}"] if d.unit_ids else []
+        named += [f"shipment {d.shipment_id}"] if d.shipment_id else []
+        return f"chain of identity {d.coi}" + (f" ({'; '.join(named)})" if named else "")
     if not d.batches:
         return f"site {d.site}" + (f", instrument {d.equipment_id}" if d.equipment_id else "")
-    return "batches " + ", ".join(b.batch_id for b in d.batches)
+    batches = "batches " + ", ".join(b.batch_id for b in d.batches)
+    return batches + (f" (material lot {d.material_lot_id})" if d.material_lot_id else "")

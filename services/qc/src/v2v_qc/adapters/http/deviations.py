@@ -47,25 +47,29 @@ def deviations_router(policy: DeviationPolicy) -> APIRouter:
         equipment_id: str | None = None,
         batch_id: str | None = None,
         source: str | None = None,
+        unit_id: str | None = None,
+        shipment_id: str | None = None,
+        material_lot_id: str | None = None,
     ) -> list[DeviationView]:
-        """Deviations of a CoI, lot, batch, instrument or source (a deviation on batches,
-        e.g. an instrument found out of tolerance or an environmental monitoring excursion,
-        is found by each CoI, lot and batch it names)."""
-        if all(f is None for f in (coi, lot_id, equipment_id, batch_id, source)):
-            raise DomainError(
-                "filter-required", "give coi, lot_id, batch_id, equipment_id or source"
-            )
+        """Deviations of a CoI, lot, batch, instrument, source, unit, shipment or material
+        lot, matching every filter given (a deviation on batches, e.g. an instrument found out
+        of tolerance or an environmental monitoring excursion, is found by each CoI, lot and
+        batch it names; one raised by a refused receipt or a shipment's excursion by its CoI,
+        units and shipment)."""
+        filters = {
+            "coi": coi,
+            "lot_id": lot_id,
+            "equipment_id": equipment_id,
+            "batch_id": batch_id,
+            "source": source,
+            "unit_id": unit_id,
+            "shipment_id": shipment_id,
+            "material_lot_id": material_lot_id,
+        }
+        if all(v is None for v in filters.values()):
+            raise DomainError("filter-required", f"give one of {', '.join(filters)}")
         async with kit.sessions() as session:
-            found = await deviation_views(
-                session,
-                policy,
-                coi=coi,
-                lot_id=lot_id,
-                equipment_id=equipment_id,
-                batch_id=batch_id,
-                source=source,
-                time_zone=zone,
-            )
+            found = await deviation_views(session, policy, time_zone=zone, **filters)
             return [d for d in found if await sees_deviation(session, caller, d)]
 
     @router.get("/deviations/overdue")

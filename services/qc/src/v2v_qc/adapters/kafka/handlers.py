@@ -1,17 +1,27 @@
 """Inbox handlers: OrderPanel (v2v.qc.commands); LotProduced, LotRejected,
-BatchExceptionRaised, EquipmentOutOfTolerance and EnvironmentActionLimitExceeded
-(v2v.batch.events: a deviation each); a late InfusionRecorded (v2v.custody.events: a
-deviation); the audit-trail heads of batch and custody (v2v.batch.events,
-v2v.custody.events). The inbox sets the unit of work's lineage from each message."""
+BatchExceptionRaised, EquipmentOutOfTolerance, EnvironmentActionLimitExceeded and
+MaterialLotRejected (v2v.batch.events: a deviation each, the last when batches had used the
+lot); ReceiptRefused and a late InfusionRecorded (v2v.custody.events), ShipmentDelivered with
+an excursion (v2v.logistics.events) and a missed GMP deadline's TreatmentCenterNotified
+(v2v.journey.events): a deviation each; the audit-trail heads of batch and custody
+(v2v.batch.events, v2v.custody.events). The inbox sets the unit of work's lineage from each
+message."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from v2v_events.contracts.batch import BatchExceptionRaised, LotProduced, LotRejected
-from v2v_events.contracts.custody import InfusionRecorded
+from v2v_events.contracts.batch import (
+    BatchExceptionRaised,
+    LotProduced,
+    LotRejected,
+    MaterialLotRejected,
+)
+from v2v_events.contracts.custody import InfusionRecorded, ReceiptRefused
 from v2v_events.contracts.environment import EnvironmentActionLimitExceeded
 from v2v_events.contracts.equipment import EquipmentOutOfTolerance
+from v2v_events.contracts.journey import TreatmentCenterNotified
+from v2v_events.contracts.logistics import ShipmentDelivered
 from v2v_events.contracts.qc import OrderPanel
 from v2v_events.contracts.trail import BatchTrailAdvanced, CustodyTrailAdvanced, TrailAdvanced
 from v2v_events.envelope import Envelope
@@ -20,21 +30,29 @@ from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
 from ...application.batch_exceptions import open_for_exception
+from ...application.custody_mismatch import open_for_refused_receipt
 from ...application.environment_deviation import open_environment_deviation
 from ...application.equipment_deviation import open_equipment_deviation
 from ...application.late_infusion import open_for_late_infusion
+from ...application.material_out_of_status import open_for_rejected_material
+from ...application.missed_deadline import open_for_missed_deadline
 from ...application.order_panel import order_panel
 from ...application.recovery import withdraw_lot
 from ...application.register_lot import register_lot
 from ...application.review_trail import note_trail_head
+from ...application.shipment_excursion import open_for_excursion
 from ...domain.events import Classification
+from ...domain.raising import RaisingPolicy
 from ...domain.spec import SpecCatalog
 
 
 def handlers(
-    specs: SpecCatalog, late_infusion: Classification = Classification.MAJOR
+    specs: SpecCatalog,
+    raising: RaisingPolicy,
+    late_infusion: Classification = Classification.MAJOR,
 ) -> Mapping[type[Contract], Handler]:
-    """``late_infusion``: the classification a late infusion's deviation opens with."""
+    """``raising``: the classes of the deviations raised from other services' events;
+    ``late_infusion``: the classification a late infusion's deviation opens with."""
 
     async def on_order_panel(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, OrderPanel)
@@ -68,6 +86,22 @@ def handlers(
         assert isinstance(message, InfusionRecorded)
         await open_for_late_infusion(uow, message, late_infusion)
 
+    async def on_receipt_refused(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, ReceiptRefused)
+        await open_for_refused_receipt(uow, message, raising)
+
+    async def on_delivered(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, ShipmentDelivered)
+        await open_for_excursion(uow, message, raising)
+
+    async def on_material_rejected(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, MaterialLotRejected)
+        await open_for_rejected_material(uow, message, raising)
+
+    async def on_notified(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, TreatmentCenterNotified)
+        await open_for_missed_deadline(uow, message, raising)
+
     return {
         OrderPanel: on_order_panel,
         LotProduced: on_lot_produced,
@@ -78,4 +112,8 @@ def handlers(
         BatchExceptionRaised: on_exception_raised,
         EnvironmentActionLimitExceeded: on_excursion,
         InfusionRecorded: on_infusion_recorded,
+        ReceiptRefused: on_receipt_refused,
+        ShipmentDelivered: on_delivered,
+        MaterialLotRejected: on_material_rejected,
+        TreatmentCenterNotified: on_notified,
     }
