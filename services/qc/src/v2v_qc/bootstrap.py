@@ -14,14 +14,18 @@ from v2v_runtime.service import ServiceSpec
 from .adapters.config import load_specs
 from .adapters.db.audit_trail import QcAuditScope
 from .adapters.db.batch_lots import SqlBatchLots
+from .adapters.db.change_controls import SqlChangeControls
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
 from .adapters.db.trail_heads import SqlTrailHeads
+from .adapters.http.change_controls import change_control_router
 from .adapters.http.panels import panels_router
 from .adapters.http.quality import quality_router
 from .adapters.http.trail_review import trail_review_router
 from .adapters.kafka.handlers import handlers
+from .application.change_control_ports import ChangeControls
 from .application.ports import BatchLots, TrailHeads
+from .domain.change_control_events import CHANGE_CONTROL_EVENTS
 from .domain.events import DOMAIN_EVENTS
 from .domain.spec import SpecCatalog
 from .domain.trail_review import TrailReviewed
@@ -32,10 +36,14 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 # Stored as qc.<kind>; the projector keeps the read tables current in the same
 # transaction, and a rebuild (python -m v2v_qc rebuild) replays the store into them.
 PERSISTENCE = Persistence(
-    codec=EventCodec("qc", (*DOMAIN_EVENTS, TrailReviewed)),
+    codec=EventCodec("qc", (*DOMAIN_EVENTS, TrailReviewed, *CHANGE_CONTROL_EVENTS)),
     projector=project,
     read_tables=READ_TABLES,
-    ports={TrailHeads: SqlTrailHeads, BatchLots: SqlBatchLots},
+    ports={
+        TrailHeads: SqlTrailHeads,
+        BatchLots: SqlBatchLots,
+        ChangeControls: SqlChangeControls,
+    },
 )
 # GET /audit-trail: the QC reviewer reviews QC's records besides QA, the QP and auditors.
 AUDIT_TRAIL = AuditTrailSpec(scope=QcAuditScope, supervisors=(Roles.QC_REVIEWER,))
@@ -54,7 +62,12 @@ def build(
         name="qc",
         settings=s,
         migrations=[MIGRATIONS],
-        routers=[panels_router(catalog), quality_router(), trail_review_router()],
+        routers=[
+            panels_router(catalog),
+            quality_router(),
+            trail_review_router(),
+            change_control_router(catalog),
+        ],
         handlers=handlers(catalog),
         # batch: its lots; custody: its audit-trail heads (QA's review before release)
         subscribed_topics=[events_topic("batch"), events_topic("custody")],

@@ -1,9 +1,21 @@
 """vein2vein's public contracts. Importing this package registers every type."""
 
-from . import batch, common, custody, equipment, journey, logistics, qc, store, trail
+from . import (
+    batch,
+    change_control,
+    common,
+    custody,
+    equipment,
+    journey,
+    logistics,
+    qc,
+    store,
+    trail,
+)
 
 __all__ = [
     "batch",
+    "change_control",
     "common",
     "custody",
     "equipment",

@@ -35,6 +35,7 @@ from ...domain.events import (
     ResultRecorded,
 )
 from ...domain.trail_review import TrailReviewed
+from .change_controls import project_change_control
 from .tables import (
     certificates,
     deviation_batches,
@@ -47,6 +48,8 @@ from .tables import (
 
 
 async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent) -> None:
+    if await project_change_control(session, event):
+        return
     match event:
         case PanelOrdered():
             await session.execute(

@@ -137,7 +137,31 @@ deviation_batches = Table(
     Index("ix_qc_deviation_batches_batch", "batch_id"),
 )
 
-READ_TABLES = (results, panel_reviews, panels, deviations, certificates, lots, deviation_batches)
+# Change controls (qc_0007), to list and find them (one is shown from its stream): the
+# document version each names, and where it stands.
+change_controls = Table(
+    "qc_change_controls",
+    metadata,
+    Column("change_control_id", String(64), primary_key=True),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("site", String(128)),  # an MBR's
+    Column("version", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("raised_at", UtcDateTime, nullable=False),
+    Index("ix_qc_change_controls_subject", "subject_kind", "subject_id", "version"),
+)
+
+READ_TABLES = (
+    results,
+    panel_reviews,
+    panels,
+    deviations,
+    certificates,
+    lots,
+    deviation_batches,
+    change_controls,
+)
 
 # The newest audit-trail head of each CoI in batch and custody, as their audit-trail.advanced
 # messages tell it (not derived from QC's store, so not a read table: a rebuild keeps it; the

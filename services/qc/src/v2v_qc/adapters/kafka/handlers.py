@@ -1,5 +1,6 @@
 """Inbox handlers: OrderPanel (v2v.qc.commands); LotProduced, LotRejected,
-BatchExceptionRaised and EquipmentOutOfTolerance (v2v.batch.events: a deviation each); the
+BatchExceptionRaised and EquipmentOutOfTolerance (v2v.batch.events: a deviation each),
+ChangeControlImplemented (v2v.batch.events: batch acted on a change control); the
 audit-trail heads of batch and custody (v2v.batch.events, v2v.custody.events). The inbox
 sets the unit of work's lineage from each message."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from v2v_events.contracts.batch import BatchExceptionRaised, LotProduced, LotRejected
+from v2v_events.contracts.change_control import ChangeControlImplemented
 from v2v_events.contracts.equipment import EquipmentOutOfTolerance
 from v2v_events.contracts.qc import OrderPanel
 from v2v_events.contracts.trail import BatchTrailAdvanced, CustodyTrailAdvanced, TrailAdvanced
@@ -17,6 +19,7 @@ from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
 from ...application.batch_exceptions import open_for_exception
+from ...application.change_controls import note_implemented
 from ...application.equipment_deviation import open_equipment_deviation
 from ...application.order_panel import order_panel
 from ...application.recovery import withdraw_lot
@@ -50,8 +53,13 @@ def handlers(specs: SpecCatalog) -> Mapping[type[Contract], Handler]:
         assert isinstance(message, BatchExceptionRaised)
         await open_for_exception(uow, message)
 
+    async def on_change_implemented(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, ChangeControlImplemented)
+        await note_implemented(uow, message)
+
     return {
         OrderPanel: on_order_panel,
+        ChangeControlImplemented: on_change_implemented,
         LotProduced: on_lot_produced,
         LotRejected: on_lot_rejected,
         BatchTrailAdvanced: on_trail_advanced,
