@@ -19,6 +19,7 @@ from .mbr_support import (
     CONTENT,
     PRODUCT,
     QA,
+    approve_change,
     content,
     effective_mbr,
     param,
@@ -47,7 +48,7 @@ def with_param(p: dict[str, Any], **more: Any) -> dict[str, Any]:
 
 @pytest.mark.requirement("EU-PartIV.9", "21CFR11.50(a)")
 async def test_a_version_is_drafted_reviewed_approved_with_qa_signature_and_made_effective(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, harness: ServiceHarness
 ) -> None:
     r = await draft(client)
     assert r.status_code == 201, r.text
@@ -75,18 +76,25 @@ async def test_a_version_is_drafted_reviewed_approved_with_qa_signature_and_made
     assert approved["approved_by"]["role"] == "qa-reviewer"
     assert [s["meaning"] for s in approved["signatures"]] == ["approved"]
     assert approved["signatures"][0]["signer_name"] == "Quentin QA"
+    # QA's approval alone does not make it effective: its change control does (QC's).
     r = await client.post(f"{url}/effective", json={}, headers=QA)
-    assert r.json()["status"] == "effective"
+    assert_problem(r, 409, "change-control-missing")
+    await approve_change(harness, 1)
+    r = await client.post(f"{url}/effective", json={}, headers=QA)  # nothing more to do
+    assert (r.status_code, r.json()["status"]) == (200, "effective")
+    assert r.json()["change_control_id"] == f"CC-{PRODUCT}-1"
     listed = (await client.get("/mbrs", params={"product_code": PRODUCT})).json()
-    assert [(v["version"], v["status"]) for v in listed] == [(1, "effective")]
+    assert [(v["version"], v["status"], v["change_control_id"]) for v in listed] == [
+        (1, "effective", f"CC-{PRODUCT}-1")
+    ]
 
 
 async def test_one_effective_version_per_product_and_site_the_one_before_is_superseded(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, harness: ServiceHarness
 ) -> None:
-    assert await effective_mbr(client) == 1
+    assert await effective_mbr(harness, client) == 1
     changed = content(title="Test CAR-T, longer hold")
-    assert await effective_mbr(client, changed) == 2
+    assert await effective_mbr(harness, client, changed) == 2
     listed = (await client.get("/mbrs", params={"product_code": PRODUCT, "site": SITE})).json()
     assert [(v["version"], v["status"]) for v in listed] == [(1, "superseded"), (2, "effective")]
     r = await client.get(version_url(1))
@@ -196,7 +204,7 @@ async def test_retiring_the_effective_version_refuses_new_batches_of_the_product
 ) -> None:
     from .mbr_support import open_mbr_batch
 
-    await effective_mbr(client)
+    await effective_mbr(harness, client)
     r = await client.post(f"{version_url(1)}/retirement", json={"reason": "withdrawn"}, headers=QA)
     assert r.json()["status"] == "retired"
     with pytest.raises(AssertionError, match="no-effective-mbr"):
