@@ -1,5 +1,5 @@
 """The HTTP API of master batch records: author versions, review and approve them (QA's
-signature), make one effective, retire; read them."""
+signature), make one effective (through its change control), retire; read them."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from .signing import GateSign
 
 R = Roles
 # Who writes the recipe (the process owner on the floor), and the quality unit that
-# reviews, approves (signed), makes effective and retires it.
+# reviews, approves (signed), makes effective (through change control) and retires it.
 Author = Annotated[Caller, allowed(R.MANUFACTURING_SUPERVISOR)]
 QualityUnit = Annotated[Caller, allowed(R.QA_REVIEWER)]
 APPROVERS = (R.QA_REVIEWER,)
@@ -90,7 +90,8 @@ def build_mbr_router() -> APIRouter:
         uow: NewUow,
         signing: SigningGate,
     ) -> MbrVersionView:
-        """One version: its content, status and QA's approval signature."""
+        """One version: its content, status, QA's approval signature and the change control
+        approved in QC naming it (`change_control`; `change_control_id` once effective)."""
         async with uow:
             zone = signing.settings.time_zone
             return await _view(uow, caller, product_code, site, version, zone)
@@ -168,8 +169,12 @@ def build_mbr_router() -> APIRouter:
     async def make_effective(
         product_code: str, site: str, version: int, _: Empty, caller: QualityUnit, uow: NewUow
     ) -> MbrVersionView:
-        """An approved version becomes effective: batches opened from now on pin it; the
-        version effective before is superseded (its batches keep it)."""
+        """An approved version becomes effective through the change control approved in QC
+        naming it: batches opened from now on pin it; the version effective before is
+        superseded (its batches keep it). Batch acts on the change control's approval
+        itself (as it hears of it, or at QA's approval of the version if that comes later),
+        so this changes nothing then and answers the version as it is; without an approved
+        change control: 409 change-control-missing."""
         caller.require_site(site, "making a master batch record effective")
         async with uow:
             await make_mbr_effective(uow, product_code, site, version, caller.actor)
