@@ -32,7 +32,7 @@ from .mbr_support import (
     open_mbr_batch,
     version_url,
 )
-from .support import SITE, assert_problem
+from .support import SITE
 
 KEY = change_subject_key(ChangeSubject.MBR, PRODUCT, SITE)
 
@@ -57,9 +57,8 @@ async def test_an_approved_version_takes_effect_on_its_change_controls_approval(
 ) -> None:
     await approved_version(client)
     url = version_url(1)
-    assert_problem(
-        await client.post(f"{url}/effective", json={}, headers=QA), 409, "change-control-missing"
-    )
+    # QA's approval alone does not make it effective, and no act does (no route)
+    assert (await client.post(f"{url}/effective", json={}, headers=QA)).status_code == 404
     assert (await client.get(url)).json()["status"] == "approved"
     # no batch pins an MBR that is not effective: the fixed process steps, as before
     batch_id = await open_mbr_batch(client, harness)

@@ -1,6 +1,7 @@
 """Master batch records through the API: authored as data, validated (the field named),
-reviewed, approved with QA's signature (never by an author), made effective (one per
-product and site, the one before superseded), retired; the seed files load as drafts."""
+reviewed, approved with QA's signature (never by an author), made effective by their
+change control (one per product and site, the one before superseded), retired; the seed
+files load as drafts."""
 
 from __future__ import annotations
 
@@ -76,13 +77,11 @@ async def test_a_version_is_drafted_reviewed_approved_with_qa_signature_and_made
     assert approved["approved_by"]["role"] == "qa-reviewer"
     assert [s["meaning"] for s in approved["signatures"]] == ["approved"]
     assert approved["signatures"][0]["signer_name"] == "Quentin QA"
-    # QA's approval alone does not make it effective: its change control does (QC's).
-    r = await client.post(f"{url}/effective", json={}, headers=QA)
-    assert_problem(r, 409, "change-control-missing")
+    # QA's approval alone does not make it effective (no act does): its change control does
+    assert (await client.post(f"{url}/effective", json={}, headers=QA)).status_code == 404
     await approve_change(harness, 1)
-    r = await client.post(f"{url}/effective", json={}, headers=QA)  # nothing more to do
-    assert (r.status_code, r.json()["status"]) == (200, "effective")
-    assert r.json()["change_control_id"] == f"CC-{PRODUCT}-1"
+    r = await client.get(url)
+    assert (r.json()["status"], r.json()["change_control_id"]) == ("effective", f"CC-{PRODUCT}-1")
     listed = (await client.get("/mbrs", params={"product_code": PRODUCT})).json()
     assert [(v["version"], v["status"], v["change_control_id"]) for v in listed] == [
         (1, "effective", f"CC-{PRODUCT}-1")
@@ -192,7 +191,7 @@ async def test_roles_and_sites(client: httpx.AsyncClient) -> None:
     assert (await client.post("/mbrs", json=body, headers=QA)).status_code == 403
     await draft(client)
     await client.post(f"{version_url(1)}/submission", json={}, headers=AUTHOR)
-    r = await client.post(f"{version_url(1)}/effective", json={}, headers=AUTHOR)
+    r = await signed(client, f"{version_url(1)}/approval", {}, AUTHOR)
     assert r.status_code == 403
     assert_problem(await client.get(version_url(1), headers=PARIS_QA), 404)
     r = await client.post(f"{version_url(1)}/return", json={"reason": "x"}, headers=PARIS_QA)

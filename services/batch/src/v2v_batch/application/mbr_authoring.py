@@ -1,7 +1,7 @@
 """Authoring a master batch record and moving it through its lifecycle (everything but
 QA's signed approval, in approve_mbr): draft a new version, revise the draft, submit it
-for review, return it to draft, make an approved version effective (through its change
-control), retire one."""
+for review, return it to draft, retire one. A version becomes effective through its change
+control (mbr_change_control), never by an act here."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.mbr import MasterBatchRecord, MbrVersion, mbr_stream
 from ..domain.mbr_content import MbrContent
 from .common import operator, who
-from .mbr_change_control import mbr_implemented
 
 
 async def _load(uow: UnitOfWork, product_code: str, site: str) -> MasterBatchRecord:
@@ -53,19 +52,6 @@ async def return_mbr(
     mbr = await _load(uow, product_code, site)
     mbr.send_back(version, reason, by=operator(actor), at=uow.clock.now())
     await uow.repository(MasterBatchRecord).save(mbr, who(actor))
-
-
-async def make_mbr_effective(
-    uow: UnitOfWork, product_code: str, site: str, version: int, actor: Actor
-) -> None:
-    """The approved version becomes effective through the approved change control naming
-    it (409 change-control-missing without one); the one effective before is superseded.
-    Batch acts on the change control as it hears of it: then the version is effective
-    already, and this changes nothing."""
-    mbr = await _load(uow, product_code, site)
-    if mbr.make_effective(version, by=operator(actor), at=uow.clock.now()):
-        await uow.repository(MasterBatchRecord).save(mbr, who(actor))
-        await mbr_implemented(uow, mbr, version)
 
 
 async def retire_mbr(

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
+from v2v_events.bounds import INT32_MAX
 from v2v_events.contracts.change_control import ChangeSubject
 from v2v_events.contracts.common import Actor
 from v2v_runtime.authz import Caller, Roles, allowed
@@ -93,9 +94,9 @@ def change_control_router(specs: SpecCatalog) -> APIRouter:
         caller: ChangeReader,
         zone: SiteZone,
         subject_kind: ChangeSubject | None = None,
-        subject_id: str | None = None,
-        site: str | None = None,
-        version: int | None = None,
+        subject_id: Annotated[str | None, Query(max_length=64)] = None,
+        site: Annotated[str | None, Query(max_length=128)] = None,
+        version: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None,
         state: ChangeControlState | None = None,
     ) -> list[ChangeControlView]:
         """Change controls matching every filter given (an MBR's: of the caller's sites)."""
