@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from v2v_cli.journeys import SPECIALIST, Driver, Patient
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.custody import PatientEnrolled
 
@@ -112,6 +113,32 @@ async def produce_raw(
         await producer.send_and_wait(topic, value=value, key=key, headers=headers)
     finally:
         await producer.stop()
+
+
+async def batch_of_new_patient(
+    driver: Driver, batch_url: str, patient: Patient, site: str
+) -> dict[str, Any]:
+    """A patient of ``patient.product_code`` enrolled and collected, and their batch opened
+    at ``site`` over HTTP (by the site's specialist, once batch knows the unit over Kafka)."""
+    coi = await driver.enroll(patient)
+    collected = await driver.collect(coi, patient, 1)
+    opened = {
+        "coi": coi,
+        "apheresis_unit_id": collected["unit_id"],
+        "din": collected["din"],
+        "manufacturing_site": site,
+        "product_code": patient.product_code,
+    }
+
+    async def open_batch() -> dict[str, Any] | None:
+        r = await driver.http.post(
+            f"{batch_url}/batches", json=opened, headers=await driver.headers(SPECIALIST)
+        )
+        return r.json() if r.status_code in (200, 201) else None  # until batch knows the unit
+
+    batch = await eventually(open_batch, lambda b: b is not None, timeout=60)
+    assert batch is not None, "batch never learnt of the collected unit"
+    return batch
 
 
 async def eventually(

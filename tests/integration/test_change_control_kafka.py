@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from v2v_batch.application.load_mbrs import SEEDS, read_seed
-from v2v_cli.journeys import QA_REVIEWER, SPECIALIST, SUPERVISOR, Driver, Endpoints, Patient
+from v2v_cli.journeys import QA_REVIEWER, SUPERVISOR, Driver, Endpoints, Patient
 
-from .support import eventually
+from .support import batch_of_new_patient, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -91,24 +91,7 @@ async def test_an_mbr_version_becomes_effective_only_after_its_change_control_is
         patient = Patient(
             name="Lena Beispiel", birth_date="1968-09-12", mrn="MRN-CC-1", product_code=product
         )
-        coi = await driver.enroll(patient)
-        collected = await driver.collect(coi, patient, 1)
-        opened = {
-            "coi": coi,
-            "apheresis_unit_id": collected["unit_id"],
-            "din": collected["din"],
-            "manufacturing_site": SITE,
-            "product_code": product,
-        }
-
-        async def open_batch() -> dict[str, Any] | None:
-            r = await driver.http.post(
-                f"{platform.batch}/batches", json=opened, headers=await driver.headers(SPECIALIST)
-            )
-            return r.json() if r.status_code in (200, 201) else None  # until batch knows the unit
-
-        batch = await eventually(open_batch, lambda b: b is not None, timeout=60)
-        assert batch is not None
+        batch = await batch_of_new_patient(driver, platform.batch, patient, SITE)
         pinned = batch["execution"]["mbr"]
         assert (pinned["product_code"], pinned["version"]) == (product, 1)
     finally:
