@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from v2v_cli.journeys import SPECIALIST, Driver, Patient
+from v2v_cli.journeys import QA_REVIEWER, SPECIALIST, SUPERVISOR, Driver, Patient
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.custody import PatientEnrolled
 
@@ -113,6 +113,38 @@ async def produce_raw(
         await producer.send_and_wait(topic, value=value, key=key, headers=headers)
     finally:
         await producer.stop()
+
+
+CHANGE_ASSESSMENT = {
+    "affected_products": "the product named only",
+    "affected_batches": "none in process",
+    "affected_documents": "the MBR version named; SOPs named by its steps",
+    "risk_level": "medium",
+    "risk": "process validated at the sister site",
+    "training_needed": "operators and verifiers on the MBR's steps",
+    "validation_needed": "aseptic process simulation before the first patient batch",
+}
+
+
+async def approved_mbr_change(
+    driver: Driver, qc_url: str, product: str, site: str, version: int
+) -> dict[str, Any]:
+    """A change control for the MBR version, in QC: raised and assessed by the site's
+    supervisor, approved by QA (signed at the provider). Batch makes the version effective
+    when it hears of it over Kafka (poll the version). The change control as approved."""
+    request = {
+        "subject_kind": "mbr",
+        "subject_id": product,
+        "site": site,
+        "version": version,
+        "description": f"MBR of {product} at {site}, version {version}",
+        "reason": "technology transfer from the sister site",
+    }
+    raised = await driver._call("POST", f"{qc_url}/change-controls", SUPERVISOR, request)
+    cc = f"{qc_url}/change-controls/{raised['change_control_id']}"
+    await driver._call("POST", f"{cc}/impact-assessment", SUPERVISOR, CHANGE_ASSESSMENT)
+    decided: dict[str, Any] = await driver._signed(f"{cc}/approval", QA_REVIEWER, {})
+    return decided
 
 
 async def batch_of_new_patient(

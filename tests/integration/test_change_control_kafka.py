@@ -15,20 +15,11 @@ import pytest
 from v2v_batch.application.load_mbrs import SEEDS, read_seed
 from v2v_cli.journeys import QA_REVIEWER, SUPERVISOR, Driver, Endpoints, Patient
 
-from .support import batch_of_new_patient, eventually
+from .support import approved_mbr_change, batch_of_new_patient, eventually
 
 pytestmark = pytest.mark.integration
 
 SITE = "manufacturing-site-1"  # the demo supervisor's, specialist's and QA's site
-ASSESSMENT = {
-    "affected_products": "the new product only",
-    "affected_batches": "none: no batch of the product yet",
-    "affected_documents": "its MBR v1; SOPs named by its steps",
-    "risk_level": "medium",
-    "risk": "first MBR of the product at the site: process validated at the sister site",
-    "training_needed": "operators and verifiers on the MBR's steps",
-    "validation_needed": "aseptic process simulation before the first patient batch",
-}
 
 
 @pytest.mark.requirement("EU-PartIV.6.2", "EU-PartIV.9", "21CFR11.50(a)", "EU-Annex11.10")
@@ -52,21 +43,10 @@ async def test_an_mbr_version_becomes_effective_only_after_its_change_control_is
         assert (approved["status"], approved["change_control"]) == ("approved", None)
 
         # the change control, in QC: raised by the supervisor, assessed, approved by QA
-        request = {
-            "subject_kind": "mbr",
-            "subject_id": product,
-            "site": SITE,
-            "version": 1,
-            "description": f"introduce the MBR of {product} at {SITE}",
-            "reason": "technology transfer from the sister site",
-        }
-        raised = await driver._call("POST", f"{platform.qc}/change-controls", SUPERVISOR, request)
-        cc = f"{platform.qc}/change-controls/{raised['change_control_id']}"
-        await driver._call("POST", f"{cc}/impact-assessment", SUPERVISOR, ASSESSMENT)
-        assert (await driver._call("GET", mbr, QA_REVIEWER))["status"] == "approved"
-        decided = await driver._signed(f"{cc}/approval", QA_REVIEWER, {"comment": "go"})
-        assert decided["state"] == "approved"
+        decided = await approved_mbr_change(driver, platform.qc, product, SITE, 1)
+        assert (decided["state"], decided["subject"]) == ("approved", f"MBR {product} at {SITE} v1")
         assert [s["meaning"] for s in decided["signatures"]] == ["approved"]
+        cc = f"{platform.qc}/change-controls/{decided['change_control_id']}"
 
         async def version() -> dict[str, Any]:
             found: dict[str, Any] = await driver._call("GET", mbr, QA_REVIEWER)
@@ -74,7 +54,7 @@ async def test_an_mbr_version_becomes_effective_only_after_its_change_control_is
 
         effective = await eventually(version, lambda v: v["status"] == "effective", timeout=60)
         assert effective["status"] == "effective", effective
-        assert effective["change_control_id"] == raised["change_control_id"]
+        assert effective["change_control_id"] == decided["change_control_id"]
         assert (
             effective["change_control"]["approved_by"]["user_id"]
             == decided["approved_by"]["user_id"]
