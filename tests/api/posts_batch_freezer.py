@@ -14,7 +14,7 @@ from v2v_batch.adapters.freezing_profiles import load_profiles
 from v2v_runtime.testing import ServiceHarness, StepClock
 
 from .posts_batch import SITE, opened
-from .posts_batch_mbr import CONTENT
+from .posts_batch_mbr import CONTENT, change_approved
 from .support import (
     NOW,
     QA,
@@ -54,7 +54,7 @@ async def freezing_batch(h: ServiceHarness, c: httpx.AsyncClient) -> str:
     await ok(c, "/mbrs", {"product_code": PRODUCT, "site": SITE, "content": content()}, SUPERVISOR)
     await ok(c, f"{VERSION}/submission", {}, SUPERVISOR)
     await signed_ok(c, f"{VERSION}/approval", {}, QA)
-    await ok(c, f"{VERSION}/effective", {}, QA)
+    await change_approved(h, PRODUCT)
     batch_id = await opened(h, PRODUCT)
     instrument = {
         "equipment_id": FREEZER,

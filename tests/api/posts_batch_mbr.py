@@ -9,11 +9,19 @@ from typing import Any
 import httpx
 
 from v2v_events.contracts.batch import BatchExceptionRaised, BatchOpened, OpenBatch
+from v2v_events.contracts.change_control import (
+    ChangeControlApproved,
+    ChangeSubject,
+    change_subject_key,
+)
+from v2v_events.contracts.common import Actor
+from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, StepClock
 
 from .posts_batch import collected
 from .support import (
     COI,
+    NOW,
     QA,
     SPECIALIST,
     SUPERVISOR,
@@ -81,14 +89,31 @@ async def approved(c: httpx.AsyncClient) -> None:
     await signed_ok(c, f"{VERSION}/approval", {}, QA)
 
 
-async def effective(c: httpx.AsyncClient) -> None:
+async def change_approved(h: ServiceHarness, product: str = PRODUCT) -> None:
+    """QC's approval of the change control naming the version, through batch's inbox."""
+    approval = ChangeControlApproved(
+        change_control_id=f"CC-API-{product}",
+        subject_kind=ChangeSubject.MBR,
+        subject_id=product,
+        site=SITE,
+        version=1,
+        description="first version",
+        approved_at=NOW,
+        actor=Actor(user_id="u-qc-qa", role="qa-reviewer"),
+    )
+    key = change_subject_key(ChangeSubject.MBR, product, SITE)
+    assert await h.deliver(approval, subject=key) is Outcome.PROCESSED
+
+
+async def effective(h: ServiceHarness, c: httpx.AsyncClient) -> None:
+    """Approved by QA, then made effective by its change control (QC's approval)."""
     await approved(c)
-    await ok(c, f"{VERSION}/effective", {}, QA)
+    await change_approved(h)
 
 
 async def executing(h: ServiceHarness, c: httpx.AsyncClient) -> str:
     """A batch of the product opened under its effective MBR; a day later."""
-    await effective(c)
+    await effective(h, c)
     await collected(h)
     cmd = OpenBatch(
         coi=COI,
@@ -147,13 +172,8 @@ async def approve_mbr(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     return await signed_call(c, f"{VERSION}/approval", {}, QA)
 
 
-async def make_effective(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    await approved(c)
-    return Call(f"{VERSION}/effective", {}, QA)
-
-
 async def retire_mbr(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    await effective(c)
+    await effective(h, c)
     return Call(f"{VERSION}/retirement", {"reason": "process withdrawn"}, QA)
 
 
@@ -193,7 +213,6 @@ SCENARIOS = {
     f"POST {V}/submission": submit_mbr,
     f"POST {V}/return": return_mbr,
     f"POST {V}/approval": approve_mbr,
-    f"POST {V}/effective": make_effective,
     f"POST {V}/retirement": retire_mbr,
     "POST /batches/{batch_id}/steps/{step}": perform_step,
     "POST /batches/{batch_id}/steps/{step}/corrections": correct_entry,

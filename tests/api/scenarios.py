@@ -19,6 +19,7 @@ from . import (
     posts_custody,
     posts_logistics,
     posts_qc,
+    posts_qc_change,
 )
 from .support import Scenario
 
@@ -33,7 +34,7 @@ SERVICES: dict[str, tuple[Callable[[Path], ServiceHarness], dict[str, Scenario]]
         | posts_batch_environment.SCENARIOS,
     ),
     "logistics": (posts_logistics.harness, posts_logistics.SCENARIOS),
-    "qc": (posts_qc.harness, posts_qc.SCENARIOS),
+    "qc": (posts_qc.harness, posts_qc.SCENARIOS | posts_qc_change.SCENARIOS),
 }
 SCENARIOS = {service: scenarios for service, (_, scenarios) in SERVICES.items()}
 

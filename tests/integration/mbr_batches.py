@@ -1,7 +1,8 @@
 """A batch executed from a master batch record on the real stack, through HTTP only: the
 MBR authored by the site's supervisor, approved by QA with a signature at the real Keycloak
-and made effective; a patient enrolled and collected (custody, the journey, logistics); the
-batch of the product opened once batch knows the collected unit."""
+and made effective by its change control approved in QC; a patient enrolled and collected
+(custody, the journey, logistics); the batch of the product opened once batch knows the
+collected unit."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from v2v_cli.journeys import QA_REVIEWER, SPECIALIST, SUPERVISOR, Driver, Endpoints, Patient
 
-from .support import eventually
+from .support import eventually, made_effective
 
 SITE = "manufacturing-site-1"  # the demo supervisor's, specialist's and QA's site
 
@@ -23,7 +24,7 @@ async def effective_mbr(
     await driver._call("POST", f"{platform.batch}/mbrs", SUPERVISOR, body)
     await driver._call("POST", f"{mbr}/submission", SUPERVISOR, {})
     approved: dict[str, Any] = await driver._signed(f"{mbr}/approval", QA_REVIEWER, {})
-    await driver._call("POST", f"{mbr}/effective", QA_REVIEWER, {})
+    await made_effective(driver, platform.batch, platform.qc, product, SITE)
     return approved
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from v2v_cli.journeys import QA_REVIEWER, SPECIALIST, SUPERVISOR, Driver, Patient
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.custody import PatientEnrolled
 
@@ -112,6 +113,83 @@ async def produce_raw(
         await producer.send_and_wait(topic, value=value, key=key, headers=headers)
     finally:
         await producer.stop()
+
+
+CHANGE_ASSESSMENT = {
+    "affected_products": "the product named only",
+    "affected_batches": "none in process",
+    "affected_documents": "the MBR version named; SOPs named by its steps",
+    "risk_level": "medium",
+    "risk": "process validated at the sister site",
+    "training_needed": "operators and verifiers on the MBR's steps",
+    "validation_needed": "aseptic process simulation before the first patient batch",
+}
+
+
+async def approved_mbr_change(
+    driver: Driver, qc_url: str, product: str, site: str, version: int
+) -> dict[str, Any]:
+    """A change control for the MBR version, in QC: raised and assessed by the site's
+    supervisor, approved by QA (signed at the provider). Batch makes the version effective
+    when it hears of it over Kafka (poll the version). The change control as approved."""
+    request = {
+        "subject_kind": "mbr",
+        "subject_id": product,
+        "site": site,
+        "version": version,
+        "description": f"MBR of {product} at {site}, version {version}",
+        "reason": "technology transfer from the sister site",
+    }
+    raised = await driver._call("POST", f"{qc_url}/change-controls", SUPERVISOR, request)
+    cc = f"{qc_url}/change-controls/{raised['change_control_id']}"
+    await driver._call("POST", f"{cc}/impact-assessment", SUPERVISOR, CHANGE_ASSESSMENT)
+    decided: dict[str, Any] = await driver._signed(f"{cc}/approval", QA_REVIEWER, {})
+    return decided
+
+
+async def made_effective(
+    driver: Driver, batch_url: str, qc_url: str, product: str, site: str, version: int = 1
+) -> dict[str, Any]:
+    """The approved MBR version made effective the only way there is: its change control
+    approved in QC (``approved_mbr_change``), which batch acts on over Kafka. The version
+    once effective."""
+    decided = await approved_mbr_change(driver, qc_url, product, site, version)
+    url = f"{batch_url}/mbrs/{product}/{site}/versions/{version}"
+
+    async def current() -> dict[str, Any]:
+        found: dict[str, Any] = await driver._call("GET", url, QA_REVIEWER)
+        return found
+
+    effective = await eventually(current, lambda v: v["status"] == "effective", timeout=60)
+    assert effective["status"] == "effective", effective
+    assert effective["change_control_id"] == decided["change_control_id"]
+    return effective
+
+
+async def batch_of_new_patient(
+    driver: Driver, batch_url: str, patient: Patient, site: str
+) -> dict[str, Any]:
+    """A patient of ``patient.product_code`` enrolled and collected, and their batch opened
+    at ``site`` over HTTP (by the site's specialist, once batch knows the unit over Kafka)."""
+    coi = await driver.enroll(patient)
+    collected = await driver.collect(coi, patient, 1)
+    opened = {
+        "coi": coi,
+        "apheresis_unit_id": collected["unit_id"],
+        "din": collected["din"],
+        "manufacturing_site": site,
+        "product_code": patient.product_code,
+    }
+
+    async def open_batch() -> dict[str, Any] | None:
+        r = await driver.http.post(
+            f"{batch_url}/batches", json=opened, headers=await driver.headers(SPECIALIST)
+        )
+        return r.json() if r.status_code in (200, 201) else None  # until batch knows the unit
+
+    batch = await eventually(open_batch, lambda b: b is not None, timeout=60)
+    assert batch is not None, "batch never learnt of the collected unit"
+    return batch
 
 
 async def eventually(

@@ -55,6 +55,16 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
     ("qc", "POST /deviations/{deviation_id}/capa-plan"): {"qa-reviewer"},
     ("qc", "POST /deviations/{deviation_id}/effectiveness-check"): {"qa-reviewer"},
     ("qc", "POST /deviations/{deviation_id}/regulatory-report"): {"qa-reviewer"},
+    # change control: raised and assessed by the process owner, QC's reviewer or QA; only
+    # QA decides (signed)
+    ("qc", "POST /change-controls"): {"manufacturing-supervisor", "qc-reviewer", "qa-reviewer"},
+    ("qc", "POST /change-controls/{change_control_id}/impact-assessment"): {
+        "manufacturing-supervisor",
+        "qc-reviewer",
+        "qa-reviewer",
+    },
+    ("qc", "POST /change-controls/{change_control_id}/approval"): {"qa-reviewer"},
+    ("qc", "POST /change-controls/{change_control_id}/rejection"): {"qa-reviewer"},
     ("batch", "POST /batches/{batch_id}/steps"): {
         "cell-therapy-specialist",
         "manufacturing-supervisor",
@@ -107,9 +117,9 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
         "qc-analyst",
         "manufacturing-supervisor",
     },
-    # master batch records: the supervisor writes them, QA approves (signed), makes them
-    # effective, returns and retires them; executing a batch, correcting it, dispositioning
-    # its exceptions and reviewing its record
+    # master batch records: the supervisor writes them, QA approves (signed), returns and
+    # retires them (their change control, approved in QC, makes them effective); executing
+    # a batch, correcting it, dispositioning its exceptions and reviewing its record
     ("batch", "POST /mbrs"): {"manufacturing-supervisor"},
     ("batch", "POST /mbrs/{product_code}/{site}/versions/{version}/revision"): {
         "manufacturing-supervisor"
@@ -118,7 +128,6 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
         "manufacturing-supervisor"
     },
     ("batch", "POST /mbrs/{product_code}/{site}/versions/{version}/approval"): {"qa-reviewer"},
-    ("batch", "POST /mbrs/{product_code}/{site}/versions/{version}/effective"): {"qa-reviewer"},
     ("batch", "POST /mbrs/{product_code}/{site}/versions/{version}/return"): {"qa-reviewer"},
     ("batch", "POST /mbrs/{product_code}/{site}/versions/{version}/retirement"): {"qa-reviewer"},
     ("batch", "POST /batches/{batch_id}/steps/{step}"): {
@@ -212,6 +221,7 @@ async def call(
     path = path.replace("{run_id}", MISSING)
     for name in ("room_id", "result_id"):
         path = path.replace("{" + name + "}", MISSING)
+    path = path.replace("{change_control_id}", MISSING)
     path = path.replace("{product_code}", "S1234").replace("{site}", "manufacturing-site-1")
     path = path.replace("{version}", "1")
     path = path.replace("{step}", "transduction")

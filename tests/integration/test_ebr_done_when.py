@@ -25,7 +25,7 @@ from v2v_batch.domain.mbr_content import MbrContent, MbrStep, Parameter, Paramet
 from v2v_cli.journeys import QA_REVIEWER, SPECIALIST, SUPERVISOR, Driver, Endpoints, Patient
 
 from .ebr_site import SITE, Site, SiteRegisters, iso, problem, set_up_site
-from .support import eventually
+from .support import eventually, made_effective
 
 pytestmark = pytest.mark.integration
 
@@ -123,9 +123,12 @@ class Execution:
         return found
 
 
-async def effective_mbr(driver: Driver, batch: str, product: str, content: MbrContent) -> None:
+async def effective_mbr(
+    driver: Driver, platform: Endpoints, product: str, content: MbrContent
+) -> None:
     """The seed's content as ``product`` at the site: drafted by the supervisor, approved by
-    QA (signed at Keycloak) and made effective."""
+    QA (signed at Keycloak) and made effective by its change control approved in QC."""
+    batch = platform.batch
     mbr = f"{batch}/mbrs/{product}/{SITE}/versions/1"
     body = {"product_code": product, "site": SITE, "content": content.model_dump(mode="json")}
     await driver._call("POST", f"{batch}/mbrs", SUPERVISOR, body)
@@ -133,7 +136,7 @@ async def effective_mbr(driver: Driver, batch: str, product: str, content: MbrCo
     approved = await driver._signed(f"{mbr}/approval", QA_REVIEWER, {})
     assert approved["status"] == "approved"
     assert [s["meaning"] for s in approved["signatures"]] == ["approved"]
-    await driver._call("POST", f"{mbr}/effective", QA_REVIEWER, {})
+    await made_effective(driver, batch, platform.qc, product, SITE)
 
 
 async def opened_batch(driver: Driver, platform: Endpoints, product: str) -> dict[str, Any]:
@@ -259,7 +262,7 @@ async def test_a_car_t_batch_through_the_registers_gates_to_its_record_pdf(
         site, registers = await set_up_site(
             driver, platform.batch, content, withheld=VECTOR_HANDLING, specialist=SPECIALIST
         )
-        await effective_mbr(driver, platform.batch, product, content)
+        await effective_mbr(driver, platform, product, content)
         batch = await opened_batch(driver, platform, product)
         batch_id, coi = batch["batch_id"], batch["coi"]
         run = Execution(driver, platform.batch, batch_id, site, batch["opened_at"])

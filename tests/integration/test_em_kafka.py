@@ -26,7 +26,7 @@ from v2v_cli.journeys import (
     Patient,
 )
 
-from .support import eventually
+from .support import eventually, made_effective
 
 pytestmark = pytest.mark.integration
 
@@ -98,13 +98,13 @@ async def test_an_action_limit_result_in_a_room_a_batch_used_opens_a_deviation_a
         registered = {"room_id": room, "name": "Grade B suite (IT)", "grade": "B", "site": SITE}
         await driver._call("POST", f"{batch_url}/rooms", SUPERVISOR, registered)
 
-        # the MBR, approved and effective
+        # the MBR, approved, and effective through its change control
         mbr = f"{batch_url}/mbrs/{product}/{SITE}/versions/1"
         body = {"product_code": product, "site": SITE, "content": content(sop)}
         await driver._call("POST", f"{batch_url}/mbrs", SUPERVISOR, body)
         await driver._call("POST", f"{mbr}/submission", SUPERVISOR, {})
         await driver._signed(f"{mbr}/approval", QA_REVIEWER, {})
-        await driver._call("POST", f"{mbr}/effective", QA_REVIEWER, {})
+        await made_effective(driver, batch_url, platform.qc, product, SITE)
 
         # a patient's batch of the product, its step done in the room
         patient = Patient(

@@ -1,16 +1,24 @@
-"""Master batch records for the tests, and helpers to author one, make it effective and
-execute a batch from it through the HTTP API."""
+"""Master batch records for the tests, and helpers to author one, make it effective (QC's
+approval of its change control delivered through the inbox) and execute a batch from it
+through the HTTP API."""
 
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from v2v_batch.application.load_mbrs import SEEDS, SeedFile, load_seed, read_seed
 from v2v_batch.domain.mbr_content import MbrContent, MbrStep, Parameter, ParameterType
+from v2v_events.contracts.change_control import (
+    ChangeControlApproved,
+    ChangeSubject,
+    change_subject_key,
+)
+from v2v_events.contracts.common import Actor
+from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, StepClock, as_user, signed
 
 from .support import COI, DIN, SITE, VERIFIER, VERIFIER_ID, collect
@@ -20,6 +28,7 @@ QA_ID = "u-mbr-qa"
 QA = as_user(QA_ID, "qa-reviewer", name="Quentin QA")
 AUTHOR = VERIFIER  # the manufacturing supervisor writes the recipe
 AUTHOR_ID = VERIFIER_ID
+CC_APPROVER_ID = "u-qc-qa"  # the QA reviewer who approved the change control in QC
 
 
 def param(name: str, type_: str = "number", **more: Any) -> dict[str, Any]:
@@ -114,10 +123,45 @@ def version_url(version: int, product: str = PRODUCT, site: str = SITE) -> str:
     return f"/mbrs/{product}/{site}/versions/{version}"
 
 
+def change_approved(
+    version: int,
+    product: str = PRODUCT,
+    site: str = SITE,
+    change_control_id: str | None = None,
+    kind: ChangeSubject = ChangeSubject.MBR,
+) -> ChangeControlApproved:
+    """QC's approval of a change control naming the version (as QA there signed it)."""
+    return ChangeControlApproved(
+        change_control_id=change_control_id or f"CC-{product}-{version}",
+        subject_kind=kind,
+        subject_id=product,
+        site=site if kind is ChangeSubject.MBR else None,
+        version=version,
+        description=f"{product} v{version}",
+        approved_at=datetime(2026, 11, 1, 9, 0, tzinfo=UTC),
+        actor=Actor(user_id=CC_APPROVER_ID, role="qa-reviewer"),
+    )
+
+
+async def approve_change(
+    harness: ServiceHarness, version: int, product: str = PRODUCT, site: str = SITE
+) -> ChangeControlApproved:
+    """Deliver QC's approval of the version's change control through batch's inbox."""
+    approved = change_approved(version, product, site)
+    key = change_subject_key(ChangeSubject.MBR, product, site)
+    outcome = await harness.deliver(approved, subject=key, id=f"cc-{product}-{site}-{version}")
+    assert outcome is Outcome.PROCESSED
+    return approved
+
+
 async def effective_mbr(
-    client: httpx.AsyncClient, body: dict[str, Any] | None = None, product: str = PRODUCT
+    harness: ServiceHarness,
+    client: httpx.AsyncClient,
+    body: dict[str, Any] | None = None,
+    product: str = PRODUCT,
 ) -> int:
-    """Author (the supervisor), submit, approve (QA, signed) and make effective a version."""
+    """Author (the supervisor), submit and approve (QA, signed) a version; its change
+    control approved in QC makes it effective."""
     r = await client.post(
         "/mbrs",
         json={"product_code": product, "site": SITE, "content": body or CONTENT},
@@ -130,21 +174,22 @@ async def effective_mbr(
     assert r.status_code == 200, r.text
     r = await signed(client, f"{url}/approval", {}, QA)
     assert r.status_code == 200, r.text
-    r = await client.post(f"{url}/effective", json={}, headers=QA)
-    assert r.status_code == 200, r.text
+    await approve_change(harness, version, product)
+    assert (await client.get(url)).json()["status"] == "effective"
     return version
 
 
 async def effective_seed(client: httpx.AsyncClient, harness: ServiceHarness, name: str) -> SeedFile:
     """The seeded MBR ``name`` loaded as a draft at the site, submitted, approved by QA
-    (signed) and made effective."""
+    (signed) and made effective by its change control."""
     found = seed(name)
     async with harness.kit.uow() as uow:
         await load_seed(uow, found, SITE)
     url = version_url(1, found.product_code)
     assert (await client.post(f"{url}/submission", json={}, headers=AUTHOR)).status_code == 200
     assert (await signed(client, f"{url}/approval", {}, QA)).status_code == 200
-    assert (await client.post(f"{url}/effective", json={}, headers=QA)).status_code == 200
+    await approve_change(harness, 1, found.product_code)
+    assert (await client.get(url)).json()["status"] == "effective"
     return found
 
 

@@ -53,7 +53,7 @@ async def test_an_action_excursion_names_the_batches_of_its_room_and_shows_in_th
 ) -> None:
     await register_room(client)
     await register_room(client, "GRADE-C-7", grade="C")
-    await effective_mbr(client)
+    await effective_mbr(harness, client)
     batch_id = await open_mbr_batch(client, harness)
     receipt = await performed(client, harness, batch_id, "receipt")
     await performed(client, harness, batch_id, "selection", room="GRADE-C-7")
@@ -137,7 +137,7 @@ async def test_a_step_entered_after_the_result_shows_it_too(
     """The record is computed from the room's results when read: a result recorded before
     the step was entered (a late entry) shows in the step it concerns."""
     await register_room(client)
-    await effective_mbr(client)
+    await effective_mbr(harness, client)
     batch_id = await open_mbr_batch(client, harness)
     opened = now(harness)
     clock(harness).current = opened + timedelta(hours=3)
@@ -160,7 +160,7 @@ async def test_every_batch_of_the_room_within_the_window_is_named_and_a_replay_r
     client: httpx.AsyncClient, harness: ServiceHarness
 ) -> None:
     await register_room(client)
-    await effective_mbr(client)
+    await effective_mbr(harness, client)
     first = await open_mbr_batch(client, harness, unit="APH-MBR-1")
     second = await open_mbr_batch(client, harness, unit="APH-MBR-2")
     a = await performed(client, harness, first, "receipt")

@@ -180,7 +180,17 @@ def test_an_sop_version_lapses_at_the_next_versions_training_due_time() -> None:
     doc.register_version(
         version=3, title="t", effective_at=day(30), training_due_at=day(20), registered_at=day(1)
     )
+    # version 3 is pending its change control: training on version 1 does not lapse yet
+    assert doc.lapses_at(1) is None and doc.in_force(3) is None
+
+    def approve(version: int, cc: str) -> bool:
+        by = ("u-qa", "qa-reviewer")
+        return doc.note_change_control(version, cc, approved_by=by, approved_at=day(2), at=day(2))
+
+    assert approve(3, "CC-3") and not approve(3, "CC-3-again")  # one per version
     assert doc.lapses_at(1) == day(20) and doc.lapses_at(3) is None
+    assert doc.in_force(3) is not None and doc.approvals[3].change_control_id == "CC-3"
+    assert approve(4, "CC-4") and doc.in_force(4) is None  # approved before it is registered
 
 
 def test_a_practical_qualification_may_expire() -> None:

@@ -63,9 +63,9 @@ async def upto(
 async def test_a_batch_pins_the_mbr_version_effective_when_it_opens_and_keeps_it(
     client: httpx.AsyncClient, harness: ServiceHarness
 ) -> None:
-    await effective_mbr(client)
+    await effective_mbr(harness, client)
     first = await open_mbr_batch(client, harness)
-    await effective_mbr(client, content(title="Test CAR-T v2"))
+    await effective_mbr(harness, client, content(title="Test CAR-T v2"))
     second = await open_mbr_batch(client, harness, unit="APH-MBR-2")
     assert (await record_of(client, first))["execution"]["mbr"]["version"] == 1
     assert (await record_of(client, second))["execution"]["mbr"]["version"] == 2
@@ -82,7 +82,7 @@ async def test_steps_follow_the_mbr_and_each_entry_is_checked_against_its_step(
     client: httpx.AsyncClient, harness: ServiceHarness
 ) -> None:
     """Refused before anyone is asked to sign (no 428), nothing recorded."""
-    await effective_mbr(client)
+    await effective_mbr(harness, client)
     batch_id = await open_mbr_batch(client, harness)
     url = f"/batches/{batch_id}/steps"
 
@@ -133,7 +133,7 @@ async def test_steps_follow_the_mbr_and_each_entry_is_checked_against_its_step(
 async def test_a_performed_step_records_room_values_materials_equipment_and_its_signature(
     client: httpx.AsyncClient, harness: ServiceHarness
 ) -> None:
-    await effective_mbr(client)
+    await effective_mbr(harness, client)
     batch_id = await open_mbr_batch(client, harness)
     await upto(client, harness, batch_id, "receipt")
     r = await perform(client, harness, batch_id, "selection")
@@ -166,7 +166,7 @@ async def test_a_performed_step_records_room_values_materials_equipment_and_its_
 async def test_a_critical_value_out_of_limits_records_an_exception_announced_to_qc(
     client: httpx.AsyncClient, harness: ServiceHarness
 ) -> None:
-    await effective_mbr(client)
+    await effective_mbr(harness, client)
     batch_id = await open_mbr_batch(client, harness)
     low_cells = {**GOOD["selection"], "selected_cells": {"value": 5e7, "unit": "cells"}}
     await upto(client, harness, batch_id, "receipt")
@@ -196,7 +196,7 @@ async def test_a_critical_value_out_of_limits_records_an_exception_announced_to_
 async def test_a_hold_time_exceeded_records_an_exception(
     client: httpx.AsyncClient, harness: ServiceHarness
 ) -> None:
-    await effective_mbr(client)
+    await effective_mbr(harness, client)
     batch_id = await open_mbr_batch(client, harness)
     await upto(client, harness, batch_id, "receipt", "selection", "harvest")
     # 5 minutes to record harvest, then 90: 95 minutes after harvest ended
@@ -213,7 +213,7 @@ async def test_a_hold_time_exceeded_records_an_exception(
 async def test_a_second_person_verifies_critical_steps_and_the_lot_waits_for_them(
     client: httpx.AsyncClient, harness: ServiceHarness
 ) -> None:
-    await effective_mbr(client)
+    await effective_mbr(harness, client)
     batch_id = await open_mbr_batch(client, harness)
     await upto(client, harness, batch_id, "receipt", "selection", "harvest")
     r = await client.post(f"/batches/{batch_id}/lot", json=LOT)
@@ -274,7 +274,7 @@ async def test_the_registers_gates_are_asked_before_signing_after_it_and_after_r
     await harness.start()
     try:
         async with harness.client() as client:
-            await effective_mbr(client)
+            await effective_mbr(harness, client)
             batch_id = await open_mbr_batch(client, harness)
             await upto(client, harness, batch_id, "receipt")
             gates.refuse_scan = True  # refused before anyone is asked to sign: no 428

@@ -74,7 +74,7 @@ async def register_freezer(
 
 async def freezing_batch(harness: ServiceHarness, client: httpx.AsyncClient) -> str:
     """The freezing MBR effective, the freezer registered, a batch opened."""
-    await effective_mbr(client, freezing_content())
+    await effective_mbr(harness, client, freezing_content())
     await register_freezer(harness, client)
     return await open_mbr_batch(client, harness)
 
@@ -267,11 +267,13 @@ async def test_a_profile_the_mbr_does_not_name_and_an_mbr_without_a_freezer_are_
     client: httpx.AsyncClient, harness: ServiceHarness
 ) -> None:
     await register_freezer(harness, client)
-    await effective_mbr(client, freezing_content(("CART-CRF-02",)))
+    await effective_mbr(harness, client, freezing_content(("CART-CRF-02",)))
     batch_id = await open_mbr_batch(client, harness)
     r = await client.post(f"/batches/{batch_id}/freezer-runs", json=run_body(harness))
     assert assert_problem(r, 422, "profile-not-in-mbr")["field"] == "profile_id"
-    await effective_mbr(client, content(), product="S7PLAIN")  # its freezing step: no freezer
+    await effective_mbr(
+        harness, client, content(), product="S7PLAIN"
+    )  # its freezing step: no freezer
     plain = await open_mbr_batch(client, harness, product="S7PLAIN", unit="APH-MBR-2")
     r = await client.post(f"/batches/{plain}/freezer-runs", json=run_body(harness))
     assert_problem(r, 409, "mbr-has-no-freezing-step")

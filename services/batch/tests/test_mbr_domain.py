@@ -19,6 +19,7 @@ from .mbr_support import CONTENT, GOOD, USED
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 SUPERVISOR = Operator(user_id="u-sup", role="manufacturing-supervisor")
 QA = Operator(user_id="u-qa", role="qa-reviewer")
+CC_QA = Operator(user_id="u-qc-qa", role="qa-reviewer")  # approved the change control in QC
 OPERATOR = Operator(user_id="u-op", role="cell-therapy-specialist")
 SPEC = ProductSpec(
     entry="default",
@@ -90,6 +91,10 @@ def test_a_hold_is_exceeded_only_beyond_the_mbr_limit() -> None:
     assert hold_exceeded(MBR.steps[0], T0, T0 + timedelta(days=9)) is None  # no hold set
 
 
+def approve_change(mbr: MasterBatchRecord, version: int, cc: str) -> bool:
+    return mbr.note_change_control(version, cc, approved_by=CC_QA, approved_at=T0, at=T0)
+
+
 def test_the_lifecycle_of_versions() -> None:
     mbr = MasterBatchRecord.new("S7TEST", "SITE-1")
     mbr.draft(MBR, by=SUPERVISOR, at=T0)
@@ -103,12 +108,27 @@ def test_the_lifecycle_of_versions() -> None:
     assert refused.value.status == 403
     mbr.approve(1, by=QA, at=T0, signature_id="s-1")
     assert not mbr.ever_effective
-    mbr.make_effective(1, by=QA, at=T0)
+    with pytest.raises(Conflict, match="change control") as missing:
+        mbr.make_effective(1, by=QA, at=T0)  # QA's approval alone is not enough
+    assert missing.value.code == "change-control-missing"
+    assert not mbr.take_effect(1, by=QA, at=T0)
+    assert approve_change(mbr, 1, "CC-1")
+    assert mbr.take_effect(1, by=CC_QA, at=T0)
+    assert not mbr.make_effective(1, by=QA, at=T0)  # effective through it already
+    assert (mbr.versions[1].status, mbr.versions[1].change_control_id) == (
+        MbrStatus.EFFECTIVE,
+        "CC-1",
+    )
+    # version 2: its change control approved before it is even drafted
+    assert approve_change(mbr, 2, "CC-2") and not approve_change(mbr, 2, "CC-2b")
     mbr.draft(MBR.model_copy(update={"title": "v2"}), by=SUPERVISOR, at=T0)
     mbr.submit(2, by=SUPERVISOR, at=T0)
+    assert not mbr.take_effect(2, by=QA, at=T0)  # in review: not yet
     mbr.approve(2, by=QA, at=T0, signature_id="s-2")
-    mbr.make_effective(2, by=QA, at=T0 + timedelta(days=1))
+    assert mbr.take_effect(2, by=QA, at=T0 + timedelta(days=1))
     assert [v.status for v in mbr.versions.values()] == [MbrStatus.SUPERSEDED, MbrStatus.EFFECTIVE]
+    assert mbr.versions[2].change_control_id == "CC-2"
+    assert not approve_change(mbr, 1, "CC-1-again")  # superseded: nothing to act on
     with pytest.raises(Conflict):
         mbr.retire(1, "old", by=QA, at=T0)  # superseded: already out of use
     mbr.retire(2, "withdrawn", by=QA, at=T0)

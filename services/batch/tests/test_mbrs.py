@@ -1,6 +1,7 @@
 """Master batch records through the API: authored as data, validated (the field named),
-reviewed, approved with QA's signature (never by an author), made effective (one per
-product and site, the one before superseded), retired; the seed files load as drafts."""
+reviewed, approved with QA's signature (never by an author), made effective by their
+change control (one per product and site, the one before superseded), retired; the seed
+files load as drafts."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from .mbr_support import (
     CONTENT,
     PRODUCT,
     QA,
+    approve_change,
     content,
     effective_mbr,
     param,
@@ -47,7 +49,7 @@ def with_param(p: dict[str, Any], **more: Any) -> dict[str, Any]:
 
 @pytest.mark.requirement("EU-PartIV.9", "21CFR11.50(a)")
 async def test_a_version_is_drafted_reviewed_approved_with_qa_signature_and_made_effective(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, harness: ServiceHarness
 ) -> None:
     r = await draft(client)
     assert r.status_code == 201, r.text
@@ -75,18 +77,23 @@ async def test_a_version_is_drafted_reviewed_approved_with_qa_signature_and_made
     assert approved["approved_by"]["role"] == "qa-reviewer"
     assert [s["meaning"] for s in approved["signatures"]] == ["approved"]
     assert approved["signatures"][0]["signer_name"] == "Quentin QA"
-    r = await client.post(f"{url}/effective", json={}, headers=QA)
-    assert r.json()["status"] == "effective"
+    # QA's approval alone does not make it effective (no act does): its change control does
+    assert (await client.post(f"{url}/effective", json={}, headers=QA)).status_code == 404
+    await approve_change(harness, 1)
+    r = await client.get(url)
+    assert (r.json()["status"], r.json()["change_control_id"]) == ("effective", f"CC-{PRODUCT}-1")
     listed = (await client.get("/mbrs", params={"product_code": PRODUCT})).json()
-    assert [(v["version"], v["status"]) for v in listed] == [(1, "effective")]
+    assert [(v["version"], v["status"], v["change_control_id"]) for v in listed] == [
+        (1, "effective", f"CC-{PRODUCT}-1")
+    ]
 
 
 async def test_one_effective_version_per_product_and_site_the_one_before_is_superseded(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, harness: ServiceHarness
 ) -> None:
-    assert await effective_mbr(client) == 1
+    assert await effective_mbr(harness, client) == 1
     changed = content(title="Test CAR-T, longer hold")
-    assert await effective_mbr(client, changed) == 2
+    assert await effective_mbr(harness, client, changed) == 2
     listed = (await client.get("/mbrs", params={"product_code": PRODUCT, "site": SITE})).json()
     assert [(v["version"], v["status"]) for v in listed] == [(1, "superseded"), (2, "effective")]
     r = await client.get(version_url(1))
@@ -184,7 +191,7 @@ async def test_roles_and_sites(client: httpx.AsyncClient) -> None:
     assert (await client.post("/mbrs", json=body, headers=QA)).status_code == 403
     await draft(client)
     await client.post(f"{version_url(1)}/submission", json={}, headers=AUTHOR)
-    r = await client.post(f"{version_url(1)}/effective", json={}, headers=AUTHOR)
+    r = await signed(client, f"{version_url(1)}/approval", {}, AUTHOR)
     assert r.status_code == 403
     assert_problem(await client.get(version_url(1), headers=PARIS_QA), 404)
     r = await client.post(f"{version_url(1)}/return", json={"reason": "x"}, headers=PARIS_QA)
@@ -196,7 +203,7 @@ async def test_retiring_the_effective_version_refuses_new_batches_of_the_product
 ) -> None:
     from .mbr_support import open_mbr_batch
 
-    await effective_mbr(client)
+    await effective_mbr(harness, client)
     r = await client.post(f"{version_url(1)}/retirement", json={"reason": "withdrawn"}, headers=QA)
     assert r.json()["status"] == "retired"
     with pytest.raises(AssertionError, match="no-effective-mbr"):

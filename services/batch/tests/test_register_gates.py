@@ -44,7 +44,7 @@ async def site_batch(
     """The gated MBR effective, the registers set up, the operator and verifier trained (the
     operator without ``skip``), a batch opened and its receipt performed."""
     body = gated_content()
-    await effective_mbr(client, body)
+    await effective_mbr(site, client, body)
     content = MbrContent.model_validate(body)
     registers = await set_up(site, client, content)
     await train(site, client, content, OPERATOR_ID, SUPERVISOR, skip=skip)
@@ -158,7 +158,7 @@ async def test_a_verifier_untrained_on_the_steps_sop_is_refused(
 ) -> None:
     client = site_client
     body = gated_content()
-    await effective_mbr(client, body)
+    await effective_mbr(site, client, body)
     content = MbrContent.model_validate(body)
     registers = await set_up(site, client, content)
     await train(site, client, content, OPERATOR_ID, SUPERVISOR)

@@ -16,7 +16,7 @@ from v2v_runtime.testing import ServiceHarness, as_user
 
 from .support import OPERATOR, OPERATOR_ID, SITE, VERIFIER, assert_problem, open_batch
 from .test_equipment import CENTRIFUGE, calibrate, clock, now, register, use
-from .test_training import QA, SOP, grant, sop
+from .test_training import QA, SOP, approve_sop, grant, sop
 
 AUDITOR_PARIS = as_user("u-register-paris", "auditor", sites=["SITE-PARIS-1"])
 AUDITOR = as_user("u-register-auditor", "auditor", sites=[SITE])  # the instrument's site
@@ -45,6 +45,7 @@ async def test_a_replay_rebuilds_the_registers_read_models(
     clock(harness).advance(timedelta(days=1))
     await calibrate(client, now(harness) - timedelta(hours=1), found="out-of-tolerance")
     await client.post("/sops", json=sop(1, now(harness), now(harness)), headers=QA)
+    await approve_sop(harness, 1)
     at = now(harness).isoformat()
     await grant(client, kind="sop", document_id=SOP, sop_version=1, valid_from=at, reference="r")
 

@@ -32,7 +32,7 @@ async def executed(
     client: httpx.AsyncClient, harness: ServiceHarness, harvest: float = 91.0
 ) -> str:
     """A batch with every step performed (harvest viability ``harvest``) and verified."""
-    await effective_mbr(client)
+    await effective_mbr(harness, client)
     batch_id = await open_mbr_batch(client, harness)
     for step in ("receipt", "selection", "harvest", "freezing"):
         values = None
@@ -145,7 +145,7 @@ async def test_review_by_exception_waits_for_qa_dispositions_and_is_signed(
 async def test_the_review_lists_late_entries_and_waits_for_every_step(
     client: httpx.AsyncClient, harness: ServiceHarness
 ) -> None:
-    await effective_mbr(client)
+    await effective_mbr(harness, client)
     batch_id = await open_mbr_batch(client, harness)
     assert (await perform(client, harness, batch_id, "receipt")).status_code == 201
     body = perform_body(harness, "selection")

@@ -13,8 +13,12 @@ import pytest
 
 from v2v_batch.application.qualifications import Qualifications
 from v2v_batch.domain.training import NotQualified
+from v2v_events.contracts.change_control import ChangeControlImplemented as Implemented
+from v2v_events.contracts.change_control import ChangeSubject, change_subject_key
+from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, as_user
 
+from .mbr_support import change_approved
 from .support import OPERATOR, OPERATOR_ID, VERIFIER, VERIFIER_ID, assert_problem, open_batch
 from .test_equipment import CENTRIFUGE, clock, now, register, use
 
@@ -59,16 +63,44 @@ def t(harness: ServiceHarness, days: float) -> datetime:
     return now(harness) + timedelta(days=days)
 
 
+async def approve_sop(harness: ServiceHarness, version: int, document_id: str = SOP) -> None:
+    """QC's approval of the change control naming the SOP version, through batch's inbox."""
+    approved = change_approved(
+        version,
+        product=document_id,
+        change_control_id=f"CC-{document_id}-{version}",
+        kind=ChangeSubject.SOP,
+    )
+    key = change_subject_key(ChangeSubject.SOP, document_id, None)
+    outcome = await harness.deliver(approved, subject=key, id=f"cc-{document_id}-{version}")
+    assert outcome is Outcome.PROCESSED
+
+
 @pytest.mark.requirement("EU-PartIV.3", "EU-PartIV.6.2")
 async def test_the_sop_register_keeps_versions_in_order(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     r = await client.post("/sops", json=sop(1, t(harness, -30), t(harness, -40)), headers=QA)
     assert r.status_code == 201, r.text
+    # registered pending: in force only through its change control
+    assert r.json()["effective_version"] is None
+    assert [(v["status"], v["change_control_id"]) for v in r.json()["versions"]] == [
+        ("pending", None)
+    ]
+    await approve_sop(harness, 1)
+    r = await client.get(f"/sops/{SOP}", headers=OPERATOR)
     assert r.json()["effective_version"] == 1
+    assert r.json()["versions"][0]["change_control_id"] == f"CC-{SOP}-1"
     r = await client.post("/sops", json=sop(2, t(harness, 10), t(harness, 5)), headers=QA)
     assert [v["version"] for v in r.json()["versions"]] == [1, 2]
+    assert r.json()["effective_version"] == 1
+    await approve_sop(harness, 2)
+    r = await client.get(f"/sops/{SOP}", headers=OPERATOR)
     assert r.json()["effective_version"] == 1  # version 2 applies in 10 days
+    assert [v["status"] for v in r.json()["versions"]] == ["effective", "approved"]
+    # batch told QC it acted on each: effective at each version's effective time
+    done = [(m.change_control_id, m.effective_at) for m in await harness.published(Implemented)]
+    assert done == [(f"CC-{SOP}-1", t(harness, -30)), (f"CC-{SOP}-2", t(harness, 10))]
     again = await client.post("/sops", json=sop(2, t(harness, 20), t(harness, 15)), headers=QA)
     assert assert_problem(again, 409, "sop-version-not-newer")["current_version"] == 2
     late = await client.post("/sops", json=sop(3, t(harness, 20), t(harness, 25)), headers=QA)
@@ -99,8 +131,11 @@ async def test_training_on_an_sop_version_lapses_when_the_next_versions_training
     assert (r.json()["code"], r.json()["holds"]) == (f"sop:{SOP}", True)
     assert (await is_qualified(client, f"sop:{SOP}", t(harness, 0)))["qualified"]
 
-    # version 2: training due in 5 days, effective in 10
+    # version 2: training due in 5 days, effective in 10 — once its change control is
+    # approved (pending, it changes nothing)
     await client.post("/sops", json=sop(2, t(harness, 10), t(harness, 5)), headers=QA)
+    assert (await is_qualified(client, f"sop:{SOP}", t(harness, 6)))["qualified"]
+    await approve_sop(harness, 2)
     assert (await is_qualified(client, f"sop:{SOP}", t(harness, 4)))["qualified"]
     lapsed = await is_qualified(client, f"sop:{SOP}", t(harness, 6))
     assert not lapsed["qualified"] and "lapsed" in lapsed["reason"]

@@ -15,6 +15,7 @@ from v2v_batch.bootstrap import build
 from v2v_batch.settings import BatchSettings
 from v2v_events.catalog import commands_topic, events_topic
 from v2v_events.contracts.batch import BatchOpened
+from v2v_events.contracts.change_control import ChangeControlApproved
 from v2v_events.contracts.custody import CollectionRecorded
 from v2v_runtime.db.tables import events
 from v2v_runtime.inbox import Outcome
@@ -42,11 +43,15 @@ def body(**overrides: object) -> dict[str, object]:
     )
 
 
-def test_batch_subscribes_to_custodys_events() -> None:
+def test_batch_subscribes_to_custodys_and_qcs_events() -> None:
     spec = build(BatchSettings())
-    assert list(spec.subscribed_topics) == [events_topic("custody")]
-    assert CollectionRecorded in spec.handlers
-    assert ServiceHarness(spec).kit.topics == [commands_topic("batch"), events_topic("custody")]
+    assert list(spec.subscribed_topics) == [events_topic("custody"), events_topic("qc")]
+    assert CollectionRecorded in spec.handlers and ChangeControlApproved in spec.handlers
+    assert ServiceHarness(spec).kit.topics == [
+        commands_topic("batch"),
+        events_topic("custody"),
+        events_topic("qc"),
+    ]
 
 
 @pytest.mark.requirement("EU-Annex11.6", "EU-PartIV.9")

@@ -20,6 +20,7 @@ from v2v_qc.adapters.config import PACKAGED_SPECS, load_specs
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness
 
+from .change_control_support import approved
 from .support import (
     COI,
     OTHER_COI,
@@ -93,6 +94,10 @@ async def test_a_new_spec_version_does_not_change_an_ordered_panel(tmp_path: Pat
     (specs_dir / "S1234.v2.json").write_text(json.dumps(v2))
     h2 = build_harness(tmp_path, load_specs(specs_dir), ids_prefix="restarted")
     await h2.start()
+    async with h2.client() as c:
+        # configured, but in effect only once its change control is approved
+        assert (await c.get("/specs/S1234")).json()["version"] == 1
+        await approved(c, subject_id="SPEC-S1234", version=2)
     new_panel = await order_panel(h2, "lot-new")
     async with h2.client() as c:
         r = await post_result(c, old_panel, "viability", 75)

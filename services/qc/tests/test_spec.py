@@ -72,17 +72,25 @@ def test_no_spec_and_no_default_is_not_found(tmp_path: Path) -> None:
 
 
 @pytest.mark.requirement("EU-Annex11.10", "EU-PartIV.6.2")
-def test_the_newest_version_is_current_and_older_ones_stay_available(tmp_path: Path) -> None:
+def test_the_newest_effective_version_is_current_and_older_ones_stay_available(
+    tmp_path: Path,
+) -> None:
     write(tmp_path, spec_doc(version=1))
     v2 = spec_doc(version=2)
     v2["tests"][0]["min"] = 80
     v2["tests"][0]["limit"] = ">= 80 %"
     write(tmp_path, v2)
+    write(tmp_path, spec_doc(version=3))
     specs = load_specs(tmp_path)
-    current = specs.current("S1234")
+    # the first version is effective by configuration; later ones through change control
+    assert specs.current("S1234").version == 1
+    current = specs.current("S1234", {("SPEC-S1234", 2)})
     assert current.version == 2
     assert current.tests[0].limit == ">= 80 %"
+    assert specs.current("S1234", {("SPEC-S1234", 3), ("SPEC-S1234", 2)}).version == 3
+    assert specs.current("S1234", {("SPEC-OTHER", 3)}).version == 1
     assert specs.version("SPEC-S1234", 1).tests[0].limit == ">= 70 %"
+    assert specs.knows("SPEC-S1234") and not specs.knows("SPEC-OTHER")
 
 
 def test_a_file_must_be_named_after_its_product_and_version(tmp_path: Path) -> None:

@@ -14,10 +14,12 @@ from v2v_runtime.service import ServiceSpec
 from .adapters.config import load_deviation_policy, load_specs
 from .adapters.db.audit_trail import QcAuditScope
 from .adapters.db.batch_lots import SqlBatchLots
+from .adapters.db.change_controls import SqlChangeControls
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
 from .adapters.db.trail_heads import SqlTrailHeads
 from .adapters.holds import NoHoldContract
+from .adapters.http.change_controls import change_control_router
 from .adapters.http.deviation_lifecycle import deviation_lifecycle_router
 from .adapters.http.deviations import deviations_router
 from .adapters.http.panels import panels_router
@@ -25,7 +27,9 @@ from .adapters.http.quality import quality_router
 from .adapters.http.trail_review import trail_review_router
 from .adapters.kafka.handlers import handlers
 from .adapters.raising_policy import load_raising_policy
+from .application.change_control_ports import ChangeControls
 from .application.ports import BatchLots, ContainmentHolds, TrailHeads
+from .domain.change_control_events import CHANGE_CONTROL_EVENTS
 from .domain.deviation_events import LIFECYCLE_EVENTS
 from .domain.deviation_policy import DeviationPolicy
 from .domain.events import DOMAIN_EVENTS
@@ -39,7 +43,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 # Stored as qc.<kind>; the projector keeps the read tables current in the same
 # transaction, and a rebuild (python -m v2v_qc rebuild) replays the store into them.
 PERSISTENCE = Persistence(
-    codec=EventCodec("qc", (*DOMAIN_EVENTS, *LIFECYCLE_EVENTS, TrailReviewed)),
+    codec=EventCodec(
+        "qc", (*DOMAIN_EVENTS, *LIFECYCLE_EVENTS, TrailReviewed, *CHANGE_CONTROL_EVENTS)
+    ),
     projector=project,
     read_tables=READ_TABLES,
     ports={
@@ -47,6 +53,7 @@ PERSISTENCE = Persistence(
         BatchLots: SqlBatchLots,
         # the seam of the hold contract (issue 15): no hold placed yet
         ContainmentHolds: NoHoldContract,
+        ChangeControls: SqlChangeControls,
     },
 )
 # GET /audit-trail: the QC reviewer reviews QC's records besides QA, the QP and auditors.
@@ -76,6 +83,7 @@ def build(
             deviations_router(deviations),
             deviation_lifecycle_router(deviations),
             trail_review_router(),
+            change_control_router(catalog),
         ],
         handlers=handlers(catalog, raised, s.late_infusion_deviation_classification),
         # batch: its lots, exceptions, instruments, rooms and material lots; custody: its

@@ -1,9 +1,22 @@
 """vein2vein's public contracts. Importing this package registers every type."""
 
-from . import batch, common, custody, environment, equipment, journey, logistics, qc, store, trail
+from . import (
+    batch,
+    change_control,
+    common,
+    custody,
+    environment,
+    equipment,
+    journey,
+    logistics,
+    qc,
+    store,
+    trail,
+)
 
 __all__ = [
     "batch",
+    "change_control",
     "common",
     "custody",
     "environment",

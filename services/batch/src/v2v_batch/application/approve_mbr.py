@@ -1,5 +1,6 @@
 """QA approves an MBR version in review, signed (meaning approved): the content it signs
-names the version, its content hash and its steps. Never by one of its authors."""
+names the version, its content hash and its steps. Never by one of its authors. A version
+whose change control QC approved already becomes effective with it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from v2v_runtime.uow import UnitOfWork
 
 from ..domain.mbr import MasterBatchRecord, mbr_stream
 from .common import operator
+from .mbr_change_control import mbr_implemented
 from .ports import Sign
 
 
@@ -31,7 +33,9 @@ async def approve_mbr(
             "steps": [s.step_id for s in content.steps],
         },
     )
-    mbr.approve(
-        version, by=operator(signed.actor), at=uow.clock.now(), signature_id=signed.signature_id
-    )
+    by, now = operator(signed.actor), uow.clock.now()
+    mbr.approve(version, by=by, at=now, signature_id=signed.signature_id)
+    effective = mbr.take_effect(version, by=by, at=now)
     await repo.save(mbr, signed.who)
+    if effective:
+        await mbr_implemented(uow, mbr, version)

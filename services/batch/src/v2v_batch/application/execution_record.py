@@ -15,6 +15,7 @@ from ..domain.mbr import MasterBatchRecord, MbrVersion
 from ..domain.mbr_content import MbrContent, MbrStep
 from .em_views import EmResultView
 from .execution_views import (
+    ChangeControlNote,
     Correction,
     CorrectionEntry,
     DeviationEntry,
@@ -65,15 +66,25 @@ def _summary(mbr: MasterBatchRecord, v: MbrVersion) -> dict[str, object]:
         "approved_at": v.approved_at,
         "effective_at": v.effective_at,
         "ended_at": v.ended_at,
+        "change_control_id": v.change_control_id,
     }
 
 
 def mbr_version_view(mbr: MasterBatchRecord, v: MbrVersion, signed: Signed) -> MbrVersionView:
+    cc = mbr.change_controls.get(v.version)
     return MbrVersionView(
         **_summary(mbr, v),
         content=v.content,
         content_hash=v.content.content_hash(),
         approved_by=None if v.approved_by is None else _who(v.approved_by),
+        change_control=None
+        if cc is None
+        else ChangeControlNote(
+            change_control_id=cc.change_control_id,
+            approved_by=_who(cc.approved_by),
+            approved_at=cc.approved_at,
+            noted_at=cc.noted_at,
+        ),
         end_reason=v.end_reason,
         history=list(v.history),
         signatures=_sigs(signed, v.approval_signature_id),

@@ -34,12 +34,25 @@ class MbrVersionSummary(_View):
     approved_at: datetime | None = None
     effective_at: datetime | None = None
     ended_at: datetime | None = None
+    change_control_id: str | None = Field(
+        default=None, description="the change control (QC) it took effect through"
+    )
+
+
+class ChangeControlNote(_View):
+    """An approved change control (QC's) naming the version: it takes effect through it."""
+
+    change_control_id: str
+    approved_by: Who
+    approved_at: datetime
+    noted_at: datetime = Field(description="when batch learnt of the approval")
 
 
 class MbrVersionView(MbrVersionSummary):
     content: MbrContent
     content_hash: str
     approved_by: Who | None = None
+    change_control: ChangeControlNote | None = None
     end_reason: str | None = None
     history: list[str] = Field(default_factory=list, description="returns to draft, and why")
     signatures: list[SignatureView] = Field(default_factory=list)

@@ -1,6 +1,7 @@
 """Authoring a master batch record and moving it through its lifecycle (everything but
 QA's signed approval, in approve_mbr): draft a new version, revise the draft, submit it
-for review, return it to draft, make an approved version effective, retire one."""
+for review, return it to draft, retire one. A version becomes effective through its change
+control (mbr_change_control), never by an act here."""
 
 from __future__ import annotations
 
@@ -50,15 +51,6 @@ async def return_mbr(
 ) -> None:
     mbr = await _load(uow, product_code, site)
     mbr.send_back(version, reason, by=operator(actor), at=uow.clock.now())
-    await uow.repository(MasterBatchRecord).save(mbr, who(actor))
-
-
-async def make_mbr_effective(
-    uow: UnitOfWork, product_code: str, site: str, version: int, actor: Actor
-) -> None:
-    """The approved version becomes effective; the one effective before is superseded."""
-    mbr = await _load(uow, product_code, site)
-    mbr.make_effective(version, by=operator(actor), at=uow.clock.now())
     await uow.repository(MasterBatchRecord).save(mbr, who(actor))
 
 

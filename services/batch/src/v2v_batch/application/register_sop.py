@@ -1,6 +1,7 @@
 """Register a version of an SOP: its effective time and the time by which whoever works to
-it is trained on it (training on earlier versions lapses then). Until change control
-exists in the quality system, the quality unit registers versions here."""
+it is trained on it (training on earlier versions lapses then). It is registered pending:
+it takes effect only through a change control approved in QC naming it (which may have come
+first: then batch says it acted now)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.training import SopDocument
 from ..domain.training_events import SopVersionRegistered
 from .common import who
+from .sop_change_control import sop_implemented
 
 
 @dataclass(frozen=True)
@@ -38,4 +40,5 @@ async def register_sop_version(
         registered_at=uow.clock.now(),
     )
     await repo.save(doc, who(actor))
+    await sop_implemented(uow, doc, entry.version)
     return registered

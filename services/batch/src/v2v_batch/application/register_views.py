@@ -76,11 +76,20 @@ class SopVersionView(_View):
     effective_at: datetime
     training_due_at: datetime
     registered_at: datetime
+    status: str = Field(
+        description="pending (no approved change control names it), approved (effective "
+        "from effective_at), effective (in force now), superseded"
+    )
+    change_control_id: str | None = Field(
+        default=None, description="the change control approved in QC naming this version"
+    )
 
 
 class SopView(_View):
     document_id: str
-    effective_version: int | None = Field(description="the version in force now, if any")
+    effective_version: int | None = Field(
+        description="the version in force now, if any: change control approved, effective_at passed"
+    )
     versions: list[SopVersionView]
 
 

@@ -2,8 +2,9 @@
 draft -> in review -> approved (QA's signature) -> effective -> superseded / retired.
 
 One version at most is effective per product and site; one at most is being authored (a
-draft or in review). Until the quality unit's change control exists, QA's approval
-signature is the approval an MBR needs to become effective."""
+draft or in review). A version becomes effective only through a change control approved in
+QC naming it (qc.change-control.approved): as soon as both QA's approval of the version and
+the change control's are known, whichever comes last."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from .checks import check_identifier
 from .events import Operator
 from .mbr_content import MbrContent, check_content
 from .mbr_events import (
+    MbrChangeControlApproved,
     MbrVersionApproved,
     MbrVersionDrafted,
     MbrVersionEffective,
@@ -58,6 +60,7 @@ class MbrVersion:
     approved_at: datetime | None = None
     approval_signature_id: str | None = None
     effective_at: datetime | None = None
+    change_control_id: str | None = None  # the change control it took effect through
     ended_at: datetime | None = None  # superseded or retired
     end_reason: str | None = None
     history: tuple[str, ...] = field(default=())  # returns to draft, with their reasons
@@ -80,6 +83,8 @@ class MasterBatchRecord(Aggregate):
         self.product_code = ""
         self.site = ""
         self.versions: dict[int, MbrVersion] = {}
+        # version -> the approved change control naming it (the first one batch heard of)
+        self.change_controls: dict[int, MbrChangeControlApproved] = {}
 
     @classmethod
     def new(cls, product_code: str, site: str) -> MasterBatchRecord:
@@ -187,8 +192,59 @@ class MasterBatchRecord(Aggregate):
             )
         )
 
-    def make_effective(self, number: int, *, by: Operator, at: datetime) -> None:
+    def note_change_control(
+        self,
+        number: int,
+        change_control_id: str,
+        *,
+        approved_by: Operator,
+        approved_at: datetime,
+        at: datetime,
+    ) -> bool:
+        """An approved change control names version ``number`` (it may not be drafted yet).
+        False: one was noted for it already, or the version is past being made effective."""
+        if number in self.change_controls:
+            return False
+        v = self.versions.get(number)
+        if v is not None and v.status not in (*AUTHORING, MbrStatus.APPROVED):
+            return False
+        self._record(
+            MbrChangeControlApproved(
+                product_code=self.product_code,
+                site=self.site,
+                version=number,
+                change_control_id=change_control_id,
+                approved_by=approved_by,
+                approved_at=approved_at,
+                noted_at=at,
+            )
+        )
+        return True
+
+    def take_effect(self, number: int, *, by: Operator, at: datetime) -> bool:
+        """Make the version effective if QA approved it and its change control is approved
+        (False: one of them is still missing)."""
+        v = self.versions.get(number)
+        if v is None or v.status is not MbrStatus.APPROVED or number not in self.change_controls:
+            return False
+        self.make_effective(number, by=by, at=at)
+        return True
+
+    def make_effective(self, number: int, *, by: Operator, at: datetime) -> bool:
+        """The approved version becomes effective through its approved change control (409
+        change-control-missing without one). False: effective through it already."""
+        v = self.version_of(number)
+        cc = self.change_controls.get(number)
+        if v.status is MbrStatus.EFFECTIVE and cc is not None:
+            return False
         self._in(number, MbrStatus.APPROVED)
+        if cc is None:
+            raise Conflict(
+                "change-control-missing",
+                f"MBR {self.product_code} v{number} at {self.site} becomes effective only "
+                "through a change control approved in QC naming this version",
+                version=number,
+            )
         current = self.effective
         self._record(
             MbrVersionEffective(
@@ -196,8 +252,10 @@ class MasterBatchRecord(Aggregate):
                 effective_at=at,
                 made_effective_by=by,
                 superseded_version=None if current is None else current.version,
+                change_control_id=cc.change_control_id,
             )
         )
+        return True
 
     def retire(self, number: int, reason: str, *, by: Operator, at: datetime) -> None:
         self._in(number, MbrStatus.APPROVED, MbrStatus.EFFECTIVE)
@@ -251,8 +309,14 @@ class MasterBatchRecord(Aggregate):
                         end_reason=f"superseded by version {event.version}",
                     )
                 self._set(
-                    event.version, status=MbrStatus.EFFECTIVE, effective_at=event.effective_at
+                    event.version,
+                    status=MbrStatus.EFFECTIVE,
+                    effective_at=event.effective_at,
+                    change_control_id=event.change_control_id,
                 )
+            case MbrChangeControlApproved():
+                self.product_code, self.site = event.product_code, event.site
+                self.change_controls[event.version] = event
             case MbrVersionRetired():
                 self._set(
                     event.version,

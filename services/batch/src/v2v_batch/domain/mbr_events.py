@@ -65,9 +65,27 @@ class MbrVersionApproved(DomainEvent):
     signature_id: str
 
 
+class MbrChangeControlApproved(DomainEvent):
+    """QC approved a change control naming this version (its public
+    qc.change-control.approved): the version becomes effective once QA has approved it.
+    Carries the product and site: it may come before the MBR's first draft."""
+
+    kind = "mbr-change-control-approved"
+
+    product_code: str
+    site: str
+    version: int = Field(ge=1)
+    change_control_id: str
+    approved_by: Operator  # QC's approver (signed there)
+    approved_at: AwareDatetime
+    noted_at: AwareDatetime
+
+
 class MbrVersionEffective(DomainEvent):
     """From now on batches opened for the product at the site pin this version; the one
-    effective before is superseded (batches that pinned it keep it)."""
+    effective before is superseded (batches that pinned it keep it). ``change_control_id``:
+    the approved change control it took effect through (None: made effective by QA's act
+    alone, before change control existed)."""
 
     kind = "mbr-effective"
 
@@ -75,6 +93,7 @@ class MbrVersionEffective(DomainEvent):
     effective_at: AwareDatetime
     made_effective_by: Operator
     superseded_version: int | None = None
+    change_control_id: str | None = None
 
 
 class MbrVersionRetired(DomainEvent):
@@ -94,4 +113,5 @@ MBR_EVENTS: tuple[type[DomainEvent], ...] = (
     MbrVersionApproved,
     MbrVersionEffective,
     MbrVersionRetired,
+    MbrChangeControlApproved,
 )

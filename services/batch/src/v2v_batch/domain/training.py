@@ -24,6 +24,7 @@ from .training_events import (
     QualificationGranted,
     QualificationKind,
     QualificationRevoked,
+    SopChangeControlApproved,
     SopVersionRegistered,
 )
 
@@ -51,9 +52,13 @@ def sop_code(document_id: str) -> str:
 
 
 class SopDocument(Aggregate):
+    """An SOP's versions. A version is registered pending; it is in force only through a
+    change control approved in QC naming it (``approvals``), from its effective date."""
+
     def __init__(self, id: str) -> None:
         super().__init__(id)
         self.versions: list[SopVersionRegistered] = []
+        self.approvals: dict[int, SopChangeControlApproved] = {}  # version -> its approval
 
     @staticmethod
     def stream_for(document_id: str) -> str:
@@ -119,14 +124,53 @@ class SopDocument(Aggregate):
         )
 
     def lapses_at(self, version: int) -> datetime | None:
-        """When training on ``version`` lapses: the next version's training due time."""
-        later = [v.training_due_at for v in self.versions if v.version > version]
+        """When training on ``version`` lapses: the training due time of the next version
+        change control approved (a pending version changes nothing)."""
+        later = [
+            v.training_due_at
+            for v in self.versions
+            if v.version > version and v.version in self.approvals
+        ]
         return min(later) if later else None
+
+    def note_change_control(
+        self,
+        version: int,
+        change_control_id: str,
+        *,
+        approved_by: tuple[str, str],
+        approved_at: datetime,
+        at: datetime,
+    ) -> bool:
+        """An approved change control names ``version`` (False: one did already)."""
+        check_pattern("document_id", self.document_id, DOCUMENT_ID_PATTERN)
+        if version in self.approvals:
+            return False
+        self._record(
+            SopChangeControlApproved(
+                document_id=self.document_id,
+                version=version,
+                change_control_id=change_control_id,
+                approved_by_user=approved_by[0],
+                approved_by_role=approved_by[1],
+                approved_at=approved_at,
+                noted_at=at,
+            )
+        )
+        return True
+
+    def in_force(self, version: int) -> SopVersionRegistered | None:
+        """The version, registered and approved through change control (else None)."""
+        if version not in self.approvals:
+            return None
+        return next((v for v in self.versions if v.version == version), None)
 
     def apply(self, event: DomainEvent) -> None:
         match event:
             case SopVersionRegistered():
                 self.versions.append(event)
+            case SopChangeControlApproved():
+                self.approvals[event.version] = event
             case _:
                 raise TypeError(f"an SOP does not apply {type(event).__name__}")
 

@@ -19,9 +19,10 @@ class QualificationKind(StrEnum):
 
 
 class SopVersionRegistered(DomainEvent):
-    """A version of an SOP enters the register: effective from ``effective_at``; who works
-    to the SOP is trained on it by ``training_due_at``, after which training on the
-    versions before it lapses."""
+    """A version of an SOP enters the register, pending its change control: once one
+    approved in QC names it, it is effective from ``effective_at``, and who works to the SOP
+    is trained on it by ``training_due_at``, after which training on the versions before it
+    lapses."""
 
     kind = "sop.version-registered"
 
@@ -31,6 +32,21 @@ class SopVersionRegistered(DomainEvent):
     effective_at: AwareDatetime
     training_due_at: AwareDatetime
     registered_at: AwareDatetime
+
+
+class SopChangeControlApproved(DomainEvent):
+    """QC approved a change control naming this version (qc.change-control.approved): it
+    takes effect at its effective date (it may not be registered yet)."""
+
+    kind = "sop.change-control-approved"
+
+    document_id: str
+    version: int = Field(ge=1)
+    change_control_id: str
+    approved_by_user: str
+    approved_by_role: str
+    approved_at: AwareDatetime
+    noted_at: AwareDatetime
 
 
 class QualificationGranted(DomainEvent):
@@ -66,4 +82,5 @@ TRAINING_EVENTS: tuple[type[DomainEvent], ...] = (
     SopVersionRegistered,
     QualificationGranted,
     QualificationRevoked,
+    SopChangeControlApproved,
 )

@@ -1,4 +1,5 @@
-"""OrderPanel: order the release panel of a lot from the product's current specification.
+"""OrderPanel: order the release panel of a lot from the product's current specification
+(its newest version in effect: change control made later versions effective).
 
 Idempotent per lot (and its CoI): ordering again republishes PanelOrdered for the panel
 that exists; the specification version it was ordered with never changes.
@@ -13,6 +14,7 @@ from ..domain.lot import Lot, lot_stream
 from ..domain.panel import Panel
 from ..domain.spec import SpecCatalog
 from . import messages
+from .change_control_ports import ChangeControls
 
 
 async def order_panel(uow: UnitOfWork, cmd: c.OrderPanel, specs: SpecCatalog) -> c.PanelOrdered:
@@ -28,7 +30,7 @@ async def order_panel(uow: UnitOfWork, cmd: c.OrderPanel, specs: SpecCatalog) ->
             coi=cmd.coi,
             lot_id=cmd.lot_id,
             product_code=cmd.product_code,
-            spec=specs.current(cmd.product_code),
+            spec=specs.current(cmd.product_code, await uow.port(ChangeControls).effective_specs()),
             patient_weight_kg=cmd.patient_weight_kg,
             attempt=cmd.attempt,
             by=by,

@@ -8,7 +8,7 @@ specification never changes a panel already ordered.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Literal, Self
 
@@ -144,7 +144,10 @@ class Spec(BaseModel):
 
 
 class SpecCatalog:
-    """Every known specification version; the current one per product is the newest."""
+    """Every known specification version. The current one of a product is its newest
+    **effective** version: the first version of a specification is effective by
+    configuration (the bootstrap), a later one only once a change control naming it is
+    implemented (QC acts on its own approval)."""
 
     def __init__(self, specs: Iterable[Spec]) -> None:
         self._specs: dict[tuple[str, int], Spec] = {}
@@ -153,26 +156,35 @@ class SpecCatalog:
             if key in self._specs:
                 raise ValueError(f"spec {s.spec_id} v{s.version} defined twice")
             self._specs[key] = s
-        by_product: dict[str, Spec] = {}
-        for s in self._specs.values():
-            seen = by_product.get(s.product_code)
-            if seen is not None and seen.spec_id != s.spec_id:
+        by_product: dict[str, list[Spec]] = {}
+        for s in sorted(self._specs.values(), key=lambda s: s.version):
+            seen = by_product.setdefault(s.product_code, [])
+            if seen and seen[0].spec_id != s.spec_id:
                 raise ValueError(
                     f"product {s.product_code!r} has two specifications: "
-                    f"{seen.spec_id} and {s.spec_id}"
+                    f"{seen[0].spec_id} and {s.spec_id}"
                 )
-            if seen is None or s.version > seen.version:
-                by_product[s.product_code] = s
-        self._current = by_product
+            seen.append(s)
+        self._versions = by_product  # oldest first
 
-    def current(self, product_code: str) -> Spec:
-        """The newest version for the product, else the newest ``default`` specification."""
-        found = self._current.get(product_code) or self._current.get(DEFAULT_PRODUCT)
-        if found is None:
+    def current(
+        self, product_code: str, effective: Collection[tuple[str, int]] = frozenset()
+    ) -> Spec:
+        """The newest effective version for the product, else the default specification's
+        (``effective``: the (spec id, version) pairs change control made effective)."""
+        versions = self._versions.get(product_code) or self._versions.get(DEFAULT_PRODUCT)
+        if versions is None:
             raise NotFound(
                 "spec-not-found", f"no specification for {product_code!r} and no default"
             )
-        return found
+        first = versions[0]
+        return max(
+            (s for s in versions if s is first or (s.spec_id, s.version) in effective),
+            key=lambda s: s.version,
+        )
+
+    def knows(self, spec_id: str) -> bool:
+        return any(key[0] == spec_id for key in self._specs)
 
     def version(self, spec_id: str, version: int) -> Spec:
         found = self._specs.get((spec_id, version))

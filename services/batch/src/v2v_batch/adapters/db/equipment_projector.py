@@ -24,8 +24,12 @@ from ...domain.equipment_events import (
     Tolerance,
     UseRefused,
 )
-from ...domain.training_events import TRAINING_EVENTS, SopVersionRegistered
-from .equipment_tables import equipment, equipment_uses, sop_versions
+from ...domain.training_events import (
+    TRAINING_EVENTS,
+    SopChangeControlApproved,
+    SopVersionRegistered,
+)
+from .equipment_tables import equipment, equipment_uses, sop_change_controls, sop_versions
 
 REGISTER_EVENTS = (*EQUIPMENT_EVENTS, *TRAINING_EVENTS)
 
@@ -76,6 +80,15 @@ async def project_registers(session: AsyncSession, stored: StoredEvent, event: D
                     training_due_at=event.training_due_at,
                     registered_at=event.registered_at,
                     registered_by_user=_user(stored)[0],
+                )
+            )
+        case SopChangeControlApproved():
+            await session.execute(
+                insert(sop_change_controls).values(
+                    document_id=event.document_id,
+                    version=event.version,
+                    change_control_id=event.change_control_id,
+                    approved_at=event.approved_at,
                 )
             )
         case _:

@@ -25,7 +25,7 @@ from ...application.views import Person
 from ...domain.equipment import Instrument
 from ...domain.equipment_events import EquipmentUsed, UseRefused
 from ...domain.equipment_rules import status_of
-from .equipment_tables import equipment, equipment_uses, sop_versions
+from .equipment_tables import equipment, equipment_uses, sop_change_controls, sop_versions
 
 # The usage log is shown apart from the register's history.
 USAGE_KINDS = {f"batch.{EquipmentUsed.kind}", f"batch.{UseRefused.kind}"}
@@ -137,28 +137,54 @@ async def usage(
 async def sops(
     session: AsyncSession, at: datetime, document_id: str | None = None
 ) -> list[SopView]:
-    """The SOP register (or one document), each with the version effective at ``at``."""
-    query = select(sop_versions).order_by(sop_versions.c.document_id, sop_versions.c.version)
-    if document_id is not None:
-        query = query.where(sop_versions.c.document_id == document_id)
-    found: dict[str, list[SopVersionView]] = defaultdict(list)
-    for r in await session.execute(query):
-        found[r.document_id].append(
-            SopVersionView(
-                version=r.version,
-                title=r.title,
-                effective_at=r.effective_at,
-                training_due_at=r.training_due_at,
-                registered_at=r.registered_at,
+    """The SOP register (or one document), each with the version in force at ``at``: the
+    newest one a change control approved whose effective time has come."""
+    approvals = sop_change_controls
+    query = (
+        select(sop_versions, approvals.c.change_control_id)
+        .select_from(
+            sop_versions.outerjoin(
+                approvals,
+                (approvals.c.document_id == sop_versions.c.document_id)
+                & (approvals.c.version == sop_versions.c.version),
             )
         )
-    return [
-        SopView(
-            document_id=doc,
-            effective_version=max(
-                (v.version for v in versions if v.effective_at <= at), default=None
-            ),
-            versions=versions,
+        .order_by(sop_versions.c.document_id, sop_versions.c.version)
+    )
+    if document_id is not None:
+        query = query.where(sop_versions.c.document_id == document_id)
+    found: dict[str, list[tuple[SopVersionView, bool]]] = defaultdict(list)
+    for r in await session.execute(query):
+        in_force = r.change_control_id is not None and r.effective_at <= at
+        found[r.document_id].append(
+            (
+                SopVersionView(
+                    version=r.version,
+                    title=r.title,
+                    effective_at=r.effective_at,
+                    training_due_at=r.training_due_at,
+                    registered_at=r.registered_at,
+                    status="pending" if r.change_control_id is None else "approved",
+                    change_control_id=r.change_control_id,
+                ),
+                in_force,
+            )
         )
-        for doc, versions in found.items()
-    ]
+    shown = []
+    for doc, versions in found.items():
+        current = max((v.version for v, in_force in versions if in_force), default=None)
+        shown.append(
+            SopView(
+                document_id=doc,
+                effective_version=current,
+                versions=[_sop_status(v, current) for v, _ in versions],
+            )
+        )
+    return shown
+
+
+def _sop_status(v: SopVersionView, current: int | None) -> SopVersionView:
+    if v.change_control_id is None or current is None or v.version > current:
+        return v  # pending, or approved and not yet in force
+    status = "effective" if v.version == current else "superseded"
+    return v.model_copy(update={"status": status})

@@ -67,4 +67,15 @@ sop_versions = Table(
     Column("registered_by_user", String(128), nullable=False),
 )
 
-EQUIPMENT_TABLES = (equipment_uses, equipment, sop_versions)
+# The change control approved in QC naming each SOP version (batch_0010): a version is in
+# force from its effective date only with one. It may name a version not yet registered.
+sop_change_controls = Table(
+    "batch_sop_change_controls",
+    metadata,
+    Column("document_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("change_control_id", String(128), nullable=False),
+    Column("approved_at", UtcDateTime, nullable=False),
+)
+
+EQUIPMENT_TABLES = (equipment_uses, equipment, sop_versions, sop_change_controls)

@@ -25,6 +25,7 @@ from ...domain.execution_events import (
 from ...domain.freezer_run_events import FreezerRunRecorded
 from ...domain.mbr import STREAM_PREFIX, MbrStatus
 from ...domain.mbr_events import (
+    MbrChangeControlApproved,
     MbrVersionApproved,
     MbrVersionDrafted,
     MbrVersionEffective,
@@ -91,11 +92,18 @@ async def project_mbr(session: AsyncSession, stored: StoredEvent, event: DomainE
                 status = MbrStatus.SUPERSEDED.value
                 await _set(session, stored, event.superseded_version, status=status, ended_at=at)
             await _set(
-                session, stored, event.version, status=MbrStatus.EFFECTIVE.value, effective_at=at
+                session,
+                stored,
+                event.version,
+                status=MbrStatus.EFFECTIVE.value,
+                effective_at=at,
+                change_control_id=event.change_control_id,
             )
         case MbrVersionRetired():
             at = utc(event.retired_at)
             await _set(session, stored, event.version, status=MbrStatus.RETIRED.value, ended_at=at)
+        case MbrChangeControlApproved():
+            pass  # shown from the MBR's stream; the version's row names it once effective
         case MbrPinned():
             await session.execute(
                 insert(mbr_pins).values(

@@ -33,6 +33,7 @@ async def mbr_versions(
             approved_at=r.approved_at,
             effective_at=r.effective_at,
             ended_at=r.ended_at,
+            change_control_id=r.change_control_id,
         )
         for r in await session.execute(query)
     ]

@@ -25,6 +25,7 @@ mbrs = Table(
     Column("approved_at", UtcDateTime),
     Column("effective_at", UtcDateTime),
     Column("ended_at", UtcDateTime),
+    Column("change_control_id", String(128)),  # batch_0010: what made it effective
 )
 
 # Which MBR version each executed batch pinned, and its steps in order.

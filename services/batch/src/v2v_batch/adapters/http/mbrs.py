@@ -1,5 +1,6 @@
 """The HTTP API of master batch records: author versions, review and approve them (QA's
-signature), make one effective, retire; read them."""
+signature), retire; read them. No route makes a version effective: its change control's
+approval in QC does (batch acts on qc.change-control.approved, application.change_control)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from ...application.execution_record import mbr_version_view
 from ...application.execution_views import MbrVersionSummary, MbrVersionView
 from ...application.mbr_authoring import (
     draft_mbr,
-    make_mbr_effective,
     retire_mbr,
     return_mbr,
     revise_mbr,
@@ -34,7 +34,7 @@ from .signing import GateSign
 
 R = Roles
 # Who writes the recipe (the process owner on the floor), and the quality unit that
-# reviews, approves (signed), makes effective and retires it.
+# reviews, approves (signed) and retires it.
 Author = Annotated[Caller, allowed(R.MANUFACTURING_SUPERVISOR)]
 QualityUnit = Annotated[Caller, allowed(R.QA_REVIEWER)]
 APPROVERS = (R.QA_REVIEWER,)
@@ -90,7 +90,8 @@ def build_mbr_router() -> APIRouter:
         uow: NewUow,
         signing: SigningGate,
     ) -> MbrVersionView:
-        """One version: its content, status and QA's approval signature."""
+        """One version: its content, status, QA's approval signature and the change control
+        approved in QC naming it (`change_control`; `change_control_id` once effective)."""
         async with uow:
             zone = signing.settings.time_zone
             return await _view(uow, caller, product_code, site, version, zone)
@@ -163,17 +164,6 @@ def build_mbr_router() -> APIRouter:
             await sign.record()
             zone = signing.settings.time_zone
             return await _view(uow, caller, product_code, site, version, zone)
-
-    @router.post(VERSION + "/effective", response_model=MbrVersionView)
-    async def make_effective(
-        product_code: str, site: str, version: int, _: Empty, caller: QualityUnit, uow: NewUow
-    ) -> MbrVersionView:
-        """An approved version becomes effective: batches opened from now on pin it; the
-        version effective before is superseded (its batches keep it)."""
-        caller.require_site(site, "making a master batch record effective")
-        async with uow:
-            await make_mbr_effective(uow, product_code, site, version, caller.actor)
-            return await _view(uow, caller, product_code, site, version, "UTC")
 
     @router.post(VERSION + "/retirement", response_model=MbrVersionView)
     async def retire(

@@ -34,7 +34,8 @@ from .register_schemas import QualificationBody, ReasonBody, SopVersionBody
 from .routes import Reader
 
 R = Roles
-# Document control is the quality unit's (until change control exists in QC).
+# Document control is the quality unit's: it registers versions, which take effect through
+# change control (QC).
 DocumentControl = Annotated[Caller, allowed(R.QA_REVIEWER)]
 # A supervisor or the quality unit records training; never the person themself.
 Trainer = Annotated[Caller, allowed(R.MANUFACTURING_SUPERVISOR, R.QA_REVIEWER)]
@@ -63,9 +64,10 @@ def training_router(reported_times: ReportedTimeWindow) -> APIRouter:
 
     @router.post("/sops", status_code=201, response_model=SopView)
     async def register_sop(body: SopVersionBody, caller: DocumentControl, uow: NewUow) -> SopView:
-        """A new version of an SOP (409 sop-version-not-newer): effective from
-        effective_at; training on it is due by training_due_at (no later), when training
-        on the earlier versions lapses."""
+        """A new version of an SOP (409 sop-version-not-newer), registered pending: once a
+        change control approved in QC names it, it is effective from effective_at, and
+        training on it is due by training_due_at (no later), when training on the earlier
+        versions lapses."""
         async with uow:
             await register_sop_version(uow, SopVersionEntry(**body.model_dump()), caller.actor)
             return await _sop(uow, body.document_id)

@@ -1,6 +1,7 @@
 """Inbox handlers: the batch commands topic (the same use cases as HTTP, with the journey's
-actor carried by the command) and custody's CollectionRecorded (which units exist, for
-which chain of identity and DIN)."""
+actor carried by the command), custody's CollectionRecorded (which units exist, for
+which chain of identity and DIN) and QC's ChangeControlApproved (an MBR or SOP version
+takes effect through it)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,21 @@ from collections.abc import Mapping
 
 from v2v_events.catalog import Service, events_topic
 from v2v_events.contracts.batch import OpenBatch, RejectLot, Remanufacture
+from v2v_events.contracts.change_control import ChangeControlApproved
 from v2v_events.contracts.custody import CollectionRecorded
 from v2v_events.envelope import Envelope
 from v2v_events.registry import Contract
 from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
+from ...application.change_control import act_on_change_control
 from ...application.open_batch import open_batch
 from ...application.reject_lot import reject_lot
 from ...application.remanufacture import remanufacture
 from ...application.unit_collected import unit_collected
 from ...domain import ProductCatalog
 
-SUBSCRIBED_TOPICS: tuple[str, ...] = (events_topic(Service.CUSTODY),)
+SUBSCRIBED_TOPICS: tuple[str, ...] = (events_topic(Service.CUSTODY), events_topic(Service.QC))
 
 
 def build_handlers(catalog: ProductCatalog) -> Mapping[type[Contract], Handler]:
@@ -54,7 +57,12 @@ def build_handlers(catalog: ProductCatalog) -> Mapping[type[Contract], Handler]:
         assert isinstance(msg, CollectionRecorded)
         await unit_collected(uow, catalog, msg)
 
+    async def on_change_approved(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
+        assert isinstance(msg, ChangeControlApproved)
+        await act_on_change_control(uow, msg)
+
     return {
+        ChangeControlApproved: on_change_approved,
         OpenBatch: on_open_batch,
         Remanufacture: on_remanufacture,
         RejectLot: on_reject_lot,

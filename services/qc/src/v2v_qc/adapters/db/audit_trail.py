@@ -2,7 +2,7 @@
 QC records are its lots' streams (``qc-lot:<lot id>``), its panels and its deviations; they
 belong to the manufacturing sites of its lots (a CoI whose lots name no site: to callers of
 every site only, as for the lot routes). A deviation on batches (an instrument found out of
-tolerance) is no one CoI's: it belongs to its site."""
+tolerance) is no one CoI's: it belongs to its site; so is a change control of an MBR."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from v2v_runtime.audit_trail_query import StreamScope, scopes_by_coi
 
 from ...domain.lot import lot_stream
+from .change_controls import change_control_sites
 from .tables import deviations, lots, panels
 
 LOT_PREFIX = lot_stream("")
@@ -52,7 +53,17 @@ class QcAuditScope:
         )
         for r in rows:
             sites.setdefault(r.coi, set()).add(r.manufacturing_site)
-        return scopes_by_coi(cois, sites) | await self._site_deviations(others)
+        return (
+            scopes_by_coi(cois, sites)
+            | await self._site_deviations(others)
+            | await self._site_change_controls(others)
+        )
+
+    async def _site_change_controls(self, ids: list[str]) -> dict[str, StreamScope]:
+        """Change controls of an MBR: its site's (a specification's or an SOP's: no one
+        site's, so callers of every site see them)."""
+        found = await change_control_sites(self._session, ids)
+        return {cc_id: StreamScope(None, (site,)) for cc_id, site in found.items()}
 
     async def _site_deviations(self, ids: list[str]) -> dict[str, StreamScope]:
         """Deviations on batches (no one CoI): their site's."""

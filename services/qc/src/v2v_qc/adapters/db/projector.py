@@ -30,6 +30,7 @@ from ...domain.events import (
     ResultRecorded,
 )
 from ...domain.trail_review import TrailReviewed
+from .change_controls import project_change_control
 from .deviation_projector import project_deviation
 from .tables import (
     certificates,
@@ -42,7 +43,7 @@ from .tables import (
 
 
 async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent) -> None:
-    if await project_deviation(session, event):
+    if await project_deviation(session, event) or await project_change_control(session, event):
         return
     match event:
         case PanelOrdered():

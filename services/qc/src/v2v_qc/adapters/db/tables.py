@@ -205,6 +205,21 @@ lot_units = Table(
     Index("ix_qc_lot_units_unit", "unit_id"),
 )
 
+# Change controls (qc_0009), to list and find them (one is shown from its stream): the
+# document version each names, and where it stands.
+change_controls = Table(
+    "qc_change_controls",
+    metadata,
+    Column("change_control_id", String(64), primary_key=True),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("site", String(128)),  # an MBR's
+    Column("version", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("raised_at", UtcDateTime, nullable=False),
+    Index("ix_qc_change_controls_subject", "subject_kind", "subject_id", "version"),
+)
+
 READ_TABLES = (
     results,
     panel_reviews,
@@ -217,6 +232,7 @@ READ_TABLES = (
     deviation_timeline,
     deviation_units,
     lot_units,
+    change_controls,
 )
 
 # The newest audit-trail head of each CoI in batch and custody, as their audit-trail.advanced

@@ -13,6 +13,7 @@ from v2v_runtime.errors import DomainError, NotFound
 from v2v_runtime.http_deps import Kit, NewUow, Reasons, SigningGate
 from v2v_runtime.signatures.model import Meaning, SignatureRequest
 
+from ...application.change_control_ports import ChangeControls
 from ...application.record_result import ResultEntry, record_result
 from ...application.review_panel import ReviewEntry, review_panel
 from ...application.views import PanelView, RecordedView
@@ -177,8 +178,11 @@ def panels_router(specs: SpecCatalog) -> APIRouter:
         return view
 
     @router.get("/specs/{product_code}")
-    async def get_spec(product_code: str, caller: SpecReader) -> Spec:
-        """The current specification of a product (the default one if it has none)."""
-        return specs.current(product_code)
+    async def get_spec(uow: NewUow, product_code: str, caller: SpecReader) -> Spec:
+        """The current specification of a product (the default one if it has none): its
+        newest version in effect (the first configured, or a later one change control made
+        effective)."""
+        async with uow:
+            return specs.current(product_code, await uow.port(ChangeControls).effective_specs())
 
     return router

@@ -3,7 +3,8 @@ BatchExceptionRaised, EquipmentOutOfTolerance, EnvironmentActionLimitExceeded an
 MaterialLotRejected (v2v.batch.events: a deviation each, the last when batches had used the
 lot); ReceiptRefused and a late InfusionRecorded (v2v.custody.events), ShipmentDelivered with
 an excursion (v2v.logistics.events) and a missed GMP deadline's TreatmentCenterNotified
-(v2v.journey.events): a deviation each; the audit-trail heads of batch and custody
+(v2v.journey.events): a deviation each; ChangeControlImplemented (v2v.batch.events: batch
+acted on a change control); the audit-trail heads of batch and custody
 (v2v.batch.events, v2v.custody.events). The inbox sets the unit of work's lineage from each
 message."""
 
@@ -17,6 +18,7 @@ from v2v_events.contracts.batch import (
     LotRejected,
     MaterialLotRejected,
 )
+from v2v_events.contracts.change_control import ChangeControlImplemented
 from v2v_events.contracts.custody import InfusionRecorded, ReceiptRefused
 from v2v_events.contracts.environment import EnvironmentActionLimitExceeded
 from v2v_events.contracts.equipment import EquipmentOutOfTolerance
@@ -30,6 +32,7 @@ from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
 from ...application.batch_exceptions import open_for_exception
+from ...application.change_controls import note_implemented
 from ...application.custody_mismatch import open_for_refused_receipt
 from ...application.environment_deviation import open_environment_deviation
 from ...application.equipment_deviation import open_equipment_deviation
@@ -102,8 +105,13 @@ def handlers(
         assert isinstance(message, TreatmentCenterNotified)
         await open_for_missed_deadline(uow, message, raising)
 
+    async def on_change_implemented(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, ChangeControlImplemented)
+        await note_implemented(uow, message)
+
     return {
         OrderPanel: on_order_panel,
+        ChangeControlImplemented: on_change_implemented,
         LotProduced: on_lot_produced,
         LotRejected: on_lot_rejected,
         BatchTrailAdvanced: on_trail_advanced,
