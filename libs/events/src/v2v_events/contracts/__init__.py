@@ -1,6 +1,18 @@
 """vein2vein's public contracts. Importing this package registers every type."""
 
-from . import batch, common, custody, environment, equipment, journey, logistics, qc, store, trail
+from . import (
+    batch,
+    common,
+    custody,
+    environment,
+    equipment,
+    holds,
+    journey,
+    logistics,
+    qc,
+    store,
+    trail,
+)
 
 __all__ = [
     "batch",
@@ -8,6 +20,7 @@ __all__ = [
     "custody",
     "environment",
     "equipment",
+    "holds",
     "journey",
     "logistics",
     "qc",
