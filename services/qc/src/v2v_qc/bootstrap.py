@@ -14,20 +14,22 @@ from v2v_runtime.service import ServiceSpec
 from .adapters.config import load_deviation_policy, load_specs
 from .adapters.db.audit_trail import QcAuditScope
 from .adapters.db.batch_lots import SqlBatchLots
+from .adapters.db.holds import SqlActiveHolds
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
 from .adapters.db.trail_heads import SqlTrailHeads
-from .adapters.holds import NoHoldContract
 from .adapters.http.deviation_lifecycle import deviation_lifecycle_router
 from .adapters.http.deviations import deviations_router
+from .adapters.http.holds import holds_router
 from .adapters.http.panels import panels_router
 from .adapters.http.quality import quality_router
 from .adapters.http.trail_review import trail_review_router
 from .adapters.kafka.handlers import handlers
-from .application.ports import BatchLots, ContainmentHolds, TrailHeads
+from .application.ports import ActiveHolds, BatchLots, TrailHeads
 from .domain.deviation_events import LIFECYCLE_EVENTS
 from .domain.deviation_policy import DeviationPolicy
 from .domain.events import DOMAIN_EVENTS
+from .domain.hold import HOLD_EVENTS
 from .domain.spec import SpecCatalog
 from .domain.trail_review import TrailReviewed
 from .settings import QcSettings
@@ -37,14 +39,13 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 # Stored as qc.<kind>; the projector keeps the read tables current in the same
 # transaction, and a rebuild (python -m v2v_qc rebuild) replays the store into them.
 PERSISTENCE = Persistence(
-    codec=EventCodec("qc", (*DOMAIN_EVENTS, *LIFECYCLE_EVENTS, TrailReviewed)),
+    codec=EventCodec("qc", (*DOMAIN_EVENTS, *LIFECYCLE_EVENTS, *HOLD_EVENTS, TrailReviewed)),
     projector=project,
     read_tables=READ_TABLES,
     ports={
         TrailHeads: SqlTrailHeads,
         BatchLots: SqlBatchLots,
-        # the seam of the hold contract (issue 15): no hold placed yet
-        ContainmentHolds: NoHoldContract,
+        ActiveHolds: SqlActiveHolds,
     },
 )
 # GET /audit-trail: the QC reviewer reviews QC's records besides QA, the QP and auditors.
@@ -71,6 +72,7 @@ def build(
             quality_router(),
             deviations_router(deviations),
             deviation_lifecycle_router(deviations),
+            holds_router(),
             trail_review_router(),
         ],
         handlers=handlers(catalog, s.late_infusion_deviation_classification),
