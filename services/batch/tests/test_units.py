@@ -44,9 +44,13 @@ def body(**overrides: object) -> dict[str, object]:
 
 def test_batch_subscribes_to_custodys_events() -> None:
     spec = build(BatchSettings())
-    assert list(spec.subscribed_topics) == [events_topic("custody")]
+    assert list(spec.subscribed_topics) == [events_topic("custody"), events_topic("qc")]
     assert CollectionRecorded in spec.handlers
-    assert ServiceHarness(spec).kit.topics == [commands_topic("batch"), events_topic("custody")]
+    assert ServiceHarness(spec).kit.topics == [
+        commands_topic("batch"),
+        events_topic("custody"),
+        events_topic("qc"),
+    ]
 
 
 @pytest.mark.requirement("EU-Annex11.6", "EU-PartIV.9")

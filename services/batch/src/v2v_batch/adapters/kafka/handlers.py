@@ -1,6 +1,7 @@
 """Inbox handlers: the batch commands topic (the same use cases as HTTP, with the journey's
-actor carried by the command) and custody's CollectionRecorded (which units exist, for
-which chain of identity and DIN)."""
+actor carried by the command), custody's CollectionRecorded (which units exist, for
+which chain of identity and DIN) and QC's holds on material lots (HoldPlaced, HoldReleased:
+a held lot is refused at a step's scan, application/consume_material.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from collections.abc import Mapping
 from v2v_events.catalog import Service, events_topic
 from v2v_events.contracts.batch import OpenBatch, RejectLot, Remanufacture
 from v2v_events.contracts.custody import CollectionRecorded
+from v2v_events.contracts.holds import HoldItemKind, HoldPlaced, HoldReleased
 from v2v_events.envelope import Envelope
 from v2v_events.registry import Contract
+from v2v_runtime.holds_inbox import keep_hold
 from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
@@ -20,7 +23,9 @@ from ...application.remanufacture import remanufacture
 from ...application.unit_collected import unit_collected
 from ...domain import ProductCatalog
 
-SUBSCRIBED_TOPICS: tuple[str, ...] = (events_topic(Service.CUSTODY),)
+# custody: its collections; QC: its holds on material lots
+SUBSCRIBED_TOPICS: tuple[str, ...] = (events_topic(Service.CUSTODY), events_topic(Service.QC))
+HELD_KINDS = (HoldItemKind.MATERIAL_LOT,)
 
 
 def build_handlers(catalog: ProductCatalog) -> Mapping[type[Contract], Handler]:
@@ -54,7 +59,13 @@ def build_handlers(catalog: ProductCatalog) -> Mapping[type[Contract], Handler]:
         assert isinstance(msg, CollectionRecorded)
         await unit_collected(uow, catalog, msg)
 
+    async def on_hold(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
+        assert isinstance(msg, HoldPlaced | HoldReleased)
+        await keep_hold(uow, msg, HELD_KINDS)
+
     return {
+        HoldPlaced: on_hold,
+        HoldReleased: on_hold,
         OpenBatch: on_open_batch,
         Remanufacture: on_remanufacture,
         RejectLot: on_reject_lot,
