@@ -55,6 +55,9 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
     ("qc", "POST /deviations/{deviation_id}/capa-plan"): {"qa-reviewer"},
     ("qc", "POST /deviations/{deviation_id}/effectiveness-check"): {"qa-reviewer"},
     ("qc", "POST /deviations/{deviation_id}/regulatory-report"): {"qa-reviewer"},
+    # holds: placed by QA (or a deviation's containment), lifted by QA's signature alone
+    ("qc", "POST /holds"): {"qa-reviewer"},
+    ("qc", "POST /holds/{hold_id}/release"): {"qa-reviewer"},
     ("batch", "POST /batches/{batch_id}/steps"): {
         "cell-therapy-specialist",
         "manufacturing-supervisor",
