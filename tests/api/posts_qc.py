@@ -205,6 +205,19 @@ async def regulatory_report(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     return await signed_call(c, f"{url}/regulatory-report", body, QA)
 
 
+HOLD = {"kind": "unit", "id": "bag-7", "reason": "label damaged", "site": "MS-1"}
+
+
+async def place_hold(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    return Call("/holds", HOLD, QA)
+
+
+async def release_hold(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    hold = await ok(c, "/holds", HOLD, QA)
+    body = {"reason": "label reprinted and verified"}
+    return await signed_call(c, f"/holds/{hold['hold_id']}/release", body, QA)
+
+
 async def recovery_decision(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     await results(h, c)
     await signed_ok(c, "/lots/lot-1/decision", {"decision": "reject", "reason": "label"}, QA)
@@ -227,4 +240,6 @@ SCENARIOS: dict[str, Scenario] = {
     "POST /deviations/{deviation_id}/regulatory-report": regulatory_report,
     "POST /lots/{lot_id}/recovery-decision": recovery_decision,
     "POST /lots/{lot_id}/audit-trail-review": trail_review,
+    "POST /holds": place_hold,
+    "POST /holds/{hold_id}/release": release_hold,
 }

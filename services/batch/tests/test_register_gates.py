@@ -13,6 +13,9 @@ import httpx
 import pytest
 
 from v2v_batch.domain.mbr_content import MbrContent
+from v2v_events.contracts.common import Actor
+from v2v_events.contracts.holds import HoldItemKind, HoldPlaced, HoldReleased
+from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness
 
 from .materials import QA as TRAINER  # QA records the supervisor's training
@@ -26,7 +29,7 @@ from .site_registers import (
     set_up,
     train,
 )
-from .support import OPERATOR_ID, VERIFIER_ID, assert_problem, verify
+from .support import OPERATOR_ID, T0, VERIFIER_ID, assert_problem, verify
 
 
 def gated_content() -> dict[str, Any]:
@@ -96,6 +99,48 @@ async def test_a_lot_in_quarantine_is_refused_before_signing_and_the_scan_is_kep
     ]
     genealogy = (await client.get(f"/material-lots/{registers.lots['CD4-BEADS']}/genealogy")).json()
     assert [b["batch_id"] for b in genealogy["batches"]] == [batch_id]
+
+
+def hold(placed: bool, lot_id: str) -> HoldPlaced | HoldReleased:
+    what: dict[str, Any] = {
+        "hold_id": f"H-DEV-9-material-lot-{lot_id}",
+        "item_kind": HoldItemKind.MATERIAL_LOT,
+        "item_id": lot_id,
+        "deviation_id": "DEV-9",
+    }
+    qa = Actor(user_id="u-qa", role="qa-reviewer")
+    if placed:
+        return HoldPlaced(**what, reason="supplier recall", placed_at=T0, placed_by=qa)
+    return HoldReleased(**what, reason="recall withdrawn", released_at=T0, released_by=qa)
+
+
+@pytest.mark.requirement("EU-PartIV.11.4")
+async def test_a_lot_qc_holds_is_refused_at_the_scan_until_qa_releases_the_hold(
+    site: ServiceHarness, site_client: httpx.AsyncClient
+) -> None:
+    client = site_client
+    batch_id, content, registers = await site_batch(site, client)
+    lot_id = registers.lots["CD4-BEADS"]
+    placed = hold(True, lot_id)
+    assert await site.deliver(placed, subject=lot_id) is Outcome.PROCESSED
+    assert await site.deliver(placed, subject=lot_id) is Outcome.PROCESSED  # again: no change
+    body = perform_body(site, "selection", **registers.used(content, "selection"))
+    r = await client.post(f"/batches/{batch_id}/steps/selection", json=body)
+    problem = assert_problem(r, 422, "material-lot-held")
+    assert (problem["lot_id"], problem["hold_ids"], problem["deviation_ids"]) == (
+        lot_id,
+        [placed.hold_id],
+        ["DEV-9"],
+    )
+    materials = (await client.get(f"/batches/{batch_id}/materials")).json()
+    assert [(s["lot_id"], s["code"]) for s in materials["refused_scans"]] == [
+        (lot_id, "material-lot-held")
+    ]
+    assert materials["consumed"] == []
+    # QA's signed release in QC, over Kafka: the lot is used
+    assert await site.deliver(hold(False, lot_id), subject=lot_id) is Outcome.PROCESSED
+    r = await perform_selection(site, client, batch_id, registers.used(content, "selection"))
+    assert r.status_code == 201, r.text
 
 
 @pytest.mark.requirement("EU-PartIV.5")

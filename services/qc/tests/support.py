@@ -210,3 +210,20 @@ async def investigated(
 def no_capa(reason: str) -> dict[str, str]:
     """A closure body after the investigation, with no CAPA needed."""
     return {"reason": reason, "no_capa_justification": NO_CAPA}
+
+
+async def release_holds(
+    client: httpx.AsyncClient, deviation_id: str, headers: Mapping[str, str] = QA
+) -> list[str]:
+    """QA releases, signed, every hold the deviation's containment placed; their ids."""
+    placed = await client.get(
+        "/holds", params={"deviation_id": deviation_id, "state": "placed"}, headers=headers
+    )
+    assert placed.status_code == 200, placed.text
+    released = []
+    for hold in placed.json():
+        url = f"/holds/{hold['hold_id']}/release"
+        r = await signed(client, url, {"reason": "deviation closed: no impact"}, headers)
+        assert r.status_code == 200, r.text
+        released.append(hold["hold_id"])
+    return released

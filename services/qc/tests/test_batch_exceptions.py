@@ -28,6 +28,7 @@ from .support import (
     post_all,
     problem,
     produced,
+    release_holds,
     review_trail,
 )
 
@@ -87,6 +88,9 @@ async def test_a_batch_exception_opens_one_deviation_that_blocks_its_lots_releas
     await investigated(client, url, "major")
     r = await signed(client, f"{url}/close", no_capa("cells re-counted: no impact"), QA)
     assert r.status_code == 200, r.text
+    # closing the deviation does not lift its holds: QA releases them, signed
+    problem(await signed(client, "/lots/lot-1/decision", body, QA), 409, "lot-held")
+    assert await release_holds(client, deviation["deviation_id"])
     assert (await review_trail(client)).status_code == 201
     assert (await signed(client, "/lots/lot-1/decision", body, QA)).status_code == 201
 

@@ -1,25 +1,17 @@
 """One deviation through its whole lifecycle over HTTP, each QA decision signed (428 with the
 content, then signed): triage (reportable), containment, investigation, CAPA plan, its
 actions, the regulatory report, closure, the effectiveness check; what the views, the audit
-trail and the public events show; a CAPA found not effective and its follow-up; the holds
-seam; a rebuild."""
+trail and the public events show; a CAPA found not effective and its follow-up; a rebuild
+(holds: test_holds.py)."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from v2v_events.contracts.qc import CapaPlanApproved, DeviationOpened, DeviationStateChanged
-from v2v_qc.application.ports import ContainmentHolds
-from v2v_qc.bootstrap import PERSISTENCE
-from v2v_qc.domain.common import Who
-from v2v_qc.domain.deviation_events import AffectedItem
 from v2v_runtime.testing import ServiceHarness, signed
 
 from .lifecycle import (
@@ -36,7 +28,7 @@ from .lifecycle import (
     plan,
     triage,
 )
-from .support import COI, QA, QA_2, READER, build_harness, problem, review_trail
+from .support import COI, QA, QA_2, problem, release_holds, review_trail
 
 RELEASE = {"decision": "release", "reason": "record, results and deviations reviewed"}
 
@@ -100,9 +92,13 @@ async def test_a_deviation_walks_its_whole_lifecycle_to_the_effectiveness_check(
     ]
     assert (approved.coi, approved.lot_ids) == (COI, ["lot-1"])
 
-    # open and major: the lot waits
+    # held by the containment (and open and major): the lot waits, refused before signing
     assert (await review_trail(client)).status_code == 201
-    problem(await signed(client, "/lots/lot-1/decision", RELEASE, QA), 409, "open-deviation")
+    held = problem(await client.post("/lots/lot-1/decision", json=RELEASE, headers=QA), 409)
+    assert (held["type"], held["deviation_ids"]) == (
+        "urn:vein2vein:problem:lot-held",
+        [view["deviation_id"]],
+    )
 
     # each action done by its owner; the last one implements the deviation
     view = await done(client, url, "A1", SUPERVISOR)
@@ -125,6 +121,10 @@ async def test_a_deviation_walks_its_whole_lifecycle_to_the_effectiveness_check(
     assert shown["content"]["statement"].endswith("its CAPA implemented.")
     view = ok(await signed(client, f"{url}/close", closing, QA_2))
     assert (view["state"], view["allowed_next"]) == ("closed", ["effectiveness-check"])
+    assert await release_holds(client, view["deviation_id"]) == [
+        f"H-{view['deviation_id']}-lot-lot-1",
+        f"H-{view['deviation_id']}-unit-bag-1",
+    ]
     assert (await review_trail(client)).status_code == 201
     assert (await signed(client, "/lots/lot-1/decision", RELEASE, QA)).status_code == 201
 
@@ -233,6 +233,7 @@ async def test_a_capa_found_not_effective_opens_a_follow_up_that_holds_the_lot(
     assert "the level alarm recurred twice" in later["description"]
     assert [d.deviation_id for d in await harness.published(DeviationOpened)][-1] == follow_up
     # a new major deviation on the lot: its release waits again
+    await release_holds(client, view["deviation_id"])
     assert (await review_trail(client)).status_code == 201
     r = await signed(client, "/lots/lot-1/decision", RELEASE, QA)
     assert problem(r, 409, "open-deviation")["deviation_ids"] == [follow_up]
@@ -244,44 +245,6 @@ async def test_a_capa_found_not_effective_opens_a_follow_up_that_holds_the_lot(
         QA,
     )
     problem(r, 403, "classification-by-author")
-
-
-class RecordingHolds:
-    calls: list[tuple[str, list[AffectedItem], str]] = []
-
-    def __init__(self, session: object) -> None:
-        pass
-
-    async def place(
-        self, deviation_id: str, items: Sequence[AffectedItem], by: Who, at: datetime
-    ) -> None:
-        self.calls.append((deviation_id, list(items), by.user_id))
-
-
-@pytest.fixture
-async def holding(tmp_path: Path) -> AsyncIterator[ServiceHarness]:
-    """The service with another adapter of the holds port (as the hold contract will be)."""
-    spec = build_harness(tmp_path).kit.spec
-    assert spec.persistence is PERSISTENCE
-    ports = {**PERSISTENCE.ports, ContainmentHolds: RecordingHolds}
-    persistence = dataclasses.replace(PERSISTENCE, ports=ports)
-    held = ServiceHarness(dataclasses.replace(spec, persistence=persistence), headers=READER)
-    await held.start()
-    yield held
-    await held.close()
-
-
-async def test_the_containment_asks_the_holds_port_for_its_items(
-    holding: ServiceHarness,
-) -> None:
-    RecordingHolds.calls.clear()
-    async with holding.client() as client:
-        url = await opened_on_lot(holding, client, "major")
-        await triage(client, url)
-        await contain(client, url)
-    [(deviation_id, items, by)] = RecordingHolds.calls
-    assert url.endswith(deviation_id) and by == "u-sup"
-    assert [(i.kind.value, i.id) for i in items] == [("unit", "bag-1"), ("lot", "lot-1")]
 
 
 async def test_a_rebuild_gives_the_same_deviation(

@@ -23,6 +23,7 @@ from .support import (
     order_panel,
     post_all,
     post_result,
+    release_holds,
     review_trail,
 )
 
@@ -60,6 +61,7 @@ async def test_read_models_rebuild_by_replay(
     deviation = f"/deviations/{dev.json()['deviation_id']}"
     await investigated(client, deviation, "minor")
     assert (await signed(client, f"{deviation}/close", no_capa("ok"), QA)).status_code == 200
+    await release_holds(client, dev.json()["deviation_id"])
     review = await signed(client, f"/panels/{good}/review", {"comment": "checked"}, REVIEWER)
     assert review.status_code == 201, review.text
     assert (await review_trail(client)).status_code == 201

@@ -24,6 +24,7 @@ from .support import (
     post_all,
     post_result,
     problem,
+    release_holds,
     review_trail,
 )
 
@@ -220,6 +221,7 @@ async def test_release_refused_while_a_major_deviation_is_open(
     assert r.status_code == 200 and r.json()["state"] == "closed"
     assert r.json()["closed_by"]["role"] == "qa-reviewer"
     problem(await signed(client, close, no_capa("again"), QA), 409, "deviation-out-of-order")
+    await release_holds(client, major["deviation_id"])
     cert_id = (await decide(client, "release")).json()["certificate_id"]
     cert = (await client.get(f"/certificates/{cert_id}")).json()
     assert {d["classification"]: d["state"] for d in cert["deviations"]} == {

@@ -7,6 +7,7 @@ from pathlib import Path
 from v2v_runtime.audit_trail_query import AuditTrailSpec
 from v2v_runtime.authz import Roles
 from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
+from v2v_runtime.holds import HOLD_EVENTS
 from v2v_runtime.repository import EventCodec, Persistence
 from v2v_runtime.service import ServiceSpec
 
@@ -59,6 +60,7 @@ PERSISTENCE = Persistence(
             *EXECUTION_EVENTS,
             *FREEZER_RUN_EVENTS,
             *ROOM_EVENTS,
+            *HOLD_EVENTS,  # QC's holds on material lots (v2v_runtime.holds)
         ),
     ),
     projector=project,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from v2v_events.catalog import Service, events_topic
 from v2v_runtime.audit_trail_query import AuditTrailSpec
 from v2v_runtime.authz import Roles
 from v2v_runtime.clock import Clock, IdGenerator
@@ -48,6 +49,7 @@ def build(
         migrations=[MIGRATIONS],
         routers=[build_router(network, settings.reported_times)],
         handlers=build_handlers(network),
+        subscribed_topics=[events_topic(Service.QC)],  # QC's holds on units
         title="vein2vein logistics",
         persistence=PERSISTENCE,
         audit_trail=AUDIT_TRAIL,

@@ -15,24 +15,26 @@ from .adapters.config import load_deviation_policy, load_specs
 from .adapters.db.audit_trail import QcAuditScope
 from .adapters.db.batch_lots import SqlBatchLots
 from .adapters.db.change_controls import SqlChangeControls
+from .adapters.db.holds import SqlActiveHolds
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
 from .adapters.db.trail_heads import SqlTrailHeads
-from .adapters.holds import NoHoldContract
 from .adapters.http.change_controls import change_control_router
 from .adapters.http.deviation_lifecycle import deviation_lifecycle_router
 from .adapters.http.deviations import deviations_router
+from .adapters.http.holds import holds_router
 from .adapters.http.panels import panels_router
 from .adapters.http.quality import quality_router
 from .adapters.http.trail_review import trail_review_router
 from .adapters.kafka.handlers import handlers
 from .adapters.raising_policy import load_raising_policy
 from .application.change_control_ports import ChangeControls
-from .application.ports import BatchLots, ContainmentHolds, TrailHeads
+from .application.ports import ActiveHolds, BatchLots, TrailHeads
 from .domain.change_control_events import CHANGE_CONTROL_EVENTS
 from .domain.deviation_events import LIFECYCLE_EVENTS
 from .domain.deviation_policy import DeviationPolicy
 from .domain.events import DOMAIN_EVENTS
+from .domain.hold import HOLD_EVENTS
 from .domain.raising import RaisingPolicy
 from .domain.spec import SpecCatalog
 from .domain.trail_review import TrailReviewed
@@ -44,16 +46,16 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 # transaction, and a rebuild (python -m v2v_qc rebuild) replays the store into them.
 PERSISTENCE = Persistence(
     codec=EventCodec(
-        "qc", (*DOMAIN_EVENTS, *LIFECYCLE_EVENTS, TrailReviewed, *CHANGE_CONTROL_EVENTS)
+        "qc",
+        (*DOMAIN_EVENTS, *LIFECYCLE_EVENTS, *HOLD_EVENTS, TrailReviewed, *CHANGE_CONTROL_EVENTS),
     ),
     projector=project,
     read_tables=READ_TABLES,
     ports={
         TrailHeads: SqlTrailHeads,
         BatchLots: SqlBatchLots,
-        # the seam of the hold contract (issue 15): no hold placed yet
-        ContainmentHolds: NoHoldContract,
         ChangeControls: SqlChangeControls,
+        ActiveHolds: SqlActiveHolds,
     },
 )
 # GET /audit-trail: the QC reviewer reviews QC's records besides QA, the QP and auditors.
@@ -82,6 +84,7 @@ def build(
             quality_router(),
             deviations_router(deviations),
             deviation_lifecycle_router(deviations),
+            holds_router(),
             trail_review_router(),
             change_control_router(catalog),
         ],

@@ -1,7 +1,7 @@
 """The materials gate at a step of a batch: a scanned lot is used only if it is the material
-asked for, at the batch's site, released, not expired at the time of use and has the
-quantity left; using it draws the lot down and records the lot in the batch's materials
-(the genealogy).
+asked for, at the batch's site, released, not held by QC (``material-lot-held``), not
+expired at the time of use and has the quantity left; using it draws the lot down and
+records the lot in the batch's materials (the genealogy).
 
 The port step execution calls, ``MaterialLots(uow)``:
 
@@ -27,7 +27,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from v2v_events.contracts.common import Actor
+from v2v_events.contracts.holds import HoldItemKind
 from v2v_runtime.errors import Conflict
+from v2v_runtime.holds import describe, held_details
+from v2v_runtime.holds_inbox import holds_on
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain import Batch, Step
@@ -172,5 +175,14 @@ class MaterialLots:
                 f"no material lot {lot_id!r} was received",
                 field="lot_id",
                 lot_id=lot_id,
+            )
+        held = await holds_on(self.uow, (HoldItemKind.MATERIAL_LOT, lot_id))
+        if held:  # QC holds it (a deviation's containment, QA) until QA releases the hold
+            raise MaterialUseRefused(
+                "material-lot-held",
+                f"material lot {lot_id} is held: {describe(held)}",
+                field="lot_id",
+                lot_id=lot_id,
+                **held_details(held),
             )
         return found

@@ -24,6 +24,7 @@ from ..domain.policy import CustodyPolicy
 from ..domain.unit import Unit
 from . import messages
 from .actors import who
+from .holds import require_not_held
 from .ports import SignAct
 from .views import InfusionView
 
@@ -62,6 +63,7 @@ async def infuse(
         unit = await repo.find(unit_id)
         if unit is None:
             raise DomainError("unit-unknown", f"no unit {unit_id!r} in custody", unit_id=unit_id)
+        await require_not_held(uow, unit, "infusion")
         bags.append(unit)
     now = uow.clock.now()
     event, new = patient.record_infusion(uow.ids.new_id(), bags, cmd.infused_at, policy, now)

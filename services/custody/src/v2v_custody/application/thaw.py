@@ -24,6 +24,7 @@ from ..domain.thaw import ThawDecision, Thawed, ThawRequest, ThawWasRefused
 from ..domain.unit import Unit
 from . import messages
 from .actors import who
+from .holds import holds_of
 from .ports import SignAct
 
 log = logging.getLogger("v2v.custody.thaw")
@@ -59,7 +60,8 @@ async def thaw(
         treatment_center=patient.enrolled.treatment_center,
         thaw_started_at=cmd.thaw_started_at,
     )
-    decision = unit.start_thaw(request, release, policy.reported_times, uow.clock.now())
+    holds = await holds_of(uow, unit)
+    decision = unit.start_thaw(request, release, policy.reported_times, uow.clock.now(), holds)
     if isinstance(decision, ThawWasRefused):
         await units.save(unit, who(actor))
         log.warning(

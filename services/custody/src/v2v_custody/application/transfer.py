@@ -10,6 +10,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.unit import Unit
 from . import messages
 from .actors import who
+from .holds import require_not_held
 from .ports import SignAct
 from .views import ActorView, TransferView
 
@@ -27,6 +28,7 @@ class TransferUnit(BaseModel):
 async def transfer(uow: UnitOfWork, cmd: TransferUnit, sign: SignAct) -> TransferView:
     repo = uow.repository(Unit)
     unit = await repo.get(cmd.unit_id)
+    await require_not_held(uow, unit, "transfer")  # issue from storage, dispatch, any hand-off
     event = unit.transfer(
         uow.ids.new_id(),
         cmd.from_party,

@@ -46,14 +46,14 @@ class RefusalReason(StrEnum):
 
 
 class ThawRefusalReason(StrEnum):
-    """Why a thaw was refused (the problem code answered, and the refusal kept). Issue 15's
-    holds will add ``unit-held``; ``Unit.why_not_usable`` is where they plug in."""
+    """Why a thaw was refused (the problem code answered, and the refusal kept)."""
 
     OTHER_PATIENT = "unit-other-patient"  # chain-of-identity mismatch
     INFUSED = "unit-infused"
     REJECTED = "unit-rejected"  # the unit, or QA's rejection of its lot's release
     NOT_RELEASED = "unit-not-released"  # QA has not released its lot
     NOT_AT_TREATMENT_CENTER = "unit-not-at-treatment-center"
+    HELD = "unit-held"  # QC holds the unit or its lot (a deviation's containment, QA)
 
 
 class LotDisposition(StrEnum):

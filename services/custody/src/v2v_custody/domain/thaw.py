@@ -4,7 +4,8 @@ scan is: the control working).
 
 Refused, recorded (409): the unit belongs to another patient (``unit-other-patient``), was
 infused, is rejected or its lot's release was (``unit-rejected``), its lot is not released
-by QA (``unit-not-released``), or it is not held at the patient's treatment center.
+by QA (``unit-not-released``), QC holds it or its lot (``unit-held``), or it is not held at
+the patient's treatment center.
 Refused, not recorded (bad input, 422): not final product, a thaw start outside the
 reported-time window or before the unit's receipt there; a second thaw of a unit already
 thawed (409 ``unit-already-thawed``). The same thaw reported again is answered with the
@@ -13,11 +14,13 @@ recorded one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from v2v_runtime.errors import Conflict, DomainError
+from v2v_runtime.holds import ActiveHold
 from v2v_runtime.windows import ReportedTimeWindow
 
 from .events import ThawRefusalReason, ThawRefused, UnitKind, UnitThawed
@@ -43,6 +46,7 @@ class Thawed:
 @dataclass(frozen=True)
 class ThawWasRefused:
     event: ThawRefused
+    held: tuple[ActiveHold, ...] = ()  # refused as held: the holds it names
 
     @property
     def code(self) -> ThawRefusalReason:
@@ -96,6 +100,7 @@ def thaw_outcome(
     release: LotRelease | None,
     window: ReportedTimeWindow,
     now: datetime,
+    holds: Sequence[ActiveHold] = (),
 ) -> UnitThawed | ThawRefused | None:
     """What a thaw of ``unit`` comes to: the thaw to record, the refusal to keep, or None
     for the same thaw reported again. Raises the refusals that are bad input."""
@@ -113,7 +118,7 @@ def thaw_outcome(
     window.check(request.thaw_started_at, now, field="thaw_started_at", what="thaw")
     if unit.thaw is not None and unit.thaw.thaw_started_at == request.thaw_started_at:
         return None
-    unusable = unit.why_not_usable(release)
+    unusable = unit.why_not_usable(release, holds)
     if unusable is not None:
         return refusal(request, *unusable, now)
     if not unit.held_at_treatment_center(request.treatment_center):

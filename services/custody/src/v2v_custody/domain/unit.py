@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict, DomainError
+from v2v_runtime.holds import ActiveHold, describe
 from v2v_runtime.windows import ReportedTimeWindow
 
 from .events import (
@@ -208,15 +210,19 @@ class Unit(Aggregate):
 
     # --- usability and thaw --------------------------------------------------------------
 
-    def why_not_usable(self, release: LotRelease | None) -> tuple[ThawRefusalReason, str] | None:
-        """Why this unit may not be used for its patient now, given its lot's release as
-        custody knows it (None: it may). The one place that says so: issue 15's holds plug
-        in here."""
+    def why_not_usable(
+        self, release: LotRelease | None, holds: Sequence[ActiveHold] = ()
+    ) -> tuple[ThawRefusalReason, str] | None:
+        """Why this unit may not be used for its patient now, given its lot's release and
+        the holds on it or its lot as custody knows them (None: it may). The one place that
+        says so."""
         if self.status is UnitStatus.INFUSED:
             return ThawRefusalReason.INFUSED, f"unit {self.id!r} was infused"
         if self.status is UnitStatus.REJECTED:
             why = f": {self.rejected_reason}" if self.rejected_reason else ""
             return ThawRefusalReason.REJECTED, f"unit {self.id!r} is rejected{why}"
+        if holds:
+            return ThawRefusalReason.HELD, f"unit {self.id!r} is held: {describe(list(holds))}"
         if release is not None and release.disposition is LotDisposition.RELEASE_REJECTED:
             return (
                 ThawRefusalReason.REJECTED,
@@ -244,15 +250,17 @@ class Unit(Aggregate):
         release: LotRelease | None,
         window: ReportedTimeWindow,
         now: datetime,
+        holds: Sequence[ActiveHold] = (),
     ) -> ThawDecision:
         """Record the thaw's start, or refuse it and keep the refusal (rules: domain/thaw.py)."""
-        outcome = thaw_outcome(self, request, release, window, now)
+        outcome = thaw_outcome(self, request, release, window, now, holds)
         if outcome is None:  # the same thaw reported again
             assert self.thaw is not None
             return Thawed(self.thaw, new=False)
         self._record(outcome)
         if isinstance(outcome, ThawRefused):
-            return ThawWasRefused(outcome)
+            held = outcome.reason_code is ThawRefusalReason.HELD
+            return ThawWasRefused(outcome, tuple(holds) if held else ())
         return Thawed(outcome, new=True)
 
     def reject(self, reason: str, now: datetime) -> bool:

@@ -1,16 +1,22 @@
-"""A courier picks a shipment up, then delivers it with the data logger's readings."""
+"""A courier picks a shipment up, then delivers it with the data logger's readings. A
+shipment carrying a unit QC holds is not picked up (dispatched): 409
+``shipment-carries-held-unit``, nothing recorded."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from v2v_events.contracts.common import Actor, BoundedDatetime, Name
+from v2v_events.contracts.holds import HoldItemKind
 from v2v_events.contracts.logistics import BookingKind
-from v2v_runtime.errors import NotFound
+from v2v_runtime.errors import Conflict, NotFound
+from v2v_runtime.holds import describe, held_details
+from v2v_runtime.holds_inbox import holds_on
 from v2v_runtime.uow import UnitOfWork
 from v2v_runtime.windows import ReportedTimeWindow
 
 from ..domain.booking import Booking
+from ..domain.events import ShipmentBooked
 from ..domain.logger import Reading
 from ..domain.network import NetworkConfig
 from . import messages
@@ -40,6 +46,25 @@ async def _shipment(uow: UnitOfWork, shipment_id: str) -> Booking:
     return booking
 
 
+# The holds logistics keeps: on units (it knows a shipment's units, not their lots).
+HELD_KINDS = (HoldItemKind.UNIT,)
+
+
+async def _refuse_held_units(uow: UnitOfWork, booking: Booking) -> None:
+    """409 ``shipment-carries-held-unit`` when QC holds a unit the shipment carries."""
+    booked = booking.booked
+    unit_ids = list(booked.unit_ids) if isinstance(booked, ShipmentBooked) else []
+    held = await holds_on(uow, *((HoldItemKind.UNIT, u) for u in unit_ids))
+    if held:
+        raise Conflict(
+            "shipment-carries-held-unit",
+            f"shipment {booking.id} carries held units, no pickup: {describe(held)}",
+            shipment_id=booking.id,
+            unit_ids=sorted({h.item_id for h in held}),
+            **held_details(held),
+        )
+
+
 async def pick_up_shipment(
     uow: UnitOfWork,
     shipment_id: str,
@@ -50,6 +75,8 @@ async def pick_up_shipment(
     booking = await _shipment(uow, shipment_id)
     now = uow.clock.now()
     window.check(pickup.picked_up_at, now, field="picked_up_at", what="pickup")
+    if booking.pickup is None:  # a pickup reported again is answered as recorded
+        await _refuse_held_units(uow, booking)
     late = window.is_late(pickup.picked_up_at, now)
     if booking.pick_up(pickup.courier, pickup.picked_up_at, late=late):
         await uow.repository(Booking).save(booking, who(actor))

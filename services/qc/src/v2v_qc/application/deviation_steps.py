@@ -15,7 +15,7 @@ from ..domain.deviation import Deviation
 from ..domain.deviation_events import AffectedItem
 from ..domain.deviation_policy import DeviationPolicy
 from .deviation_messages import Acting
-from .ports import ContainmentHolds
+from .holds import hold_for_containment
 
 
 class ContainmentEntry(BaseModel):
@@ -56,7 +56,8 @@ async def contain_deviation(
 ) -> Deviation:
     act = await Acting.load(uow, deviation_id, who)
     contained = act.deviation.contain(entry.actions, entry.affected, act.by, act.at)
-    await uow.port(ContainmentHolds).place(act.deviation.id, contained.affected, act.by, act.at)
+    # one hold per unit, lot and material lot it concerns, in the containment's transaction
+    await hold_for_containment(uow, act.deviation, contained.affected, act.by, act.at)
     return await act.save(entry.actions)
 
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ..domain.common import Who
-from ..domain.deviation_events import AffectedItem
+from ..domain.hold import HoldKind
 from ..domain.trail_review import Head
 
 
@@ -54,14 +53,9 @@ class BatchLots(Protocol):
         ...
 
 
-class ContainmentHolds(Protocol):
-    """The seam where holds plug in (issue 15's hold contract: hold placed / released, each
-    owning service enforcing it): a deviation's containment asks for the items it lists to
-    be held, in the containment's own transaction. This version places none
-    (adapters/holds.py, ``NoHoldContract``): the containment is recorded, the items listed."""
+class ActiveHolds(Protocol):
+    """The holds placed and not released on an item (the holds read model)."""
 
-    async def place(
-        self, deviation_id: str, items: Sequence[AffectedItem], by: Who, at: datetime
-    ) -> None:
-        """Hold ``items`` for the deviation (a hold already placed for it is kept)."""
+    async def on(self, kind: HoldKind, item_id: str) -> list[tuple[str, str | None]]:
+        """(hold id, deviation id) of each."""
         ...

@@ -22,6 +22,7 @@ from ..domain.trail_review import (
     trail_review_stream,
 )
 from . import messages
+from .holds import require_not_held
 from .ports import TrailHeads
 
 
@@ -57,6 +58,7 @@ async def decide(uow: UnitOfWork, lot_id: str, entry: DecisionEntry, who: Actor)
     panel_id = lot.panel_for_decision()
     panel = await uow.repository(Panel).get(panel_id)
     certificate = lot.release(panel, uow.ids.new_id(), entry.reason, by, now)
+    await require_not_held(uow, lot_id)  # QC's own release check: no lot released while held
     # Last: the lot could be released but for its audit trail (nothing saved if refused).
     await require_current_trail_review(uow, lot)
     await lot_repo.save(lot, by.model_dump())

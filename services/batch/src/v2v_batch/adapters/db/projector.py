@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from v2v_runtime.domain import DomainEvent
 from v2v_runtime.eventstore import StoredEvent
+from v2v_runtime.holds import HoldKept, HoldLifted
 
 from ...domain.batch import BatchStatus, LotStatus
 from ...domain.events import (
@@ -84,6 +85,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             )
         case UnitCollected():
             await _unit_collected(session, event)
+        case HoldKept() | HoldLifted():
+            pass  # QC's holds: enforced from the material lot's holds stream
         case OpenDeferred() | OpenRefused():
             pass  # kept in the material's stream: no read model shows pending requests
         case _ if is_material_event(event):

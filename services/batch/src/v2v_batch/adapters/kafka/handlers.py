@@ -1,7 +1,8 @@
 """Inbox handlers: the batch commands topic (the same use cases as HTTP, with the journey's
 actor carried by the command), custody's CollectionRecorded (which units exist, for
-which chain of identity and DIN) and QC's ChangeControlApproved (an MBR or SOP version
-takes effect through it)."""
+which chain of identity and DIN), QC's ChangeControlApproved (an MBR or SOP version takes
+effect through it) and QC's holds on material lots (HoldPlaced, HoldReleased: a held lot is
+refused at a step's scan, application/consume_material.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from v2v_events.catalog import Service, events_topic
 from v2v_events.contracts.batch import OpenBatch, RejectLot, Remanufacture
 from v2v_events.contracts.change_control import ChangeControlApproved
 from v2v_events.contracts.custody import CollectionRecorded
+from v2v_events.contracts.holds import HoldItemKind, HoldPlaced, HoldReleased
 from v2v_events.envelope import Envelope
 from v2v_events.registry import Contract
+from v2v_runtime.holds_inbox import keep_hold
 from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
@@ -23,7 +26,9 @@ from ...application.remanufacture import remanufacture
 from ...application.unit_collected import unit_collected
 from ...domain import ProductCatalog
 
+# custody: its collections; QC: change controls and its holds on material lots
 SUBSCRIBED_TOPICS: tuple[str, ...] = (events_topic(Service.CUSTODY), events_topic(Service.QC))
+HELD_KINDS = (HoldItemKind.MATERIAL_LOT,)
 
 
 def build_handlers(catalog: ProductCatalog) -> Mapping[type[Contract], Handler]:
@@ -61,8 +66,14 @@ def build_handlers(catalog: ProductCatalog) -> Mapping[type[Contract], Handler]:
         assert isinstance(msg, ChangeControlApproved)
         await act_on_change_control(uow, msg)
 
+    async def on_hold(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
+        assert isinstance(msg, HoldPlaced | HoldReleased)
+        await keep_hold(uow, msg, HELD_KINDS)
+
     return {
         ChangeControlApproved: on_change_approved,
+        HoldPlaced: on_hold,
+        HoldReleased: on_hold,
         OpenBatch: on_open_batch,
         Remanufacture: on_remanufacture,
         RejectLot: on_reject_lot,

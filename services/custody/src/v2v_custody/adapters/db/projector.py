@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from v2v_runtime.domain import DomainEvent
 from v2v_runtime.eventstore import StoredEvent
+from v2v_runtime.holds import HOLD_EVENTS, HoldKept, HoldLifted
 from v2v_runtime.repository import EventCodec
 
 from ...domain.events import (
@@ -47,7 +48,8 @@ from .tables import (
     units,
 )
 
-CODEC = EventCodec("custody", ALL_EVENTS)
+# QC's holds, kept per item (v2v_runtime.holds): the streams are the record, no read model.
+CODEC = EventCodec("custody", (*ALL_EVENTS, *HOLD_EVENTS))
 
 
 def _actor(stored: StoredEvent) -> dict[str, str]:
@@ -215,6 +217,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
                 infused_at=event.infused_at,
                 updated_at=event.infused_at,
             )
+        case HoldKept() | HoldLifted():
+            pass  # enforced from the item's stream (application/holds.py)
         case _:
             raise TypeError(f"no projection for {type(event).__name__}")
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 
 from v2v_events.contracts.common import Actor
 from v2v_runtime.errors import Conflict
+from v2v_runtime.holds import held_details
 from v2v_runtime.http_deps import NewUow, SigningGate
 from v2v_runtime.signatures.model import Meaning, SignatureRequest
 
@@ -84,7 +85,8 @@ def build_thaw_router(policy: CustodyPolicy) -> APIRouter:
             recorded = await queries.thaws_of(uow.session, unit_id, zone)
         # The transaction has committed: a refusal is on record before it is answered.
         if isinstance(decision, ThawWasRefused):
-            raise Conflict(decision.code.value, decision.reason, unit_id=unit_id)
+            named = held_details(list(decision.held)) if decision.held else {}
+            raise Conflict(decision.code.value, decision.reason, unit_id=unit_id, **named)
         if not decision.new:
             response.status_code = 200
         return next(t for t in reversed(recorded) if t.outcome == "thawed")

@@ -1,6 +1,7 @@
 """Inbox handlers: RejectUnit (custody's commands topic), LotProduced and LotRejected
 (batch's events), LotReleased and LotReleaseRejected (QC's events: QA's decision, which a
-thaw needs), JourneyEnded (the journey's events).
+thaw needs), HoldPlaced and HoldReleased (QC's holds on units and lots), JourneyEnded (the
+journey's events).
 
 The inbox runs each handler in one transaction with the record of the message id, so a
 redelivered message is skipped; the application functions are idempotent on top of that.
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from v2v_events.catalog import Service, events_topic
 from v2v_events.contracts.batch import LotProduced, LotRejected
 from v2v_events.contracts.custody import RejectUnit
+from v2v_events.contracts.holds import HoldPlaced, HoldReleased
 from v2v_events.contracts.journey import JourneyEnded
 from v2v_events.contracts.qc import LotReleased, LotReleaseRejected
 from v2v_events.envelope import Envelope
@@ -23,6 +25,7 @@ from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
 from ...application.end_journey import end_journey
+from ...application.holds import record_hold
 from ...application.lot_release import record_lot_release_rejected, record_lot_released
 from ...application.register_lot import register_lot
 from ...application.reject import reject_unit
@@ -60,6 +63,11 @@ async def on_lot_release_rejected(uow: UnitOfWork, envelope: Envelope, message: 
     await record_lot_release_rejected(uow, message)
 
 
+async def on_hold(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+    assert isinstance(message, HoldPlaced | HoldReleased)
+    await record_hold(uow, message)
+
+
 async def on_journey_ended(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
     assert isinstance(message, JourneyEnded)
     await end_journey(uow, message)
@@ -72,4 +80,6 @@ HANDLERS: Mapping[type[Contract], Handler] = {
     LotReleased: on_lot_released,
     LotReleaseRejected: on_lot_release_rejected,
     JourneyEnded: on_journey_ended,
+    HoldPlaced: on_hold,
+    HoldReleased: on_hold,
 }

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from v2v_events.contracts.logistics import BookingKind
 from v2v_runtime.domain import DomainEvent
 from v2v_runtime.eventstore import StoredEvent
+from v2v_runtime.holds import HOLD_EVENTS, HoldKept, HoldLifted
 from v2v_runtime.repository import EventCodec
 
 from ...domain.booking import BookingStatus
@@ -28,10 +29,13 @@ from ...domain.events import (
 )
 from .tables import bookings, shipments, slot_days
 
-CODEC = EventCodec("logistics", ALL_EVENTS)
+# QC's unit holds, kept per unit (v2v_runtime.holds): the streams are the record.
+CODEC = EventCodec("logistics", (*ALL_EVENTS, *HOLD_EVENTS))
 
 
 async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent) -> None:
+    if isinstance(event, HoldKept | HoldLifted):
+        return  # enforced from the unit's holds stream (application/shipment_movements.py)
     booking_id, at = stored.stream_id, stored.recorded_at
     details: dict[str, Any]
     if isinstance(event, CollectionBooked):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from v2v_events.contracts.holds import HoldPlaced, HoldReleased
 from v2v_events.contracts.logistics import (
     BookInfusionSlot,
     BookShipment,
@@ -16,6 +17,7 @@ from v2v_events.contracts.logistics import (
 from v2v_events.envelope import Envelope
 from v2v_events.registry import Contract
 from v2v_runtime.errors import Conflict, NotFound
+from v2v_runtime.holds_inbox import keep_hold
 from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
@@ -23,6 +25,7 @@ from ...application.book_infusion_slot import book_infusion_slot
 from ...application.book_shipment import book_shipment
 from ...application.cancel_booking import cancel_booking
 from ...application.schedule_collection import schedule_collection
+from ...application.shipment_movements import HELD_KINDS
 from ...domain.network import NetworkConfig
 
 log = logging.getLogger("v2v.logistics.commands")
@@ -60,7 +63,13 @@ def build_handlers(network: NetworkConfig) -> Mapping[type[Contract], Handler]:
                 },
             )
 
+    async def on_hold(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, HoldPlaced | HoldReleased)
+        await keep_hold(uow, message, HELD_KINDS)
+
     return {
+        HoldPlaced: on_hold,
+        HoldReleased: on_hold,
         ScheduleCollection: on_schedule_collection,
         BookShipment: on_book_shipment,
         BookInfusionSlot: on_book_infusion_slot,

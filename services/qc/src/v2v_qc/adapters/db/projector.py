@@ -32,6 +32,7 @@ from ...domain.events import (
 from ...domain.trail_review import TrailReviewed
 from .change_controls import project_change_control
 from .deviation_projector import project_deviation
+from .holds import project_hold
 from .tables import (
     certificates,
     lot_units,
@@ -43,7 +44,11 @@ from .tables import (
 
 
 async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent) -> None:
-    if await project_deviation(session, event) or await project_change_control(session, event):
+    if (
+        await project_deviation(session, event)
+        or await project_change_control(session, event)
+        or await project_hold(session, event)
+    ):
         return
     match event:
         case PanelOrdered():

@@ -220,6 +220,27 @@ change_controls = Table(
     Index("ix_qc_change_controls_subject", "subject_kind", "subject_id", "version"),
 )
 
+# Holds (qc_0010): one row per hold, placed by a deviation's containment or by QA; released
+# only by QA, signed. The owning services enforce them from hold.placed / hold.released.
+holds = Table(
+    "qc_holds",
+    metadata,
+    Column("hold_id", String(128), primary_key=True),
+    Column("item_kind", String(16), nullable=False),
+    Column("item_id", String(128), nullable=False),
+    Column("coi", String(32), index=True),
+    Column("site", String(200)),
+    Column("deviation_id", String(64), index=True),
+    Column("reason", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("placed_at", UtcDateTime, nullable=False),
+    Column("placed_by", JSON, nullable=False),
+    Column("released_at", UtcDateTime),
+    Column("released_by", JSON),
+    Column("release_reason", Text),
+    Index("ix_qc_holds_item", "item_kind", "item_id"),
+)
+
 READ_TABLES = (
     results,
     panel_reviews,
@@ -233,6 +254,7 @@ READ_TABLES = (
     deviation_units,
     lot_units,
     change_controls,
+    holds,
 )
 
 # The newest audit-trail head of each CoI in batch and custody, as their audit-trail.advanced

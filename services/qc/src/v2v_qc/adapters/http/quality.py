@@ -14,6 +14,7 @@ from v2v_runtime.signatures.model import SignatureRequest, SignatureView
 from v2v_runtime.signatures.store import signatures_of
 
 from ...application import messages
+from ...application.holds import require_not_held
 from ...application.recovery import RecoveryEntry, decide_recovery
 from ...application.release import DecisionEntry, decide
 from ...application.views import DecisionOutView
@@ -46,6 +47,8 @@ def quality_router() -> APIRouter:
         released = entry.decision is Decision.RELEASE
         async with uow:
             await require_lot(uow.session, caller, lot_id)
+            if released:  # a held lot: refused before anything is shown for signing
+                await require_not_held(uow, lot_id)
             pending = await signing.authorize(
                 uow,
                 caller,
