@@ -17,7 +17,6 @@ import pytest
 
 from v2v_events.contracts.qc import CapaPlanApproved, DeviationOpened, DeviationStateChanged
 from v2v_qc.application.ports import ContainmentHolds
-from v2v_qc.bootstrap import PERSISTENCE
 from v2v_qc.domain.common import Who
 from v2v_qc.domain.deviation_events import AffectedItem
 from v2v_runtime.testing import ServiceHarness, signed
@@ -262,9 +261,9 @@ class RecordingHolds:
 async def holding(tmp_path: Path) -> AsyncIterator[ServiceHarness]:
     """The service with another adapter of the holds port (as the hold contract will be)."""
     spec = build_harness(tmp_path).kit.spec
-    assert spec.persistence is PERSISTENCE
-    ports = {**PERSISTENCE.ports, ContainmentHolds: RecordingHolds}
-    persistence = dataclasses.replace(PERSISTENCE, ports=ports)
+    assert spec.persistence is not None  # PERSISTENCE with the site's notification routing
+    ports = {**spec.persistence.ports, ContainmentHolds: RecordingHolds}
+    persistence = dataclasses.replace(spec.persistence, ports=ports)
     held = ServiceHarness(dataclasses.replace(spec, persistence=persistence), headers=READER)
     await held.start()
     yield held

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from v2v_events.catalog import events_topic
@@ -11,23 +12,36 @@ from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from v2v_runtime.repository import EventCodec, Persistence
 from v2v_runtime.service import ServiceSpec
 
-from .adapters.config import load_deviation_policy, load_specs
+from .adapters.config import load_deviation_policy, load_routing, load_specs
 from .adapters.db.audit_trail import QcAuditScope
 from .adapters.db.batch_lots import SqlBatchLots
+from .adapters.db.notification_queries import SqlNotificationQueue, directory
+from .adapters.db.notification_tables import NOTIFICATION_TABLES
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
 from .adapters.db.trail_heads import SqlTrailHeads
 from .adapters.holds import NoHoldContract
 from .adapters.http.deviation_lifecycle import deviation_lifecycle_router
 from .adapters.http.deviations import deviations_router
+from .adapters.http.notifications import notifications_router
 from .adapters.http.panels import panels_router
 from .adapters.http.quality import quality_router
 from .adapters.http.trail_review import trail_review_router
 from .adapters.kafka.handlers import handlers
-from .application.ports import BatchLots, ContainmentHolds, TrailHeads
+from .adapters.notify.loop import DeliveryLoop
+from .adapters.notify.settings import MailSettings
+from .application.ports import (
+    BatchLots,
+    ContainmentHolds,
+    NotificationDirectory,
+    NotificationQueue,
+    TrailHeads,
+)
 from .domain.deviation_events import LIFECYCLE_EVENTS
 from .domain.deviation_policy import DeviationPolicy
 from .domain.events import DOMAIN_EVENTS
+from .domain.notification_events import NOTIFICATION_EVENTS
+from .domain.notification_routing import Routing
 from .domain.spec import SpecCatalog
 from .domain.trail_review import TrailReviewed
 from .settings import QcSettings
@@ -37,14 +51,19 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 # Stored as qc.<kind>; the projector keeps the read tables current in the same
 # transaction, and a rebuild (python -m v2v_qc rebuild) replays the store into them.
 PERSISTENCE = Persistence(
-    codec=EventCodec("qc", (*DOMAIN_EVENTS, *LIFECYCLE_EVENTS, TrailReviewed)),
+    codec=EventCodec(
+        "qc", (*DOMAIN_EVENTS, *LIFECYCLE_EVENTS, *NOTIFICATION_EVENTS, TrailReviewed)
+    ),
     projector=project,
-    read_tables=READ_TABLES,
+    read_tables=(*READ_TABLES, *NOTIFICATION_TABLES),
     ports={
         TrailHeads: SqlTrailHeads,
         BatchLots: SqlBatchLots,
         # the seam of the hold contract (issue 15): no hold placed yet
         ContainmentHolds: NoHoldContract,
+        NotificationQueue: SqlNotificationQueue,
+        # the packaged routing (to nobody) until build() binds the site's
+        NotificationDirectory: directory(load_routing()),
     },
 )
 # GET /audit-trail: the QC reviewer reviews QC's records besides QA, the QP and auditors.
@@ -58,10 +77,17 @@ def build(
     ids: IdGenerator | None = None,
     specs: SpecCatalog | None = None,
     policy: DeviationPolicy | None = None,
+    routing: Routing | None = None,
+    mail: MailSettings | None = None,
 ) -> ServiceSpec:
     s = settings or QcSettings()
     catalog = specs or load_specs(s.spec_dir)
     deviations = policy or load_deviation_policy(s.deviation_policy)
+    notifications = routing or load_routing(s.notification_routing)
+    persistence = replace(
+        PERSISTENCE,
+        ports={**PERSISTENCE.ports, NotificationDirectory: directory(notifications)},
+    )
     return ServiceSpec(
         name="qc",
         settings=s,
@@ -72,6 +98,7 @@ def build(
             deviations_router(deviations),
             deviation_lifecycle_router(deviations),
             trail_review_router(),
+            notifications_router(),
         ],
         handlers=handlers(catalog, s.late_infusion_deviation_classification),
         # batch: its lots; custody: its audit-trail heads (QA's review before release) and
@@ -80,6 +107,12 @@ def build(
         title="vein2vein qc: release testing and QA release",
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),
-        persistence=PERSISTENCE,
+        persistence=persistence,
         audit_trail=AUDIT_TRAIL,
+        # delivers notifications and escalates unacknowledged ones (beside the relay)
+        background=[
+            DeliveryLoop(
+                notifications, mail or MailSettings.of_service(), s.notification_interval_s
+            )
+        ],
     )

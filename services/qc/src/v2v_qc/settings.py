@@ -28,3 +28,12 @@ class QcSettings(ServiceSettings):
         description="the deviation policy file (closure targets, holidays, the report's "
         "clock, root-cause categories) used instead of the packaged one",
     )
+    notification_routing: Path | None = Field(
+        None,
+        description="the notification routing file (recipients per role and site, webhooks, "
+        "escalation chains and acknowledgement windows, retries) used instead of the "
+        "packaged one, which routes to nobody",
+    )
+    notification_interval_s: float = Field(
+        5.0, gt=0, le=300, description="how often the delivery loop looks for due work"
+    )

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from ..domain.common import Who
 from ..domain.deviation_events import AffectedItem
+from ..domain.notification_routing import Routing
 from ..domain.trail_review import Head
 
 
@@ -44,4 +45,22 @@ class ContainmentHolds(Protocol):
         self, deviation_id: str, items: Sequence[AffectedItem], by: Who, at: datetime
     ) -> None:
         """Hold ``items`` for the deviation (a hold already placed for it is kept)."""
+        ...
+
+
+class NotificationDirectory(Protocol):
+    """Where notifications go: the site's routing (adapters/config.py), and the site of a
+    lot (its manufacturing site, as QC learnt it)."""
+
+    def routing(self) -> Routing: ...
+
+    async def lot_site(self, lot_id: str) -> str | None: ...
+
+
+class NotificationQueue(Protocol):
+    """The notifications the delivery loop has work on: a delivery due, or an
+    acknowledgement window passed."""
+
+    async def due(self, now: datetime, limit: int) -> list[str]:
+        """Their stream ids, the longest waiting first."""
         ...

@@ -31,6 +31,7 @@ from ...domain.events import (
 )
 from ...domain.trail_review import TrailReviewed
 from .deviation_projector import project_deviation
+from .notification_projector import project_notification
 from .tables import (
     certificates,
     lots,
@@ -41,7 +42,7 @@ from .tables import (
 
 
 async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent) -> None:
-    if await project_deviation(session, event):
+    if await project_deviation(session, event) or await project_notification(session, event):
         return
     match event:
         case PanelOrdered():
