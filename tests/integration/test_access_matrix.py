@@ -55,6 +55,15 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
     ("qc", "POST /deviations/{deviation_id}/capa-plan"): {"qa-reviewer"},
     ("qc", "POST /deviations/{deviation_id}/effectiveness-check"): {"qa-reviewer"},
     ("qc", "POST /deviations/{deviation_id}/regulatory-report"): {"qa-reviewer"},
+    # a critical notification: acknowledged by the roles an escalation chain may name, or the
+    # treatment center told of it (the notification itself then checks it was sent to them)
+    ("qc", "POST /notifications/{notification_id}/acknowledgement"): {
+        "qa-reviewer",
+        "qualified-person",
+        "qc-reviewer",
+        "manufacturing-supervisor",
+        "treatment-center-coordinator",
+    },
     ("batch", "POST /batches/{batch_id}/steps"): {
         "cell-therapy-specialist",
         "manufacturing-supervisor",
