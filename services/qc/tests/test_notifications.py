@@ -189,3 +189,13 @@ async def test_failed_deliveries_are_retried_with_backoff_and_survive_a_restart(
             assert hooked.calls[1][0]["V2V-Delivery-Id"].endswith(".0.1.2")  # attempt 2
         finally:
             await again.close()
+
+
+async def test_a_deviation_opened_critical_is_notified_once_when_qa_confirms_the_class(
+    qc: ServiceHarness,
+) -> None:
+    async with qc.client() as client:
+        url = await opened_on_lot(qc, client, "critical", by=SUPERVISOR)
+        await classified(client, url, "critical")  # QA's triage confirms the proposed class
+        [n] = await notifications(client, url)
+        assert n["trigger"] == "deviation-critical"

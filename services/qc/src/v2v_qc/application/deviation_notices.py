@@ -73,10 +73,15 @@ async def deviation_classified(
     uow: UnitOfWork, deviation: Deviation, previous: Classification, by: Who
 ) -> list[Notification]:
     """Classified critical from another class: the acknowledged notification."""
-    if deviation.classification is not Classification.CRITICAL or previous is CRITICAL:
+    if (
+        deviation.classification is not Classification.CRITICAL
+        or previous is Classification.CRITICAL
+    ):
         return []
     site = await site_of(uow, deviation)
-    return [await _critical(uow, deviation, site, by, f"classified critical (was {previous})")]
+    return [
+        await _critical(uow, deviation, site, by, f"classified critical (was {previous.value})")
+    ]
 
 
 async def _critical(
