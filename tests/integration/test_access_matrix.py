@@ -219,7 +219,7 @@ async def call(
     for name in ("equipment_id", "user_id", "qualification_id", "document_id", "exception_id"):
         path = path.replace("{" + name + "}", MISSING)
     path = path.replace("{run_id}", MISSING)
-    for name in ("room_id", "result_id"):
+    for name in ("room_id", "result_id", "notification_id", "action_id"):
         path = path.replace("{" + name + "}", MISSING)
     path = path.replace("{product_code}", "S1234").replace("{site}", "manufacturing-site-1")
     path = path.replace("{version}", "1")
