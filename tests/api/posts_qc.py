@@ -218,6 +218,23 @@ async def release_hold(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     return await signed_call(c, f"/holds/{hold['hold_id']}/release", body, QA)
 
 
+async def acknowledge_notification(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    """A deviation classified critical by QA: its notification, acknowledged by QA."""
+    await panel(h)
+    deviation = await ok(c, "/deviations", DEVIATION, SPECIALIST)
+    url = f"/deviations/{deviation['deviation_id']}"
+    critical = {"classification": "critical", "rationale": "product exposed"}
+    await signed_ok(c, f"{url}/classification", critical, QA)
+    listed = await c.get(
+        "/notifications",
+        params={"deviation_id": deviation["deviation_id"], "state": "awaiting-acknowledgement"},
+        headers=QA,
+    )
+    [notification] = listed.json()
+    path = f"/notifications/{notification['notification_id']}/acknowledgement"
+    return Call(path, {"note": "on it"}, QA)
+
+
 async def recovery_decision(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     await results(h, c)
     await signed_ok(c, "/lots/lot-1/decision", {"decision": "reject", "reason": "label"}, QA)
@@ -239,6 +256,7 @@ SCENARIOS: dict[str, Scenario] = {
     "POST /deviations/{deviation_id}/effectiveness-check": effectiveness_check,
     "POST /deviations/{deviation_id}/regulatory-report": regulatory_report,
     "POST /lots/{lot_id}/recovery-decision": recovery_decision,
+    "POST /notifications/{notification_id}/acknowledgement": acknowledge_notification,
     "POST /lots/{lot_id}/audit-trail-review": trail_review,
     "POST /holds": place_hold,
     "POST /holds/{hold_id}/release": release_hold,

@@ -30,6 +30,15 @@ from v2v_cli.tokens import TokenBroker
 THAW_TEST_PRODUCT = "S9THAW"
 THAW_TEST_LIMIT_MINUTES = 0.05
 
+# QC's notifications on the platform: critical deviations of the demo site go to these
+# addresses through a mail relay on NOTIFY_SMTP (test_notifications.py runs it), and escalate
+# after NOTIFY_WINDOW_S seconds unacknowledged (not 30 minutes).
+NOTIFY_SITE = "manufacturing-site-1"
+NOTIFY_WINDOW_S = 8
+NOTIFY_QA = "qa-oncall@ms1.vein2vein.test"
+NOTIFY_QP = "qp@ms1.vein2vein.test"
+NOTIFY_TC = "tc@hospital.vein2vein.test"
+
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[ProvisionedStack]:
@@ -110,8 +119,45 @@ def trace_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def notify_smtp_port() -> int:
+    """The port of the mail relay QC's notifications go to (test_notifications.py listens)."""
+    [port] = free_ports(1)
+    return port
+
+
+def notification_routing(path: Path) -> Path:
+    path.write_text(
+        json.dumps(
+            {
+                "format": "v2v-qc-notifications/1",
+                "sites": {
+                    NOTIFY_SITE: {
+                        "roles": {
+                            "qa-reviewer": [{"channel": "email", "to": NOTIFY_QA}],
+                            "qualified-person": [{"channel": "email", "to": NOTIFY_QP}],
+                        },
+                        "treatment_center": [{"channel": "email", "to": NOTIFY_TC}],
+                    }
+                },
+                "escalation": {
+                    "critical": {
+                        "chain": ["qa-reviewer", "qualified-person"],
+                        "acknowledge_within_s": NOTIFY_WINDOW_S,
+                    }
+                },
+                "retry": {"max_attempts": 20, "backoff_s": 1, "max_backoff_s": 2},
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
 async def platform(
-    stack: ProvisionedStack, tmp_path_factory: pytest.TempPathFactory, trace_file: Path
+    stack: ProvisionedStack,
+    tmp_path_factory: pytest.TempPathFactory,
+    trace_file: Path,
+    notify_smtp_port: int,
 ) -> AsyncIterator[Endpoints]:
     """The four services and the journey, each its own OS process, on the real stack."""
     data = tmp_path_factory.mktemp("platform")
@@ -151,7 +197,16 @@ async def platform(
     plat = Platform(
         Stack(config),
         policy_by_product={**POLICY_BY_PRODUCT, THAW_TEST_PRODUCT: "demo"},
-        settings={"custody": {"V2V_PRODUCTS_CONFIG": str(products)}},
+        settings={
+            "custody": {"V2V_PRODUCTS_CONFIG": str(products)},
+            "qc": {
+                "V2V_SMTP_HOST": "127.0.0.1",
+                "V2V_SMTP_PORT": str(notify_smtp_port),
+                "V2V_SMTP_SENDER": "quality@vein2vein.test",
+                "V2V_NOTIFICATION_ROUTING": str(notification_routing(data / "notify.json")),
+                "V2V_NOTIFICATION_INTERVAL_S": "0.5",
+            },
+        },
     )
     try:
         await asyncio.to_thread(plat.up, endpoints)

@@ -69,6 +69,15 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
     # holds: placed by QA (or a deviation's containment), lifted by QA's signature alone
     ("qc", "POST /holds"): {"qa-reviewer"},
     ("qc", "POST /holds/{hold_id}/release"): {"qa-reviewer"},
+    # a critical notification: acknowledged by the roles an escalation chain may name, or the
+    # treatment center told of it (the notification itself then checks it was sent to them)
+    ("qc", "POST /notifications/{notification_id}/acknowledgement"): {
+        "qa-reviewer",
+        "qualified-person",
+        "qc-reviewer",
+        "manufacturing-supervisor",
+        "treatment-center-coordinator",
+    },
     ("batch", "POST /batches/{batch_id}/steps"): {
         "cell-therapy-specialist",
         "manufacturing-supervisor",

@@ -9,7 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import inspect, select, update
 
-from v2v_qc.adapters.db.tables import READ_TABLES, metadata, panels
+from v2v_qc.adapters.db.tables import metadata, panels
+from v2v_qc.bootstrap import PERSISTENCE
 from v2v_runtime.db.tables import events
 from v2v_runtime.testing import ServiceHarness, signed
 
@@ -119,4 +120,4 @@ async def test_migration_creates_the_projected_tables(harness: ServiceHarness) -
     declared = {t.name: {c.name for c in t.columns} for t in metadata.tables.values()}
     assert migrated == declared
     # every table is a read model but the trail heads other services report (not QC's store)
-    assert {t.name for t in READ_TABLES} == set(declared) - {"qc_trail_heads"}
+    assert {t.name for t in PERSISTENCE.read_tables} == set(declared) - {"qc_trail_heads"}

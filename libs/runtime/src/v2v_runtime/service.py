@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -101,6 +101,11 @@ class ServiceSettings(RuntimeSettings):
         )
 
 
+# A service's own background work (e.g. QC's notification delivery): run until ``stop`` in
+# the relay role's process — one per database, as the relay — and given the kit.
+BackgroundTask = Callable[["ServiceKit", asyncio.Event], Coroutine[Any, Any, None]]
+
+
 class Role(StrEnum):
     API = "api"
     CONSUMER = "consumer"
@@ -132,6 +137,8 @@ class ServiceSpec:
     # client (V2V_SIGNING_*). Tests pass v2v_runtime.testing.TestReauthenticator.
     reauthenticator: Reauthenticator | None = None
     security_notifier: SecurityNotifier | None = None
+    # Singletons beside the relay (see BackgroundTask).
+    background: Sequence[BackgroundTask] = ()
 
     @property
     def api_routers(self) -> list[APIRouter]:
@@ -401,6 +408,8 @@ async def run(spec: ServiceSpec, roles: set[Role]) -> None:
                 ),
             )
             tasks.append(asyncio.create_task(sealer.run(stop, s.seal_interval_s)))
+            for work in spec.background:
+                tasks.append(asyncio.create_task(work(kit, stop)))
         if Role.API not in roles and s.health_port:
             checks: dict[str, ReadinessCheck] = {"database": kit.check_database}
             if broker is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from v2v_events.catalog import events_topic
@@ -11,11 +12,13 @@ from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from v2v_runtime.repository import EventCodec, Persistence
 from v2v_runtime.service import ServiceSpec
 
-from .adapters.config import load_deviation_policy, load_specs
+from .adapters.config import load_deviation_policy, load_routing, load_specs
 from .adapters.db.audit_trail import QcAuditScope
 from .adapters.db.batch_lots import SqlBatchLots
 from .adapters.db.change_controls import SqlChangeControls
 from .adapters.db.holds import SqlActiveHolds
+from .adapters.db.notification_queries import SqlNotificationQueue, directory
+from .adapters.db.notification_tables import NOTIFICATION_TABLES
 from .adapters.db.projector import project
 from .adapters.db.tables import READ_TABLES
 from .adapters.db.trail_heads import SqlTrailHeads
@@ -23,18 +26,29 @@ from .adapters.http.change_controls import change_control_router
 from .adapters.http.deviation_lifecycle import deviation_lifecycle_router
 from .adapters.http.deviations import deviations_router
 from .adapters.http.holds import holds_router
+from .adapters.http.notifications import notifications_router
 from .adapters.http.panels import panels_router
 from .adapters.http.quality import quality_router
 from .adapters.http.trail_review import trail_review_router
 from .adapters.kafka.handlers import handlers
+from .adapters.notify.loop import DeliveryLoop
+from .adapters.notify.settings import MailSettings
 from .adapters.raising_policy import load_raising_policy
 from .application.change_control_ports import ChangeControls
-from .application.ports import ActiveHolds, BatchLots, TrailHeads
+from .application.ports import (
+    ActiveHolds,
+    BatchLots,
+    NotificationDirectory,
+    NotificationQueue,
+    TrailHeads,
+)
 from .domain.change_control_events import CHANGE_CONTROL_EVENTS
 from .domain.deviation_events import LIFECYCLE_EVENTS
 from .domain.deviation_policy import DeviationPolicy
 from .domain.events import DOMAIN_EVENTS
 from .domain.hold import HOLD_EVENTS
+from .domain.notification_events import NOTIFICATION_EVENTS
+from .domain.notification_routing import Routing
 from .domain.raising import RaisingPolicy
 from .domain.spec import SpecCatalog
 from .domain.trail_review import TrailReviewed
@@ -47,15 +61,25 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "db" / "migrations" 
 PERSISTENCE = Persistence(
     codec=EventCodec(
         "qc",
-        (*DOMAIN_EVENTS, *LIFECYCLE_EVENTS, *HOLD_EVENTS, TrailReviewed, *CHANGE_CONTROL_EVENTS),
+        (
+            *DOMAIN_EVENTS,
+            *LIFECYCLE_EVENTS,
+            *HOLD_EVENTS,
+            *NOTIFICATION_EVENTS,
+            TrailReviewed,
+            *CHANGE_CONTROL_EVENTS,
+        ),
     ),
     projector=project,
-    read_tables=READ_TABLES,
+    read_tables=(*READ_TABLES, *NOTIFICATION_TABLES),
     ports={
         TrailHeads: SqlTrailHeads,
         BatchLots: SqlBatchLots,
         ChangeControls: SqlChangeControls,
         ActiveHolds: SqlActiveHolds,
+        NotificationQueue: SqlNotificationQueue,
+        # the packaged routing (to nobody) until build() binds the site's
+        NotificationDirectory: directory(load_routing()),
     },
 )
 # GET /audit-trail: the QC reviewer reviews QC's records besides QA, the QP and auditors.
@@ -70,11 +94,18 @@ def build(
     specs: SpecCatalog | None = None,
     policy: DeviationPolicy | None = None,
     raising: RaisingPolicy | None = None,
+    routing: Routing | None = None,
+    mail: MailSettings | None = None,
 ) -> ServiceSpec:
     s = settings or QcSettings()
     catalog = specs or load_specs(s.spec_dir)
     deviations = policy or load_deviation_policy(s.deviation_policy)
     raised = raising or load_raising_policy(s.raised_deviations)
+    notifications = routing or load_routing(s.notification_routing)
+    persistence = replace(
+        PERSISTENCE,
+        ports={**PERSISTENCE.ports, NotificationDirectory: directory(notifications)},
+    )
     return ServiceSpec(
         name="qc",
         settings=s,
@@ -87,6 +118,7 @@ def build(
             holds_router(),
             trail_review_router(),
             change_control_router(catalog),
+            notifications_router(),
         ],
         handlers=handlers(catalog, raised, s.late_infusion_deviation_classification),
         # batch: its lots, exceptions, instruments, rooms and material lots; custody: its
@@ -102,6 +134,12 @@ def build(
         title="vein2vein qc: release testing and QA release",
         clock=clock or SystemClock(),
         ids=ids or UuidGenerator(),
-        persistence=PERSISTENCE,
+        persistence=persistence,
         audit_trail=AUDIT_TRAIL,
+        # delivers notifications and escalates unacknowledged ones (beside the relay)
+        background=[
+            DeliveryLoop(
+                notifications, mail or MailSettings.of_service(), s.notification_interval_s
+            )
+        ],
     )

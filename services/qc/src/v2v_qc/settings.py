@@ -34,3 +34,12 @@ class QcSettings(ServiceSettings):
         "(custody mismatch, shipment excursion, material out of status, missed deadlines) "
         "used instead of the packaged policy/raised-deviations.json",
     )
+    notification_routing: Path | None = Field(
+        None,
+        description="the notification routing file (recipients per role and site, webhooks, "
+        "escalation chains and acknowledgement windows, retries) used instead of the "
+        "packaged one, which routes to nobody",
+    )
+    notification_interval_s: float = Field(
+        5.0, gt=0, le=300, description="how often the delivery loop looks for due work"
+    )

@@ -1,5 +1,5 @@
 """Loads product specifications from JSON files named ``<product_code>.v<version>.json``,
-and the deviation policy.
+the deviation policy and the notification routing.
 
 The packaged files (``v2v_qc/config``, ``v2v_qc/policy/deviations.json``) are the defaults;
 a site points ``V2V_SPEC_DIR`` at its own directory of specifications and
@@ -13,10 +13,12 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..domain.deviation_policy import DeviationPolicy
+from ..domain.notification_routing import Routing
 from ..domain.spec import Spec, SpecCatalog
 
 PACKAGED_SPECS = Path(__file__).resolve().parent.parent / "config"
 PACKAGED_POLICY = Path(__file__).resolve().parent.parent / "policy" / "deviations.json"
+PACKAGED_ROUTING = Path(__file__).resolve().parent.parent / "policy" / "notifications.json"
 
 
 class SpecFileError(ValueError):
@@ -53,3 +55,12 @@ def load_deviation_policy(path: Path | None = None) -> DeviationPolicy:
         return DeviationPolicy.model_validate_json(source.read_text(encoding="utf-8"))
     except (OSError, ValidationError) as exc:
         raise SpecFileError(f"{source}: invalid deviation policy\n{exc}") from exc
+
+
+def load_routing(path: Path | None = None) -> Routing:
+    """The notification routing (``V2V_NOTIFICATION_ROUTING``; packaged: routes to nobody)."""
+    source = path or PACKAGED_ROUTING
+    try:
+        return Routing.model_validate_json(source.read_text(encoding="utf-8"))
+    except (OSError, ValidationError) as exc:
+        raise SpecFileError(f"{source}: invalid notification routing\n{exc}") from exc

@@ -21,7 +21,7 @@ from ..domain.deviation_events import (
 )
 from ..domain.deviation_policy import DeviationPolicy
 from ..domain.lot import Lot, lot_stream
-from . import messages
+from . import deviation_notices, messages
 from .deviation_messages import Acting, capa_approved, subject
 from .deviations_on_batches import hold_known_lots
 
@@ -112,4 +112,5 @@ async def open_follow_up(
     else:
         await hold_known_lots(uow, follow, by)
     await uow.repository(Deviation).save(follow, by.model_dump())
+    await deviation_notices.deviation_opened(uow, follow)
     return follow

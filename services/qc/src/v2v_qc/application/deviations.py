@@ -18,7 +18,7 @@ from ..domain.deviation import Deviation
 from ..domain.deviation_policy import DeviationPolicy
 from ..domain.events import Classification
 from ..domain.lot import Lot, lot_stream
-from . import messages
+from . import deviation_notices, messages
 from .deviation_messages import Acting
 from .release import load_lot
 
@@ -75,6 +75,7 @@ async def open_deviation(uow: UnitOfWork, entry: DeviationEntry, who: Actor) -> 
     await uow.repository(Deviation).save(deviation, by.model_dump())
     await uow.repository(Lot).save(lot, by.model_dump())
     await uow.publish(messages.deviation_opened(deviation), subject=entry.coi)
+    await deviation_notices.deviation_opened(uow, deviation)
     return deviation
 
 
@@ -100,6 +101,7 @@ async def classify_deviation(
     for lot in await _lots(uow, act.deviation):  # its lot, or the lots of the batches it names
         lot.classify_deviation(act.deviation.id, entry.classification)
         await uow.repository(Lot).save(lot, act.by.model_dump())
+    await deviation_notices.deviation_classified(uow, act.deviation, act.classification, act.by)
     return await act.save(entry.rationale)
 
 

@@ -14,7 +14,7 @@ from ..domain.common import Who
 from ..domain.deviation import Deviation
 from ..domain.events import Classification, DeviationBatch
 from ..domain.lot import Lot, lot_stream
-from . import messages
+from . import deviation_notices, messages
 from .ports import BatchLots
 
 
@@ -75,6 +75,7 @@ async def open_once(
     deviation = opening()
     await hold_known_lots(uow, deviation, by)
     await repo.save(deviation, by.model_dump())
+    await deviation_notices.deviation_opened(uow, deviation)
     return deviation
 
 

@@ -18,7 +18,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.deviation import THAW_LIMIT_SOURCE, Deviation
 from ..domain.events import Classification
 from ..domain.lot import Lot, lot_stream
-from . import messages
+from . import deviation_notices, messages
 
 # Deviation ids of late infusions: uuid5 of the infusion's id (bounded length).
 NAMESPACE = uuid.UUID("2f6a3c1e-8d0b-4b7e-a1c4-7e9d5b3f0a62")
@@ -70,4 +70,5 @@ async def open_for_late_infusion(
     await repo.save(deviation, by.model_dump())
     await lots.save(lot, by.model_dump())
     await uow.publish(messages.deviation_opened(deviation), subject=msg.coi)
+    await deviation_notices.deviation_opened(uow, deviation)
     return deviation

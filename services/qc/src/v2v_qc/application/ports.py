@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ..domain.hold import HoldKind
+from ..domain.notification_routing import Routing
 from ..domain.trail_review import Head
 
 
@@ -58,4 +59,22 @@ class ActiveHolds(Protocol):
 
     async def on(self, kind: HoldKind, item_id: str) -> list[tuple[str, str | None]]:
         """(hold id, deviation id) of each."""
+        ...
+
+
+class NotificationDirectory(Protocol):
+    """Where notifications go: the site's routing (adapters/config.py), and the site of a
+    lot (its manufacturing site, as QC learnt it)."""
+
+    def routing(self) -> Routing: ...
+
+    async def lot_site(self, lot_id: str) -> str | None: ...
+
+
+class NotificationQueue(Protocol):
+    """The notifications the delivery loop has work on: a delivery due, or an
+    acknowledgement window passed."""
+
+    async def due(self, now: datetime, limit: int) -> list[str]:
+        """Their stream ids, the longest waiting first."""
         ...

@@ -26,7 +26,7 @@ from ..domain.dose import compute_dose
 from ..domain.events import PanelEvaluated, PanelStatus, ResultRecorded
 from ..domain.lot import Lot, lot_stream
 from ..domain.panel import Panel
-from . import messages
+from . import deviation_notices, messages
 
 ResultText = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200)]
 
@@ -129,5 +129,6 @@ async def _evaluate(uow: UnitOfWork, panel: Panel, lot: Lot) -> PanelEvaluated:
         await uow.repository(Deviation).save(deviation, system)
         await uow.repository(Lot).save(lot, system)
         await uow.publish(messages.deviation_opened(deviation), subject=panel.coi)
+        await deviation_notices.deviation_opened(uow, deviation)
     await uow.publish(messages.panel_evaluated(panel, evaluated), subject=panel.coi)
     return evaluated

@@ -33,6 +33,7 @@ from ...domain.trail_review import TrailReviewed
 from .change_controls import project_change_control
 from .deviation_projector import project_deviation
 from .holds import project_hold
+from .notification_projector import project_notification
 from .tables import (
     certificates,
     lot_units,
@@ -48,6 +49,7 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
         await project_deviation(session, event)
         or await project_change_control(session, event)
         or await project_hold(session, event)
+        or await project_notification(session, event)
     ):
         return
     match event:
