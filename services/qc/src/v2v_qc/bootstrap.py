@@ -12,7 +12,12 @@ from v2v_runtime.clock import Clock, IdGenerator, SystemClock, UuidGenerator
 from v2v_runtime.repository import EventCodec, Persistence
 from v2v_runtime.service import ServiceSpec
 
-from .adapters.config import load_deviation_policy, load_routing, load_specs
+from .adapters.config import (
+    load_deviation_policy,
+    load_release_policy,
+    load_routing,
+    load_specs,
+)
 from .adapters.db.audit_trail import QcAuditScope
 from .adapters.db.batch_lots import SqlBatchLots
 from .adapters.db.change_controls import SqlChangeControls
@@ -29,6 +34,7 @@ from .adapters.http.holds import holds_router
 from .adapters.http.notifications import notifications_router
 from .adapters.http.panels import panels_router
 from .adapters.http.quality import quality_router
+from .adapters.http.release import release_router
 from .adapters.http.trail_review import trail_review_router
 from .adapters.kafka.handlers import handlers
 from .adapters.notify.loop import DeliveryLoop
@@ -50,6 +56,7 @@ from .domain.hold import HOLD_EVENTS
 from .domain.notification_events import NOTIFICATION_EVENTS
 from .domain.notification_routing import Routing
 from .domain.raising import RaisingPolicy
+from .domain.release_policy import ReleasePolicy
 from .domain.spec import SpecCatalog
 from .domain.trail_review import TrailReviewed
 from .settings import QcSettings
@@ -96,12 +103,14 @@ def build(
     raising: RaisingPolicy | None = None,
     routing: Routing | None = None,
     mail: MailSettings | None = None,
+    release: ReleasePolicy | None = None,
 ) -> ServiceSpec:
     s = settings or QcSettings()
     catalog = specs or load_specs(s.spec_dir)
     deviations = policy or load_deviation_policy(s.deviation_policy)
     raised = raising or load_raising_policy(s.raised_deviations)
     notifications = routing or load_routing(s.notification_routing)
+    releasing = release or load_release_policy(s.release_policy)
     persistence = replace(
         PERSISTENCE,
         ports={**PERSISTENCE.ports, NotificationDirectory: directory(notifications)},
@@ -112,7 +121,8 @@ def build(
         migrations=[MIGRATIONS],
         routers=[
             panels_router(catalog),
-            quality_router(),
+            quality_router(releasing),
+            release_router(releasing),
             deviations_router(deviations),
             deviation_lifecycle_router(deviations),
             holds_router(),

@@ -40,6 +40,11 @@ class QcSettings(ServiceSettings):
         "escalation chains and acknowledgement windows, retries) used instead of the "
         "packaged one, which routes to nobody",
     )
+    release_policy: Path | None = Field(
+        None,
+        description="the release policy file (per site: requires_qp_certification) used "
+        "instead of the packaged policy/release.json (no site requires it)",
+    )
     notification_interval_s: float = Field(
         5.0, gt=0, le=300, description="how often the delivery loop looks for due work"
     )

@@ -4,6 +4,7 @@ deviation lifecycle (state changes, CAPA plan approval)."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -26,6 +27,7 @@ class DecisionMeaning(StrEnum):
     """Part 11 signature meaning of a QA decision."""
 
     RELEASED = "released"
+    CONDITIONALLY_RELEASED = "conditionally-released"  # results the spec allows pending
     REJECTED = "rejected"
 
 
@@ -115,9 +117,15 @@ class DeviationOpened(Contract):
     opened_at: BoundedDatetime
 
 
-@REGISTRY.event(Q, "lot.released", version=1)
+@REGISTRY.event(Q, "lot.released", version=2)
 class LotReleased(Contract):
-    """QA released the lot with an e-signature; the certificate of analysis is issued."""
+    """QA released the lot with an e-signature; the certificate of analysis is issued.
+
+    v2: ``conditional`` — released with ``pending_tests`` still outstanding (tests the
+    specification allows pending at release, e.g. 14-day sterility; meaning
+    ``conditionally-released``). The lot counts as released (custody thaws it, the journey
+    goes on); QC follows with ``qc.lot.release-finalized`` when the results land in
+    specification, or a critical deviation and a hold on the lot when one does not."""
 
     coi: CoI
     lot_id: Identifier
@@ -125,6 +133,26 @@ class LotReleased(Contract):
     certificate_id: Identifier
     meaning: DecisionMeaning = DecisionMeaning.RELEASED
     decided_at: BoundedDatetime
+    actor: Actor
+    conditional: bool = False
+    pending_tests: list[Identifier] = Field(default_factory=list, max_length=LIST_MAX)
+
+
+@REGISTRY.upcaster(LotReleased, 1)
+def _lot_released_v1(data: dict[str, Any]) -> dict[str, Any]:
+    # v1 knew final releases only
+    return {**data, "conditional": False, "pending_tests": []}
+
+
+@REGISTRY.event(Q, "lot.release-finalized", version=1)
+class LotReleaseFinalized(Contract):
+    """A conditional release became final: every pending result landed within its limit."""
+
+    coi: CoI
+    lot_id: Identifier
+    certificate_id: Identifier
+    tests: list[Identifier] = Field(min_length=1, max_length=LIST_MAX)
+    finalized_at: BoundedDatetime
     actor: Actor
 
 

@@ -32,6 +32,7 @@ class Meaning(StrEnum):
     REVIEWED = "reviewed"
     APPROVED = "approved"
     RELEASED = "released"
+    CONDITIONALLY_RELEASED = "conditionally-released"  # QA: results still pending (allowed)
     REJECTED = "rejected"
     AUTHORED = "authored"
     WITNESSED = "witnessed"

@@ -14,10 +14,12 @@ from pydantic import ValidationError
 
 from ..domain.deviation_policy import DeviationPolicy
 from ..domain.notification_routing import Routing
+from ..domain.release_policy import ReleasePolicy
 from ..domain.spec import Spec, SpecCatalog
 
 PACKAGED_SPECS = Path(__file__).resolve().parent.parent / "config"
 PACKAGED_POLICY = Path(__file__).resolve().parent.parent / "policy" / "deviations.json"
+PACKAGED_RELEASE = Path(__file__).resolve().parent.parent / "policy" / "release.json"
 PACKAGED_ROUTING = Path(__file__).resolve().parent.parent / "policy" / "notifications.json"
 
 
@@ -64,3 +66,12 @@ def load_routing(path: Path | None = None) -> Routing:
         return Routing.model_validate_json(source.read_text(encoding="utf-8"))
     except (OSError, ValidationError) as exc:
         raise SpecFileError(f"{source}: invalid notification routing\n{exc}") from exc
+
+
+def load_release_policy(path: Path | None = None) -> ReleasePolicy:
+    """Which sites need the QP's certification (``V2V_RELEASE_POLICY``; packaged: none)."""
+    source = path or PACKAGED_RELEASE
+    try:
+        return ReleasePolicy.model_validate_json(source.read_text(encoding="utf-8"))
+    except (OSError, ValidationError) as exc:
+        raise SpecFileError(f"{source}: invalid release policy\n{exc}") from exc

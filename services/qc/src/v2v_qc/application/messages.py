@@ -96,9 +96,11 @@ def lot_released(cert: Certificate) -> c.LotReleased:
         lot_id=cert.lot_id,
         panel_id=cert.panel_id,
         certificate_id=cert.certificate_id,
-        meaning=c.DecisionMeaning.RELEASED,
+        meaning=c.DecisionMeaning(cert.meaning.value),
         decided_at=cert.decided_at,
         actor=actor(cert.reviewer),
+        conditional=cert.conditional,
+        pending_tests=cert.pending_tests,
     )
 
 

@@ -23,13 +23,15 @@ from .ports import NotificationDirectory
 class Notice:
     """What to tell whom: ``escalation`` names the class whose chain must acknowledge it
     (e.g. "critical"; None: informational, told to the site's informed roles);
-    ``people``: (user id, why) of the people on the matter."""
+    ``people``: (user id, why) of the people on the matter; ``roles``: further roles of
+    the site told besides (their on-call targets in the routing)."""
 
     trigger: Trigger
     subject: str
     body: str
     site: str | None
     people: tuple[tuple[str, str], ...] = ()
+    roles: tuple[str, ...] = ()  # further roles of the site told (e.g. treating-physician)
     escalation: str | None = None
     deviation_id: str | None = None
     coi: str | None = None
@@ -39,6 +41,7 @@ async def notify(uow: UnitOfWork, notice: Notice, by: Who) -> Notification:
     routing = uow.port(NotificationDirectory).routing()
     notification_id = uow.ids.new_id()
     people = [r for user, why in notice.people for r in routing.person(user, why)]
+    people += [r for role in notice.roles for r in routing.role_at(role, notice.site)]
     escalation = None if notice.escalation is None else routing.escalation.get(notice.escalation)
     recipients: list[Recipient]
     if escalation is not None:

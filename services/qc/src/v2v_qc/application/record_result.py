@@ -26,7 +26,7 @@ from ..domain.dose import compute_dose
 from ..domain.events import PanelEvaluated, PanelStatus, ResultRecorded
 from ..domain.lot import Lot, lot_stream
 from ..domain.panel import Panel
-from . import deviation_notices, messages
+from . import conditional_release, deviation_notices, messages
 
 ResultText = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200)]
 
@@ -76,10 +76,13 @@ async def record_result(
         by,
         uow.clock.now(),
         reason_code=entry.reason_code,
-        lot_decided=lot.decision is not None,
+        # after QA's decision only a result a conditional release awaits (its first entry)
+        lot_decided=lot.decision is not None
+        and not (lot.awaits(entry.test_code) and entry.test_code not in panel.results),
     )
     await panel_repo.save(panel, by.model_dump())
     await uow.publish(messages.result_recorded(panel, event), subject=panel.coi)
+    await conditional_release.after_result(uow, panel, lot, event)
     computed, evaluation = await settle(uow, panel, lot)
     return Recorded(panel, [event, *computed], evaluation)
 
@@ -112,6 +115,11 @@ async def _evaluate(uow: UnitOfWork, panel: Panel, lot: Lot) -> PanelEvaluated:
     now = uow.clock.now()
     system = EVALUATOR.model_dump()
     deviation = None
+    if lot.failed is not None:  # a conditional release's failure: its deviation already open
+        evaluated = panel.evaluate(now, lot.failed.deviation_id)
+        await uow.repository(Panel).save(panel, system)
+        await uow.publish(messages.panel_evaluated(panel, evaluated), subject=panel.coi)
+        return evaluated
     if outcome is PanelStatus.OUT_OF_SPECIFICATION:
         deviation = Deviation.open_for_oos(
             uow.ids.new_id(),

@@ -1,11 +1,13 @@
-"""The QA decision on a lot: release (with a certificate of analysis) or reject."""
+"""The QA decision on a lot: release (with a certificate of analysis), release conditionally
+(tests the specification allows still pending: domain/release_rules.py) or reject."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from v2v_events.contracts.common import Actor
 from v2v_runtime.errors import NotFound
@@ -15,6 +17,7 @@ from ..domain.common import QA_REVIEWER, Who, require_role
 from ..domain.events import Certificate, Decision, Meaning
 from ..domain.lot import Lot, lot_stream
 from ..domain.panel import Panel
+from ..domain.release_policy import ReleasePolicy
 from ..domain.trail_review import (
     TrailReview,
     TrailReviewed,
@@ -31,6 +34,20 @@ class DecisionEntry(BaseModel):
 
     decision: Decision
     reason: str = Field(min_length=1, max_length=2000)
+    pending_tests: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="conditional-release only: the tests whose results are still outstanding",
+    )
+
+    @model_validator(mode="after")
+    def _pending_with_conditional(self) -> Self:
+        conditional = self.decision is Decision.CONDITIONAL_RELEASE
+        if conditional and not self.pending_tests:
+            raise ValueError("a conditional release lists its pending_tests")
+        if not conditional and self.pending_tests:
+            raise ValueError("pending_tests belong to a conditional-release only")
+        return self
 
 
 @dataclass(frozen=True)
@@ -44,7 +61,13 @@ class Decided:
     certificate: Certificate | None
 
 
-async def decide(uow: UnitOfWork, lot_id: str, entry: DecisionEntry, who: Actor) -> Decided:
+async def decide(
+    uow: UnitOfWork,
+    lot_id: str,
+    entry: DecisionEntry,
+    who: Actor,
+    policy: ReleasePolicy | None = None,
+) -> Decided:
     by = messages.who(who)
     require_role(by, QA_REVIEWER, "a release decision")
     lot_repo = uow.repository(Lot)
@@ -57,13 +80,23 @@ async def decide(uow: UnitOfWork, lot_id: str, entry: DecisionEntry, who: Actor)
         return Decided(lot_id, rejected.panel_id, Decision.REJECT, Meaning.REJECTED, now, by, None)
     panel_id = lot.panel_for_decision()
     panel = await uow.repository(Panel).get(panel_id)
-    certificate = lot.release(panel, uow.ids.new_id(), entry.reason, by, now)
+    certificate = lot.release(
+        panel,
+        uow.ids.new_id(),
+        entry.reason,
+        by,
+        now,
+        pending=entry.pending_tests,
+        qp_required=(policy or ReleasePolicy()).requires_qp(lot.manufacturing_site),
+    )
     await require_not_held(uow, lot_id)  # QC's own release check: no lot released while held
     # Last: the lot could be released but for its audit trail (nothing saved if refused).
     await require_current_trail_review(uow, lot)
     await lot_repo.save(lot, by.model_dump())
     await uow.publish(messages.lot_released(certificate), subject=certificate.coi)
-    return Decided(lot_id, panel_id, Decision.RELEASE, Meaning.RELEASED, now, by, certificate)
+    return Decided(
+        lot_id, panel_id, certificate.decision, certificate.meaning, now, by, certificate
+    )
 
 
 async def load_lot(uow: UnitOfWork, lot_id: str) -> Lot:

@@ -9,6 +9,8 @@ from v2v_runtime.errors import DomainError
 QA_REVIEWER = "qa-reviewer"
 """The role of the quality unit: only it signs release decisions and classifies and closes
 deviations."""
+QUALIFIED_PERSON = "qualified-person"
+"""Certifies a batch before its release where the site asks for it (EudraLex IV §11)."""
 QC_REVIEWER = "qc-reviewer"
 """The QC reviewer: reviews a panel's results (second person, never one of its analysts)."""
 MANUFACTURING_SUPERVISOR = "manufacturing-supervisor"

@@ -39,6 +39,7 @@ BATCH_EXCEPTION_SOURCE = "batch-exception"
 ENVIRONMENT_SOURCE = "environmental-monitoring"
 THAW_LIMIT_SOURCE = "thaw-to-infusion-limit"  # a late infusion (custody's flag)
 FOLLOW_UP_SOURCE = "capa-not-effective"
+CONDITIONAL_RELEASE_SOURCE = "conditional-release-failed"  # a pending result out of limit
 # raised over Kafka from custody, logistics, batch's materials and the journey
 CUSTODY_MISMATCH_SOURCE = "custody-mismatch"
 SHIPMENT_EXCURSION_SOURCE = "shipment-excursion"

@@ -20,6 +20,7 @@ from v2v_runtime.domain import Change, DomainEvent, Upcaster
 
 from .common import Who
 from .dose import DoseCalculation
+from .release_events import RELEASE_EVENTS, QpCertification
 from .spec import Spec
 
 # --- values the events carry ------------------------------------------------------------
@@ -61,6 +62,7 @@ class DeviationState(StrEnum):
 
 class Decision(StrEnum):
     RELEASE = "release"
+    CONDITIONAL_RELEASE = "conditional-release"  # results the spec allows still pending
     REJECT = "reject"
 
 
@@ -68,6 +70,7 @@ class Meaning(StrEnum):
     """Part 11 meaning of the QA signature."""
 
     RELEASED = "released"
+    CONDITIONALLY_RELEASED = "conditionally-released"
     REJECTED = "rejected"
 
 
@@ -115,6 +118,11 @@ class Certificate(_Frozen):
     reason: str
     reviewer: Who
     decided_at: datetime
+    # A conditional release: the tests whose results were still outstanding (the spec allows
+    # it); ``results`` holds those recorded, ``outcome`` judges them.
+    conditional: bool = False
+    pending_tests: list[str] = Field(default_factory=list)
+    qp_certification: QpCertification | None = None
 
 
 # --- panel stream ---------------------------------------------------------------------
@@ -444,4 +452,5 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     LotWithdrawn,
     RecoveryChosen,
     DeviationLotAffected,
+    *RELEASE_EVENTS,
 )

@@ -19,24 +19,22 @@ from .common import QA_REVIEWER, Forbidden, Who, require_role
 from .deviation import BLOCKING
 from .events import (
     Certificate,
-    CertificateDeviation,
-    CertificateResult,
     Classification,
     Decision,
     DeviationLinked,
     DeviationResolved,
-    DeviationState,
     LotDeviationClassified,
     LotRegistered,
     LotRejected,
     LotReleased,
     LotWithdrawn,
-    Meaning,
     PanelAssigned,
-    PanelStatus,
     RecoveryChosen,
 )
+from .lot_release import LotReleaseState
 from .panel import Panel
+from .release_events import RELEASE_EVENTS
+from .release_rules import certificate, check_results
 
 
 def lot_stream(lot_id: str) -> str:
@@ -44,7 +42,7 @@ def lot_stream(lot_id: str) -> str:
     return f"qc-lot:{lot_id}"
 
 
-class Lot(Aggregate):
+class Lot(LotReleaseState, Aggregate):
     def __init__(self, id: str) -> None:
         super().__init__(id)
         self.lot_id = ""
@@ -56,6 +54,7 @@ class Lot(Aggregate):
         self.rejected: LotRejected | None = None
         self.withdrawn: LotWithdrawn | None = None
         self.recoveries: list[RecoveryChosen] = []
+        self.init_release_state()
 
     @classmethod
     def named(cls, lot_id: str) -> Lot:
@@ -127,18 +126,23 @@ class Lot(Aggregate):
             self._record(DeviationResolved(lot_id=self.lot_id, deviation_id=deviation_id))
 
     def release(
-        self, panel: Panel, certificate_id: str, reason: str, by: Who, at: datetime
+        self,
+        panel: Panel,
+        certificate_id: str,
+        reason: str,
+        by: Who,
+        at: datetime,
+        *,
+        pending: Sequence[str] = (),
+        qp_required: bool = False,
     ) -> Certificate:
-        """QA releases the lot: in specification and no open critical/major deviation."""
+        """QA releases the lot: in specification and no open critical/major deviation;
+        conditionally with ``pending`` tests the specification allows outstanding
+        (release_rules.py); certified by the qualified person first where the site asks."""
         require_role(by, QA_REVIEWER, "releasing a lot")
         if panel.id != self.panel_for_decision():
             raise ValueError(f"panel {panel.id} is not the panel of lot {self.lot_id}")
-        if panel.evaluation is None:
-            raise Conflict(
-                "panel-not-evaluated",
-                f"lot {self.lot_id} cannot be released: tests without a result",
-                pending=panel.pending_tests,
-            )
+        check_results(self.lot_id, panel, list(dict.fromkeys(pending)))
         if by.user_id in panel.result_authors:
             # Segregation of duties: who entered a result does not release on it.
             raise Forbidden(
@@ -146,62 +150,23 @@ class Lot(Aggregate):
                 f"{by.user_id} entered results of panel {panel.id}: another QA reviewer "
                 "must release lot " + self.lot_id,
             )
-        if panel.evaluation.outcome is not PanelStatus.IN_SPECIFICATION:
-            raise Conflict(
-                "lot-out-of-specification",
-                f"lot {self.lot_id} is out of specification and cannot be released",
-                failures=[f.model_dump() for f in panel.evaluation.failures],
-                deviation_id=panel.evaluation.deviation_id,
-            )
-        blocking = self.blocking_deviations
-        if blocking:
-            raise Conflict(
-                "open-deviation",
-                f"lot {self.lot_id} has open critical/major deviations: {', '.join(blocking)}",
-                deviation_ids=blocking,
-            )
-        certificate = Certificate(
+        for blocked in (self.deviation_blocker(), self.qp_blocker(qp_required)):
+            if blocked is not None:
+                raise blocked
+        cert = certificate(
             certificate_id=certificate_id,
-            coi=panel.coi,
             lot_id=self.lot_id,
             batch_id=None if self.registered is None else self.registered.batch_id,
-            panel_id=panel.id,
-            product_code=panel.product_code,
-            spec_id=panel.spec.spec_id,
-            spec_version=panel.spec.version,
-            outcome=panel.evaluation.outcome,
-            results=[
-                CertificateResult(
-                    code=t.code,
-                    name=t.name,
-                    method=t.method,
-                    limit=t.limit,
-                    value=panel.results[t.code].value,
-                    unit=panel.results[t.code].unit,
-                    within_limit=panel.results[t.code].within_limit,
-                    recorded_by=panel.results[t.code].recorded_by,
-                    recorded_at=panel.results[t.code].recorded_at,
-                    corrected=panel.corrected(t.code),
-                    revisions=len(panel.history[t.code]),
-                )
-                for t in panel.spec.tests
-            ],
-            deviations=[
-                CertificateDeviation(
-                    deviation_id=d,
-                    classification=c,
-                    state=DeviationState.OPENED if is_open else DeviationState.CLOSED,
-                )
-                for d, (c, is_open) in self.deviations.items()
-            ],
-            decision=Decision.RELEASE,
-            meaning=Meaning.RELEASED,
+            panel=panel,
+            deviations=self.deviations,
+            pending=list(dict.fromkeys(pending)),
+            certification=self.certification,
             reason=reason,
-            reviewer=by,
-            decided_at=at,
+            by=by,
+            at=at,
         )
-        self._record(LotReleased(lot_id=self.lot_id, certificate=certificate))
-        return certificate
+        self._record(LotReleased(lot_id=self.lot_id, certificate=cert))
+        return cert
 
     def reject(self, reason: str, by: Who, at: datetime) -> LotRejected:
         """QA rejects the lot (possible at any time before a decision)."""
@@ -266,6 +231,17 @@ class Lot(Aggregate):
     def total_viable_cells(self) -> float | None:
         return None if self.registered is None else self.registered.total_viable_cells
 
+    def deviation_blocker(self) -> Conflict | None:
+        """409 ``open-deviation`` while a critical or major deviation is open."""
+        blocking = self.blocking_deviations
+        if not blocking:
+            return None
+        return Conflict(
+            "open-deviation",
+            f"lot {self.lot_id} has open critical/major deviations: {', '.join(blocking)}",
+            deviation_ids=blocking,
+        )
+
     @property
     def blocking_deviations(self) -> list[str]:
         return [d for d, (c, is_open) in self.deviations.items() if is_open and c in BLOCKING]
@@ -303,6 +279,8 @@ class Lot(Aggregate):
                 self.withdrawn = event
             case RecoveryChosen():
                 self.recoveries.append(event)
+            case _ if isinstance(event, RELEASE_EVENTS):
+                self.apply_release(event)
             case _:
                 raise TypeError(f"lot cannot apply {type(event).__name__}")
 

@@ -18,6 +18,9 @@ from .notification_routing import Recipient
 class Trigger(StrEnum):
     DEVIATION_OPENED = "deviation-opened"  # informational: the people on it, QA of the site
     DEVIATION_CRITICAL = "deviation-critical"  # opened or classified critical: acknowledged
+    # a conditionally released lot's pending result failed: the treatment center and the
+    # treating physician are told at once (acknowledged, the critical chain)
+    CONDITIONAL_RELEASE_FAILED = "conditional-release-failed"
 
 
 class NotificationRaised(DomainEvent):

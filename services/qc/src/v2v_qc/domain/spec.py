@@ -26,6 +26,11 @@ class _Test(BaseModel):
     name: str = Field(min_length=1)
     method: str = Field(min_length=1)
     limit: str = Field(min_length=1, description="human-readable acceptance criterion")
+    may_be_pending_at_release: bool = Field(
+        False,
+        description="its result may still be outstanding when QA releases the lot "
+        "(conditional release; e.g. 14-day compendial sterility, mycoplasma by culture)",
+    )
 
 
 class NumericTest(_Test):
@@ -127,6 +132,8 @@ class Spec(BaseModel):
         if len(doses) > 1:
             raise ValueError(f"spec {self.spec_id} v{self.version}: more than one dose test")
         for dose in doses:
+            if dose.may_be_pending_at_release:
+                raise ValueError(f"spec {self.spec_id} v{self.version}: the dose is never pending")
             source = self.test(dose.from_test)
             if not isinstance(source, NumericTest):
                 raise ValueError(
@@ -137,6 +144,10 @@ class Spec(BaseModel):
 
     def test(self, code: str) -> NumericTest | CategoricalTest | DoseTest | None:
         return next((t for t in self.tests if t.code == code), None)
+
+    def not_pendable(self, codes: Iterable[str]) -> list[str]:
+        """Those of ``codes`` that must have a result at release (unknown ones included)."""
+        return [c for c in codes if not getattr(self.test(c), "may_be_pending_at_release", False)]
 
     @property
     def dose(self) -> DoseTest | None:

@@ -29,6 +29,12 @@ from ...domain.events import (
     RecoveryChosen,
     ResultRecorded,
 )
+from ...domain.release_events import (
+    ConditionalReleaseFailed,
+    LotCertified,
+    LotInfused,
+    ReleaseFinalized,
+)
 from ...domain.trail_review import TrailReviewed
 from .change_controls import project_change_control
 from .deviation_projector import project_deviation
@@ -163,6 +169,10 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             pass  # the deviations table already shows them
         case LotWithdrawn() | RecoveryChosen():
             pass  # on the lot's stream and, for decisions, on Kafka (qc.recovery.decided)
+        case ReleaseFinalized():
+            await _upsert_lot(session, event.lot_id, meaning=Meaning.RELEASED.value)
+        case LotCertified() | LotInfused() | ConditionalReleaseFailed():
+            pass  # on the lot's stream (the release package reads it)
         case TrailReviewed():
             pass  # read from its own stream (GET /lots/{lot_id}/audit-trail-review)
         case _:

@@ -20,13 +20,20 @@ from ...application.release import DecisionEntry, decide
 from ...application.views import DecisionOutView
 from ...domain.events import Certificate, Decision
 from ...domain.lot import lot_stream
+from ...domain.release_policy import ReleasePolicy
 from ...domain.trail_review import trail_review_stream
 from ..db import queries
 from .access import CertificateReader, QualityUnit, require_lot, sees_lot
 
+RELEASE_MEANINGS = (
+    SignatureMeaning.RELEASED,
+    SignatureMeaning.CONDITIONALLY_RELEASED,
+    SignatureMeaning.CERTIFIED,
+)
+
 
 class CertificateView(Certificate):
-    signatures: list[SignatureView]  # QA's release signature
+    signatures: list[SignatureView]  # QA's release signature (and the QP's certification)
     audit_trail_review: list[SignatureView]  # the latest signed review of the lot's trail
 
 
@@ -34,17 +41,41 @@ class SignedDecision(DecisionEntry):
     signature: SignatureRequest | None = None
 
 
-def quality_router() -> APIRouter:
+def _signed_as(lot_id: str, entry: DecisionEntry) -> tuple[SignatureMeaning, str]:
+    match entry.decision:
+        case Decision.RELEASE:
+            return SignatureMeaning.RELEASED, f"I release lot {lot_id}."
+        case Decision.CONDITIONAL_RELEASE:
+            pending = ", ".join(entry.pending_tests)
+            return (
+                SignatureMeaning.CONDITIONALLY_RELEASED,
+                f"I release lot {lot_id} conditionally, with {pending} pending.",
+            )
+        case _:
+            return SignatureMeaning.REJECTED, f"I reject lot {lot_id}."
+
+
+def _signed_values(entry: SignedDecision) -> dict[str, object]:
+    """What QA signs: a final release or rejection as before conditional release existed."""
+    shown = {"signature"} if entry.pending_tests else {"signature", "pending_tests"}
+    return entry.model_dump(mode="json", exclude=shown)
+
+
+def quality_router(policy: ReleasePolicy | None = None) -> APIRouter:
     router = APIRouter(tags=["quality"])
 
     @router.post("/lots/{lot_id}/decision", status_code=201)
     async def post_decision(
         uow: NewUow, signing: SigningGate, lot_id: str, entry: SignedDecision, caller: QualityUnit
     ) -> DecisionOutView:
-        """QA (role qa-reviewer) releases or rejects the lot, signed (meaning released or
-        rejected; without a signature: 428 with the content to sign); a release issues the
-        certificate of analysis. Who entered a result of the lot's panel cannot release it."""
-        released = entry.decision is Decision.RELEASE
+        """QA (role qa-reviewer) releases, conditionally releases (``pending_tests``: tests
+        the specification allows to be pending) or rejects the lot, signed (meaning released,
+        conditionally-released or rejected; without a signature: 428 with the content to
+        sign); a release issues the certificate of analysis. Who entered a result of the
+        lot's panel cannot release it; where the site requires it, the qualified person
+        certifies first. The blockers: GET /lots/{lot_id}/release-package."""
+        released = entry.decision is not Decision.REJECT
+        meaning, statement = _signed_as(lot_id, entry)
         async with uow:
             await require_lot(uow.session, caller, lot_id)
             if released:  # a held lot: refused before anything is shown for signing
@@ -53,14 +84,14 @@ def quality_router() -> APIRouter:
                 uow,
                 caller,
                 record_id=lot_stream(lot_id),
-                meaning=SignatureMeaning.RELEASED if released else SignatureMeaning.REJECTED,
-                statement=f"I {'release' if released else 'reject'} lot {lot_id}.",
-                values={"lot_id": lot_id, **entry.model_dump(mode="json", exclude={"signature"})},
+                meaning=meaning,
+                statement=statement,
+                values={"lot_id": lot_id, **_signed_values(entry)},
                 request=entry.signature,
                 roles=(Roles.QA_REVIEWER,),
             )
             await require_lot(uow.session, pending.signer, lot_id)
-            d = await decide(uow, lot_id, entry, pending.signer.actor)
+            d = await decide(uow, lot_id, entry, pending.signer.actor, policy)
             signature = await pending.record(uow)
             [shown] = (await signatures_of(uow.session, [signature.record_id]))[
                 signature.record_id
@@ -102,7 +133,7 @@ def quality_router() -> APIRouter:
             signed = await signatures_of(session, [lot, review], kit.signing().settings.time_zone)
         return CertificateView(
             **found.model_dump(),
-            signatures=[s for s in signed.get(lot, []) if s.meaning is SignatureMeaning.RELEASED],
+            signatures=[s for s in signed.get(lot, []) if s.meaning in RELEASE_MEANINGS],
             audit_trail_review=signed.get(review, [])[-1:],
         )
 

@@ -33,6 +33,7 @@ from v2v_runtime.uow import UnitOfWork
 
 from ...application.batch_exceptions import open_for_exception
 from ...application.change_controls import note_implemented
+from ...application.conditional_release import note_infusion
 from ...application.custody_mismatch import open_for_refused_receipt
 from ...application.environment_deviation import open_environment_deviation
 from ...application.equipment_deviation import open_equipment_deviation
@@ -88,6 +89,7 @@ def handlers(
     async def on_infusion_recorded(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, InfusionRecorded)
         await open_for_late_infusion(uow, message, late_infusion)
+        await note_infusion(uow, message)  # a conditional release's failure holds no more
 
     async def on_receipt_refused(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, ReceiptRefused)

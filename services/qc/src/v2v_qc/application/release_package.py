@@ -1,0 +1,196 @@
+"""The release package of a lot, what QA reviews before deciding (by exception): QC's results
+against the specification version, the lot's deviations (batch exceptions among them: QC
+opens one per exception) with class and state, the audit-trail review, holds, the qualified
+person's certification, a conditional release's pending tests — and the ``blockers``: the
+very checks QA's release makes (release.py, domain/lot.py, release_rules.py), each problem
+they would answer with listed instead of raised."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from v2v_runtime.errors import DomainError
+from v2v_runtime.uow import UnitOfWork
+
+from ..domain.common import Who
+from ..domain.deviation import Deviation
+from ..domain.events import Classification, Decision
+from ..domain.hold import HoldKind
+from ..domain.lot import Lot
+from ..domain.panel import Panel
+from ..domain.release_events import QpCertification
+from ..domain.release_policy import ReleasePolicy
+from ..domain.release_rules import check_results
+from ..domain.trail_review import TrailPart, release_blocked_by_review
+from .holds import require_not_held
+from .ports import ActiveHolds, TrailHeads
+from .release import latest_review, load_lot
+
+
+class PackageResult(BaseModel):
+    code: str
+    name: str
+    limit: str
+    may_be_pending_at_release: bool
+    value: str | None  # None: no result yet
+    unit: str | None
+    within_limit: bool | None
+    recorded_by: Who | None
+    revisions: int
+
+
+class PackageDeviation(BaseModel):
+    deviation_id: str
+    classification: Classification
+    state: str
+    source: str
+    open: bool
+
+
+class PackageTrailReview(BaseModel):
+    reviewed_at: datetime
+    reviewed_by: Who
+    parts: list[TrailPart]
+    current: bool  # no records moved since
+
+
+class PackageHold(BaseModel):
+    hold_id: str
+    deviation_id: str | None
+
+
+class Blocker(BaseModel):
+    code: str  # the problem type the release would answer with
+    detail: str
+    extra: dict[str, object]
+
+
+class ReleasePackage(BaseModel):
+    lot_id: str
+    coi: str | None
+    batch_id: str | None
+    manufacturing_site: str | None
+    panel_id: str | None
+    spec_id: str | None
+    spec_version: int | None
+    results: list[PackageResult]
+    deviations: list[PackageDeviation]
+    audit_trail_review: PackageTrailReview | None
+    holds: list[PackageHold]
+    qp_certification_required: bool
+    qp_certification: QpCertification | None
+    decision: Decision | None
+    certificate_id: str | None
+    pending_tests: list[str]  # a conditional release's
+    release_finalized: bool
+    conditional_release_failed: bool
+    blockers: list[Blocker]
+
+
+def _blocker(error: DomainError) -> Blocker:
+    return Blocker(code=error.code, detail=error.detail, extra=dict(error.extra))
+
+
+async def release_package(uow: UnitOfWork, lot_id: str, policy: ReleasePolicy) -> ReleasePackage:
+    lot = await load_lot(uow, lot_id)
+    panel = None if lot.panel_id is None else await uow.repository(Panel).find(lot.panel_id)
+    review = await latest_review(uow, lot_id)
+    current = {} if lot.coi is None else await uow.port(TrailHeads).current(lot.coi)
+    holds = await uow.port(ActiveHolds).on(HoldKind.LOT, lot_id)
+    qp_required = policy.requires_qp(lot.manufacturing_site)
+    blockers = [] if lot.decision is not None else await _blockers(uow, lot, panel, qp_required)
+    released = lot.released
+    return ReleasePackage(
+        lot_id=lot_id,
+        coi=lot.coi,
+        batch_id=None if lot.registered is None else lot.registered.batch_id,
+        manufacturing_site=lot.manufacturing_site,
+        panel_id=lot.panel_id,
+        spec_id=None if panel is None else panel.spec.spec_id,
+        spec_version=None if panel is None else panel.spec.version,
+        results=[] if panel is None else _results(panel),
+        deviations=await _deviations(uow, lot),
+        audit_trail_review=None
+        if review is None
+        else PackageTrailReview(
+            reviewed_at=review.reviewed_at,
+            reviewed_by=review.reviewed_by,
+            parts=review.parts,
+            current=release_blocked_by_review(lot_id, review, current) is None,
+        ),
+        holds=[PackageHold(hold_id=h, deviation_id=d) for h, d in holds],
+        qp_certification_required=qp_required,
+        qp_certification=lot.certification,
+        decision=None if released is None else released.certificate.decision,
+        certificate_id=None if released is None else released.certificate.certificate_id,
+        pending_tests=lot.pending_tests,
+        release_finalized=lot.finalized is not None,
+        conditional_release_failed=lot.failed is not None,
+        blockers=blockers,
+    )
+
+
+async def _blockers(
+    uow: UnitOfWork, lot: Lot, panel: Panel | None, qp_required: bool
+) -> list[Blocker]:
+    """What QA's release (final, or conditional where every missing result may be pending)
+    would refuse with now: the release's own checks, each one's problem listed."""
+    found: list[DomainError] = []
+    if panel is None:
+        found.append(DomainError("no-panel", f"lot {lot.lot_id} has no release panel"))
+    else:
+        pending = panel.pending_tests
+        conditional = pending if not panel.spec.not_pendable(pending) else []
+        try:
+            check_results(lot.lot_id, panel, conditional)
+        except DomainError as exc:
+            found.append(exc)
+    found += [e for e in (lot.deviation_blocker(), lot.qp_blocker(qp_required)) if e]
+    try:
+        await require_not_held(uow, lot.lot_id)
+    except DomainError as exc:
+        found.append(exc)
+    current = {} if lot.coi is None else await uow.port(TrailHeads).current(lot.coi)
+    trail = release_blocked_by_review(lot.lot_id, await latest_review(uow, lot.lot_id), current)
+    if trail is not None:
+        found.append(trail)
+    return [_blocker(e) for e in found]
+
+
+def _results(panel: Panel) -> list[PackageResult]:
+    out = []
+    for t in panel.spec.tests:
+        r = panel.results.get(t.code)
+        out.append(
+            PackageResult(
+                code=t.code,
+                name=t.name,
+                limit=t.limit,
+                may_be_pending_at_release=t.may_be_pending_at_release,
+                value=None if r is None else r.value,
+                unit=None if r is None else r.unit,
+                within_limit=None if r is None else r.within_limit,
+                recorded_by=None if r is None else r.recorded_by,
+                revisions=len(panel.history.get(t.code, [])),
+            )
+        )
+    return out
+
+
+async def _deviations(uow: UnitOfWork, lot: Lot) -> list[PackageDeviation]:
+    out = []
+    repo = uow.repository(Deviation)
+    for deviation_id, (classification, is_open) in lot.deviations.items():
+        found = await repo.find(deviation_id)
+        out.append(
+            PackageDeviation(
+                deviation_id=deviation_id,
+                classification=classification,
+                state="unknown" if found is None else found.state.value,
+                source="unknown" if found is None else found.info.source,
+                open=is_open,
+            )
+        )
+    return out
