@@ -38,6 +38,7 @@ NOTIFY_WINDOW_S = 8
 NOTIFY_QA = "qa-oncall@ms1.vein2vein.test"
 NOTIFY_QP = "qp@ms1.vein2vein.test"
 NOTIFY_TC = "tc@hospital.vein2vein.test"
+NOTIFY_PHYSICIAN = "physician@hospital.vein2vein.test"  # the treating physician's on call
 
 
 @pytest.fixture(scope="session")
@@ -135,6 +136,7 @@ def notification_routing(path: Path) -> Path:
                         "roles": {
                             "qa-reviewer": [{"channel": "email", "to": NOTIFY_QA}],
                             "qualified-person": [{"channel": "email", "to": NOTIFY_QP}],
+                            "treating-physician": [{"channel": "email", "to": NOTIFY_PHYSICIAN}],
                         },
                         "treatment_center": [{"channel": "email", "to": NOTIFY_TC}],
                     }
