@@ -17,6 +17,7 @@ from .support import (
     COI,
     QA,
     QC_REVIEWER,
+    QP,
     SPECIALIST,
     SUPERVISOR,
     SYSTEM,
@@ -242,7 +243,13 @@ async def recovery_decision(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     return Call("/lots/lot-1/recovery-decision", body, QA)
 
 
+async def certification(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    await results(h, c)
+    return await signed_call(c, "/lots/lot-1/certification", {"statement": "GMP met"}, QP)
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "POST /lots/{lot_id}/certification": certification,
     "POST /panels/{panel_id}/results": post_result,
     "POST /panels/{panel_id}/review": review,
     "POST /lots/{lot_id}/decision": decide,

@@ -40,6 +40,7 @@ SUPERVISOR = as_user("u-sup", R.MANUFACTURING_SUPERVISOR)
 ANALYST = as_user("u-qc", R.QC_ANALYST)
 QC_REVIEWER = as_user("u-qcr", R.QC_REVIEWER)
 QA = as_user("u-qa", R.QA_REVIEWER)
+QP = as_user("u-qp", R.QUALIFIED_PERSON)
 
 
 @dataclass

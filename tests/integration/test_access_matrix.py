@@ -36,6 +36,8 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
     ("qc", "POST /lots/{lot_id}/decision"): {"qa-reviewer"},
     ("qc", "POST /lots/{lot_id}/recovery-decision"): {"qa-reviewer"},
     ("qc", "POST /lots/{lot_id}/audit-trail-review"): {"qa-reviewer"},
+    # the qualified person's certification of the batch (EudraLex IV §11)
+    ("qc", "POST /lots/{lot_id}/certification"): {"qualified-person"},
     ("batch", "POST /lots/{lot_id}/reject"): {"qa-reviewer", "manufacturing-supervisor"},
     ("qc", "POST /panels/{panel_id}/results"): {"qc-analyst"},
     ("qc", "POST /panels/{panel_id}/review"): {"qc-reviewer"},

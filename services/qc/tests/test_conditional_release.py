@@ -146,13 +146,13 @@ async def test_a_positive_sterility_opens_a_critical_deviation_notifies_and_hold
         "conditional-release-failed",
     )
     [hold] = await harness.published(HoldPlaced)
-    assert (hold.item_kind, hold.item_id, hold.deviation_id) == ("lot", "lot-1", opened.deviation_id)
+    dev_id = opened.deviation_id
+    assert (hold.item_kind, hold.item_id, hold.deviation_id) == ("lot", "lot-1", dev_id)
     assert hold.coi == COI
-    shown = (await client.get(f"/notifications?deviation_id={opened.deviation_id}", headers=QA)).json()
-    [n] = shown
+    [n] = (await client.get(f"/notifications?deviation_id={dev_id}", headers=QA)).json()
     assert n["trigger"] == "conditional-release-failed" and n["state"] == "awaiting-acknowledgement"
     panel = (await client.get(f"/panels/{panel_id}")).json()
-    assert (panel["status"], panel["deviation_id"]) == ("out-of-specification", opened.deviation_id)
+    assert (panel["status"], panel["deviation_id"]) == ("out-of-specification", dev_id)
     p = await package(client)
     assert p["conditional_release_failed"] is True and p["release_finalized"] is False
     assert await harness.published(LotReleaseFinalized) == []
@@ -183,7 +183,8 @@ async def test_a_lot_infused_before_its_sterility_fails_gets_the_deviation_but_n
     [opened] = await harness.published(DeviationOpened)
     assert opened.classification == "critical"
     assert await harness.published(HoldPlaced) == []
-    [n] = (await client.get(f"/notifications?deviation_id={opened.deviation_id}", headers=QA)).json()
+    url = f"/notifications?deviation_id={opened.deviation_id}"
+    [n] = (await client.get(url, headers=QA)).json()
     assert n["trigger"] == "conditional-release-failed"
 
 
