@@ -15,6 +15,7 @@ from v2v_runtime.testing import ServiceHarness
 from .support import (
     ANALYST,
     COI,
+    COORDINATOR,
     QA,
     QC_REVIEWER,
     QP,
@@ -240,7 +241,50 @@ async def recovery_decision(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     await results(h, c)
     await signed_ok(c, "/lots/lot-1/decision", {"decision": "reject", "reason": "label"}, QA)
     body = {"decision": "new-collection", "reason": "no retained material suitable"}
-    return Call("/lots/lot-1/recovery-decision", body, QA)
+    return await signed_call(c, "/lots/lot-1/recovery-decision", body, QA)
+
+
+XR = "/lots/lot-1/exceptional-release"
+PHYSICIAN_REQUEST = {
+    "treatment_center": "TC-1",
+    "physician_name": "Dr Ada Physician",
+    "physician_id": "LIC-1",
+    "justification": "no alternative therapy",
+}
+
+
+async def out_of_specification(h: ServiceHarness, c: httpx.AsyncClient) -> None:
+    """lot-1's panel evaluated out of specification (viability below its limit)."""
+    panel_id = await panel(h)
+    for code, value in {**PASSING, "viability": 55.0}.items():
+        body = {"test_code": code, "value": value}
+        await signed_ok(c, f"/panels/{panel_id}/results", body, ANALYST)
+
+
+async def physician_request(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    await out_of_specification(h, c)
+    return await signed_call(c, f"{XR}/physician-request", PHYSICIAN_REQUEST, COORDINATOR)
+
+
+async def risk_assessment(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    await out_of_specification(h, c)
+    await signed_ok(c, f"{XR}/physician-request", PHYSICIAN_REQUEST, COORDINATOR)
+    return await signed_call(c, f"{XR}/risk-assessment", {"assessment": "acceptable"}, QA)
+
+
+async def exceptional_decision(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    await out_of_specification(h, c)
+    recovery = {"decision": "exceptional-release", "reason": "physician asks"}
+    await signed_ok(c, "/lots/lot-1/recovery-decision", recovery, QA)
+    await signed_ok(c, f"{XR}/physician-request", PHYSICIAN_REQUEST, COORDINATOR)
+    await signed_ok(c, f"{XR}/risk-assessment", {"assessment": "acceptable"}, QA)
+    return await signed_call(c, f"{XR}/decision", {"reason": "reviewed"}, QA)
+
+
+async def authority_notification(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+    decision = await exceptional_decision(h, c)
+    await ok(c, decision.path, decision.body, QA)  # signed already
+    return Call(f"{XR}/authority-notification", {"reference": "PEI-1"}, QA)
 
 
 async def certification(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
@@ -267,4 +311,8 @@ SCENARIOS: dict[str, Scenario] = {
     "POST /lots/{lot_id}/audit-trail-review": trail_review,
     "POST /holds": place_hold,
     "POST /holds/{hold_id}/release": release_hold,
+    "POST /lots/{lot_id}/exceptional-release/physician-request": physician_request,
+    "POST /lots/{lot_id}/exceptional-release/risk-assessment": risk_assessment,
+    "POST /lots/{lot_id}/exceptional-release/decision": exceptional_decision,
+    "POST /lots/{lot_id}/exceptional-release/authority-notification": authority_notification,
 }

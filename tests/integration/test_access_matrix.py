@@ -34,7 +34,16 @@ MISSING = "matrix-404"  # every path parameter: an id nothing has
 CRITICAL: dict[tuple[str, str], set[str]] = {
     # disposition is the quality unit's; manufacturing may also reject a failed lot
     ("qc", "POST /lots/{lot_id}/decision"): {"qa-reviewer"},
-    ("qc", "POST /lots/{lot_id}/recovery-decision"): {"qa-reviewer"},
+    # how a journey goes on after its lot failed: QA, or the qualified person (signed)
+    ("qc", "POST /lots/{lot_id}/recovery-decision"): {"qa-reviewer", "qualified-person"},
+    # exceptional release: the physician's request recorded by the treatment center; the
+    # risk assessment, the decision and the authority's notification by QA
+    ("qc", "POST /lots/{lot_id}/exceptional-release/physician-request"): {
+        "treatment-center-coordinator"
+    },
+    ("qc", "POST /lots/{lot_id}/exceptional-release/risk-assessment"): {"qa-reviewer"},
+    ("qc", "POST /lots/{lot_id}/exceptional-release/decision"): {"qa-reviewer"},
+    ("qc", "POST /lots/{lot_id}/exceptional-release/authority-notification"): {"qa-reviewer"},
     ("qc", "POST /lots/{lot_id}/audit-trail-review"): {"qa-reviewer"},
     # the qualified person's certification of the batch (EudraLex IV §11)
     ("qc", "POST /lots/{lot_id}/certification"): {"qualified-person"},

@@ -63,7 +63,7 @@ def test_each_record_a_consumer_applies_is_in_its_inbox() -> None:
         record("v2v.batch.events", "e1"),
         record("v2v.batch.events", "e2"),
         record("v2v.batch.events", "e3"),
-        record("v2v.batch.events", "other", type_="org.vein2vein.batch.batch.opened"),
+        record("v2v.batch.events", "other", type_="org.vein2vein.batch.material-lot.released"),
         record("v2v.batch.seals", "not-mine"),  # a topic QC does not read
     ]
     inbox = [("e1", "processed", None), ("e2", "dead_lettered", "Traceback\nValueError: bad")]

@@ -10,6 +10,7 @@ from v2v_custody.settings import CustodySettings
 from v2v_events.catalog import commands_topic, events_topic
 from v2v_events.contracts.batch import LotRejected
 from v2v_events.contracts.custody import RejectUnit, UnitRejected, UnitsRegistered
+from v2v_events.contracts.exceptional_release import LotExceptionallyReleased
 from v2v_events.contracts.holds import HoldPlaced, HoldReleased
 from v2v_events.contracts.journey import JourneyEnded
 from v2v_events.contracts.qc import LotReleased, LotReleaseRejected
@@ -35,6 +36,7 @@ def test_spec_subscribes_to_batch_qc_and_journey_events_and_its_commands(
         LotRejected,
         LotReleased,
         LotReleaseRejected,
+        LotExceptionallyReleased,
         JourneyEnded,
         HoldPlaced,
         HoldReleased,

@@ -12,7 +12,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from v2v_events.contracts import journey, logistics, qc
+from v2v_events.contracts import exceptional_release, journey, logistics, qc
 from v2v_events.contracts.common import Actor
 from v2v_journey.model import JourneyView, Stage, Status, workflow_id
 from v2v_journey.workflow import JourneyWorkflow
@@ -121,3 +121,60 @@ async def test_people_may_end_the_journey(temporal: WorkflowEnvironment) -> None
     [ended] = world.sent(journey.JourneyEnded)
     assert (ended.status, ended.outcome) == ("failed", "ended-by-decision")
     assert "remanufacture-from-retained-material" not in world.names()
+
+
+@pytest.mark.requirement("EU-PartIV.11.5")
+async def test_exceptional_release_waits_for_qa_then_ships_and_infuses(
+    temporal: WorkflowEnvironment,
+) -> None:
+    """People decide exceptional release: the journey waits for QA's decision in QC (it
+    judges nothing itself: QC refuses it for a lot not out of specification), then books
+    the way out again and delivers as after a release."""
+    world = World(
+        temporal.client,
+        Scenario(qc_in_spec=[True], withdrawn_after_release={1}, retained_aliquots=0),
+    )
+    inp = new_input(POLICY.model_copy(update={"release_due": timedelta(seconds=2)}))
+    queue = f"journey-test-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        temporal.client,
+        task_queue=queue,
+        workflows=[JourneyWorkflow],
+        activities=world.activities(),
+    ):
+        handle = await temporal.client.start_workflow(
+            JourneyWorkflow.run, inp, id=workflow_id(inp.coi), task_queue=queue
+        )
+        await waiting_for_people(handle, world)
+        await decide(handle, inp.coi, "exceptional-release")
+        for _ in range(200):  # waiting for QA, and telling the center when it is late
+            late = [n for n in world.sent(journey.TreatmentCenterNotified) if n.deadline]
+            if any(n.deadline == "exceptional-release" for n in late):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("no notice of the overdue exceptional release")
+        assert world.names().count("book-shipment") == 2  # inbound, the first outbound
+        released = exceptional_release.LotExceptionallyReleased(
+            coi=inp.coi,
+            lot_id="L1",
+            panel_id="P1",
+            decision_ref="XR-L1",
+            region=exceptional_release.Region.EU,
+            decided_at=datetime.now(UTC),
+            actor=QA,
+        )
+        await signal_as_bridge(handle, released)
+        result = await handle.result()
+    assert (result.status, result.outcome) == (
+        Status.COMPLETED,
+        "completed-after-exceptional-release",
+    )
+    outbound = [
+        c for n, c in world.commands if n == "book-shipment" and c.direction.value == "outbound"
+    ]
+    assert [c.attempt for c in outbound] == [1, 1]  # booked again after the compensation
+    assert world.names().count("book-infusion-slot") == 2
+    assert "remanufacture-from-retained-material" not in world.names()
+    notes = [h.note for h in result.history]
+    assert "released exceptionally (XR-L1) by u-qa-lead" in notes

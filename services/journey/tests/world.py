@@ -61,6 +61,7 @@ class World:
         self._n = 0
         self._retained = 0
         self._released: set[int] = set()
+        self._withdrawn: set[int] = set()
         self._outbound: dict[int, list[str]] = {}
         self._refused = 0
         self._unanswered = 0
@@ -135,7 +136,8 @@ class World:
     def _maybe_deliver(self, coi: str, attempt: int) -> None:
         if attempt in self._released and attempt in self._outbound:
             now = datetime.now(UTC)
-            if attempt in self.s.withdrawn_after_release:
+            if attempt in self.s.withdrawn_after_release and attempt not in self._withdrawn:
+                self._withdrawn.add(attempt)  # once: booked again, the lot is delivered
                 self._emit(
                     coi,
                     batch.LotRejected(

@@ -619,12 +619,8 @@ class Driver:
         self.log(f"{coi}: released lot {lot_id} rejected by manufacturing")
 
         async def decided() -> dict[str, Any] | None:
-            resp = await self._request(
-                "POST",
-                f"{self.ep.qc}/lots/{lot_id}/recovery-decision",
-                self.person(QA_REVIEWER, site),
-                {"decision": decision, "reason": "retained material suitable; TC agrees"},
-                key=f"recovery-{lot_id}",
+            resp = await self.recovery_decision(
+                site, lot_id, decision, "retained material suitable; TC agrees"
             )
             if resp.status_code == 409 and "lot-not-failed" in resp.text:
                 return None  # QC has not yet consumed batch's lot.rejected
@@ -636,6 +632,16 @@ class Driver:
 
         await self._until(f"QC to take a recovery decision on {lot_id}", decided)
         self.log(f"{coi}: QA decided {decision} after lot {lot_id} was rejected")
+
+    async def recovery_decision(
+        self, site: str, lot_id: str, decision: str, reason: str
+    ) -> httpx.Response:
+        """QA's recovery decision on a failed lot, signed (approved): QC's answer."""
+        return await self._signed_request(
+            f"{self.ep.qc}/lots/{lot_id}/recovery-decision",
+            self.person(QA_REVIEWER, site),
+            {"decision": decision, "reason": reason},
+        )
 
     async def released_in_custody(self, center: str, bag_ids: Sequence[str]) -> None:
         """Custody knows QA released the bags' lot (it learns it from QC's lot.released):

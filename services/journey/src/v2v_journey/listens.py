@@ -4,7 +4,7 @@ forwards exactly these, plus the enrolment that starts a journey."""
 
 from __future__ import annotations
 
-from v2v_events.contracts import batch, custody, logistics, qc
+from v2v_events.contracts import batch, custody, exceptional_release, logistics, qc
 from v2v_events.registry import Contract
 
 STARTS_JOURNEY = custody.PatientEnrolled
@@ -28,4 +28,5 @@ LISTENS_TO: tuple[type[Contract], ...] = (
     qc.LotReleased,
     qc.LotReleaseRejected,
     qc.RecoveryDecided,
+    exceptional_release.LotExceptionallyReleased,
 )

@@ -21,9 +21,15 @@ with workflow.unsafe.imports_passed_through():
     from .model import Stage
 
 from .mechanics import SYSTEM, JourneyFailed, JourneyMechanics
+from .release import Failure
 
 
 class Recovery(JourneyMechanics):
+    async def _exceptionally(self, lot: LotProduced) -> Failure | None:
+        """The exceptional release's path (exceptional.ExceptionalDelivery, before this class
+        in the workflow's MRO): None once infused."""
+        raise NotImplementedError
+
     async def _remanufacture(self, lot: LotProduced) -> BatchOpened | None:
         """A batch re-opened from ``lot``'s retained material, or None if batch refused."""
         self._manufacturing_attempt += 1
@@ -69,9 +75,10 @@ class Recovery(JourneyMechanics):
 
     async def _follow(
         self, decision: RecoveryDecided, lot: LotProduced | None
-    ) -> BatchOpened | None:
-        """Act on people's decision: a re-opened batch, or None for a new collection. What
-        cannot be done is reported and a new decision awaited."""
+    ) -> BatchOpened | LotProduced | None:
+        """Act on people's decision: a re-opened batch, the lot itself once infused after
+        its exceptional release, or None for a new collection. What cannot be done is
+        reported and a new decision awaited."""
         assert lot is not None
         p = self.inp.policy
         while True:
@@ -80,7 +87,12 @@ class Recovery(JourneyMechanics):
                 raise JourneyFailed(f"ended by decision of {who}", outcome="ended-by-decision")
             if decision.decision == RecoveryDecision.NEW_COLLECTION:
                 return None
-            if decision.decision != RecoveryDecision.REMANUFACTURE:
+            if decision.decision == RecoveryDecision.EXCEPTIONAL_RELEASE:
+                failed = await self._exceptionally(lot)
+                if failed is None:
+                    return lot
+                refused = failed.detail
+            elif decision.decision != RecoveryDecision.REMANUFACTURE:
                 refused = f"{decision.decision.value} is not something the journey can do"
             elif self._manufacturing_attempt >= p.max_manufacturing_attempts:
                 refused = f"all {p.max_manufacturing_attempts} manufacturing attempts are used"

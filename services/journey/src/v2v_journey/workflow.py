@@ -10,8 +10,10 @@ attempts. With none left the journey fails, every compensation done.
 
 When manufacturing rejects the lot after it was produced (even after QA released it), the
 journey reacts at once: it compensates what is booked, notifies, and then waits for people's
-recovery decision (``qc.recovery.decided``) — re-manufacture, a new collection or the end of
-the journey — never choosing by itself; each time ``decision_due`` passes it notifies again.
+recovery decision (``qc.recovery.decided``) — re-manufacture, a new collection, exceptional
+release of an out-of-specification lot (it then waits for ``qc.lot.exceptionally-released``
+and ships and infuses the lot; ``exceptional``) or the end of the journey — never choosing by
+itself; each time ``decision_due`` passes it notifies again.
 
 The stages are told in their own modules: ``collection`` (with ``scheduling``),
 ``manufacturing`` (with ``release`` and delivery), ``recovery`` (people's decisions); the
@@ -29,6 +31,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from v2v_events.contracts.batch import LotProduced
     from v2v_events.contracts.journey import NotificationReason
 
     from .model import (
@@ -44,12 +47,13 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from .collection import Collection
+from .exceptional import ExceptionalDelivery
 from .manufacturing import Manufacturing
 from .mechanics import JourneyFailed
 
 
 @workflow.defn(name="Journey")
-class JourneyWorkflow(Collection, Manufacturing):
+class JourneyWorkflow(Collection, ExceptionalDelivery, Manufacturing):
     @workflow.signal(dynamic=True)
     def on_service_event(self, name: str, args: Sequence[RawValue]) -> None:
         """Every service event arrives as a signal named after its type; the bridge delivers
@@ -113,7 +117,10 @@ class JourneyWorkflow(Collection, Manufacturing):
                         return "completed-after-recollection"
                     return "completed-after-remanufacture" if remanufactured else "completed"
                 if attempt.decision is not None:
-                    reopened = await self._follow(attempt.decision, attempt.lot)
+                    followed = await self._follow(attempt.decision, attempt.lot)
+                    if isinstance(followed, LotProduced):  # infused after exceptional release
+                        return "completed-after-exceptional-release"
+                    reopened = followed
                 else:
                     if self._manufacturing_attempt >= p.max_manufacturing_attempts:
                         raise JourneyFailed(

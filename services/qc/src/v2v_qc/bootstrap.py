@@ -21,6 +21,7 @@ from .adapters.config import (
 from .adapters.db.audit_trail import QcAuditScope
 from .adapters.db.batch_lots import SqlBatchLots
 from .adapters.db.change_controls import SqlChangeControls
+from .adapters.db.exceptional_releases import EXCEPTIONAL_TABLES
 from .adapters.db.holds import SqlActiveHolds
 from .adapters.db.notification_queries import SqlNotificationQueue, directory
 from .adapters.db.notification_tables import NOTIFICATION_TABLES
@@ -30,6 +31,7 @@ from .adapters.db.trail_heads import SqlTrailHeads
 from .adapters.http.change_controls import change_control_router
 from .adapters.http.deviation_lifecycle import deviation_lifecycle_router
 from .adapters.http.deviations import deviations_router
+from .adapters.http.exceptional_release import exceptional_release_router
 from .adapters.http.holds import holds_router
 from .adapters.http.notifications import notifications_router
 from .adapters.http.panels import panels_router
@@ -52,11 +54,13 @@ from .domain.change_control_events import CHANGE_CONTROL_EVENTS
 from .domain.deviation_events import LIFECYCLE_EVENTS
 from .domain.deviation_policy import DeviationPolicy
 from .domain.events import DOMAIN_EVENTS
+from .domain.exceptional_release import EXCEPTIONAL_RELEASE_EVENTS, SiteRegions
 from .domain.hold import HOLD_EVENTS
 from .domain.notification_events import NOTIFICATION_EVENTS
 from .domain.notification_routing import Routing
 from .domain.raising import RaisingPolicy
 from .domain.release_policy import ReleasePolicy
+from .domain.retained_material import RETAINED_EVENTS
 from .domain.spec import SpecCatalog
 from .domain.trail_review import TrailReviewed
 from .settings import QcSettings
@@ -75,10 +79,12 @@ PERSISTENCE = Persistence(
             *NOTIFICATION_EVENTS,
             TrailReviewed,
             *CHANGE_CONTROL_EVENTS,
+            *EXCEPTIONAL_RELEASE_EVENTS,
+            *RETAINED_EVENTS,
         ),
     ),
     projector=project,
-    read_tables=(*READ_TABLES, *NOTIFICATION_TABLES),
+    read_tables=(*READ_TABLES, *NOTIFICATION_TABLES, *EXCEPTIONAL_TABLES),
     ports={
         TrailHeads: SqlTrailHeads,
         BatchLots: SqlBatchLots,
@@ -111,6 +117,7 @@ def build(
     raised = raising or load_raising_policy(s.raised_deviations)
     notifications = routing or load_routing(s.notification_routing)
     releasing = release or load_release_policy(s.release_policy)
+    regions = SiteRegions(default=s.default_region, regions=s.site_regions)
     persistence = replace(
         PERSISTENCE,
         ports={**PERSISTENCE.ports, NotificationDirectory: directory(notifications)},
@@ -129,6 +136,7 @@ def build(
             trail_review_router(),
             change_control_router(catalog),
             notifications_router(),
+            exceptional_release_router(regions),
         ],
         handlers=handlers(catalog, raised, s.late_infusion_deviation_classification),
         # batch: its lots, exceptions, instruments, rooms and material lots; custody: its

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from v2v_events.contracts.exceptional_release import Region
 from v2v_runtime.service import ServiceSettings
 
 from .domain.events import Classification
@@ -47,4 +48,13 @@ class QcSettings(ServiceSettings):
     )
     notification_interval_s: float = Field(
         5.0, gt=0, le=300, description="how often the delivery loop looks for due work"
+    )
+    default_region: Region = Field(
+        Region.EU,
+        description="the regulatory region (EU, US) of a manufacturing site not named in "
+        "site_regions: what an exceptional release owes the authority",
+    )
+    site_regions: dict[str, Region] = Field(
+        default_factory=dict,
+        description='each manufacturing site\'s region, JSON: {"manufacturing-site-2": "US"}',
     )

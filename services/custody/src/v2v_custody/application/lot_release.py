@@ -1,4 +1,5 @@
-"""QA's decision on a lot (QC's lot.released and lot.release-rejected): custody keeps it per
+"""QA's decision on a lot (QC's lot.released, lot.release-rejected and
+lot.exceptionally-released): custody keeps it per
 lot, so that a unit of a lot QA has not released is not thawed (application/thaw.py).
 Idempotent: the same decision delivered again changes nothing."""
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from v2v_events.contracts import qc
+from v2v_events.contracts.exceptional_release import LotExceptionallyReleased
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.lot_release import LotRelease
@@ -35,9 +37,19 @@ async def record_lot_release_rejected(uow: UnitOfWork, msg: qc.LotReleaseRejecte
     return await _record(uow, msg, decide)
 
 
+async def record_lot_exceptionally_released(uow: UnitOfWork, msg: LotExceptionallyReleased) -> bool:
+    """QA released an out-of-specification lot at the physician's request: a release.
+    Returns whether this was news."""
+
+    def decide(lot: LotRelease, now: datetime) -> bool:
+        return lot.record_exceptional_release(msg.coi, msg.decision_ref, msg.decided_at, now)
+
+    return await _record(uow, msg, decide)
+
+
 async def _record(
     uow: UnitOfWork,
-    msg: qc.LotReleased | qc.LotReleaseRejected,
+    msg: qc.LotReleased | qc.LotReleaseRejected | LotExceptionallyReleased,
     decide: Callable[[LotRelease, datetime], bool],
 ) -> bool:
     repo = uow.repository(LotRelease)

@@ -280,6 +280,18 @@ class LotReleaseRecorded(DomainEvent):
     recorded_at: AwareDatetime
 
 
+class LotExceptionalReleaseRecorded(DomainEvent):
+    """QA released the lot out of specification at the treating physician's request (QC's
+    lot.exceptionally-released): released for its patient, also after a rejection."""
+
+    kind = "lot.exceptionally-released"
+    lot_id: str
+    coi: str
+    decision_ref: str
+    decided_at: AwareDatetime
+    recorded_at: AwareDatetime
+
+
 class LotReleaseRejectionRecorded(DomainEvent):
     """QA rejected the lot's release (QC's lot.release-rejected)."""
 
@@ -306,6 +318,7 @@ ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     UnitInfused,
     LotReleaseRecorded,
     LotReleaseRejectionRecorded,
+    LotExceptionalReleaseRecorded,
     IdentityRecorded,
     IdentityCorrected,
     IdentityViewed,

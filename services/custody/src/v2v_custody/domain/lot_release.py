@@ -10,7 +10,12 @@ from datetime import datetime
 from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict
 
-from .events import LotDisposition, LotReleaseRecorded, LotReleaseRejectionRecorded
+from .events import (
+    LotDisposition,
+    LotExceptionalReleaseRecorded,
+    LotReleaseRecorded,
+    LotReleaseRejectionRecorded,
+)
 
 LOT_STREAM_PREFIX = "lot:"
 
@@ -63,6 +68,28 @@ class LotRelease(Aggregate):
         )
         return True
 
+    def record_exceptional_release(
+        self, coi: str, decision_ref: str, decided_at: datetime, now: datetime
+    ) -> bool:
+        """QA released the lot out of specification at the physician's request: released,
+        even after QA had rejected it (the rejection stays in the lot's history). Returns
+        whether this is news."""
+        if self.disposition is LotDisposition.RELEASED:
+            self._new(coi, LotDisposition.RELEASED)  # the CoI must still match
+            return False
+        if self.coi is not None and self.coi != coi:
+            self._new(coi, LotDisposition.RELEASED)  # raises lot-coi-mismatch
+        self._record(
+            LotExceptionalReleaseRecorded(
+                lot_id=self.lot_id,
+                coi=coi,
+                decision_ref=decision_ref,
+                decided_at=decided_at,
+                recorded_at=now,
+            )
+        )
+        return True
+
     def released_for(self, coi: str) -> bool:
         return self.disposition is LotDisposition.RELEASED and self.coi == coi
 
@@ -90,6 +117,9 @@ class LotRelease(Aggregate):
             case LotReleaseRecorded():
                 self.coi, self.disposition = event.coi, LotDisposition.RELEASED
                 self.decided_at = event.decided_at
+            case LotExceptionalReleaseRecorded():
+                self.coi, self.disposition = event.coi, LotDisposition.RELEASED
+                self.decided_at, self.reason = event.decided_at, None
             case LotReleaseRejectionRecorded():
                 self.coi, self.disposition = event.coi, LotDisposition.RELEASE_REJECTED
                 self.decided_at, self.reason = event.decided_at, event.reason

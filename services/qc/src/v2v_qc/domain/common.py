@@ -13,6 +13,10 @@ QUALIFIED_PERSON = "qualified-person"
 """Certifies a batch before its release where the site asks for it (EudraLex IV §11)."""
 QC_REVIEWER = "qc-reviewer"
 """The QC reviewer: reviews a panel's results (second person, never one of its analysts)."""
+QUALIFIED_PERSON = "qualified-person"
+RECOVERY_DECIDERS = (QA_REVIEWER, QUALIFIED_PERSON)
+"""Who decides how a journey goes on after its lot failed: QA, or the qualified person
+(who certifies batches in the EU and may take the decision in QA's stead)."""
 MANUFACTURING_SUPERVISOR = "manufacturing-supervisor"
 INVESTIGATORS = (QA_REVIEWER, QC_REVIEWER, MANUFACTURING_SUPERVISOR)
 """Who records a deviation's containment and investigation: QA, the QC reviewer (a lab

@@ -15,7 +15,7 @@ from v2v_events.contracts.qc import RecoveryDecision
 from v2v_runtime.domain import Aggregate, DomainEvent
 from v2v_runtime.errors import Conflict
 
-from .common import QA_REVIEWER, Forbidden, Who, require_role
+from .common import QA_REVIEWER, RECOVERY_DECIDERS, Forbidden, Who, require_any_role, require_role
 from .deviation import BLOCKING
 from .events import (
     Certificate,
@@ -190,22 +190,20 @@ class Lot(LotReleaseState, Aggregate):
             self._record(LotWithdrawn(lot_id=self.lot_id, reason=reason, withdrawn_at=at))
 
     def decide_recovery(
-        self, decision: RecoveryDecision, reason: str, by: Who, at: datetime
+        self,
+        decision: RecoveryDecision,
+        reason: str,
+        by: Who,
+        at: datetime,
+        *,
+        out_of_specification: bool = False,
     ) -> RecoveryChosen:
-        """QA decides how the journey goes on after the lot was rejected. Several decisions
-        may follow one another (e.g. re-manufacture refused for want of material)."""
-        require_role(by, QA_REVIEWER, "a recovery decision")
-        if self.rejected is None and self.withdrawn is None:
-            raise Conflict(
-                "lot-not-failed",
-                f"lot {self.lot_id} was not rejected: there is nothing to recover from",
-            )
-        if decision is RecoveryDecision.EXCEPTIONAL_RELEASE:
-            raise Conflict(
-                "exceptional-release-unavailable",
-                "exceptional release needs the treating physician's request and a risk "
-                "assessment, which this lot does not have",
-            )
+        """QA or the qualified person decides how the journey goes on after the lot failed
+        (out of specification, rejected by QA, or withdrawn by manufacturing). Several
+        decisions may follow one another (e.g. re-manufacture refused for want of material).
+        Exceptional release is for an out-of-specification lot only."""
+        require_any_role(by, RECOVERY_DECIDERS, "a recovery decision")
+        self.check_recovery(decision, out_of_specification)
         assert self.coi is not None
         event = RecoveryChosen(
             lot_id=self.lot_id,
@@ -217,6 +215,31 @@ class Lot(LotReleaseState, Aggregate):
         )
         self._record(event)
         return event
+
+    def check_recovery(self, decision: RecoveryDecision, out_of_specification: bool) -> None:
+        """Refuses a recovery decision the lot's state does not allow (before signing)."""
+        if self.rejected is None and self.withdrawn is None and not out_of_specification:
+            raise Conflict(
+                "lot-not-failed",
+                f"lot {self.lot_id} neither failed its specification nor was rejected: "
+                "there is nothing to recover from",
+            )
+        if decision is RecoveryDecision.EXCEPTIONAL_RELEASE:
+            if not out_of_specification:
+                raise Conflict(
+                    "lot-not-out-of-specification",
+                    f"lot {self.lot_id} is not out of specification: exceptional release is "
+                    "only for a lot that failed its specification",
+                )
+            if self.withdrawn is not None:
+                raise Conflict(
+                    "lot-withdrawn",
+                    f"manufacturing rejected lot {self.lot_id}: {self.withdrawn.reason}",
+                )
+
+    @property
+    def latest_recovery(self) -> RecoveryDecision | None:
+        return self.recoveries[-1].decision if self.recoveries else None
 
     def panel_for_decision(self) -> str:
         """The panel a decision is about; refuses a decided lot or a lot without a panel."""

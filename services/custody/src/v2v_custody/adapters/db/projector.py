@@ -25,6 +25,7 @@ from ...domain.events import (
     IdentityRecorded,
     IdentityViewed,
     InfusionRecorded,
+    LotExceptionalReleaseRecorded,
     LotReleaseRecorded,
     LotReleaseRejectionRecorded,
     PatientEnrolled,
@@ -206,7 +207,7 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             )
         case UnitThawed() | ThawRefused():
             await thaw_projection.project_thaw(session, stored, event)
-        case LotReleaseRecorded() | LotReleaseRejectionRecorded():
+        case LotReleaseRecorded() | LotReleaseRejectionRecorded() | LotExceptionalReleaseRecorded():
             await thaw_projection.project_lot_decision(session, stored, event)
         case UnitInfused():
             await _update_unit(

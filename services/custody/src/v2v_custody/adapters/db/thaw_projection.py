@@ -3,13 +3,14 @@ the projector (projector.py), deterministic from the stored events like the rest
 
 from __future__ import annotations
 
-from sqlalchemy import insert, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from v2v_runtime.eventstore import StoredEvent
 
 from ...domain.events import (
     LotDisposition,
+    LotExceptionalReleaseRecorded,
     LotReleaseRecorded,
     LotReleaseRejectionRecorded,
     ThawRefused,
@@ -21,9 +22,26 @@ from .tables import lots, thaws, units
 async def project_lot_decision(
     session: AsyncSession,
     stored: StoredEvent,
-    event: LotReleaseRecorded | LotReleaseRejectionRecorded,
+    event: LotReleaseRecorded | LotReleaseRejectionRecorded | LotExceptionalReleaseRecorded,
 ) -> None:
-    released = isinstance(event, LotReleaseRecorded)
+    released = not isinstance(event, LotReleaseRejectionRecorded)
+    if isinstance(event, LotExceptionalReleaseRecorded):
+        # released out of specification, maybe after a rejection: the row shows it now
+        # (the rejection stays in the lot's stream)
+        await session.execute(delete(lots).where(lots.c.lot_id == event.lot_id))
+        await session.execute(
+            insert(lots).values(
+                lot_id=event.lot_id,
+                coi=event.coi,
+                disposition=LotDisposition.RELEASED.value,
+                certificate_id=None,
+                reason=f"exceptional release {event.decision_ref}",
+                decided_at=event.decided_at,
+                decided_by=str(stored.actor.get("user_id", "")),
+                recorded_at=event.recorded_at,
+            )
+        )
+        return
     await session.execute(
         insert(lots).values(
             lot_id=event.lot_id,

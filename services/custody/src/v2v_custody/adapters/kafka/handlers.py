@@ -1,7 +1,7 @@
 """Inbox handlers: RejectUnit (custody's commands topic), LotProduced and LotRejected
-(batch's events), LotReleased and LotReleaseRejected (QC's events: QA's decision, which a
-thaw needs), HoldPlaced and HoldReleased (QC's holds on units and lots), JourneyEnded (the
-journey's events).
+(batch's events), LotReleased, LotReleaseRejected and LotExceptionallyReleased (QC's events:
+QA's decision, which a thaw needs), HoldPlaced and HoldReleased (QC's holds on units and
+lots), JourneyEnded (the journey's events).
 
 The inbox runs each handler in one transaction with the record of the message id, so a
 redelivered message is skipped; the application functions are idempotent on top of that.
@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from v2v_events.catalog import Service, events_topic
 from v2v_events.contracts.batch import LotProduced, LotRejected
 from v2v_events.contracts.custody import RejectUnit
+from v2v_events.contracts.exceptional_release import LotExceptionallyReleased
 from v2v_events.contracts.holds import HoldPlaced, HoldReleased
 from v2v_events.contracts.journey import JourneyEnded
 from v2v_events.contracts.qc import LotReleased, LotReleaseRejected
@@ -26,7 +27,11 @@ from v2v_runtime.uow import UnitOfWork
 
 from ...application.end_journey import end_journey
 from ...application.holds import record_hold
-from ...application.lot_release import record_lot_release_rejected, record_lot_released
+from ...application.lot_release import (
+    record_lot_exceptionally_released,
+    record_lot_release_rejected,
+    record_lot_released,
+)
 from ...application.register_lot import register_lot
 from ...application.reject import reject_unit
 from ...application.reject_lot_units import reject_lot_units
@@ -63,6 +68,13 @@ async def on_lot_release_rejected(uow: UnitOfWork, envelope: Envelope, message: 
     await record_lot_release_rejected(uow, message)
 
 
+async def on_lot_exceptionally_released(
+    uow: UnitOfWork, envelope: Envelope, message: Contract
+) -> None:
+    assert isinstance(message, LotExceptionallyReleased)
+    await record_lot_exceptionally_released(uow, message)
+
+
 async def on_hold(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
     assert isinstance(message, HoldPlaced | HoldReleased)
     await record_hold(uow, message)
@@ -79,6 +91,7 @@ HANDLERS: Mapping[type[Contract], Handler] = {
     LotRejected: on_lot_rejected,
     LotReleased: on_lot_released,
     LotReleaseRejected: on_lot_release_rejected,
+    LotExceptionallyReleased: on_lot_exceptionally_released,
     JourneyEnded: on_journey_ended,
     HoldPlaced: on_hold,
     HoldReleased: on_hold,

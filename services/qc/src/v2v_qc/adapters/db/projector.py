@@ -38,6 +38,7 @@ from ...domain.release_events import (
 from ...domain.trail_review import TrailReviewed
 from .change_controls import project_change_control
 from .deviation_projector import project_deviation
+from .exceptional_releases import project_exceptional_release
 from .holds import project_hold
 from .notification_projector import project_notification
 from .tables import (
@@ -56,6 +57,7 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
         or await project_change_control(session, event)
         or await project_hold(session, event)
         or await project_notification(session, event)
+        or await project_exceptional_release(session, event)
     ):
         return
     match event:

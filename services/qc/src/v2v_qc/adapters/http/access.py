@@ -34,6 +34,8 @@ CertificateReader = Annotated[
 Analyst = Annotated[Caller, allowed(R.QC_ANALYST)]
 QcReviewer = Annotated[Caller, allowed(R.QC_REVIEWER)]
 QualityUnit = Annotated[Caller, allowed(R.QA_REVIEWER)]
+# How a journey goes on after its lot failed: QA, or the qualified person.
+RecoveryDecider = Annotated[Caller, allowed(R.QA_REVIEWER, R.QUALIFIED_PERSON)]
 # Anyone doing GMP work may report a deviation.
 Reporter = Annotated[Caller, allowed(*GMP_PEOPLE)]
 

@@ -15,7 +15,7 @@ from v2v_runtime.signatures.store import signatures_of
 
 from ...application import messages
 from ...application.holds import require_not_held
-from ...application.recovery import RecoveryEntry, decide_recovery
+from ...application.recovery import RecoveryEntry, check_recovery, decide_recovery
 from ...application.release import DecisionEntry, decide
 from ...application.views import DecisionOutView
 from ...domain.events import Certificate, Decision
@@ -23,7 +23,7 @@ from ...domain.lot import lot_stream
 from ...domain.release_policy import ReleasePolicy
 from ...domain.trail_review import trail_review_stream
 from ..db import queries
-from .access import CertificateReader, QualityUnit, require_lot, sees_lot
+from .access import CertificateReader, QualityUnit, RecoveryDecider, require_lot, sees_lot
 
 RELEASE_MEANINGS = (
     SignatureMeaning.RELEASED,
@@ -38,6 +38,10 @@ class CertificateView(Certificate):
 
 
 class SignedDecision(DecisionEntry):
+    signature: SignatureRequest | None = None
+
+
+class SignedRecovery(RecoveryEntry):
     signature: SignatureRequest | None = None
 
 
@@ -109,14 +113,35 @@ def quality_router(policy: ReleasePolicy | None = None) -> APIRouter:
 
     @router.post("/lots/{lot_id}/recovery-decision", status_code=201)
     async def post_recovery_decision(
-        uow: NewUow, lot_id: str, entry: RecoveryEntry, caller: QualityUnit
+        uow: NewUow,
+        signing: SigningGate,
+        lot_id: str,
+        entry: SignedRecovery,
+        caller: RecoveryDecider,
     ) -> RecoveryDecided:
-        """After the lot was rejected (by QA, or by manufacturing after release), QA (role
-        qa-reviewer) decides how the patient's journey goes on: re-manufacture from retained
-        material, a new collection, or end the journey. The journey waits for this."""
+        """After the lot failed (out of specification, rejected by QA, or by manufacturing
+        after release), QA or the qualified person decides how the patient's journey goes
+        on, signed (meaning approved): re-manufacture from retained material (checked
+        against QC's projection of it: 409 ``no-retained-material`` naming the material),
+        a new collection, exceptional release (out of specification only: 409
+        ``lot-not-out-of-specification``), or end the journey. The journey waits for this."""
         async with uow:
             await require_lot(uow.session, caller, lot_id)
-            chosen = await decide_recovery(uow, lot_id, entry, caller.actor)
+            await check_recovery(uow, lot_id, entry)  # before anything is shown for signing
+            values = entry.model_dump(mode="json", exclude={"signature"})
+            pending = await signing.authorize(
+                uow,
+                caller,
+                record_id=lot_stream(lot_id),
+                meaning=SignatureMeaning.APPROVED,
+                statement=f"I decide {entry.decision.value} after lot {lot_id} failed.",
+                values={"lot_id": lot_id, **values},
+                request=entry.signature,
+                roles=(Roles.QA_REVIEWER, Roles.QUALIFIED_PERSON),
+            )
+            await require_lot(uow.session, pending.signer, lot_id)
+            chosen = await decide_recovery(uow, lot_id, entry, pending.signer.actor)
+            await pending.record(uow)
         return messages.recovery_decided(chosen)
 
     @router.get("/certificates/{certificate_id}")

@@ -1,7 +1,9 @@
-"""Inbox handlers: OrderPanel (v2v.qc.commands); LotProduced, LotRejected,
+"""Inbox handlers: OrderPanel (v2v.qc.commands); BatchOpened, StepRecorded and LotProduced
+(v2v.batch.events: the lot, and the patient's retained material); LotRejected,
 BatchExceptionRaised, EquipmentOutOfTolerance, EnvironmentActionLimitExceeded and
 MaterialLotRejected (v2v.batch.events: a deviation each, the last when batches had used the
-lot); ReceiptRefused and a late InfusionRecorded (v2v.custody.events), ShipmentDelivered with
+lot); ReceiptRefused and a late InfusionRecorded (v2v.custody.events; an infusion also starts an
+exceptional release's authority notification clock), ShipmentDelivered with
 an excursion (v2v.logistics.events) and a missed GMP deadline's TreatmentCenterNotified
 (v2v.journey.events): a deviation each; ChangeControlImplemented (v2v.batch.events: batch
 acted on a change control); the audit-trail heads of batch and custody
@@ -14,9 +16,11 @@ from collections.abc import Mapping
 
 from v2v_events.contracts.batch import (
     BatchExceptionRaised,
+    BatchOpened,
     LotProduced,
     LotRejected,
     MaterialLotRejected,
+    StepRecorded,
 )
 from v2v_events.contracts.change_control import ChangeControlImplemented
 from v2v_events.contracts.custody import InfusionRecorded, ReceiptRefused
@@ -31,9 +35,9 @@ from v2v_events.registry import Contract
 from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
+from ...application import conditional_release, exceptional_release
 from ...application.batch_exceptions import open_for_exception
 from ...application.change_controls import note_implemented
-from ...application.conditional_release import note_infusion
 from ...application.custody_mismatch import open_for_refused_receipt
 from ...application.environment_deviation import open_environment_deviation
 from ...application.equipment_deviation import open_equipment_deviation
@@ -43,6 +47,11 @@ from ...application.missed_deadline import open_for_missed_deadline
 from ...application.order_panel import order_panel
 from ...application.recovery import withdraw_lot
 from ...application.register_lot import register_lot
+from ...application.retained_material import (
+    note_batch_opened,
+    note_lot_produced,
+    note_step,
+)
 from ...application.review_trail import note_trail_head
 from ...application.shipment_excursion import open_for_excursion
 from ...domain.events import Classification
@@ -65,6 +74,15 @@ def handlers(
     async def on_lot_produced(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, LotProduced)
         await register_lot(uow, message)
+        await note_lot_produced(uow, message)
+
+    async def on_batch_opened(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, BatchOpened)
+        await note_batch_opened(uow, message)
+
+    async def on_step_recorded(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, StepRecorded)
+        await note_step(uow, message)
 
     async def on_lot_rejected(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, LotRejected)
@@ -89,7 +107,8 @@ def handlers(
     async def on_infusion_recorded(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, InfusionRecorded)
         await open_for_late_infusion(uow, message, late_infusion)
-        await note_infusion(uow, message)  # a conditional release's failure holds no more
+        await conditional_release.note_infusion(uow, message)  # its failure holds no more
+        await exceptional_release.note_infusion(uow, message)  # the authority's 48 h task
 
     async def on_receipt_refused(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, ReceiptRefused)
@@ -115,6 +134,8 @@ def handlers(
         OrderPanel: on_order_panel,
         ChangeControlImplemented: on_change_implemented,
         LotProduced: on_lot_produced,
+        BatchOpened: on_batch_opened,
+        StepRecorded: on_step_recorded,
         LotRejected: on_lot_rejected,
         BatchTrailAdvanced: on_trail_advanced,
         CustodyTrailAdvanced: on_trail_advanced,

@@ -1,0 +1,112 @@
+"""Exceptional release of an out-of-specification lot, once people decided it
+(``qc.recovery.decided``: ``exceptional-release``): the journey waits for QA's decision in QC
+(``qc.lot.exceptionally-released``, after the treating physician's request and the risk
+assessment), notifying each time the policy's ``release_due`` passes — it never decides —
+then books the way out again (the compensation cancelled it) and delivers as after a
+release."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from v2v_events.contracts.batch import LotProduced, LotRejected
+    from v2v_events.contracts.common import ShipmentDirection, TemperatureClass
+    from v2v_events.contracts.exceptional_release import LotExceptionallyReleased
+    from v2v_events.contracts.journey import NotificationReason
+    from v2v_events.contracts.logistics import (
+        BookInfusionSlot,
+        BookShipment,
+        InfusionSlotBooked,
+        ShipmentBooked,
+    )
+
+    from .activities import JourneyActivities
+    from .mailbox import Expect
+    from .model import Stage
+
+from .mechanics import SYSTEM
+from .release import Failure, ReleaseAndDelivery
+from .saga import Compensations, JourneySaga
+
+
+class ExceptionalDelivery(ReleaseAndDelivery, JourneySaga):
+    async def _exceptionally(self, lot: LotProduced) -> Failure | None:
+        """None once the lot is infused; a Failure (compensated, notified) when it was not
+        delivered or infused in time, or manufacturing withdrew it."""
+        self._note(Stage.QA_RELEASE, f"lot {lot.lot_id}: waiting for QA's exceptional release")
+        while True:
+            released = await self._wait_any(
+                "exceptional-release",
+                self.inp.policy.release_due,
+                Expect(LotExceptionallyReleased, lambda m: m.lot_id == lot.lot_id),
+            )
+            if isinstance(released, LotExceptionallyReleased):
+                break
+            await self._notify(
+                NotificationReason.DEADLINE_MISSED,
+                f"exceptional release of lot {lot.lot_id} overdue: the journey is waiting",
+                lot.lot_id,
+                deadline="exceptional-release",
+            )
+        self._note(
+            Stage.OUTBOUND_SHIPMENT,
+            f"released exceptionally ({released.decision_ref}) by {released.actor.user_id}",
+        )
+        saga = self._saga()
+        await self._book_way_out(lot, saga)
+        failure = await self._deliver(lot, Expect(LotRejected, lambda m: m.lot_id == lot.lot_id))
+        if failure is None:
+            self._done(saga)
+            return None
+        self._failure = failure.detail
+        await self._compensate(saga, failure.reason, failure.detail, lot.lot_id)
+        return failure
+
+    async def _book_way_out(self, lot: LotProduced, saga: Compensations) -> None:
+        """The outbound shipment and the infusion slot, booked again for this attempt."""
+        inp, n = self.inp, self._manufacturing_attempt
+        saga.add(
+            "cancel-outbound-shipment",
+            self._cancel_booked(
+                Expect(
+                    ShipmentBooked,
+                    lambda m: m.direction == ShipmentDirection.OUTBOUND and m.attempt == n,
+                ),
+                lambda m: m.shipment_id,
+                "exceptionally released lot not delivered",
+            ),
+        )
+        await self._act(
+            JourneyActivities.book_shipment,
+            BookShipment(
+                coi=inp.coi,
+                direction=ShipmentDirection.OUTBOUND,
+                temperature_class=TemperatureClass.CRYO_VAPOR,
+                unit_ids=lot.bag_ids,
+                origin=inp.manufacturing_site,
+                destination=inp.treatment_center,
+                attempt=n,
+                actor=SYSTEM,
+            ),
+            "book outbound shipment (exceptional release)",
+        )
+        saga.add(
+            "cancel-infusion-slot",
+            self._cancel_booked(
+                Expect(InfusionSlotBooked, lambda m: m.attempt == n),
+                lambda m: m.booking_id,
+                "exceptionally released lot not delivered",
+            ),
+        )
+        await self._act(
+            JourneyActivities.book_infusion_slot,
+            BookInfusionSlot(
+                coi=inp.coi,
+                treatment_center=inp.treatment_center,
+                earliest_date=workflow.now().date(),
+                attempt=n,
+                actor=SYSTEM,
+            ),
+            "hold infusion slot (exceptional release)",
+        )

@@ -1,0 +1,144 @@
+"""Exceptional release of an out-of-specification lot on the real stack (issue 16 §1), through
+HTTP only, every act signed at Keycloak: the lot fails its specification; a re-manufacture
+naming material that does not exist and a decision without the physician's request are
+refused; QA decides exceptional release, the treatment center records the treating
+physician's request, QA assesses the risk and releases it; custody learns it over Kafka and
+the bag, refused before (unit-not-released), is thawed and infused; QC learns the infusion
+over Kafka and the EU site's 48 h authority notification task appears, then is done.
+
+Until the journey waits for people after an OOS result (issue 16 §2, another branch), its
+compensation would reject the OOS lot in batch at once; this test therefore ends the
+patient's journey workflow before the results are entered and walks the rest itself (the
+journey's own exceptional-release path is services/journey/tests/test_recovery_decision.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+
+from v2v_cli.journeys import (
+    COORDINATOR,
+    COURIER,
+    NURSE,
+    QA_REVIEWER,
+    Driver,
+    Endpoints,
+    Patient,
+    Plan,
+)
+from v2v_cli.testing import ProvisionedStack
+
+from .support import eventually
+
+pytestmark = pytest.mark.integration
+
+PROBLEM = "urn:vein2vein:problem:"
+
+
+@pytest.mark.requirement("EU-PartIV.11.5", "21CFR11.50(a)")
+async def test_an_oos_lot_is_released_exceptionally_at_a_physicians_request(
+    platform: Endpoints, stack: ProvisionedStack
+) -> None:
+    tag = uuid.uuid4().hex[:6].upper()
+    patient = Patient(f"Xena Testperson{tag}", "1972-05-09", f"MRN-X{tag}")
+    center, site = patient.treatment_center, patient.manufacturing_site
+    log: list[str] = []
+    driver = Driver(platform, log=log.append, timeout=150)
+    qc, custody = platform.qc, platform.custody
+    qa = driver.person(QA_REVIEWER, site)
+    try:
+        coi = await driver.enroll(patient)
+        await driver.collected_and_received(coi, patient, Plan())
+        attempt = await driver._current_attempt(coi, site)
+        lot = await driver.manufacture(coi, site, attempt, retained=0)
+        lot_id, bag = lot["lot_id"], lot["bag_ids"][0]
+        # the outbound shipment is booked while QC runs; then the journey is ended (above)
+        await driver.shipment(coi, "outbound", attempt, driver.person(COURIER, site))
+        client = await Client.connect(stack.temporal_address)
+        await client.get_workflow_handle(f"journey-{coi}").terminate("exceptional-release test")
+        panel = await driver.test_lot(coi, site, lot_id, patient.product_code, oos=True)
+        assert panel["status"] == "out-of-specification", panel
+
+        # the bag reaches the treatment center; its thaw is refused: not released
+        await driver.ship(coi, patient, "outbound", attempt, [-186.0, -183.5], lot["bag_ids"])
+        for b in lot["bag_ids"]:
+            await driver.receive(coi, b, None, center, "treatment-center")
+        thaw_url = f"{custody}/patients/{coi}/units/{bag}/thaw"
+        started = {"thaw_started_at": datetime.now().astimezone().isoformat()}
+        refused = await driver._signed_request(thaw_url, driver.person(NURSE, center), started)
+        assert refused.json()["type"] == f"{PROBLEM}unit-not-released", refused.text
+
+        # bad input: material that does not exist; a release without the request
+        body = {"decision": "remanufacture", "reason": "x", "apheresis_unit_id": "APH-NONE"}
+        url = f"{qc}/lots/{lot_id}/recovery-decision"
+        wrong = await driver._signed_request(url, qa, body)
+        assert (wrong.status_code, wrong.json()["type"]) == (409, f"{PROBLEM}no-retained-material")
+        assert wrong.json()["apheresis_unit_id"] == "APH-NONE"
+        base = f"{qc}/lots/{lot_id}/exceptional-release"
+        decision = {"reason": "physician's request and the risk assessment reviewed"}
+        early = await driver._signed_request(f"{base}/decision", qa, decision)
+        assert early.status_code == 409, early.text
+        assert early.json()["missing"] == [
+            "recovery-decision",
+            "physician-request",
+            "risk-assessment",
+        ]
+
+        # people decide; the physician asks (the center records it); QA assesses, releases
+        decided = await driver.recovery_decision(
+            site, lot_id, "exceptional-release", "no alternative therapy; physician asks"
+        )
+        assert decided.status_code == 201, decided.text
+        request = {
+            "treatment_center": center,
+            "physician_name": "Dr Ada Physician",
+            "physician_id": "LIC-DE-0042",
+            "justification": "refractory disease; viability below limit, dose still clinical",
+        }
+        coordinator = driver.person(COORDINATOR, center)
+        asked = await driver._signed(f"{base}/physician-request", coordinator, request)
+        assert [s["meaning"] for s in asked["signatures"]] == ["authored"]
+        assessment = {"assessment": "benefit outweighs the risk of the lower viability"}
+        await driver._signed(f"{base}/risk-assessment", qa, assessment)
+        released = await driver._signed(f"{base}/decision", qa, decision)
+        assert (released["state"], released["decision"]["region"]) == ("released", "EU")
+        assert [s["meaning"] for s in released["signatures"]] == [
+            "authored",
+            "approved",
+            "released",
+        ]
+
+        # custody learns it over Kafka: the thaw (and infusion) now go through
+        await driver.released_in_custody(center, lot["bag_ids"])
+        await driver.infuse(coi, center, lot["bag_ids"])
+
+        # QC learns the infusion over Kafka: the authority is owed a notice within 48 h
+        async def task() -> dict[str, Any]:
+            got = await driver._call("GET", f"{qc}/exceptional-releases/{lot_id}", qa)
+            return dict(got["authority_notification"])
+
+        due = await eventually(task, lambda t: t["due_at"] is not None)
+        assert due["state"] == "due", due
+        infused = datetime.fromisoformat(due["infused_at"])
+        assert datetime.fromisoformat(due["due_at"]) == infused + timedelta(hours=48)
+        late = (infused + timedelta(hours=49)).isoformat()
+        overdue = await driver.http.get(
+            f"{qc}/exceptional-releases",
+            params={"overdue": "true", "as_of": late},
+            headers=await driver.headers(qa),
+        )
+        assert lot_id in [x["lot_id"] for x in overdue.json()], overdue.text
+        done = await driver._call(
+            "POST", f"{base}/authority-notification", qa, {"reference": "PEI-2027-0042"}
+        )
+        assert done["authority_notification"]["state"] == "done"
+    except Exception:
+        print("\n".join(log))
+        raise
+    finally:
+        await driver.close()
