@@ -1,4 +1,5 @@
-"""Inbox handlers: OrderPanel (v2v.qc.commands); LotProduced, LotRejected,
+"""Inbox handlers: OrderPanel and PlaceHold (v2v.qc.commands: a hold the journey's
+compensation asks for, application/holds.py); LotProduced, LotRejected,
 BatchExceptionRaised, EquipmentOutOfTolerance, EnvironmentActionLimitExceeded and
 MaterialLotRejected (v2v.batch.events: a deviation each, the last when batches had used the
 lot); ReceiptRefused and a late InfusionRecorded (v2v.custody.events), ShipmentDelivered with
@@ -10,6 +11,7 @@ message."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from v2v_events.contracts.batch import (
@@ -21,6 +23,7 @@ from v2v_events.contracts.batch import (
 from v2v_events.contracts.change_control import ChangeControlImplemented
 from v2v_events.contracts.custody import InfusionRecorded, ReceiptRefused
 from v2v_events.contracts.environment import EnvironmentActionLimitExceeded
+from v2v_events.contracts.holds import PlaceHold
 from v2v_events.contracts.equipment import EquipmentOutOfTolerance
 from v2v_events.contracts.journey import TreatmentCenterNotified
 from v2v_events.contracts.logistics import ShipmentDelivered
@@ -36,6 +39,7 @@ from ...application.change_controls import note_implemented
 from ...application.custody_mismatch import open_for_refused_receipt
 from ...application.environment_deviation import open_environment_deviation
 from ...application.equipment_deviation import open_equipment_deviation
+from ...application.holds import hold_on_request
 from ...application.late_infusion import open_for_late_infusion
 from ...application.material_out_of_status import open_for_rejected_material
 from ...application.missed_deadline import open_for_missed_deadline
@@ -49,6 +53,9 @@ from ...domain.raising import RaisingPolicy
 from ...domain.spec import SpecCatalog
 
 
+log = logging.getLogger("v2v.qc.commands")
+
+
 def handlers(
     specs: SpecCatalog,
     raising: RaisingPolicy,
@@ -60,6 +67,15 @@ def handlers(
     async def on_order_panel(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, OrderPanel)
         await order_panel(uow, message, specs)
+
+    async def on_place_hold(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, PlaceHold)
+        hold, placed = await hold_on_request(uow, message)
+        if not placed and hold.released is not None:
+            log.info(
+                "hold requested on an item QA already released from it: not placed again",
+                extra={"hold_id": hold.id, "coi": message.coi, "message_id": envelope.id},
+            )
 
     async def on_lot_produced(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, LotProduced)
@@ -111,6 +127,7 @@ def handlers(
 
     return {
         OrderPanel: on_order_panel,
+        PlaceHold: on_place_hold,
         ChangeControlImplemented: on_change_implemented,
         LotProduced: on_lot_produced,
         LotRejected: on_lot_rejected,
