@@ -209,17 +209,44 @@ async def hold_on_request(uow: UnitOfWork, cmd: h.PlaceHold) -> tuple[Hold, bool
         await uow.repository(Deviation).find(cmd.deviation_id) is not None
     )
     owner = cmd.deviation_id if known and cmd.deviation_id else cmd.requested_by
-    return await _place(
+    return await hold_for(
         uow,
-        hold_id_for(owner, kind, cmd.item_id),
+        owner,
         kind,
         cmd.item_id,
-        site=cmd.site,
-        deviation_id=cmd.deviation_id if known else None,
         reason=cmd.reason,
         by=who(cmd.actor),
-        at=uow.clock.now(),
         coi=cmd.coi,
+        site=cmd.site,
+        deviation_id=cmd.deviation_id if known else None,
+    )
+
+
+async def hold_for(
+    uow: UnitOfWork,
+    owner: str,
+    kind: HoldKind,
+    item_id: str,
+    *,
+    reason: str,
+    by: Who,
+    coi: str | None = None,
+    site: str | None = None,
+    deviation_id: str | None = None,
+) -> tuple[Hold, bool]:
+    """``owner``'s hold on the item (stable id ``H-<owner>-<kind>-<item>``), placed now
+    (True) or found placed, or released, already (False)."""
+    return await _place(
+        uow,
+        hold_id_for(owner, kind, item_id),
+        kind,
+        item_id,
+        site=site,
+        deviation_id=deviation_id,
+        reason=reason,
+        by=by,
+        at=uow.clock.now(),
+        coi=coi,
     )
 
 

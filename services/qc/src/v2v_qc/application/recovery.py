@@ -1,20 +1,19 @@
 """After a lot fails, people decide how the journey goes on; QC records and publishes it.
 
-Also: manufacturing's rejection of a lot (batch's ``lot.rejected``, possibly after QA had
-released it) is recorded on QC's lot, so a recovery decision can be taken on it.
+Manufacturing's finding that a lot failed is recorded on QC's lot (manufacturing_failed.py),
+so a recovery decision can be taken on it.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from v2v_events.contracts import batch
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.qc import RecoveryDecision
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.events import RecoveryChosen
-from ..domain.lot import Lot, lot_stream
+from ..domain.lot import Lot
 from . import messages
 from .release import load_lot
 
@@ -35,13 +34,3 @@ async def decide_recovery(
     await uow.repository(Lot).save(lot, by.model_dump())
     await uow.publish(messages.recovery_decided(chosen), subject=chosen.coi)
     return chosen
-
-
-async def withdraw_lot(uow: UnitOfWork, msg: batch.LotRejected) -> None:
-    """Manufacturing rejected the lot. A lot QC never registered has nothing to withdraw."""
-    lots = uow.repository(Lot)
-    lot = await lots.find(lot_stream(msg.lot_id))
-    if lot is None:
-        return
-    lot.withdraw(msg.reason, msg.rejected_at)
-    await lots.save(lot, msg.actor.model_dump())

@@ -1,5 +1,6 @@
 """Inbox handlers: OrderPanel and PlaceHold (v2v.qc.commands: a hold the journey's
-compensation asks for, application/holds.py); LotProduced, LotRejected,
+compensation asks for, application/holds.py); LotProduced, ManufacturingFailed (the lot withdrawn
+and held) and the old LotRejected (withdrawn),
 BatchExceptionRaised, EquipmentOutOfTolerance, EnvironmentActionLimitExceeded and
 MaterialLotRejected (v2v.batch.events: a deviation each, the last when batches had used the
 lot); ReceiptRefused and a late InfusionRecorded (v2v.custody.events), ShipmentDelivered with
@@ -18,13 +19,14 @@ from v2v_events.contracts.batch import (
     BatchExceptionRaised,
     LotProduced,
     LotRejected,
+    ManufacturingFailed,
     MaterialLotRejected,
 )
 from v2v_events.contracts.change_control import ChangeControlImplemented
 from v2v_events.contracts.custody import InfusionRecorded, ReceiptRefused
 from v2v_events.contracts.environment import EnvironmentActionLimitExceeded
-from v2v_events.contracts.holds import PlaceHold
 from v2v_events.contracts.equipment import EquipmentOutOfTolerance
+from v2v_events.contracts.holds import PlaceHold
 from v2v_events.contracts.journey import TreatmentCenterNotified
 from v2v_events.contracts.logistics import ShipmentDelivered
 from v2v_events.contracts.qc import OrderPanel
@@ -41,17 +43,16 @@ from ...application.environment_deviation import open_environment_deviation
 from ...application.equipment_deviation import open_equipment_deviation
 from ...application.holds import hold_on_request
 from ...application.late_infusion import open_for_late_infusion
+from ...application.manufacturing_failed import note_manufacturing_failure
 from ...application.material_out_of_status import open_for_rejected_material
 from ...application.missed_deadline import open_for_missed_deadline
 from ...application.order_panel import order_panel
-from ...application.recovery import withdraw_lot
 from ...application.register_lot import register_lot
 from ...application.review_trail import note_trail_head
 from ...application.shipment_excursion import open_for_excursion
 from ...domain.events import Classification
 from ...domain.raising import RaisingPolicy
 from ...domain.spec import SpecCatalog
-
 
 log = logging.getLogger("v2v.qc.commands")
 
@@ -81,9 +82,11 @@ def handlers(
         assert isinstance(message, LotProduced)
         await register_lot(uow, message)
 
-    async def on_lot_rejected(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
-        assert isinstance(message, LotRejected)
-        await withdraw_lot(uow, message)
+    async def on_manufacturing_failed(
+        uow: UnitOfWork, envelope: Envelope, message: Contract
+    ) -> None:
+        assert isinstance(message, ManufacturingFailed | LotRejected)  # the latter: old
+        await note_manufacturing_failure(uow, message)
 
     async def on_trail_advanced(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, TrailAdvanced)
@@ -130,7 +133,8 @@ def handlers(
         PlaceHold: on_place_hold,
         ChangeControlImplemented: on_change_implemented,
         LotProduced: on_lot_produced,
-        LotRejected: on_lot_rejected,
+        LotRejected: on_manufacturing_failed,
+        ManufacturingFailed: on_manufacturing_failed,
         BatchTrailAdvanced: on_trail_advanced,
         CustodyTrailAdvanced: on_trail_advanced,
         EquipmentOutOfTolerance: on_out_of_tolerance,
