@@ -1,5 +1,6 @@
-"""A lot manufacturing found failed after QA released it: the journey reacts at once (compensates what is
-booked, notifies) and then waits for people's recovery decision, never choosing itself."""
+"""A lot manufacturing found failed after QA released it: the journey reacts at once
+(compensates what is booked, notifies) and then waits for people's recovery decision, never
+choosing itself."""
 
 from __future__ import annotations
 

@@ -30,7 +30,6 @@ from .events import (
 from .logger import LoggerReport, Reading, summarise
 from .network import NetworkConfig
 
-
 Booked = CollectionBooked | ShipmentBooked | InfusionSlotHeld | LymphodepletionBooked
 
 
