@@ -32,11 +32,12 @@ MISSING = "matrix-404"  # every path parameter: an id nothing has
 
 # GMP-critical operations and who may do them, written here independently of the code.
 CRITICAL: dict[tuple[str, str], set[str]] = {
-    # disposition is the quality unit's; manufacturing may also reject a failed lot
+    # disposition is the quality unit's alone; manufacturing records its finding that a lot
+    # failed (QA disposes of the lot in QC)
     ("qc", "POST /lots/{lot_id}/decision"): {"qa-reviewer"},
     ("qc", "POST /lots/{lot_id}/recovery-decision"): {"qa-reviewer"},
     ("qc", "POST /lots/{lot_id}/audit-trail-review"): {"qa-reviewer"},
-    ("batch", "POST /lots/{lot_id}/reject"): {"qa-reviewer", "manufacturing-supervisor"},
+    ("batch", "POST /lots/{lot_id}/manufacturing-failure"): {"manufacturing-supervisor"},
     ("qc", "POST /panels/{panel_id}/results"): {"qc-analyst"},
     ("qc", "POST /panels/{panel_id}/review"): {"qc-reviewer"},
     ("qc", "POST /deviations/{deviation_id}/classification"): {"qa-reviewer"},

@@ -136,8 +136,9 @@ class LotProduced(Contract):
 @REGISTRY.event(B, "lot.rejected", version=1)
 class LotRejected(Contract):
     """Deprecated (issue 16): published before manufacturing failures were recorded as
-    such; kept so that old records and messages still read (QC and the journey treat it as
-    a ``manufacturing.failed``). Batch no longer publishes it."""
+    such; kept so that old records and messages still read (the journey and QC treat it as
+    a ``manufacturing.failed``; custody still rejects the bags of one already sent). Batch
+    no longer publishes it."""
 
     coi: CoI
     lot_id: Identifier
