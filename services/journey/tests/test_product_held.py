@@ -6,6 +6,7 @@ the hold → booked again, delivered, infused; QA rejects the lot → the lot is
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,8 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from v2v_events.contracts import batch, holds, journey, logistics, qc
-from v2v_journey.model import JourneyView, Stage, Status
+from v2v_journey import policies
+from v2v_journey.model import JourneyPolicy, JourneyView, Stage, Status
 from v2v_journey.workflow import JourneyWorkflow
 
 from .test_workflow import FAST, new_input, run_journey
@@ -105,3 +107,15 @@ async def test_qa_rejecting_a_held_lot_leads_to_peoples_recovery_decision(
     assert not world.sent(batch.RejectLot)
     # attempt 2 booked its infusion only after its own release
     assert [c.attempt for c in world.sent(logistics.BookInfusionSlot)] == [1, 2]
+
+
+@pytest.mark.parametrize(("policy_id", "gap"), [("default", 5), ("demo", 3)])
+def test_policies_v4_carry_the_lymphodepletion_gap_and_older_versions_load(
+    policy_id: str, gap: int
+) -> None:
+    current = policies.load(policy_id)
+    assert (current.version, current.lymphodepletion_gap_days) == (4, gap)
+    older = JourneyPolicy.model_validate(
+        json.loads((policies.ROOT / f"{policy_id}.v3.json").read_text())
+    )
+    assert older.lymphodepletion_gap_days == JourneyPolicy().lymphodepletion_gap_days == 3
