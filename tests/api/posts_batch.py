@@ -23,6 +23,7 @@ from .support import (
     NOW,
     QA,
     SPECIALIST,
+    SUPERVISOR,
     SYSTEM,
     Call,
     Scenario,
@@ -140,9 +141,10 @@ async def produce_lot(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     return Call(f"/batches/{await cryopreserved(h, c)}/lot", LOT, SPECIALIST)
 
 
-async def reject_lot(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
+async def manufacturing_failure(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     lot = await ok(c, f"/batches/{await cryopreserved(h, c)}/lot", LOT, SPECIALIST)
-    return Call(f"/lots/{lot['lot_id']}/reject", {"reason": "QA rejected the lot"}, QA)
+    body = {"reason": "bag integrity failure at final inspection"}
+    return Call(f"/lots/{lot['lot_id']}/manufacturing-failure", body, SUPERVISOR)
 
 
 # Supplied materials: a vector in the material master, a lot of it received at the site.
@@ -201,7 +203,7 @@ SCENARIOS: dict[str, Scenario] = {
     "POST /batches/{batch_id}/steps": record_step,
     "POST /batches/{batch_id}/steps/{step}/verification": verify_step,
     "POST /batches/{batch_id}/lot": produce_lot,
-    "POST /lots/{lot_id}/reject": reject_lot,
+    "POST /lots/{lot_id}/manufacturing-failure": manufacturing_failure,
     "POST /material-master": define_material,
     "POST /material-lots": receive_material_lot,
     "POST /material-lots/{lot_id}/release": release_material_lot,

@@ -32,7 +32,8 @@ MISSING = "matrix-404"  # every path parameter: an id nothing has
 
 # GMP-critical operations and who may do them, written here independently of the code.
 CRITICAL: dict[tuple[str, str], set[str]] = {
-    # disposition is the quality unit's; manufacturing may also reject a failed lot
+    # disposition is the quality unit's alone; manufacturing records its finding that a lot
+    # failed (QA disposes of the lot in QC)
     ("qc", "POST /lots/{lot_id}/decision"): {"qa-reviewer"},
     # how a journey goes on after its lot failed: QA, or the qualified person (signed)
     ("qc", "POST /lots/{lot_id}/recovery-decision"): {"qa-reviewer", "qualified-person"},
@@ -47,7 +48,7 @@ CRITICAL: dict[tuple[str, str], set[str]] = {
     ("qc", "POST /lots/{lot_id}/audit-trail-review"): {"qa-reviewer"},
     # the qualified person's certification of the batch (EudraLex IV §11)
     ("qc", "POST /lots/{lot_id}/certification"): {"qualified-person"},
-    ("batch", "POST /lots/{lot_id}/reject"): {"qa-reviewer", "manufacturing-supervisor"},
+    ("batch", "POST /lots/{lot_id}/manufacturing-failure"): {"manufacturing-supervisor"},
     ("qc", "POST /panels/{panel_id}/results"): {"qc-analyst"},
     ("qc", "POST /panels/{panel_id}/review"): {"qc-reviewer"},
     ("qc", "POST /deviations/{deviation_id}/classification"): {"qa-reviewer"},

@@ -407,7 +407,8 @@ async def test_machine_clients_feed_data_but_never_decide(world: World) -> None:
     for client in ("system-journey", "device-ingest", "courier-integration"):
         r = await world.post("qc", "/lots/lot-machine-1/decision", release, client)
         problem(r, 403, "role-not-allowed")
-        r = await world.post("batch", "/lots/lot-machine-1/reject", {"reason": "no"}, client)
+        url = "/lots/lot-machine-1/manufacturing-failure"
+        r = await world.post("batch", url, {"reason": "no"}, client)
         problem(r, 403, "role-not-allowed")
     # the courier's system reports a pick-up of a shipment it can see (any site: a machine)
     book = BookShipment(

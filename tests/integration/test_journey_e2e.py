@@ -121,14 +121,28 @@ async def test_three_journeys_end_to_end(
             return resp.json()
 
         # --- each service's read model -------------------------------------------------------
+        journey_actor = "system:system-journey"
         for coi in cois:
             units = await get(f"{platform.custody}/patients/{coi}/units")
             final = [u for u in units if u["kind"] == "final-product"]
-            assert {u["status"] for u in final} <= {"infused", "rejected"}, units
             assert sum(u["status"] == "infused" for u in final) == 2, units
-            # the bags of a rejected lot are rejected in custody too
-            if coi == cois[1]:
-                assert sum(u["status"] == "rejected" for u in final) == 2, units
+            # no compensation rejects anything: a failed lot or a late apheresis unit is held
+            # in QC for QA to dispose of, never rejected by the journey
+            assert all(u["status"] != "rejected" for u in units), units
+            # lymphodepletion and the infusion slot of the infused attempt, booked and kept
+            bookings = await get(f"{platform.logistics}/bookings?coi={coi}")
+            kept = {b["kind"] for b in bookings if b["status"] == "booked"}
+            assert {"infusion-slot", "lymphodepletion"} <= kept, bookings
+            [plan] = [
+                b for b in bookings if b["kind"] == "lymphodepletion" and b["status"] == "booked"
+            ]
+            [slot] = [
+                b for b in bookings if b["booking_id"] == plan["details"]["infusion_booking_id"]
+            ]
+            gap = datetime.fromisoformat(slot["details"]["infusion_date"]) - datetime.fromisoformat(
+                plan["details"]["start_date"]
+            )
+            assert gap.days >= 3, (plan, slot)  # the demo policy's lymphodepletion gap
         # custody's acts are signed by the demo people who did them (subjects as records)
         people = {w: await tokens.subject(w) for w in (RECEIVER, COURIER, COORDINATOR, NURSE)}
         units = await get(f"{platform.custody}/patients/{straight}/units")
@@ -145,12 +159,16 @@ async def test_three_journeys_end_to_end(
         assert [(s["meaning"], s["signer_id"]) for s in infusion["signatures"]] == [
             ("performed", people[NURSE])
         ]
-        # the failed lot of the re-manufactured journey was rejected, its bookings cancelled
+        # the failed lot of the re-manufactured journey: held in QC at the journey's request
+        # (QA disposes of it), not rejected; its shipment cancelled, no infusion booked for it
         batches = await get(f"{platform.batch}/batches?coi={remade}")
         assert sorted(b["attempt"] for b in batches) == [1, 2]
         assert {b["source"] for b in batches} == {"fresh-apheresis", "retained-apheresis"}
         first_lot = next(b["lot_id"] for b in batches if b["attempt"] == 1)
-        assert (await get(f"{platform.batch}/lots/{first_lot}"))["status"] == "rejected"
+        assert (await get(f"{platform.batch}/lots/{first_lot}"))["status"] == "quarantined"
+        [held] = await get(f"{platform.qc}/holds?kind=lot&id={first_lot}")
+        assert (held["state"], held["placed_by"]["user_id"]) == ("placed", journey_actor), held
+        assert held["reason"].startswith("journey compensation:"), held
         panels = await get(f"{platform.qc}/panels?coi={remade}")
         assert sorted(p["status"] for p in panels) == ["in-specification", "out-of-specification"]
         assert all(p["deviation_id"] for p in panels if p["status"] == "out-of-specification")
@@ -163,21 +181,46 @@ async def test_three_journeys_end_to_end(
         assert released["decision"]["signature"]["meaning"] == "released"
         bookings = await get(f"{platform.logistics}/bookings?coi={remade}")
         cancelled = {(b["kind"], b["attempt"]) for b in bookings if b["status"] == "cancelled"}
-        assert {("shipment", 1), ("infusion-slot", 1)} <= cancelled, bookings
-        # the late apheresis unit was rejected and a second collection made
+        assert ("shipment", 1) in cancelled, bookings
+        infusion = {
+            b["attempt"] for b in bookings if b["kind"] in ("infusion-slot", "lymphodepletion")
+        }
+        assert infusion == {2}, bookings  # attempt 1 was never released: nothing booked for it
+        # the late apheresis unit was held (not rejected) and a second collection made
         units = await get(f"{platform.custody}/patients/{recollected}/units")
         apheresis = [u for u in units if u["kind"] == "apheresis"]
         assert len(apheresis) == 2
-        assert sorted(u["status"] for u in apheresis)[-1] == "rejected", apheresis
-        # the lot rejected after release: bookings undone at once, then people decided
+        late = [
+            h
+            for u in apheresis
+            for h in await get(f"{platform.qc}/holds?kind=unit&id={u['unit_id']}")
+        ]
+        assert [h["placed_by"]["user_id"] for h in late] == [journey_actor], late
+        # the lot manufacturing found failed after release: recorded as such (not a
+        # rejection), held in QC; bookings undone at once, then people decided
         waited = [
             h["note"] for h in views[withdrawn]["history"] if h["stage"] == "awaiting-decision"
         ]
         qa = await tokens.subject(QA_REVIEWER)  # records name people by their stable subject
         assert f"remanufacture decided by {qa}" in waited, views[withdrawn]["history"]
         bookings = await get(f"{platform.logistics}/bookings?coi={withdrawn}")
-        cancelled = {(b["kind"], b["attempt"]) for b in bookings if b["status"] == "cancelled"}
-        assert {("shipment", 1), ("infusion-slot", 1)} <= cancelled, bookings
+        # what attempt 1 booked for the lot: the courier, and lymphodepletion and the infusion
+        # slot when the journey saw the release before the failure
+        first = [
+            b
+            for b in bookings
+            if b["attempt"] == 1
+            and b["kind"] != "collection"
+            and b["details"].get("direction") != "inbound"
+        ]
+        assert all(b["status"] == "cancelled" for b in first), bookings
+        assert "shipment" in {b["kind"] for b in first}, bookings
+        batches = await get(f"{platform.batch}/batches?coi={withdrawn}")
+        failed_lot = next(b["lot_id"] for b in batches if b["attempt"] == 1)
+        lot = await get(f"{platform.batch}/lots/{failed_lot}")
+        assert (lot["status"], lot["rejection"]) == ("manufacturing-failed", None), lot
+        held_lot = await get(f"{platform.qc}/holds?kind=lot&id={failed_lot}")
+        assert held_lot and all(h["state"] == "placed" for h in held_lot), held_lot
         straight_bookings = await get(f"{platform.logistics}/bookings?coi={straight}")
         assert all(b["status"] != "cancelled" for b in straight_bookings)
 
@@ -186,6 +229,8 @@ async def test_three_journeys_end_to_end(
     ours = set(cois)
     per_coi_topics: dict[tuple[str, str], list[Any]] = defaultdict(list)
     seen_types: set[str] = set()
+    # per CoI, each message once (a redelivered copy has the same ce_id): id -> (time, type)
+    timeline: dict[str, dict[str, tuple[datetime, str]]] = defaultdict(dict)
     for spec in all_topics():
         for rec in await read_all(stack.kafka_bootstrap, spec.name, 0, timeout=3):
             blob = (rec.value or b"") + b"".join(v for _, v in rec.headers) + (rec.key or b"")
@@ -197,6 +242,8 @@ async def test_three_journeys_end_to_end(
                 assert name in headers, (spec.name, name)
             assert rec.key.decode() == headers["ce_subject"]
             seen_types.add(headers["ce_type"])
+            at = datetime.fromisoformat(headers["ce_time"])
+            timeline[headers["ce_subject"]][headers["ce_id"]] = (at, headers["ce_type"])
             per_coi_topics[(headers["ce_subject"], spec.name)].append(rec)
     for (coi, topic), recs in per_coi_topics.items():
         assert len({r.partition for r in recs}) == 1, (coi, topic)
@@ -205,6 +252,31 @@ async def test_three_journeys_end_to_end(
         recs = sorted(firsts.values(), key=lambda r: r.offset)
         times = [datetime.fromisoformat(dict(r.headers)["ce_time"].decode()) for r in recs]
         assert times == sorted(times), f"{topic} out of order for {coi}"
+    # No compensation rejects: no rejection is asked for or published on any journey's CoI
+    rejections = {f"org.vein2vein.{t}" for t in ("batch.lot.reject", "batch.lot.rejected")} | {
+        f"org.vein2vein.{t}" for t in ("custody.unit.reject", "custody.unit.rejected")
+    }
+    assert not seen_types & rejections, seen_types & rejections
+    # lymphodepletion and the infusion slot are booked only after QA released a lot
+    for coi in cois:
+        events = sorted(timeline[coi].values())
+        released = [at for at, t in events if t == "org.vein2vein.qc.lot.released"]
+        booked = [
+            at
+            for at, t in events
+            if t
+            in (
+                "org.vein2vein.logistics.infusion-slot.book",
+                "org.vein2vein.logistics.lymphodepletion.book",
+            )
+        ]
+        assert booked and released, (coi, events)
+        assert all(any(r <= at for r in released) for at in booked), (coi, events)
+    # the re-manufactured journey's first lot (out of specification) had none booked
+    booked_remade = [
+        t for _, t in timeline[remade].values() if t == "org.vein2vein.logistics.infusion-slot.book"
+    ]
+    assert len(booked_remade) == 1, sorted(timeline[remade].values())
     for expected_type in (
         "custody.patient.enrolled",
         "logistics.collection.schedule",
@@ -214,6 +286,10 @@ async def test_three_journeys_end_to_end(
         "journey.treatment-center.notified",
         "journey.journey.ended",
         "custody.infusion.recorded",
+        "logistics.lymphodepletion.booked",
+        "qc.hold.place",
+        "qc.hold.placed",
+        "batch.manufacturing.failed",
     ):
         assert f"org.vein2vein.{expected_type}" in seen_types, expected_type
 

@@ -20,7 +20,7 @@ from v2v_batch.domain import (
     Step,
     StepValues,
 )
-from v2v_batch.domain.events import StepRecorded
+from v2v_batch.domain.events import LotRejected, StepRecorded
 from v2v_runtime.errors import Conflict, DomainError, NotFound
 
 SPEC = ProductSpec(
@@ -155,14 +155,25 @@ def test_lot_after_cryopreservation_expires_after_shelf_life() -> None:
     with pytest.raises(Conflict):
         record(batch, Step.CRYOPRESERVATION)
 
-    assert batch.reject_lot("id-1", reason="OOS", deviation_id=None, rejected_at=NOW)
-    assert not batch.reject_lot("id-1", reason="OOS", deviation_id=None, rejected_at=NOW)
-    assert batch.status in {BatchStatus.LOT_REJECTED}
+    fail = batch.record_manufacturing_failure
+    assert fail("id-1", reason="bag leak", deviation_id=None, failed_at=NOW)
+    assert not fail("id-1", reason="bag leak", deviation_id=None, failed_at=NOW)
+    assert batch.status is BatchStatus.MANUFACTURING_FAILED
+    assert batch.lot is not None and batch.lot.status is LotStatus.MANUFACTURING_FAILED
     with pytest.raises(NotFound):
-        batch.reject_lot("id-9", reason="OOS", deviation_id=None, rejected_at=NOW)
+        fail("id-9", reason="bag leak", deviation_id=None, failed_at=NOW)
     replayed = Batch.replay(batch.id, batch.pending)
     assert replayed.lot == batch.lot
     assert replayed.steps == batch.steps
+    # a stream from before issue 16, rejected: still read as it was, and not failed again
+    produced = batch.pending[:-1]
+    old = LotRejected(lot_id="id-1", reason="OOS", deviation_id="DEV-1", rejected_at=NOW)
+    rejected = Batch.replay(batch.id, [*produced, old])
+    assert rejected.status is BatchStatus.LOT_REJECTED
+    assert rejected.lot is not None and rejected.lot.rejection_reason == "OOS"
+    assert not rejected.record_manufacturing_failure(
+        "id-1", reason="bag leak", deviation_id=None, failed_at=NOW
+    )
 
 
 def test_bag_count_is_bounded_by_configuration() -> None:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from v2v_batch.domain import Step
-from v2v_events.contracts.batch import LotProduced, LotRejected, RejectLot
+from v2v_events.contracts.batch import LotProduced, LotRejected, ManufacturingFailed, RejectLot
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, as_user
 
@@ -33,6 +33,7 @@ from .support import (
 
 SUPERVISOR_ID = "u-batch-supervisor"
 SUPERVISOR = as_user(SUPERVISOR_ID, "manufacturing-supervisor")  # records a failed lot
+QA = as_user("u-qa", "qa-reviewer")
 CRYO_ENDED = datetime.fromisoformat(step_body(Step.CRYOPRESERVATION)["ended_at"])
 
 
@@ -135,57 +136,70 @@ def reject_cmd(lot_id: str, coi: str = COI) -> RejectLot:
     )
 
 
-async def test_reject_lot_command_is_idempotent(
+async def test_deprecated_reject_command_records_a_manufacturing_failure_once(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
+    # RejectLot still on the topic from before issue 16: recorded as manufacturing's
+    # finding, never as a rejection (disposition is QA's, in QC)
     batch_id = await open_batch(harness)
     await record_steps(client, batch_id)
     lot_id = (await produce_lot(client, batch_id))["lot_id"]
 
     assert await harness.deliver(reject_cmd(lot_id), subject=COI, id="rej-1") is Outcome.PROCESSED
     assert await harness.deliver(reject_cmd(lot_id), subject=COI, id="rej-2") is Outcome.PROCESSED
-    [rejected] = await harness.published(LotRejected)
-    assert rejected.lot_id == lot_id
-    assert rejected.reason == "OOS: viability"
-    assert rejected.deviation_id == "DEV-1"
-    assert rejected.actor == JOURNEY
+    assert await harness.published(LotRejected) == []
+    [failed] = await harness.published(ManufacturingFailed)
+    assert (failed.lot_id, failed.batch_id) == (lot_id, batch_id)
+    assert (failed.reason, failed.deviation_id, failed.actor) == (
+        "OOS: viability",
+        "DEV-1",
+        JOURNEY,
+    )
 
     lot = (await client.get(f"/lots/{lot_id}")).json()
-    assert lot["status"] == "rejected"
-    assert lot["rejection"]["rejected_by"] == JOURNEY.model_dump()
-    assert (await client.get(f"/batches/{batch_id}")).json()["status"] == "lot-rejected"
+    assert (lot["status"], lot["rejection"]) == ("manufacturing-failed", None)
+    assert lot["manufacturing_failure"]["recorded_by"] == JOURNEY.model_dump()
+    assert (await client.get(f"/batches/{batch_id}")).json()["status"] == "manufacturing-failed"
 
     # Over HTTP too: 200 with the lot as it is, nothing new published.
-    r = await client.post(f"/lots/{lot_id}/reject", json={"reason": "again"}, headers=SUPERVISOR)
+    url = f"/lots/{lot_id}/manufacturing-failure"
+    r = await client.post(url, json={"reason": "again"}, headers=SUPERVISOR)
     assert r.status_code == 200
-    assert r.json()["rejection"]["reason"] == "OOS: viability"
-    assert len(await harness.published(LotRejected)) == 1
+    assert r.json()["manufacturing_failure"]["reason"] == "OOS: viability"
+    assert len(await harness.published(ManufacturingFailed)) == 1
 
 
 @pytest.mark.requirement("EU-PartIV.14.2")
-async def test_reject_lot_over_http(harness: ServiceHarness, client: httpx.AsyncClient) -> None:
+async def test_manufacturing_failure_over_http(
+    harness: ServiceHarness, client: httpx.AsyncClient
+) -> None:
     batch_id = await open_batch(harness)
     await record_steps(client, batch_id)
     lot_id = (await produce_lot(client, batch_id))["lot_id"]
-    r = await client.post(f"/lots/{lot_id}/reject", json={"reason": "   "}, headers=SUPERVISOR)
-    assert_problem(r, 422, "rejection-reason-required")
+    url = f"/lots/{lot_id}/manufacturing-failure"
+    r = await client.post(url, json={"reason": "   "}, headers=SUPERVISOR)
+    assert_problem(r, 422, "failure-reason-required")
+    # QA disposes of lots in QC; it does not record manufacturing's findings
+    r = await client.post(url, json={"reason": "bag leak"}, headers=QA)
+    assert_problem(r, 403, "role-not-allowed")
+    assert await harness.published(ManufacturingFailed) == []
     r = await client.post(
-        f"/lots/{lot_id}/reject",
-        json={"reason": "bag leak", "deviation_id": "DEV-9"},
-        headers=SUPERVISOR,
+        url, json={"reason": "bag leak", "deviation_id": "DEV-9"}, headers=SUPERVISOR
     )
     assert r.status_code == 200
-    assert r.json()["status"] == "rejected"
-    assert r.json()["rejection"]["deviation_id"] == "DEV-9"
-    [event] = await harness.published(LotRejected)
-    assert event.actor.user_id == SUPERVISOR_ID
-    assert event.coi == COI
+    assert r.json()["status"] == "manufacturing-failed"
+    assert r.json()["manufacturing_failure"]["deviation_id"] == "DEV-9"
+    [event] = await harness.published(ManufacturingFailed)
+    assert (event.actor.user_id, event.coi, event.reason) == (SUPERVISOR_ID, COI, "bag leak")
+    assert await harness.published(LotRejected) == []
 
 
-async def test_reject_unknown_or_foreign_lot(
+async def test_manufacturing_failure_of_unknown_or_foreign_lot(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
-    r = await client.post("/lots/nope/reject", json={"reason": "x"}, headers=SUPERVISOR)
+    r = await client.post(
+        "/lots/nope/manufacturing-failure", json={"reason": "x"}, headers=SUPERVISOR
+    )
     assert_problem(r, 404, "lot-not-found")
     assert_problem(await client.get("/lots/nope"), 404, "lot-not-found")
     batch_id = await open_batch(harness)
@@ -193,4 +207,4 @@ async def test_reject_unknown_or_foreign_lot(
     lot_id = (await produce_lot(client, batch_id))["lot_id"]
     outcome = await harness.deliver(reject_cmd(lot_id, OTHER_COI), subject=OTHER_COI)
     assert outcome is Outcome.DEAD_LETTERED
-    assert await harness.published(LotRejected) == []
+    assert await harness.published(ManufacturingFailed) == []

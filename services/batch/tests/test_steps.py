@@ -190,7 +190,7 @@ async def test_mutations_need_an_identity(
         ("/batches", {}),
         (f"/batches/{batch_id}/steps", step_body(Step.SELECTION)),
         (f"/batches/{batch_id}/lot", {"bag_count": 1, "total_viable_cells": 1, "viability_pct": 1}),
-        ("/lots/nope/reject", {"reason": "x"}),
+        ("/lots/nope/manufacturing-failure", {"reason": "x"}),
     ]
     for path, body in calls:
         r = await client.post(path, json=body, headers={"Authorization": "Bearer not-a-token"})

@@ -1,5 +1,6 @@
-"""A lot rejected after QA released it: the journey reacts at once (compensates what is
-booked, notifies) and then waits for people's recovery decision, never choosing itself."""
+"""A lot manufacturing found failed after QA released it: the journey reacts at once
+(compensates what is booked, notifies) and then waits for people's recovery decision, never
+choosing itself."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from v2v_events.contracts import exceptional_release, journey, logistics, qc
+from v2v_events.contracts import batch, exceptional_release, holds, journey, logistics, qc
 from v2v_events.contracts.common import Actor
 from v2v_journey.model import JourneyView, Stage, Status, workflow_id
 from v2v_journey.workflow import JourneyWorkflow
@@ -76,11 +77,14 @@ async def test_rejected_after_release_waits_for_people_then_remanufactures(
             JourneyWorkflow.run, inp, id=workflow_id(inp.coi), task_queue=queue
         )
         await waiting_for_people(handle, world)
-        # It reacted at once: outbound shipment and infusion slot cancelled, center told...
+        # It reacted at once: lymphodepletion, infusion slot and outbound shipment cancelled,
+        # the lot held (asked of QC: QA disposes of it), center told...
         cancelled = [c.booking_id for c in world.sent(logistics.CancelBooking)]
-        assert sorted(cancelled) == ["I1", "S-outbound-1"]
+        assert cancelled == ["LD-I1", "I1", "S-outbound-1"]
+        assert [h.item_id for h in world.sent(holds.PlaceHold)] == ["L1"]
+        assert not world.sent(batch.RejectLot)
         told = world.sent(journey.TreatmentCenterNotified)
-        assert "rejected by" in told[0].detail and told[0].lot_id == "L1"
+        assert "manufacturing failed" in told[0].detail and told[0].lot_id == "L1"
         # ...and chose nothing: no re-manufacture, no new collection while people decide.
         assert "remanufacture-from-retained-material" not in world.names()
         assert world.names().count("schedule-collection") == 1

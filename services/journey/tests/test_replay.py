@@ -30,6 +30,16 @@ def test_histories_are_checked_in() -> None:
         "no_slot_failed_before_waiting",
         "slot_freed_after_waiting",
         "slot_wait_ended_by_coordinator",
+        # recorded before issue 16 (their journeys replay the unpatched way: infusion slot
+        # booked while QC ran, reject-lot / reject-unit): the five above from "completed";
+        # recorded since (book-after-release, compensation-holds-not-rejects):
+        "completed_booked_after_release",
+        "failed_qc_remanufacture_lot_held",
+        "failed_qc_recollection_lot_held",
+        "attempts_exhausted_lots_held",
+        "late_apheresis_unit_held",
+        "product_held_then_released",
+        "product_held_then_rejected",
     }
 
 

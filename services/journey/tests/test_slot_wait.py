@@ -153,7 +153,7 @@ async def test_logistics_not_answering_is_waited_out_too(temporal: WorkflowEnvir
 @pytest.mark.parametrize("policy_id", ["default", "demo"])
 def test_policies_v3_carry_the_slot_wait_and_older_versions_still_load(policy_id: str) -> None:
     current = policies.load(policy_id)
-    assert current.version == 3
+    assert current.version == 4  # v4 adds lymphodepletion_gap_days (test_product_held.py)
     assert timedelta(0) < current.slot_retry_every <= current.slot_wait_due
     for version in (1, 2):
         path = policies.ROOT / f"{policy_id}.v{version}.json"

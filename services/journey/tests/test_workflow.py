@@ -15,7 +15,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from v2v_events.contracts import batch, custody, journey, logistics, qc
+from v2v_events.contracts import batch, custody, holds, journey, logistics, qc
 from v2v_events.contracts.common import ShipmentDirection
 from v2v_journey.model import (
     SA_STAGE,
@@ -32,6 +32,7 @@ from v2v_journey.workflow import JourneyWorkflow
 from .world import Scenario, World
 
 HISTORIES = Path(__file__).parent / "histories"
+DAY = timedelta(days=1)
 FAST = JourneyPolicy(
     policy_id="test",
     command_reply=timedelta(seconds=10),
@@ -107,7 +108,7 @@ async def search_attributes(
 @pytest.mark.requirement("21CFR11.10(f)")
 async def test_completed_path(temporal: WorkflowEnvironment) -> None:
     world, handle, result = await run_journey(
-        temporal, Scenario(duplicate_events=True), new_input(), "completed"
+        temporal, Scenario(duplicate_events=True), new_input(), "completed_booked_after_release"
     )
     assert isinstance(result, JourneyView), result
     assert (result.status, result.outcome) == (Status.COMPLETED, "completed")
@@ -125,9 +126,20 @@ async def test_completed_path(temporal: WorkflowEnvironment) -> None:
         "order-qc-panel",
         "book-shipment",
         "book-infusion-slot",
+        "book-lymphodepletion",
         "announce-journey-end",
     ]
     assert not world.sent(logistics.CancelBooking)
+    # lymphodepletion and the infusion slot only for a released product, with the policy's gap
+    [slot] = world.sent(logistics.BookInfusionSlot)
+    assert slot.lymphodepletion_gap_days == FAST.lymphodepletion_gap_days
+    [planned] = world.sent(logistics.BookLymphodepletion)
+    assert (planned.infusion_booking_id, planned.start_date) == ("I1", slot.earliest_date + DAY)
+    assert result.current["infusion_slot"] == "I1"
+    released_at = next(h.at for h in result.history if h.note.startswith("released by"))
+    assert any(
+        h.at >= released_at and h.note.startswith("lymphodepletion from") for h in result.history
+    )
     assert [s.value for s in dict.fromkeys(h.stage for h in result.history)] == [
         "enrolled",
         "scheduling",
@@ -157,24 +169,26 @@ async def test_failed_qc_then_remanufacture(temporal: WorkflowEnvironment) -> No
         temporal,
         Scenario(qc_in_spec=[False, True], retained_aliquots=1),
         new_input(),
-        "failed_qc_remanufacture",
+        "failed_qc_remanufacture_lot_held",
     )
     assert isinstance(result, JourneyView), result
     assert result.outcome == "completed-after-remanufacture"
     names = world.names()
     first_ok = names.index("remanufacture-from-retained-material")
-    # compensations of attempt 1 in reverse order of booking: slot, shipment, lot
+    # compensations of attempt 1 in reverse order of booking: shipment, then a hold on the
+    # lot asked of QC (never a rejection); no infusion slot was booked for a failed lot
     compensations = [
-        (n, getattr(c, "booking_id", None) or getattr(c, "lot_id", None))
+        (n, getattr(c, "booking_id", None) or getattr(c, "item_id", None))
         for n, c in world.commands[:first_ok]
-        if n in ("cancel-booking", "reject-lot")
+        if n in ("cancel-booking", "request-hold", "reject-lot")
     ]
-    assert compensations == [
-        ("cancel-booking", "I1"),
-        ("cancel-booking", "S-outbound-1"),
-        ("reject-lot", "L1"),
-    ]
-    assert world.sent(batch.RejectLot)[0].deviation_id == "DEV-1"
+    assert compensations == [("cancel-booking", "S-outbound-1"), ("request-hold", "L1")]
+    assert "book-infusion-slot" not in world.names()[:first_ok]
+    [hold] = world.sent(holds.PlaceHold)
+    assert (hold.item_kind, hold.deviation_id) == (holds.HoldItemKind.LOT, "DEV-1")
+    assert hold.requested_by == workflow_id(world.sent(journey.JourneyEnded)[0].coi)
+    assert hold.reason.startswith("journey compensation: lot L1 out of specification")
+    assert not world.sent(batch.RejectLot) and not world.sent(custody.RejectUnit)
     reasons = [n.reason for n in world.sent(journey.TreatmentCenterNotified)]
     assert reasons == [
         journey.NotificationReason.QC_FAILED,
@@ -200,7 +214,7 @@ async def test_notifications_composed_from_long_texts_stay_within_the_contract(
     detail = world.sent(journey.TreatmentCenterNotified)[0].detail
     assert detail.startswith("lot L1 out of specification: viability=999")
     assert len(detail) == 4000 and detail.endswith("…")
-    assert len(world.sent(batch.RejectLot)[0].reason) == 4000
+    assert len(world.sent(holds.PlaceHold)[0].reason) == 4000
 
 
 async def test_failed_qc_without_material_then_recollection(temporal: WorkflowEnvironment) -> None:
@@ -208,14 +222,14 @@ async def test_failed_qc_without_material_then_recollection(temporal: WorkflowEn
         temporal,
         Scenario(qc_in_spec=[False, True], retained_aliquots=0),
         new_input(),
-        "failed_qc_recollection",
+        "failed_qc_recollection_lot_held",
     )
     assert isinstance(result, JourneyView), result
     assert result.outcome == "completed-after-recollection"
     assert not world.sent(batch.Remanufacture)  # nothing retained: straight to collection
     assert [c.attempt for c in world.sent(logistics.ScheduleCollection)] == [1, 2]
     assert [c.attempt for c in world.sent(batch.OpenBatch)] == [1, 2]
-    assert [c.lot_id for c in world.sent(batch.RejectLot)] == ["L1"]
+    assert [c.item_id for c in world.sent(holds.PlaceHold)] == ["L1"]
     assert (result.collection_attempt, result.manufacturing_attempt) == (2, 2)
 
 
@@ -226,13 +240,19 @@ async def test_attempts_exhausted_fails_with_every_compensation_done(
         temporal,
         Scenario(qc_in_spec=[False, False, False], retained_aliquots=5),
         new_input(),
-        "attempts_exhausted",
+        "attempts_exhausted_lots_held",
     )
     assert isinstance(result, WorkflowFailureError)
-    assert "3 manufacturing attempt(s) used" in str(result.cause)
-    assert [c.lot_id for c in world.sent(batch.RejectLot)] == ["L1", "L2", "L3"]
+    # the journey never decides: QA's re-manufacture after the third failure cannot be
+    # done (every attempt used), the journey says so, and QA ends it
+    assert "ended by decision of u-qa" in str(result.cause)
+    refused = [n.detail for n in world.sent(journey.TreatmentCenterNotified)]
+    assert any("all 3 manufacturing attempts are used" in d for d in refused), refused
+    assert [c.item_id for c in world.sent(holds.PlaceHold)] == ["L1", "L2", "L3"]
+    assert not world.sent(batch.RejectLot)
     cancelled = [c.booking_id for c in world.sent(logistics.CancelBooking)]
-    assert cancelled == ["I1", "S-outbound-1", "I2", "S-outbound-2", "I3", "S-outbound-3"]
+    assert cancelled == ["S-outbound-1", "S-outbound-2", "S-outbound-3"]
+    assert not world.sent(logistics.BookInfusionSlot)  # no lot was released
     assert world.names()[-2:] == ["notify-treatment-center", "announce-journey-end"]
     assert world.sent(journey.JourneyEnded)[0].status == "failed"
     assert world.sent(journey.TreatmentCenterNotified)[-1].reason == (
@@ -242,10 +262,10 @@ async def test_attempts_exhausted_fails_with_every_compensation_done(
 
 
 @pytest.mark.requirement("EU-PartIV.7")
-async def test_late_apheresis_is_rejected_and_recollected(temporal: WorkflowEnvironment) -> None:
+async def test_late_apheresis_is_held_and_recollected(temporal: WorkflowEnvironment) -> None:
     policy = FAST.model_copy(update={"fresh_window": timedelta(seconds=2)})
     world, _, result = await run_journey(
-        temporal, Scenario(late_receipt_attempts={1}), new_input(policy), "late_apheresis"
+        temporal, Scenario(late_receipt_attempts={1}), new_input(policy), "late_apheresis_unit_held"
     )
     assert isinstance(result, JourneyView), result
     assert result.outcome == "completed-after-recollection"
@@ -255,13 +275,14 @@ async def test_late_apheresis_is_rejected_and_recollected(temporal: WorkflowEnvi
         if isinstance(c, logistics.ScheduleCollection) and c.attempt == 2
     )
     before = world.commands[:first_schedule_2]
-    # compensated in reverse: the inbound shipment cancelled, the unit rejected, and the
-    # collection booking cancelled, which frees the manufacturing slot it will not use
+    # compensated in reverse: the inbound shipment cancelled, the unit held (asked of QC,
+    # never rejected), and the collection booking cancelled, which frees its slot
     assert [
-        (n, getattr(c, "booking_id", None) or getattr(c, "unit_id", None))
+        (n, getattr(c, "booking_id", None) or getattr(c, "item_id", None))
         for n, c in before
-        if n in ("cancel-booking", "reject-unit")
-    ] == [("cancel-booking", "S-inbound-1"), ("reject-unit", "U1"), ("cancel-booking", "C1")]
+        if n in ("cancel-booking", "request-hold", "reject-unit")
+    ] == [("cancel-booking", "S-inbound-1"), ("request-hold", "U1"), ("cancel-booking", "C1")]
+    assert world.sent(holds.PlaceHold)[0].item_kind == holds.HoldItemKind.UNIT
     late = world.sent(journey.TreatmentCenterNotified)[0]
     assert late.reason == journey.NotificationReason.APHERESIS_LATE
     # the deadline that passed, by the name the status shows (QC opens a deviation for it)

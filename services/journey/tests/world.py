@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 
 from v2v_events import REGISTRY
-from v2v_events.contracts import batch, custody, journey, logistics, qc
+from v2v_events.contracts import batch, custody, holds, journey, logistics, qc
 from v2v_events.contracts.common import Actor, ShipmentDirection
 from v2v_events.registry import Contract
 from v2v_journey.bridge import signal_name
@@ -44,12 +44,19 @@ class Scenario:
     retained_aliquots: int = 1
     late_receipt_attempts: set[int] = field(default_factory=set)
     duplicate_events: bool = False
-    # attempts whose lot manufacturing rejects after QA released it (instead of shipping it)
+    # attempts whose lot manufacturing finds failed after QA released it (instead of shipping)
     withdrawn_after_release: set[int] = field(default_factory=set)
+    # attempts whose released lot QA holds before delivery; once the journey has cancelled
+    # its lymphodepletion, QA lifts the hold ("lift") or rejects the lot ("reject")
+    held_after_release: dict[int, str] = field(default_factory=dict)
     failed_value: str = "61.0"  # the value a failing QC test reports
     # how many ScheduleCollection requests logistics refuses (no free slot) before one frees
     refused_schedules: int = 0
     unanswered_schedules: int = 0  # requests logistics never answers (before any refusal)
+    # after an out-of-specification result or QA's rejection before release the journey
+    # waits for people: QA here decides re-manufacture while retained material is left,
+    # else a new collection, and ends the journey when told a decision cannot be done
+    qa_decides_after_qc: bool = True
 
 
 class World:
@@ -65,6 +72,8 @@ class World:
         self._outbound: dict[int, list[str]] = {}
         self._refused = 0
         self._unanswered = 0
+        self._held: set[int] = set()
+        self._slots: dict[int, int] = {}  # infusion slots booked per attempt
         self.final_view: Any = None
 
     # --- plumbing ---------------------------------------------------------------------
@@ -133,6 +142,16 @@ class World:
             actor=OPERATOR,
         )
 
+    def _hold(self, attempt: int) -> holds.HoldPlaced:
+        return holds.HoldPlaced(
+            hold_id=f"H-L{attempt}",
+            item_kind=holds.HoldItemKind.LOT,
+            item_id=f"L{attempt}",
+            reason="sterility (14-day compendial) positive after conditional release",
+            placed_at=datetime.now(UTC),
+            placed_by=QA,
+        )
+
     def _maybe_deliver(self, coi: str, attempt: int) -> None:
         if attempt in self._released and attempt in self._outbound:
             now = datetime.now(UTC)
@@ -140,15 +159,18 @@ class World:
                 self._withdrawn.add(attempt)  # once: booked again, the lot is delivered
                 self._emit(
                     coi,
-                    batch.LotRejected(
+                    batch.ManufacturingFailed(
                         coi=coi,
                         lot_id=f"L{attempt}",
+                        batch_id=f"B{attempt}",
                         reason="bag integrity failure found after release",
-                        rejected_at=now,
+                        failed_at=now,
                         actor=OPERATOR,
                     ),
                 )
                 return
+            if attempt in self.s.held_after_release and attempt not in self._held:
+                return  # held once its infusion is booked (book_lymphodepletion)
             bag = self._outbound[attempt][0]
             self._emit(
                 coi,
@@ -265,23 +287,77 @@ class World:
     @activity.defn(name="book-infusion-slot")
     async def book_infusion_slot(self, cmd: logistics.BookInfusionSlot) -> str:
         self._record("book-infusion-slot", cmd)
+        n = self._slots[cmd.attempt] = self._slots.get(cmd.attempt, 0) + 1
+        gap = timedelta(days=max(3, cmd.lymphodepletion_gap_days or 0))
+        start = cmd.earliest_date + timedelta(days=1)
         self._emit(
             cmd.coi,
             logistics.InfusionSlotBooked(
                 coi=cmd.coi,
-                booking_id=f"I{cmd.attempt}",
+                booking_id=f"I{cmd.attempt}" + ("" if n == 1 else f"-{n}"),
                 treatment_center=cmd.treatment_center,
-                infusion_date=cmd.earliest_date + timedelta(days=7),
-                lymphodepletion_start=cmd.earliest_date + timedelta(days=4),
+                infusion_date=start + gap,
+                lymphodepletion_start=start,
                 attempt=cmd.attempt,
                 actor=cmd.actor,
             ),
         )
         return "ok"
 
+    @activity.defn(name="book-lymphodepletion")
+    async def book_lymphodepletion(self, cmd: logistics.BookLymphodepletion) -> str:
+        self._record("book-lymphodepletion", cmd)
+        self._emit(
+            cmd.coi,
+            logistics.LymphodepletionBooked(
+                coi=cmd.coi,
+                booking_id=f"LD-{cmd.infusion_booking_id}",
+                treatment_center=cmd.treatment_center,
+                start_date=cmd.start_date,
+                infusion_booking_id=cmd.infusion_booking_id,
+                infusion_date=cmd.start_date + timedelta(days=5),
+                attempt=cmd.attempt,
+                actor=cmd.actor,
+            ),
+        )
+        n = cmd.attempt
+        if n in self.s.held_after_release and n not in self._held:
+            self._held.add(n)
+            self._emit(cmd.coi, self._hold(n))
+        return "ok"
+
     @activity.defn(name="cancel-booking")
     async def cancel_booking(self, cmd: logistics.CancelBooking) -> str:
         self._record("cancel-booking", cmd)
+        n = next((a for a in self._held if cmd.booking_id == f"I{a}"), None)
+        if n is not None:  # the journey cancelled the held product's bookings: QA decides
+            now = datetime.now(UTC)
+            if self.s.held_after_release[n] == "lift":
+                placed = self._hold(n)
+                self._emit(
+                    cmd.coi,
+                    holds.HoldReleased(
+                        hold_id=placed.hold_id,
+                        item_kind=placed.item_kind,
+                        item_id=placed.item_id,
+                        reason="negative on retest; investigation closed",
+                        released_at=now,
+                        released_by=QA,
+                    ),
+                )
+                self._maybe_deliver(cmd.coi, n)
+            else:
+                self._emit(
+                    cmd.coi,
+                    qc.LotReleaseRejected(
+                        coi=cmd.coi,
+                        lot_id=f"L{n}",
+                        panel_id=f"P{n}",
+                        reason="sterility confirmed positive",
+                        decided_at=now,
+                        actor=QA,
+                    ),
+                )
         return "ok"
 
     @activity.defn(name="open-batch")
@@ -337,6 +413,11 @@ class World:
         )
         return "ok"
 
+    @activity.defn(name="request-hold")
+    async def place_hold(self, cmd: holds.PlaceHold) -> str:
+        self._record("request-hold", cmd)
+        return "ok"
+
     @activity.defn(name="reject-lot")
     async def reject_lot(self, cmd: batch.RejectLot) -> str:
         self._record("reject-lot", cmd)
@@ -385,7 +466,36 @@ class World:
     @activity.defn(name="notify-treatment-center")
     async def notify_treatment_center(self, ev: journey.TreatmentCenterNotified) -> str:
         self._record("notify-treatment-center", ev)
+        self._qa_decides(ev)
         return "ok"
+
+    def _qa_decides(self, ev: journey.TreatmentCenterNotified) -> None:
+        """QA's recovery decision, as QC would publish it, on the lot the journey reported."""
+        if not self.s.qa_decides_after_qc or ev.reason != journey.NotificationReason.QC_FAILED:
+            return
+        if ev.lot_id is None:
+            return
+        if "cannot be done" in ev.detail:
+            decision = qc.RecoveryDecision.END_JOURNEY
+        elif "out of specification" in ev.detail or ev.detail.startswith("QA rejected lot"):
+            decision = (
+                qc.RecoveryDecision.REMANUFACTURE
+                if self._retained > 0
+                else qc.RecoveryDecision.NEW_COLLECTION
+            )
+        else:
+            return
+        self._emit(
+            ev.coi,
+            qc.RecoveryDecided(
+                coi=ev.coi,
+                lot_id=ev.lot_id,
+                decision=decision,
+                reason="QA decided with the treating physician",
+                decided_at=datetime.now(UTC),
+                actor=Actor(user_id="u-qa", role="qa-reviewer"),
+            ),
+        )
 
     @activity.defn(name="announce-journey-end")
     async def announce_end(self, ev: journey.JourneyEnded) -> str:
@@ -397,9 +507,11 @@ class World:
             self.schedule_collection,
             self.book_shipment,
             self.book_infusion_slot,
+            self.book_lymphodepletion,
             self.cancel_booking,
             self.open_batch,
             self.remanufacture,
+            self.place_hold,
             self.reject_lot,
             self.reject_unit,
             self.order_panel,

@@ -9,6 +9,7 @@ from typing import Any
 from v2v_events.contracts.common import Actor, ShipmentDirection, TemperatureClass
 from v2v_events.contracts.logistics import (
     BookInfusionSlot,
+    BookLymphodepletion,
     BookShipment,
     CancelBooking,
     ScheduleCollection,
@@ -102,10 +103,41 @@ async def book_shipment(
 
 
 async def book_infusion(
-    h: ServiceHarness, coi: str, earliest: date, *, attempt: int = 1, center: str = "center-a"
+    h: ServiceHarness,
+    coi: str,
+    earliest: date,
+    *,
+    attempt: int = 1,
+    center: str = "center-a",
+    gap_days: int | None = None,
 ) -> Outcome:
     cmd = BookInfusionSlot(
-        coi=coi, treatment_center=center, earliest_date=earliest, attempt=attempt, actor=JOURNEY
+        coi=coi,
+        treatment_center=center,
+        earliest_date=earliest,
+        attempt=attempt,
+        actor=JOURNEY,
+        lymphodepletion_gap_days=gap_days,
+    )
+    return await h.deliver(cmd, subject=coi)
+
+
+async def book_lymphodepletion(
+    h: ServiceHarness,
+    coi: str,
+    start: date,
+    infusion_booking_id: str,
+    *,
+    attempt: int = 1,
+    center: str = "center-a",
+) -> Outcome:
+    cmd = BookLymphodepletion(
+        coi=coi,
+        treatment_center=center,
+        start_date=start,
+        infusion_booking_id=infusion_booking_id,
+        attempt=attempt,
+        actor=JOURNEY,
     )
     return await h.deliver(cmd, subject=coi)
 

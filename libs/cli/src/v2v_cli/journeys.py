@@ -122,7 +122,7 @@ class Plan:
     oos_attempts: set[int] = field(default_factory=set)  # manufacturing attempts failing QC
     retained_aliquots: int = 1
     late_collection_attempts: set[int] = field(default_factory=set)  # receipt never scanned
-    # attempts whose lot manufacturing rejects after QA released it; QA then decides
+    # attempts whose lot manufacturing finds failed after QA released it; QA then decides
     # re-manufacture from retained material
     withdrawn_after_release: set[int] = field(default_factory=set)
 
@@ -609,21 +609,27 @@ class Driver:
         await self._signed(f"{self.ep.qc}/lots/{lot_id}/audit-trail-review", qa, body)
 
     async def withdraw_and_decide(self, coi: str, site: str, lot_id: str, decision: str) -> None:
-        """Manufacturing rejects a released lot; once QC knows it, QA decides how to go on."""
+        """Manufacturing finds a released lot failed (a record, not a disposition: QC holds
+        the lot); once QC knows it, QA decides how to go on."""
         await self._call(
             "POST",
-            f"{self.ep.batch}/lots/{lot_id}/reject",
+            f"{self.ep.batch}/lots/{lot_id}/manufacturing-failure",
             self.person(SUPERVISOR, site),
             {"reason": "bag integrity failure found at final inspection"},
         )
-        self.log(f"{coi}: released lot {lot_id} rejected by manufacturing")
+        self.log(f"{coi}: manufacturing found released lot {lot_id} failed")
+        await self.decide_recovery(coi, site, lot_id, decision)
+
+    async def decide_recovery(self, coi: str, site: str, lot_id: str, decision: str) -> None:
+        """QA decides how the journey goes on after ``lot_id`` failed (signed), once QC knows
+        it failed; the journey waits for this decision and never takes it."""
 
         async def decided() -> dict[str, Any] | None:
             resp = await self.recovery_decision(
                 site, lot_id, decision, "retained material suitable; TC agrees"
             )
             if resp.status_code == 409 and "lot-not-failed" in resp.text:
-                return None  # QC has not yet consumed batch's lot.rejected
+                return None  # QC has not yet consumed batch's manufacturing.failed
             if resp.status_code == 409 and PROBLEM_APPLIED in resp.text:
                 return {}  # decided; the answer was lost in a failure
             if resp.status_code != 201:
@@ -631,7 +637,7 @@ class Driver:
             return dict(resp.json())
 
         await self._until(f"QC to take a recovery decision on {lot_id}", decided)
-        self.log(f"{coi}: QA decided {decision} after lot {lot_id} was rejected")
+        self.log(f"{coi}: QA decided {decision} after lot {lot_id} failed")
 
     async def recovery_decision(
         self, site: str, lot_id: str, decision: str, reason: str
@@ -724,6 +730,8 @@ class Driver:
             )
             if panel["status"] == "in-specification":
                 return lot, attempt
+            # out of specification: people decide; here, re-manufacture from retained material
+            await self.decide_recovery(coi, ms, lot["lot_id"], "remanufacture")
             attempt += 1
 
     async def delivered(self, coi: str, p: Patient, attempt: int, lot: dict[str, Any]) -> None:

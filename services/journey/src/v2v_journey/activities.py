@@ -17,9 +17,11 @@ from v2v_events import REGISTRY, to_kafka
 from v2v_events.catalog import Service, source_of
 from v2v_events.contracts.batch import OpenBatch, RejectLot, Remanufacture
 from v2v_events.contracts.custody import RejectUnit
+from v2v_events.contracts.holds import PlaceHold
 from v2v_events.contracts.journey import JourneyEnded, TreatmentCenterNotified
 from v2v_events.contracts.logistics import (
     BookInfusionSlot,
+    BookLymphodepletion,
     BookShipment,
     CancelBooking,
     ScheduleCollection,
@@ -79,6 +81,10 @@ class JourneyActivities:
     async def book_infusion_slot(self, cmd: BookInfusionSlot) -> str:
         return await self._send(cmd, cmd.coi)
 
+    @activity.defn(name="book-lymphodepletion")
+    async def book_lymphodepletion(self, cmd: BookLymphodepletion) -> str:
+        return await self._send(cmd, cmd.coi)
+
     @activity.defn(name="cancel-booking")
     async def cancel_booking(self, cmd: CancelBooking) -> str:
         return await self._send(cmd, cmd.coi)
@@ -91,6 +97,12 @@ class JourneyActivities:
     async def remanufacture(self, cmd: Remanufacture) -> str:
         return await self._send(cmd, cmd.coi)
 
+    @activity.defn(name="request-hold")
+    async def place_hold(self, cmd: PlaceHold) -> str:
+        return await self._send(cmd, cmd.coi)
+
+    # Only for journeys whose history rejected before issue 16 (saga.HOLD_NOT_REJECT): a
+    # compensation now asks QC for a hold, disposition is QA's.
     @activity.defn(name="reject-lot")
     async def reject_lot(self, cmd: RejectLot) -> str:
         return await self._send(cmd, cmd.coi)
@@ -116,9 +128,11 @@ class JourneyActivities:
             self.schedule_collection,
             self.book_shipment,
             self.book_infusion_slot,
+            self.book_lymphodepletion,
             self.cancel_booking,
             self.open_batch,
             self.remanufacture,
+            self.place_hold,
             self.reject_lot,
             self.reject_unit,
             self.order_panel,

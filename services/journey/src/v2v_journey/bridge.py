@@ -9,7 +9,8 @@ signalled to its journey under the event's short type name: exactly the events t
 workflow declares it listens to (``listens.LISTENS_TO``). The Kafka offset moves only
 after Temporal accepted the signal; while Temporal is unreachable the bridge retries and
 does not move on. An event for a journey that does not exist goes to the dead letters; one
-for a journey already closed is logged and skipped.
+for a journey already closed is logged and skipped; a hold on an item without a CoI (a
+material lot) is no journey's and is skipped.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from v2v_events import REGISTRY
 from v2v_events.contracts import custody
+from v2v_events.contracts.holds import HoldPlaced, HoldReleased
 from v2v_events.envelope import Envelope
 from v2v_events.registry import Contract
 from v2v_runtime.deadletters import DeadLetterReason, DeadLetters, IncomingRecord
@@ -58,6 +60,12 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
     CLOSED = "journey-closed"
     DEAD_LETTERED = "dead-lettered"
+
+
+def for_a_journey(message: Contract) -> bool:
+    """A hold names a CoI only when its item has one (a unit, a lot): a hold on a material
+    lot is keyed by the lot and concerns no one journey."""
+    return not isinstance(message, HoldPlaced | HoldReleased) or message.coi is not None
 
 
 def signal_name(event_type: str) -> str:
@@ -132,6 +140,8 @@ class JourneyBridge:
         if decoded is Skipped.IGNORED:
             return Outcome.IGNORED
         assert isinstance(decoded, Decoded)
+        if not for_a_journey(decoded.message):
+            return Outcome.IGNORED
         with self._decoder.span(record, decoded.envelope):
             return await self._deliver(record, decoded.envelope, decoded.message)
 

@@ -60,7 +60,7 @@ class Collection(Scheduling, JourneySaga):
                 "cancel-collection",
                 self._cancel(answer.booking_id, "apheresis not received: its slot is not used"),
             )
-        saga.add("reject-apheresis-unit", self._reject_unit(unit))
+        saga.add("hold-apheresis-unit", self._hold_unit(unit))
         saga.add(
             "cancel-inbound-shipment",
             self._cancel_booked(

@@ -2,22 +2,20 @@
 (``qc.recovery.decided``: ``exceptional-release``): the journey waits for QA's decision in QC
 (``qc.lot.exceptionally-released``, after the treating physician's request and the risk
 assessment), notifying each time the policy's ``release_due`` passes — it never decides —
-then books the way out again (the compensation cancelled it) and delivers as after a
-release."""
+then books the way out again (the compensation cancelled it): the outbound shipment, then
+the infusion slot and lymphodepletion, and delivers as after a release."""
 
 from __future__ import annotations
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from v2v_events.contracts.batch import LotProduced, LotRejected
+    from v2v_events.contracts.batch import LotProduced
     from v2v_events.contracts.common import ShipmentDirection, TemperatureClass
     from v2v_events.contracts.exceptional_release import LotExceptionallyReleased
     from v2v_events.contracts.journey import NotificationReason
     from v2v_events.contracts.logistics import (
-        BookInfusionSlot,
         BookShipment,
-        InfusionSlotBooked,
         ShipmentBooked,
     )
 
@@ -55,8 +53,12 @@ class ExceptionalDelivery(ReleaseAndDelivery, JourneySaga):
         )
         saga = self._saga()
         await self._book_way_out(lot, saga)
-        failure = await self._deliver(lot, Expect(LotRejected, lambda m: m.lot_id == lot.lot_id))
+        # lymphodepletion and the infusion slot: booked now the product is released
+        bookings = self._saga()
+        saga.add("cancel-infusion-bookings", self._run_bookings(bookings))
+        failure = await self._deliver(lot, bookings)
         if failure is None:
+            self._done(bookings)
             self._done(saga)
             return None
         self._failure = failure.detail
@@ -64,7 +66,8 @@ class ExceptionalDelivery(ReleaseAndDelivery, JourneySaga):
         return failure
 
     async def _book_way_out(self, lot: LotProduced, saga: Compensations) -> None:
-        """The outbound shipment and the infusion slot, booked again for this attempt."""
+        """The outbound shipment, booked again for this attempt (the compensation cancelled
+        it); the infusion slot and lymphodepletion follow in delivery, as after a release."""
         inp, n = self.inp, self._manufacturing_attempt
         saga.add(
             "cancel-outbound-shipment",
@@ -90,23 +93,4 @@ class ExceptionalDelivery(ReleaseAndDelivery, JourneySaga):
                 actor=SYSTEM,
             ),
             "book outbound shipment (exceptional release)",
-        )
-        saga.add(
-            "cancel-infusion-slot",
-            self._cancel_booked(
-                Expect(InfusionSlotBooked, lambda m: m.attempt == n),
-                lambda m: m.booking_id,
-                "exceptionally released lot not delivered",
-            ),
-        )
-        await self._act(
-            JourneyActivities.book_infusion_slot,
-            BookInfusionSlot(
-                coi=inp.coi,
-                treatment_center=inp.treatment_center,
-                earliest_date=workflow.now().date(),
-                attempt=n,
-                actor=SYSTEM,
-            ),
-            "hold infusion slot (exceptional release)",
         )

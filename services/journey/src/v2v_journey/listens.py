@@ -4,7 +4,7 @@ forwards exactly these, plus the enrolment that starts a journey."""
 
 from __future__ import annotations
 
-from v2v_events.contracts import batch, custody, exceptional_release, logistics, qc
+from v2v_events.contracts import batch, custody, exceptional_release, holds, logistics, qc
 from v2v_events.registry import Contract
 
 STARTS_JOURNEY = custody.PatientEnrolled
@@ -15,6 +15,7 @@ LISTENS_TO: tuple[type[Contract], ...] = (
     logistics.SchedulingDecided,
     logistics.ShipmentBooked,
     logistics.InfusionSlotBooked,
+    logistics.LymphodepletionBooked,
     custody.CollectionRecorded,
     custody.UnitReceived,
     custody.InfusionRecorded,
@@ -23,10 +24,13 @@ LISTENS_TO: tuple[type[Contract], ...] = (
     batch.MbrStepRecorded,
     batch.RemanufactureRefused,
     batch.LotProduced,
-    batch.LotRejected,
+    batch.ManufacturingFailed,
+    batch.LotRejected,  # before issue 16 (journeys waiting since)
     qc.PanelEvaluated,
     qc.LotReleased,
     qc.LotReleaseRejected,
     qc.RecoveryDecided,
     exceptional_release.LotExceptionallyReleased,
+    holds.HoldPlaced,  # a released product held before infusion: bookings cancelled
+    holds.HoldReleased,
 )

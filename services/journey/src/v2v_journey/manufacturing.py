@@ -1,7 +1,8 @@
-"""Manufacturing one attempt: open the batch, wait for the lot, order its QC panel and plan
-the way out while QC runs (outbound cryo shipment, infusion slot), then release and
-delivery. A lot that does not reach the patient is compensated (reject it, cancel what was
-booked for it) and, when manufacturing withdrew it, people decide how to go on."""
+"""Manufacturing one attempt: open the batch, wait for the lot, order its QC panel and book
+the outbound cryo shipment while QC runs; lymphodepletion and the infusion slot only once QA
+released the lot (``booking``), then delivery. A lot that does not reach the patient is
+compensated (ask QC to hold it — never reject it, disposition is QA's —, cancel what was
+booked for it) and, when manufacturing found it failed, people decide how to go on."""
 
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ with workflow.unsafe.imports_passed_through():
     from .mailbox import Expect
     from .model import Stage
 
+from .booking import BOOK_AFTER_RELEASE
 from .mechanics import SYSTEM, JourneyFailed
 from .recovery import Recovery
 from .release import ReleaseAndDelivery
-from .saga import JourneySaga
+from .saga import Compensations, JourneySaga
 
 
 @dataclass
@@ -85,7 +87,7 @@ class Manufacturing(ReleaseAndDelivery, Recovery, JourneySaga):
         self._current["lot"] = lot.lot_id
         self._deviation = None
         saga = self._saga()
-        saga.add("reject-lot", self._reject_lot(lot.lot_id))
+        saga.add("hold-lot", self._hold_lot(lot.lot_id))
         self._note(Stage.QC_TESTING, f"lot {lot.lot_id}: {len(lot.bag_ids)} bag(s) in quarantine")
         await self._act(
             JourneyActivities.order_panel,
@@ -99,7 +101,7 @@ class Manufacturing(ReleaseAndDelivery, Recovery, JourneySaga):
             ),
             "order QC release panel",
         )
-        # Plan the way out while QC runs; undone if the lot does not make it.
+        # The courier is planned while QC runs; undone if the lot does not make it.
         saga.add(
             "cancel-outbound-shipment",
             self._cancel_booked(
@@ -125,27 +127,35 @@ class Manufacturing(ReleaseAndDelivery, Recovery, JourneySaga):
             ),
             "book outbound shipment (LN2 dry shipper)",
         )
-        saga.add(
-            "cancel-infusion-slot",
-            self._cancel_booked(
-                Expect(InfusionSlotBooked, lambda m: m.attempt == n),
-                lambda m: m.booking_id,
-                "lot not released",
-            ),
-        )
-        await self._act(
-            JourneyActivities.book_infusion_slot,
-            BookInfusionSlot(
-                coi=inp.coi,
-                treatment_center=inp.treatment_center,
-                earliest_date=workflow.now().date(),
-                attempt=n,
-                actor=SYSTEM,
-            ),
-            "hold infusion slot",
-        )
-        failure = await self._release_and_deliver(lot)
+        bookings: Compensations | None = None
+        if workflow.patched(BOOK_AFTER_RELEASE):
+            # lymphodepletion and the infusion slot: booked only for a released product
+            bookings = self._saga()
+            saga.add("cancel-infusion-bookings", self._run_bookings(bookings))
+        else:  # journeys that booked the infusion slot while QC ran replay that
+            saga.add(
+                "cancel-infusion-slot",
+                self._cancel_booked(
+                    Expect(InfusionSlotBooked, lambda m: m.attempt == n),
+                    lambda m: m.booking_id,
+                    "lot not released",
+                ),
+            )
+            await self._act(
+                JourneyActivities.book_infusion_slot,
+                BookInfusionSlot(
+                    coi=inp.coi,
+                    treatment_center=inp.treatment_center,
+                    earliest_date=workflow.now().date(),
+                    attempt=n,
+                    actor=SYSTEM,
+                ),
+                "hold infusion slot",
+            )
+        failure = await self._release_and_deliver(lot, bookings)
         if failure is None:
+            if bookings is not None:
+                self._done(bookings)
             self._done(saga)
             return Attempt(completed=True, lot=lot)
         self._failure = failure.detail

@@ -38,6 +38,7 @@ class Stage(StrEnum):
     QC_TESTING = "qc-testing"
     QA_RELEASE = "qa-release"
     OUTBOUND_SHIPMENT = "outbound-shipment"
+    PRODUCT_HELD = "product-held"  # released, then held: bookings cancelled, QA decides
     INFUSION = "infusion"
     COMPENSATING = "compensating"
     AWAITING_DECISION = "awaiting-decision"  # people decide how to go on; the journey waits
@@ -85,6 +86,14 @@ class JourneyPolicy(BaseModel):
         gt=timedelta(0),
         description="no collection could be scheduled -> notify again, asking coordinators to "
         "decide; again each time it passes (the journey keeps asking, it never gives up)",
+    )
+    lymphodepletion_gap_days: int = Field(
+        3,
+        ge=1,
+        le=30,
+        description="the minimum days from the start of lymphodepletion to infusion "
+        "(conditioning on days -5..-3): the infusion slot is booked at least this long "
+        "after the lymphodepletion it follows; both are booked only after QA's release",
     )
     max_manufacturing_attempts: int = Field(3, ge=1)
     max_collection_attempts: int = Field(2, ge=1)

@@ -1,6 +1,7 @@
 """The journey's saga: compensations registered before each step and run in reverse when
 the step's stage fails, and the compensation steps themselves (cancel a booking, cancel what
-a confirmation booked, reject the lot or the apheresis unit)."""
+a confirmation booked, ask QC to hold the lot or the apheresis unit). A compensation never
+rejects anything: disposition is QA's alone, in QC (issue 16)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from v2v_events.bounds import clip
     from v2v_events.contracts.batch import RejectLot
     from v2v_events.contracts.custody import RejectUnit
+    from v2v_events.contracts.holds import HoldItemKind, PlaceHold
     from v2v_events.contracts.journey import NotificationReason
     from v2v_events.contracts.logistics import CancelBooking
     from v2v_events.registry import Contract
@@ -22,6 +24,9 @@ with workflow.unsafe.imports_passed_through():
     from .model import Stage
 
 from .mechanics import SYSTEM, JourneyMechanics
+
+# workflow.patched id: histories recorded before it replay the old way
+HOLD_NOT_REJECT = "compensation-holds-not-rejects"  # was: reject the lot / apheresis unit
 
 C = TypeVar("C", bound=Contract)
 Step = Callable[[], Awaitable[None]]
@@ -63,6 +68,15 @@ class JourneySaga(JourneyMechanics):
         saga = Compensations()
         self._sagas.append(saga)
         return saga
+
+    def _run_bookings(self, bookings: Compensations) -> Step:
+        """A compensation step running a nested list (the bookings made after release)."""
+
+        async def step() -> None:
+            await bookings.run()
+            self._done(bookings)
+
+        return step
 
     def _done(self, saga: Compensations) -> None:
         if saga in self._sagas:
@@ -124,14 +138,19 @@ class JourneySaga(JourneyMechanics):
 
         return step
 
-    def _reject_lot(self, lot_id: str) -> Step:
+    def _hold_lot(self, lot_id: str) -> Step:
+        """Ask QC to hold the lot (QA disposes of it). Journeys that rejected it before
+        issue 16 replay that."""
+
         async def step() -> None:
+            if workflow.patched(HOLD_NOT_REJECT):
+                await self._request_hold(HoldItemKind.LOT, lot_id)
+                return
             await self._act(
                 JourneyActivities.reject_lot,
                 RejectLot(
                     coi=self.inp.coi,
                     lot_id=lot_id,
-                    # why the lot failed is known only when the step runs
                     reason=clip(self._failure or "journey compensation"),
                     deviation_id=self._deviation,
                     actor=SYSTEM,
@@ -141,8 +160,14 @@ class JourneySaga(JourneyMechanics):
 
         return step
 
-    def _reject_unit(self, unit_id: str) -> Step:
+    def _hold_unit(self, unit_id: str) -> Step:
+        """Ask QC to hold the apheresis unit (QA disposes of it). Journeys that rejected it
+        before issue 16 replay that."""
+
         async def step() -> None:
+            if workflow.patched(HOLD_NOT_REJECT):
+                await self._request_hold(HoldItemKind.UNIT, unit_id)
+                return
             await self._act(
                 JourneyActivities.reject_unit,
                 RejectUnit(
@@ -155,3 +180,20 @@ class JourneySaga(JourneyMechanics):
             )
 
         return step
+
+    async def _request_hold(self, kind: HoldItemKind, item_id: str) -> None:
+        # why the item is not used is known only when the step runs
+        await self._act(
+            JourneyActivities.place_hold,
+            PlaceHold(
+                coi=self.inp.coi,
+                item_kind=kind,
+                item_id=item_id,
+                reason=clip(f"journey compensation: {self._failure or 'not used as planned'}"),
+                deviation_id=self._deviation,
+                site=self.inp.manufacturing_site,
+                requested_by=workflow.info().workflow_id,
+                actor=SYSTEM,
+            ),
+            f"ask QC to hold {kind.value} {item_id}",
+        )

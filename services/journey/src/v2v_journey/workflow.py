@@ -2,13 +2,16 @@
 
 It acts only through activities that publish commands, and learns only from service
 events that the bridge turns into signals. Every wait has a deadline from the product's
-policy. When QC fails, QA rejects or a deadline passes, the steps already booked are
-compensated in reverse order (reject the lot, cancel the outbound shipment and the infusion
-slot), the treatment center is notified, and the journey recovers: re-manufacture from
-retained apheresis material when some remains, otherwise a new collection, within bounded
-attempts. With none left the journey fails, every compensation done.
+policy. Lymphodepletion and the infusion slot are booked only once QA released the lot. When
+QC fails, QA rejects or a deadline passes, the steps already booked are compensated in
+reverse order (cancel lymphodepletion, the infusion slot and the outbound shipment, ask QC to
+hold the lot — a compensation never rejects, disposition is QA's), the treatment center is
+notified, and the journey recovers: re-manufacture from retained apheresis material when some
+remains, otherwise a new collection, within bounded attempts. With none left the journey
+fails, every compensation done. A released product held before infusion cancels its
+bookings and waits for QA (``product_holds``).
 
-When manufacturing rejects the lot after it was produced (even after QA released it), the
+When manufacturing finds the lot failed after producing it (even after QA released it), the
 journey reacts at once: it compensates what is booked, notifies, and then waits for people's
 recovery decision (``qc.recovery.decided``) — re-manufacture, a new collection, exceptional
 release of an out-of-specification lot (it then waits for ``qc.lot.exceptionally-released``
@@ -16,9 +19,9 @@ and ships and infuses the lot; ``exceptional``) or the end of the journey — ne
 itself; each time ``decision_due`` passes it notifies again.
 
 The stages are told in their own modules: ``collection`` (with ``scheduling``),
-``manufacturing`` (with ``release`` and delivery), ``recovery`` (people's decisions); the
-compensations in ``saga``; how it acts, waits and notes in ``mechanics``; the events it
-listens to in ``listens``.
+``manufacturing`` (with ``release``, ``booking`` and delivery), ``recovery`` (people's
+decisions); the compensations in ``saga``; how it acts, waits and notes in ``mechanics``;
+the events it listens to in ``listens``.
 """
 
 from __future__ import annotations

@@ -72,7 +72,10 @@ class Remanufacture(Contract):
 
 @REGISTRY.command(B, "lot.reject", version=1)
 class RejectLot(Contract):
-    """Hold and reject a lot (e.g. out of specification)."""
+    """Deprecated (issue 16): manufacturing does not dispose of a lot, QA does (QC's signed
+    lot decision). Still accepted for messages already on the topic: batch records it as a
+    manufacturing failure (``batch.manufacturing.failed``), never as a rejection. Nothing
+    sends it any more (the journey's compensation asks QC for a hold, ``qc.hold.place``)."""
 
     coi: CoI
     lot_id: Identifier
@@ -132,11 +135,32 @@ class LotProduced(Contract):
 
 @REGISTRY.event(B, "lot.rejected", version=1)
 class LotRejected(Contract):
+    """Deprecated (issue 16): published before manufacturing failures were recorded as
+    such; kept so that old records and messages still read (the journey and QC treat it as
+    a ``manufacturing.failed``; custody still rejects the bags of one already sent). Batch
+    no longer publishes it."""
+
     coi: CoI
     lot_id: Identifier
     reason: Text
     deviation_id: Identifier | None = None
     rejected_at: BoundedDatetime
+    actor: Actor
+
+
+@REGISTRY.event(B, "manufacturing.failed", version=1)
+class ManufacturingFailed(Contract):
+    """Manufacturing found the lot failed after producing it (e.g. bag integrity, a step's
+    record), even after QA released it: the lot will not come. A record of manufacturing's
+    finding, not a disposition: QA disposes of the lot in QC (a signed lot decision) and
+    people decide recovery (``qc.recovery.decided``)."""
+
+    coi: CoI
+    lot_id: Identifier
+    batch_id: Identifier
+    reason: Text = Field(min_length=1)
+    deviation_id: Identifier | None = None
+    failed_at: BoundedDatetime
     actor: Actor
 
 

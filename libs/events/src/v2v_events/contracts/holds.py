@@ -71,3 +71,22 @@ class HoldReleased(Contract):
     meaning: HoldMeaning = HoldMeaning.RELEASED
     released_at: BoundedDatetime
     released_by: Actor
+
+
+@REGISTRY.command(Q, "hold.place", version=1)
+class PlaceHold(Contract):
+    """A requester (the journey's compensation) asks the quality unit to hold an item it can
+    no longer use as planned (a lot that failed or was not delivered, an apheresis unit past
+    its stability window): QC places the hold (``hold.placed``, ``placed_by`` the requester,
+    the reason given) and only QA's signature lifts it or QA disposes of the item. It never
+    rejects anything: disposition is QA's alone. ``requested_by`` names the journey (its
+    workflow id) for the record. Repeated for the same item and requester: the same hold."""
+
+    coi: CoI
+    item_kind: HoldItemKind
+    item_id: Identifier
+    reason: Text = Field(min_length=1)
+    deviation_id: Identifier | None = None
+    site: Name | None = None
+    requested_by: Identifier
+    actor: Actor

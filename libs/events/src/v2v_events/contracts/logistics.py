@@ -31,6 +31,7 @@ class BookingKind(StrEnum):
     COLLECTION = "collection"
     SHIPMENT = "shipment"
     INFUSION_SLOT = "infusion-slot"
+    LYMPHODEPLETION = "lymphodepletion"  # the patient's conditioning before infusion
 
 
 # --- commands -------------------------------------------------------------------------
@@ -71,20 +72,48 @@ class BookShipment(Contract):
     actor: Actor
 
 
-@REGISTRY.command(L, "infusion-slot.book", version=1)
+@REGISTRY.command(L, "infusion-slot.book", version=2)
 class BookInfusionSlot(Contract):
-    """Hold an infusion slot (and its lymphodepletion plan) at the treatment center."""
+    """Hold an infusion slot at the treatment center. ``earliest_date``: the earliest day
+    lymphodepletion may start (product availability confirmed: the journey books it only
+    after QA's release); the infusion day follows after the center's lymphodepletion lead.
+
+    v2 adds ``lymphodepletion_gap_days``: the product policy's minimum days from the start
+    of lymphodepletion to infusion; logistics plans the infusion at least that long (and at
+    least the center's own lead) after lymphodepletion starts. None: the center's lead (a v1
+    message, which did not say)."""
 
     coi: CoI
     treatment_center: Name
     earliest_date: BoundedDate
     attempt: Attempt = 1
     actor: Actor
+    lymphodepletion_gap_days: int | None = Field(default=None, ge=1, le=30)
+
+
+@REGISTRY.upcaster(BookInfusionSlot, 1)
+def _book_infusion_slot_v1(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "lymphodepletion_gap_days": None}  # v1 did not say
+
+
+@REGISTRY.command(L, "lymphodepletion.book", version=1)
+class BookLymphodepletion(Contract):
+    """Book the patient's lymphodepletion (conditioning chemotherapy) at the treatment center,
+    starting ``start_date``, for the infusion slot ``infusion_booking_id`` (active, same CoI):
+    a booking of its own, with its own date, cancelled on its own (``booking.cancel``).
+    Logistics refuses a start in the past or not before the infusion day."""
+
+    coi: CoI
+    treatment_center: Name
+    start_date: BoundedDate
+    infusion_booking_id: Identifier
+    attempt: Attempt = 1
+    actor: Actor
 
 
 @REGISTRY.command(L, "booking.cancel", version=1)
 class CancelBooking(Contract):
-    """Cancel a collection, shipment or infusion-slot booking (idempotent)."""
+    """Cancel a collection, shipment, infusion-slot or lymphodepletion booking (idempotent)."""
 
     coi: CoI
     booking_id: Identifier
@@ -200,6 +229,21 @@ class InfusionSlotBooked(Contract):
     treatment_center: Name
     infusion_date: BoundedDate
     lymphodepletion_start: BoundedDate
+    attempt: Attempt = 1
+    actor: Actor
+
+
+@REGISTRY.event(L, "lymphodepletion.booked", version=1)
+class LymphodepletionBooked(Contract):
+    """The patient's lymphodepletion is booked from ``start_date``, before the infusion on
+    ``infusion_date`` (booking ``infusion_booking_id``)."""
+
+    coi: CoI
+    booking_id: Identifier
+    treatment_center: Name
+    start_date: BoundedDate
+    infusion_booking_id: Identifier
+    infusion_date: BoundedDate
     attempt: Attempt = 1
     actor: Actor
 

@@ -54,14 +54,15 @@ def lot_produced(batch: Batch, lot: Lot, actor: Actor) -> contracts.LotProduced:
     )
 
 
-def lot_rejected(batch: Batch, actor: Actor) -> contracts.LotRejected:
+def manufacturing_failed(batch: Batch, actor: Actor) -> contracts.ManufacturingFailed:
     lot = batch.lot
-    assert lot is not None and lot.rejected_at is not None and lot.rejection_reason is not None
-    return contracts.LotRejected(
+    assert lot is not None and lot.failed_at is not None and lot.failure_reason is not None
+    return contracts.ManufacturingFailed(
         coi=batch.coi,
         lot_id=lot.lot_id,
-        reason=lot.rejection_reason,
+        batch_id=batch.id,
+        reason=lot.failure_reason,
         deviation_id=lot.deviation_id,
-        rejected_at=lot.rejected_at,
+        failed_at=lot.failed_at,
         actor=actor,
     )

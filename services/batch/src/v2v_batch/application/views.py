@@ -51,6 +51,15 @@ class Rejection(_View):
     rejected_by: Person
 
 
+class ManufacturingFailure(_View):
+    """Manufacturing's finding that the lot failed; QA disposes of the lot in QC."""
+
+    reason: str
+    deviation_id: str | None
+    failed_at: datetime
+    recorded_by: Person
+
+
 class LotView(_View):
     lot_id: str
     batch_id: str
@@ -66,7 +75,8 @@ class LotView(_View):
     expires_at: datetime
     retained_aliquots_remaining: int
     produced_by: Person
-    rejection: Rejection | None
+    manufacturing_failure: ManufacturingFailure | None = None
+    rejection: Rejection | None = None  # records from before issue 16 only
 
 
 class BatchSummary(_View):

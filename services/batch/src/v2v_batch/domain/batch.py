@@ -17,6 +17,7 @@ from .events import (
     BatchOpened,
     LotProduced,
     LotRejected,
+    ManufacturingFailed,
     Operator,
     Source,
     Step,
@@ -36,7 +37,8 @@ class BatchStatus(StrEnum):
     OPEN = "open"  # no step recorded yet
     IN_PROCESS = "in-process"
     LOT_PRODUCED = "lot-produced"  # the lot is in quarantine until QA release (QC's business)
-    LOT_REJECTED = "lot-rejected"
+    MANUFACTURING_FAILED = "manufacturing-failed"  # QA disposes of the lot in QC
+    LOT_REJECTED = "lot-rejected"  # old records only
 
 
 class Batch(RecordsFreezerRuns):
@@ -252,20 +254,24 @@ class Batch(RecordsFreezerRuns):
         assert self.lot is not None
         return self.lot
 
-    def reject_lot(
-        self, lot_id: str, *, reason: str, deviation_id: str | None, rejected_at: datetime
+    def record_manufacturing_failure(
+        self, lot_id: str, *, reason: str, deviation_id: str | None, failed_at: datetime
     ) -> bool:
-        """Reject the lot; False (and nothing recorded) if it is already rejected."""
+        """Record that manufacturing found the lot failed (it will not come); False (and
+        nothing recorded) if that is recorded already, or the lot was rejected before
+        issue 16. Not a disposition: QA disposes of the lot in QC."""
         lot = self.lot
         if lot is None or lot.lot_id != lot_id:
             raise NotFound("lot-not-found", f"batch {self.id} has no lot {lot_id!r}")
-        if lot.status is LotStatus.REJECTED:
+        if lot.status is not LotStatus.QUARANTINED:
             return False
         if not reason.strip():
-            raise DomainError("rejection-reason-required", "a rejection states its reason")
+            raise DomainError(
+                "failure-reason-required", "a manufacturing failure states its reason"
+            )
         self._record(
-            LotRejected(
-                lot_id=lot_id, reason=reason, deviation_id=deviation_id, rejected_at=rejected_at
+            ManufacturingFailed(
+                lot_id=lot_id, reason=reason, deviation_id=deviation_id, failed_at=failed_at
             )
         )
         return True
@@ -290,6 +296,8 @@ class Batch(RecordsFreezerRuns):
     @property
     def status(self) -> BatchStatus:
         if self.lot is not None:
+            if self.lot.status is LotStatus.MANUFACTURING_FAILED:
+                return BatchStatus.MANUFACTURING_FAILED
             if self.lot.status is LotStatus.REJECTED:
                 return BatchStatus.LOT_REJECTED
             return BatchStatus.LOT_PRODUCED
@@ -351,6 +359,12 @@ class Batch(RecordsFreezerRuns):
                 self.lot.status = LotStatus.REJECTED
                 self.lot.rejected_at = event.rejected_at
                 self.lot.rejection_reason = event.reason
+                self.lot.deviation_id = event.deviation_id
+            case ManufacturingFailed():
+                assert self.lot is not None
+                self.lot.status = LotStatus.MANUFACTURING_FAILED
+                self.lot.failed_at = event.failed_at
+                self.lot.failure_reason = event.reason
                 self.lot.deviation_id = event.deviation_id
             case _:
                 if not self.apply_execution(event):

@@ -99,6 +99,9 @@ class LotProduced(DomainEvent):
 
 
 class LotRejected(DomainEvent):
+    """Before issue 16: the lot rejected by manufacturing or the journey. Still applied to
+    old streams; never recorded now (``ManufacturingFailed``; QA disposes in QC)."""
+
     kind = "lot-rejected"
 
     lot_id: str
@@ -175,12 +178,24 @@ class OpenRefused(DomainEvent):
     reason: str
 
 
+class ManufacturingFailed(DomainEvent):
+    """Manufacturing found the produced lot failed: a finding, not a disposition (QA's)."""
+
+    kind = "manufacturing-failed"
+
+    lot_id: str
+    reason: str
+    deviation_id: str | None
+    failed_at: AwareDatetime
+
+
 DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     BatchOpened,
     StepRecorded,
     StepVerified,
     LotProduced,
     LotRejected,
+    ManufacturingFailed,
     MaterialUsed,
     AliquotsRetained,
     UnitCollected,

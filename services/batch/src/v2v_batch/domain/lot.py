@@ -1,5 +1,5 @@
-"""The final lot a batch produces: in quarantine until QA release (QC's business), or
-rejected."""
+"""The final lot a batch produces: in quarantine until QA release (QC's business), or found
+failed by manufacturing (QA disposes of it in QC); ``rejected``: records from before that."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from enum import StrEnum
 
 class LotStatus(StrEnum):
     QUARANTINED = "quarantined"
-    REJECTED = "rejected"
+    MANUFACTURING_FAILED = "manufacturing-failed"
+    REJECTED = "rejected"  # old records only: manufacturing no longer rejects
 
 
 @dataclass
@@ -25,4 +26,6 @@ class Lot:
     status: LotStatus = LotStatus.QUARANTINED
     rejected_at: datetime | None = None
     rejection_reason: str | None = None
+    failed_at: datetime | None = None
+    failure_reason: str | None = None
     deviation_id: str | None = None

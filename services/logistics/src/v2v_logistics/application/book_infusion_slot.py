@@ -1,6 +1,7 @@
 """BookInfusionSlot: hold an infusion slot and its lymphodepletion plan at the treatment
 center. ``earliest_date`` is the earliest day lymphodepletion may start (product
-availability confirmed); infusion follows after the center's configured lead."""
+availability confirmed); infusion follows after the center's configured lead, or the
+product's lymphodepletion gap when the command names a longer one."""
 
 from __future__ import annotations
 
@@ -32,7 +33,11 @@ async def book_infusion_slot(uow: UnitOfWork, network: NetworkConfig, cmd: BookI
         options = {
             o.infusion_date: o
             for o in infusion_search(
-                network, cmd.treatment_center, cmd.earliest_date, uow.clock.now().date()
+                network,
+                cmd.treatment_center,
+                cmd.earliest_date,
+                uow.clock.now().date(),
+                cmd.lymphodepletion_gap_days,
             )
         }
         booking_id = uow.ids.new_id()

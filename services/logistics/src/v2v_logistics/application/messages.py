@@ -9,7 +9,12 @@ from v2v_events.contracts import logistics as contracts
 from v2v_events.contracts.common import Actor, LoggerSummary
 
 from ..domain.booking import Booking
-from ..domain.events import CollectionBooked, CollectionWaitDecided, InfusionSlotHeld
+from ..domain.events import (
+    CollectionBooked,
+    CollectionWaitDecided,
+    InfusionSlotHeld,
+    LymphodepletionBooked,
+)
 
 
 def collection_scheduled(booking: Booking, actor: Actor) -> contracts.CollectionScheduled:
@@ -65,6 +70,21 @@ def infusion_slot_booked(booking: Booking, actor: Actor) -> contracts.InfusionSl
         infusion_date=held.infusion_date,
         lymphodepletion_start=held.lymphodepletion_start,
         attempt=held.attempt,
+        actor=actor,
+    )
+
+
+def lymphodepletion_booked(booking: Booking, actor: Actor) -> contracts.LymphodepletionBooked:
+    planned = booking.booked
+    assert isinstance(planned, LymphodepletionBooked)
+    return contracts.LymphodepletionBooked(
+        coi=planned.coi,
+        booking_id=booking.id,
+        treatment_center=planned.treatment_center,
+        start_date=planned.start_date,
+        infusion_booking_id=planned.infusion_booking_id,
+        infusion_date=planned.infusion_date,
+        attempt=planned.attempt,
         actor=actor,
     )
 

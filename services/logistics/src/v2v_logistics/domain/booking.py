@@ -1,4 +1,5 @@
-"""A booking (stream id = booking id): a collection, a courier shipment or an infusion slot.
+"""A booking (stream id = booking id): a collection, a courier shipment, an infusion slot or
+the lymphodepletion before it.
 
 Status: booked -> cancelled; a shipment also moves booked -> picked-up -> delivered, and a
 delivered shipment can no longer be cancelled. Cancelling twice changes nothing.
@@ -20,6 +21,7 @@ from .events import (
     BookingCancelled,
     CollectionBooked,
     InfusionSlotHeld,
+    LymphodepletionBooked,
     ShipmentBooked,
     ShipmentDelivered,
     ShipmentPickedUp,
@@ -27,6 +29,8 @@ from .events import (
 )
 from .logger import LoggerReport, Reading, summarise
 from .network import NetworkConfig
+
+Booked = CollectionBooked | ShipmentBooked | InfusionSlotHeld | LymphodepletionBooked
 
 
 class BookingStatus(StrEnum):
@@ -44,7 +48,7 @@ class Booking(Aggregate):
         self.coi = ""
         self.attempt = 1
         self.config_version = ""
-        self.booked: CollectionBooked | ShipmentBooked | InfusionSlotHeld | None = None
+        self.booked: Booked | None = None
         self.pickup: ShipmentPickedUp | None = None
         self.delivery: ShipmentDelivered | None = None
         self.cancellation: BookingCancelled | None = None
@@ -129,6 +133,69 @@ class Booking(Aggregate):
                 treatment_center=treatment_center,
                 infusion_date=infusion_date,
                 lymphodepletion_start=lymphodepletion_start,
+                config_version=config_version,
+            )
+        )
+        return booking
+
+    @classmethod
+    def lymphodepletion(
+        cls,
+        booking_id: str,
+        *,
+        coi: str,
+        attempt: int,
+        treatment_center: str,
+        start_date: date,
+        infusion: Self,
+        today: date,
+        config_version: str,
+    ) -> Self:
+        """Lymphodepletion from ``start_date`` before ``infusion`` (an active infusion slot of
+        the same CoI at the same center). DomainError for a start in the past or not before
+        the infusion day; Conflict for an infusion slot that is cancelled."""
+        slot = infusion.booked
+        if not isinstance(slot, InfusionSlotHeld) or infusion.coi != coi:
+            raise DomainError(
+                "not-an-infusion-slot",
+                f"booking {infusion.id!r} is not an infusion slot of {coi}",
+                field="infusion_booking_id",
+            )
+        if infusion.status is BookingStatus.CANCELLED:
+            raise Conflict(
+                "infusion-slot-cancelled",
+                f"infusion slot {infusion.id!r} is cancelled: book the lymphodepletion for "
+                "an active one",
+            )
+        if slot.treatment_center != treatment_center:
+            raise DomainError(
+                "treatment-center-mismatch",
+                f"infusion slot {infusion.id!r} is at {slot.treatment_center}, "
+                f"not {treatment_center}",
+                field="treatment_center",
+            )
+        if start_date < today:
+            raise DomainError(
+                "lymphodepletion-in-the-past",
+                f"lymphodepletion cannot start on {start_date.isoformat()}, before today",
+                field="start_date",
+            )
+        if start_date >= slot.infusion_date:
+            raise DomainError(
+                "lymphodepletion-not-before-infusion",
+                f"lymphodepletion from {start_date.isoformat()} does not precede the "
+                f"infusion on {slot.infusion_date.isoformat()}",
+                field="start_date",
+            )
+        booking = cls(booking_id)
+        booking._record(
+            LymphodepletionBooked(
+                coi=coi,
+                attempt=attempt,
+                treatment_center=treatment_center,
+                start_date=start_date,
+                infusion_booking_id=infusion.id,
+                infusion_date=slot.infusion_date,
                 config_version=config_version,
             )
         )
@@ -257,7 +324,9 @@ class Booking(Aggregate):
     # --- state ----------------------------------------------------------------------------
 
     def apply(self, event: DomainEvent) -> None:
-        if isinstance(event, CollectionBooked | ShipmentBooked | InfusionSlotHeld):
+        if isinstance(
+            event, CollectionBooked | ShipmentBooked | InfusionSlotHeld | LymphodepletionBooked
+        ):
             self.booked = event
             self.coi = event.coi
             self.attempt = event.attempt
@@ -267,8 +336,10 @@ class Booking(Aggregate):
                 self.kind = BookingKind.COLLECTION
             elif isinstance(event, ShipmentBooked):
                 self.kind = BookingKind.SHIPMENT
-            else:
+            elif isinstance(event, InfusionSlotHeld):
                 self.kind = BookingKind.INFUSION_SLOT
+            else:
+                self.kind = BookingKind.LYMPHODEPLETION
         elif isinstance(event, ShipmentPickedUp):
             self.pickup = event
             self.status = BookingStatus.PICKED_UP

@@ -63,6 +63,20 @@ class InfusionSlotHeld(DomainEvent):
     config_version: str
 
 
+class LymphodepletionBooked(DomainEvent):
+    """The patient's lymphodepletion, from ``start_date``, before the infusion slot it
+    belongs to (``infusion_booking_id`` on ``infusion_date``)."""
+
+    kind = "lymphodepletion-booked"
+    coi: str
+    attempt: int
+    treatment_center: str
+    start_date: date
+    infusion_booking_id: str
+    infusion_date: date
+    config_version: str
+
+
 class ShipmentPickedUp(DomainEvent):
     kind = "shipment-picked-up"
     observed_times = ("picked_up_at",)
@@ -153,6 +167,7 @@ ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     CollectionBooked,
     ShipmentBooked,
     InfusionSlotHeld,
+    LymphodepletionBooked,
     ShipmentPickedUp,
     ShipmentDelivered,
     BookingCancelled,

@@ -132,14 +132,19 @@ class InfusionOption:
 
 
 def infusion_search(
-    network: NetworkConfig, center_name: str, earliest: date, today: date
+    network: NetworkConfig,
+    center_name: str,
+    earliest: date,
+    today: date,
+    gap_days: int | None = None,
 ) -> list[InfusionOption]:
     """Lymphodepletion may start from ``earliest`` (product availability confirmed, never in
-    the past); infusion follows after the center's lead; only infusion days with slots.
-    DomainError for an unknown center or an ``earliest`` beyond the booking window."""
+    the past); infusion follows after the center's lead, or the product's ``gap_days`` when
+    that is longer; only infusion days with slots. DomainError for an unknown center or an
+    ``earliest`` beyond the booking window."""
     center = network.center(center_name)
     network.check_booking_window(earliest, today)
-    lead = timedelta(days=center.lymphodepletion_lead_days)
+    lead = timedelta(days=max(center.lymphodepletion_lead_days, gap_days or 0))
     first = max(earliest, today)
     starts = [first + timedelta(days=i) for i in range(network.scheduling_horizon_days)]
     return [InfusionOption(s, s + lead) for s in starts if center.capacity_on(s + lead) > 0]

@@ -99,14 +99,17 @@ async def _place(
     reason: str,
     by: Who,
     at: datetime,
+    coi: str | None = None,
 ) -> tuple[Hold, bool]:
-    """The hold, placed now (True) or found placed already (False)."""
+    """The hold, placed now (True) or found placed already (False). ``coi``: the item's,
+    when the requester knows it and QC does not (a unit)."""
     repo = uow.repository(Hold)
     found = await repo.find(hold_id)
     if found is not None:
         return found, False
     lot = await _lot(uow, kind, item_id)
-    coi = None if lot is None else lot.coi  # QC knows the CoI of its lots only
+    if lot is not None:
+        coi = lot.coi  # QC knows the CoI of its lots
     if lot is not None and lot.registered is not None:
         site = lot.registered.manufacturing_site or site
     hold = Hold.place(
@@ -193,6 +196,58 @@ async def place_hold(uow: UnitOfWork, entry: HoldEntry, who_: Actor) -> tuple[Ho
     if not new:
         hold.check_release()  # a released hold is not placed again under its id
     return hold, new
+
+
+async def hold_on_request(uow: UnitOfWork, cmd: h.PlaceHold) -> tuple[Hold, bool]:
+    """A requester (the journey's compensation) asks for a hold on an item it cannot use as
+    planned: placed with its reason, by the requester, lifted only by QA. With a deviation QC
+    knows, it is that deviation's hold on the item (one hold, whoever asked first); else the
+    requester's own, stable per item. One released already is not placed again: QA has
+    decided on it (False)."""
+    kind = HoldKind(cmd.item_kind.value)
+    known = cmd.deviation_id is not None and (
+        await uow.repository(Deviation).find(cmd.deviation_id) is not None
+    )
+    owner = cmd.deviation_id if known and cmd.deviation_id else cmd.requested_by
+    return await hold_for(
+        uow,
+        owner,
+        kind,
+        cmd.item_id,
+        reason=cmd.reason,
+        by=who(cmd.actor),
+        coi=cmd.coi,
+        site=cmd.site,
+        deviation_id=cmd.deviation_id if known else None,
+    )
+
+
+async def hold_for(
+    uow: UnitOfWork,
+    owner: str,
+    kind: HoldKind,
+    item_id: str,
+    *,
+    reason: str,
+    by: Who,
+    coi: str | None = None,
+    site: str | None = None,
+    deviation_id: str | None = None,
+) -> tuple[Hold, bool]:
+    """``owner``'s hold on the item (stable id ``H-<owner>-<kind>-<item>``), placed now
+    (True) or found placed, or released, already (False)."""
+    return await _place(
+        uow,
+        hold_id_for(owner, kind, item_id),
+        kind,
+        item_id,
+        site=site,
+        deviation_id=deviation_id,
+        reason=reason,
+        by=by,
+        at=uow.clock.now(),
+        coi=coi,
+    )
 
 
 async def load_hold(uow: UnitOfWork, hold_id: str) -> Hold:

@@ -1,24 +1,23 @@
 """After a lot fails, people decide how the journey goes on; QC records and publishes it.
 
-A lot fails when its panel is out of specification, QA rejects it, or manufacturing
-rejects it (batch's ``lot.rejected``, possibly after QA had released it; recorded on QC's
-lot here). The decision is signed by QA or the qualified person; re-manufacture is checked
-against QC's projection of the patient's retained material, exceptional release is for an
-out-of-specification lot only.
+A lot fails when its panel is out of specification, QA rejects it, or manufacturing finds
+it failed (batch's ``manufacturing.failed``, or the old ``lot.rejected``; recorded on QC's
+lot by manufacturing_failed.py). The decision is signed by QA or the qualified person;
+re-manufacture is checked against QC's projection of the patient's retained material,
+exceptional release is for an out-of-specification lot only.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from v2v_events.contracts import batch
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.qc import RecoveryDecision
 from v2v_runtime.errors import DomainError
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.events import PanelStatus, RecoveryChosen
-from ..domain.lot import Lot, lot_stream
+from ..domain.lot import Lot
 from ..domain.panel import Panel
 from . import messages
 from .release import load_lot
@@ -77,13 +76,3 @@ async def decide_recovery(
     await uow.repository(Lot).save(lot, by.model_dump())
     await uow.publish(messages.recovery_decided(chosen), subject=chosen.coi)
     return chosen
-
-
-async def withdraw_lot(uow: UnitOfWork, msg: batch.LotRejected) -> None:
-    """Manufacturing rejected the lot. A lot QC never registered has nothing to withdraw."""
-    lots = uow.repository(Lot)
-    lot = await lots.find(lot_stream(msg.lot_id))
-    if lot is None:
-        return
-    lot.withdraw(msg.reason, msg.rejected_at)
-    await lots.save(lot, msg.actor.model_dump())

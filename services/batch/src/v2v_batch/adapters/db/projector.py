@@ -20,6 +20,7 @@ from ...domain.events import (
     BatchOpened,
     LotProduced,
     LotRejected,
+    ManufacturingFailed,
     MaterialUsed,
     OpenDeferred,
     OpenRefused,
@@ -74,6 +75,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             await _lot_produced(session, stored, event)
         case LotRejected():
             await _lot_rejected(session, stored, event)
+        case ManufacturingFailed():
+            await _manufacturing_failed(session, stored, event)
         case MaterialUsed():
             await _material_used(session, event)
         case AliquotsRetained():
@@ -190,6 +193,30 @@ async def _lot_produced(session: AsyncSession, stored: StoredEvent, ev: LotProdu
         update(batches)
         .where(batches.c.batch_id == stored.stream_id)
         .values(status=BatchStatus.LOT_PRODUCED.value, lot_id=ev.lot_id, next_step=None)
+    )
+
+
+async def _manufacturing_failed(
+    session: AsyncSession, stored: StoredEvent, ev: ManufacturingFailed
+) -> None:
+    """The finding in the lot's finding columns (named ``rejected_*`` from before issue 16)."""
+    user, role = _who(stored)
+    await session.execute(
+        update(lots)
+        .where(lots.c.lot_id == ev.lot_id)
+        .values(
+            status=LotStatus.MANUFACTURING_FAILED.value,
+            rejected_at=utc(ev.failed_at),
+            rejection_reason=ev.reason,
+            deviation_id=ev.deviation_id,
+            rejected_by_user=user,
+            rejected_by_role=role,
+        )
+    )
+    await session.execute(
+        update(batches)
+        .where(batches.c.batch_id == stored.stream_id)
+        .values(status=BatchStatus.MANUFACTURING_FAILED.value)
     )
 
 

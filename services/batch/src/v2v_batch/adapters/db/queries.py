@@ -17,12 +17,14 @@ from ...application.views import (
     BatchSummary,
     Flag,
     LotView,
+    ManufacturingFailure,
     MaterialView,
     Person,
     ProductConfigView,
     Rejection,
     StepView,
 )
+from ...domain.lot import LotStatus
 from .mbr_tables import mbr_steps
 from .tables import batches, lots, materials, steps
 
@@ -112,8 +114,15 @@ async def _signatures(
 
 
 def _lot(r: Any) -> LotView:
-    rejection = None
-    if r.rejected_at is not None:
+    rejection, failure = None, None
+    if r.rejected_at is not None and r.status == LotStatus.MANUFACTURING_FAILED.value:
+        failure = ManufacturingFailure(
+            reason=r.rejection_reason,
+            deviation_id=r.deviation_id,
+            failed_at=r.rejected_at,
+            recorded_by=Person(user_id=r.rejected_by_user, role=r.rejected_by_role),
+        )
+    elif r.rejected_at is not None:
         rejection = Rejection(
             reason=r.rejection_reason,
             deviation_id=r.deviation_id,
@@ -135,6 +144,7 @@ def _lot(r: Any) -> LotView:
         expires_at=r.expires_at,
         retained_aliquots_remaining=r.retained_aliquots_remaining,
         produced_by=Person(user_id=r.produced_by_user, role=r.produced_by_role),
+        manufacturing_failure=failure,
         rejection=rejection,
     )
 

@@ -96,6 +96,8 @@ lots = Table(
     Column("retained_aliquots_remaining", Integer, nullable=False),
     Column("produced_by_user", String(128), nullable=False),
     Column("produced_by_role", String(64), nullable=False),
+    # manufacturing's finding: a manufacturing failure (status manufacturing-failed), or a
+    # rejection in records from before issue 16 (status rejected)
     Column("rejected_at", UtcDateTime),
     Column("rejection_reason", Text),
     Column("deviation_id", String(128)),

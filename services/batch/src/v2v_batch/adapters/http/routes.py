@@ -16,10 +16,10 @@ from v2v_runtime.uow import UnitOfWork
 from v2v_runtime.windows import ReportedTimeWindow
 
 from ...application.execution_views import ExecutedStep
+from ...application.manufacturing_failure import record_manufacturing_failure
 from ...application.open_batch import open_batch
 from ...application.produce_lot import LotEntry, produce_lot
 from ...application.record_step import record_step
-from ...application.reject_lot import reject_lot
 from ...application.step_gates import StepGates
 from ...application.verify_mbr_step import verify_mbr_step
 from ...application.verify_step import verify_step
@@ -27,13 +27,14 @@ from ...application.views import BatchRecord, BatchSummary, LotView, MaterialVie
 from ...domain import ProductCatalog, Step, StepValues
 from ..db import queries
 from .execution_reads import batch_site, execution_of
-from .schemas import LotBody, OpenBatchBody, RejectBody, SignedStepBody, VerificationBody
+from .schemas import FailureBody, LotBody, OpenBatchBody, SignedStepBody, VerificationBody
 from .signing import PERFORMERS, VERIFIERS, GateSign
 
 R = Roles
 Manufacturing = Annotated[Caller, allowed(R.CELL_THERAPY_SPECIALIST, R.MANUFACTURING_SUPERVISOR)]
 # Disposition is QA's (a later change makes it QA's alone); a supervisor records a failure.
-Rejecter = Annotated[Caller, allowed(R.MANUFACTURING_SUPERVISOR, R.QA_REVIEWER)]
+# manufacturing's finding; disposing of the lot is QA's, in QC
+FailureRecorder = Annotated[Caller, allowed(R.MANUFACTURING_SUPERVISOR)]
 Reader = Annotated[
     Caller,
     allowed(
@@ -225,11 +226,17 @@ def build_router(
         async with uow:
             return await _lot(uow, caller, lot_id)
 
-    @router.post("/lots/{lot_id}/reject", response_model=LotView)
-    async def reject(lot_id: str, body: RejectBody, caller: Rejecter, uow: NewUow) -> LotView:
+    @router.post("/lots/{lot_id}/manufacturing-failure", response_model=LotView)
+    async def manufacturing_failure(
+        lot_id: str, body: FailureBody, caller: FailureRecorder, uow: NewUow
+    ) -> LotView:
+        """Record that manufacturing found the lot failed (it will not come; idempotent). Not
+        a disposition: QA disposes of the lot in QC, people decide recovery."""
         async with uow:
             await _lot(uow, caller, lot_id)
-            await reject_lot(uow, lot_id, body.reason, caller.actor, deviation_id=body.deviation_id)
+            await record_manufacturing_failure(
+                uow, lot_id, body.reason, caller.actor, deviation_id=body.deviation_id
+            )
             return await _lot(uow, caller, lot_id)
 
     @router.get("/materials/{apheresis_unit_id}", response_model=MaterialView)

@@ -67,6 +67,6 @@ class LotBody(_Body):
     viability_pct: float = Field(ge=0, le=100, allow_inf_nan=False)
 
 
-class RejectBody(_Body):
+class FailureBody(_Body):
     reason: str = Field(min_length=1, max_length=2000)
     deviation_id: str | None = Field(None, min_length=1, max_length=128)

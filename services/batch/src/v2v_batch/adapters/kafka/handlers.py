@@ -20,8 +20,8 @@ from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
 from ...application.change_control import act_on_change_control
+from ...application.manufacturing_failure import record_manufacturing_failure
 from ...application.open_batch import open_batch
-from ...application.reject_lot import reject_lot
 from ...application.remanufacture import remanufacture
 from ...application.unit_collected import unit_collected
 from ...domain import ProductCatalog
@@ -48,8 +48,9 @@ def build_handlers(catalog: ProductCatalog) -> Mapping[type[Contract], Handler]:
         await remanufacture(uow, catalog, msg, msg.actor)
 
     async def on_reject_lot(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
+        # deprecated command (nothing sends it now): a manufacturing failure, never a rejection
         assert isinstance(msg, RejectLot)
-        await reject_lot(
+        await record_manufacturing_failure(
             uow,
             msg.lot_id,
             msg.reason,

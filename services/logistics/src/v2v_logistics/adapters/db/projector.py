@@ -21,6 +21,7 @@ from ...domain.events import (
     BookingCancelled,
     CollectionBooked,
     InfusionSlotHeld,
+    LymphodepletionBooked,
     ShipmentBooked,
     ShipmentDelivered,
     ShipmentPickedUp,
@@ -53,6 +54,14 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             "infusion_date": event.infusion_date.isoformat(),
         }
         await _insert_booking(session, booking_id, BookingKind.INFUSION_SLOT, event, details, at)
+    elif isinstance(event, LymphodepletionBooked):
+        details = {
+            "treatment_center": event.treatment_center,
+            "start_date": event.start_date.isoformat(),
+            "infusion_booking_id": event.infusion_booking_id,
+            "infusion_date": event.infusion_date.isoformat(),
+        }
+        await _insert_booking(session, booking_id, BookingKind.LYMPHODEPLETION, event, details, at)
     elif isinstance(event, ShipmentBooked):
         details = {
             "direction": event.direction.value,
@@ -129,7 +138,7 @@ async def _insert_booking(
     session: AsyncSession,
     booking_id: str,
     kind: BookingKind,
-    event: CollectionBooked | ShipmentBooked | InfusionSlotHeld,
+    event: CollectionBooked | ShipmentBooked | InfusionSlotHeld | LymphodepletionBooked,
     details: dict[str, Any],
     at: datetime,
     direction: str | None = None,

@@ -28,7 +28,9 @@ bookings = Table(
     "logistics_bookings",
     metadata,
     Column("booking_id", String(64), primary_key=True),
-    Column("kind", String(20), nullable=False),  # collection | shipment | infusion-slot
+    Column(
+        "kind", String(20), nullable=False
+    ),  # collection | shipment | infusion-slot | lymphodepletion
     Column("coi", String(32), nullable=False),
     Column("status", String(20), nullable=False),
     Column("attempt", Integer, nullable=False),

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from v2v_events.contracts.holds import HoldPlaced, HoldReleased
 from v2v_events.contracts.logistics import (
     BookInfusionSlot,
+    BookLymphodepletion,
     BookShipment,
     CancelBooking,
     ScheduleCollection,
@@ -22,6 +23,7 @@ from v2v_runtime.inbox import Handler
 from v2v_runtime.uow import UnitOfWork
 
 from ...application.book_infusion_slot import book_infusion_slot
+from ...application.book_lymphodepletion import book_lymphodepletion
 from ...application.book_shipment import book_shipment
 from ...application.cancel_booking import cancel_booking
 from ...application.schedule_collection import schedule_collection
@@ -43,6 +45,10 @@ def build_handlers(network: NetworkConfig) -> Mapping[type[Contract], Handler]:
     async def on_book_infusion_slot(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
         assert isinstance(msg, BookInfusionSlot)
         await book_infusion_slot(uow, network, msg)
+
+    async def on_book_lymphodepletion(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
+        assert isinstance(msg, BookLymphodepletion)
+        await book_lymphodepletion(uow, network, msg)
 
     async def on_cancel_booking(uow: UnitOfWork, env: Envelope, msg: Contract) -> None:
         assert isinstance(msg, CancelBooking)
@@ -73,5 +79,6 @@ def build_handlers(network: NetworkConfig) -> Mapping[type[Contract], Handler]:
         ScheduleCollection: on_schedule_collection,
         BookShipment: on_book_shipment,
         BookInfusionSlot: on_book_infusion_slot,
+        BookLymphodepletion: on_book_lymphodepletion,
         CancelBooking: on_cancel_booking,
     }

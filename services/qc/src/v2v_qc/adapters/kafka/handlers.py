@@ -1,5 +1,7 @@
-"""Inbox handlers: OrderPanel (v2v.qc.commands); BatchOpened, StepRecorded and LotProduced
-(v2v.batch.events: the lot, and the patient's retained material); LotRejected,
+"""Inbox handlers: OrderPanel and PlaceHold (v2v.qc.commands: a hold the journey's
+compensation asks for, application/holds.py); BatchOpened, StepRecorded and LotProduced
+(v2v.batch.events: the lot, and the patient's retained material); ManufacturingFailed (the
+lot withdrawn and held) and the old LotRejected (withdrawn),
 BatchExceptionRaised, EquipmentOutOfTolerance, EnvironmentActionLimitExceeded and
 MaterialLotRejected (v2v.batch.events: a deviation each, the last when batches had used the
 lot); ReceiptRefused and a late InfusionRecorded (v2v.custody.events; an infusion also starts an
@@ -12,6 +14,7 @@ message."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from v2v_events.contracts.batch import (
@@ -19,6 +22,7 @@ from v2v_events.contracts.batch import (
     BatchOpened,
     LotProduced,
     LotRejected,
+    ManufacturingFailed,
     MaterialLotRejected,
     StepRecorded,
 )
@@ -26,6 +30,7 @@ from v2v_events.contracts.change_control import ChangeControlImplemented
 from v2v_events.contracts.custody import InfusionRecorded, ReceiptRefused
 from v2v_events.contracts.environment import EnvironmentActionLimitExceeded
 from v2v_events.contracts.equipment import EquipmentOutOfTolerance
+from v2v_events.contracts.holds import PlaceHold
 from v2v_events.contracts.journey import TreatmentCenterNotified
 from v2v_events.contracts.logistics import ShipmentDelivered
 from v2v_events.contracts.qc import OrderPanel
@@ -41,11 +46,12 @@ from ...application.change_controls import note_implemented
 from ...application.custody_mismatch import open_for_refused_receipt
 from ...application.environment_deviation import open_environment_deviation
 from ...application.equipment_deviation import open_equipment_deviation
+from ...application.holds import hold_on_request
 from ...application.late_infusion import open_for_late_infusion
+from ...application.manufacturing_failed import note_manufacturing_failure
 from ...application.material_out_of_status import open_for_rejected_material
 from ...application.missed_deadline import open_for_missed_deadline
 from ...application.order_panel import order_panel
-from ...application.recovery import withdraw_lot
 from ...application.register_lot import register_lot
 from ...application.retained_material import (
     note_batch_opened,
@@ -57,6 +63,8 @@ from ...application.shipment_excursion import open_for_excursion
 from ...domain.events import Classification
 from ...domain.raising import RaisingPolicy
 from ...domain.spec import SpecCatalog
+
+log = logging.getLogger("v2v.qc.commands")
 
 
 def handlers(
@@ -71,6 +79,15 @@ def handlers(
         assert isinstance(message, OrderPanel)
         await order_panel(uow, message, specs)
 
+    async def on_place_hold(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, PlaceHold)
+        hold, placed = await hold_on_request(uow, message)
+        if not placed and hold.released is not None:
+            log.info(
+                "hold requested on an item QA already released from it: not placed again",
+                extra={"hold_id": hold.id, "coi": message.coi, "message_id": envelope.id},
+            )
+
     async def on_lot_produced(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, LotProduced)
         await register_lot(uow, message)
@@ -84,9 +101,11 @@ def handlers(
         assert isinstance(message, StepRecorded)
         await note_step(uow, message)
 
-    async def on_lot_rejected(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
-        assert isinstance(message, LotRejected)
-        await withdraw_lot(uow, message)
+    async def on_manufacturing_failed(
+        uow: UnitOfWork, envelope: Envelope, message: Contract
+    ) -> None:
+        assert isinstance(message, ManufacturingFailed | LotRejected)  # the latter: old
+        await note_manufacturing_failure(uow, message)
 
     async def on_trail_advanced(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, TrailAdvanced)
@@ -132,11 +151,13 @@ def handlers(
 
     return {
         OrderPanel: on_order_panel,
+        PlaceHold: on_place_hold,
         ChangeControlImplemented: on_change_implemented,
         LotProduced: on_lot_produced,
         BatchOpened: on_batch_opened,
         StepRecorded: on_step_recorded,
-        LotRejected: on_lot_rejected,
+        LotRejected: on_manufacturing_failed,
+        ManufacturingFailed: on_manufacturing_failed,
         BatchTrailAdvanced: on_trail_advanced,
         CustodyTrailAdvanced: on_trail_advanced,
         EquipmentOutOfTolerance: on_out_of_tolerance,
