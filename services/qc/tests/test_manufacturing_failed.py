@@ -32,8 +32,9 @@ def failed(lot_id: str = "lot-1") -> ManufacturingFailed:
 
 
 async def recover(client: httpx.AsyncClient, lot_id: str = "lot-1") -> httpx.Response:
-    body = {"decision": "remanufacture", "reason": "retained aliquot available"}
-    return await client.post(f"/lots/{lot_id}/recovery-decision", json=body, headers=QA)
+    """QA's recovery decision, signed (a new collection: no retained material to check)."""
+    body = {"decision": "new-collection", "reason": "no retained aliquot; TC agrees"}
+    return await signed(client, f"/lots/{lot_id}/recovery-decision", body, QA)
 
 
 async def test_a_lot_failed_after_release_is_held_and_awaits_peoples_decision(
