@@ -1,30 +1,28 @@
-"""Exceptional release of an out-of-specification lot on the real stack (issue 16 §1), through
-HTTP only, every act signed at Keycloak: the lot fails its specification; a re-manufacture
-naming material that does not exist and a decision without the physician's request are
-refused; QA decides exceptional release, the treatment center records the treating
-physician's request, QA assesses the risk and releases it; custody learns it over Kafka and
-the bag, refused before (unit-not-released), is thawed and infused; QC learns the infusion
-over Kafka and the EU site's 48 h authority notification task appears, then is done.
-
-Until the journey waits for people after an OOS result (issue 16 §2, another branch), its
-compensation would reject the OOS lot in batch at once; this test therefore ends the
-patient's journey workflow before the results are entered and walks the rest itself (the
-journey's own exceptional-release path is services/journey/tests/test_recovery_decision.py).
-"""
+"""Exceptional release of an out-of-specification lot on the real stack (issue 16 §1, §2),
+through HTTP and Kafka only, every act signed at Keycloak, the patient's journey running:
+the lot fails its specification; the journey compensates (its outbound shipment cancelled,
+the lot held in QC — never rejected) and waits for people; a re-manufacture naming material
+that does not exist and a decision without the physician's request are refused; QA decides
+exceptional release, the treatment center records the treating physician's request, QA
+assesses the risk, lifts the journey's hold (signed; the release is refused while it stands)
+and releases it; the journey books the way out again; the bag reaches the treatment center,
+custody thaws and infuses it; the journey ends completed after exceptional release; QC
+learns the infusion over Kafka and the EU site's 48 h authority notification task appears,
+then is done."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from v2v_cli.journeys import (
     COORDINATOR,
-    COURIER,
-    NURSE,
     QA_REVIEWER,
     Driver,
     Endpoints,
@@ -49,29 +47,24 @@ async def test_an_oos_lot_is_released_exceptionally_at_a_physicians_request(
     center, site = patient.treatment_center, patient.manufacturing_site
     log: list[str] = []
     driver = Driver(platform, log=log.append, timeout=150)
-    qc, custody = platform.qc, platform.custody
+    qc = platform.qc
     qa = driver.person(QA_REVIEWER, site)
     try:
         coi = await driver.enroll(patient)
         await driver.collected_and_received(coi, patient, Plan())
         attempt = await driver._current_attempt(coi, site)
         lot = await driver.manufacture(coi, site, attempt, retained=0)
-        lot_id, bag = lot["lot_id"], lot["bag_ids"][0]
-        # the outbound shipment is booked while QC runs; then the journey is ended (above)
-        await driver.shipment(coi, "outbound", attempt, driver.person(COURIER, site))
-        client = await Client.connect(stack.temporal_address)
-        await client.get_workflow_handle(f"journey-{coi}").terminate("exceptional-release test")
+        lot_id = lot["lot_id"]
         panel = await driver.test_lot(coi, site, lot_id, patient.product_code, oos=True)
         assert panel["status"] == "out-of-specification", panel
 
-        # the bag reaches the treatment center; its thaw is refused: not released
-        await driver.ship(coi, patient, "outbound", attempt, [-186.0, -183.5], lot["bag_ids"])
-        for b in lot["bag_ids"]:
-            await driver.receive(coi, b, None, center, "treatment-center")
-        thaw_url = f"{custody}/patients/{coi}/units/{bag}/thaw"
-        started = {"thaw_started_at": datetime.now().astimezone().isoformat()}
-        refused = await driver._signed_request(thaw_url, driver.person(NURSE, center), started)
-        assert refused.json()["type"] == f"{PROBLEM}unit-not-released", refused.text
+        # the journey holds the lot in QC (its compensation; never a rejection) and waits
+        async def journey_hold() -> list[Any]:
+            found: list[Any] = await driver._call("GET", f"{qc}/holds?kind=lot&id={lot_id}", qa)
+            return found
+
+        held = await eventually(journey_hold, bool, timeout=60)
+        assert all(h["reason"].startswith("journey compensation") for h in held), held
 
         # bad input: material that does not exist; a release without the request
         body = {"decision": "remanufacture", "reason": "x", "apheresis_unit_id": "APH-NONE"}
@@ -105,6 +98,12 @@ async def test_an_oos_lot_is_released_exceptionally_at_a_physicians_request(
         assert [s["meaning"] for s in asked["signatures"]] == ["authored"]
         assessment = {"assessment": "benefit outweighs the risk of the lower viability"}
         await driver._signed(f"{base}/risk-assessment", qa, assessment)
+        # the journey's hold on the lot stands: QA lifts it (signed) before releasing
+        held_now = await driver._signed_request(f"{base}/decision", qa, decision)
+        assert held_now.json()["type"] == f"{PROBLEM}lot-held", held_now.text
+        lift = {"reason": "to be released exceptionally at the physician's request"}
+        for hold in held:
+            await driver._signed(f"{qc}/holds/{hold['hold_id']}/release", qa, lift)
         released = await driver._signed(f"{base}/decision", qa, decision)
         assert (released["state"], released["decision"]["region"]) == ("released", "EU")
         assert [s["meaning"] for s in released["signatures"]] == [
@@ -113,9 +112,18 @@ async def test_an_oos_lot_is_released_exceptionally_at_a_physicians_request(
             "released",
         ]
 
-        # custody learns it over Kafka: the thaw (and infusion) now go through
-        await driver.released_in_custody(center, lot["bag_ids"])
+        # the journey books the way out again; the bag reaches the treatment center and,
+        # custody knowing the release over Kafka, is thawed and infused
+        await driver.delivered(coi, patient, attempt, lot)
         await driver.infuse(coi, center, lot["bag_ids"])
+        client = await Client.connect(
+            stack.temporal_address, data_converter=pydantic_data_converter
+        )
+        view = await asyncio.wait_for(client.get_workflow_handle(f"journey-{coi}").result(), 120)
+        assert (view["status"], view["outcome"]) == (
+            "completed",
+            "completed-after-exceptional-release",
+        ), "\n".join(log)
 
         # QC learns the infusion over Kafka: the authority is owed a notice within 48 h
         async def task() -> dict[str, Any]:
