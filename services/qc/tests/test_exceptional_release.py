@@ -118,6 +118,10 @@ async def test_an_oos_lot_released_at_the_physicians_request_and_the_eu_task_tra
     problem(
         await signed(client, f"{BASE}/decision", decision, QA), 409, "exceptional-release-decided"
     )
+    # the lot's disposition is decided: no QA rejection (or release) of it afterwards
+    reject = {"decision": "reject", "reason": "changed our mind"}
+    refused = await signed(client, "/lots/lot-1/decision", reject, QA)
+    assert problem(refused, 409, "lot-exceptionally-released")["decision_ref"] == "XR-lot-1"
 
     # custody records the infusion: the authority is owed a notification within 48 h
     assert await harness.deliver(infusion(), subject=COI, id="inf-1") is Outcome.PROCESSED

@@ -10,11 +10,12 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from v2v_events.contracts.common import Actor
-from v2v_runtime.errors import NotFound
+from v2v_runtime.errors import Conflict, NotFound
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.common import QA_REVIEWER, Who, require_role
 from ..domain.events import Certificate, Decision, Meaning
+from ..domain.exceptional_release import ExceptionalRelease, exceptional_release_stream
 from ..domain.lot import Lot, lot_stream
 from ..domain.panel import Panel
 from ..domain.release_policy import ReleasePolicy
@@ -72,6 +73,7 @@ async def decide(
     require_role(by, QA_REVIEWER, "a release decision")
     lot_repo = uow.repository(Lot)
     lot = await load_lot(uow, lot_id)
+    await require_not_exceptionally_released(uow, lot_id)
     now = uow.clock.now()
     if entry.decision is Decision.REJECT:
         rejected = lot.reject(entry.reason, by, now)
@@ -117,3 +119,17 @@ async def require_current_trail_review(uow: UnitOfWork, lot: Lot) -> None:
 async def latest_review(uow: UnitOfWork, lot_id: str) -> TrailReviewed | None:
     review = await uow.repository(TrailReview).find(trail_review_stream(lot_id))
     return None if review is None else review.latest
+
+
+async def require_not_exceptionally_released(uow: UnitOfWork, lot_id: str) -> None:
+    """A lot QA released exceptionally (at the physician's request) is disposed of: no
+    second decision on it (its exceptional release is its own record)."""
+    found = await uow.repository(ExceptionalRelease).find(exceptional_release_stream(lot_id))
+    if found is not None and found.released is not None:
+        raise Conflict(
+            "lot-exceptionally-released",
+            f"lot {lot_id} was released exceptionally ({found.released.decision_ref}): "
+            "its disposition is decided",
+            lot_id=lot_id,
+            decision_ref=found.released.decision_ref,
+        )
