@@ -11,21 +11,14 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from v2v_events.contracts.batch import LotProduced
-    from v2v_events.contracts.common import ShipmentDirection, TemperatureClass
     from v2v_events.contracts.exceptional_release import LotExceptionallyReleased
     from v2v_events.contracts.journey import NotificationReason
-    from v2v_events.contracts.logistics import (
-        BookShipment,
-        ShipmentBooked,
-    )
 
-    from .activities import JourneyActivities
     from .mailbox import Expect
     from .model import Stage
 
-from .mechanics import SYSTEM
 from .release import Failure, ReleaseAndDelivery
-from .saga import Compensations, JourneySaga
+from .saga import JourneySaga
 
 
 class ExceptionalDelivery(ReleaseAndDelivery, JourneySaga):
@@ -52,7 +45,14 @@ class ExceptionalDelivery(ReleaseAndDelivery, JourneySaga):
             f"released exceptionally ({released.decision_ref}) by {released.actor.user_id}",
         )
         saga = self._saga()
-        await self._book_way_out(lot, saga)
+        # the outbound shipment, booked again for this attempt (the compensation cancelled
+        # it); the infusion slot and lymphodepletion follow in delivery, as after a release
+        await self._book_outbound(
+            lot,
+            saga,
+            "exceptionally released lot not delivered",
+            "book outbound shipment (exceptional release)",
+        )
         # lymphodepletion and the infusion slot: booked now the product is released
         bookings = self._saga()
         saga.add("cancel-infusion-bookings", self._run_bookings(bookings))
@@ -64,33 +64,3 @@ class ExceptionalDelivery(ReleaseAndDelivery, JourneySaga):
         self._failure = failure.detail
         await self._compensate(saga, failure.reason, failure.detail, lot.lot_id)
         return failure
-
-    async def _book_way_out(self, lot: LotProduced, saga: Compensations) -> None:
-        """The outbound shipment, booked again for this attempt (the compensation cancelled
-        it); the infusion slot and lymphodepletion follow in delivery, as after a release."""
-        inp, n = self.inp, self._manufacturing_attempt
-        saga.add(
-            "cancel-outbound-shipment",
-            self._cancel_booked(
-                Expect(
-                    ShipmentBooked,
-                    lambda m: m.direction == ShipmentDirection.OUTBOUND and m.attempt == n,
-                ),
-                lambda m: m.shipment_id,
-                "exceptionally released lot not delivered",
-            ),
-        )
-        await self._act(
-            JourneyActivities.book_shipment,
-            BookShipment(
-                coi=inp.coi,
-                direction=ShipmentDirection.OUTBOUND,
-                temperature_class=TemperatureClass.CRYO_VAPOR,
-                unit_ids=lot.bag_ids,
-                origin=inp.manufacturing_site,
-                destination=inp.treatment_center,
-                attempt=n,
-                actor=SYSTEM,
-            ),
-            "book outbound shipment (exceptional release)",
-        )

@@ -12,14 +12,11 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from v2v_events.contracts.batch import BatchOpened, LotProduced, OpenBatch
-    from v2v_events.contracts.common import ShipmentDirection, TemperatureClass
     from v2v_events.contracts.custody import CollectionRecorded
     from v2v_events.contracts.journey import NotificationReason
     from v2v_events.contracts.logistics import (
         BookInfusionSlot,
-        BookShipment,
         InfusionSlotBooked,
-        ShipmentBooked,
     )
     from v2v_events.contracts.qc import OrderPanel, RecoveryDecided
 
@@ -102,30 +99,8 @@ class Manufacturing(ReleaseAndDelivery, Recovery, JourneySaga):
             "order QC release panel",
         )
         # The courier is planned while QC runs; undone if the lot does not make it.
-        saga.add(
-            "cancel-outbound-shipment",
-            self._cancel_booked(
-                Expect(
-                    ShipmentBooked,
-                    lambda m: m.direction == ShipmentDirection.OUTBOUND and m.attempt == n,
-                ),
-                lambda m: m.shipment_id,
-                "lot not released",
-            ),
-        )
-        await self._act(
-            JourneyActivities.book_shipment,
-            BookShipment(
-                coi=inp.coi,
-                direction=ShipmentDirection.OUTBOUND,
-                temperature_class=TemperatureClass.CRYO_VAPOR,
-                unit_ids=lot.bag_ids,
-                origin=inp.manufacturing_site,
-                destination=inp.treatment_center,
-                attempt=n,
-                actor=SYSTEM,
-            ),
-            "book outbound shipment (LN2 dry shipper)",
+        await self._book_outbound(
+            lot, saga, "lot not released", "book outbound shipment (LN2 dry shipper)"
         )
         bookings: Compensations | None = None
         if workflow.patched(BOOK_AFTER_RELEASE):

@@ -12,11 +12,12 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from v2v_events.bounds import clip
-    from v2v_events.contracts.batch import RejectLot
+    from v2v_events.contracts.batch import LotProduced, RejectLot
+    from v2v_events.contracts.common import ShipmentDirection, TemperatureClass
     from v2v_events.contracts.custody import RejectUnit
     from v2v_events.contracts.holds import HoldItemKind, PlaceHold
     from v2v_events.contracts.journey import NotificationReason
-    from v2v_events.contracts.logistics import CancelBooking
+    from v2v_events.contracts.logistics import BookShipment, CancelBooking, ShipmentBooked
     from v2v_events.registry import Contract
 
     from .activities import JourneyActivities
@@ -68,6 +69,38 @@ class JourneySaga(JourneyMechanics):
         saga = Compensations()
         self._sagas.append(saga)
         return saga
+
+    async def _book_outbound(
+        self, lot: LotProduced, saga: Compensations, undone_because: str, label: str
+    ) -> None:
+        """The lot's outbound cryo shipment for this attempt, booked with its compensation
+        (cancelled, ``undone_because``, if the lot does not make it)."""
+        inp, n = self.inp, self._manufacturing_attempt
+        saga.add(
+            "cancel-outbound-shipment",
+            self._cancel_booked(
+                Expect(
+                    ShipmentBooked,
+                    lambda m: m.direction == ShipmentDirection.OUTBOUND and m.attempt == n,
+                ),
+                lambda m: m.shipment_id,
+                undone_because,
+            ),
+        )
+        await self._act(
+            JourneyActivities.book_shipment,
+            BookShipment(
+                coi=inp.coi,
+                direction=ShipmentDirection.OUTBOUND,
+                temperature_class=TemperatureClass.CRYO_VAPOR,
+                unit_ids=lot.bag_ids,
+                origin=inp.manufacturing_site,
+                destination=inp.treatment_center,
+                attempt=n,
+                actor=SYSTEM,
+            ),
+            label,
+        )
 
     def _run_bookings(self, bookings: Compensations) -> Step:
         """A compensation step running a nested list (the bookings made after release)."""
