@@ -11,15 +11,17 @@ same way is the same definition, and an SOP version already in the register is u
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from v2v_batch.domain.mbr_content import MbrContent, MbrStep
-from v2v_cli.journeys import PROBLEM, QA_REVIEWER, RECEIVER, SUPERVISOR, Driver
+from v2v_batch.domain.mbr_content import MbrContent, MbrStep, Parameter, ParameterType
+from v2v_cli.journeys import PROBLEM, QA_REVIEWER, RECEIVER, SPECIALIST, SUPERVISOR, Driver
 
 SITE = "manufacturing-site-1"  # the demo supervisor's, specialist's, handler's and QA's site
 
@@ -221,3 +223,99 @@ async def set_up_site(
         await registers.grant(performer, SUPERVISOR, body | {"valid_from": iso(since)})
     await registers.train(verifier, QA_REVIEWER, [s for s in steps if s.verified], since)
     return Site(lots, instruments, performer, verifier), registers
+
+
+def within_limits(p: Parameter) -> dict[str, Any]:
+    """A value of the parameter within its limits, as entered (with its unit)."""
+    v: Any
+    if p.type is ParameterType.BOOLEAN:
+        v = True
+    elif p.type is ParameterType.CHOICE:
+        v = p.choices[0]
+    elif p.type is ParameterType.TEXT:
+        v = "LN2-02 rack 3"
+    else:
+        lo, hi = p.lower_limit, p.upper_limit
+        if p.target is not None:
+            v = p.target
+        elif lo is not None and hi is not None:
+            v = (lo + hi) / 2
+        elif lo is not None:
+            v = lo * 2 if lo > 0 else lo + 1
+        else:
+            assert hi is not None
+            v = hi - 10
+        if p.type is ParameterType.INTEGER:
+            v = int(v)
+    return {"value": v, **({"unit": p.unit} if p.unit else {})}
+
+
+class Execution:
+    """The specialist executing the batch on the floor's tablet, step after step."""
+
+    def __init__(
+        self,
+        driver: Driver,
+        batch: str,
+        batch_id: str,
+        site: Site,
+        opened: str,
+        values: Callable[[Parameter], dict[str, Any]] = within_limits,
+    ) -> None:
+        self.driver = driver
+        self.values = values
+        self.batch = batch
+        self.batch_id = batch_id
+        self.site = site
+        self.started = datetime.fromisoformat(opened)  # each step starts as the last ended
+
+    def url(self, step: MbrStep) -> str:
+        return f"{self.batch}/batches/{self.batch_id}/steps/{step.step_id}"
+
+    def entry(self, step: MbrStep, **instead: Any) -> dict[str, Any]:
+        """The step as done: every value, the released lots and calibrated instruments."""
+        return {
+            "room": "GRADE-B-SUITE-2",
+            "started_at": iso(self.started),
+            "ended_at": iso(datetime.now(UTC) - timedelta(milliseconds=200)),
+            "values": {p.name: self.values(p) for p in step.parameters},
+            "materials": [
+                {
+                    "material_code": m.material_code,
+                    "lot_id": self.site.lots[m.material_code],
+                    "quantity": m.quantity,
+                    "unit": m.unit,
+                }
+                for m in step.materials
+            ],
+            "equipment": [
+                {"equipment_id": self.site.instruments[t], "equipment_type": t}
+                for t in step.equipment_types
+            ],
+        } | instead
+
+    async def working(self) -> None:
+        await asyncio.sleep(0.3)  # a step takes its time: it ends after it started
+
+    async def refused_before_signing(self, step: MbrStep, entry: dict[str, Any]) -> Any:
+        """The step as entered, refused before anyone is asked to sign."""
+        return await self.driver._request("POST", self.url(step), SPECIALIST, entry)
+
+    async def perform(self, step: MbrStep) -> None:
+        """Performed, signed by the specialist; verified by the supervisor when it must be."""
+        await self.working()
+        done = await self.driver._signed(self.url(step), SPECIALIST, self.entry(step))
+        assert done["status"] == "performed", done
+        self.started = datetime.fromisoformat(done["ended_at"])
+        if step.verified:  # on the specialist's tablet, the supervisor signs
+            url = f"{self.url(step)}/verification"
+            await self.driver._signed(url, SPECIALIST, {}, signer=SUPERVISOR)
+
+    async def get(self, path: str, who: str = QA_REVIEWER) -> Any:
+        return await self.driver._call("GET", f"{self.batch}{path}", who)
+
+    async def deviations(self, qc: str) -> list[Any]:
+        """QC's deviations on the batch."""
+        url = f"{qc}/deviations?batch_id={self.batch_id}"
+        found: list[Any] = await self.driver._call("GET", url, QA_REVIEWER)
+        return found

@@ -101,7 +101,7 @@ async def release_conditionally(driver: Driver, coi: str, site: str, lot_id: str
                 raise
 
 
-@pytest.mark.requirement("21CFR11.50(a)", "EU-PartIV.11.4")
+@pytest.mark.requirement("21CFR11.50(a)", "EU-PartIV.11.4", "EU-PartIV.11.3.2")
 async def test_a_conditionally_released_lot_whose_sterility_fails_is_held_before_infusion(
     platform: Endpoints, relay: Inbox
 ) -> None:

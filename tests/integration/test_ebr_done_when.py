@@ -9,7 +9,6 @@ lot; the executed batch record as a PDF, its text checked."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 import secrets
@@ -21,10 +20,10 @@ import pytest
 from pypdf import PdfReader
 
 from v2v_batch.application.load_mbrs import SEEDS, read_seed
-from v2v_batch.domain.mbr_content import MbrContent, MbrStep, Parameter, ParameterType
+from v2v_batch.domain.mbr_content import MbrContent, MbrStep, Parameter
 from v2v_cli.journeys import QA_REVIEWER, SPECIALIST, SUPERVISOR, Driver, Endpoints, Patient
 
-from .ebr_site import SITE, Site, SiteRegisters, iso, problem, set_up_site
+from .ebr_site import SITE, Execution, SiteRegisters, iso, problem, set_up_site, within_limits
 from .support import eventually, made_effective
 
 pytestmark = pytest.mark.integration
@@ -35,92 +34,10 @@ HARVEST_VIABILITY = 64.0  # below the critical limit (70 %): an exception
 
 
 def value(p: Parameter) -> dict[str, Any]:
-    """A value within limits (but the harvest's viability)."""
-    v: Any
+    """A value within limits but the harvest's viability."""
     if p.name == "viability_pct" and p.critical:
-        v = HARVEST_VIABILITY
-    elif p.type is ParameterType.BOOLEAN:
-        v = True
-    elif p.type is ParameterType.CHOICE:
-        v = p.choices[0]
-    elif p.type is ParameterType.TEXT:
-        v = "LN2-02 rack 3"
-    else:
-        lo, hi = p.lower_limit, p.upper_limit
-        if p.target is not None:
-            v = p.target
-        elif lo is not None and hi is not None:
-            v = (lo + hi) / 2
-        elif lo is not None:
-            v = lo * 2 if lo > 0 else lo + 1
-        else:
-            assert hi is not None
-            v = hi - 10
-        if p.type is ParameterType.INTEGER:
-            v = int(v)
-    return {"value": v, **({"unit": p.unit} if p.unit else {})}
-
-
-class Execution:
-    """The specialist executing the batch on the floor's tablet, step after step."""
-
-    def __init__(self, driver: Driver, batch: str, batch_id: str, site: Site, opened: str) -> None:
-        self.driver = driver
-        self.batch = batch
-        self.batch_id = batch_id
-        self.site = site
-        self.started = datetime.fromisoformat(opened)  # each step starts as the last ended
-
-    def url(self, step: MbrStep) -> str:
-        return f"{self.batch}/batches/{self.batch_id}/steps/{step.step_id}"
-
-    def entry(self, step: MbrStep, **instead: Any) -> dict[str, Any]:
-        """The step as done: every value, the released lots and calibrated instruments."""
-        return {
-            "room": "GRADE-B-SUITE-2",
-            "started_at": iso(self.started),
-            "ended_at": iso(datetime.now(UTC) - timedelta(milliseconds=200)),
-            "values": {p.name: value(p) for p in step.parameters},
-            "materials": [
-                {
-                    "material_code": m.material_code,
-                    "lot_id": self.site.lots[m.material_code],
-                    "quantity": m.quantity,
-                    "unit": m.unit,
-                }
-                for m in step.materials
-            ],
-            "equipment": [
-                {"equipment_id": self.site.instruments[t], "equipment_type": t}
-                for t in step.equipment_types
-            ],
-        } | instead
-
-    async def working(self) -> None:
-        await asyncio.sleep(0.3)  # a step takes its time: it ends after it started
-
-    async def refused_before_signing(self, step: MbrStep, entry: dict[str, Any]) -> Any:
-        """The step as entered, refused before anyone is asked to sign."""
-        return await self.driver._request("POST", self.url(step), SPECIALIST, entry)
-
-    async def perform(self, step: MbrStep) -> None:
-        """Performed, signed by the specialist; verified by the supervisor when it must be."""
-        await self.working()
-        done = await self.driver._signed(self.url(step), SPECIALIST, self.entry(step))
-        assert done["status"] == "performed", done
-        self.started = datetime.fromisoformat(done["ended_at"])
-        if step.verified:  # on the specialist's tablet, the supervisor signs
-            url = f"{self.url(step)}/verification"
-            await self.driver._signed(url, SPECIALIST, {}, signer=SUPERVISOR)
-
-    async def get(self, path: str, who: str = QA_REVIEWER) -> Any:
-        return await self.driver._call("GET", f"{self.batch}{path}", who)
-
-    async def deviations(self, qc: str) -> list[Any]:
-        """QC's deviations on the batch."""
-        url = f"{qc}/deviations?batch_id={self.batch_id}"
-        found: list[Any] = await self.driver._call("GET", url, QA_REVIEWER)
-        return found
+        return {"value": HARVEST_VIABILITY, **({"unit": p.unit} if p.unit else {})}
+    return within_limits(p)
 
 
 async def effective_mbr(
@@ -265,7 +182,7 @@ async def test_a_car_t_batch_through_the_registers_gates_to_its_record_pdf(
         await effective_mbr(driver, platform, product, content)
         batch = await opened_batch(driver, platform, product)
         batch_id, coi = batch["batch_id"], batch["coi"]
-        run = Execution(driver, platform.batch, batch_id, site, batch["opened_at"])
+        run = Execution(driver, platform.batch, batch_id, site, batch["opened_at"], value)
         gates = {
             "wash": overdue_centrifuge,
             "activation": quarantined_reagent,

@@ -67,6 +67,7 @@ def test_the_specification_names_the_tests_that_may_be_pending() -> None:
 # --- the service ------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("EU-PartIV.11.3.2")
 async def test_conditional_release_becomes_final_when_sterility_lands_negative(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -130,6 +131,7 @@ async def test_a_conditional_release_refuses_what_the_specification_does_not_all
     assert await harness.published(LotReleased) == []  # nothing released by any of these
 
 
+@pytest.mark.requirement("EU-PartIV.11.3.2")
 async def test_a_positive_sterility_opens_a_critical_deviation_notifies_and_holds_the_lot(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
@@ -204,6 +206,7 @@ async def qp_site(tmp_path: Path) -> AsyncIterator[ServiceHarness]:
     await h.close()
 
 
+@pytest.mark.requirement("EU-PartIV.11.2", "21CFR11.50(a)")
 async def test_an_eu_site_releases_only_after_the_qualified_person_certified(
     qp_site: ServiceHarness,
 ) -> None:

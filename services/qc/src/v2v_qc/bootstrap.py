@@ -50,6 +50,7 @@ from .application.ports import (
     NotificationQueue,
     TrailHeads,
 )
+from .domain.batch_record import BATCH_RECORD_EVENTS
 from .domain.change_control_events import CHANGE_CONTROL_EVENTS
 from .domain.deviation_events import LIFECYCLE_EVENTS
 from .domain.deviation_policy import DeviationPolicy
@@ -81,6 +82,7 @@ PERSISTENCE = Persistence(
             *CHANGE_CONTROL_EVENTS,
             *EXCEPTIONAL_RELEASE_EVENTS,
             *RETAINED_EVENTS,
+            *BATCH_RECORD_EVENTS,
         ),
     ),
     projector=project,

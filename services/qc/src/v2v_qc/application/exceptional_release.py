@@ -27,6 +27,7 @@ from ..domain.exceptional_release import (
 from ..domain.lot import Lot
 from ..domain.panel import Panel
 from . import messages
+from .batch_record import require_batch_record_reviewed
 from .holds import require_not_held
 from .recovery import out_of_specification
 from .release import load_lot
@@ -132,6 +133,7 @@ async def check_decision(
             "lot-withdrawn", f"manufacturing rejected lot {lot_id}: {lot.withdrawn.reason}"
         )
     await require_not_held(uow, lot_id)
+    await require_batch_record_reviewed(uow, lot)  # OOS, not unreviewed: the record is read
     return lot, release
 
 

@@ -26,6 +26,7 @@ from ..domain.trail_review import (
     trail_review_stream,
 )
 from . import messages
+from .batch_record import require_batch_record_reviewed
 from .holds import require_not_held
 from .ports import TrailHeads
 
@@ -92,6 +93,7 @@ async def decide(
         qp_required=(policy or ReleasePolicy()).requires_qp(lot.manufacturing_site),
     )
     await require_not_held(uow, lot_id)  # QC's own release check: no lot released while held
+    await require_batch_record_reviewed(uow, lot)  # an MBR batch's record reviewed by QA
     # Last: the lot could be released but for its audit trail (nothing saved if refused).
     await require_current_trail_review(uow, lot)
     await lot_repo.save(lot, by.model_dump())

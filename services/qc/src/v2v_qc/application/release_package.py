@@ -1,7 +1,8 @@
 """The release package of a lot, what QA reviews before deciding (by exception): QC's results
 against the specification version, the lot's deviations (batch exceptions among them: QC
 opens one per exception) with class and state, the audit-trail review, holds, the qualified
-person's certification, a conditional release's pending tests — and the ``blockers``: the
+person's certification, a conditional release's pending tests, the batch record and its
+review by exception (an MBR-executed batch's) — and the ``blockers``: the
 very checks QA's release makes (release.py, domain/lot.py, release_rules.py), each problem
 they would answer with listed instead of raised."""
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel
 from v2v_runtime.errors import DomainError
 from v2v_runtime.uow import UnitOfWork
 
+from ..domain.batch_record import BatchRecord
 from ..domain.common import Who
 from ..domain.deviation import Deviation
 from ..domain.events import Classification, Decision
@@ -24,6 +26,7 @@ from ..domain.release_events import QpCertification
 from ..domain.release_policy import ReleasePolicy
 from ..domain.release_rules import check_results
 from ..domain.trail_review import TrailPart, release_blocked_by_review
+from .batch_record import batch_record_blocker, batch_record_of
 from .holds import require_not_held
 from .ports import ActiveHolds, TrailHeads
 from .release import latest_review, load_lot
@@ -61,6 +64,21 @@ class PackageHold(BaseModel):
     deviation_id: str | None
 
 
+class PackageBatchRecord(BaseModel):
+    """The lot's batch record as QC knows it from batch's events: executed from an MBR (or
+    the fixed process steps: nothing to review), and QA's review by exception of it."""
+
+    batch_id: str
+    executed_from_mbr: bool
+    mbr: str | None  # "<product code> v<version> at <site>"
+    reviewed: bool
+    reviewed_at: datetime | None
+    reviewed_by: Who | None
+    exceptions: int | None  # as the review counted them (each dispositioned by QA)
+    corrections: int | None
+    late_entries: int | None
+
+
 class Blocker(BaseModel):
     code: str  # the problem type the release would answer with
     detail: str
@@ -75,6 +93,7 @@ class ReleasePackage(BaseModel):
     panel_id: str | None
     spec_id: str | None
     spec_version: int | None
+    batch_record: PackageBatchRecord | None  # None: QC does not know the lot's batch yet
     results: list[PackageResult]
     deviations: list[PackageDeviation]
     audit_trail_review: PackageTrailReview | None
@@ -110,6 +129,7 @@ async def release_package(uow: UnitOfWork, lot_id: str, policy: ReleasePolicy) -
         panel_id=lot.panel_id,
         spec_id=None if panel is None else panel.spec.spec_id,
         spec_version=None if panel is None else panel.spec.version,
+        batch_record=_batch_record(await batch_record_of(uow, lot)),
         results=[] if panel is None else _results(panel),
         deviations=await _deviations(uow, lot),
         audit_trail_review=None
@@ -152,11 +172,31 @@ async def _blockers(
         await require_not_held(uow, lot.lot_id)
     except DomainError as exc:
         found.append(exc)
+    unreviewed = await batch_record_blocker(uow, lot)
+    if unreviewed is not None:
+        found.append(unreviewed)
     current = {} if lot.coi is None else await uow.port(TrailHeads).current(lot.coi)
     trail = release_blocked_by_review(lot.lot_id, await latest_review(uow, lot.lot_id), current)
     if trail is not None:
         found.append(trail)
     return [_blocker(e) for e in found]
+
+
+def _batch_record(record: BatchRecord | None) -> PackageBatchRecord | None:
+    if record is None:
+        return None
+    mbr, review = record.mbr, record.review
+    return PackageBatchRecord(
+        batch_id=record.batch_id,
+        executed_from_mbr=record.executed_from_mbr,
+        mbr=None if mbr is None else f"{mbr.product_code} v{mbr.version} at {mbr.site}",
+        reviewed=review is not None,
+        reviewed_at=None if review is None else review.reviewed_at,
+        reviewed_by=None if review is None else review.reviewed_by,
+        exceptions=None if review is None else review.exceptions,
+        corrections=None if review is None else review.corrections,
+        late_entries=None if review is None else review.late_entries,
+    )
 
 
 def _results(panel: Panel) -> list[PackageResult]:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from v2v_runtime.domain import DomainEvent
 from v2v_runtime.eventstore import StoredEvent
 
+from ...domain.batch_record import BATCH_RECORD_EVENTS
 from ...domain.events import (
     Decision,
     DeviationLinked,
@@ -177,6 +178,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             pass  # on the lot's stream (the release package reads it)
         case TrailReviewed():
             pass  # read from its own stream (GET /lots/{lot_id}/audit-trail-review)
+        case _ if isinstance(event, BATCH_RECORD_EVENTS):
+            pass  # read from its own stream (the release and its package)
         case _:
             raise TypeError(f"no projection for {type(event).__name__}")
 

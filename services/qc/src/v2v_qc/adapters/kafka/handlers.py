@@ -1,6 +1,8 @@
 """Inbox handlers: OrderPanel and PlaceHold (v2v.qc.commands: a hold the journey's
 compensation asks for, application/holds.py); BatchOpened, StepRecorded and LotProduced
-(v2v.batch.events: the lot, and the patient's retained material); ManufacturingFailed (the
+(v2v.batch.events: the lot, and the patient's retained material); MbrStepRecorded and
+BatchRecordReviewed (v2v.batch.events: a batch executed from its MBR, and QA's review of its
+record, which that batch's lot's release waits for); ManufacturingFailed (the
 lot withdrawn and held) and the old LotRejected (withdrawn),
 BatchExceptionRaised, EquipmentOutOfTolerance, EnvironmentActionLimitExceeded and
 MaterialLotRejected (v2v.batch.events: a deviation each, the last when batches had used the
@@ -20,10 +22,12 @@ from collections.abc import Mapping
 from v2v_events.contracts.batch import (
     BatchExceptionRaised,
     BatchOpened,
+    BatchRecordReviewed,
     LotProduced,
     LotRejected,
     ManufacturingFailed,
     MaterialLotRejected,
+    MbrStepRecorded,
     StepRecorded,
 )
 from v2v_events.contracts.change_control import ChangeControlImplemented
@@ -42,6 +46,7 @@ from v2v_runtime.uow import UnitOfWork
 
 from ...application import conditional_release, exceptional_release
 from ...application.batch_exceptions import open_for_exception
+from ...application.batch_record import note_mbr_step, note_record_reviewed
 from ...application.change_controls import note_implemented
 from ...application.custody_mismatch import open_for_refused_receipt
 from ...application.environment_deviation import open_environment_deviation
@@ -101,6 +106,14 @@ def handlers(
         assert isinstance(message, StepRecorded)
         await note_step(uow, message)
 
+    async def on_mbr_step(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, MbrStepRecorded)
+        await note_mbr_step(uow, message)
+
+    async def on_record_reviewed(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, BatchRecordReviewed)
+        await note_record_reviewed(uow, message)
+
     async def on_manufacturing_failed(
         uow: UnitOfWork, envelope: Envelope, message: Contract
     ) -> None:
@@ -156,6 +169,8 @@ def handlers(
         LotProduced: on_lot_produced,
         BatchOpened: on_batch_opened,
         StepRecorded: on_step_recorded,
+        MbrStepRecorded: on_mbr_step,
+        BatchRecordReviewed: on_record_reviewed,
         LotRejected: on_manufacturing_failed,
         ManufacturingFailed: on_manufacturing_failed,
         BatchTrailAdvanced: on_trail_advanced,
