@@ -40,6 +40,10 @@ def test_histories_are_checked_in() -> None:
         "late_apheresis_unit_held",
         "product_held_then_released",
         "product_held_then_rejected",
+        # recorded since people-decide-after-qc: after OOS the journey waits for QA's
+        # signed recovery decision (re-manufacture; new collection)
+        "failed_qc_remanufacture_people_decide",
+        "failed_qc_recollection_people_decide",
     }
 
 

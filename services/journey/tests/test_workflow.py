@@ -169,7 +169,7 @@ async def test_failed_qc_then_remanufacture(temporal: WorkflowEnvironment) -> No
         temporal,
         Scenario(qc_in_spec=[False, True], retained_aliquots=1),
         new_input(),
-        "failed_qc_remanufacture_lot_held",
+        "failed_qc_remanufacture_people_decide",
     )
     assert isinstance(result, JourneyView), result
     assert result.outcome == "completed-after-remanufacture"
@@ -222,7 +222,7 @@ async def test_failed_qc_without_material_then_recollection(temporal: WorkflowEn
         temporal,
         Scenario(qc_in_spec=[False, True], retained_aliquots=0),
         new_input(),
-        "failed_qc_recollection_lot_held",
+        "failed_qc_recollection_people_decide",
     )
     assert isinstance(result, JourneyView), result
     assert result.outcome == "completed-after-recollection"
