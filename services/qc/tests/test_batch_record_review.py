@@ -134,6 +134,9 @@ async def test_an_mbr_lot_is_released_only_after_its_batch_record_review(
         assert outcome in (Outcome.PROCESSED, Outcome.DUPLICATE)
     panel_id = await order_panel(harness)
     await post_all(client, panel_id)
+    # one refusal names every blocker, in the package's order
+    early = problem(await release(client), 409, "batch-record-review-missing")
+    assert early["blockers"] == ["batch-record-review-missing", "audit-trail-review-missing"]
     assert (await review_trail(client)).status_code == 201
 
     shown = await package(client)
@@ -151,6 +154,7 @@ async def test_an_mbr_lot_is_released_only_after_its_batch_record_review(
     }
     refused = problem(await release(client), 409, "batch-record-review-missing")
     assert (refused["lot_id"], refused["batch_id"]) == ("lot-1", BATCH)
+    assert refused["blockers"] == ["batch-record-review-missing"]
     assert f"/batches/{BATCH}/review" in refused["detail"]
     assert await harness.published(LotReleased) == []  # nothing applied
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from v2v_events.contracts.journey import NotificationReason, TreatmentCenterNotified
+from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, StepClock, as_user
 
 from .lifecycle import SUPERVISOR, ok, opened_on_lot
@@ -31,7 +33,7 @@ from .notify_support import (
     smtp_server,
     webhook_server,
 )
-from .support import QA, classified, problem
+from .support import COI, QA, classified, problem
 
 WINDOW = timedelta(seconds=WINDOW_S)
 QP = as_user("u-qp", "qualified-person")
@@ -199,3 +201,53 @@ async def test_a_deviation_opened_critical_is_notified_once_when_qa_confirms_the
         await classified(client, url, "critical")  # QA's triage confirms the proposed class
         [n] = await notifications(client, url)
         assert n["trigger"] == "deviation-critical"
+
+
+def decision_overdue(message_site: str = "MS-1") -> TreatmentCenterNotified:
+    return TreatmentCenterNotified(
+        coi=COI,
+        treatment_center="treatment-center-1",
+        reason=NotificationReason.DEADLINE_MISSED,
+        detail="recovery decision on lot lot-1 overdue: the journey is waiting",
+        lot_id="lot-1",
+        notified_at=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+        deadline="recovery-decision",
+        manufacturing_site=message_site,
+    )
+
+
+@pytest.mark.requirement("EU-PartIV.14.1")
+async def test_an_overdue_recovery_decision_reminds_qa_and_escalates_to_the_qp(
+    qc: ServiceHarness, relay: tuple[Inbox, int]
+) -> None:
+    """The journey never decides: its overdue decision is QC's to chase, with the chain."""
+    inbox = relay[0]
+    async with qc.client() as client:
+        outcome = await qc.deliver(decision_overdue(), subject=COI, id="overdue-1")
+        assert outcome is Outcome.PROCESSED
+        assert (await client.get("/deviations", params={"lot_id": "lot-1"})).json() == []
+        [n] = [x for x in await all_notifications(client) if x["trigger"] != "deviation-opened"]
+        assert (n["trigger"], n["state"], n["role"]) == (
+            "recovery-decision-overdue",
+            "awaiting-acknowledgement",
+            "qa-reviewer",
+        )
+        assert await delivery(qc).run_once() == 3  # QA on call (mail, pager), the TC
+        [mail] = inbox.to("qa-oncall@ms1.example")
+        assert "recovery decision on lot lot-1 overdue" in mail["Subject"]
+        assert "/lots/lot-1/recovery-decision" in mail.get_content() and COI in mail.get_content()
+        clock(qc).advance(WINDOW)  # nobody acknowledged: the next role, the QP
+        assert await delivery(qc).run_once() == 2
+        [escalated] = inbox.to("qp@ms1.example")
+        assert escalated["Subject"].startswith("[escalated to qualified-person]")
+        # the journey's other notifications tell QC's people nothing
+        other = decision_overdue().model_copy(update={"deadline": "collection"})
+        assert await qc.deliver(other, subject=COI, id="other-1") is Outcome.PROCESSED
+        assert len(await all_notifications(client)) == 1
+
+
+async def all_notifications(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    r = await client.get("/notifications", headers=QA)
+    assert r.status_code == 200, r.text
+    found: list[dict[str, Any]] = r.json()
+    return found

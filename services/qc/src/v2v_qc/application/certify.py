@@ -12,7 +12,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.lot import Lot
 from ..domain.release_events import QpCertification
 from . import messages
-from .release import load_lot
+from .release_checks import load_lot
 
 
 class CertificationEntry(BaseModel):

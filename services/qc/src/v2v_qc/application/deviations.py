@@ -20,7 +20,7 @@ from ..domain.events import Classification
 from ..domain.lot import Lot, lot_stream
 from . import deviation_notices, messages
 from .deviation_messages import Acting
-from .release import load_lot
+from .release_checks import load_lot
 
 
 class DeviationEntry(BaseModel):

@@ -30,7 +30,7 @@ from . import messages
 from .batch_record import require_batch_record_reviewed
 from .holds import require_not_held
 from .recovery import out_of_specification
-from .release import load_lot
+from .release_checks import load_lot
 
 NAME = Field(min_length=1, max_length=200)
 TEXT = Field(min_length=1, max_length=4000)

@@ -20,7 +20,7 @@ from ..domain.events import PanelStatus, RecoveryChosen
 from ..domain.lot import Lot
 from ..domain.panel import Panel
 from . import messages
-from .release import load_lot
+from .release_checks import load_lot
 from .retained_material import require_retained
 
 

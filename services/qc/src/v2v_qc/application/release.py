@@ -10,25 +10,19 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from v2v_events.contracts.common import Actor
-from v2v_runtime.errors import Conflict, NotFound
+from v2v_runtime.errors import Conflict, DomainError
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.common import QA_REVIEWER, Who, require_role
 from ..domain.events import Certificate, Decision, Meaning
 from ..domain.exceptional_release import ExceptionalRelease, exceptional_release_stream
-from ..domain.lot import Lot, lot_stream
+from ..domain.lot import Lot
 from ..domain.panel import Panel
 from ..domain.release_policy import ReleasePolicy
-from ..domain.trail_review import (
-    TrailReview,
-    TrailReviewed,
-    release_blocked_by_review,
-    trail_review_stream,
-)
 from . import messages
 from .batch_record import require_batch_record_reviewed
 from .holds import require_not_held
-from .ports import TrailHeads
+from .release_checks import blockers, load_lot, require_current_trail_review
 
 
 class DecisionEntry(BaseModel):
@@ -83,44 +77,34 @@ async def decide(
         return Decided(lot_id, rejected.panel_id, Decision.REJECT, Meaning.REJECTED, now, by, None)
     panel_id = lot.panel_for_decision()
     panel = await uow.repository(Panel).get(panel_id)
-    certificate = lot.release(
-        panel,
-        uow.ids.new_id(),
-        entry.reason,
-        by,
-        now,
-        pending=entry.pending_tests,
-        qp_required=(policy or ReleasePolicy()).requires_qp(lot.manufacturing_site),
-    )
-    await require_not_held(uow, lot_id)  # QC's own release check: no lot released while held
-    await require_batch_record_reviewed(uow, lot)  # an MBR batch's record reviewed by QA
-    # Last: the lot could be released but for its audit trail (nothing saved if refused).
-    await require_current_trail_review(uow, lot)
+    qp_required = (policy or ReleasePolicy()).requires_qp(lot.manufacturing_site)
+    undecided = lot.decision is None
+    try:
+        certificate = lot.release(
+            panel,
+            uow.ids.new_id(),
+            entry.reason,
+            by,
+            now,
+            pending=entry.pending_tests,
+            qp_required=qp_required,
+        )
+        await require_not_held(uow, lot_id)  # QC's own check: no lot released while held
+        await require_batch_record_reviewed(uow, lot)  # an MBR batch's record reviewed by QA
+        # Last: the lot could be released but for its audit trail (nothing saved if refused).
+        await require_current_trail_review(uow, lot)
+    except DomainError as refused:
+        if refused.status in (409, 422) and undecided:
+            # One refusal names every blocker (the release package's list), not only the
+            # first; from the lot as stored (the release above may have applied in memory).
+            found = await blockers(uow, await load_lot(uow, lot_id), panel, qp_required)
+            refused.extra.setdefault("blockers", [e.code for e in found] or [refused.code])
+        raise
     await lot_repo.save(lot, by.model_dump())
     await uow.publish(messages.lot_released(certificate), subject=certificate.coi)
     return Decided(
         lot_id, panel_id, certificate.decision, certificate.meaning, now, by, certificate
     )
-
-
-async def load_lot(uow: UnitOfWork, lot_id: str) -> Lot:
-    lot = await uow.repository(Lot).find(lot_stream(lot_id))
-    if lot is None:
-        raise NotFound("lot-not-found", f"QC knows no lot {lot_id!r}")
-    return lot
-
-
-async def require_current_trail_review(uow: UnitOfWork, lot: Lot) -> None:
-    """No release without QA's audit-trail review of batch, custody and QC, current still."""
-    current = {} if lot.coi is None else await uow.port(TrailHeads).current(lot.coi)
-    blocked = release_blocked_by_review(lot.lot_id, await latest_review(uow, lot.lot_id), current)
-    if blocked is not None:
-        raise blocked
-
-
-async def latest_review(uow: UnitOfWork, lot_id: str) -> TrailReviewed | None:
-    review = await uow.repository(TrailReview).find(trail_review_stream(lot_id))
-    return None if review is None else review.latest
 
 
 async def require_not_exceptionally_released(uow: UnitOfWork, lot_id: str) -> None:

@@ -24,12 +24,10 @@ from ..domain.lot import Lot
 from ..domain.panel import Panel
 from ..domain.release_events import QpCertification
 from ..domain.release_policy import ReleasePolicy
-from ..domain.release_rules import check_results
 from ..domain.trail_review import TrailPart, release_blocked_by_review
-from .batch_record import batch_record_blocker, batch_record_of
-from .holds import require_not_held
+from .batch_record import batch_record_of
 from .ports import ActiveHolds, TrailHeads
-from .release import latest_review, load_lot
+from .release_checks import blockers, latest_review, load_lot
 
 
 class PackageResult(BaseModel):
@@ -119,7 +117,8 @@ async def release_package(uow: UnitOfWork, lot_id: str, policy: ReleasePolicy) -
     current = {} if lot.coi is None else await uow.port(TrailHeads).current(lot.coi)
     holds = await uow.port(ActiveHolds).on(HoldKind.LOT, lot_id)
     qp_required = policy.requires_qp(lot.manufacturing_site)
-    blockers = [] if lot.decision is not None else await _blockers(uow, lot, panel, qp_required)
+    found = [] if lot.decision is not None else await blockers(uow, lot, panel, qp_required)
+    blocking = [_blocker(e) for e in found]
     released = lot.released
     return ReleasePackage(
         lot_id=lot_id,
@@ -148,38 +147,8 @@ async def release_package(uow: UnitOfWork, lot_id: str, policy: ReleasePolicy) -
         pending_tests=lot.pending_tests,
         release_finalized=lot.finalized is not None,
         conditional_release_failed=lot.failed is not None,
-        blockers=blockers,
+        blockers=blocking,
     )
-
-
-async def _blockers(
-    uow: UnitOfWork, lot: Lot, panel: Panel | None, qp_required: bool
-) -> list[Blocker]:
-    """What QA's release (final, or conditional where every missing result may be pending)
-    would refuse with now: the release's own checks, each one's problem listed."""
-    found: list[DomainError] = []
-    if panel is None:
-        found.append(DomainError("no-panel", f"lot {lot.lot_id} has no release panel"))
-    else:
-        pending = panel.pending_tests
-        conditional = pending if not panel.spec.not_pendable(pending) else []
-        try:
-            check_results(lot.lot_id, panel, conditional)
-        except DomainError as exc:
-            found.append(exc)
-    found += [e for e in (lot.deviation_blocker(), lot.qp_blocker(qp_required)) if e]
-    try:
-        await require_not_held(uow, lot.lot_id)
-    except DomainError as exc:
-        found.append(exc)
-    unreviewed = await batch_record_blocker(uow, lot)
-    if unreviewed is not None:
-        found.append(unreviewed)
-    current = {} if lot.coi is None else await uow.port(TrailHeads).current(lot.coi)
-    trail = release_blocked_by_review(lot.lot_id, await latest_review(uow, lot.lot_id), current)
-    if trail is not None:
-        found.append(trail)
-    return [_blocker(e) for e in found]
 
 
 def _batch_record(record: BatchRecord | None) -> PackageBatchRecord | None:

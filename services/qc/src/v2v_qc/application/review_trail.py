@@ -14,7 +14,7 @@ from ..domain.common import QA_REVIEWER, require_role
 from ..domain.trail_review import TrailPart, TrailReview, TrailReviewed, trail_review_stream
 from . import messages
 from .ports import TrailHeads
-from .release import latest_review, load_lot
+from .release_checks import latest_review, load_lot
 
 __all__ = ["TrailReviewEntry", "latest_review", "note_trail_head", "review_trail"]
 

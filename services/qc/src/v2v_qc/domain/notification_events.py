@@ -21,6 +21,9 @@ class Trigger(StrEnum):
     # a conditionally released lot's pending result failed: the treatment center and the
     # treating physician are told at once (acknowledged, the critical chain)
     CONDITIONAL_RELEASE_FAILED = "conditional-release-failed"
+    # the journey waits for people's recovery decision past its deadline: the decision's
+    # chain is told (acknowledged; unacknowledged, the next role in the chain)
+    RECOVERY_DECISION_OVERDUE = "recovery-decision-overdue"
 
 
 class NotificationRaised(DomainEvent):

@@ -9,7 +9,8 @@ MaterialLotRejected (v2v.batch.events: a deviation each, the last when batches h
 lot); ReceiptRefused and a late InfusionRecorded (v2v.custody.events; an infusion also starts an
 exceptional release's authority notification clock), ShipmentDelivered with
 an excursion (v2v.logistics.events) and a missed GMP deadline's TreatmentCenterNotified
-(v2v.journey.events): a deviation each; ChangeControlImplemented (v2v.batch.events: batch
+(v2v.journey.events): a deviation each (an overdue recovery decision: an acknowledged
+notification to the people who take it); ChangeControlImplemented (v2v.batch.events: batch
 acted on a change control); the audit-trail heads of batch and custody
 (v2v.batch.events, v2v.custody.events). The inbox sets the unit of work's lineage from each
 message."""
@@ -57,6 +58,7 @@ from ...application.manufacturing_failed import note_manufacturing_failure
 from ...application.material_out_of_status import open_for_rejected_material
 from ...application.missed_deadline import open_for_missed_deadline
 from ...application.order_panel import order_panel
+from ...application.recovery_overdue import notify_overdue_decision
 from ...application.register_lot import register_lot
 from ...application.retained_material import (
     note_batch_opened,
@@ -157,6 +159,7 @@ def handlers(
     async def on_notified(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, TreatmentCenterNotified)
         await open_for_missed_deadline(uow, message, raising)
+        await notify_overdue_decision(uow, message)
 
     async def on_change_implemented(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, ChangeControlImplemented)
