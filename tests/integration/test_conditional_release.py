@@ -23,6 +23,7 @@ from v2v_cli.journeys import (
     COURIER,
     NURSE,
     QA_REVIEWER,
+    QC_REVIEWER,
     RECEIVER,
     Driver,
     Endpoints,
@@ -47,7 +48,8 @@ def problem(r: httpx.Response) -> str:
 
 
 async def results_but_sterility(driver: Driver, site: str, lot_id: str, product: str) -> str:
-    """The analyst enters (signed) every result but sterility; the panel's id."""
+    """The analyst enters (signed) every result but sterility, the QC reviewer reviews them;
+    the panel's id."""
     analyst, qc = driver.person(ANALYST, site), driver.ep.qc
 
     async def ordered() -> list[Any]:
@@ -65,6 +67,13 @@ async def results_but_sterility(driver: Driver, site: str, lot_id: str, product:
         todo = [c for c in current["pending"] if tests[c]["kind"] != "dose" and c != "sterility"]
         if not todo:
             assert current["pending"] == ["sterility"] and current["status"] == "ordered"
+            # the site's QC reviewer reviews the results in hand (sterility may be pending)
+            reviewed = await driver._signed(
+                f"{qc}/panels/{pid}/review",
+                driver.person(QC_REVIEWER, site),
+                {"comment": "raw data, calculations and entries checked; sterility pending"},
+            )
+            assert reviewed["review_status"] == "current", reviewed
             return pid
         code = todo[0]
         body = {"test_code": code, "value": passing_value(tests[code])}

@@ -68,6 +68,7 @@ async def ready_lot(world: World, lot_id: str, mrn: str) -> str:
     for code, value in PASSING.items():
         body = {"test_code": code, "value": value}
         ok(await world.signed("qc", f"/panels/{panel_id}/results", body, "qc-analyst"))
+    ok(await world.signed("qc", f"/panels/{panel_id}/review", {}, "qc-reviewer"))  # 2nd person
     ok(await world.review_trail(lot_id, coi, "qa-reviewer"))  # signed at Keycloak
     return coi
 

@@ -257,6 +257,10 @@ def test_release_rules() -> None:
         lot.release(panel, "coa-1", "ok", QA, AT)
     assert err.value.code == "open-deviation" and err.value.extra["deviation_ids"] == ["dev-major"]
     lot.resolve_deviation("dev-major")
+    with pytest.raises(Conflict) as err:  # a second person has not reviewed the results
+        lot.release(panel, "coa-1", "ok", QA, AT)
+    assert err.value.code == "results-not-reviewed"
+    panel.review(Who(user_id="u-reviewer", role="qc-reviewer"), AT)
     cert = lot.release(panel, "coa-1", "batch record reviewed", QA, AT)
     assert cert.reviewer == QA and cert.meaning == "released" and len(cert.results) == 11
     assert {d.deviation_id: d.state for d in cert.deviations} == {

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from v2v_qc.domain.common import Forbidden, Who
+from v2v_qc.domain.common import DOSE_CALCULATOR, Forbidden, Who
 from v2v_qc.domain.deviation import Deviation
+from v2v_qc.domain.dose import compute_dose
 from v2v_qc.domain.events import Classification, PanelStatus
 from v2v_qc.domain.lot import Lot
 from v2v_runtime.errors import Conflict
 
 from .support import POLICY
-from .test_domain import ANALYST, AT, QA, fill, new_panel
+from .test_domain import ANALYST, AT, PASSING, QA, fill, new_panel
 
 REVIEWER = Who(user_id="u-reviewer", role="qc-reviewer")
 QA_2 = Who(user_id="u-qa-2", role="qa-reviewer")
@@ -44,6 +45,29 @@ def test_a_panel_is_reviewed_once_evaluated_by_someone_who_entered_none_of_it() 
     with pytest.raises(Conflict) as err:
         panel.review(REVIEWER, AT)
     assert err.value.code == "panel-already-reviewed"
+
+
+@pytest.mark.requirement("EU-PartIV.12", "EU-PartIV.11.3.2")
+def test_before_a_conditional_release_the_results_in_hand_are_reviewed() -> None:
+    """Only the tests the specification allows to be pending at release may be outstanding;
+    the result landing later makes the review stale (the package shows it)."""
+    panel = new_panel()
+    for code, value in PASSING.items():
+        if code not in ("sterility", "potency"):
+            panel.record(code, value, None, None, ANALYST, AT)
+    panel.record_dose(
+        compute_dose(4.6e8, panel.results["car_pos"].numeric or 0, 70), DOSE_CALCULATOR, AT
+    )
+    with pytest.raises(Conflict) as err:  # potency may not be pending
+        panel.review(REVIEWER, AT)
+    assert err.value.code == "panel-not-evaluated"
+    assert err.value.extra["not_pendable"] == ["potency"]
+    panel.record("potency", PASSING["potency"], None, None, ANALYST, AT)
+    reviewed = panel.review(REVIEWER, AT)
+    assert reviewed.outcome is PanelStatus.ORDERED and "sterility" not in reviewed.results
+    panel.check_reviewed()
+    panel.record("sterility", "no growth", None, None, ANALYST, AT)
+    assert panel.changed_since_review == ["sterility"]
 
 
 @pytest.mark.requirement("21CFR11.10(e)", "EU-PartIV.12")

@@ -269,7 +269,7 @@ async def test_the_last_missing_result_can_be_the_lot_itself(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     panel_id = await order_panel(harness, with_lot=False)
-    await post_all(client, panel_id)
+    await post_all(client, panel_id, reviewed=False)  # the dose is missing: not reviewable
     assert await harness.published(PanelEvaluated) == []
     await harness.deliver(produced(), subject=COI)
     [evaluated] = await harness.published(PanelEvaluated)

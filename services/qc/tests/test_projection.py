@@ -47,7 +47,7 @@ async def test_read_models_rebuild_by_replay(
     await post_result(
         client, good, "viability", 80, correction_reason="typo", reason_code="entry-error"
     )
-    await post_all(client, good, skip=("viability",))
+    await post_all(client, good, skip=("viability",), reviewed=False)
     dev = await client.post(
         "/deviations",
         json={

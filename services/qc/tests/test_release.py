@@ -24,6 +24,7 @@ from .support import (
     post_all,
     post_result,
     problem,
+    qc_review,
     release_holds,
     review_trail,
 )
@@ -116,6 +117,9 @@ async def test_certificate_shows_corrected_results(
     # after the evaluation too (within its limit): e.g. what the QC review found
     fix = {"correction_reason": "sheet says 1250", "reason_code": "entry-error"}
     assert (await post_result(client, panel_id, "potency", 1250, **fix)).status_code == 201
+    refused = problem(await decide(client, "release"), 409, "results-review-stale")
+    assert refused["changed"] == ["potency"]
+    assert (await qc_review(client, panel_id)).status_code == 201  # reviewed again
     cert_id = (await decide(client, "release")).json()["certificate_id"]
     cert = (await client.get(f"/certificates/{cert_id}")).json()
     shown = {r["code"]: (r["value"], r["corrected"], r["revisions"]) for r in cert["results"]}

@@ -249,8 +249,9 @@ async def test_a_moved_signature_is_caught_by_the_audit(
     async with harness.kit.uow() as uow:
         report = await verify(uow.session)
     assert report.ok, report.findings
-    # the trail review, the release and every result entered on the two panels (signed too)
-    assert report.signatures_checked == 2 + 2 * len(PASSING)
+    # the trail review, the release, every result entered on the two panels and their QC
+    # reviews (signed too)
+    assert report.signatures_checked == 2 + 2 * len(PASSING) + 2
     [*_, sig] = await stored(harness, "qc-lot:lot-1")
     moved = await move(harness, sig, "qc-lot:lot-2")
     async with harness.kit.uow() as uow:

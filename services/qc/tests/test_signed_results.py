@@ -36,7 +36,7 @@ async def stream(harness: ServiceHarness, stream_id: str) -> list[Any]:
 
 async def evaluated_panel(harness: ServiceHarness, client: httpx.AsyncClient) -> str:
     panel_id = await order_panel(harness)
-    await post_all(client, panel_id)
+    await post_all(client, panel_id, reviewed=False)  # these tests review it
     return panel_id
 
 
@@ -152,7 +152,7 @@ async def test_a_qc_reviewer_reviews_the_evaluated_results_signed(
     harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
     panel_id = await order_panel(harness)
-    await post_all(client, panel_id, skip=("potency",))
+    await post_all(client, panel_id, skip=("potency",), reviewed=False)
     # not before the evaluation
     r = await signed(client, review_url(panel_id), {}, REVIEWER)
     problem(r, 409, "panel-not-evaluated")
@@ -199,7 +199,7 @@ async def test_who_entered_a_result_of_the_panel_does_not_review_it(
     both = as_user("u-both", "qc-analyst", "qc-reviewer", name="Bo Both")
     panel_id = await order_panel(harness)
     assert (await post_result(client, panel_id, "viability", 85.2, headers=both)).is_success
-    await post_all(client, panel_id, skip=("viability",))
+    await post_all(client, panel_id, skip=("viability",), reviewed=False)
     r = await signed(client, review_url(panel_id), {}, both)
     problem(r, 403, "review-by-analyst")
     # signing on a reviewer's tablet changes nothing: the act is the signer's

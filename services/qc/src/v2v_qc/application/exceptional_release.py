@@ -133,6 +133,8 @@ async def check_decision(
             "lot-withdrawn", f"manufacturing rejected lot {lot_id}: {lot.withdrawn.reason}"
         )
     await require_not_held(uow, lot_id)
+    if lot.panel_id is not None:  # the OOS results, confirmed by the QC reviewer
+        (await uow.repository(Panel).get(lot.panel_id)).check_reviewed()
     await require_batch_record_reviewed(uow, lot)  # OOS, not unreviewed: the record is read
     return lot, release
 

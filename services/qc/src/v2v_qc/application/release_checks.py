@@ -57,6 +57,10 @@ async def blockers(
             check_results(lot.lot_id, panel, conditional)
         except DomainError as exc:
             found.append(exc)
+        try:
+            panel.check_reviewed()
+        except DomainError as exc:
+            found.append(exc)
     found += [e for e in (lot.deviation_blocker(), lot.qp_blocker(qp_required)) if e]
     try:
         await require_not_held(uow, lot.lot_id)

@@ -62,6 +62,15 @@ class PackageHold(BaseModel):
     deviation_id: str | None
 
 
+class PackageQcReview(BaseModel):
+    """The QC reviewer's review of the panel's results (a second person, signed)."""
+
+    reviewed_at: datetime
+    reviewed_by: Who
+    current: bool  # no result entered or corrected since
+    changed_since: list[str]
+
+
 class PackageBatchRecord(BaseModel):
     """The lot's batch record as QC knows it from batch's events: executed from an MBR (or
     the fixed process steps: nothing to review), and QA's review by exception of it."""
@@ -93,6 +102,7 @@ class ReleasePackage(BaseModel):
     spec_version: int | None
     batch_record: PackageBatchRecord | None  # None: QC does not know the lot's batch yet
     results: list[PackageResult]
+    qc_review: PackageQcReview | None  # None: not reviewed yet
     deviations: list[PackageDeviation]
     audit_trail_review: PackageTrailReview | None
     holds: list[PackageHold]
@@ -130,6 +140,7 @@ async def release_package(uow: UnitOfWork, lot_id: str, policy: ReleasePolicy) -
         spec_version=None if panel is None else panel.spec.version,
         batch_record=_batch_record(await batch_record_of(uow, lot)),
         results=[] if panel is None else _results(panel),
+        qc_review=None if panel is None else _qc_review(panel),
         deviations=await _deviations(uow, lot),
         audit_trail_review=None
         if review is None
@@ -165,6 +176,18 @@ def _batch_record(record: BatchRecord | None) -> PackageBatchRecord | None:
         exceptions=None if review is None else review.exceptions,
         corrections=None if review is None else review.corrections,
         late_entries=None if review is None else review.late_entries,
+    )
+
+
+def _qc_review(panel: Panel) -> PackageQcReview | None:
+    if not panel.reviews:
+        return None
+    last = panel.reviews[-1]
+    return PackageQcReview(
+        reviewed_at=last.reviewed_at,
+        reviewed_by=last.reviewed_by,
+        current=panel.reviewed_current,
+        changed_since=panel.changed_since_review,
     )
 
 

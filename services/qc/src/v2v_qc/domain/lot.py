@@ -153,6 +153,7 @@ class Lot(LotReleaseState, Aggregate):
         for blocked in (self.deviation_blocker(), self.qp_blocker(qp_required)):
             if blocked is not None:
                 raise blocked
+        panel.check_reviewed()  # a second person, the QC reviewer, checked the results
         cert = certificate(
             certificate_id=certificate_id,
             lot_id=self.lot_id,

@@ -1,5 +1,7 @@
-"""The QC review of a panel's results — a second person's check, signed "reviewed": when it
-may be done, and whether it still covers the results (a correction since makes it stale).
+"""The QC review of a panel's results — a second person's check, signed "reviewed", which QA's
+release needs (current): when it may be done — once evaluated, or with only the tests the
+specification allows to be pending at release outstanding (before a conditional release) —
+and whether it still covers the results (a correction or a late result since makes it stale).
 Pure; the panel records the event (``Panel.review``)."""
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING
 from v2v_runtime.errors import Conflict
 
 from .common import QC_REVIEWER, Forbidden, Who, require_role
-from .events import PanelReviewed
+from .events import PanelReviewed, PanelStatus
 
 if TYPE_CHECKING:
     from .panel import Panel
@@ -26,11 +28,17 @@ def changed_since(reviews: Sequence[PanelReviewed], revisions: Mapping[str, int]
 def review_of(panel: Panel, by: Who, at: datetime, comment: str | None) -> PanelReviewed:
     """The review of ``panel``'s results as they stand, if ``by`` may review them now."""
     require_role(by, QC_REVIEWER, "reviewing QC results")
-    if panel.evaluation is None:
+    missing = panel.pending_tests
+    partial = bool(missing and panel.results) and not panel.spec.not_pendable(missing)
+    if panel.evaluation is None and not partial:
+        # Before a conditional release the results in hand are reviewed, the tests the
+        # specification allows to be pending still outstanding; otherwise all of them.
         raise Conflict(
             "panel-not-evaluated",
-            f"panel {panel.id} is not evaluated yet: its results cannot be reviewed",
-            pending=panel.pending_tests,
+            f"panel {panel.id} is not evaluated yet: its results cannot be reviewed until "
+            "every result is in but those its specification allows to be pending at release",
+            pending=missing,
+            not_pendable=panel.spec.not_pendable(missing),
         )
     if by.user_id in panel.result_authors:
         # Segregation of duties: a second person reviews the analysts' work.
@@ -46,7 +54,7 @@ def review_of(panel: Panel, by: Who, at: datetime, comment: str | None) -> Panel
     return PanelReviewed(
         panel_id=panel.id,
         results=panel.revisions,
-        outcome=panel.evaluation.outcome,
+        outcome=PanelStatus.ORDERED if panel.evaluation is None else panel.evaluation.outcome,
         comment=(comment or "").strip() or None,
         reviewed_at=at,
         reviewed_by=by,

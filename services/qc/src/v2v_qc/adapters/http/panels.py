@@ -153,7 +153,9 @@ def panels_router(specs: SpecCatalog) -> APIRouter:
     ) -> PanelView:
         """A QC reviewer (role qc-reviewer) reviews the evaluated panel's results, signed
         (meaning reviewed): someone who entered none of them (403 review-by-analyst); 409
-        before the evaluation, or while the last review is still current. A correction
+        before the evaluation (but with only tests the specification allows to be pending at
+        release outstanding: a conditional release's), or while the last review is still
+        current. QA's release needs a current review. A correction
         afterwards makes the review stale (the panel's review_status) until a new one."""
         async with uow:
             panel = await visible(uow.session, caller, panel_id)
