@@ -91,6 +91,12 @@ async def review(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
     return await signed_call(c, f"/panels/{panel_id}/review", body, QC_REVIEWER)
 
 
+async def reviewed(c: httpx.AsyncClient, panel_id: str) -> None:
+    """The QC reviewer's review of the results, which QA's release needs."""
+    body = {"comment": "raw data and calculations checked"}
+    await signed_ok(c, f"/panels/{panel_id}/review", body, QC_REVIEWER)
+
+
 async def trail_review_body(c: httpx.AsyncClient) -> dict[str, Any]:
     """QA's review of lot-1's trail: QC's part as its audit trail shows it (QC has heard of
     no batch or custody head in these tests: any is current)."""
@@ -110,7 +116,7 @@ async def trail_review(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
 
 
 async def decide(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    await results(h, c)
+    await reviewed(c, await results(h, c))
     await signed_ok(c, "/lots/lot-1/audit-trail-review", await trail_review_body(c), QA)
     body = {"decision": "release", "reason": "batch record and results reviewed"}
     return await signed_call(c, "/lots/lot-1/decision", body, QA)
@@ -253,12 +259,13 @@ PHYSICIAN_REQUEST = {
 }
 
 
-async def out_of_specification(h: ServiceHarness, c: httpx.AsyncClient) -> None:
+async def out_of_specification(h: ServiceHarness, c: httpx.AsyncClient) -> str:
     """lot-1's panel evaluated out of specification (viability below its limit)."""
     panel_id = await panel(h)
     for code, value in {**PASSING, "viability": 55.0}.items():
         body = {"test_code": code, "value": value}
         await signed_ok(c, f"/panels/{panel_id}/results", body, ANALYST)
+    return panel_id
 
 
 async def physician_request(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
@@ -273,7 +280,7 @@ async def risk_assessment(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
 
 
 async def exceptional_decision(h: ServiceHarness, c: httpx.AsyncClient) -> Call:
-    await out_of_specification(h, c)
+    await reviewed(c, await out_of_specification(h, c))  # the OOS results confirmed
     recovery = {"decision": "exceptional-release", "reason": "physician asks"}
     await signed_ok(c, "/lots/lot-1/recovery-decision", recovery, QA)
     await signed_ok(c, f"{XR}/physician-request", PHYSICIAN_REQUEST, COORDINATOR)
