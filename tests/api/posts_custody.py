@@ -33,7 +33,7 @@ from .support import (
 
 CENTER, APHERESIS, SITE = "treatment-center-1", "apheresis-center-1", "manufacturing-site-1"
 # Who receives the product at the center and signs for it: a login of these scenarios alone
-# (signers are known by login process-wide; "u-coord" is registered at other sites elsewhere).
+# (signers are known by login process-wide: as_user refuses a second person of one id).
 CENTER_RECEIVER = as_user("u-tc-receiver", R.TREATMENT_CENTER_COORDINATOR, sites=[CENTER])
 
 

@@ -36,7 +36,7 @@ INFUSION_NURSE = as_user("u-inf", R.INFUSION_NURSE)
 COURIER = as_user("u-courier", R.COURIER)
 LOGISTICS = as_user("u-log", R.LOGISTICS_COORDINATOR)
 SPECIALIST = as_user("u-cts", R.CELL_THERAPY_SPECIALIST)
-SUPERVISOR = as_user("u-sup", R.MANUFACTURING_SUPERVISOR)
+SUPERVISOR = as_user("u-sup", R.MANUFACTURING_SUPERVISOR, name="Sam Supervisor")  # as QC's
 ANALYST = as_user("u-qc", R.QC_ANALYST)
 QC_REVIEWER = as_user("u-qcr", R.QC_REVIEWER)
 QA = as_user("u-qa", R.QA_REVIEWER)

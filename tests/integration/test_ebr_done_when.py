@@ -20,11 +20,12 @@ import pytest
 from pypdf import PdfReader
 
 from v2v_batch.application.load_mbrs import SEEDS, read_seed
-from v2v_batch.domain.mbr_content import MbrContent, MbrStep, Parameter
+from v2v_batch.domain.mbr_content import MbrStep, Parameter
 from v2v_cli.journeys import QA_REVIEWER, SPECIALIST, SUPERVISOR, Driver, Endpoints, Patient
 
 from .ebr_site import SITE, Execution, SiteRegisters, iso, problem, set_up_site, within_limits
-from .support import eventually, made_effective
+from .mbr_batches import effective_mbr
+from .support import batch_of_new_patient, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -40,45 +41,12 @@ def value(p: Parameter) -> dict[str, Any]:
     return within_limits(p)
 
 
-async def effective_mbr(
-    driver: Driver, platform: Endpoints, product: str, content: MbrContent
-) -> None:
-    """The seed's content as ``product`` at the site: drafted by the supervisor, approved by
-    QA (signed at Keycloak) and made effective by its change control approved in QC."""
-    batch = platform.batch
-    mbr = f"{batch}/mbrs/{product}/{SITE}/versions/1"
-    body = {"product_code": product, "site": SITE, "content": content.model_dump(mode="json")}
-    await driver._call("POST", f"{batch}/mbrs", SUPERVISOR, body)
-    await driver._call("POST", f"{mbr}/submission", SUPERVISOR, {})
-    approved = await driver._signed(f"{mbr}/approval", QA_REVIEWER, {})
-    assert approved["status"] == "approved"
-    assert [s["meaning"] for s in approved["signatures"]] == ["approved"]
-    await made_effective(driver, batch, platform.qc, product, SITE)
-
-
 async def opened_batch(driver: Driver, platform: Endpoints, product: str) -> dict[str, Any]:
     """A patient enrolled, collected, and their batch opened at the site from the unit."""
     patient = Patient(
         name="Mara Beispiel", birth_date="1971-03-04", mrn=f"MRN-{product}", product_code=product
     )
-    coi = await driver.enroll(patient)
-    collected = await driver.collect(coi, patient, 1)
-    body = {
-        "coi": coi,
-        "apheresis_unit_id": collected["unit_id"],
-        "din": collected["din"],
-        "manufacturing_site": SITE,
-        "product_code": product,
-    }
-
-    async def open_batch() -> dict[str, Any] | None:
-        r = await driver.http.post(
-            f"{platform.batch}/batches", json=body, headers=await driver.headers(SPECIALIST)
-        )
-        return r.json() if r.status_code in (200, 201) else None  # until batch knows the unit
-
-    batch = await eventually(open_batch, lambda b: b is not None, timeout=60)
-    assert batch is not None
+    batch = await batch_of_new_patient(driver, platform.batch, patient, SITE)
     assert batch["execution"]["mbr"]["product_code"] == product
     return batch
 
@@ -179,7 +147,9 @@ async def test_a_car_t_batch_through_the_registers_gates_to_its_record_pdf(
         site, registers = await set_up_site(
             driver, platform.batch, content, withheld=VECTOR_HANDLING, specialist=SPECIALIST
         )
-        await effective_mbr(driver, platform, product, content)
+        approved = await effective_mbr(driver, platform, product, content.model_dump(mode="json"))
+        assert approved["status"] == "approved"
+        assert [s["meaning"] for s in approved["signatures"]] == ["approved"]
         batch = await opened_batch(driver, platform, product)
         batch_id, coi = batch["batch_id"], batch["coi"]
         run = Execution(driver, platform.batch, batch_id, site, batch["opened_at"], value)

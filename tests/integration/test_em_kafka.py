@@ -26,7 +26,8 @@ from v2v_cli.journeys import (
     Patient,
 )
 
-from .support import eventually, made_effective
+from .mbr_batches import effective_mbr
+from .support import batch_of_new_patient, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -99,35 +100,13 @@ async def test_an_action_limit_result_in_a_room_a_batch_used_opens_a_deviation_a
         await driver._call("POST", f"{batch_url}/rooms", SUPERVISOR, registered)
 
         # the MBR, approved, and effective through its change control
-        mbr = f"{batch_url}/mbrs/{product}/{SITE}/versions/1"
-        body = {"product_code": product, "site": SITE, "content": content(sop)}
-        await driver._call("POST", f"{batch_url}/mbrs", SUPERVISOR, body)
-        await driver._call("POST", f"{mbr}/submission", SUPERVISOR, {})
-        await driver._signed(f"{mbr}/approval", QA_REVIEWER, {})
-        await made_effective(driver, batch_url, platform.qc, product, SITE)
+        await effective_mbr(driver, platform, product, content(sop))
 
         # a patient's batch of the product, its step done in the room
         patient = Patient(
             name="Ema Beispiel", birth_date="1969-05-06", mrn=f"MRN-EM-{tag}", product_code=product
         )
-        coi = await driver.enroll(patient)
-        collected = await driver.collect(coi, patient, 1)
-        opened = {
-            "coi": coi,
-            "apheresis_unit_id": collected["unit_id"],
-            "din": collected["din"],
-            "manufacturing_site": SITE,
-            "product_code": product,
-        }
-
-        async def open_batch() -> dict[str, Any] | None:
-            r = await driver.http.post(
-                f"{batch_url}/batches", json=opened, headers=await driver.headers(SPECIALIST)
-            )
-            return r.json() if r.status_code in (200, 201) else None  # until batch knows the unit
-
-        batch = await eventually(open_batch, lambda b: b is not None, timeout=60)
-        assert batch is not None
+        batch = await batch_of_new_patient(driver, batch_url, patient, SITE)
         batch_id = batch["batch_id"]
         await asyncio.sleep(0.5)
         started = datetime.fromisoformat(batch["opened_at"])

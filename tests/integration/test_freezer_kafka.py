@@ -18,8 +18,8 @@ import pytest
 from v2v_batch.application.load_mbrs import SEEDS, read_seed
 from v2v_cli.journeys import QA_REVIEWER, SPECIALIST, SUPERVISOR, Driver, Endpoints, Patient
 
-from .mbr_batches import SITE, effective_mbr, open_batch
-from .support import eventually
+from .mbr_batches import SITE, effective_mbr
+from .support import batch_of_new_patient, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ async def test_a_freezer_run_outside_its_profile_band_opens_a_deviation_in_qc(
         patient = Patient(
             name="Frida Frost", birth_date="1968-02-11", mrn="MRN-CRF-1", product_code=product
         )
-        batch = await open_batch(driver, platform, patient)
+        batch = await batch_of_new_patient(driver, platform.batch, patient, SITE)
         batch_id = batch["batch_id"]
         # The run began after the batch opened and was aborted seconds later, the sample
         # probe at +15 °C while the profile holds +4 °C (band 1 to 7 °C).

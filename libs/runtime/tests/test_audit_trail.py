@@ -30,9 +30,9 @@ from v2v_runtime.uow import UnitOfWork
 
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 COI_1, COI_2 = "CHA1B2C26000001", "CHA1B2C26000002"
-AUDITOR = as_user("u-auditor", Roles.AUDITOR, name="Ann Auditor")
+AUDITOR = as_user("u-auditor-ann", Roles.AUDITOR, name="Ann Auditor")
 SITE2_AUDITOR = as_user("u-aud2", Roles.AUDITOR, sites=["site-2"])
-COORDINATOR = as_user("u-coord", Roles.TREATMENT_CENTER_COORDINATOR, sites=["site-1"])
+COORDINATOR = as_user("u-coord-site1", Roles.TREATMENT_CENTER_COORDINATOR, sites=["site-1"])
 
 
 class Measured(DomainEvent):
@@ -285,7 +285,7 @@ async def test_identity_is_redacted_unless_the_caller_may_read_it(world: World) 
     shown = await world.entries(COORDINATOR, coi=COI_1)
     [secret] = [e for e in shown if e["record"] == "secret-1"]
     assert secret["values"]["new"] == "B" and secret["redacted"] is False
-    assert world.secrets.reads == [(COI_1, "u-coord")]  # one read recorded per CoI shown
+    assert world.secrets.reads == [(COI_1, "u-coord-site1")]  # one read recorded per CoI shown
 
 
 async def test_readers_are_declared(world: World) -> None:
@@ -298,7 +298,7 @@ async def test_readers_are_declared(world: World) -> None:
         Roles.TREATMENT_CENTER_COORDINATOR,
     ]
     for role in (Roles.QA_REVIEWER, Roles.QUALIFIED_PERSON):
-        assert (await world.trail(as_user("u", role))).status_code == 200
+        assert (await world.trail(as_user(f"u-{role}", role))).status_code == 200
 
 
 def rows(text: str) -> list[dict[str, str]]:

@@ -22,10 +22,10 @@ NAME = "Erika Mustermann-Zwieback"
 BIRTH = "1961-08-12"
 MRN = "MRN-77-4431-QX"
 # Each act as the person who does it (a token per person, signed by the test issuer). The
-# coordinator is "u-test" (records of enrolments name u-test); the people who sign custody's
+# coordinator is "u-coordinator" (records of enrolments name them); the people who sign custody's
 # acts (handoffs, receipts, infusions) are each their own person, who signs with
 # signing_password(user id).
-COORDINATOR = as_user("u-test", "treatment-center-coordinator")
+COORDINATOR = as_user("u-coordinator", "treatment-center-coordinator")
 APHERESIS_NURSE = as_user("u-apheresis", "apheresis-nurse", name="Anna Apheresis")
 INFUSION_NURSE = as_user("u-infusion", "infusion-nurse", name="Ines Infusion")
 MATERIALS_HANDLER = as_user("u-handler", "materials-handler", name="Mia Handler")
@@ -45,7 +45,7 @@ SIGNERS: list[tuple[str, dict[str, str]]] = [
     ("/infusions", {"signature": "u-infusion"}),
     ("/thaw", {"signature": "u-infusion"}),
 ]
-ACTOR = Actor(user_id="u-test", role="treatment-center-coordinator")
+ACTOR = Actor(user_id="u-coordinator", role="treatment-center-coordinator")
 QA = Actor(user_id="u-qa", role="qa-reviewer")
 
 

@@ -16,8 +16,8 @@ from v2v_runtime.testing import as_user
 
 from .support import MRN, NAME, START, TREATMENT, Custody
 
-AUDITOR = as_user("u-auditor", "auditor", name="Ann Auditor")
-COORDINATOR = as_user("u-coord", "treatment-center-coordinator", sites=[TREATMENT])
+AUDITOR = as_user("u-auditor-ann", "auditor", name="Ann Auditor")
+COORDINATOR = as_user("u-coord-tc", "treatment-center-coordinator", sites=[TREATMENT])
 OTHER_SITE_QA = as_user("u-qa2", "qa-reviewer", sites=["treatment-center-2"])
 
 
@@ -75,7 +75,10 @@ async def test_an_inspector_reads_a_cois_trail_without_its_identity(custody: Cus
     assert corrected["changes"] == [
         {"field": "medical_record_number", "old": "[identity]", "new": "[identity]"}
     ]
-    assert (corrected["user_id"], corrected["role"]) == ("u-test", "treatment-center-coordinator")
+    assert (corrected["user_id"], corrected["role"]) == (
+        "u-coordinator",
+        "treatment-center-coordinator",
+    )
     collection = by_type["custody.collection.recorded"]
     assert collection["late"] is True and collection["observed_at"] is not None
     assert collection["observed"]["collection_ended_at"] == collection["observed_at"]
@@ -113,7 +116,7 @@ async def test_a_clinical_reader_sees_the_identity_and_the_read_is_recorded(
     [viewed] = (await trail(custody, AUDITOR, coi=coi, type="identity.viewed", after=0))["entries"][
         -1:
     ]
-    assert viewed["user_id"] == "u-coord"
+    assert viewed["user_id"] == "u-coord-tc"
 
 
 @pytest.mark.requirement("21CFR11.10(g)")

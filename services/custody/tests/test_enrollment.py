@@ -48,7 +48,7 @@ async def test_enrollment_issues_a_coi_and_publishes_patient_enrolled(custody: C
     [enrolled] = await custody.harness.published(PatientEnrolled)
     assert enrolled.coi == body["coi"]
     assert (enrolled.apheresis_center, enrolled.manufacturing_site) == (APHERESIS, SITE)
-    assert enrolled.actor.user_id == "u-test"
+    assert enrolled.actor.user_id == "u-coordinator"
     [(topic, env)] = await custody.harness.outbox()
     assert topic == "v2v.custody.events"
     assert env.subject == body["coi"]
@@ -179,7 +179,7 @@ async def test_get_patient_shows_identity_units_and_dins(custody: Custody) -> No
     assert body["dins"] == [collected["din"]]
     assert [u["unit_id"] for u in body["units"]] == [collected["unit_id"]]
     assert body["collections"][0]["din_check"] == collected["din_check"]
-    assert body["enrolled_by"] == "u-test"
+    assert body["enrolled_by"] == "u-coordinator"
 
 
 async def test_unknown_patient_is_a_404_problem(custody: Custody) -> None:

@@ -90,7 +90,7 @@ async def test_a_correction_keeps_the_old_values_and_who_why_when(
         ["medical_record_number"],
         2,
     )
-    assert body["corrected_by"] == "u-test" and body["corrected_at"]
+    assert body["corrected_by"] == "u-coordinator" and body["corrected_at"]
     assert (body["reason_code"], body["reason"]) == (
         "transcription-error",
         "last two characters swapped",
@@ -108,7 +108,7 @@ async def test_a_correction_keeps_the_old_values_and_who_why_when(
             "new": {"name": NAME, "birth_date": BIRTH, "medical_record_number": "MRN-77-4431-XQ"},
             "reason": "last two characters swapped",
             "reason_code": "transcription-error",
-            "by": "u-test",
+            "by": "u-coordinator",
         },
     )
     # Never in the logs, never on Kafka: only PatientEnrolled went to the outbox.

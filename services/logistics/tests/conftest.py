@@ -30,7 +30,7 @@ async def make_harness(tmp_path: Path) -> AsyncIterator[HarnessFactory]:
         )
         spec = build(settings, network=network, clock=clock or StepClock(), ids=SeqIds("bk"))
         # a logistics coordinator may call every logistics route
-        h = ServiceHarness(spec, headers=as_user("u-test", "logistics-coordinator"))
+        h = ServiceHarness(spec, headers=as_user("u-logistics", "logistics-coordinator"))
         await h.start()
         made.append(h)
         return h

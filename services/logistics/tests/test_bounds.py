@@ -34,7 +34,7 @@ dates = st.dates(min_value=MIN_DATE, max_value=MAX_DATE)
 names = st.text(min_size=1, max_size=200)
 
 # logistics coordinators may call every logistics route
-LOGISTICS = as_user("u-test", "logistics-coordinator")
+LOGISTICS = as_user("u-logistics", "logistics-coordinator")
 
 
 def _answers(outbox: list[Any], coi: str, attempt: int) -> list[Any]:

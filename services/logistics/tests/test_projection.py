@@ -23,7 +23,7 @@ from .support import (
 )
 
 # logistics coordinators may call every logistics route
-LOGISTICS = as_user("u-test", "logistics-coordinator")
+LOGISTICS = as_user("u-logistics", "logistics-coordinator")
 
 
 async def snapshot(h: ServiceHarness) -> dict[str, list[dict[str, Any]]]:

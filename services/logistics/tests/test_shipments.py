@@ -24,7 +24,7 @@ from .support import THU_26, book_shipment, cancel, new_coi, problem_type, sched
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 # logistics coordinators may call every logistics route
-LOGISTICS = as_user("u-test", "logistics-coordinator")
+LOGISTICS = as_user("u-logistics", "logistics-coordinator")
 
 
 def readings(*temps: float, every_min: float = 10, start: datetime = T0) -> list[dict[str, Any]]:
@@ -79,7 +79,7 @@ async def test_book_pick_up_and_deliver_with_logger_summary(harness: ServiceHarn
     assert view["status"] == "picked-up" and view["courier"] == "courier-1"
     [picked] = await harness.published(ShipmentPickedUp)
     assert picked.shipment_id == ship.shipment_id and picked.picked_up_at == T0
-    assert picked.actor.user_id == "u-test"  # the courier/coordinator who called
+    assert picked.actor.user_id == "u-logistics"  # the courier/coordinator who called
 
     r = await deliver(harness, ship.shipment_id, readings=readings(4.0, 5.5, 3.1, 6.0))
     assert r.status_code == 200, r.text
@@ -239,7 +239,7 @@ async def test_cancel_is_idempotent(harness: ServiceHarness) -> None:
     assert await cancel(harness, ship.coi, ship.shipment_id) is Outcome.PROCESSED
     [msg] = await harness.published(BookingCancelled)
     assert msg.kind is BookingKind.SHIPMENT and msg.reason == "journey ended"
-    assert msg.actor.user_id == "u-test"
+    assert msg.actor.user_id == "u-logistics"
     async with harness.client() as c:
         view = (await c.get(f"/shipments/{ship.shipment_id}")).json()
         refused = await c.post(

@@ -28,7 +28,7 @@ QA = as_user("u-qa", "qa-reviewer")
 QA_2 = as_user("u-qa-2", "qa-reviewer", name="Quinn Second")
 REVIEWER = as_user("u-reviewer", "qc-reviewer", name="Rita Reviewer")
 # What a request without its own headers is sent as: a QC reviewer reads everything of QC.
-READER = as_user("u-test", "qc-reviewer")
+READER = as_user("u-qc-reader", "qc-reviewer")
 
 # Every test of the S1234 / default panel within its limit (the dose is computed).
 PASSING: dict[str, Any] = {

@@ -23,7 +23,7 @@ from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user, sign
 
 from .support import ANALYST, COI, QA, order_panel, post_all, post_result, problem, review_trail
 
-QP = as_user("u-qp", "qualified-person", name="Quentin Person")
+QP = as_user("u-qp-quentin", "qualified-person", name="Quentin Person")
 STERILITY = ("sterility",)
 
 
@@ -232,7 +232,7 @@ async def test_an_eu_site_releases_only_after_the_qualified_person_certified(
         out = await conditional(c, ["sterility"])
         assert out.status_code == 201, out.text
         cert = (await c.get(f"/certificates/{out.json()['certificate_id']}")).json()
-        assert cert["qp_certification"]["certified_by"]["user_id"] == "u-qp"
+        assert cert["qp_certification"]["certified_by"]["user_id"] == "u-qp-quentin"
         assert {s["meaning"] for s in cert["signatures"]} == {
             "certified",
             "conditionally-released",

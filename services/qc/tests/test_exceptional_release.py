@@ -23,7 +23,7 @@ from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user, sign
 
 from .support import COI, QA, QA_2, READER, order_panel, post_all, problem
 
-COORDINATOR = as_user("u-coord", "treatment-center-coordinator", sites=("TC-1",), name="Cora")
+COORDINATOR = as_user("u-coord-tc1", "treatment-center-coordinator", sites=("TC-1",), name="Cora")
 ELSEWHERE = as_user("u-coord-2", "treatment-center-coordinator", sites=("TC-2",))
 BASE = "/lots/lot-1/exceptional-release"
 REQUEST = {
@@ -97,7 +97,9 @@ async def test_an_oos_lot_released_at_the_physicians_request_and_the_eu_task_tra
     assert r.status_code == 201, r.text
     view = r.json()
     assert (view["state"], view["request"]["physician_id"]) == ("requested", "GMC-7654321")
-    assert [(s["meaning"], s["signer_id"]) for s in view["signatures"]] == [("authored", "u-coord")]
+    assert [(s["meaning"], s["signer_id"]) for s in view["signatures"]] == [
+        ("authored", "u-coord-tc1")
+    ]
     again = await signed(client, f"{BASE}/physician-request", REQUEST, COORDINATOR)
     problem(again, 409, "physician-request-exists")
     r = await client.post(f"{BASE}/decision", json=decision, headers=QA)

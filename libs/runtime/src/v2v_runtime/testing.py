@@ -176,10 +176,13 @@ def as_user(
     *roles: str,
     sites: Sequence[str] = ("*",),
     name: str | None = None,
+    signs: bool = True,
 ) -> dict[str, str]:
     """Headers of a person with ``roles`` (at every site by default), signed by TEST_ISSUER;
     their ``sub`` is ``user_id``, which the records then carry. The person can also sign
-    (``TestReauthenticator``) with the password ``signing_password(user_id)``."""
+    (``TestReauthenticator``) with the password ``signing_password(user_id)`` — one person
+    per id (a second with other claims is refused) — unless ``signs`` is False (a fuzzer's
+    identities: a token only)."""
     claims: dict[str, Any] = {
         "sub": user_id,
         "preferred_username": user_id,
@@ -187,7 +190,16 @@ def as_user(
         "realm_access": {"roles": list(roles)},
         "sites": list(sites),
     }
-    _PEOPLE[user_id] = claims
+    known = _PEOPLE.get(user_id) if signs else None
+    if known is not None and known != claims:
+        # The signing provider knows people by login, process-wide: a second person under
+        # the same id would sign with whichever registered last (roles, sites, name).
+        raise ValueError(
+            f"as_user({user_id!r}) is already someone else ({known['realm_access']['roles']}, "
+            f"sites {known['sites']}, {known['name']!r}): give this person another id"
+        )
+    if signs:
+        _PEOPLE[user_id] = claims
     token = TEST_ISSUER.token(
         **claims, sid=f"session-{user_id}", jti=uuid.uuid4().hex, lifetime_s=TOKEN_LIFETIME_S
     )
@@ -308,5 +320,5 @@ COORDINATOR_HEADERS: dict[str, Any] = as_user("u-coord", "treatment-center-coord
 # Identities longer than an Actor may be: every service must answer them with a 4xx problem.
 OVERSIZED_IDENTITIES: list[dict[str, Any]] = [
     as_user("u" * 129, "cell-therapy-specialist"),
-    as_user("u-test", "r" * 65),
+    as_user("u-long-role", "r" * 65),
 ]
