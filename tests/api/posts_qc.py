@@ -28,6 +28,7 @@ from .support import (
     deliver,
     lot_produced,
     ok,
+    patient_enrolled,
     signed_call,
     signed_ok,
 )
@@ -260,7 +261,9 @@ PHYSICIAN_REQUEST = {
 
 
 async def out_of_specification(h: ServiceHarness, c: httpx.AsyncClient) -> str:
-    """lot-1's panel evaluated out of specification (viability below its limit)."""
+    """lot-1's panel evaluated out of specification (viability below its limit); the
+    patient's treatment center, TC-1, known from the enrolment."""
+    await deliver(h, patient_enrolled(PHYSICIAN_REQUEST["treatment_center"]))
     panel_id = await panel(h)
     for code, value in {**PASSING, "viability": 55.0}.items():
         body = {"test_code": code, "value": value}

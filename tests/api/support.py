@@ -11,6 +11,7 @@ import httpx
 
 from v2v_events.contracts.batch import LotProduced
 from v2v_events.contracts.common import Actor
+from v2v_events.contracts.custody import PatientEnrolled
 from v2v_events.contracts.qc import LotReleased
 from v2v_runtime.authz import Roles as R
 from v2v_runtime.inbox import Outcome
@@ -128,6 +129,23 @@ def lot_produced(lot_id: str, bags: list[str], site: str) -> LotProduced:
         manufacturing_site=site,
         produced_at=NOW - timedelta(days=1),
         expires_at=NOW + timedelta(days=365),
+        actor=SYSTEM,
+    )
+
+
+def patient_enrolled(treatment_center: str) -> PatientEnrolled:
+    """Custody's enrolment of the patient of COI, as the other services hear of it."""
+    return PatientEnrolled(
+        coi=COI,
+        therapy="CAR-T",
+        product_code="S1234",
+        autologous=True,
+        treatment_center=treatment_center,
+        apheresis_center="AC-1",
+        manufacturing_site="MS-1",
+        patient_weight_kg=70.0,
+        earliest_collection=(NOW + timedelta(days=2)).date(),
+        enrolled_at=NOW - timedelta(days=10),
         actor=SYSTEM,
     )
 

@@ -108,7 +108,16 @@ def routing(webhook_url: str = "http://127.0.0.1:9/hook") -> Routing:
                         "qualified-person": [{"channel": "email", "to": "qp@ms1.example"}],
                     },
                     "treatment_center": [{"channel": "email", "to": "tc@hospital.example"}],
-                }
+                },
+                # a patient's own treatment center (QC knows it from custody's enrolment)
+                "TC-1": {
+                    "roles": {
+                        "treating-physician": [{"channel": "email", "to": "dr@tc1.example"}],
+                        "treatment-center-coordinator": [
+                            {"channel": "email", "to": "coordinator@tc1.example"}
+                        ],
+                    }
+                },
             },
             "people": {
                 "u-sup": {"channel": "email", "to": "sam@ms1.example"},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import httpx
 
 from v2v_events.contracts.batch import LotProduced
 from v2v_events.contracts.common import Actor
+from v2v_events.contracts.custody import PatientEnrolled
 from v2v_events.contracts.qc import OrderPanel, PanelOrdered
 from v2v_qc.adapters.config import load_deviation_policy
 from v2v_qc.bootstrap import build
@@ -84,6 +85,23 @@ def produced(
         produced_at=at,
         expires_at=at + timedelta(days=365),
         actor=Actor(user_id="u-operator", role="manufacturing-operator"),
+    )
+
+
+def enrolled(coi: str = COI, treatment_center: str = "TC-1") -> PatientEnrolled:
+    """Custody's enrolment of the patient, as QC hears of it (nothing identifying)."""
+    return PatientEnrolled(
+        coi=coi,
+        therapy="CAR-T",
+        product_code="S1234",
+        autologous=True,
+        treatment_center=treatment_center,
+        apheresis_center="AC-1",
+        manufacturing_site="MS-1",
+        patient_weight_kg=70.0,
+        earliest_collection=date(2026, 11, 2),
+        enrolled_at=datetime(2026, 11, 1, 9, 0, tzinfo=UTC),
+        actor=Actor(user_id="u-coordinator", role="treatment-center-coordinator"),
     )
 
 

@@ -21,7 +21,7 @@ from v2v_qc.settings import QcSettings
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user, signed
 
-from .support import COI, QA, QA_2, READER, order_panel, post_all, problem
+from .support import COI, QA, QA_2, READER, enrolled, order_panel, post_all, problem
 
 COORDINATOR = as_user("u-coord-tc1", "treatment-center-coordinator", sites=("TC-1",), name="Cora")
 ELSEWHERE = as_user("u-coord-2", "treatment-center-coordinator", sites=("TC-2",))
@@ -38,6 +38,8 @@ INFUSED = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 async def oos_lot(
     harness: ServiceHarness, client: httpx.AsyncClient, lot_id: str = "lot-1"
 ) -> None:
+    outcome = await harness.deliver(enrolled(), subject=COI, id=f"enrolled-{COI}")
+    assert outcome in (Outcome.PROCESSED, Outcome.DUPLICATE)  # the patient's center: TC-1
     panel_id = await order_panel(harness, lot_id)
     await post_all(client, panel_id, {"viability": 55.0})
 
@@ -92,6 +94,13 @@ async def test_an_oos_lot_released_at_the_physicians_request_and_the_eu_task_tra
     await decide_recovery(client)
     # the request: the coordinator of the patient's treatment center, signed (authored)
     problem(await signed(client, f"{BASE}/physician-request", REQUEST, ELSEWHERE), 403)
+    # another center may not record it for its own: the patient's center is TC-1
+    theirs = {**REQUEST, "treatment_center": "TC-2"}
+    refused = problem(await signed(client, f"{BASE}/physician-request", theirs, ELSEWHERE), 422)
+    assert (refused["type"].rsplit(":", 1)[1], refused["field"]) == (
+        "not-patients-treatment-center",
+        "treatment_center",
+    )
     problem(await signed(client, f"{BASE}/physician-request", REQUEST, QA), 403)
     r = await signed(client, f"{BASE}/physician-request", REQUEST, COORDINATOR)
     assert r.status_code == 201, r.text

@@ -11,6 +11,7 @@ from v2v_events.contracts.batch import MaterialSource
 from v2v_events.contracts.exceptional_release import Region
 from v2v_qc.domain.common import Forbidden, Who
 from v2v_qc.domain.exceptional_release import ExceptionalRelease
+from v2v_qc.domain.patient_center import PatientCenter
 from v2v_qc.domain.retained_material import RetainedMaterial
 from v2v_runtime.errors import Conflict, DomainError
 
@@ -90,3 +91,20 @@ def test_retained_material_counts_what_was_kept_less_what_was_used() -> None:
     with pytest.raises(Conflict) as none_left:
         m.require_remaining("APH-1", "L-2")
     assert none_left.value.code == "no-retained-material"
+
+
+def test_the_physician_request_comes_from_the_patients_own_center() -> None:
+    center = PatientCenter.of("CHA1B2C26000123")
+    with pytest.raises(Conflict) as unknown:  # before QC heard of the enrolment
+        center.require_center("CHA1B2C26000123", "TC-1")
+    assert unknown.value.code == "patient-treatment-center-unknown"
+    assert center.note("CHA1B2C26000123", "TC-1", "MS-1") is True
+    assert center.note("CHA1B2C26000123", "TC-9", "MS-1") is False  # enrolled once
+    center.require_center("CHA1B2C26000123", "TC-1")
+    with pytest.raises(DomainError) as other:
+        center.require_center("CHA1B2C26000123", "TC-2")
+    assert (other.value.code, other.value.status, other.value.extra["field"]) == (
+        "not-patients-treatment-center",
+        422,
+        "treatment_center",
+    )

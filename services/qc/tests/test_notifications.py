@@ -16,7 +16,7 @@ import pytest
 
 from v2v_events.contracts.journey import NotificationReason, TreatmentCenterNotified
 from v2v_runtime.inbox import Outcome
-from v2v_runtime.testing import ServiceHarness, StepClock, as_user
+from v2v_runtime.testing import ServiceHarness, StepClock, as_user, signed
 
 from .lifecycle import SUPERVISOR, ok, opened_on_lot
 from .notify_support import (
@@ -33,7 +33,17 @@ from .notify_support import (
     smtp_server,
     webhook_server,
 )
-from .support import COI, QA, classified, problem
+from .support import (
+    COI,
+    QA,
+    classified,
+    enrolled,
+    order_panel,
+    post_all,
+    post_result,
+    problem,
+    review_trail,
+)
 
 WINDOW = timedelta(seconds=WINDOW_S)
 QP = as_user("u-qp", "qualified-person")
@@ -251,3 +261,31 @@ async def all_notifications(client: httpx.AsyncClient) -> list[dict[str, Any]]:
     assert r.status_code == 200, r.text
     found: list[dict[str, Any]] = r.json()
     return found
+
+
+@pytest.mark.requirement("EU-PartIV.11.3.2")
+async def test_a_failed_conditional_release_tells_the_patients_own_center(
+    qc: ServiceHarness, relay: tuple[Inbox, int]
+) -> None:
+    """The treating physician and the coordinator of the center custody enrolled the patient
+    at are mailed at once, besides QA and the manufacturing site's treatment-center line."""
+    inbox = relay[0]
+    async with qc.client() as client:
+        assert await qc.deliver(enrolled(COI, "TC-1"), subject=COI) is Outcome.PROCESSED
+        panel_id = await order_panel(qc)
+        await post_all(client, panel_id, skip=("sterility",))
+        assert (await review_trail(client)).status_code == 201
+        body = {"decision": "conditional-release", "reason": "sterility pending"}
+        r = await signed(
+            client, "/lots/lot-1/decision", {**body, "pending_tests": ["sterility"]}, QA
+        )
+        assert r.status_code == 201, r.text
+        growth = await post_result(client, panel_id, "sterility", "growth")
+        assert growth.status_code == 201, growth.text
+        [n] = [x for x in await all_notifications(client) if x["trigger"] != "deviation-opened"]
+        assert n["trigger"] == "conditional-release-failed"
+        await delivery(qc).run_once()
+        for address in ("dr@tc1.example", "coordinator@tc1.example", "tc@hospital.example"):
+            [mail] = inbox.to(address)
+            assert "conditionally released lot lot-1 failed" in mail["Subject"]
+            assert "Treatment center: TC-1" in mail.get_content()

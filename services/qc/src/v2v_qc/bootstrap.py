@@ -59,6 +59,7 @@ from .domain.exceptional_release import EXCEPTIONAL_RELEASE_EVENTS, SiteRegions
 from .domain.hold import HOLD_EVENTS
 from .domain.notification_events import NOTIFICATION_EVENTS
 from .domain.notification_routing import Routing
+from .domain.patient_center import PATIENT_EVENTS
 from .domain.raising import RaisingPolicy
 from .domain.release_policy import ReleasePolicy
 from .domain.retained_material import RETAINED_EVENTS
@@ -83,6 +84,7 @@ PERSISTENCE = Persistence(
             *EXCEPTIONAL_RELEASE_EVENTS,
             *RETAINED_EVENTS,
             *BATCH_RECORD_EVENTS,
+            *PATIENT_EVENTS,
         ),
     ),
     projector=project,

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from v2v_events.contracts import qc as c
 from v2v_events.contracts.custody import InfusionRecorded
+from v2v_runtime.authz import Roles
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.common import EVALUATOR
@@ -27,6 +28,7 @@ from ..domain.release_events import ConditionalReleaseFailed, ReleaseFinalized
 from . import messages
 from .holds import hold_for_containment
 from .notify import Notice, notify
+from .patient_center import treatment_center
 from .ports import NotificationDirectory
 
 TREATING_PHYSICIAN = "treating-physician"  # a role of the site's notification routing
@@ -108,6 +110,7 @@ async def _notice(
         f"Failed test(s): {', '.join(failed.tests)}",
         f"Critical deviation: {failed.deviation_id} (GET /deviations/{failed.deviation_id})",
         f"Site: {site or 'not known'}",
+        f"Treatment center: {await treatment_center(uow, lot.coi) or 'not known'}",
     ]
     return Notice(
         trigger=Trigger.CONDITIONAL_RELEASE_FAILED,
@@ -118,6 +121,9 @@ async def _notice(
         body="\n".join(lines),
         site=site,
         roles=(TREATING_PHYSICIAN,),
+        # the patient's own center (its routing entry): the physician and the coordinator
+        center=await treatment_center(uow, lot.coi),
+        center_roles=(TREATING_PHYSICIAN, Roles.TREATMENT_CENTER_COORDINATOR),
         escalation=Classification.CRITICAL.value,
         deviation_id=failed.deviation_id,
         coi=lot.coi,

@@ -29,6 +29,7 @@ from ..domain.panel import Panel
 from . import messages
 from .batch_record import require_batch_record_reviewed
 from .holds import require_not_held
+from .patient_center import center_of
 from .recovery import out_of_specification
 from .release_checks import load_lot
 
@@ -72,11 +73,15 @@ async def load(uow: UnitOfWork, lot_id: str) -> ExceptionalRelease:
     return found or ExceptionalRelease.of(lot_id)
 
 
-async def check_request(uow: UnitOfWork, lot_id: str) -> tuple[Lot, ExceptionalRelease, bool]:
+async def check_request(
+    uow: UnitOfWork, lot_id: str, treatment_center: str
+) -> tuple[Lot, ExceptionalRelease, bool]:
     lot = await load_lot(uow, lot_id)
     oos = await out_of_specification(uow, lot)
     release = await load(uow, lot_id)
     release.check_request(oos)
+    assert lot.coi is not None  # a lot with a panel belongs to a patient
+    (await center_of(uow, lot.coi)).require_center(lot.coi, treatment_center)
     return lot, release, oos
 
 
@@ -84,7 +89,7 @@ async def record_request(
     uow: UnitOfWork, lot_id: str, entry: PhysicianRequestEntry, who: Actor
 ) -> PhysicianRequestRecorded:
     by = messages.who(who)
-    lot, release, oos = await check_request(uow, lot_id)
+    lot, release, oos = await check_request(uow, lot_id, entry.treatment_center)
     assert lot.coi is not None
     event = release.record_request(
         coi=lot.coi,

@@ -32,6 +32,9 @@ class Notice:
     site: str | None
     people: tuple[tuple[str, str], ...] = ()
     roles: tuple[str, ...] = ()  # further roles of the site told (e.g. treating-physician)
+    # the patient's treatment center (a site of the routing) and its roles told besides
+    center: str | None = None
+    center_roles: tuple[str, ...] = ()
     escalation: str | None = None
     deviation_id: str | None = None
     coi: str | None = None
@@ -42,6 +45,7 @@ async def notify(uow: UnitOfWork, notice: Notice, by: Who) -> Notification:
     notification_id = uow.ids.new_id()
     people = [r for user, why in notice.people for r in routing.person(user, why)]
     people += [r for role in notice.roles for r in routing.role_at(role, notice.site)]
+    people += [r for role in notice.center_roles for r in routing.role_at(role, notice.center)]
     escalation = None if notice.escalation is None else routing.escalation.get(notice.escalation)
     recipients: list[Recipient]
     if escalation is not None:

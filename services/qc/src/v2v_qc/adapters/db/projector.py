@@ -30,6 +30,7 @@ from ...domain.events import (
     RecoveryChosen,
     ResultRecorded,
 )
+from ...domain.patient_center import PATIENT_EVENTS
 from ...domain.release_events import (
     ConditionalReleaseFailed,
     LotCertified,
@@ -178,8 +179,8 @@ async def project(session: AsyncSession, stored: StoredEvent, event: DomainEvent
             pass  # on the lot's stream (the release package reads it)
         case TrailReviewed():
             pass  # read from its own stream (GET /lots/{lot_id}/audit-trail-review)
-        case _ if isinstance(event, BATCH_RECORD_EVENTS):
-            pass  # read from its own stream (the release and its package)
+        case _ if isinstance(event, BATCH_RECORD_EVENTS + PATIENT_EVENTS):
+            pass  # read from their own streams (the release; a physician's request)
         case _:
             raise TypeError(f"no projection for {type(event).__name__}")
 

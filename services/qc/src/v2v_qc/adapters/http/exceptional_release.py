@@ -130,7 +130,7 @@ def exceptional_release_router(regions: SiteRegions) -> APIRouter:
         ``physician-request-exists``."""
         caller.require_site(entry.treatment_center, "a physician's request")
         async with uow:
-            await xr.check_request(uow, lot_id)
+            await xr.check_request(uow, lot_id, entry.treatment_center)
             values = entry.model_dump(mode="json", exclude={"signature"})
             pending = await signing.authorize(
                 uow,

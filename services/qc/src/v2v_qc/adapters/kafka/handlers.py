@@ -6,7 +6,9 @@ record, which that batch's lot's release waits for); ManufacturingFailed (the
 lot withdrawn and held) and the old LotRejected (withdrawn),
 BatchExceptionRaised, EquipmentOutOfTolerance, EnvironmentActionLimitExceeded and
 MaterialLotRejected (v2v.batch.events: a deviation each, the last when batches had used the
-lot); ReceiptRefused and a late InfusionRecorded (v2v.custody.events; an infusion also starts an
+lot); PatientEnrolled (v2v.custody.events: the patient's treatment center, which an
+exceptional release's physician request must come from); ReceiptRefused and a late
+InfusionRecorded (v2v.custody.events; an infusion also starts an
 exceptional release's authority notification clock), ShipmentDelivered with
 an excursion (v2v.logistics.events) and a missed GMP deadline's TreatmentCenterNotified
 (v2v.journey.events): a deviation each (an overdue recovery decision: an acknowledged
@@ -32,7 +34,7 @@ from v2v_events.contracts.batch import (
     StepRecorded,
 )
 from v2v_events.contracts.change_control import ChangeControlImplemented
-from v2v_events.contracts.custody import InfusionRecorded, ReceiptRefused
+from v2v_events.contracts.custody import InfusionRecorded, PatientEnrolled, ReceiptRefused
 from v2v_events.contracts.environment import EnvironmentActionLimitExceeded
 from v2v_events.contracts.equipment import EquipmentOutOfTolerance
 from v2v_events.contracts.holds import PlaceHold
@@ -58,6 +60,7 @@ from ...application.manufacturing_failed import note_manufacturing_failure
 from ...application.material_out_of_status import open_for_rejected_material
 from ...application.missed_deadline import open_for_missed_deadline
 from ...application.order_panel import order_panel
+from ...application.patient_center import note_enrolment
 from ...application.recovery_overdue import notify_overdue_decision
 from ...application.register_lot import register_lot
 from ...application.retained_material import (
@@ -144,6 +147,10 @@ def handlers(
         await conditional_release.note_infusion(uow, message)  # its failure holds no more
         await exceptional_release.note_infusion(uow, message)  # the authority's 48 h task
 
+    async def on_enrolled(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
+        assert isinstance(message, PatientEnrolled)
+        await note_enrolment(uow, message)
+
     async def on_receipt_refused(uow: UnitOfWork, envelope: Envelope, message: Contract) -> None:
         assert isinstance(message, ReceiptRefused)
         await open_for_refused_receipt(uow, message, raising)
@@ -183,6 +190,7 @@ def handlers(
         EnvironmentActionLimitExceeded: on_excursion,
         InfusionRecorded: on_infusion_recorded,
         ReceiptRefused: on_receipt_refused,
+        PatientEnrolled: on_enrolled,
         ShipmentDelivered: on_delivered,
         MaterialLotRejected: on_material_rejected,
         TreatmentCenterNotified: on_notified,
