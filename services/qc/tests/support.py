@@ -177,6 +177,21 @@ async def qc_review(c: httpx.AsyncClient, panel_id: str) -> httpx.Response:
     return await signed(c, f"/panels/{panel_id}/review", body, dict(REVIEWER))
 
 
+async def release_package(c: httpx.AsyncClient, lot_id: str = "lot-1") -> dict[str, object]:
+    """The lot's release package as QA reads it."""
+    r = await c.get(f"/lots/{lot_id}/release-package", headers=QA)
+    assert r.status_code == 200, r.text
+    out: dict[str, object] = r.json()
+    return out
+
+
+def blockers(p: dict[str, object]) -> list[str]:
+    """The codes of what would block the release, in the package's order."""
+    found = p["blockers"]
+    assert isinstance(found, list)
+    return [b["code"] for b in found]
+
+
 def problem(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == "application/problem+json"

@@ -18,7 +18,18 @@ from v2v_qc.domain.common import Who
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, signed
 
-from .support import COI, QA, order_panel, post_all, problem, review_trail
+from .support import (
+    COI,
+    QA,
+    blockers,
+    order_panel,
+    post_all,
+    problem,
+    review_trail,
+)
+from .support import (
+    release_package as package,
+)
 
 BATCH = "batch-of-lot-1"  # support.produced's batch of lot-1
 MBR = MbrRef(product_code="S2CART", site="MS-1", version=3)
@@ -62,20 +73,22 @@ async def release(c: httpx.AsyncClient) -> httpx.Response:
     return await signed(c, "/lots/lot-1/decision", body, QA)
 
 
-async def package(c: httpx.AsyncClient) -> dict[str, object]:
-    r = await c.get("/lots/lot-1/release-package", headers=QA)
-    assert r.status_code == 200, r.text
-    out: dict[str, object] = r.json()
-    return out
-
-
-def blockers(p: dict[str, object]) -> list[str]:
-    found = p["blockers"]
-    assert isinstance(found, list)
-    return [b["code"] for b in found]
-
-
 # --- the domain -------------------------------------------------------------------------
+
+
+def review_noted() -> RecordReviewNoted:
+    return RecordReviewNoted(
+        coi=COI,
+        batch_id=BATCH,
+        product_code="S2CART",
+        site="MS-1",
+        version=3,
+        exceptions=0,
+        corrections=0,
+        late_entries=0,
+        reviewed_at=AT,
+        reviewed_by=Who(user_id="u-qa", role="qa-reviewer"),
+    )
 
 
 def test_an_mbr_batch_blocks_until_its_review_and_each_fact_is_noted_once() -> None:
@@ -86,18 +99,7 @@ def test_an_mbr_batch_blocks_until_its_review_and_each_fact_is_noted_once() -> N
     blocked = record.review_blocker("lot-1")
     assert blocked is not None and blocked.code == "batch-record-review-missing"
     assert blocked.extra == {"lot_id": "lot-1", "batch_id": BATCH}
-    review = RecordReviewNoted(
-        coi=COI,
-        batch_id=BATCH,
-        product_code="S2CART",
-        site="MS-1",
-        version=3,
-        exceptions=0,
-        corrections=0,
-        late_entries=0,
-        reviewed_at=AT,
-        reviewed_by=Who(user_id="u-qa", role="qa-reviewer"),
-    )
+    review = review_noted()
     assert record.note_review(review) is True
     assert record.note_review(review) is False
     assert record.review_blocker("lot-1") is None
@@ -106,18 +108,7 @@ def test_an_mbr_batch_blocks_until_its_review_and_each_fact_is_noted_once() -> N
 
 def test_a_review_alone_says_the_batch_follows_its_mbr() -> None:
     record = BatchRecord.of(BATCH)
-    review = RecordReviewNoted(
-        coi=COI,
-        batch_id=BATCH,
-        product_code="S2CART",
-        site="MS-1",
-        version=3,
-        exceptions=0,
-        corrections=0,
-        late_entries=0,
-        reviewed_at=AT,
-        reviewed_by=Who(user_id="u-qa", role="qa-reviewer"),
-    )
+    review = review_noted()
     assert record.note_review(review)
     assert record.executed_from_mbr and record.review_blocker("lot-1") is None
 

@@ -21,7 +21,20 @@ from v2v_qc.domain.spec import DoseTest, Spec
 from v2v_qc.settings import QcSettings
 from v2v_runtime.testing import SeqIds, ServiceHarness, StepClock, as_user, signed
 
-from .support import ANALYST, COI, QA, order_panel, post_all, post_result, problem, review_trail
+from .support import (
+    ANALYST,
+    COI,
+    QA,
+    blockers,
+    order_panel,
+    post_all,
+    post_result,
+    problem,
+    review_trail,
+)
+from .support import (
+    release_package as package,
+)
 
 QP = as_user("u-qp-quentin", "qualified-person", name="Quentin Person")
 STERILITY = ("sterility",)
@@ -32,19 +45,6 @@ async def conditional(
 ) -> httpx.Response:
     body = {"decision": "conditional-release", "reason": "14-day sterility pending"}
     return await signed(c, "/lots/lot-1/decision", {**body, "pending_tests": pending}, headers)
-
-
-async def package(c: httpx.AsyncClient) -> dict[str, object]:
-    r = await c.get("/lots/lot-1/release-package", headers=QA)
-    assert r.status_code == 200, r.text
-    out: dict[str, object] = r.json()
-    return out
-
-
-def blockers(p: dict[str, object]) -> list[str]:
-    found = p["blockers"]
-    assert isinstance(found, list)
-    return [b["code"] for b in found]
 
 
 # --- the specification's rule -----------------------------------------------------------

@@ -227,11 +227,7 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
                 body.signature,
             )
 
-            async def sign() -> Actor:
-                [nurse] = await signatures.sign(infusing)
-                return nurse.actor
-
-            view, new = await infuse(uow, coi, act, policy, sign)
+            view, new = await infuse(uow, coi, act, policy, signatures.by(infusing))
             await signatures.record()
             shown = await queries.infusion(
                 uow.session, view.infusion_id, signing.settings.time_zone
@@ -276,11 +272,7 @@ def build_router(policy: CustodyPolicy, sites: SiteDirectory) -> APIRouter:
                 body.signature,
             )
 
-            async def sign() -> Actor:
-                [receiver] = await signatures.sign(receiving)
-                return receiver.actor
-
-            decision = await receive(uow, scan, caller.actor, sign)
+            decision = await receive(uow, scan, caller.actor, signatures.by(receiving))
             await signatures.record()
             link = (
                 None

@@ -10,10 +10,11 @@ and 409 names the request field it is about (``field``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from v2v_events.contracts.common import Actor
 from v2v_runtime.authz import Caller, Forbidden
 from v2v_runtime.errors import DomainError
 from v2v_runtime.signatures.gate import (
@@ -66,6 +67,15 @@ class ActSigning:
             self.pending.append(pending)
             signers.append(pending.signer)
         return signers
+
+    def by(self, party: Party) -> Callable[[], Awaitable[Actor]]:
+        """The use case's ``sign`` of an act one party signs: the signer, as the actor."""
+
+        async def sign() -> Actor:
+            [signer] = await self.sign(party)
+            return signer.actor
+
+        return sign
 
     async def record(self) -> set[str]:
         """Store the signatures (after the act's events); their ids."""

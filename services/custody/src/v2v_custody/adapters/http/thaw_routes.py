@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from v2v_events.contracts.common import Actor
 from v2v_runtime.errors import Conflict
 from v2v_runtime.holds import held_details
 from v2v_runtime.http_deps import NewUow, SigningGate
@@ -76,11 +75,9 @@ def build_thaw_router(policy: CustodyPolicy) -> APIRouter:
                 body.signature,
             )
 
-            async def sign() -> Actor:
-                [nurse] = await signatures.sign(thawing)
-                return nurse.actor
-
-            decision = await thaw(uow, coi, unit_id, act, policy, caller.actor, sign)
+            decision = await thaw(
+                uow, coi, unit_id, act, policy, caller.actor, signatures.by(thawing)
+            )
             await signatures.record()
             recorded = await queries.thaws_of(uow.session, unit_id, zone)
         # The transaction has committed: a refusal is on record before it is answered.
