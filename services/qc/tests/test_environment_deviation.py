@@ -18,10 +18,10 @@ from v2v_events.contracts.environment import (
     RoomBatch,
 )
 from v2v_qc.application.environment_deviation import deviation_id_of
-from v2v_qc.domain.lot import Lot, lot_stream
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, as_user, signed
 
+from .raised import blocking
 from .support import COI, OTHER_COI, QA, investigated, no_capa, problem, produced
 
 AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -70,12 +70,6 @@ def excursion(
 
 async def deliver(h: ServiceHarness, msg: EnvironmentActionLimitExceeded, id: str) -> None:
     assert await h.deliver(msg, subject=msg.room_id, id=id) is Outcome.PROCESSED
-
-
-async def blocking(h: ServiceHarness, lot_id: str) -> list[str]:
-    async with h.kit.uow() as uow:
-        lot = await uow.repository(Lot).get(lot_stream(lot_id))
-        return lot.blocking_deviations
 
 
 @pytest.mark.requirement("EU-Annex1.9", "EU-PartIV.11.4")

@@ -11,10 +11,10 @@ import pytest
 
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.equipment import EquipmentOutOfTolerance, Tolerance, UsedBatch
-from v2v_qc.domain.lot import Lot, lot_stream
 from v2v_runtime.inbox import Outcome
 from v2v_runtime.testing import ServiceHarness, as_user, signed
 
+from .raised import blocking
 from .support import COI, OTHER_COI, QA, investigated, no_capa, problem, produced
 
 AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -51,12 +51,6 @@ def finding(*batches: tuple[str, str], calibration_id: str = "cal-7") -> Equipme
 
 async def deliver(h: ServiceHarness, msg: EquipmentOutOfTolerance, id: str) -> None:
     assert await h.deliver(msg, subject=msg.equipment_id, id=id) is Outcome.PROCESSED
-
-
-async def blocking(h: ServiceHarness, lot_id: str) -> list[str]:
-    async with h.kit.uow() as uow:
-        lot = await uow.repository(Lot).get(lot_stream(lot_id))
-        return lot.blocking_deviations
 
 
 @pytest.mark.requirement("EU-PartIV.5", "EU-PartIV.11.4")
