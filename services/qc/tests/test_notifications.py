@@ -289,3 +289,20 @@ async def test_a_failed_conditional_release_tells_the_patients_own_center(
             [mail] = inbox.to(address)
             assert "conditionally released lot lot-1 failed" in mail["Subject"]
             assert "Treatment center: TC-1" in mail.get_content()
+
+
+async def test_a_critical_deviation_also_tells_the_patients_own_center(
+    qc: ServiceHarness, relay: tuple[Inbox, int]
+) -> None:
+    inbox = relay[0]
+    async with qc.client() as client:
+        assert await qc.deliver(enrolled(COI, "TC-1"), subject=COI) is Outcome.PROCESSED
+        url = await opened_on_lot(qc, client, "critical", by=SUPERVISOR)
+        [n] = await notifications(client, url)
+        assert n["trigger"] == "deviation-critical"
+        # QA on call (mail, pager), the site's treatment-center line, the opener, and the
+        # coordinator of the center the patient was enrolled at
+        assert await delivery(qc).run_once() == 5
+        [mail] = inbox.to("coordinator@tc1.example")
+        assert "CRITICAL deviation" in mail["Subject"] and COI in mail.get_content()
+        assert inbox.to("dr@tc1.example") == []  # the physician: a failed release's, not this

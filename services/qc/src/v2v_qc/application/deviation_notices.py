@@ -1,12 +1,14 @@
 """The notifications a deviation raises: when it is opened, an informational one to the
 people on it (its opener) and the site's QA; when it is opened critical, or classified
-critical by QA, one that must be acknowledged (the escalation chain of "critical").
+critical by QA, one that must be acknowledged (the escalation chain of "critical"), told
+also to the coordinator of the patient's own treatment center when the routing lists it.
 
 The message names the deviation, its class and source, lot, CoI and site: never the free
 text of its description (it may name a patient)."""
 
 from __future__ import annotations
 
+from v2v_runtime.authz import Roles
 from v2v_runtime.uow import UnitOfWork
 
 from ..domain.common import SYSTEM_ROLE, Who
@@ -15,6 +17,7 @@ from ..domain.events import Classification
 from ..domain.notification import Notification
 from ..domain.notification_events import Trigger
 from .notify import Notice, notify
+from .patient_center import treatment_center
 from .ports import NotificationDirectory
 
 CRITICAL = Classification.CRITICAL.value
@@ -94,6 +97,9 @@ async def _critical(
         body=body(deviation, site, f"A deviation was {what}. Acknowledge this notification."),
         site=site,
         people=_people(deviation),
+        # the patient's own center too, when the routing lists it (custody's enrolment)
+        center=await treatment_center(uow, info.coi),
+        center_roles=(Roles.TREATMENT_CENTER_COORDINATOR,),
         escalation=CRITICAL,
         deviation_id=deviation.id,
         coi=info.coi,
