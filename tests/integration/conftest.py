@@ -39,6 +39,10 @@ NOTIFY_QA = "qa-oncall@ms1.vein2vein.test"
 NOTIFY_QP = "qp@ms1.vein2vein.test"
 NOTIFY_TC = "tc@hospital.vein2vein.test"
 NOTIFY_PHYSICIAN = "physician@hospital.vein2vein.test"  # the treating physician's on call
+# The demo patients' own treatment center (QC knows each patient's from custody's enrolment).
+NOTIFY_CENTER = "treatment-center-1"
+NOTIFY_CENTER_PHYSICIAN = "cart-physician@center1.vein2vein.test"
+NOTIFY_CENTER_TEAM = "cart-team@center1.vein2vein.test"
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +143,17 @@ def notification_routing(path: Path) -> Path:
                             "treating-physician": [{"channel": "email", "to": NOTIFY_PHYSICIAN}],
                         },
                         "treatment_center": [{"channel": "email", "to": NOTIFY_TC}],
-                    }
+                    },
+                    NOTIFY_CENTER: {
+                        "roles": {
+                            "treating-physician": [
+                                {"channel": "email", "to": NOTIFY_CENTER_PHYSICIAN}
+                            ],
+                            "treatment-center-coordinator": [
+                                {"channel": "email", "to": NOTIFY_CENTER_TEAM}
+                            ],
+                        }
+                    },
                 },
                 "escalation": {
                     "critical": {

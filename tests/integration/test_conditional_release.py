@@ -33,7 +33,7 @@ from v2v_cli.journeys import (
     passing_value,
 )
 
-from .conftest import NOTIFY_PHYSICIAN, NOTIFY_TC
+from .conftest import NOTIFY_CENTER_PHYSICIAN, NOTIFY_CENTER_TEAM, NOTIFY_PHYSICIAN, NOTIFY_TC
 from .support import eventually
 from .test_notifications import Inbox, arrived, relay
 
@@ -183,6 +183,9 @@ async def test_a_conditionally_released_lot_whose_sterility_fails_is_held_before
         assert lot_id in mail["Subject"] and "DO NOT THAW" in mail.get_content()
         assert patient.name not in mail.get_content() and patient.mrn not in mail.get_content()
         await arrived(relay, n["notification_id"], NOTIFY_PHYSICIAN, timeout=10)
+        # and the patient's own center, which QC learnt from custody's enrolment over Kafka
+        for own in (NOTIFY_CENTER_PHYSICIAN, NOTIFY_CENTER_TEAM):
+            await arrived(relay, n["notification_id"], own, timeout=10)
 
         # Custody learns the hold over Kafka: the infusion is refused (nothing recorded) ...
         nurse = driver.person(NURSE, center)
