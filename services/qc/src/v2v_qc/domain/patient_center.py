@@ -8,7 +8,7 @@ Noted once per CoI, so a message delivered again changes nothing."""
 from __future__ import annotations
 
 from v2v_runtime.domain import Aggregate, DomainEvent
-from v2v_runtime.errors import Conflict, DomainError
+from v2v_runtime.errors import DomainError
 
 
 def patient_stream(coi: str) -> str:
@@ -47,16 +47,11 @@ class PatientCenter(Aggregate):
         return True
 
     def require_center(self, coi: str, named: str) -> None:
-        """409 ``patient-treatment-center-unknown`` before QC has heard of the enrolment;
-        422 ``not-patients-treatment-center`` when ``named`` is another center."""
-        if self.noted is None:
-            raise Conflict(
-                "patient-treatment-center-unknown",
-                f"QC has not learnt the treatment center of {coi} yet (custody's enrolment): "
-                "try again shortly",
-                coi=coi,
-            )
-        if self.noted.treatment_center != named:
+        """422 ``not-patients-treatment-center`` when ``named`` is another center than the
+        patient's. A patient enrolled before QC kept centers (its database older than this)
+        is not refused: the signer's own site is still checked where the request is signed;
+        an urgent request is not stopped for a projection QC lacks."""
+        if self.noted is not None and self.noted.treatment_center != named:
             raise DomainError(
                 "not-patients-treatment-center",
                 f"{named} is not the treatment center of {coi}: the treating physician's "
