@@ -30,11 +30,10 @@ from .support import (
     post_all,
     post_result,
     problem,
+    qc_review,
     review_trail,
 )
-from .support import (
-    release_package as package,
-)
+from .support import release_package as package
 
 QP = as_user("u-qp-quentin", "qualified-person", name="Quentin Person")
 STERILITY = ("sterility",)
@@ -97,12 +96,21 @@ async def test_conditional_release_becomes_final_when_sterility_lands_negative(
     assert cert["conditional"] and "sterility" not in [x["code"] for x in cert["results"]]
 
     assert (await post_result(client, panel_id, "sterility", "no growth")).status_code == 201
+    # final only once a second person, the QC reviewer, has reviewed the late result
+    assert await harness.published(LotReleaseFinalized) == []
+    shown = await package(client)
+    assert shown["release_finalized"] is False
+    qc_review_shown = shown["qc_review"]
+    assert isinstance(qc_review_shown, dict)
+    assert qc_review_shown["changed_since"] == ["sterility"]
+    assert (await qc_review(client, panel_id)).status_code == 201
     [final] = await harness.published(LotReleaseFinalized)
     assert (final.lot_id, final.tests, final.certificate_id) == (
         "lot-1",
         ["sterility"],
         released.certificate_id,
     )
+    assert (final.actor.user_id, final.actor.role) == ("u-reviewer", "qc-reviewer")
     assert await harness.published(DeviationOpened) == []
     assert (await client.get(f"/panels/{panel_id}")).json()["status"] == "in-specification"
     assert (await package(client))["release_finalized"] is True

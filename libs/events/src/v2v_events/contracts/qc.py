@@ -146,7 +146,8 @@ def _lot_released_v1(data: dict[str, Any]) -> dict[str, Any]:
 
 @REGISTRY.event(Q, "lot.release-finalized", version=1)
 class LotReleaseFinalized(Contract):
-    """A conditional release became final: every pending result landed within its limit."""
+    """A conditional release became final: every pending result landed within its limit and
+    QC's reviewer reviewed them (``actor``: the reviewer)."""
 
     coi: CoI
     lot_id: Identifier

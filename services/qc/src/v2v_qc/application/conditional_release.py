@@ -1,10 +1,14 @@
 """A conditionally released lot when a result it waited for lands (record_result.py calls
-``after_result``): within its limit, and the last one awaited → the release is final
-(``qc.lot.release-finalized``); outside its limit → at once a critical deviation on the lot
-(source ``conditional-release-failed``), the treatment center and the treating physician
-notified (the critical chain: acknowledged or escalated), and — unless custody has infused
-the lot already — a hold on the lot, so custody refuses its thaw and infusion. QA decides
-from there (the deviation's lifecycle, the hold's release).
+``after_result``):
+
+- within its limit, and the last one awaited: the release is final once the QC reviewer has
+  reviewed the results (review_panel.py calls ``after_review``; ``qc.lot.release-finalized``,
+  by the reviewer);
+- outside its limit: at once a critical deviation on the lot (source
+  ``conditional-release-failed``), the treatment center and the treating physician notified
+  (the critical chain: acknowledged or escalated), and — unless custody has infused the lot
+  already — a hold on the lot, so custody refuses its thaw and infusion. QA decides from
+  there (the deviation's lifecycle, the hold's release).
 
 QC learns infusions from custody's ``infusion.recorded`` (``note_infusion``)."""
 
@@ -17,7 +21,7 @@ from v2v_events.contracts.custody import InfusionRecorded
 from v2v_runtime.authz import Roles
 from v2v_runtime.uow import UnitOfWork
 
-from ..domain.common import EVALUATOR
+from ..domain.common import EVALUATOR, Who
 from ..domain.deviation import CONDITIONAL_RELEASE_SOURCE, Deviation
 from ..domain.deviation_events import AffectedItem, AffectedKind
 from ..domain.events import Classification, ResultRecorded
@@ -40,22 +44,31 @@ async def after_result(uow: UnitOfWork, panel: Panel, lot: Lot, event: ResultRec
     now = uow.clock.now()
     if not event.within_limit:
         await _failed(uow, panel, lot, event.test_code, now)
+    # Within its limit: the release becomes final once the QC reviewer has reviewed the
+    # results as they then stand (after_review), as every result is reviewed before release.
+
+
+async def after_review(uow: UnitOfWork, panel: Panel, by: Who) -> None:
+    """The QC reviewer reviewed ``panel``: a conditional release whose pending results have
+    all landed within their limits (none failed: that acts at once) becomes final."""
+    lot = await uow.repository(Lot).find(lot_stream(panel.lot_id))
+    if lot is None or not lot.awaiting or lot.panel_id != panel.id:
         return
     if any(code not in panel.results for code in lot.pending_tests):
-        return  # another pending result still to come
-    finalized = lot.finalize(now)
-    await uow.repository(Lot).save(lot, EVALUATOR.model_dump())
-    await uow.publish(finalized_message(finalized), subject=finalized.coi)
+        return  # a pending result still to come: its review comes with it
+    finalized = lot.finalize(uow.clock.now())
+    await uow.repository(Lot).save(lot, by.model_dump())
+    await uow.publish(finalized_message(finalized, by), subject=finalized.coi)
 
 
-def finalized_message(ev: ReleaseFinalized) -> c.LotReleaseFinalized:
+def finalized_message(ev: ReleaseFinalized, by: Who = EVALUATOR) -> c.LotReleaseFinalized:
     return c.LotReleaseFinalized(
         coi=ev.coi,
         lot_id=ev.lot_id,
         certificate_id=ev.certificate_id,
         tests=ev.tests,
         finalized_at=ev.finalized_at,
-        actor=messages.actor(EVALUATOR),
+        actor=messages.actor(by),
     )
 
 

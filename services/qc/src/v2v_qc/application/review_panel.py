@@ -1,4 +1,5 @@
-"""A QC reviewer reviews a panel's evaluated results (signed, meaning reviewed)."""
+"""A QC reviewer reviews a panel's evaluated results (signed, meaning reviewed); the review
+that covers a conditional release's last pending results makes the release final."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from v2v_runtime.uow import UnitOfWork
 from ..domain.events import PanelReviewed
 from ..domain.panel import Panel
 from . import messages
+from .conditional_release import after_review
 
 
 class ReviewEntry(BaseModel):
@@ -28,4 +30,5 @@ async def review_panel(
     panel = await repo.get(panel_id)
     reviewed = panel.review(by, uow.clock.now(), entry.comment)
     await repo.save(panel, by.model_dump())
+    await after_review(uow, panel, by)  # a conditional release's last results reviewed
     return reviewed
