@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from v2v_cli.journeys import QA_REVIEWER, SPECIALIST, SUPERVISOR, Driver, Patient
+from v2v_cli.journeys import QA_REVIEWER, SPECIALIST, SUPERVISOR, Driver, Patient, Plan
 from v2v_events.contracts.common import Actor
 from v2v_events.contracts.custody import PatientEnrolled
 
@@ -190,6 +190,19 @@ async def batch_of_new_patient(
     batch = await eventually(open_batch, lambda b: b is not None, timeout=60)
     assert batch is not None, "batch never learnt of the collected unit"
     return batch
+
+
+async def oos_lot(driver: Driver, patient: Patient) -> tuple[str, int, dict[str, Any]]:
+    """``patient`` enrolled (their journey starts), collected and received; their lot made
+    with no retained material and its QC panel out of specification: (CoI, attempt, lot)."""
+    site = patient.manufacturing_site
+    coi = await driver.enroll(patient)
+    await driver.collected_and_received(coi, patient, Plan())
+    attempt = await driver._current_attempt(coi, site)
+    lot = await driver.manufacture(coi, site, attempt, retained=0)
+    panel = await driver.test_lot(coi, site, lot["lot_id"], patient.product_code, oos=True)
+    assert panel["status"] == "out-of-specification", panel
+    return coi, attempt, lot
 
 
 async def eventually(

@@ -27,11 +27,10 @@ from v2v_cli.journeys import (
     Driver,
     Endpoints,
     Patient,
-    Plan,
 )
 from v2v_cli.testing import ProvisionedStack
 
-from .support import eventually
+from .support import eventually, oos_lot
 
 pytestmark = pytest.mark.integration
 
@@ -50,13 +49,8 @@ async def test_an_oos_lot_is_released_exceptionally_at_a_physicians_request(
     qc = platform.qc
     qa = driver.person(QA_REVIEWER, site)
     try:
-        coi = await driver.enroll(patient)
-        await driver.collected_and_received(coi, patient, Plan())
-        attempt = await driver._current_attempt(coi, site)
-        lot = await driver.manufacture(coi, site, attempt, retained=0)
+        coi, attempt, lot = await oos_lot(driver, patient)
         lot_id = lot["lot_id"]
-        panel = await driver.test_lot(coi, site, lot_id, patient.product_code, oos=True)
-        assert panel["status"] == "out-of-specification", panel
 
         # the journey holds the lot in QC (its compensation; never a rejection) and waits
         async def journey_hold() -> list[Any]:

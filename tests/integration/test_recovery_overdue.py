@@ -15,11 +15,11 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from v2v_cli.journeys import QA_REVIEWER, Driver, Endpoints, Patient, Plan
+from v2v_cli.journeys import QA_REVIEWER, Driver, Endpoints, Patient
 from v2v_cli.testing import ProvisionedStack
 
 from .conftest import NOTIFY_QA, NOTIFY_QP, NOTIFY_WINDOW_S
-from .support import eventually
+from .support import eventually, oos_lot
 from .test_notifications import Inbox, arrived, relay
 
 pytestmark = pytest.mark.integration
@@ -37,13 +37,8 @@ async def test_an_overdue_recovery_decision_is_chased_and_escalated_never_taken(
     driver = Driver(platform, log=lambda _: None, timeout=150)
     qa = driver.person(QA_REVIEWER, site)
     try:
-        coi = await driver.enroll(patient)
-        await driver.collected_and_received(coi, patient, Plan())
-        attempt = await driver._current_attempt(coi, site)
-        lot = await driver.manufacture(coi, site, attempt, retained=0)
+        coi, _, lot = await oos_lot(driver, patient)
         lot_id = lot["lot_id"]
-        panel = await driver.test_lot(coi, site, lot_id, patient.product_code, oos=True)
-        assert panel["status"] == "out-of-specification", panel
 
         # nobody decides: past decision_due the journey says so, and QC chases QA
         async def overdue() -> list[Any]:

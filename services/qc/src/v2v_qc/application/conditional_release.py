@@ -110,6 +110,7 @@ async def _notice(
 ) -> Notice:
     """Identifiers only (no free text: it might name the patient)."""
     site = lot.manufacturing_site or await uow.port(NotificationDirectory).lot_site(lot.lot_id)
+    center = await treatment_center(uow, lot.coi)  # the patient's own
     action = (
         "The product has been infused: assess the patient."
         if failed.infused
@@ -123,7 +124,7 @@ async def _notice(
         f"Failed test(s): {', '.join(failed.tests)}",
         f"Critical deviation: {failed.deviation_id} (GET /deviations/{failed.deviation_id})",
         f"Site: {site or 'not known'}",
-        f"Treatment center: {await treatment_center(uow, lot.coi) or 'not known'}",
+        f"Treatment center: {center or 'not known'}",
     ]
     return Notice(
         trigger=Trigger.CONDITIONAL_RELEASE_FAILED,
@@ -135,7 +136,7 @@ async def _notice(
         site=site,
         roles=(TREATING_PHYSICIAN,),
         # the patient's own center (its routing entry): the physician and the coordinator
-        center=await treatment_center(uow, lot.coi),
+        center=center,
         center_roles=(TREATING_PHYSICIAN, Roles.TREATMENT_CENTER_COORDINATOR),
         escalation=Classification.CRITICAL.value,
         deviation_id=failed.deviation_id,
